@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { NotFoundError } from '#core/errors.ts';
+import { instanceSchema } from '#core/features.ts';
+import { loadConfig } from '#shared/config.ts';
+import { type ApiRequest, type ApiResponse, createApiHandler } from '#shared/http.ts';
+import { getPlatform } from '#shared/platform.ts';
+import { buildOpenApi } from './openapi.ts';
+
+const config = loadConfig();
+const { registry, scorer } = await getPlatform(config);
+const SERVER = { name: 'infera', version: process.env.npm_package_version ?? '0.1.0', extensions: [] as string[] };
+let openapi: unknown;
+
+
+/** Model discovery, metadata, health and the OpenAPI document: everything that is not scoring. */
+async function models(req: ApiRequest): Promise<ApiResponse> {
+  const name = req.params.model ?? '';
+  switch (req.operation.id) {
+    case 'listModels':
+      return {
+        body: {
+          models: registry.list().map((m) => {
+            const live = registry.resolve(m.name);
+            return {
+              name: m.name,
+              description: live.manifest.description,
+              task: live.manifest.task,
+              versions: m.versions.map((v) => v.version),
+              aliases: m.aliases,
+              target: live.manifest.target.type,
+            };
+          }),
+        },
+      };
+    case 'getModel': {
+      const entry = registry.get(name);
+      const mv = registry.resolve(name, req.query.version);
+      const m = mv.manifest;
+      return {
+        body: {
+          name: mv.name,
+          version: mv.version,
+          description: m.description,
+          task: m.task,
+          versions: entry.versions.map((v) => v.version),
+          aliases: entry.aliases,
+          target: m.target,
+          sha256: m.sha256,
+          sizeBytes: mv.sizeBytes,
+          inputs: m.inputs,
+          outputs: m.outputs,
+          inputSchema:
+            m.inputs.kind === 'tabular'
+              ? z.toJSONSchema(instanceSchema(m.inputs.features), { io: 'input' })
+              : { description: 'An object with one nested array per input tensor, without the batch dimension.', tensors: m.inputs.tensors },
+          ...(m.lineage ? { lineage: m.lineage } : {}),
+        },
+      };
+    }
+    case 'serverMetadata':
+      return { body: SERVER };
+    case 'serverLive':
+      return { body: { live: true } };
+    case 'serverReady':
+      return scorer.ready ? { body: { ready: true } } : { status: 503, body: { ready: false } };
+    case 'modelMetadata':
+    case 'modelVersionMetadata':
+      return { body: scorer.metadataV2(registry.resolve(name, req.params.version)) };
+    case 'modelReady':
+    case 'modelVersionReady': {
+      const mv = registry.resolve(name, req.params.version);
+      const ready = scorer.ready;
+      return { status: ready ? 200 : 503, body: { name: mv.name, version: mv.version, ready } };
+    }
+    case 'openapi':
+      openapi ??= buildOpenApi(registry, SERVER.version);
+      return { body: openapi };
+    default:
+      throw new NotFoundError(`No route for ${req.operation.method} ${req.operation.path}.`);
+  }
+}
+
+export const handler = createApiHandler('models', models, { maxBodyBytes: config.MAX_BODY_BYTES, metrics: false });

@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { instanceSchema } from '#core/features.ts';
+import '#core/protocol.ts';
+import type { ModelRegistry } from '#core/registry.ts';
+import { OPERATIONS } from './routes.ts';
+
+const ERROR_STATUSES: Record<string, string> = {
+  '400': 'Invalid JSON, or a field breaks the schema; details name each field path and bound.',
+  '404': 'Unknown model, version or alias.',
+  '405': 'Wrong method for this path; see the Allow header.',
+  '413': 'Body or instance count over the limit.',
+  '415': 'Body is not application/json.',
+  '500': 'Internal error; the body carries a request id.',
+};
+
+function pascal(name: string): string {
+  return name.replace(/(^|[^a-zA-Z0-9])([a-zA-Z0-9])/g, (_, __, c: string) => c.toUpperCase());
+}
+
+function goldenExample(dir: string): unknown {
+  try {
+    const g = JSON.parse(readFileSync(join(dir, 'fixtures', 'golden.json'), 'utf8')) as { instances?: unknown[] };
+    return g.instances?.[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * OpenAPI 3.1 for the whole API, generated from the same zod schemas that validate requests,
+ * plus one instance schema per model from its manifest. Served at GET /openapi.json.
+ */
+export function buildOpenApi(registry: ModelRegistry, version: string): Record<string, unknown> {
+  const { schemas } = z.toJSONSchema(z.globalRegistry, {
+    target: 'draft-2020-12',
+    io: 'input',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  const components: Record<string, unknown> = {};
+  for (const [id, schema] of Object.entries(schemas)) {
+    const { $schema: _, ...rest } = schema as Record<string, unknown>;
+    components[id] = rest;
+  }
+  const examples: Record<string, unknown> = {};
+  for (const m of registry.list()) {
+    const live = registry.resolve(m.name);
+    if (live.manifest.inputs.kind !== 'tabular') continue;
+    const { $schema: _, ...schema } = z.toJSONSchema(instanceSchema(live.manifest.inputs.features), { io: 'input' }) as Record<string, unknown>;
+    components[`${pascal(m.name)}Instance`] = { ...schema, description: `One instance for model '${m.name}' (version ${live.version}).` };
+    const example = goldenExample(live.dir);
+    if (example) examples[m.name] = { summary: m.name, value: { instances: [example] } };
+  }
+
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of OPERATIONS) {
+    const params = [...op.path.matchAll(/\{(\w+)\}/g)].map((match) => ({
+      name: match[1],
+      in: 'path',
+      required: true,
+      schema: match[1] === 'model' ? { type: 'string', enum: registry.list().map((m) => m.name) } : { type: 'string' },
+    }));
+    for (const [name, description] of Object.entries(op.query ?? {})) {
+      params.push({ name, in: 'query', required: false, schema: { type: 'string' }, description } as never);
+    }
+    const id = (s: z.ZodType) => (z.globalRegistry.get(s) as { id?: string } | undefined)?.id;
+    const responseId = id(op.response);
+    const responses: Record<string, unknown> = {
+      '200': {
+        description: 'OK',
+        content: { 'application/json': { schema: responseId ? { $ref: `#/components/schemas/${responseId}` } : { type: 'object' } } },
+      },
+    };
+    for (const [status, description] of Object.entries(ERROR_STATUSES)) {
+      if (!op.request && (status === '413' || status === '415')) continue;
+      responses[status] = { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    }
+    const requestId = op.request ? id(op.request) : undefined;
+    paths[op.path] ??= {};
+    (paths[op.path] as Record<string, unknown>)[op.method.toLowerCase()] = {
+      operationId: op.id,
+      summary: op.summary,
+      tags: [op.tag],
+      ...(params.length > 0 ? { parameters: params } : {}),
+      ...(requestId
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': {
+                  schema: { $ref: `#/components/schemas/${requestId}` },
+                  ...(op.id === 'predict' && Object.keys(examples).length > 0 ? { examples } : {}),
+                },
+              },
+            },
+          }
+        : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'infera inference API',
+      version,
+      description:
+        'Real-time scoring for ONNX models: v1 JSON instances, and the Open Inference Protocol v2. Per-model instance schemas are under components.schemas.<Model>Instance and GET /v1/models/{model}.',
+    },
+    servers: [{ url: '/' }],
+    tags: [
+      { name: 'v1', description: 'infera JSON API' },
+      { name: 'v2', description: 'Open Inference Protocol (KServe v2)' },
+      { name: 'meta', description: 'API description' },
+    ],
+    paths,
+    components: { schemas: components },
+  };
+}

@@ -1,0 +1,99 @@
+import type { z } from 'zod';
+import {
+  errorResponseSchema,
+  inferRequestSchema,
+  inferResponseSchema,
+  modelDetailSchema,
+  modelListSchema,
+  predictRequestSchema,
+  predictResponseSchema,
+  v2ModelMetadataSchema,
+  v2ServerMetadataSchema,
+} from '#core/protocol.ts';
+
+/** Which deployed function serves an operation. The local gateway and the CDK API both read this. */
+export type FunctionName = 'predict' | 'models';
+
+export interface Operation {
+  readonly id: string;
+  readonly method: 'GET' | 'POST';
+  /** API Gateway path template, e.g. /v1/models/{model}/predict. */
+  readonly path: string;
+  readonly function: FunctionName;
+  readonly summary: string;
+  readonly tag: 'v1' | 'v2' | 'meta';
+  readonly request?: z.ZodType;
+  readonly response: z.ZodType;
+  readonly query?: Readonly<Record<string, string>>;
+}
+
+const op = (o: Operation) => o;
+
+/**
+ * The API's single route table. API Gateway routes are `ANY <path>`: the handler, not the gateway,
+ * answers a wrong method with 405, so the local platform and AWS behave the same.
+ */
+export const OPERATIONS: readonly Operation[] = [
+  op({ id: 'listModels', method: 'GET', path: '/v1/models', function: 'models', tag: 'v1', summary: 'List models, their versions and aliases.', response: modelListSchema }),
+  op({
+    id: 'getModel',
+    method: 'GET',
+    path: '/v1/models/{model}',
+    function: 'models',
+    tag: 'v1',
+    summary: 'Model metadata, including the instance input schema as JSON Schema.',
+    response: modelDetailSchema,
+    query: { version: 'Version number or alias; default live.' },
+  }),
+  op({
+    id: 'predict',
+    method: 'POST',
+    path: '/v1/models/{model}/predict',
+    function: 'predict',
+    tag: 'v1',
+    summary: 'Score instances with the live version, or the one in ?version=.',
+    request: predictRequestSchema,
+    response: predictResponseSchema,
+    query: { version: 'Version number or alias; default live.' },
+  }),
+  op({ id: 'serverMetadata', method: 'GET', path: '/v2', function: 'models', tag: 'v2', summary: 'Open Inference Protocol server metadata.', response: v2ServerMetadataSchema }),
+  op({ id: 'serverLive', method: 'GET', path: '/v2/health/live', function: 'models', tag: 'v2', summary: 'Liveness.', response: errorResponseSchema.partial() }),
+  op({ id: 'serverReady', method: 'GET', path: '/v2/health/ready', function: 'models', tag: 'v2', summary: 'Readiness: every model session is loaded.', response: errorResponseSchema.partial() }),
+  op({ id: 'modelMetadata', method: 'GET', path: '/v2/models/{model}', function: 'models', tag: 'v2', summary: 'Model metadata (live version).', response: v2ModelMetadataSchema }),
+  op({ id: 'modelVersionMetadata', method: 'GET', path: '/v2/models/{model}/versions/{version}', function: 'models', tag: 'v2', summary: 'Model version metadata.', response: v2ModelMetadataSchema }),
+  op({ id: 'modelReady', method: 'GET', path: '/v2/models/{model}/ready', function: 'models', tag: 'v2', summary: 'Model readiness (live version).', response: errorResponseSchema.partial() }),
+  op({ id: 'modelVersionReady', method: 'GET', path: '/v2/models/{model}/versions/{version}/ready', function: 'models', tag: 'v2', summary: 'Model version readiness.', response: errorResponseSchema.partial() }),
+  op({ id: 'infer', method: 'POST', path: '/v2/models/{model}/infer', function: 'predict', tag: 'v2', summary: 'Open Inference Protocol infer (live version).', request: inferRequestSchema, response: inferResponseSchema }),
+  op({ id: 'inferVersion', method: 'POST', path: '/v2/models/{model}/versions/{version}/infer', function: 'predict', tag: 'v2', summary: 'Open Inference Protocol infer on a version or alias.', request: inferRequestSchema, response: inferResponseSchema }),
+  op({ id: 'openapi', method: 'GET', path: '/openapi.json', function: 'models', tag: 'meta', summary: 'This API as OpenAPI 3.1, generated from the code.', response: errorResponseSchema.partial() }),
+];
+
+/** Unique paths with the function serving each: what a gateway registers as `ANY <path>` routes. */
+export function routePaths(): { path: string; function: FunctionName }[] {
+  const seen = new Map<string, FunctionName>();
+  for (const o of OPERATIONS) seen.set(o.path, o.function);
+  return [...seen].map(([path, fn]) => ({ path, function: fn }));
+}
+
+/** Matches a concrete path against a template; returns the path parameters or undefined. */
+export function matchPath(template: string, path: string): Record<string, string> | undefined {
+  const t = template.split('/');
+  const p = path.split('/');
+  if (t.length !== p.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < t.length; i++) {
+    const seg = t[i] as string;
+    const val = p[i] as string;
+    if (seg.startsWith('{') && seg.endsWith('}')) {
+      if (!val) return undefined;
+      try {
+        params[seg.slice(1, -1)] = decodeURIComponent(val);
+      } catch {
+        params[seg.slice(1, -1)] = val;
+      }
+    } else if (seg !== val) {
+      return undefined;
+    }
+  }
+  return params;
+}

@@ -1,0 +1,92 @@
+/**
+ * One error hierarchy for the whole platform. Each class carries the HTTP status it maps to,
+ * so the mapping to a response lives in exactly one place (the http middleware), and the
+ * core never needs to know about HTTP.
+ */
+export class InferaError extends Error {
+  /** HTTP status this error becomes at the edge. */
+  readonly status: number;
+  /** Stable machine-readable code, e.g. `invalid_request`. */
+  readonly code: string;
+  /** Whether the message is safe to show a caller. Non-exposed errors become a generic 500. */
+  readonly expose: boolean;
+  /** Individual problems, e.g. one per offending field. */
+  readonly details: readonly string[];
+
+  constructor(
+    message: string,
+    opts: { status?: number; code?: string; expose?: boolean; details?: readonly string[]; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.status = opts.status ?? 500;
+    this.code = opts.code ?? 'internal_error';
+    this.expose = opts.expose ?? this.status < 500;
+    this.details = opts.details ?? [];
+  }
+}
+
+/** The request is malformed or breaks the model's input schema (400). */
+export class ValidationError extends InferaError {
+  constructor(message: string, details: readonly string[] = [], cause?: unknown) {
+    super(message, { status: 400, code: 'invalid_request', details, cause });
+  }
+}
+
+/** A model, version, alias or route does not exist (404). */
+export class NotFoundError extends InferaError {
+  constructor(message: string) {
+    super(message, { status: 404, code: 'not_found' });
+  }
+}
+
+/** The route exists, but not for this method (405). */
+export class MethodNotAllowedError extends InferaError {
+  readonly allow: readonly string[];
+  constructor(method: string, path: string, allow: readonly string[]) {
+    super(`Method ${method} is not allowed on ${path}. Use ${allow.join(' or ')}.`, {
+      status: 405,
+      code: 'method_not_allowed',
+    });
+    this.allow = allow;
+  }
+}
+
+/** The body or the instance count is over the configured limit (413). */
+export class PayloadTooLargeError extends InferaError {
+  constructor(message: string) {
+    super(message, { status: 413, code: 'payload_too_large' });
+  }
+}
+
+/** The request needs a capability this deployment does not have (501). */
+export class NotImplementedError extends InferaError {
+  constructor(message: string) {
+    super(message, { status: 501, code: 'not_implemented', expose: true });
+  }
+}
+
+/**
+ * A model package under `models/` is broken. Raised at start-up, never mid-request.
+ * Each detail names the file, the field and the fix.
+ */
+export class ModelPackageError extends InferaError {
+  constructor(problems: readonly string[]) {
+    super(
+      `${problems.length} problem${problems.length === 1 ? '' : 's'} in the model packages:\n  - ${problems.join('\n  - ')}`,
+      { status: 500, code: 'model_package_invalid', expose: false, details: problems },
+    );
+  }
+}
+
+/** Configuration from the environment is missing or malformed. Raised at cold start. */
+export class ConfigError extends InferaError {
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`, {
+      status: 500,
+      code: 'config_invalid',
+      expose: false,
+      details: problems,
+    });
+  }
+}

@@ -1,0 +1,274 @@
+import { z } from 'zod';
+
+/**
+ * The model manifest (`models/<name>/<version>/model.json`) is the single source of truth for a
+ * model: its input schema, how outputs become predictions, where it runs, and the statistics
+ * that monitoring compares live traffic against. It is strict: an unknown key is an error,
+ * because a misspelt `requried` silently ignored is worse than a failed start.
+ */
+
+export const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+export const VERSION = /^[1-9][0-9]{0,5}$/;
+export const FEATURE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+export const TASKS = ['binary-classification', 'multiclass-classification', 'regression', 'tensor'] as const;
+export type Task = (typeof TASKS)[number];
+
+/** Open Inference Protocol datatypes this platform can feed to and read from ONNX Runtime. */
+export const DATATYPES = ['FP32', 'FP64', 'INT32', 'INT64', 'BOOL'] as const;
+export type Datatype = (typeof DATATYPES)[number];
+
+const quantile = z.strictObject({ q: z.number().min(0).max(1), value: z.number() });
+
+const numericStats = z.strictObject({
+  mean: z.number(),
+  std: z.number().min(0),
+  min: z.number(),
+  max: z.number(),
+  quantiles: z.array(quantile).min(2).describe('Ascending quantiles of the training data, used as drift bins.'),
+  missingRate: z.number().min(0).max(1),
+});
+
+const categoricalStats = z.strictObject({
+  frequencies: z.record(z.string(), z.number().min(0).max(1)),
+  missingRate: z.number().min(0).max(1),
+});
+
+const featureBase = {
+  name: z.string().regex(FEATURE_NAME, 'must start with a letter or _ and hold only letters, digits and _'),
+  description: z.string().optional(),
+  required: z.boolean().default(true),
+};
+
+const numberFeature = z.strictObject({
+  ...featureBase,
+  type: z.literal('number'),
+  min: z.number().optional(),
+  max: z.number().optional(),
+  unit: z.string().optional(),
+  default: z.number().optional(),
+});
+const integerFeature = z.strictObject({
+  ...featureBase,
+  type: z.literal('integer'),
+  min: z.number().int().optional(),
+  max: z.number().int().optional(),
+  unit: z.string().optional(),
+  default: z.number().int().optional(),
+});
+const booleanFeature = z.strictObject({
+  ...featureBase,
+  type: z.literal('boolean'),
+  default: z.boolean().optional(),
+});
+const categoricalFeature = z.strictObject({
+  ...featureBase,
+  type: z.literal('categorical'),
+  values: z.array(z.string().min(1)).min(1).describe('Allowed values. The model receives the index into this list.'),
+  default: z.string().optional(),
+});
+
+export const featureSchema = z.discriminatedUnion('type', [
+  numberFeature,
+  integerFeature,
+  booleanFeature,
+  categoricalFeature,
+]);
+export type Feature = z.infer<typeof featureSchema>;
+
+export const tensorSpecSchema = z.strictObject({
+  name: z.string().min(1),
+  datatype: z.enum(DATATYPES),
+  shape: z
+    .array(z.number().int().min(-1))
+    .min(1)
+    .describe('Dimensions; -1 marks a dynamic one. The first is the batch dimension.'),
+  description: z.string().optional(),
+});
+export type TensorSpec = z.infer<typeof tensorSpecSchema>;
+
+const tabularInputs = z.strictObject({
+  kind: z.literal('tabular'),
+  tensor: z.string().min(1).default('input').describe('Name of the ONNX input that receives the [N, features] FP32 matrix.'),
+  features: z.array(featureSchema).min(1),
+});
+const tensorInputs = z.strictObject({
+  kind: z.literal('tensors'),
+  tensors: z.array(tensorSpecSchema).min(1),
+});
+export const inputsSchema = z.discriminatedUnion('kind', [tabularInputs, tensorInputs]);
+export type Inputs = z.infer<typeof inputsSchema>;
+export type TabularInputs = z.infer<typeof tabularInputs>;
+
+export const outputsSchema = z.strictObject({
+  tensor: z.string().min(1).optional().describe('ONNX output holding probabilities (classification) or values (regression).'),
+  labels: z.array(z.string().min(1)).min(2).optional(),
+  threshold: z.number().gt(0).lt(1).optional().describe('Binary classification: score at or above which the positive label is chosen.'),
+  unit: z.string().optional(),
+  tensors: z.array(tensorSpecSchema).min(1).optional().describe('Task "tensor": the raw outputs to return.'),
+});
+export type Outputs = z.infer<typeof outputsSchema>;
+
+const lambdaTarget = z.strictObject({
+  type: z.literal('lambda'),
+  memoryMb: z.number().int().min(128).max(10240).optional(),
+  timeoutSeconds: z.number().int().min(1).max(900).optional(),
+});
+const sagemakerTarget = z.strictObject({
+  type: z.literal('sagemaker'),
+  endpointName: z.string().min(1).optional(),
+  instanceType: z.string().min(1).optional(),
+  instanceCount: z.number().int().min(1).optional(),
+  variant: z.string().min(1).optional(),
+});
+const autoTarget = z.strictObject({
+  type: z.literal('auto'),
+  sizeThresholdMb: z.number().positive().optional(),
+  accelerator: z.enum(['none', 'gpu', 'inferentia']).optional(),
+  latencyBudgetMs: z.number().positive().optional(),
+});
+export const targetSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { type: v } : v),
+  z.discriminatedUnion('type', [lambdaTarget, sagemakerTarget, autoTarget]),
+);
+export type Target = z.infer<typeof targetSchema>;
+
+export const lineageSchema = z.strictObject({
+  trainingDataHash: z.string().min(1).describe('Hash of the exact training data, e.g. sha256:<hex>.'),
+  trainingCode: z.string().min(1).describe('Where the training code lives: a path, commit or URL.'),
+  createdAt: z.iso.datetime({ offset: true }),
+  algorithm: z.string().optional(),
+  holdoutMetrics: z.record(z.string(), z.number()).default({}),
+  notes: z.string().optional(),
+});
+
+export const trainingStatsSchema = z.strictObject({
+  rows: z.number().int().min(1),
+  features: z.record(z.string(), z.union([numericStats, categoricalStats])),
+  score: numericStats.partial({ missingRate: true }).optional().describe('Distribution of the model score on holdout data.'),
+});
+export type TrainingStats = z.infer<typeof trainingStatsSchema>;
+
+export const manifestSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z.string().regex(MODEL_NAME, 'must be lowercase letters, digits, ".", "_" or "-", starting with a letter or digit'),
+    version: z.string().regex(VERSION, 'must be a positive integer written as a string, e.g. "1"'),
+    description: z.string().default(''),
+    task: z.enum(TASKS),
+    inputs: inputsSchema,
+    outputs: outputsSchema,
+    target: targetSchema.default({ type: 'lambda' }),
+    sha256: z.string().regex(/^[a-f0-9]{64}$/, 'must be the lowercase hex sha256 of model.onnx (run: sha256sum model.onnx)'),
+    lineage: lineageSchema.optional(),
+    trainingStats: trainingStatsSchema.optional(),
+  })
+  .superRefine((m, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (m.task === 'tensor') {
+      if (!m.outputs.tensors) issue(['outputs', 'tensors'], 'task "tensor" needs outputs.tensors: the ONNX outputs to return');
+    } else if (!m.outputs.tensor) {
+      issue(['outputs', 'tensor'], `task "${m.task}" needs outputs.tensor: the name of the ONNX output holding the scores`);
+    }
+    if (m.task === 'binary-classification' && m.outputs.labels?.length !== 2) {
+      issue(['outputs', 'labels'], 'binary-classification needs exactly 2 labels: [negative, positive]');
+    }
+    if (m.task === 'multiclass-classification' && !m.outputs.labels) {
+      issue(['outputs', 'labels'], 'multiclass-classification needs outputs.labels, one per class in output order');
+    }
+    if (m.outputs.threshold !== undefined && m.task !== 'binary-classification') {
+      issue(['outputs', 'threshold'], 'a decision threshold only applies to binary-classification; remove it');
+    }
+    if (m.inputs.kind === 'tabular') checkFeatures(m.inputs.features, issue);
+    else checkTensors(m.inputs.tensors, issue);
+  });
+
+export type Manifest = z.infer<typeof manifestSchema>;
+
+function checkFeatures(features: Feature[], issue: (path: (string | number)[], message: string) => void): void {
+  const seen = new Set<string>();
+  features.forEach((f, i) => {
+    const at = ['inputs', 'features', i];
+    if (seen.has(f.name)) issue([...at, 'name'], `duplicate feature name "${f.name}"; feature names must be unique`);
+    seen.add(f.name);
+    if ((f.type === 'number' || f.type === 'integer') && f.min !== undefined && f.max !== undefined && f.min > f.max) {
+      issue([...at, 'min'], `min (${f.min}) is greater than max (${f.max}); swap them`);
+    }
+    if (f.type === 'categorical' && new Set(f.values).size !== f.values.length) {
+      issue([...at, 'values'], 'categorical values must be unique');
+    }
+    if (!f.required && f.default === undefined) {
+      issue(
+        [...at, 'default'],
+        `feature "${f.name}" is optional (required: false) but has no default; add "default" so a missing value can be imputed`,
+      );
+    }
+    if (f.type === 'categorical' && f.default !== undefined && !f.values.includes(f.default)) {
+      issue([...at, 'default'], `default "${f.default}" is not one of the feature's values`);
+    }
+  });
+}
+
+function checkTensors(tensors: TensorSpec[], issue: (path: (string | number)[], message: string) => void): void {
+  const seen = new Set<string>();
+  tensors.forEach((t, i) => {
+    if (seen.has(t.name)) issue(['inputs', 'tensors', i, 'name'], `duplicate tensor name "${t.name}"`);
+    seen.add(t.name);
+    if (t.shape.some((d) => d === 0)) issue(['inputs', 'tensors', i, 'shape'], 'dimensions must be -1 (dynamic) or >= 1');
+  });
+}
+
+/** `models/<name>/aliases.json`: alias name -> version. */
+export const aliasesSchema = z.record(
+  z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'alias names are lowercase words such as "live" or "staging"'),
+  z.string().regex(VERSION, 'must name a version, e.g. "2"'),
+);
+export type Aliases = z.infer<typeof aliasesSchema>;
+
+/** Renders zod issues as `path: message` lines, which is what every error message in infera uses. */
+export function formatIssues(error: z.ZodError, prefix = ''): string[] {
+  return error.issues.map((iss) => {
+    const path = formatPath(prefix, iss.path);
+    return `${path ? `${path}: ` : ''}${describeIssue(iss)}`;
+  });
+}
+
+export function formatPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+function describeIssue(iss: z.core.$ZodIssue): string {
+  switch (iss.code) {
+    case 'invalid_type':
+      if (iss.input === undefined) return 'is required';
+      return `expected ${iss.expected}, got ${typeOf(iss.input)}`;
+    case 'too_small':
+      if (iss.origin === 'array') return `must have at least ${iss.minimum} item${iss.minimum === 1 ? '' : 's'}`;
+      if (iss.origin === 'string') return `must be at least ${iss.minimum} characters`;
+      return `must be ${iss.inclusive ? '>=' : '>'} ${iss.minimum}`;
+    case 'too_big':
+      if (iss.origin === 'array') return `must have at most ${iss.maximum} items`;
+      if (iss.origin === 'string') return `must be at most ${iss.maximum} characters`;
+      return `must be ${iss.inclusive ? '<=' : '<'} ${iss.maximum}`;
+    case 'invalid_value':
+      return `must be one of: ${iss.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'unrecognized_keys':
+      return `unknown field${iss.keys.length === 1 ? '' : 's'} ${iss.keys.map((k) => `"${k}"`).join(', ')}`;
+    case 'invalid_union':
+      return iss.message;
+    default:
+      return iss.message;
+  }
+}
+
+function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  return typeof v;
+}

@@ -1,0 +1,465 @@
+import { readFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import type { z } from 'zod';
+import { InferaError, ModelPackageError, NotImplementedError, ValidationError } from './errors.ts';
+import { encodeInstances, featureDatatype, instanceSchema, validateInstances } from './features.ts';
+import type { Feature, Manifest, TensorSpec } from './manifest.ts';
+import type { EngineOptions, HostTensor, InferenceEngine, LoadedModel } from './ports.ts';
+import type { InferOutput, InferRequest, InferResponse, Prediction, V2ModelMetadata } from './protocol.ts';
+import type { ModelRegistry, ModelVersion } from './registry.ts';
+import {
+  checkShape,
+  DATATYPE_TO_TYPE,
+  flattenData,
+  nest,
+  product,
+  TYPE_TO_DATATYPE,
+  tensorToJson,
+  toTypedArray,
+} from './tensors.ts';
+
+/** A model version made ready to serve: its session plus everything derived once from its manifest. */
+interface Prepared {
+  readonly mv: ModelVersion;
+  readonly model: LoadedModel;
+  /** Instance schema of a tabular model; tensor models are checked by shape instead. */
+  readonly schema?: z.ZodType<Record<string, unknown>>;
+}
+
+type Run = (feeds: Record<string, HostTensor>) => Promise<Record<string, HostTensor>>;
+
+/**
+ * The scoring core: one session per model version per process, manifest-driven mapping from
+ * JSON instances (v1) and tensors (v2) to feeds, and from outputs to predictions. Knows nothing
+ * of HTTP or AWS; handlers adapt it.
+ */
+export class Scorer {
+  readonly registry: ModelRegistry;
+  readonly engine: InferenceEngine;
+  readonly #options: EngineOptions;
+  readonly #prepared = new Map<ModelVersion, Promise<Prepared>>();
+
+  constructor(registry: ModelRegistry, engine: InferenceEngine, options: EngineOptions) {
+    this.registry = registry;
+    this.engine = engine;
+    this.#options = options;
+  }
+
+  /**
+   * Loads every locally served version and checks each graph against its manifest, so a mismatch
+   * fails start-up (naming the file and the fix) instead of a request.
+   */
+  async warmup(): Promise<void> {
+    const problems: string[] = [];
+    for (const mv of this.registry.allVersions()) {
+      if (!servedLocally(mv)) continue;
+      try {
+        await this.prepare(mv);
+      } catch (err) {
+        this.#prepared.delete(mv);
+        if (err instanceof ModelPackageError) problems.push(...err.details);
+        else problems.push(`${rel(mv.modelPath)}: ONNX Runtime could not load it: ${(err as Error).message}`);
+      }
+    }
+    if (problems.length > 0) throw new ModelPackageError(problems);
+  }
+
+  /** True once every locally served version has a session. */
+  get ready(): boolean {
+    return this.registry.allVersions().every((mv) => !servedLocally(mv) || this.#prepared.has(mv));
+  }
+
+  prepare(mv: ModelVersion): Promise<Prepared> {
+    let p = this.#prepared.get(mv);
+    if (!p) {
+      p = this.#load(mv);
+      this.#prepared.set(mv, p);
+    }
+    return p;
+  }
+
+  async #load(mv: ModelVersion): Promise<Prepared> {
+    const bytes = await readFile(mv.modelPath);
+    const model = await this.engine.load(bytes, this.#options);
+    const problems = checkSignature(mv, model);
+    if (problems.length > 0) {
+      await model.release();
+      throw new ModelPackageError(problems);
+    }
+    const m = mv.manifest;
+    return m.inputs.kind === 'tabular' ? { mv, model, schema: instanceSchema(m.inputs.features) } : { mv, model };
+  }
+
+  async #session(mv: ModelVersion): Promise<Prepared> {
+    if (!servedLocally(mv)) {
+      throw new NotImplementedError(
+        `Model '${mv.name}' version ${mv.version} targets SageMaker, and this deployment has no SageMaker route configured.`,
+      );
+    }
+    return this.prepare(mv);
+  }
+
+  /** v1: JSON instances in, one prediction per instance out, in one `session.run`. */
+  async predict(mv: ModelVersion, instances: readonly unknown[]): Promise<Prediction[]> {
+    const p = await this.#session(mv);
+    const m = mv.manifest;
+    const run: Run = (feeds) => p.model.run(feeds, outputNames(m));
+    if (m.inputs.kind === 'tabular' && p.schema) {
+      const rows = validateInstances(p.schema, instances);
+      const out = await run(tabularFeeds(m.inputs.tensor, m.inputs.features, rows));
+      return toPredictions(m, out, rows.length);
+    }
+    if (m.inputs.kind === 'tabular') throw new InferaError(`Model '${mv.name}' has no instance schema.`);
+    const feeds = stackTensorInstances(m.inputs.tensors, instances as readonly Record<string, unknown>[]);
+    const out = await run(feeds);
+    return toPredictions(m, out, instances.length);
+  }
+
+  /** Open Inference Protocol v2 infer. */
+  async infer(mv: ModelVersion, req: InferRequest): Promise<InferResponse> {
+    const p = await this.#session(mv);
+    const m = mv.manifest;
+    const names = new Set<string>();
+    req.inputs.forEach((input, i) => {
+      if (names.has(input.name)) fail(`inputs[${i}].name: input '${input.name}' is given twice`);
+      names.add(input.name);
+    });
+    let feeds: Record<string, HostTensor>;
+    let n: number;
+    if (m.inputs.kind === 'tabular' && p.schema) {
+      const rows = columnsToRows(m.inputs.features, req);
+      const valid = validateInstances(p.schema, rows, 'rows');
+      feeds = tabularFeeds(m.inputs.tensor, m.inputs.features, valid);
+      n = valid.length;
+    } else if (m.inputs.kind === 'tensors') {
+      feeds = tensorFeeds(m.inputs.tensors, req);
+      n = (feeds[m.inputs.tensors[0]?.name ?? '']?.dims[0] as number | undefined) ?? 1;
+    } else {
+      throw new InferaError(`Model '${mv.name}' has no instance schema.`);
+    }
+    const out = await p.model.run(feeds, outputNames(m));
+    let outputs = toV2Outputs(m, out, n);
+    if (req.outputs) {
+      const available = outputs.map((o) => o.name);
+      req.outputs.forEach((o, i) => {
+        if (!available.includes(o.name)) {
+          fail(`outputs[${i}].name: unknown output '${o.name}'; this model returns: ${available.join(', ')}`);
+        }
+      });
+      const wanted = new Set(req.outputs.map((o) => o.name));
+      outputs = outputs.filter((o) => wanted.has(o.name));
+    }
+    return {
+      model_name: mv.name,
+      model_version: mv.version,
+      ...(req.id !== undefined ? { id: req.id } : {}),
+      outputs,
+    };
+  }
+
+  /** v2 model metadata: the tensors a client sends and gets back. */
+  metadataV2(mv: ModelVersion): V2ModelMetadata {
+    const m = mv.manifest;
+    const inputs =
+      m.inputs.kind === 'tabular'
+        ? m.inputs.features.map((f) => ({ name: f.name, datatype: featureDatatype(f), shape: [-1] }))
+        : m.inputs.tensors.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }));
+    return {
+      name: mv.name,
+      versions: this.registry.get(mv.name).versions.map((v) => v.version),
+      platform: 'onnxruntime_onnx',
+      inputs,
+      outputs: v2OutputMetadata(m),
+    };
+  }
+}
+
+/** Whether this process runs the model itself (as opposed to routing it to SageMaker). */
+export function servedLocally(mv: ModelVersion): boolean {
+  return mv.manifest.target.type !== 'sagemaker';
+}
+
+function rel(p: string): string {
+  return relative(process.cwd(), p) || p;
+}
+
+function fail(message: string): never {
+  throw new ValidationError(message, [message]);
+}
+
+function outputNames(m: Manifest): string[] {
+  return m.task === 'tensor' ? (m.outputs.tensors ?? []).map((t) => t.name) : [m.outputs.tensor as string];
+}
+
+function tabularFeeds(
+  tensor: string,
+  features: readonly Feature[],
+  rows: readonly Record<string, unknown>[],
+): Record<string, HostTensor> {
+  return { [tensor]: { type: 'float32', data: encodeInstances(features, rows), dims: [rows.length, features.length] } };
+}
+
+function stackTensorInstances(
+  specs: readonly TensorSpec[],
+  instances: readonly Record<string, unknown>[],
+): Record<string, HostTensor> {
+  const feeds: Record<string, HostTensor> = {};
+  const known = specs.map((s) => s.name);
+  instances.forEach((inst, i) => {
+    if (inst === null || typeof inst !== 'object' || Array.isArray(inst)) fail(`instances[${i}]: must be an object`);
+    for (const key of Object.keys(inst)) {
+      if (!known.includes(key)) fail(`instances[${i}]: unknown field "${key}"; this model's inputs are: ${known.join(', ')}`);
+    }
+  });
+  for (const spec of specs) {
+    if (spec.shape[0] !== -1) {
+      fail(`input '${spec.name}' has no batch dimension (shape [${spec.shape.join(', ')}]); send it with POST /v2/models/{model}/infer`);
+    }
+    const inner = spec.shape.slice(1);
+    const first = instances[0]?.[spec.name];
+    if (first === undefined) fail(`instances[0].${spec.name}: is required`);
+    const dims = inner.map((d, depth) => (d === -1 ? lengthAtDepth(first, depth) : d));
+    const per = product(dims);
+    const values: unknown[] = [];
+    instances.forEach((inst, i) => {
+      const v = inst[spec.name];
+      if (v === undefined) fail(`instances[${i}].${spec.name}: is required`);
+      const flat = dims.length === 0 ? [v] : flattenData(v, dims, `instances[${i}].${spec.name}`);
+      for (let k = 0; k < per; k++) values.push(flat[k]);
+    });
+    const data = toTypedArray(values, spec.datatype, `instances[*].${spec.name} (flattened)`);
+    feeds[spec.name] = { type: DATATYPE_TO_TYPE[spec.datatype], data, dims: [instances.length, ...dims] };
+  }
+  return feeds;
+}
+
+function lengthAtDepth(value: unknown, depth: number): number {
+  let node = value;
+  for (let d = 0; d < depth; d++) node = Array.isArray(node) ? node[0] : undefined;
+  return Array.isArray(node) ? node.length : 0;
+}
+
+const FEATURE_DATATYPES: Record<Feature['type'], readonly string[]> = {
+  number: ['FP32', 'FP64', 'INT32', 'INT64'],
+  integer: ['INT32', 'INT64'],
+  boolean: ['BOOL'],
+  categorical: ['BYTES'],
+};
+
+/** v2 for tabular models: one input per feature column, shape [N] or [N, 1]. */
+function columnsToRows(features: readonly Feature[], req: InferRequest): Record<string, unknown>[] {
+  const byName = new Map(features.map((f) => [f.name, f]));
+  let n: number | undefined;
+  const columns = new Map<string, unknown[]>();
+  req.inputs.forEach((input, i) => {
+    const at = `inputs[${i}]`;
+    const f = byName.get(input.name);
+    if (!f) {
+      fail(`${at}.name: unknown input '${input.name}'; send one input per feature: ${features.map((x) => x.name).join(', ')}`);
+    }
+    const allowed = FEATURE_DATATYPES[f.type];
+    if (!allowed.includes(input.datatype)) {
+      fail(`${at}.datatype: is ${input.datatype}, but feature '${f.name}' (${f.type}) takes ${allowed.join(' or ')}`);
+    }
+    const [rows, width, ...rest] = input.shape;
+    if (rows === undefined || rest.length > 0 || (width !== undefined && width !== 1)) {
+      fail(`${at}.shape: [${input.shape.join(', ')}] must be [N] or [N, 1] for feature column '${f.name}'`);
+    }
+    if (n === undefined) n = rows;
+    else if (rows !== n) fail(`${at}.shape: has ${rows} rows but earlier inputs have ${n}; all columns need the same N`);
+    columns.set(f.name, flattenData(input.data, input.shape, `${at}.data`));
+  });
+  const missing = features.filter((f) => f.required && !columns.has(f.name)).map((f) => f.name);
+  if (missing.length > 0) fail(`missing input(s) ${missing.map((x) => `'${x}'`).join(', ')}; every required feature needs a column`);
+  const rows: Record<string, unknown>[] = [];
+  for (let r = 0; r < (n ?? 0); r++) {
+    const row: Record<string, unknown> = {};
+    for (const [name, col] of columns) row[name] = col[r];
+    rows.push(row);
+  }
+  if (rows.length === 0) fail('inputs: N is 0; send at least one row');
+  return rows;
+}
+
+function tensorFeeds(specs: readonly TensorSpec[], req: InferRequest): Record<string, HostTensor> {
+  const byName = new Map(specs.map((s) => [s.name, s]));
+  const feeds: Record<string, HostTensor> = {};
+  req.inputs.forEach((input, i) => {
+    const at = `inputs[${i}]`;
+    const spec = byName.get(input.name);
+    if (!spec) fail(`${at}.name: unknown input '${input.name}'; this model's inputs are: ${specs.map((s) => s.name).join(', ')}`);
+    if (input.datatype !== spec.datatype) {
+      fail(`${at}.datatype: is ${input.datatype}, but input '${spec.name}' expects ${spec.datatype}`);
+    }
+    checkShape(input.shape, spec, `${at}.shape`);
+    const flat = flattenData(input.data, input.shape, `${at}.data`);
+    feeds[spec.name] = {
+      type: DATATYPE_TO_TYPE[spec.datatype],
+      data: toTypedArray(flat, spec.datatype, `${at}.data`),
+      dims: input.shape,
+    };
+  });
+  const missing = specs.filter((s) => !feeds[s.name]).map((s) => s.name);
+  if (missing.length > 0) fail(`missing input(s) ${missing.map((x) => `'${x}'`).join(', ')}`);
+  return feeds;
+}
+
+function requireOutput(out: Record<string, HostTensor>, name: string): HostTensor {
+  const t = out[name];
+  if (!t) throw new InferaError(`Model produced no output '${name}'.`);
+  return t;
+}
+
+/** Column count per row of a [N, K] (or [N]) score tensor, checked against the labels. */
+function columns(m: Manifest, t: HostTensor, n: number): number {
+  const k = n === 0 ? 0 : t.data.length / n;
+  const labels = m.outputs.labels;
+  if (m.task === 'multiclass-classification' && labels && k !== labels.length) {
+    throw new InferaError(`Model output '${m.outputs.tensor}' has ${k} columns but the manifest lists ${labels.length} labels.`);
+  }
+  if (m.task === 'binary-classification' && k !== 1 && k !== 2) {
+    throw new InferaError(`Binary model output '${m.outputs.tensor}' must have 1 or 2 columns, has ${k}.`);
+  }
+  return k;
+}
+
+/** Maps raw outputs to v1 predictions: label, score and probabilities, or a value, or raw tensors. */
+export function toPredictions(m: Manifest, out: Record<string, HostTensor>, n: number): Prediction[] {
+  const preds: Prediction[] = new Array(n);
+  if (m.task === 'tensor') {
+    const specs = m.outputs.tensors ?? [];
+    const flat = specs.map((s) => {
+      const t = requireOutput(out, s.name);
+      return { name: s.name, t, json: tensorToJson(t) };
+    });
+    for (let i = 0; i < n; i++) {
+      const p: Prediction = {};
+      for (const { name, t, json } of flat) {
+        const per = json.length / n;
+        p[name] = nest(json.slice(i * per, (i + 1) * per), t.dims.slice(1));
+      }
+      preds[i] = p;
+    }
+    return preds;
+  }
+  const t = requireOutput(out, m.outputs.tensor as string);
+  const d = t.data as Float32Array;
+  const k = columns(m, t, n);
+  const labels = m.outputs.labels ?? [];
+  for (let i = 0; i < n; i++) {
+    if (m.task === 'regression') {
+      preds[i] = { value: k === 1 ? (d[i] as number) : Array.from(d.subarray(i * k, (i + 1) * k)) };
+    } else if (m.task === 'binary-classification') {
+      const pos = k === 2 ? (d[i * 2 + 1] as number) : (d[i] as number);
+      const neg = k === 2 ? (d[i * 2] as number) : 1 - pos;
+      const [negLabel, posLabel] = labels as [string, string];
+      preds[i] = {
+        label: pos >= (m.outputs.threshold ?? 0.5) ? posLabel : negLabel,
+        score: pos,
+        probabilities: { [negLabel]: neg, [posLabel]: pos },
+      };
+    } else {
+      let best = 0;
+      const probabilities: Record<string, number> = {};
+      for (let c = 0; c < k; c++) {
+        const v = d[i * k + c] as number;
+        probabilities[labels[c] as string] = v;
+        if (v > (d[i * k + best] as number)) best = c;
+      }
+      preds[i] = { label: labels[best] as string, score: d[i * k + best] as number, probabilities };
+    }
+  }
+  return preds;
+}
+
+function toV2Outputs(m: Manifest, out: Record<string, HostTensor>, n: number): InferOutput[] {
+  if (m.task === 'tensor') {
+    return (m.outputs.tensors ?? []).map((s) => {
+      const t = requireOutput(out, s.name);
+      return { name: s.name, datatype: TYPE_TO_DATATYPE[t.type], shape: [...t.dims], data: tensorToJson(t) };
+    });
+  }
+  const t = requireOutput(out, m.outputs.tensor as string);
+  const k = columns(m, t, n);
+  const values = tensorToJson(t) as number[];
+  if (m.task === 'regression') {
+    return [{ name: 'value', datatype: 'FP32', shape: k === 1 ? [n] : [n, k], data: values }];
+  }
+  const preds = toPredictions(m, out, n);
+  const labels = m.outputs.labels ?? [];
+  const probabilities =
+    m.task === 'binary-classification' && k === 1 ? values.flatMap((p) => [1 - p, p]) : values;
+  return [
+    { name: 'probabilities', datatype: 'FP32', shape: [n, labels.length], parameters: { labels }, data: probabilities },
+    { name: 'label', datatype: 'BYTES', shape: [n], data: preds.map((p) => p.label) },
+    { name: 'score', datatype: 'FP32', shape: [n], data: preds.map((p) => p.score) },
+  ];
+}
+
+function v2OutputMetadata(m: Manifest): { name: string; datatype: string; shape: number[] }[] {
+  if (m.task === 'tensor') return (m.outputs.tensors ?? []).map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }));
+  if (m.task === 'regression') return [{ name: 'value', datatype: 'FP32', shape: [-1] }];
+  return [
+    { name: 'probabilities', datatype: 'FP32', shape: [-1, m.outputs.labels?.length ?? -1] },
+    { name: 'label', datatype: 'BYTES', shape: [-1] },
+    { name: 'score', datatype: 'FP32', shape: [-1] },
+  ];
+}
+
+/** Compares the ONNX graph's inputs and outputs with the manifest; each problem names the fix. */
+function checkSignature(mv: ModelVersion, model: LoadedModel): string[] {
+  const m = mv.manifest;
+  const where = `${rel(mv.dir)}/model.json`;
+  const problems: string[] = [];
+  const graphInputs = new Map(model.inputs.map((v) => [v.name, v]));
+  const graphOutputs = new Map(model.outputs.map((v) => [v.name, v]));
+  const list = (names: Iterable<string>) => [...names].join(', ');
+  if (m.inputs.kind === 'tabular') {
+    const input = graphInputs.get(m.inputs.tensor);
+    if (!input) {
+      problems.push(`${where}: inputs.tensor is "${m.inputs.tensor}" but model.onnx has inputs: ${list(graphInputs.keys())}; set "tensor" to the one that takes the feature matrix`);
+    } else {
+      if (input.type !== 'float32') problems.push(`${where}: tabular input "${input.name}" must be float32 in the graph, is ${input.type}`);
+      const width = input.shape?.[1];
+      if (input.shape?.length !== 2) {
+        problems.push(`${where}: tabular input "${input.name}" must have shape [N, features], has [${input.shape?.join(', ')}]`);
+      } else if (typeof width === 'number' && width !== m.inputs.features.length) {
+        problems.push(`${where}: model.onnx takes ${width} features but inputs.features lists ${m.inputs.features.length}; list them in the graph's column order`);
+      }
+    }
+    for (const name of graphInputs.keys()) {
+      if (name !== m.inputs.tensor) problems.push(`${where}: graph input "${name}" is not described in the manifest`);
+    }
+  } else {
+    for (const spec of m.inputs.tensors) {
+      const g = graphInputs.get(spec.name);
+      if (!g) {
+        problems.push(`${where}: input "${spec.name}" is not in model.onnx (graph inputs: ${list(graphInputs.keys())})`);
+        continue;
+      }
+      const want = DATATYPE_TO_TYPE[spec.datatype];
+      if (g.type !== want) problems.push(`${where}: input "${spec.name}" is ${spec.datatype} in the manifest but ${g.type} in model.onnx`);
+      if (g.shape && g.shape.length > 0 && g.shape.length !== spec.shape.length) {
+        problems.push(`${where}: input "${spec.name}" has rank ${spec.shape.length} in the manifest but ${g.shape.length} in model.onnx`);
+      }
+    }
+    for (const name of graphInputs.keys()) {
+      if (!m.inputs.tensors.some((t) => t.name === name)) problems.push(`${where}: graph input "${name}" is not described in the manifest`);
+    }
+  }
+  for (const name of outputNames(m)) {
+    const g = graphOutputs.get(name);
+    if (!g) {
+      problems.push(`${where}: output "${name}" is not in model.onnx (graph outputs: ${list(graphOutputs.keys())})`);
+    } else if (m.task !== 'tensor' && g.type !== 'float32') {
+      problems.push(`${where}: output "${name}" must be float32 for task ${m.task}, is ${g.type}`);
+    }
+  }
+  for (const spec of m.task === 'tensor' ? (m.outputs.tensors ?? []) : []) {
+    const g = graphOutputs.get(spec.name);
+    if (g && g.type !== DATATYPE_TO_TYPE[spec.datatype]) {
+      problems.push(`${where}: output "${spec.name}" is ${spec.datatype} in the manifest but ${g.type} in model.onnx`);
+    }
+  }
+  return problems;
+}

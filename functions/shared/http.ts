@@ -1,0 +1,183 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import {
+  InferaError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ValidationError,
+} from '#core/errors.ts';
+import { formatIssues } from '#core/manifest.ts';
+import { type FunctionName, matchPath, OPERATIONS, type Operation } from '#api/routes.ts';
+import { logger, metrics, tracer } from './observability.ts';
+
+/** What a handler function receives: the matched operation and the validated request. */
+export interface ApiRequest {
+  readonly operation: Operation;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  /** The JSON body, parsed and validated against the operation's request schema. */
+  readonly body: unknown;
+  readonly requestId: string;
+  /** Filled in by the handler once known, so errors and metrics can name the model. */
+  readonly scope: { model?: string; version?: string };
+}
+
+export interface ApiResponse {
+  readonly status?: number;
+  readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+type ApiEvent = APIGatewayProxyEventV2 & { api?: ApiRequest };
+type Result = APIGatewayProxyStructuredResultV2;
+
+export function json(status: number, body: unknown, requestId: string, headers: Record<string, string> = {}): Result {
+  return {
+    statusCode: status,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-request-id': requestId,
+      ...headers,
+    },
+    body: JSON.stringify(body),
+  };
+}
+
+function requestIdOf(event: APIGatewayProxyEventV2, context: Context): string {
+  return event.requestContext?.requestId ?? context.awsRequestId;
+}
+
+/** Finds the operation for this event among those a function serves, or explains 404 / 405. */
+function resolveOperation(ops: readonly Operation[], event: APIGatewayProxyEventV2) {
+  const method = event.requestContext?.http?.method?.toUpperCase() ?? 'GET';
+  const path = event.rawPath ?? event.requestContext?.http?.path ?? '/';
+  const fromRouteKey = event.routeKey?.includes(' ') ? event.routeKey.split(' ')[1] : undefined;
+  const candidates = ops.filter((o) => (fromRouteKey && o.path === fromRouteKey) || matchPath(o.path, path));
+  if (candidates.length === 0) {
+    throw new NotFoundError(`No route for ${method} ${path}. The routes are listed at GET /openapi.json.`);
+  }
+  const operation = candidates.find((o) => o.method === method);
+  if (!operation) throw new MethodNotAllowedError(method, path, [...new Set(candidates.map((o) => o.method))]);
+  const params = event.pathParameters ?? matchPath(operation.path, path) ?? {};
+  return { operation, params: params as Record<string, string> };
+}
+
+/**
+ * The HTTP edge, done once for every route: method guard (405), body limit (413), content type
+ * (415), JSON parsing and request-schema validation (400), and error mapping. Handlers get typed,
+ * validated input and throw InferaErrors; this turns those into `{"error": ...}` responses.
+ */
+export function httpEdge(opts: {
+  operations: readonly Operation[];
+  maxBodyBytes: number;
+  countInvalid: boolean;
+}): MiddlewareObj<ApiEvent, Result> {
+  return {
+    before: (request) => {
+      const { event, context } = request;
+      const requestId = requestIdOf(event, context);
+      logger.setCorrelationId(requestId);
+      const { operation, params } = resolveOperation(opts.operations, event);
+      const query: Record<string, string> = {};
+      for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
+      let body: unknown;
+      if (operation.request) {
+        const raw = event.body ?? '';
+        const bytes = Buffer.byteLength(raw, event.isBase64Encoded ? 'base64' : 'utf8');
+        if (bytes > opts.maxBodyBytes) {
+          throw new PayloadTooLargeError(
+            `Body is ${bytes} bytes; the limit is ${opts.maxBodyBytes} (MAX_BODY_BYTES). Send fewer instances per request, or use batch scoring for large jobs.`,
+          );
+        }
+        const type = event.headers?.['content-type'];
+        // curl -d sends application/x-www-form-urlencoded by default; a JSON body under it is accepted.
+        if (type && !/json|^text\/plain|^application\/x-www-form-urlencoded/i.test(type)) {
+          throw new InferaError(`Content-Type is '${type}'; send the body as application/json.`, {
+            status: 415,
+            code: 'unsupported_media_type',
+          });
+        }
+        const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+        if (text.trim() === '') throw new ValidationError('Body is empty; send a JSON object, e.g. {"instances": [{...}]}.');
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch (err) {
+          throw new ValidationError(`Body is not valid JSON: ${(err as Error).message}.`);
+        }
+        const checked = operation.request.safeParse(parsed, { reportInput: true });
+        if (!checked.success) {
+          const details = formatIssues(checked.error, 'body');
+          throw new ValidationError(
+            details.length === 1 ? `Invalid request: ${details[0]}` : `Invalid request: ${details.length} problems, first: ${details[0]}`,
+            details,
+          );
+        }
+        body = checked.data;
+      }
+      tracer.putAnnotation('operation', operation.id);
+      event.api = { operation, params, query, body, requestId, scope: {} };
+    },
+    onError: (request) => {
+      const { event, context, error } = request;
+      const requestId = requestIdOf(event, context);
+      const scope = event.api?.scope ?? {};
+      if (error instanceof InferaError && error.expose) {
+        // Messages name paths and bounds, never payload values, so they are safe to log.
+        logger.warn('request rejected', { status: error.status, code: error.code, error: error.message, ...scope });
+        if (opts.countInvalid && error.status < 500) {
+          if (scope.model) metrics.addDimensions({ model: scope.model, version: scope.version ?? 'unresolved' });
+          metrics.addMetric('InvalidRequests', MetricUnit.Count, 1);
+        }
+        const headers: Record<string, string> = error instanceof MethodNotAllowedError ? { allow: error.allow.join(', ') } : {};
+        request.response = json(
+          error.status,
+          {
+            error: error.message,
+            code: error.code,
+            ...(error.details.length > 0 ? { details: error.details } : {}),
+            requestId,
+          },
+          requestId,
+          headers,
+        );
+        return;
+      }
+      logger.error('unhandled error', { error: error as Error, ...scope });
+      request.response = json(
+        500,
+        { error: `Internal error. Quote request id ${requestId} when reporting it.`, code: 'internal_error', requestId },
+        requestId,
+      );
+    },
+  };
+}
+
+/**
+ * Composes a deployed API handler: observability first, then the HTTP edge, then the function.
+ * Both API functions are built this way, so every route behaves the same.
+ */
+export function createApiHandler(
+  fn: FunctionName,
+  impl: (req: ApiRequest) => Promise<ApiResponse>,
+  opts: { maxBodyBytes: number; metrics: boolean },
+) {
+  const operations = OPERATIONS.filter((o) => o.function === fn);
+  const h = middy<ApiEvent, Result>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(captureLambdaHandler(tracer, { captureResponse: false }));
+  if (opts.metrics) h.use(logMetrics(metrics));
+  return h
+    .use(httpEdge({ operations, maxBodyBytes: opts.maxBodyBytes, countInvalid: opts.metrics }))
+    .handler(async (event) => {
+      const api = event.api as ApiRequest;
+      const res = await impl(api);
+      return json(res.status ?? 200, res.body, api.requestId, { ...res.headers });
+    });
+}

@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { type FunctionName, matchPath, routePaths } from '#api/routes.ts';
+
+export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
+
+export interface GatewayOptions {
+  /** The deployed handlers, by function name. */
+  readonly functions: Readonly<Record<FunctionName, LambdaHandler>>;
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  /** API Gateway HTTP API caps integration time at 30 s. */
+  readonly timeoutMs?: number;
+  /** API Gateway HTTP API caps payloads at 10 MB. */
+  readonly maxPayloadBytes?: number;
+  /** One line per request, like an access log. */
+  readonly onRequest?: (line: string) => void;
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+const TEXT_TYPES = /^(text\/|application\/(json|.*\+json|xml|x-www-form-urlencoded|javascript))/i;
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(text);
+}
+
+/**
+ * A local stand-in for API Gateway (HTTP API, payload format 2.0). It emulates only the event
+ * source: routing by path to a function, the event and context shapes, the payload and timeout
+ * limits, and response mapping. The logic is the deployed handlers themselves.
+ */
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const host = opts.host ?? '127.0.0.1';
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const maxPayload = opts.maxPayloadBytes ?? 10 * 1024 * 1024;
+  const routes = routePaths();
+
+  const server = createServer((req, res) => {
+    const started = performance.now();
+    const done = (status: number) =>
+      opts.onRequest?.(`${req.method} ${req.url} ${status} ${(performance.now() - started).toFixed(1)}ms`);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let rejected = false;
+    req.on('data', (chunk: Buffer) => {
+      if (rejected) return;
+      size += chunk.length;
+      if (size > maxPayload) {
+        rejected = true;
+        send(res, 413, { error: `Request body exceeds the ${maxPayload}-byte API Gateway limit; use batch scoring for large inputs.`, code: 'payload_too_large' }, { connection: 'close' });
+        done(413);
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      if (rejected) return;
+      handle(req, res, Buffer.concat(chunks))
+        .then(done)
+        .catch((err: unknown) => {
+          // Never reached by handler errors (those become responses); guards the gateway itself.
+          console.error('gateway error', err);
+          if (!res.headersSent) send(res, 500, { error: 'Internal Server Error', code: 'internal_error' });
+          done(500);
+        });
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<number> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://local');
+    } catch {
+      send(res, 400, { error: 'Malformed request URL.', code: 'invalid_request' });
+      return 400;
+    }
+    const rawPath = url.pathname;
+    const route = routes.find((r) => matchPath(r.path, rawPath));
+    const fnName: FunctionName = route?.function ?? 'models';
+    const routeKey = route ? `ANY ${route.path}` : '$default';
+    const pathParameters = route ? matchPath(route.path, rawPath) : undefined;
+    const event = toEvent(req, url, body, routeKey, pathParameters);
+    const context = lambdaContext(fnName, timeoutMs);
+    const handler = opts.functions[fnName];
+
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    let result: APIGatewayProxyResultV2 | 'timeout';
+    try {
+      result = await Promise.race([handler(event, context), timeout]);
+    } catch (err) {
+      // What API Gateway does when the function itself fails: a bare 500.
+      console.error(`function ${fnName} failed`, err);
+      send(res, 500, { error: 'Internal Server Error', code: 'internal_error' });
+      return 500;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (result === 'timeout') {
+      send(res, 504, { error: `The function did not answer within ${timeoutMs} ms.`, code: 'gateway_timeout' });
+      return 504;
+    }
+    return writeResult(res, result);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 3000, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+function toEvent(
+  req: IncomingMessage,
+  url: URL,
+  body: Buffer,
+  routeKey: string,
+  pathParameters: Record<string, string> | undefined,
+): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  }
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const contentType = headers['content-type'] ?? '';
+  const isText = body.length === 0 || contentType === '' || TEXT_TYPES.test(contentType);
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    ...(headers.cookie ? { cookies: headers.cookie.split(/;\s*/) } : {}),
+    headers,
+    ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
+    ...(pathParameters && Object.keys(pathParameters).length > 0 ? { pathParameters } : {}),
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: (headers.host ?? 'localhost').split('.')[0] ?? 'localhost',
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(body.length > 0 ? { body: isText ? body.toString('utf8') : body.toString('base64') } : {}),
+    isBase64Encoded: !isText,
+  };
+}
+
+function lambdaContext(fnName: string, timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
+  const name = `infera-${fnName}`;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+/** API Gateway's payload 2.0 response mapping, including its inference for non-structured results. */
+function writeResult(res: ServerResponse, result: APIGatewayProxyResultV2): number {
+  if (typeof result === 'object' && result !== null && 'statusCode' in result && result.statusCode !== undefined) {
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
+    if (result.cookies?.length) headers['set-cookie'] = result.cookies;
+    res.writeHead(result.statusCode, headers);
+    const body = result.body ?? '';
+    res.end(result.isBase64Encoded ? Buffer.from(body, 'base64') : body);
+    return result.statusCode;
+  }
+  const body = typeof result === 'string' ? result : JSON.stringify(result);
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(body);
+  return 200;
+}
