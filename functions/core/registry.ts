@@ -136,7 +136,9 @@ async function loadModel(
     problems.push(`${rel(dir)}: no version folders; add ${rel(dir)}/1/{model.onnx,model.json}`);
   }
   versions.sort((a, b) => Number(a.version) - Number(b.version));
-  const aliases = await loadAliases(dir, versions, problems, rel);
+  // Aliases are checked against the version folders present, so one broken version is reported once.
+  const present = versionDirs.map((d) => d.name).filter((n) => VERSION.test(n));
+  const aliases = await loadAliases(dir, versions, present, problems, rel);
   if (problems.length > before || !aliases) return undefined;
   return { name, versions, aliases };
 }
@@ -192,6 +194,7 @@ async function loadVersion(
 async function loadAliases(
   dir: string,
   versions: readonly ModelVersion[],
+  present: readonly string[],
   problems: string[],
   rel: (p: string) => string,
 ): Promise<Aliases | undefined> {
@@ -214,7 +217,7 @@ async function loadAliases(
     return undefined;
   }
   const aliases = { ...parsed.data };
-  const known = versions.map((v) => v.version);
+  const known = [...present].sort((a, b) => Number(a) - Number(b));
   for (const [alias, target] of Object.entries(aliases)) {
     if (!known.includes(target)) {
       problems.push(`${rel(path)}: alias "${alias}" points to version "${target}", which does not exist (known: ${known.join(', ') || 'none'})`);

@@ -1,0 +1,239 @@
+#!/usr/bin/env node
+/**
+ * The infera CLI. It talks to the platform over HTTP only, so the same commands work against
+ * `npm start` and a deployed API (--url or INFERA_URL).
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+
+const DEFAULT_URL = 'http://127.0.0.1:3000';
+
+const HELP: Record<string, string> = {
+  main: `infera: serverless ONNX inference, locally and on AWS.
+
+Usage: infera <command> [options]
+
+Commands:
+  start                     run the platform locally (same as npm start)
+  models                    list models, versions and aliases
+  predict <model>           score instances with a model
+
+Global options:
+  --url <url>               API to talk to (default: $INFERA_URL or ${DEFAULT_URL})
+  -h, --help                help for a command, e.g. infera predict --help
+  -v, --version             print the CLI version
+`,
+  models: `Usage: infera models [--url <url>] [--json]
+
+Lists every model with its task, versions, live version and target.
+
+Options:
+  --json        print the raw JSON response
+  --url <url>   API to talk to (default: $INFERA_URL or ${DEFAULT_URL})
+`,
+  predict: `Usage: infera predict <model> (--data '<json>' | --file <path> | --file -) [options]
+
+Scores instances. The input may be one instance object, an array of instances,
+{"instances": [...]}, or an Open Inference Protocol v2 body {"inputs": [...]}.
+
+Options:
+  -d, --data <json>     input as a JSON string
+  -f, --file <path>     input from a JSON file ("-" reads standard input)
+  --version <v>         version number or alias (default: live)
+  --url <url>           API to talk to (default: $INFERA_URL or ${DEFAULT_URL})
+
+Examples:
+  infera predict iris --data '{"sepal_length_cm":5.1,"sepal_width_cm":3.5,"petal_length_cm":1.4,"petal_width_cm":0.2}'
+  infera predict fraud-detector --file models/fraud-detector/2/fixtures/golden.json --version 1
+`,
+};
+
+/** A failure to report to the user: message, optional detail lines, exit code. */
+class CliError extends Error {
+  readonly details: readonly string[];
+  readonly exitCode: number;
+  constructor(message: string, details: readonly string[] = [], exitCode = 1) {
+    super(message);
+    this.details = details;
+    this.exitCode = exitCode;
+  }
+}
+
+async function api(base: string, path: string, init: RequestInit = {}): Promise<unknown> {
+  const url = `${base.replace(/\/+$/, '')}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
+  } catch (err) {
+    const c = (err as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
+    const cause = c?.code ?? c?.errors?.[0]?.code ?? c?.message ?? (err as Error).message;
+    throw new CliError(
+      `Cannot reach ${base} (${cause}).`,
+      base === DEFAULT_URL ? ['Is the platform running? Start it with: npm start', 'Or point at a deployed API with --url <url>.'] : ['Check --url.'],
+    );
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : {};
+  } catch {
+    throw new CliError(`${res.status} ${res.statusText} from ${url}, and the body is not JSON: ${text.slice(0, 200)}`);
+  }
+  if (!res.ok) {
+    const e = body as { error?: string; details?: string[]; requestId?: string };
+    throw new CliError(`${res.status}: ${e.error ?? res.statusText}`, [
+      ...(e.details ?? []),
+      ...(e.requestId && res.status >= 500 ? [`request id: ${e.requestId}`] : []),
+    ]);
+  }
+  return body;
+}
+
+async function readInput(data?: string, file?: string): Promise<unknown> {
+  if ((data === undefined) === (file === undefined)) {
+    throw new CliError('Give the input with exactly one of --data or --file.', ['See: infera predict --help'], 2);
+  }
+  let text: string;
+  let source: string;
+  if (data !== undefined) {
+    text = data;
+    source = '--data';
+  } else if (file === '-') {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    text = Buffer.concat(chunks).toString('utf8');
+    source = 'standard input';
+  } else {
+    source = file as string;
+    try {
+      text = await readFile(source, 'utf8');
+    } catch (err) {
+      throw new CliError(`Cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, [], 2);
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new CliError(`The input from ${source} is not valid JSON: ${(err as Error).message}`, [], 2);
+  }
+}
+
+/** Accepts the shapes people naturally have at hand and returns the request path suffix and body. */
+export function toRequest(input: unknown): { kind: 'v1' | 'v2'; body: unknown } {
+  if (Array.isArray(input)) return { kind: 'v1', body: { instances: input } };
+  if (input && typeof input === 'object') {
+    const o = input as Record<string, unknown>;
+    if (Array.isArray(o.inputs)) return { kind: 'v2', body: input };
+    if (Array.isArray(o.instances)) return { kind: 'v1', body: { instances: o.instances } };
+    return { kind: 'v1', body: { instances: [input] } };
+  }
+  throw new CliError('The input must be a JSON object or array of instances.', [], 2);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '-h' || command === '--help' || command === 'help') {
+    console.log(HELP.main);
+    return command ? 0 : 2;
+  }
+  if (command === '-v' || command === '--version') {
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    console.log(pkg.version);
+    return 0;
+  }
+  if (command === 'start') {
+    const { start } = await import('../infra/local/start.ts');
+    await start(rest);
+    return -1; // keeps running until a signal
+  }
+  if (!(command in HELP) || command === 'main') {
+    throw new CliError(`Unknown command '${command}'.`, ['Commands: start, models, predict. See: infera --help'], 2);
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        url: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        data: { type: 'string', short: 'd' },
+        file: { type: 'string', short: 'f' },
+        version: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new CliError((err as Error).message, [`See: infera ${command} --help`], 2);
+  }
+  const { values, positionals } = parsed as {
+    values: { url?: string; json?: boolean; data?: string; file?: string; version?: string; help?: boolean };
+    positionals: string[];
+  };
+  if (values.help) {
+    console.log(HELP[command]);
+    return 0;
+  }
+  const base = values.url ?? process.env.INFERA_URL ?? DEFAULT_URL;
+
+  if (command === 'models') {
+    const body = (await api(base, '/v1/models')) as {
+      models: { name: string; task: string; versions: string[]; aliases: Record<string, string>; target: string }[];
+    };
+    if (values.json) {
+      console.log(JSON.stringify(body, null, 2));
+      return 0;
+    }
+    console.log(
+      table([
+        ['NAME', 'TASK', 'VERSIONS', 'LIVE', 'TARGET'],
+        ...body.models.map((m) => [m.name, m.task, m.versions.join(','), m.aliases.live ?? '-', m.target]),
+      ]),
+    );
+    return 0;
+  }
+
+  // predict
+  const model = positionals[0];
+  if (!model) throw new CliError('Name the model: infera predict <model> --data ...', ['List models with: infera models'], 2);
+  if (positionals.length > 1) throw new CliError(`Unexpected argument '${positionals[1]}'.`, ['See: infera predict --help'], 2);
+  const { kind, body } = toRequest(await readInput(values.data, values.file));
+  const m = encodeURIComponent(model);
+  const path =
+    kind === 'v1'
+      ? `/v1/models/${m}/predict${values.version ? `?version=${encodeURIComponent(values.version)}` : ''}`
+      : values.version
+        ? `/v2/models/${m}/versions/${encodeURIComponent(values.version)}/infer`
+        : `/v2/models/${m}/infer`;
+  const result = await api(base, path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  console.log(JSON.stringify(result, null, 2));
+  return 0;
+}
+
+/** Runs the CLI, reporting errors as `error: ...` lines with a non-zero exit code. */
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    const code = await main(argv);
+    if (code >= 0) process.exitCode = code;
+  } catch (err) {
+    if (err instanceof CliError) {
+      console.error(`error: ${err.message}`);
+      for (const d of err.details) console.error(`  ${d}`);
+      process.exitCode = err.exitCode;
+    } else {
+      console.error(`error: ${(err as Error).stack ?? err}`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+if (import.meta.main) await runCli(process.argv.slice(2));

@@ -1,0 +1,176 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { GraphBuilder } from '../scripts/lib/onnx.ts';
+
+export const ROOT = new URL('..', import.meta.url).pathname;
+export const MODELS = join(ROOT, 'models');
+
+export async function readJson<T = unknown>(path: string): Promise<T> {
+  return JSON.parse(await readFile(path, 'utf8')) as T;
+}
+
+export interface Golden {
+  tolerance: number;
+  instances: Record<string, unknown>[];
+  expected: { label: string; score: number; probabilities: Record<string, number> }[];
+}
+
+export function golden(model: string, version: string): Promise<Golden> {
+  return readJson<Golden>(join(MODELS, model, version, 'fixtures', 'golden.json'));
+}
+
+/** Loads an API Gateway v2 event fixture from test/events/apigw and applies overrides. */
+export async function apigwEvent(
+  fixture: string,
+  over: { method?: string; path?: string; routeKey?: string; body?: unknown; query?: Record<string, string>; headers?: Record<string, string>; pathParameters?: Record<string, string> } = {},
+): Promise<APIGatewayProxyEventV2> {
+  const e = await readJson<APIGatewayProxyEventV2>(join(ROOT, 'test', 'events', 'apigw', fixture));
+  if (over.method) e.requestContext.http.method = over.method;
+  if (over.path) {
+    e.rawPath = over.path;
+    e.requestContext.http.path = over.path;
+  }
+  if (over.routeKey) e.routeKey = over.routeKey;
+  if (over.body !== undefined) e.body = typeof over.body === 'string' ? over.body : JSON.stringify(over.body);
+  if (over.query) e.queryStringParameters = over.query;
+  if (over.headers) e.headers = { ...e.headers, ...over.headers };
+  if (over.pathParameters) e.pathParameters = over.pathParameters;
+  return e;
+}
+
+export function lambdaContext(name = 'infera-test'): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'test',
+    getRemainingTimeInMillis: () => 10_000,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+/** A fresh copy of the shipped models in a temp dir, to break or extend without touching the repo. */
+export async function copyModels(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'infera-models-'));
+  await cp(MODELS, dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * Writes a real ONNX model that echoes one tensor per datatype (FP32 image-shaped, FP64, INT32,
+ * INT64, BOOL) plus a manifest, under <root>/<name>/1. Used to prove a new model is served with
+ * no code change.
+ */
+export async function writeEchoModel(root: string, name = 'echo-tensors'): Promise<string> {
+  const g = new GraphBuilder();
+  g.op('Identity', [g.input('image', 'float32', ['N', 3, 'H', 'W'])], {}, 'image_out');
+  g.op('Identity', [g.input('f64', 'float64', ['N', 2])], {}, 'f64_out');
+  g.op('Identity', [g.input('i32', 'int32', ['N'])], {}, 'i32_out');
+  g.op('Identity', [g.input('i64', 'int64', ['N'])], {}, 'i64_out');
+  g.op('Not', [g.input('flag', 'bool', ['N'])], {}, 'flag_not');
+  g.output('image_out', 'float32', ['N', 3, 'H', 'W']);
+  g.output('f64_out', 'float64', ['N', 2]);
+  g.output('i32_out', 'int32', ['N']);
+  g.output('i64_out', 'int64', ['N']);
+  g.output('flag_not', 'bool', ['N']);
+  const bytes = g.build({ name: 'echo', doc: 'echo tensors' });
+  const dir = join(root, name, '1');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'model.onnx'), bytes);
+  const t = (n: string, datatype: string, shape: number[]) => ({ name: n, datatype, shape });
+  await writeFile(
+    join(dir, 'model.json'),
+    JSON.stringify({
+      name,
+      version: '1',
+      description: 'Echoes its inputs; BOOL is negated.',
+      task: 'tensor',
+      inputs: { kind: 'tensors', tensors: [t('image', 'FP32', [-1, 3, -1, -1]), t('f64', 'FP64', [-1, 2]), t('i32', 'INT32', [-1]), t('i64', 'INT64', [-1]), t('flag', 'BOOL', [-1])] },
+      outputs: { tensors: [t('image_out', 'FP32', [-1, 3, -1, -1]), t('f64_out', 'FP64', [-1, 2]), t('i32_out', 'INT32', [-1]), t('i64_out', 'INT64', [-1]), t('flag_not', 'BOOL', [-1])] },
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    }),
+  );
+  return dir;
+}
+
+export async function editJson(path: string, edit: (o: Record<string, unknown>) => void): Promise<void> {
+  const o = await readJson<Record<string, unknown>>(path);
+  edit(o);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, JSON.stringify(o, null, 2));
+}
+
+export interface RunningPlatform {
+  url: string;
+  proc: ChildProcess;
+  output: () => string;
+  stop: () => Promise<number | null>;
+}
+
+/** Starts `infra/local/start.ts` (what npm start runs) on a free port and waits for its URL. */
+export async function startPlatform(env: Record<string, string> = {}, args: string[] = []): Promise<RunningPlatform> {
+  const proc = spawn(process.execPath, ['infra/local/start.ts', '--port', '0', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`platform did not start in 30 s:\n${out}`)), 30_000);
+    const check = () => {
+      const m = /infera is running at (http:\/\/[\d.]+:\d+)/.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    proc.stdout?.on('data', check);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`platform exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    url,
+    proc,
+    output: () => out,
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve(proc.exitCode);
+        proc.once('exit', (code) => resolve(code));
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Runs a command to completion, capturing its output. */
+export function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ModelPackageError, NotFoundError } from '#core/errors.ts';
+import { ModelRegistry } from '#core/registry.ts';
+import { copyModels, editJson, MODELS, writeEchoModel } from '../../helpers.ts';
+
+async function loadError(root: string): Promise<ModelPackageError> {
+  const err = await ModelRegistry.load(root).then(
+    () => assert.fail('expected the load to fail'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ModelPackageError, `expected ModelPackageError, got ${err}`);
+  return err;
+}
+
+describe('ModelRegistry', () => {
+  it('loads every shipped model and resolves the live alias by default', async () => {
+    const registry = await ModelRegistry.load(MODELS);
+    assert.deepEqual(
+      registry.list().map((m) => m.name),
+      ['dominant-color', 'fraud-detector', 'iris'],
+    );
+    assert.equal(registry.resolve('fraud-detector').version, '2');
+    assert.equal(registry.resolve('fraud-detector', '1').version, '1');
+    assert.equal(registry.resolve('fraud-detector', 'live').version, '2');
+  });
+
+  it('names the known versions and aliases when a version does not exist', async () => {
+    const registry = await ModelRegistry.load(MODELS);
+    assert.throws(() => registry.resolve('fraud-detector', '7'), {
+      name: 'NotFoundError',
+      message: "Model 'fraud-detector' has no version or alias '7'. Known versions: 1, 2. Aliases: live -> 2.",
+    });
+    assert.throws(() => registry.resolve('nope'), (e: unknown) => e instanceof NotFoundError && /Known models: dominant-color, fraud-detector, iris/.test(e.message));
+  });
+
+  it('fails naming the file and the field when a manifest breaks the schema', async () => {
+    const root = await copyModels();
+    await editJson(join(root, 'iris', '1', 'model.json'), (m) => {
+      m.task = 'clustering';
+      (m.inputs as { features: { min?: number }[] }).features[0]!.min = 'zero' as never;
+    });
+    const err = await loadError(root);
+    const text = err.details.join('\n');
+    assert.match(text, /iris\/1\/model\.json: task: must be one of: "binary-classification"/);
+    assert.match(text, /iris\/1\/model\.json: inputs\.features\[0\]\.min: expected number, got string/);
+  });
+
+  it('fails with both hashes and the fix when model.onnx does not match its sha256', async () => {
+    const root = await copyModels();
+    await editJson(join(root, 'iris', '1', 'model.json'), (m) => {
+      m.sha256 = 'a'.repeat(64);
+    });
+    const err = await loadError(root);
+    assert.match(err.message, /iris\/1\/model\.json: sha256 does not match model\.onnx \(file hashes to [0-9a-f]{64}, manifest says a{64}\)/);
+    assert.match(err.message, /create a new version folder/);
+  });
+
+  it('rejects a misspelt field instead of ignoring it', async () => {
+    const root = await copyModels();
+    await editJson(join(root, 'iris', '1', 'model.json'), (m) => {
+      m.descriptoin = 'typo';
+    });
+    assert.match((await loadError(root)).message, /iris\/1\/model\.json: unknown field "descriptoin"/);
+  });
+
+  it('requires a default for an optional feature, so a missing value can be imputed', async () => {
+    const root = await copyModels();
+    await editJson(join(root, 'fraud-detector', '1', 'model.json'), (m) => {
+      const f = (m.inputs as { features: Record<string, unknown>[] }).features[3] as Record<string, unknown>;
+      delete f.default;
+    });
+    assert.match(
+      (await loadError(root)).message,
+      /fraud-detector\/1\/model\.json: inputs\.features\[3\]\.default: feature "distance_from_home_km" is optional \(required: false\) but has no default/,
+    );
+  });
+
+  it('fails when the folder and manifest disagree, model.onnx is missing, or an alias points nowhere, listing all at once', async () => {
+    const root = await copyModels();
+    await editJson(join(root, 'iris', '1', 'model.json'), (m) => {
+      m.name = 'irises';
+    });
+    await rm(join(root, 'dominant-color', '1', 'model.onnx'));
+    await writeFile(join(root, 'fraud-detector', 'aliases.json'), '{"live": "9"}');
+    const err = await loadError(root);
+    assert.equal(err.details.length, 3);
+    assert.match(err.message, /name is "irises" but the folder is "iris"; make them the same/);
+    assert.match(err.message, /dominant-color\/1\/model\.onnx: missing/);
+    assert.match(err.message, /alias "live" points to version "9", which does not exist \(known: 1, 2\)/);
+  });
+
+  it('reports a manifest that is not JSON with the parser position', async () => {
+    const root = await copyModels();
+    await writeFile(join(root, 'iris', '1', 'model.json'), '{"name": "iris",');
+    assert.match((await loadError(root)).message, /iris\/1\/model\.json: not valid JSON/);
+  });
+
+  it('serves a new model dropped into the folder with no code change', async () => {
+    const root = await copyModels();
+    await writeEchoModel(root);
+    const registry = await ModelRegistry.load(root);
+    assert.equal(registry.resolve('echo-tensors').manifest.task, 'tensor');
+  });
+
+  it('points at MODELS_DIR when the models folder does not exist', async () => {
+    assert.match((await loadError('/nonexistent/models')).message, /cannot read the models directory \(ENOENT\)\. Set MODELS_DIR/);
+  });
+});
