@@ -69,7 +69,12 @@ async function api(base: string, path: string, init: RequestInit = {}): Promise<
     const cause = c?.code ?? c?.errors?.[0]?.code ?? c?.message ?? (err as Error).message;
     throw new CliError(
       `Cannot reach ${base} (${cause}).`,
-      base === DEFAULT_URL ? ['Is the platform running? Start it with: npm start', 'Or point at a deployed API with --url <url>.'] : ['Check --url.'],
+      base === DEFAULT_URL
+        ? [
+            'Is the platform running? Start it with: npm start',
+            'Or point at a deployed API with --url <url>.',
+          ]
+        : ['Check --url.'],
     );
   }
   const text = await res.text();
@@ -77,7 +82,9 @@ async function api(base: string, path: string, init: RequestInit = {}): Promise<
   try {
     body = text ? JSON.parse(text) : {};
   } catch {
-    throw new CliError(`${res.status} ${res.statusText} from ${url}, and the body is not JSON: ${text.slice(0, 200)}`);
+    throw new CliError(
+      `${res.status} ${res.statusText} from ${url}, and the body is not JSON: ${text.slice(0, 200)}`,
+    );
   }
   if (!res.ok) {
     const e = body as { error?: string; details?: string[]; requestId?: string };
@@ -91,7 +98,11 @@ async function api(base: string, path: string, init: RequestInit = {}): Promise<
 
 async function readInput(data?: string, file?: string): Promise<unknown> {
   if ((data === undefined) === (file === undefined)) {
-    throw new CliError('Give the input with exactly one of --data or --file.', ['See: infera predict --help'], 2);
+    throw new CliError(
+      'Give the input with exactly one of --data or --file.',
+      ['See: infera predict --help'],
+      2,
+    );
   }
   let text: string;
   let source: string;
@@ -108,7 +119,11 @@ async function readInput(data?: string, file?: string): Promise<unknown> {
     try {
       text = await readFile(source, 'utf8');
     } catch (err) {
-      throw new CliError(`Cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`, [], 2);
+      throw new CliError(
+        `Cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`,
+        [],
+        2,
+      );
     }
   }
   try {
@@ -132,7 +147,14 @@ export function toRequest(input: unknown): { kind: 'v1' | 'v2'; body: unknown } 
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -142,7 +164,9 @@ export async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   if (command === '-v' || command === '--version') {
-    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     console.log(pkg.version);
     return 0;
   }
@@ -152,7 +176,11 @@ export async function main(argv: string[]): Promise<number> {
     return -1; // keeps running until a signal
   }
   if (!(command in HELP) || command === 'main') {
-    throw new CliError(`Unknown command '${command}'.`, ['Commands: start, models, predict. See: infera --help'], 2);
+    throw new CliError(
+      `Unknown command '${command}'.`,
+      ['Commands: start, models, predict. See: infera --help'],
+      2,
+    );
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -183,7 +211,13 @@ export async function main(argv: string[]): Promise<number> {
 
   if (command === 'models') {
     const body = (await api(base, '/v1/models')) as {
-      models: { name: string; task: string; versions: string[]; aliases: Record<string, string>; target: string }[];
+      models: {
+        name: string;
+        task: string;
+        versions: string[];
+        aliases: Record<string, string>;
+        target: string;
+      }[];
     };
     if (values.json) {
       console.log(JSON.stringify(body, null, 2));
@@ -200,8 +234,14 @@ export async function main(argv: string[]): Promise<number> {
 
   // predict
   const model = positionals[0];
-  if (!model) throw new CliError('Name the model: infera predict <model> --data ...', ['List models with: infera models'], 2);
-  if (positionals.length > 1) throw new CliError(`Unexpected argument '${positionals[1]}'.`, ['See: infera predict --help'], 2);
+  if (!model)
+    throw new CliError(
+      'Name the model: infera predict <model> --data ...',
+      ['List models with: infera models'],
+      2,
+    );
+  if (positionals.length > 1)
+    throw new CliError(`Unexpected argument '${positionals[1]}'.`, ['See: infera predict --help'], 2);
   const { kind, body } = toRequest(await readInput(values.data, values.file));
   const m = encodeURIComponent(model);
   const path =

@@ -25,8 +25,8 @@ import {
   logLoss,
   mlpForward,
   quantile,
-  round,
   rng,
+  round,
   type Standardiser,
   shuffle,
   sigmoid,
@@ -86,7 +86,13 @@ function frequencyStats(values: readonly string[]) {
 // ---------------------------------------------------------------- fraud-detector
 
 const NUMERIC_LOG = ['amount', 'distance_from_home_km'] as const;
-const NUMERIC_RAW = ['hour', 'transactions_last_hour', 'card_present', 'account_age_days', 'is_foreign'] as const;
+const NUMERIC_RAW = [
+  'hour',
+  'transactions_last_hour',
+  'card_present',
+  'account_age_days',
+  'is_foreign',
+] as const;
 /** Column order of the model's input matrix, which is the manifest's feature order. */
 const FRAUD_COLUMNS = [
   'amount',
@@ -102,8 +108,20 @@ const FRAUD_COLUMNS = [
 function fraudFeatures(distanceDefault: number) {
   return [
     { name: 'amount', type: 'number', min: 0, max: 50000, unit: 'USD', description: 'Transaction amount.' },
-    { name: 'merchant_category', type: 'categorical', values: [...MERCHANT_CATEGORIES], description: 'Merchant category.' },
-    { name: 'hour', type: 'integer', min: 0, max: 23, unit: 'hour', description: 'Local hour of the transaction.' },
+    {
+      name: 'merchant_category',
+      type: 'categorical',
+      values: [...MERCHANT_CATEGORIES],
+      description: 'Merchant category.',
+    },
+    {
+      name: 'hour',
+      type: 'integer',
+      min: 0,
+      max: 23,
+      unit: 'hour',
+      description: 'Local hour of the transaction.',
+    },
     {
       name: 'distance_from_home_km',
       type: 'number',
@@ -114,9 +132,22 @@ function fraudFeatures(distanceDefault: number) {
       default: distanceDefault,
       description: 'Distance from the cardholder home; may be unknown (imputed with the training median).',
     },
-    { name: 'transactions_last_hour', type: 'integer', min: 0, max: 100, description: 'Card transactions in the last hour.' },
+    {
+      name: 'transactions_last_hour',
+      type: 'integer',
+      min: 0,
+      max: 100,
+      description: 'Card transactions in the last hour.',
+    },
     { name: 'card_present', type: 'boolean', description: 'Whether the physical card was present.' },
-    { name: 'account_age_days', type: 'integer', min: 0, max: 20000, unit: 'day', description: 'Age of the account.' },
+    {
+      name: 'account_age_days',
+      type: 'integer',
+      min: 0,
+      max: 20000,
+      unit: 'day',
+      description: 'Age of the account.',
+    },
     { name: 'is_foreign', type: 'boolean', description: 'Whether the merchant is in another country.' },
   ];
 }
@@ -158,10 +189,17 @@ function fraudPreprocess(g: GraphBuilder, s: Standardiser): string {
   const logged = g.op('Log', [g.op('Add', [logCols, g.constant('one', [1], [1])])]);
   const raw = g.op('Gather', [x, g.constant('raw_cols', [2, 4, 5, 6, 7], [5], 'int64')], { axis: 1 });
   const cat = g.op('Gather', [x, g.constant('cat_col', [1], [1], 'int64')], { axis: 1 });
-  const ids = g.constant('category_ids', MERCHANT_CATEGORIES.map((_, i) => i), [1, MERCHANT_CATEGORIES.length]);
+  const ids = g.constant(
+    'category_ids',
+    MERCHANT_CATEGORIES.map((_, i) => i),
+    [1, MERCHANT_CATEGORIES.length],
+  );
   const onehot = g.op('Cast', [g.op('Equal', [cat, ids])], { to: 1 });
   const z = g.op('Concat', [logged, raw, onehot], { axis: 1 });
-  return g.op('Div', [g.op('Sub', [z, g.constant('mu', s.mean, [s.mean.length])]), g.constant('sigma', s.std, [s.std.length])]);
+  return g.op('Div', [
+    g.op('Sub', [z, g.constant('mu', s.mean, [s.mean.length])]),
+    g.constant('sigma', s.std, [s.std.length]),
+  ]);
 }
 
 /** p(fraud) [N,1] -> probabilities [N,2] = [1-p, p]. */
@@ -206,7 +244,13 @@ function trainFraud(root: string): void {
   const train = generateTransactions(TRAIN_ROWS, SEED);
   const holdout = generateTransactions(HOLDOUT_ROWS, SEED + 1);
   const distances = train.rows.map((r) => r.distance_from_home_km).filter((d): d is number => d !== null);
-  const distanceDefault = round(quantile([...distances].sort((a, b) => a - b), 0.5), 4);
+  const distanceDefault = round(
+    quantile(
+      [...distances].sort((a, b) => a - b),
+      0.5,
+    ),
+    4,
+  );
   const xTrain = train.rows.map((r) => transform(rawRow(r, distanceDefault)));
   const xHold = holdout.rows.map((r) => transform(rawRow(r, distanceDefault)));
   const keep = new Set(MERCHANT_CATEGORIES.map((_, i) => ONEHOT_START + i));
@@ -226,38 +270,71 @@ function trainFraud(root: string): void {
     ),
   };
 
-  const versions: { version: string; algorithm: string; description: string; predict: (z: number[]) => number; graph: Uint8Array }[] = [];
+  const versions: {
+    version: string;
+    algorithm: string;
+    description: string;
+    predict: (z: number[]) => number;
+    graph: Uint8Array;
+  }[] = [];
 
   // v1: logistic regression
   const lr = trainLogistic(zTrain, train.labels, { epochs: 12, batch: 128, lr: 0.02, l2: 1e-4, seed: SEED });
   {
     const g = new GraphBuilder();
     const z = fraudPreprocess(g, std);
-    const logit = g.op('Add', [g.op('MatMul', [z, g.constant('w', lr.w, [lr.w.length, 1])]), g.constant('b', [lr.b], [1])]);
+    const logit = g.op('Add', [
+      g.op('MatMul', [z, g.constant('w', lr.w, [lr.w.length, 1])]),
+      g.constant('b', [lr.b], [1]),
+    ]);
     binaryHead(g, logit);
     versions.push({
       version: '1',
       algorithm: 'logistic-regression',
-      description: 'Card-fraud classifier: logistic regression on log-amount, log-distance, hour, velocity, account age and one-hot merchant category.',
+      description:
+        'Card-fraud classifier: logistic regression on log-amount, log-distance, hour, velocity, account age and one-hot merchant category.',
       predict: (z) => sigmoid(z.reduce((a, v, j) => a + v * (lr.w[j] as number), lr.b)),
-      graph: g.build({ name: 'fraud_detector_v1', doc: 'infera fraud-detector v1 (logistic regression)', metadata: { 'infera.model': 'fraud-detector', 'infera.version': '1' } }),
+      graph: g.build({
+        name: 'fraud_detector_v1',
+        doc: 'infera fraud-detector v1 (logistic regression)',
+        metadata: { 'infera.model': 'fraud-detector', 'infera.version': '1' },
+      }),
     });
   }
   // v2: MLP
   const hidden = 16;
-  const mlp = trainMlp(zTrain, train.labels, hidden, { epochs: 12, batch: 128, lr: 0.005, l2: 1e-5, seed: SEED + 2 });
+  const mlp = trainMlp(zTrain, train.labels, hidden, {
+    epochs: 12,
+    batch: 128,
+    lr: 0.005,
+    l2: 1e-5,
+    seed: SEED + 2,
+  });
   {
     const g = new GraphBuilder();
     const z = fraudPreprocess(g, std);
-    const h = g.op('Relu', [g.op('Add', [g.op('MatMul', [z, g.constant('w1', mlp.w1.flat(), [mlp.w1.length, hidden])]), g.constant('b1', mlp.b1, [hidden])])]);
-    const logit = g.op('Add', [g.op('MatMul', [h, g.constant('w2', mlp.w2, [hidden, 1])]), g.constant('b2', [mlp.b2], [1])]);
+    const h = g.op('Relu', [
+      g.op('Add', [
+        g.op('MatMul', [z, g.constant('w1', mlp.w1.flat(), [mlp.w1.length, hidden])]),
+        g.constant('b1', mlp.b1, [hidden]),
+      ]),
+    ]);
+    const logit = g.op('Add', [
+      g.op('MatMul', [h, g.constant('w2', mlp.w2, [hidden, 1])]),
+      g.constant('b2', [mlp.b2], [1]),
+    ]);
     binaryHead(g, logit);
     versions.push({
       version: '2',
       algorithm: `mlp(${hidden} relu)`,
-      description: 'Card-fraud classifier: a one-hidden-layer MLP on the same features as v1; learns the night-time and new-account effects v1 cannot.',
+      description:
+        'Card-fraud classifier: a one-hidden-layer MLP on the same features as v1; learns the night-time and new-account effects v1 cannot.',
       predict: (z) => mlpForward(mlp, z).p,
-      graph: g.build({ name: 'fraud_detector_v2', doc: 'infera fraud-detector v2 (MLP)', metadata: { 'infera.model': 'fraud-detector', 'infera.version': '2' } }),
+      graph: g.build({
+        name: 'fraud_detector_v2',
+        doc: 'infera fraud-detector v2 (MLP)',
+        metadata: { 'infera.model': 'fraud-detector', 'infera.version': '2' },
+      }),
     });
   }
 
@@ -289,22 +366,32 @@ function trainFraud(root: string): void {
     });
     // Golden fixtures: varied holdout rows (both labels, a missing distance), away from the threshold.
     const picks: number[] = [];
-    const wantFraud = holdout.labels.map((l, i) => (l === 1 ? i : -1)).filter((i) => i >= 0).slice(0, 3);
+    const wantFraud = holdout.labels
+      .map((l, i) => (l === 1 ? i : -1))
+      .filter((i) => i >= 0)
+      .slice(0, 3);
     const missing = holdout.rows.findIndex((r) => r.distance_from_home_km === null);
     for (const i of [...wantFraud, missing, 0, 1, 2, 3, 4, 5]) {
       if (i >= 0 && !picks.includes(i) && Math.abs((scores[i] as number) - threshold) > 1e-3) picks.push(i);
     }
     const instances = picks.map((i) => ({ ...(holdout.rows[i] as Transaction) }));
     emit(join(dir, 'fixtures', 'golden.json'), {
-      description: 'Holdout rows and the outputs computed by the training code in float64; the ONNX graph must match within tolerance.',
+      description:
+        'Holdout rows and the outputs computed by the training code in float64; the ONNX graph must match within tolerance.',
       tolerance: 1e-4,
       instances,
       expected: picks.map((i) => {
         const p = scores[i] as number;
-        return { label: p >= threshold ? 'fraud' : 'legit', score: p, probabilities: { legit: 1 - p, fraud: p } };
+        return {
+          label: p >= threshold ? 'fraud' : 'legit',
+          score: p,
+          probabilities: { legit: 1 - p, fraud: p },
+        };
       }),
     });
-    console.log(`fraud-detector v${v.version}: ${v.algorithm}, holdout AUC ${metrics.auc}, accuracy ${metrics.accuracy} at threshold ${threshold}`);
+    console.log(
+      `fraud-detector v${v.version}: ${v.algorithm}, holdout AUC ${metrics.auc}, accuracy ${metrics.accuracy} at threshold ${threshold}`,
+    );
   }
   emit(join(root, 'fraud-detector', 'aliases.json'), { live: '2' });
 }
@@ -320,30 +407,52 @@ function trainIris(root: string): void {
   const holdIdx: number[] = [];
   const trainIdx: number[] = [];
   for (let c = 0; c < labels.length; c++) {
-    const idx = shuffle(y.map((v, i) => (v === c ? i : -1)).filter((i) => i >= 0), rand);
+    const idx = shuffle(
+      y.map((v, i) => (v === c ? i : -1)).filter((i) => i >= 0),
+      rand,
+    );
     holdIdx.push(...idx.slice(0, 10));
     trainIdx.push(...idx.slice(10));
   }
   const xTrain = trainIdx.map((i) => x[i] as number[]);
   const std = fitStandardiser(xTrain);
-  const model = trainSoftmax(xTrain.map((r) => standardise(r, std)), trainIdx.map((i) => y[i] as number), 3, {
-    epochs: 300,
-    batch: 16,
-    lr: 0.05,
-    l2: 1e-3,
-    seed: SEED,
-  });
+  const model = trainSoftmax(
+    xTrain.map((r) => standardise(r, std)),
+    trainIdx.map((i) => y[i] as number),
+    3,
+    {
+      epochs: 300,
+      batch: 16,
+      lr: 0.05,
+      l2: 1e-3,
+      seed: SEED,
+    },
+  );
   const predict = (row: number[]) => {
     const z = standardise(row, std);
-    return softmax(labels.map((_, c) => z.reduce((a, v, j) => a + v * ((model.w[j] as number[])[c] as number), model.b[c] as number)));
+    return softmax(
+      labels.map((_, c) =>
+        z.reduce((a, v, j) => a + v * ((model.w[j] as number[])[c] as number), model.b[c] as number),
+      ),
+    );
   };
   const g = new GraphBuilder();
   const input = g.input('measurements', 'float32', ['N', 4]);
-  const z = g.op('Div', [g.op('Sub', [input, g.constant('mu', std.mean, [4])]), g.constant('sigma', std.std, [4])]);
-  const logits = g.op('Add', [g.op('MatMul', [z, g.constant('w', model.w.flat(), [4, 3])]), g.constant('b', model.b, [3])]);
+  const z = g.op('Div', [
+    g.op('Sub', [input, g.constant('mu', std.mean, [4])]),
+    g.constant('sigma', std.std, [4]),
+  ]);
+  const logits = g.op('Add', [
+    g.op('MatMul', [z, g.constant('w', model.w.flat(), [4, 3])]),
+    g.constant('b', model.b, [3]),
+  ]);
   g.op('Softmax', [logits], { axis: 1 }, 'probabilities');
   g.output('probabilities', 'float32', ['N', 3]);
-  const graph = g.build({ name: 'iris_v1', doc: 'infera iris v1 (multinomial logistic regression)', metadata: { 'infera.model': 'iris', 'infera.version': '1' } });
+  const graph = g.build({
+    name: 'iris_v1',
+    doc: 'infera iris v1 (multinomial logistic regression)',
+    metadata: { 'infera.model': 'iris', 'infera.version': '1' },
+  });
   const correct = holdIdx.filter((i) => {
     const p = predict(x[i] as number[]);
     return p.indexOf(Math.max(...p)) === y[i];
@@ -375,7 +484,9 @@ function trainIris(root: string): void {
     },
     trainingStats: {
       rows: trainIdx.length,
-      features: Object.fromEntries(featureNames.map((n, j) => [n, numericStats(xTrain.map((r) => r[j] as number))])),
+      features: Object.fromEntries(
+        featureNames.map((n, j) => [n, numericStats(xTrain.map((r) => r[j] as number))]),
+      ),
     },
   });
   const picks = holdIdx.slice(0, 3).concat(holdIdx.slice(10, 13), holdIdx.slice(20, 23));
@@ -386,7 +497,11 @@ function trainIris(root: string): void {
     expected: picks.map((i) => {
       const p = predict(x[i] as number[]);
       const best = p.indexOf(Math.max(...p));
-      return { label: labels[best], score: p[best], probabilities: Object.fromEntries(labels.map((l, c) => [l, p[c]])) };
+      return {
+        label: labels[best],
+        score: p[best],
+        probabilities: Object.fromEntries(labels.map((l, c) => [l, p[c]])),
+      };
     }),
   });
   emit(join(root, 'iris', 'aliases.json'), { live: '1' });
@@ -401,19 +516,36 @@ function buildDominantColor(root: string): void {
   const g = new GraphBuilder();
   const image = g.input('image', 'float32', ['N', 3, 'H', 'W']);
   const means = g.op('ReduceMean', [image], { axes: [2, 3], keepdims: 0 });
-  g.op('Softmax', [g.op('Mul', [means, g.constant('temperature', [temperature], [1])])], { axis: 1 }, 'probabilities');
+  g.op(
+    'Softmax',
+    [g.op('Mul', [means, g.constant('temperature', [temperature], [1])])],
+    { axis: 1 },
+    'probabilities',
+  );
   g.output('probabilities', 'float32', ['N', 3]);
-  const graph = g.build({ name: 'dominant_color_v1', doc: 'infera dominant-color v1', metadata: { 'infera.model': 'dominant-color', 'infera.version': '1' } });
+  const graph = g.build({
+    name: 'dominant_color_v1',
+    doc: 'infera dominant-color v1',
+    metadata: { 'infera.model': 'dominant-color', 'infera.version': '1' },
+  });
   const dir = join(root, 'dominant-color', '1');
   emit(join(dir, 'model.onnx'), graph);
   emit(join(dir, 'model.json'), {
     name: 'dominant-color',
     version: '1',
-    description: 'Which colour channel dominates an RGB image (values 0..1, [N,3,H,W], any H and W). A tensor-input demo for the v2 protocol.',
+    description:
+      'Which colour channel dominates an RGB image (values 0..1, [N,3,H,W], any H and W). A tensor-input demo for the v2 protocol.',
     task: 'multiclass-classification',
     inputs: {
       kind: 'tensors',
-      tensors: [{ name: 'image', datatype: 'FP32', shape: [-1, 3, -1, -1], description: 'RGB planes, values in 0..1.' }],
+      tensors: [
+        {
+          name: 'image',
+          datatype: 'FP32',
+          shape: [-1, 3, -1, -1],
+          description: 'RGB planes, values in 0..1.',
+        },
+      ],
     },
     outputs: { tensor: 'probabilities', labels },
     target: 'lambda',
@@ -430,7 +562,12 @@ function buildDominantColor(root: string): void {
   const images = [0, 1, 2, 0].map((dominant, n) =>
     [0, 1, 2].map((c) =>
       Array.from({ length: 4 }, () =>
-        Array.from({ length: 4 }, () => Math.round((c === dominant ? 0.5 + rand() * 0.5 : rand() * 0.4 + (n === 3 ? 0.3 : 0)) * 1000) / 1000),
+        Array.from(
+          { length: 4 },
+          () =>
+            Math.round((c === dominant ? 0.5 + rand() * 0.5 : rand() * 0.4 + (n === 3 ? 0.3 : 0)) * 1000) /
+            1000,
+        ),
       ),
     ),
   );
@@ -442,7 +579,11 @@ function buildDominantColor(root: string): void {
       const means = img.map((plane) => plane.flat().reduce((a, b) => a + b, 0) / 16);
       const p = softmax(means.map((m) => m * temperature));
       const best = p.indexOf(Math.max(...p));
-      return { label: labels[best], score: p[best], probabilities: Object.fromEntries(labels.map((l, c) => [l, p[c]])) };
+      return {
+        label: labels[best],
+        score: p[best],
+        probabilities: Object.fromEntries(labels.map((l, c) => [l, p[c]])),
+      };
     }),
   });
   emit(join(root, 'dominant-color', 'aliases.json'), { live: '1' });
@@ -460,7 +601,9 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log('Usage: npm run models:train [-- --check] [-- --out DIR]\n\nRetrains the shipped models deterministically.\n  --check  retrain into a temp dir and fail if any file differs from models/\n  --out    where to write (default: models)');
+    console.log(
+      'Usage: npm run models:train [-- --check] [-- --out DIR]\n\nRetrains the shipped models deterministically.\n  --check  retrain into a temp dir and fail if any file differs from models/\n  --out    where to write (default: models)',
+    );
     return;
   }
   const target = values.check ? await mkdtemp(join(tmpdir(), 'infera-train-')) : values.out;
@@ -483,7 +626,9 @@ async function main(): Promise<void> {
   }
   await rm(target, { recursive: true, force: true });
   if (differ.length > 0) {
-    console.error(`Retraining does not reproduce ${differ.length} shipped file(s):\n  ${differ.join('\n  ')}\nRun npm run models:train and commit the result.`);
+    console.error(
+      `Retraining does not reproduce ${differ.length} shipped file(s):\n  ${differ.join('\n  ')}\nRun npm run models:train and commit the result.`,
+    );
     process.exitCode = 1;
   } else {
     console.log(`OK: retraining reproduces all ${files.length} shipped files byte for byte.`);

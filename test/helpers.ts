@@ -26,7 +26,15 @@ export function golden(model: string, version: string): Promise<Golden> {
 /** Loads an API Gateway v2 event fixture from test/events/apigw and applies overrides. */
 export async function apigwEvent(
   fixture: string,
-  over: { method?: string; path?: string; routeKey?: string; body?: unknown; query?: Record<string, string>; headers?: Record<string, string>; pathParameters?: Record<string, string> } = {},
+  over: {
+    method?: string;
+    path?: string;
+    routeKey?: string;
+    body?: unknown;
+    query?: Record<string, string>;
+    headers?: Record<string, string>;
+    pathParameters?: Record<string, string>;
+  } = {},
 ): Promise<APIGatewayProxyEventV2> {
   const e = await readJson<APIGatewayProxyEventV2>(join(ROOT, 'test', 'events', 'apigw', fixture));
   if (over.method) e.requestContext.http.method = over.method;
@@ -95,8 +103,25 @@ export async function writeEchoModel(root: string, name = 'echo-tensors'): Promi
       version: '1',
       description: 'Echoes its inputs; BOOL is negated.',
       task: 'tensor',
-      inputs: { kind: 'tensors', tensors: [t('image', 'FP32', [-1, 3, -1, -1]), t('f64', 'FP64', [-1, 2]), t('i32', 'INT32', [-1]), t('i64', 'INT64', [-1]), t('flag', 'BOOL', [-1])] },
-      outputs: { tensors: [t('image_out', 'FP32', [-1, 3, -1, -1]), t('f64_out', 'FP64', [-1, 2]), t('i32_out', 'INT32', [-1]), t('i64_out', 'INT64', [-1]), t('flag_not', 'BOOL', [-1])] },
+      inputs: {
+        kind: 'tensors',
+        tensors: [
+          t('image', 'FP32', [-1, 3, -1, -1]),
+          t('f64', 'FP64', [-1, 2]),
+          t('i32', 'INT32', [-1]),
+          t('i64', 'INT64', [-1]),
+          t('flag', 'BOOL', [-1]),
+        ],
+      },
+      outputs: {
+        tensors: [
+          t('image_out', 'FP32', [-1, 3, -1, -1]),
+          t('f64_out', 'FP64', [-1, 2]),
+          t('i32_out', 'INT32', [-1]),
+          t('i64_out', 'INT64', [-1]),
+          t('flag_not', 'BOOL', [-1]),
+        ],
+      },
       sha256: createHash('sha256').update(bytes).digest('hex'),
     }),
   );
@@ -118,7 +143,10 @@ export interface RunningPlatform {
 }
 
 /** Starts `infra/local/start.ts` (what npm start runs) on a free port and waits for its URL. */
-export async function startPlatform(env: Record<string, string> = {}, args: string[] = []): Promise<RunningPlatform> {
+export async function startPlatform(
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<RunningPlatform> {
   const proc = spawn(process.execPath, ['infra/local/start.ts', '--port', '0', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -160,7 +188,11 @@ export async function startPlatform(env: Record<string, string> = {}, args: stri
 }
 
 /** Runs a command to completion, capturing its output. */
-export function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = '';

@@ -54,7 +54,9 @@ class OrtModel implements LoadedModel {
     for (const [name, t] of Object.entries(feeds)) {
       ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
     }
-    const result = outputNames ? await this.#session.run(ortFeeds, outputNames) : await this.#session.run(ortFeeds);
+    const result = outputNames
+      ? await this.#session.run(ortFeeds, outputNames)
+      : await this.#session.run(ortFeeds);
     const out: Record<string, HostTensor> = {};
     for (const [name, value] of Object.entries(result)) {
       const t = value as ort.Tensor;

@@ -8,9 +8,12 @@ import { buildOpenApi } from './openapi.ts';
 
 const config = loadConfig();
 const { registry, scorer } = await getPlatform(config);
-const SERVER = { name: 'infera', version: process.env.npm_package_version ?? '0.1.0', extensions: [] as string[] };
+const SERVER = {
+  name: 'infera',
+  version: process.env.npm_package_version ?? '0.1.0',
+  extensions: [] as string[],
+};
 let openapi: unknown;
-
 
 /** Model discovery, metadata, health and the OpenAPI document: everything that is not scoring. */
 async function models(req: ApiRequest): Promise<ApiResponse> {
@@ -52,7 +55,11 @@ async function models(req: ApiRequest): Promise<ApiResponse> {
           inputSchema:
             m.inputs.kind === 'tabular'
               ? z.toJSONSchema(instanceSchema(m.inputs.features), { io: 'input' })
-              : { description: 'An object with one nested array per input tensor, without the batch dimension.', tensors: m.inputs.tensors },
+              : {
+                  description:
+                    'An object with one nested array per input tensor, without the batch dimension.',
+                  tensors: m.inputs.tensors,
+                },
           ...(m.lineage ? { lineage: m.lineage } : {}),
         },
       };
@@ -80,4 +87,7 @@ async function models(req: ApiRequest): Promise<ApiResponse> {
   }
 }
 
-export const handler = createApiHandler('models', models, { maxBodyBytes: config.MAX_BODY_BYTES, metrics: false });
+export const handler = createApiHandler('models', models, {
+  maxBodyBytes: config.MAX_BODY_BYTES,
+  metrics: false,
+});

@@ -21,7 +21,9 @@ function pascal(name: string): string {
 
 function goldenExample(dir: string): unknown {
   try {
-    const g = JSON.parse(readFileSync(join(dir, 'fixtures', 'golden.json'), 'utf8')) as { instances?: unknown[] };
+    const g = JSON.parse(readFileSync(join(dir, 'fixtures', 'golden.json'), 'utf8')) as {
+      instances?: unknown[];
+    };
     return g.instances?.[0];
   } catch {
     return undefined;
@@ -48,8 +50,13 @@ export function buildOpenApi(registry: ModelRegistry, version: string): Record<s
   for (const m of registry.list()) {
     const live = registry.resolve(m.name);
     if (live.manifest.inputs.kind !== 'tabular') continue;
-    const { $schema: _, ...schema } = z.toJSONSchema(instanceSchema(live.manifest.inputs.features), { io: 'input' }) as Record<string, unknown>;
-    components[`${pascal(m.name)}Instance`] = { ...schema, description: `One instance for model '${m.name}' (version ${live.version}).` };
+    const { $schema: _, ...schema } = z.toJSONSchema(instanceSchema(live.manifest.inputs.features), {
+      io: 'input',
+    }) as Record<string, unknown>;
+    components[`${pascal(m.name)}Instance`] = {
+      ...schema,
+      description: `One instance for model '${m.name}' (version ${live.version}).`,
+    };
     const example = goldenExample(live.dir);
     if (example) examples[m.name] = { summary: m.name, value: { instances: [example] } };
   }
@@ -60,7 +67,10 @@ export function buildOpenApi(registry: ModelRegistry, version: string): Record<s
       name: match[1],
       in: 'path',
       required: true,
-      schema: match[1] === 'model' ? { type: 'string', enum: registry.list().map((m) => m.name) } : { type: 'string' },
+      schema:
+        match[1] === 'model'
+          ? { type: 'string', enum: registry.list().map((m) => m.name) }
+          : { type: 'string' },
     }));
     for (const [name, description] of Object.entries(op.query ?? {})) {
       params.push({ name, in: 'query', required: false, schema: { type: 'string' }, description } as never);
@@ -70,12 +80,19 @@ export function buildOpenApi(registry: ModelRegistry, version: string): Record<s
     const responses: Record<string, unknown> = {
       '200': {
         description: 'OK',
-        content: { 'application/json': { schema: responseId ? { $ref: `#/components/schemas/${responseId}` } : { type: 'object' } } },
+        content: {
+          'application/json': {
+            schema: responseId ? { $ref: `#/components/schemas/${responseId}` } : { type: 'object' },
+          },
+        },
       },
     };
     for (const [status, description] of Object.entries(ERROR_STATUSES)) {
       if (!op.request && (status === '413' || status === '415')) continue;
-      responses[status] = { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      responses[status] = {
+        description,
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
     }
     const requestId = op.request ? id(op.request) : undefined;
     paths[op.path] ??= {};

@@ -51,8 +51,15 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
   }
   metrics.addMetric('Predictions', MetricUnit.Count, count);
   metrics.addMetric('PredictLatency', MetricUnit.Milliseconds, latencyMs);
-  logger.info('prediction', { operation: req.operation.id, instances: count, latencyMs: Math.round(latencyMs * 1000) / 1000 });
+  logger.info('prediction', {
+    operation: req.operation.id,
+    instances: count,
+    latencyMs: Math.round(latencyMs * 1000) / 1000,
+  });
   return { body, headers: { 'x-model-version': mv.version } };
 }
 
-export const handler = createApiHandler('predict', predict, { maxBodyBytes: config.MAX_BODY_BYTES, metrics: true });
+export const handler = createApiHandler('predict', predict, {
+  maxBodyBytes: config.MAX_BODY_BYTES,
+  metrics: true,
+});

@@ -15,7 +15,13 @@ export class InferaError extends Error {
 
   constructor(
     message: string,
-    opts: { status?: number; code?: string; expose?: boolean; details?: readonly string[]; cause?: unknown } = {},
+    opts: {
+      status?: number;
+      code?: string;
+      expose?: boolean;
+      details?: readonly string[];
+      cause?: unknown;
+    } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;

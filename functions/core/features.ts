@@ -71,7 +71,10 @@ export function validateInstances(
  * Encodes validated instances into the row-major [N, F] FP32 matrix the model expects:
  * numbers as-is, booleans as 0/1, categoricals as their index in `values`, missing as `default`.
  */
-export function encodeInstances(features: readonly Feature[], rows: readonly Record<string, unknown>[]): Float32Array {
+export function encodeInstances(
+  features: readonly Feature[],
+  rows: readonly Record<string, unknown>[],
+): Float32Array {
   const width = features.length;
   const out = new Float32Array(rows.length * width);
   const encoders = features.map(encoderFor);

@@ -25,7 +25,10 @@ const numericStats = z.strictObject({
   std: z.number().min(0),
   min: z.number(),
   max: z.number(),
-  quantiles: z.array(quantile).min(2).describe('Ascending quantiles of the training data, used as drift bins.'),
+  quantiles: z
+    .array(quantile)
+    .min(2)
+    .describe('Ascending quantiles of the training data, used as drift bins.'),
   missingRate: z.number().min(0).max(1),
 });
 
@@ -64,7 +67,10 @@ const booleanFeature = z.strictObject({
 const categoricalFeature = z.strictObject({
   ...featureBase,
   type: z.literal('categorical'),
-  values: z.array(z.string().min(1)).min(1).describe('Allowed values. The model receives the index into this list.'),
+  values: z
+    .array(z.string().min(1))
+    .min(1)
+    .describe('Allowed values. The model receives the index into this list.'),
   default: z.string().optional(),
 });
 
@@ -89,7 +95,11 @@ export type TensorSpec = z.infer<typeof tensorSpecSchema>;
 
 const tabularInputs = z.strictObject({
   kind: z.literal('tabular'),
-  tensor: z.string().min(1).default('input').describe('Name of the ONNX input that receives the [N, features] FP32 matrix.'),
+  tensor: z
+    .string()
+    .min(1)
+    .default('input')
+    .describe('Name of the ONNX input that receives the [N, features] FP32 matrix.'),
   features: z.array(featureSchema).min(1),
 });
 const tensorInputs = z.strictObject({
@@ -101,9 +111,18 @@ export type Inputs = z.infer<typeof inputsSchema>;
 export type TabularInputs = z.infer<typeof tabularInputs>;
 
 export const outputsSchema = z.strictObject({
-  tensor: z.string().min(1).optional().describe('ONNX output holding probabilities (classification) or values (regression).'),
+  tensor: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('ONNX output holding probabilities (classification) or values (regression).'),
   labels: z.array(z.string().min(1)).min(2).optional(),
-  threshold: z.number().gt(0).lt(1).optional().describe('Binary classification: score at or above which the positive label is chosen.'),
+  threshold: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .optional()
+    .describe('Binary classification: score at or above which the positive label is chosen.'),
   unit: z.string().optional(),
   tensors: z.array(tensorSpecSchema).min(1).optional().describe('Task "tensor": the raw outputs to return.'),
 });
@@ -145,39 +164,60 @@ export const lineageSchema = z.strictObject({
 export const trainingStatsSchema = z.strictObject({
   rows: z.number().int().min(1),
   features: z.record(z.string(), z.union([numericStats, categoricalStats])),
-  score: numericStats.partial({ missingRate: true }).optional().describe('Distribution of the model score on holdout data.'),
+  score: numericStats
+    .partial({ missingRate: true })
+    .optional()
+    .describe('Distribution of the model score on holdout data.'),
 });
 export type TrainingStats = z.infer<typeof trainingStatsSchema>;
 
 export const manifestSchema = z
   .strictObject({
     $schema: z.string().optional(),
-    name: z.string().regex(MODEL_NAME, 'must be lowercase letters, digits, ".", "_" or "-", starting with a letter or digit'),
+    name: z
+      .string()
+      .regex(
+        MODEL_NAME,
+        'must be lowercase letters, digits, ".", "_" or "-", starting with a letter or digit',
+      ),
     version: z.string().regex(VERSION, 'must be a positive integer written as a string, e.g. "1"'),
     description: z.string().default(''),
     task: z.enum(TASKS),
     inputs: inputsSchema,
     outputs: outputsSchema,
     target: targetSchema.default({ type: 'lambda' }),
-    sha256: z.string().regex(/^[a-f0-9]{64}$/, 'must be the lowercase hex sha256 of model.onnx (run: sha256sum model.onnx)'),
+    sha256: z
+      .string()
+      .regex(/^[a-f0-9]{64}$/, 'must be the lowercase hex sha256 of model.onnx (run: sha256sum model.onnx)'),
     lineage: lineageSchema.optional(),
     trainingStats: trainingStatsSchema.optional(),
   })
   .superRefine((m, ctx) => {
-    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const issue = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: 'custom', path, message });
     if (m.task === 'tensor') {
-      if (!m.outputs.tensors) issue(['outputs', 'tensors'], 'task "tensor" needs outputs.tensors: the ONNX outputs to return');
+      if (!m.outputs.tensors)
+        issue(['outputs', 'tensors'], 'task "tensor" needs outputs.tensors: the ONNX outputs to return');
     } else if (!m.outputs.tensor) {
-      issue(['outputs', 'tensor'], `task "${m.task}" needs outputs.tensor: the name of the ONNX output holding the scores`);
+      issue(
+        ['outputs', 'tensor'],
+        `task "${m.task}" needs outputs.tensor: the name of the ONNX output holding the scores`,
+      );
     }
     if (m.task === 'binary-classification' && m.outputs.labels?.length !== 2) {
       issue(['outputs', 'labels'], 'binary-classification needs exactly 2 labels: [negative, positive]');
     }
     if (m.task === 'multiclass-classification' && !m.outputs.labels) {
-      issue(['outputs', 'labels'], 'multiclass-classification needs outputs.labels, one per class in output order');
+      issue(
+        ['outputs', 'labels'],
+        'multiclass-classification needs outputs.labels, one per class in output order',
+      );
     }
     if (m.outputs.threshold !== undefined && m.task !== 'binary-classification') {
-      issue(['outputs', 'threshold'], 'a decision threshold only applies to binary-classification; remove it');
+      issue(
+        ['outputs', 'threshold'],
+        'a decision threshold only applies to binary-classification; remove it',
+      );
     }
     if (m.inputs.kind === 'tabular') checkFeatures(m.inputs.features, issue);
     else checkTensors(m.inputs.tensors, issue);
@@ -185,13 +225,22 @@ export const manifestSchema = z
 
 export type Manifest = z.infer<typeof manifestSchema>;
 
-function checkFeatures(features: Feature[], issue: (path: (string | number)[], message: string) => void): void {
+function checkFeatures(
+  features: Feature[],
+  issue: (path: (string | number)[], message: string) => void,
+): void {
   const seen = new Set<string>();
   features.forEach((f, i) => {
     const at = ['inputs', 'features', i];
-    if (seen.has(f.name)) issue([...at, 'name'], `duplicate feature name "${f.name}"; feature names must be unique`);
+    if (seen.has(f.name))
+      issue([...at, 'name'], `duplicate feature name "${f.name}"; feature names must be unique`);
     seen.add(f.name);
-    if ((f.type === 'number' || f.type === 'integer') && f.min !== undefined && f.max !== undefined && f.min > f.max) {
+    if (
+      (f.type === 'number' || f.type === 'integer') &&
+      f.min !== undefined &&
+      f.max !== undefined &&
+      f.min > f.max
+    ) {
       issue([...at, 'min'], `min (${f.min}) is greater than max (${f.max}); swap them`);
     }
     if (f.type === 'categorical' && new Set(f.values).size !== f.values.length) {
@@ -209,12 +258,16 @@ function checkFeatures(features: Feature[], issue: (path: (string | number)[], m
   });
 }
 
-function checkTensors(tensors: TensorSpec[], issue: (path: (string | number)[], message: string) => void): void {
+function checkTensors(
+  tensors: TensorSpec[],
+  issue: (path: (string | number)[], message: string) => void,
+): void {
   const seen = new Set<string>();
   tensors.forEach((t, i) => {
     if (seen.has(t.name)) issue(['inputs', 'tensors', i, 'name'], `duplicate tensor name "${t.name}"`);
     seen.add(t.name);
-    if (t.shape.some((d) => d === 0)) issue(['inputs', 'tensors', i, 'shape'], 'dimensions must be -1 (dynamic) or >= 1');
+    if (t.shape.some((d) => d === 0))
+      issue(['inputs', 'tensors', i, 'shape'], 'dimensions must be -1 (dynamic) or >= 1');
   });
 }
 
@@ -248,7 +301,8 @@ function describeIssue(iss: z.core.$ZodIssue): string {
       if (iss.input === undefined) return 'is required';
       return `expected ${iss.expected}, got ${typeOf(iss.input)}`;
     case 'too_small':
-      if (iss.origin === 'array') return `must have at least ${iss.minimum} item${iss.minimum === 1 ? '' : 's'}`;
+      if (iss.origin === 'array')
+        return `must have at least ${iss.minimum} item${iss.minimum === 1 ? '' : 's'}`;
       if (iss.origin === 'string') return `must be at least ${iss.minimum} characters`;
       return `must be ${iss.inclusive ? '>=' : '>'} ${iss.minimum}`;
     case 'too_big':

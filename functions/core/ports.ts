@@ -28,7 +28,10 @@ export interface ValueInfo {
 export interface LoadedModel {
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
-  run(feeds: Readonly<Record<string, HostTensor>>, outputNames?: readonly string[]): Promise<Record<string, HostTensor>>;
+  run(
+    feeds: Readonly<Record<string, HostTensor>>,
+    outputNames?: readonly string[],
+  ): Promise<Record<string, HostTensor>>;
   release(): Promise<void>;
 }
 

@@ -27,9 +27,18 @@ export type PredictRequest = z.infer<typeof predictRequestSchema>;
 export const predictionSchema = z
   .object({
     label: z.string().optional().describe('Classification: the chosen label.'),
-    score: z.number().optional().describe('Binary: probability of the positive label. Multiclass: of the chosen label.'),
-    probabilities: z.record(z.string(), z.number()).optional().describe('Classification: probability per label.'),
-    value: z.union([z.number(), z.array(z.number())]).optional().describe('Regression: the predicted value(s).'),
+    score: z
+      .number()
+      .optional()
+      .describe('Binary: probability of the positive label. Multiclass: of the chosen label.'),
+    probabilities: z
+      .record(z.string(), z.number())
+      .optional()
+      .describe('Classification: probability per label.'),
+    value: z
+      .union([z.number(), z.array(z.number())])
+      .optional()
+      .describe('Regression: the predicted value(s).'),
   })
   .catchall(z.unknown())
   .meta({ id: 'Prediction' });
@@ -49,7 +58,10 @@ export const inferInputSchema = z
   .strictObject({
     name: z.string().min(1),
     shape: z.array(z.number().int().min(0)).describe('Dimensions of this input in this request.'),
-    datatype: z.string().min(1).describe('FP32, FP64, INT32, INT64, BOOL, or BYTES for categorical features.'),
+    datatype: z
+      .string()
+      .min(1)
+      .describe('FP32, FP64, INT32, INT64, BOOL, or BYTES for categorical features.'),
     parameters: parameters.optional(),
     data: z.array(z.unknown()).describe('Row-major, either flat or nested like the shape.'),
   })
@@ -132,7 +144,9 @@ export const modelDetailSchema = z
     sizeBytes: z.number().int(),
     inputs: z.record(z.string(), z.unknown()),
     outputs: z.record(z.string(), z.unknown()),
-    inputSchema: z.record(z.string(), z.unknown()).describe('JSON Schema of one instance for POST .../predict.'),
+    inputSchema: z
+      .record(z.string(), z.unknown())
+      .describe('JSON Schema of one instance for POST .../predict.'),
     lineage: z.record(z.string(), z.unknown()).optional(),
   })
   .meta({ id: 'ModelDetail' });

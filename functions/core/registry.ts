@@ -1,8 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { NotFoundError, ModelPackageError } from './errors.ts';
-import { type Aliases, aliasesSchema, formatIssues, MODEL_NAME, type Manifest, manifestSchema, VERSION } from './manifest.ts';
+import { ModelPackageError, NotFoundError } from './errors.ts';
+import {
+  type Aliases,
+  aliasesSchema,
+  formatIssues,
+  type Manifest,
+  MODEL_NAME,
+  manifestSchema,
+  VERSION,
+} from './manifest.ts';
 
 /** One immutable model version: its manifest, its ONNX bytes' location and size. */
 export interface ModelVersion {
@@ -57,7 +65,8 @@ export class ModelRegistry {
     }
     if (opts.only) {
       for (const want of opts.only) {
-        if (!names.includes(want)) problems.push(`${rel(join(root, want))}: model "${want}" was requested but has no folder`);
+        if (!names.includes(want))
+          problems.push(`${rel(join(root, want))}: model "${want}" was requested but has no folder`);
       }
       names = names.filter((n) => opts.only?.includes(n));
     }
@@ -87,7 +96,9 @@ export class ModelRegistry {
   get(name: string): ModelEntry {
     const entry = this.#models.get(name);
     if (!entry) {
-      throw new NotFoundError(`Model '${name}' does not exist. Known models: ${[...this.#models.keys()].join(', ')}.`);
+      throw new NotFoundError(
+        `Model '${name}' does not exist. Known models: ${[...this.#models.keys()].join(', ')}.`,
+      );
     }
     return entry;
   }
@@ -117,16 +128,22 @@ async function loadModel(
 ): Promise<ModelEntry | undefined> {
   const dir = join(root, name);
   if (!MODEL_NAME.test(name)) {
-    problems.push(`${rel(dir)}: folder name "${name}" is not a valid model name; use lowercase letters, digits, ".", "_" or "-"`);
+    problems.push(
+      `${rel(dir)}: folder name "${name}" is not a valid model name; use lowercase letters, digits, ".", "_" or "-"`,
+    );
     return undefined;
   }
   const entries = await readdir(dir, { withFileTypes: true });
-  const versionDirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.') && !e.name.startsWith('_'));
+  const versionDirs = entries.filter(
+    (e) => e.isDirectory() && !e.name.startsWith('.') && !e.name.startsWith('_'),
+  );
   const before = problems.length;
   const versions: ModelVersion[] = [];
   for (const d of versionDirs) {
     if (!VERSION.test(d.name)) {
-      problems.push(`${rel(join(dir, d.name))}: version folders must be positive integers such as "1"; rename it`);
+      problems.push(
+        `${rel(join(dir, d.name))}: version folders must be positive integers such as "1"; rename it`,
+      );
       continue;
     }
     const v = await loadVersion(join(dir, d.name), name, d.name, problems, rel);
@@ -152,7 +169,12 @@ async function loadVersion(
 ): Promise<ModelVersion | undefined> {
   const manifestPath = join(dir, 'model.json');
   const modelPath = join(dir, 'model.onnx');
-  const json = await readJson(manifestPath, problems, rel, `add ${rel(manifestPath)}; see README "Bring your own model"`);
+  const json = await readJson(
+    manifestPath,
+    problems,
+    rel,
+    `add ${rel(manifestPath)}; see README "Bring your own model"`,
+  );
   if (json === undefined) return undefined;
   const parsed = manifestSchema.safeParse(json, { reportInput: true });
   if (!parsed.success) {
@@ -162,7 +184,9 @@ async function loadVersion(
   const manifest = parsed.data;
   let ok = true;
   if (manifest.name !== name) {
-    problems.push(`${rel(manifestPath)}: name is "${manifest.name}" but the folder is "${name}"; make them the same`);
+    problems.push(
+      `${rel(manifestPath)}: name is "${manifest.name}" but the folder is "${name}"; make them the same`,
+    );
     ok = false;
   }
   if (manifest.version !== version) {
@@ -220,7 +244,9 @@ async function loadAliases(
   const known = [...present].sort((a, b) => Number(a) - Number(b));
   for (const [alias, target] of Object.entries(aliases)) {
     if (!known.includes(target)) {
-      problems.push(`${rel(path)}: alias "${alias}" points to version "${target}", which does not exist (known: ${known.join(', ') || 'none'})`);
+      problems.push(
+        `${rel(path)}: alias "${alias}" points to version "${target}", which does not exist (known: ${known.join(', ') || 'none'})`,
+      );
     }
   }
   if (!aliases[DEFAULT_ALIAS] && latest) aliases[DEFAULT_ALIAS] = latest;

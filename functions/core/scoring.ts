@@ -87,7 +87,9 @@ export class Scorer {
       throw new ModelPackageError(problems);
     }
     const m = mv.manifest;
-    return m.inputs.kind === 'tabular' ? { mv, model, schema: instanceSchema(m.inputs.features) } : { mv, model };
+    return m.inputs.kind === 'tabular'
+      ? { mv, model, schema: instanceSchema(m.inputs.features) }
+      : { mv, model };
   }
 
   async #session(mv: ModelVersion): Promise<Prepared> {
@@ -196,7 +198,13 @@ function tabularFeeds(
   features: readonly Feature[],
   rows: readonly Record<string, unknown>[],
 ): Record<string, HostTensor> {
-  return { [tensor]: { type: 'float32', data: encodeInstances(features, rows), dims: [rows.length, features.length] } };
+  return {
+    [tensor]: {
+      type: 'float32',
+      data: encodeInstances(features, rows),
+      dims: [rows.length, features.length],
+    },
+  };
 }
 
 function stackTensorInstances(
@@ -206,14 +214,18 @@ function stackTensorInstances(
   const feeds: Record<string, HostTensor> = {};
   const known = specs.map((s) => s.name);
   instances.forEach((inst, i) => {
-    if (inst === null || typeof inst !== 'object' || Array.isArray(inst)) fail(`instances[${i}]: must be an object`);
+    if (inst === null || typeof inst !== 'object' || Array.isArray(inst))
+      fail(`instances[${i}]: must be an object`);
     for (const key of Object.keys(inst)) {
-      if (!known.includes(key)) fail(`instances[${i}]: unknown field "${key}"; this model's inputs are: ${known.join(', ')}`);
+      if (!known.includes(key))
+        fail(`instances[${i}]: unknown field "${key}"; this model's inputs are: ${known.join(', ')}`);
     }
   });
   for (const spec of specs) {
     if (spec.shape[0] !== -1) {
-      fail(`input '${spec.name}' has no batch dimension (shape [${spec.shape.join(', ')}]); send it with POST /v2/models/{model}/infer`);
+      fail(
+        `input '${spec.name}' has no batch dimension (shape [${spec.shape.join(', ')}]); send it with POST /v2/models/{model}/infer`,
+      );
     }
     const inner = spec.shape.slice(1);
     const first = instances[0]?.[spec.name];
@@ -255,22 +267,30 @@ function columnsToRows(features: readonly Feature[], req: InferRequest): Record<
     const at = `inputs[${i}]`;
     const f = byName.get(input.name);
     if (!f) {
-      fail(`${at}.name: unknown input '${input.name}'; send one input per feature: ${features.map((x) => x.name).join(', ')}`);
+      fail(
+        `${at}.name: unknown input '${input.name}'; send one input per feature: ${features.map((x) => x.name).join(', ')}`,
+      );
     }
     const allowed = FEATURE_DATATYPES[f.type];
     if (!allowed.includes(input.datatype)) {
-      fail(`${at}.datatype: is ${input.datatype}, but feature '${f.name}' (${f.type}) takes ${allowed.join(' or ')}`);
+      fail(
+        `${at}.datatype: is ${input.datatype}, but feature '${f.name}' (${f.type}) takes ${allowed.join(' or ')}`,
+      );
     }
     const [rows, width, ...rest] = input.shape;
     if (rows === undefined || rest.length > 0 || (width !== undefined && width !== 1)) {
       fail(`${at}.shape: [${input.shape.join(', ')}] must be [N] or [N, 1] for feature column '${f.name}'`);
     }
     if (n === undefined) n = rows;
-    else if (rows !== n) fail(`${at}.shape: has ${rows} rows but earlier inputs have ${n}; all columns need the same N`);
+    else if (rows !== n)
+      fail(`${at}.shape: has ${rows} rows but earlier inputs have ${n}; all columns need the same N`);
     columns.set(f.name, flattenData(input.data, input.shape, `${at}.data`));
   });
   const missing = features.filter((f) => f.required && !columns.has(f.name)).map((f) => f.name);
-  if (missing.length > 0) fail(`missing input(s) ${missing.map((x) => `'${x}'`).join(', ')}; every required feature needs a column`);
+  if (missing.length > 0)
+    fail(
+      `missing input(s) ${missing.map((x) => `'${x}'`).join(', ')}; every required feature needs a column`,
+    );
   const rows: Record<string, unknown>[] = [];
   for (let r = 0; r < (n ?? 0); r++) {
     const row: Record<string, unknown> = {};
@@ -287,7 +307,10 @@ function tensorFeeds(specs: readonly TensorSpec[], req: InferRequest): Record<st
   req.inputs.forEach((input, i) => {
     const at = `inputs[${i}]`;
     const spec = byName.get(input.name);
-    if (!spec) fail(`${at}.name: unknown input '${input.name}'; this model's inputs are: ${specs.map((s) => s.name).join(', ')}`);
+    if (!spec)
+      fail(
+        `${at}.name: unknown input '${input.name}'; this model's inputs are: ${specs.map((s) => s.name).join(', ')}`,
+      );
     if (input.datatype !== spec.datatype) {
       fail(`${at}.datatype: is ${input.datatype}, but input '${spec.name}' expects ${spec.datatype}`);
     }
@@ -315,7 +338,9 @@ function columns(m: Manifest, t: HostTensor, n: number): number {
   const k = n === 0 ? 0 : t.data.length / n;
   const labels = m.outputs.labels;
   if (m.task === 'multiclass-classification' && labels && k !== labels.length) {
-    throw new InferaError(`Model output '${m.outputs.tensor}' has ${k} columns but the manifest lists ${labels.length} labels.`);
+    throw new InferaError(
+      `Model output '${m.outputs.tensor}' has ${k} columns but the manifest lists ${labels.length} labels.`,
+    );
   }
   if (m.task === 'binary-classification' && k !== 1 && k !== 2) {
     throw new InferaError(`Binary model output '${m.outputs.tensor}' must have 1 or 2 columns, has ${k}.`);
@@ -390,14 +415,21 @@ function toV2Outputs(m: Manifest, out: Record<string, HostTensor>, n: number): I
   const probabilities =
     m.task === 'binary-classification' && k === 1 ? values.flatMap((p) => [1 - p, p]) : values;
   return [
-    { name: 'probabilities', datatype: 'FP32', shape: [n, labels.length], parameters: { labels }, data: probabilities },
+    {
+      name: 'probabilities',
+      datatype: 'FP32',
+      shape: [n, labels.length],
+      parameters: { labels },
+      data: probabilities,
+    },
     { name: 'label', datatype: 'BYTES', shape: [n], data: preds.map((p) => p.label) },
     { name: 'score', datatype: 'FP32', shape: [n], data: preds.map((p) => p.score) },
   ];
 }
 
 function v2OutputMetadata(m: Manifest): { name: string; datatype: string; shape: number[] }[] {
-  if (m.task === 'tensor') return (m.outputs.tensors ?? []).map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }));
+  if (m.task === 'tensor')
+    return (m.outputs.tensors ?? []).map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }));
   if (m.task === 'regression') return [{ name: 'value', datatype: 'FP32', shape: [-1] }];
   return [
     { name: 'probabilities', datatype: 'FP32', shape: [-1, m.outputs.labels?.length ?? -1] },
@@ -417,40 +449,60 @@ function checkSignature(mv: ModelVersion, model: LoadedModel): string[] {
   if (m.inputs.kind === 'tabular') {
     const input = graphInputs.get(m.inputs.tensor);
     if (!input) {
-      problems.push(`${where}: inputs.tensor is "${m.inputs.tensor}" but model.onnx has inputs: ${list(graphInputs.keys())}; set "tensor" to the one that takes the feature matrix`);
+      problems.push(
+        `${where}: inputs.tensor is "${m.inputs.tensor}" but model.onnx has inputs: ${list(graphInputs.keys())}; set "tensor" to the one that takes the feature matrix`,
+      );
     } else {
-      if (input.type !== 'float32') problems.push(`${where}: tabular input "${input.name}" must be float32 in the graph, is ${input.type}`);
+      if (input.type !== 'float32')
+        problems.push(
+          `${where}: tabular input "${input.name}" must be float32 in the graph, is ${input.type}`,
+        );
       const width = input.shape?.[1];
       if (input.shape?.length !== 2) {
-        problems.push(`${where}: tabular input "${input.name}" must have shape [N, features], has [${input.shape?.join(', ')}]`);
+        problems.push(
+          `${where}: tabular input "${input.name}" must have shape [N, features], has [${input.shape?.join(', ')}]`,
+        );
       } else if (typeof width === 'number' && width !== m.inputs.features.length) {
-        problems.push(`${where}: model.onnx takes ${width} features but inputs.features lists ${m.inputs.features.length}; list them in the graph's column order`);
+        problems.push(
+          `${where}: model.onnx takes ${width} features but inputs.features lists ${m.inputs.features.length}; list them in the graph's column order`,
+        );
       }
     }
     for (const name of graphInputs.keys()) {
-      if (name !== m.inputs.tensor) problems.push(`${where}: graph input "${name}" is not described in the manifest`);
+      if (name !== m.inputs.tensor)
+        problems.push(`${where}: graph input "${name}" is not described in the manifest`);
     }
   } else {
     for (const spec of m.inputs.tensors) {
       const g = graphInputs.get(spec.name);
       if (!g) {
-        problems.push(`${where}: input "${spec.name}" is not in model.onnx (graph inputs: ${list(graphInputs.keys())})`);
+        problems.push(
+          `${where}: input "${spec.name}" is not in model.onnx (graph inputs: ${list(graphInputs.keys())})`,
+        );
         continue;
       }
       const want = DATATYPE_TO_TYPE[spec.datatype];
-      if (g.type !== want) problems.push(`${where}: input "${spec.name}" is ${spec.datatype} in the manifest but ${g.type} in model.onnx`);
+      if (g.type !== want)
+        problems.push(
+          `${where}: input "${spec.name}" is ${spec.datatype} in the manifest but ${g.type} in model.onnx`,
+        );
       if (g.shape && g.shape.length > 0 && g.shape.length !== spec.shape.length) {
-        problems.push(`${where}: input "${spec.name}" has rank ${spec.shape.length} in the manifest but ${g.shape.length} in model.onnx`);
+        problems.push(
+          `${where}: input "${spec.name}" has rank ${spec.shape.length} in the manifest but ${g.shape.length} in model.onnx`,
+        );
       }
     }
     for (const name of graphInputs.keys()) {
-      if (!m.inputs.tensors.some((t) => t.name === name)) problems.push(`${where}: graph input "${name}" is not described in the manifest`);
+      if (!m.inputs.tensors.some((t) => t.name === name))
+        problems.push(`${where}: graph input "${name}" is not described in the manifest`);
     }
   }
   for (const name of outputNames(m)) {
     const g = graphOutputs.get(name);
     if (!g) {
-      problems.push(`${where}: output "${name}" is not in model.onnx (graph outputs: ${list(graphOutputs.keys())})`);
+      problems.push(
+        `${where}: output "${name}" is not in model.onnx (graph outputs: ${list(graphOutputs.keys())})`,
+      );
     } else if (m.task !== 'tensor' && g.type !== 'float32') {
       problems.push(`${where}: output "${name}" must be float32 for task ${m.task}, is ${g.type}`);
     }
@@ -458,7 +510,9 @@ function checkSignature(mv: ModelVersion, model: LoadedModel): string[] {
   for (const spec of m.task === 'tensor' ? (m.outputs.tensors ?? []) : []) {
     const g = graphOutputs.get(spec.name);
     if (g && g.type !== DATATYPE_TO_TYPE[spec.datatype]) {
-      problems.push(`${where}: output "${spec.name}" is ${spec.datatype} in the manifest but ${g.type} in model.onnx`);
+      problems.push(
+        `${where}: output "${spec.name}" is ${spec.datatype} in the manifest but ${g.type} in model.onnx`,
+      );
     }
   }
   return problems;

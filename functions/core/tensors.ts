@@ -35,7 +35,8 @@ export function product(dims: readonly number[]): number {
  * (length = product of shape) or the nested form (arrays nested exactly like the shape).
  */
 export function flattenData(data: unknown, shape: readonly number[], path: string): unknown[] {
-  if (!Array.isArray(data)) throw new ValidationError(`${path}: must be an array`, [`${path}: must be an array`]);
+  if (!Array.isArray(data))
+    throw new ValidationError(`${path}: must be an array`, [`${path}: must be an array`]);
   const expected = product(shape);
   const nested = data.some(Array.isArray);
   if (!nested) {
@@ -82,7 +83,8 @@ export function toTypedArray(values: readonly unknown[], datatype: Datatype, pat
       const arr = datatype === 'FP32' ? new Float32Array(n) : new Float64Array(n);
       for (let i = 0; i < n; i++) {
         const v = values[i];
-        if (typeof v !== 'number' || !Number.isFinite(v)) bad(i, `expected a finite ${datatype} number, got ${describe(v)}`);
+        if (typeof v !== 'number' || !Number.isFinite(v))
+          bad(i, `expected a finite ${datatype} number, got ${describe(v)}`);
         else if (datatype === 'FP32' && Math.abs(v) > FP32_MAX) bad(i, 'is outside the FP32 range');
         else arr[i] = v;
       }
@@ -93,7 +95,8 @@ export function toTypedArray(values: readonly unknown[], datatype: Datatype, pat
       const arr = new Int32Array(n);
       for (let i = 0; i < n; i++) {
         const v = values[i];
-        if (typeof v !== 'number' || !Number.isInteger(v)) bad(i, `expected an INT32 integer, got ${describe(v)}`);
+        if (typeof v !== 'number' || !Number.isInteger(v))
+          bad(i, `expected an INT32 integer, got ${describe(v)}`);
         else if (v < INT32_MIN || v > INT32_MAX) bad(i, 'is outside the INT32 range');
         else arr[i] = v;
       }
@@ -105,8 +108,17 @@ export function toTypedArray(values: readonly unknown[], datatype: Datatype, pat
       for (let i = 0; i < n; i++) {
         const v = values[i];
         if (typeof v === 'number' && Number.isSafeInteger(v)) arr[i] = BigInt(v);
-        else if (typeof v === 'string' && /^-?\d{1,19}$/.test(v) && BigInt.asIntN(64, BigInt(v)) === BigInt(v)) arr[i] = BigInt(v);
-        else bad(i, `expected an INT64 integer (a safe JSON integer, or a decimal string for larger values), got ${describe(v)}`);
+        else if (
+          typeof v === 'string' &&
+          /^-?\d{1,19}$/.test(v) &&
+          BigInt.asIntN(64, BigInt(v)) === BigInt(v)
+        )
+          arr[i] = BigInt(v);
+        else
+          bad(
+            i,
+            `expected an INT64 integer (a safe JSON integer, or a decimal string for larger values), got ${describe(v)}`,
+          );
       }
       out = arr;
       break;
@@ -148,7 +160,10 @@ export function tensorToJson(t: HostTensor): (number | boolean | string)[] {
     const d = t.data as BigInt64Array;
     for (let i = 0; i < d.length; i++) {
       const v = d[i] as bigint;
-      out[i] = v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+      out[i] =
+        v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+          ? Number(v)
+          : v.toString();
     }
   } else if (t.type === 'bool') {
     const d = t.data as Uint8Array;
@@ -173,7 +188,8 @@ export function nest<T>(flat: readonly T[], dims: readonly number[]): unknown {
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'number') return Number.isFinite(v) ? (Number.isInteger(v) ? 'an integer' : 'a fractional number') : String(v);
+  if (typeof v === 'number')
+    return Number.isFinite(v) ? (Number.isInteger(v) ? 'an integer' : 'a fractional number') : String(v);
   if (typeof v === 'string') return 'a string';
   return typeof v;
 }

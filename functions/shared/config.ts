@@ -14,9 +14,22 @@ export const configSchema = z.object({
   MODEL_NAMES: z
     .string()
     .optional()
-    .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined))
+    .transform((v) =>
+      v
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined,
+    )
     .describe('Comma-separated models this function serves; all when unset.'),
-  MAX_INSTANCES: z.coerce.number().int().min(1).max(100_000).default(1000).describe('Instances per predict request.'),
+  MAX_INSTANCES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(1000)
+    .describe('Instances per predict request.'),
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()

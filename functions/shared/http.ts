@@ -4,6 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { type FunctionName, matchPath, OPERATIONS, type Operation } from '#api/routes.ts';
 import {
   InferaError,
   MethodNotAllowedError,
@@ -12,7 +13,6 @@ import {
   ValidationError,
 } from '#core/errors.ts';
 import { formatIssues } from '#core/manifest.ts';
-import { type FunctionName, matchPath, OPERATIONS, type Operation } from '#api/routes.ts';
 import { logger, metrics, tracer } from './observability.ts';
 
 /** What a handler function receives: the matched operation and the validated request. */
@@ -36,7 +36,12 @@ export interface ApiResponse {
 type ApiEvent = APIGatewayProxyEventV2 & { api?: ApiRequest };
 type Result = APIGatewayProxyStructuredResultV2;
 
-export function json(status: number, body: unknown, requestId: string, headers: Record<string, string> = {}): Result {
+export function json(
+  status: number,
+  body: unknown,
+  requestId: string,
+  headers: Record<string, string> = {},
+): Result {
   return {
     statusCode: status,
     headers: {
@@ -63,7 +68,8 @@ function resolveOperation(ops: readonly Operation[], event: APIGatewayProxyEvent
     throw new NotFoundError(`No route for ${method} ${path}. The routes are listed at GET /openapi.json.`);
   }
   const operation = candidates.find((o) => o.method === method);
-  if (!operation) throw new MethodNotAllowedError(method, path, [...new Set(candidates.map((o) => o.method))]);
+  if (!operation)
+    throw new MethodNotAllowedError(method, path, [...new Set(candidates.map((o) => o.method))]);
   const params = event.pathParameters ?? matchPath(operation.path, path) ?? {};
   return { operation, params: params as Record<string, string> };
 }
@@ -85,7 +91,8 @@ export function httpEdge(opts: {
       logger.setCorrelationId(requestId);
       const { operation, params } = resolveOperation(opts.operations, event);
       const query: Record<string, string> = {};
-      for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
+      for (const [k, v] of Object.entries(event.queryStringParameters ?? {}))
+        if (v !== undefined) query[k] = v;
       let body: unknown;
       if (operation.request) {
         const raw = event.body ?? '';
@@ -104,7 +111,8 @@ export function httpEdge(opts: {
           });
         }
         const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-        if (text.trim() === '') throw new ValidationError('Body is empty; send a JSON object, e.g. {"instances": [{...}]}.');
+        if (text.trim() === '')
+          throw new ValidationError('Body is empty; send a JSON object, e.g. {"instances": [{...}]}.');
         let parsed: unknown;
         try {
           parsed = JSON.parse(text);
@@ -115,7 +123,9 @@ export function httpEdge(opts: {
         if (!checked.success) {
           const details = formatIssues(checked.error, 'body');
           throw new ValidationError(
-            details.length === 1 ? `Invalid request: ${details[0]}` : `Invalid request: ${details.length} problems, first: ${details[0]}`,
+            details.length === 1
+              ? `Invalid request: ${details[0]}`
+              : `Invalid request: ${details.length} problems, first: ${details[0]}`,
             details,
           );
         }
@@ -130,12 +140,19 @@ export function httpEdge(opts: {
       const scope = event.api?.scope ?? {};
       if (error instanceof InferaError && error.expose) {
         // Messages name paths and bounds, never payload values, so they are safe to log.
-        logger.warn('request rejected', { status: error.status, code: error.code, error: error.message, ...scope });
+        logger.warn('request rejected', {
+          status: error.status,
+          code: error.code,
+          error: error.message,
+          ...scope,
+        });
         if (opts.countInvalid && error.status < 500) {
-          if (scope.model) metrics.addDimensions({ model: scope.model, version: scope.version ?? 'unresolved' });
+          if (scope.model)
+            metrics.addDimensions({ model: scope.model, version: scope.version ?? 'unresolved' });
           metrics.addMetric('InvalidRequests', MetricUnit.Count, 1);
         }
-        const headers: Record<string, string> = error instanceof MethodNotAllowedError ? { allow: error.allow.join(', ') } : {};
+        const headers: Record<string, string> =
+          error instanceof MethodNotAllowedError ? { allow: error.allow.join(', ') } : {};
         request.response = json(
           error.status,
           {
@@ -152,7 +169,11 @@ export function httpEdge(opts: {
       logger.error('unhandled error', { error: error as Error, ...scope });
       request.response = json(
         500,
-        { error: `Internal error. Quote request id ${requestId} when reporting it.`, code: 'internal_error', requestId },
+        {
+          error: `Internal error. Quote request id ${requestId} when reporting it.`,
+          code: 'internal_error',
+          requestId,
+        },
         requestId,
       );
     },

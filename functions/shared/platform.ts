@@ -16,7 +16,10 @@ let platform: Promise<Platform> | undefined;
  */
 export function getPlatform(config: Config): Promise<Platform> {
   platform ??= (async () => {
-    const registry = await ModelRegistry.load(config.MODELS_DIR, config.MODEL_NAMES ? { only: config.MODEL_NAMES } : {});
+    const registry = await ModelRegistry.load(
+      config.MODELS_DIR,
+      config.MODEL_NAMES ? { only: config.MODEL_NAMES } : {},
+    );
     const scorer = new Scorer(registry, new OnnxRuntimeEngine(), {
       intraOpThreads: config.ORT_INTRA_OP_THREADS,
       interOpThreads: config.ORT_INTER_OP_THREADS,

@@ -4,7 +4,10 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { type FunctionName, matchPath, routePaths } from '#api/routes.ts';
 
-export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
+export type LambdaHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyResultV2>;
 
 export interface GatewayOptions {
   /** The deployed handlers, by function name. */
@@ -28,7 +31,12 @@ export interface Gateway {
 
 const TEXT_TYPES = /^(text\/|application\/(json|.*\+json|xml|x-www-form-urlencoded|javascript))/i;
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(text);
@@ -57,7 +65,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       size += chunk.length;
       if (size > maxPayload) {
         rejected = true;
-        send(res, 413, { error: `Request body exceeds the ${maxPayload}-byte API Gateway limit; use batch scoring for large inputs.`, code: 'payload_too_large' }, { connection: 'close' });
+        send(
+          res,
+          413,
+          {
+            error: `Request body exceeds the ${maxPayload}-byte API Gateway limit; use batch scoring for large inputs.`,
+            code: 'payload_too_large',
+          },
+          { connection: 'close' },
+        );
         done(413);
         req.resume();
         return;
@@ -111,7 +127,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       clearTimeout(timer);
     }
     if (result === 'timeout') {
-      send(res, 504, { error: `The function did not answer within ${timeoutMs} ms.`, code: 'gateway_timeout' });
+      send(res, 504, {
+        error: `The function did not answer within ${timeoutMs} ms.`,
+        code: 'gateway_timeout',
+      });
       return 504;
     }
     return writeResult(res, result);
@@ -202,7 +221,12 @@ function lambdaContext(fnName: string, timeoutMs: number): Context {
 
 /** API Gateway's payload 2.0 response mapping, including its inference for non-structured results. */
 function writeResult(res: ServerResponse, result: APIGatewayProxyResultV2): number {
-  if (typeof result === 'object' && result !== null && 'statusCode' in result && result.statusCode !== undefined) {
+  if (
+    typeof result === 'object' &&
+    result !== null &&
+    'statusCode' in result &&
+    result.statusCode !== undefined
+  ) {
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
     if (result.cookies?.length) headers['set-cookie'] = result.cookies;

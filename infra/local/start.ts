@@ -21,7 +21,14 @@ Options:
 `;
 
 export async function start(argv: string[] = process.argv.slice(2)): Promise<void> {
-  let values: { port?: string; host?: string; models?: string; emf?: boolean; quiet?: boolean; help?: boolean };
+  let values: {
+    port?: string;
+    host?: string;
+    models?: string;
+    emf?: boolean;
+    quiet?: boolean;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -59,7 +66,9 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     predict = (await import('#api/predict.ts')).handler as unknown as LambdaHandler;
     models = (await import('#api/models.ts')).handler as unknown as LambdaHandler;
   } catch (err) {
-    console.error(`infera could not start.\n${err instanceof InferaError ? err.message : (err as Error).stack}`);
+    console.error(
+      `infera could not start.\n${err instanceof InferaError ? err.message : (err as Error).stack}`,
+    );
     process.exit(1);
   }
 
@@ -81,9 +90,16 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     process.exit(1);
   }
 
-  const { registry } = await (await import('#shared/platform.ts')).getPlatform((await import('#shared/config.ts')).loadConfig());
+  const { registry } = await (await import('#shared/platform.ts')).getPlatform(
+    (await import('#shared/config.ts')).loadConfig(),
+  );
   const url = gateway.url;
-  const lines = registry.list().map((m) => `    ${m.name.padEnd(18)} versions ${m.versions.map((v) => v.version).join(', ')}  live -> ${m.aliases.live}`);
+  const lines = registry
+    .list()
+    .map(
+      (m) =>
+        `    ${m.name.padEnd(18)} versions ${m.versions.map((v) => v.version).join(', ')}  live -> ${m.aliases.live}`,
+    );
   console.log(`
 infera is running at ${url}
 

@@ -86,7 +86,11 @@ export function fraudProbability(t: Transaction): number {
 }
 
 /** Generates `n` labelled transactions from `seed`; the same seed always gives the same rows. */
-export function generateTransactions(n: number, seed: number, opts: GenerateOptions = {}): { rows: Transaction[]; labels: number[] } {
+export function generateTransactions(
+  n: number,
+  seed: number,
+  opts: GenerateOptions = {},
+): { rows: Transaction[]; labels: number[] } {
   const rand = rng(seed);
   const rows: Transaction[] = [];
   const labels: number[] = [];
@@ -98,7 +102,11 @@ export function generateTransactions(n: number, seed: number, opts: GenerateOpti
     const hour = daytime ? clamp(Math.round(14 + normal(rand) * 3.5), 6, 23) : Math.floor(rand() * 6);
     const online = category === 'online_retail';
     const cardPresent = online ? rand() < 0.05 : rand() < 0.85;
-    const amount = clamp(r2(Math.exp(3.4 + (cat === 4 || cat === 5 ? 1.2 : 0) + normal(rand) * 1.0) * scale), 0.5, 50000);
+    const amount = clamp(
+      r2(Math.exp(3.4 + (cat === 4 || cat === 5 ? 1.2 : 0) + normal(rand) * 1.0) * scale),
+      0.5,
+      50000,
+    );
     const distance = rand() < 0.03 ? null : clamp(r2(Math.exp(2.0 + normal(rand) * 1.4)), 0, 20000);
     const burst = rand() < 0.04;
     const row: Transaction = {
@@ -131,7 +139,10 @@ export const TRANSACTION_COLUMNS: readonly (keyof Transaction)[] = [
 export function toCsv(rows: readonly Transaction[], labels?: readonly number[]): string {
   const header = [...TRANSACTION_COLUMNS, ...(labels ? ['is_fraud'] : [])].join(',');
   const lines = rows.map((r, i) =>
-    [...TRANSACTION_COLUMNS.map((c) => (r[c] === null ? '' : String(r[c]))), ...(labels ? [String(labels[i])] : [])].join(','),
+    [
+      ...TRANSACTION_COLUMNS.map((c) => (r[c] === null ? '' : String(r[c]))),
+      ...(labels ? [String(labels[i])] : []),
+    ].join(','),
   );
   return `${header}\n${lines.join('\n')}\n`;
 }

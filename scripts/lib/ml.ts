@@ -42,8 +42,11 @@ export function fitStandardiser(x: number[][], keep: ReadonlySet<number> = new S
   const d = x[0]?.length ?? 0;
   const mean = new Array<number>(d).fill(0);
   const std = new Array<number>(d).fill(0);
-  for (const row of x) for (let j = 0; j < d; j++) mean[j] = (mean[j] as number) + (row[j] as number) / x.length;
-  for (const row of x) for (let j = 0; j < d; j++) std[j] = (std[j] as number) + ((row[j] as number) - (mean[j] as number)) ** 2 / x.length;
+  for (const row of x)
+    for (let j = 0; j < d; j++) mean[j] = (mean[j] as number) + (row[j] as number) / x.length;
+  for (const row of x)
+    for (let j = 0; j < d; j++)
+      std[j] = (std[j] as number) + ((row[j] as number) - (mean[j] as number)) ** 2 / x.length;
   for (let j = 0; j < d; j++) {
     if (keep.has(j)) {
       mean[j] = 0;
@@ -80,7 +83,9 @@ class Adam {
       const g = grad[i] as number;
       this.m[i] = b1 * (this.m[i] as number) + (1 - b1) * g;
       this.v[i] = b2 * (this.v[i] as number) + (1 - b2) * g * g;
-      params[i] = (params[i] as number) - (this.lr * ((this.m[i] as number) / c1)) / (Math.sqrt((this.v[i] as number) / c2) + 1e-8);
+      params[i] =
+        (params[i] as number) -
+        (this.lr * ((this.m[i] as number) / c1)) / (Math.sqrt((this.v[i] as number) / c2) + 1e-8);
     }
   }
 }
@@ -116,7 +121,8 @@ export function trainLogistic(x: number[][], y: number[], o: TrainOptions): { w:
         grad[d] = (grad[d] as number) + err;
       }
       const n = end - s;
-      for (let j = 0; j <= d; j++) grad[j] = (grad[j] as number) / n + (j < d ? o.l2 * (params[j] as number) : 0);
+      for (let j = 0; j <= d; j++)
+        grad[j] = (grad[j] as number) / n + (j < d ? o.l2 * (params[j] as number) : 0);
       opt.step(params, grad);
     }
   }
@@ -136,7 +142,7 @@ export function mlpForward(m: Mlp, row: readonly number[]): { h: number[]; p: nu
   for (let k = 0; k < hidden; k++) {
     let a = m.b1[k] as number;
     for (let j = 0; j < row.length; j++) a += (row[j] as number) * ((m.w1[j] as number[])[k] as number);
-    h[k] = a > 0 ? a : 0;
+    h[k] = Math.max(a, 0);
   }
   let z = m.b2;
   for (let k = 0; k < hidden; k++) z += (h[k] as number) * (m.w2[k] as number);
@@ -167,7 +173,7 @@ export function trainMlp(x: number[][], y: number[], hidden: number, o: TrainOpt
         for (let k = 0; k < hidden; k++) {
           let a = params[n1 + k] as number;
           for (let j = 0; j < d; j++) a += (row[j] as number) * (params[j * hidden + k] as number);
-          h[k] = a > 0 ? a : 0;
+          h[k] = Math.max(a, 0);
         }
         let z = params[size - 1] as number;
         for (let k = 0; k < hidden; k++) z += (h[k] as number) * (params[n1 + hidden + k] as number);
@@ -179,11 +185,13 @@ export function trainMlp(x: number[][], y: number[], hidden: number, o: TrainOpt
           if ((h[k] as number) <= 0) continue;
           const dh = err * w2;
           grad[n1 + k] = (grad[n1 + k] as number) + dh;
-          for (let j = 0; j < d; j++) grad[j * hidden + k] = (grad[j * hidden + k] as number) + dh * (row[j] as number);
+          for (let j = 0; j < d; j++)
+            grad[j * hidden + k] = (grad[j * hidden + k] as number) + dh * (row[j] as number);
         }
       }
       const n = end - s;
-      for (let j = 0; j < size; j++) grad[j] = (grad[j] as number) / n + (j < n1 ? o.l2 * (params[j] as number) : 0);
+      for (let j = 0; j < size; j++)
+        grad[j] = (grad[j] as number) / n + (j < n1 ? o.l2 * (params[j] as number) : 0);
       opt.step(params, grad);
     }
   }
@@ -205,7 +213,12 @@ export function softmax(z: readonly number[]): number[] {
 }
 
 /** Multinomial logistic regression. Returns weights [d][k] and biases [k]. */
-export function trainSoftmax(x: number[][], y: number[], k: number, o: TrainOptions): { w: number[][]; b: number[] } {
+export function trainSoftmax(
+  x: number[][],
+  y: number[],
+  k: number,
+  o: TrainOptions,
+): { w: number[][]; b: number[] } {
   const d = x[0]?.length ?? 0;
   const size = d * k + k;
   const params = new Float64Array(size);
@@ -231,11 +244,13 @@ export function trainSoftmax(x: number[][], y: number[], k: number, o: TrainOpti
         for (let c = 0; c < k; c++) {
           const err = (p[c] as number) - (y[i] === c ? 1 : 0);
           grad[d * k + c] = (grad[d * k + c] as number) + err;
-          for (let j = 0; j < d; j++) grad[j * k + c] = (grad[j * k + c] as number) + err * (row[j] as number);
+          for (let j = 0; j < d; j++)
+            grad[j * k + c] = (grad[j * k + c] as number) + err * (row[j] as number);
         }
       }
       const n = end - s;
-      for (let j = 0; j < size; j++) grad[j] = (grad[j] as number) / n + (j < d * k ? o.l2 * (params[j] as number) : 0);
+      for (let j = 0; j < size; j++)
+        grad[j] = (grad[j] as number) / n + (j < d * k ? o.l2 * (params[j] as number) : 0);
       opt.step(params, grad);
     }
   }

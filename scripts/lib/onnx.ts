@@ -38,7 +38,12 @@ export class GraphBuilder {
   }
 
   /** A constant tensor; float data is stored as float32. */
-  constant(name: string, values: ArrayLike<number> | readonly bigint[], dims: number[], type: 'float32' | 'int64' = 'float32'): string {
+  constant(
+    name: string,
+    values: ArrayLike<number> | readonly bigint[],
+    dims: number[],
+    type: 'float32' | 'int64' = 'float32',
+  ): string {
     const data =
       type === 'int64'
         ? BigInt64Array.from(values as ArrayLike<number>, (v) => BigInt(v))

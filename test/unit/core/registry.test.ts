@@ -31,9 +31,14 @@ describe('ModelRegistry', () => {
     const registry = await ModelRegistry.load(MODELS);
     assert.throws(() => registry.resolve('fraud-detector', '7'), {
       name: 'NotFoundError',
-      message: "Model 'fraud-detector' has no version or alias '7'. Known versions: 1, 2. Aliases: live -> 2.",
+      message:
+        "Model 'fraud-detector' has no version or alias '7'. Known versions: 1, 2. Aliases: live -> 2.",
     });
-    assert.throws(() => registry.resolve('nope'), (e: unknown) => e instanceof NotFoundError && /Known models: dominant-color, fraud-detector, iris/.test(e.message));
+    assert.throws(
+      () => registry.resolve('nope'),
+      (e: unknown) =>
+        e instanceof NotFoundError && /Known models: dominant-color, fraud-detector, iris/.test(e.message),
+    );
   });
 
   it('fails naming the file and the field when a manifest breaks the schema', async () => {
@@ -54,7 +59,10 @@ describe('ModelRegistry', () => {
       m.sha256 = 'a'.repeat(64);
     });
     const err = await loadError(root);
-    assert.match(err.message, /iris\/1\/model\.json: sha256 does not match model\.onnx \(file hashes to [0-9a-f]{64}, manifest says a{64}\)/);
+    assert.match(
+      err.message,
+      /iris\/1\/model\.json: sha256 does not match model\.onnx \(file hashes to [0-9a-f]{64}, manifest says a{64}\)/,
+    );
     assert.match(err.message, /create a new version folder/);
   });
 
@@ -106,6 +114,9 @@ describe('ModelRegistry', () => {
   });
 
   it('points at MODELS_DIR when the models folder does not exist', async () => {
-    assert.match((await loadError('/nonexistent/models')).message, /cannot read the models directory \(ENOENT\)\. Set MODELS_DIR/);
+    assert.match(
+      (await loadError('/nonexistent/models')).message,
+      /cannot read the models directory \(ENOENT\)\. Set MODELS_DIR/,
+    );
   });
 });

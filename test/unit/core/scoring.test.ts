@@ -42,7 +42,14 @@ function columns(instance: Record<string, unknown>): InferRequest {
     inputs: Object.entries(instance).map(([name, v]) => ({
       name,
       shape: [1],
-      datatype: typeof v === 'string' ? 'BYTES' : typeof v === 'boolean' ? 'BOOL' : Number.isInteger(v) ? 'INT64' : 'FP64',
+      datatype:
+        typeof v === 'string'
+          ? 'BYTES'
+          : typeof v === 'boolean'
+            ? 'BOOL'
+            : Number.isInteger(v)
+              ? 'INT64'
+              : 'FP64',
       data: [v],
     })),
   };
@@ -73,9 +80,15 @@ describe('Scorer', () => {
       preds.forEach((p, i) => {
         const want = g.expected[i]!;
         assert.equal(p.label, want.label, `instance ${i} label`);
-        assert.ok(Math.abs((p.score as number) - want.score) <= g.tolerance, `instance ${i} score ${p.score} vs ${want.score}`);
+        assert.ok(
+          Math.abs((p.score as number) - want.score) <= g.tolerance,
+          `instance ${i} score ${p.score} vs ${want.score}`,
+        );
         for (const [label, prob] of Object.entries(want.probabilities)) {
-          assert.ok(Math.abs((p.probabilities?.[label] as number) - prob) <= g.tolerance, `instance ${i} p(${label})`);
+          assert.ok(
+            Math.abs((p.probabilities?.[label] as number) - prob) <= g.tolerance,
+            `instance ${i} p(${label})`,
+          );
         }
       });
     });
@@ -125,12 +138,23 @@ describe('Scorer', () => {
     const mv = registry.resolve('dominant-color');
     const g = await golden('dominant-color', '1');
     const image = g.instances[2]!.image as number[][][];
-    const nested = await scorer.infer(mv, { inputs: [{ name: 'image', shape: [1, 3, 4, 4], datatype: 'FP32', data: [image] }] });
-    const flat = await scorer.infer(mv, { inputs: [{ name: 'image', shape: [1, 3, 4, 4], datatype: 'FP32', data: image.flat(2) }] });
+    const nested = await scorer.infer(mv, {
+      inputs: [{ name: 'image', shape: [1, 3, 4, 4], datatype: 'FP32', data: [image] }],
+    });
+    const flat = await scorer.infer(mv, {
+      inputs: [{ name: 'image', shape: [1, 3, 4, 4], datatype: 'FP32', data: image.flat(2) }],
+    });
     assert.deepEqual(nested.outputs, flat.outputs);
     assert.deepEqual(nested.outputs.find((o) => o.name === 'label')?.data, ['blue']);
     const small = await scorer.infer(mv, {
-      inputs: [{ name: 'image', shape: [2, 3, 1, 2], datatype: 'FP32', data: [0.9, 0.9, 0, 0, 0, 0, 0, 0, 0, 0, 0.8, 0.8] }],
+      inputs: [
+        {
+          name: 'image',
+          shape: [2, 3, 1, 2],
+          datatype: 'FP32',
+          data: [0.9, 0.9, 0, 0, 0, 0, 0, 0, 0, 0, 0.8, 0.8],
+        },
+      ],
     });
     assert.deepEqual(small.outputs.find((o) => o.name === 'label')?.data, ['red', 'blue']);
   });
@@ -156,7 +180,12 @@ describe('Scorer', () => {
     assert.deepEqual(out.image_out?.data, [0.5, 0.25, 1]);
     assert.deepEqual(out.f64_out, { name: 'f64_out', datatype: 'FP64', shape: [1, 2], data: [0.1, 1e300] });
     assert.deepEqual(out.i32_out?.data, [-2147483648]);
-    assert.deepEqual(out.i64_out, { name: 'i64_out', datatype: 'INT64', shape: [1], data: ['9007199254740993'] });
+    assert.deepEqual(out.i64_out, {
+      name: 'i64_out',
+      datatype: 'INT64',
+      shape: [1],
+      data: ['9007199254740993'],
+    });
     assert.deepEqual(out.flag_not, { name: 'flag_not', datatype: 'BOOL', shape: [1], data: [false] });
   });
 
@@ -166,27 +195,116 @@ describe('Scorer', () => {
       (m.inputs as { tensor: string }).tensor = 'input';
     });
     const reg = await ModelRegistry.load(root);
-    const err = await new Scorer(reg, new OnnxRuntimeEngine(), threads).warmup().then(() => undefined, (e: unknown) => e);
+    const err = await new Scorer(reg, new OnnxRuntimeEngine(), threads).warmup().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof ModelPackageError);
-    assert.match(err.message, /iris\/1\/model\.json: inputs\.tensor is "input" but model\.onnx has inputs: measurements; set "tensor"/);
+    assert.match(
+      err.message,
+      /iris\/1\/model\.json: inputs\.tensor is "input" but model\.onnx has inputs: measurements; set "tensor"/,
+    );
   });
 
   describe('rejects bad input with a ValidationError naming the problem', () => {
     const cases: [string, string, unknown[] | InferRequest, RegExp][] = [
-      ['a value over its bound', 'fraud-detector', [{ amount: 60000 }], /instances\[0\]\.amount: must be <= 50000/],
-      ['a missing required feature', 'iris', [{ sepal_length_cm: 1, sepal_width_cm: 1, petal_length_cm: 1 }], /instances\[0\]\.petal_width_cm: is required/],
-      ['a wrong type', 'iris', [{ sepal_length_cm: '5', sepal_width_cm: 1, petal_length_cm: 1, petal_width_cm: 1 }], /instances\[0\]\.sepal_length_cm: expected number, got string/],
-      ['an unknown categorical value', 'fraud-detector', [{ merchant_category: 'casino' }], /instances\[0\]\.merchant_category: must be one of: "grocery"/],
-      ['an extra field', 'iris', [{ sepal_length_cm: 1, sepal_width_cm: 1, petal_length_cm: 1, petal_width_cm: 1, colour: 'blue' }], /instances\[0\]: unknown field "colour"/],
-      ['a fractional integer feature', 'fraud-detector', [{ hour: 3.5 }], /instances\[0\]\.hour: expected int/],
-      ['an extra v2 tensor', 'dominant-color', { inputs: [{ name: 'image', shape: [1, 3, 1, 1], datatype: 'FP32', data: [1, 0, 0] }, { name: 'mask', shape: [1], datatype: 'FP32', data: [1] }] }, /inputs\[1\]\.name: unknown input 'mask'; this model's inputs are: image/],
-      ['a v2 shape mismatch', 'dominant-color', { inputs: [{ name: 'image', shape: [1, 4, 1, 1], datatype: 'FP32', data: [1, 0, 0, 0] }] }, /inputs\[0\]\.shape: dimension 1 is 4, but input 'image' expects 3/],
-      ['v2 data that does not fill the shape', 'dominant-color', { inputs: [{ name: 'image', shape: [1, 3, 2, 2], datatype: 'FP32', data: [1, 0, 0] }] }, /has 3 elements but shape \[1, 3, 2, 2\] needs 12/],
-      ['a v2 datatype mismatch', 'dominant-color', { inputs: [{ name: 'image', shape: [1, 3, 1, 1], datatype: 'INT64', data: [1, 0, 0] }] }, /inputs\[0\]\.datatype: is INT64, but input 'image' expects FP32/],
-      ['a non-finite v2 element', 'dominant-color', { inputs: [{ name: 'image', shape: [1, 3, 1, 1], datatype: 'FP32', data: [1, null, 0] }] }, /inputs\[0\]\.data\[1\]: expected a finite FP32 number, got null/],
-      ['a missing v2 column', 'iris', { inputs: [{ name: 'sepal_length_cm', shape: [1], datatype: 'FP64', data: [5] }] }, /missing input\(s\) 'sepal_width_cm', 'petal_length_cm', 'petal_width_cm'/],
-      ['a v2 column of the wrong datatype', 'fraud-detector', { inputs: [{ name: 'merchant_category', shape: [1], datatype: 'FP32', data: [1] }] }, /feature 'merchant_category' \(categorical\) takes BYTES/],
-      ['an unknown v2 output', 'iris', { inputs: [{ name: 'sepal_length_cm', shape: [1], datatype: 'FP64', data: [5] }, { name: 'sepal_width_cm', shape: [1], datatype: 'FP64', data: [3] }, { name: 'petal_length_cm', shape: [1], datatype: 'FP64', data: [1] }, { name: 'petal_width_cm', shape: [1], datatype: 'FP64', data: [0.2] }], outputs: [{ name: 'logits' }] }, /outputs\[0\]\.name: unknown output 'logits'; this model returns: probabilities, label, score/],
+      [
+        'a value over its bound',
+        'fraud-detector',
+        [{ amount: 60000 }],
+        /instances\[0\]\.amount: must be <= 50000/,
+      ],
+      [
+        'a missing required feature',
+        'iris',
+        [{ sepal_length_cm: 1, sepal_width_cm: 1, petal_length_cm: 1 }],
+        /instances\[0\]\.petal_width_cm: is required/,
+      ],
+      [
+        'a wrong type',
+        'iris',
+        [{ sepal_length_cm: '5', sepal_width_cm: 1, petal_length_cm: 1, petal_width_cm: 1 }],
+        /instances\[0\]\.sepal_length_cm: expected number, got string/,
+      ],
+      [
+        'an unknown categorical value',
+        'fraud-detector',
+        [{ merchant_category: 'casino' }],
+        /instances\[0\]\.merchant_category: must be one of: "grocery"/,
+      ],
+      [
+        'an extra field',
+        'iris',
+        [{ sepal_length_cm: 1, sepal_width_cm: 1, petal_length_cm: 1, petal_width_cm: 1, colour: 'blue' }],
+        /instances\[0\]: unknown field "colour"/,
+      ],
+      [
+        'a fractional integer feature',
+        'fraud-detector',
+        [{ hour: 3.5 }],
+        /instances\[0\]\.hour: expected int/,
+      ],
+      [
+        'an extra v2 tensor',
+        'dominant-color',
+        {
+          inputs: [
+            { name: 'image', shape: [1, 3, 1, 1], datatype: 'FP32', data: [1, 0, 0] },
+            { name: 'mask', shape: [1], datatype: 'FP32', data: [1] },
+          ],
+        },
+        /inputs\[1\]\.name: unknown input 'mask'; this model's inputs are: image/,
+      ],
+      [
+        'a v2 shape mismatch',
+        'dominant-color',
+        { inputs: [{ name: 'image', shape: [1, 4, 1, 1], datatype: 'FP32', data: [1, 0, 0, 0] }] },
+        /inputs\[0\]\.shape: dimension 1 is 4, but input 'image' expects 3/,
+      ],
+      [
+        'v2 data that does not fill the shape',
+        'dominant-color',
+        { inputs: [{ name: 'image', shape: [1, 3, 2, 2], datatype: 'FP32', data: [1, 0, 0] }] },
+        /has 3 elements but shape \[1, 3, 2, 2\] needs 12/,
+      ],
+      [
+        'a v2 datatype mismatch',
+        'dominant-color',
+        { inputs: [{ name: 'image', shape: [1, 3, 1, 1], datatype: 'INT64', data: [1, 0, 0] }] },
+        /inputs\[0\]\.datatype: is INT64, but input 'image' expects FP32/,
+      ],
+      [
+        'a non-finite v2 element',
+        'dominant-color',
+        { inputs: [{ name: 'image', shape: [1, 3, 1, 1], datatype: 'FP32', data: [1, null, 0] }] },
+        /inputs\[0\]\.data\[1\]: expected a finite FP32 number, got null/,
+      ],
+      [
+        'a missing v2 column',
+        'iris',
+        { inputs: [{ name: 'sepal_length_cm', shape: [1], datatype: 'FP64', data: [5] }] },
+        /missing input\(s\) 'sepal_width_cm', 'petal_length_cm', 'petal_width_cm'/,
+      ],
+      [
+        'a v2 column of the wrong datatype',
+        'fraud-detector',
+        { inputs: [{ name: 'merchant_category', shape: [1], datatype: 'FP32', data: [1] }] },
+        /feature 'merchant_category' \(categorical\) takes BYTES/,
+      ],
+      [
+        'an unknown v2 output',
+        'iris',
+        {
+          inputs: [
+            { name: 'sepal_length_cm', shape: [1], datatype: 'FP64', data: [5] },
+            { name: 'sepal_width_cm', shape: [1], datatype: 'FP64', data: [3] },
+            { name: 'petal_length_cm', shape: [1], datatype: 'FP64', data: [1] },
+            { name: 'petal_width_cm', shape: [1], datatype: 'FP64', data: [0.2] },
+          ],
+          outputs: [{ name: 'logits' }],
+        },
+        /outputs\[0\]\.name: unknown output 'logits'; this model returns: probabilities, label, score/,
+      ],
     ];
     for (const [what, model, input, message] of cases) {
       it(`rejects ${what}`, async () => {

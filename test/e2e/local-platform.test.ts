@@ -1,0 +1,323 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import {
+  copyModels,
+  editJson,
+  golden,
+  type RunningPlatform,
+  run,
+  startPlatform,
+  writeEchoModel,
+} from '../helpers.ts';
+
+async function call(
+  url: string,
+  method: string,
+  path: string,
+  body?: string | object,
+  headers: Record<string, string> = {},
+) {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // left empty: assertions below report the raw text
+  }
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+describe('local platform (npm start)', () => {
+  let p: RunningPlatform;
+  before(async () => {
+    p = await startPlatform({}, ['--quiet']);
+  });
+  after(async () => {
+    await p.stop();
+  });
+
+  it('prints its URL and a ready-to-paste curl example', () => {
+    assert.match(p.output(), /infera is running at http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(p.output(), /curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/v1\/models\/iris\/predict/);
+  });
+
+  for (const [model, query, version] of [
+    ['fraud-detector', '', '2'],
+    ['fraud-detector', '?version=1', '1'],
+    ['iris', '', '1'],
+    ['dominant-color', '', '1'],
+  ] as const) {
+    it(`answers ${model}${query} with the golden predictions of version ${version}`, async () => {
+      const g = await golden(model, version);
+      const r = await call(p.url, 'POST', `/v1/models/${model}/predict${query}`, { instances: g.instances });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.version, version);
+      (r.json.predictions as { label: string; score: number }[]).forEach((pred, i) => {
+        assert.equal(pred.label, g.expected[i]?.label);
+        assert.ok(Math.abs(pred.score - (g.expected[i]?.score as number)) <= g.tolerance);
+      });
+    });
+  }
+
+  it('returns the same probabilities from v2 infer as from v1 for the same instance', async () => {
+    const instance = (await golden('fraud-detector', '2')).instances[0] as Record<string, unknown>;
+    const v1 = await call(p.url, 'POST', '/v1/models/fraud-detector/predict', { instances: [instance] });
+    const v2 = await call(p.url, 'POST', '/v2/models/fraud-detector/infer', {
+      id: 'abc',
+      inputs: Object.entries(instance).map(([name, v]) => ({
+        name,
+        shape: [1],
+        datatype:
+          typeof v === 'string'
+            ? 'BYTES'
+            : typeof v === 'boolean'
+              ? 'BOOL'
+              : Number.isInteger(v)
+                ? 'INT64'
+                : 'FP64',
+        data: [v],
+      })),
+    });
+    assert.equal(v2.status, 200, v2.text);
+    assert.equal(v2.json.id, 'abc');
+    const probs = (v2.json.outputs as { name: string; data: number[] }[]).find(
+      (o) => o.name === 'probabilities',
+    );
+    const p1 = (v1.json.predictions as { probabilities: Record<string, number> }[])[0]?.probabilities;
+    assert.deepEqual(probs?.data, [p1?.legit, p1?.fraud]);
+  });
+
+  it('answers at least 15 kinds of malformed request with the right status and a message naming the problem, and keeps serving', async () => {
+    const iris = '/v1/models/iris/predict';
+    const ok = { sepal_length_cm: 5, sepal_width_cm: 3, petal_length_cm: 1.5, petal_width_cm: 0.2 };
+    const image = '/v2/models/dominant-color/infer';
+    const cases: [
+      string,
+      string,
+      string,
+      string | object | undefined,
+      number,
+      RegExp,
+      Record<string, string>?,
+    ][] = [
+      ['invalid JSON', 'POST', iris, '{"instances": [}', 400, /not valid JSON/],
+      ['empty body', 'POST', iris, '', 400, /Body is empty/],
+      ['schema: missing instances', 'POST', iris, { rows: [ok] }, 400, /body\.instances: is required/],
+      [
+        'schema: out-of-range value',
+        'POST',
+        iris,
+        { instances: [{ ...ok, petal_width_cm: 99 }] },
+        400,
+        /instances\[0\]\.petal_width_cm: must be <= 30/,
+      ],
+      [
+        'Infinity',
+        'POST',
+        iris,
+        `{"instances":[{"sepal_length_cm":-1e400,"sepal_width_cm":3,"petal_length_cm":1,"petal_width_cm":0.2}]}`,
+        400,
+        /sepal_length_cm: expected number, got -Infinity/,
+      ],
+      ['NaN literal', 'POST', iris, '{"instances":[{"sepal_length_cm":NaN}]}', 400, /not valid JSON/],
+      [
+        'wrong type',
+        'POST',
+        iris,
+        { instances: [{ ...ok, sepal_width_cm: true }] },
+        400,
+        /sepal_width_cm: expected number, got boolean/,
+      ],
+      [
+        'missing feature',
+        'POST',
+        iris,
+        { instances: [{ sepal_length_cm: 5, sepal_width_cm: 3, petal_length_cm: 1 }] },
+        400,
+        /petal_width_cm: is required/,
+      ],
+      ['extra feature', 'POST', iris, { instances: [{ ...ok, stem_cm: 2 }] }, 400, /unknown field "stem_cm"/],
+      [
+        'extra tensor',
+        'POST',
+        image,
+        {
+          inputs: [
+            { name: 'image', shape: [1, 3, 1, 1], datatype: 'FP32', data: [1, 0, 0] },
+            { name: 'depth', shape: [1], datatype: 'FP32', data: [0] },
+          ],
+        },
+        400,
+        /unknown input 'depth'/,
+      ],
+      [
+        'shape mismatch',
+        'POST',
+        image,
+        { inputs: [{ name: 'image', shape: [1, 3, 2], datatype: 'FP32', data: [1, 0, 0, 1, 0, 0] }] },
+        400,
+        /rank 3, but input 'image' expects rank 4/,
+      ],
+      [
+        'unsupported datatype',
+        'POST',
+        image,
+        { inputs: [{ name: 'image', shape: [1, 3, 1, 1], datatype: 'FP16', data: [1, 0, 0] }] },
+        400,
+        /is FP16, but input 'image' expects FP32/,
+      ],
+      [
+        'unknown model',
+        'POST',
+        '/v1/models/churn/predict',
+        { instances: [ok] },
+        404,
+        /Model 'churn' does not exist/,
+      ],
+      ['unknown version', 'POST', `${iris}?version=4`, { instances: [ok] }, 404, /no version or alias '4'/],
+      [
+        'unknown v2 version',
+        'POST',
+        '/v2/models/iris/versions/3/infer',
+        { inputs: [] },
+        400,
+        /inputs: must have at least 1 item/,
+      ],
+      ['unknown route', 'GET', '/v1/nothing', undefined, 404, /No route for GET \/v1\/nothing/],
+      [
+        'body over the limit',
+        'POST',
+        iris,
+        `{"instances":[${Array.from({ length: 70_000 }, () => JSON.stringify(ok)).join(',')}]}`,
+        413,
+        /the limit is \d+ \(MAX_BODY_BYTES\)/,
+      ],
+      [
+        'too many instances',
+        'POST',
+        iris,
+        { instances: Array.from({ length: 1001 }, () => ok) },
+        413,
+        /1001 instances; the limit is 1000 \(MAX_INSTANCES\)/,
+      ],
+      ['wrong method', 'DELETE', iris, undefined, 405, /Method DELETE is not allowed.*Use POST/],
+      [
+        'wrong content type',
+        'POST',
+        iris,
+        'a,b\n1,2',
+        415,
+        /send the body as application\/json/,
+        { 'content-type': 'text/csv' },
+      ],
+    ];
+    assert.ok(cases.length >= 15);
+    for (const [what, method, path, body, status, message, headers] of cases) {
+      const r = await call(p.url, method, path, body, headers);
+      assert.equal(r.status, status, `${what}: ${r.text}`);
+      assert.equal(typeof r.json.error, 'string', `${what}: error is a string`);
+      assert.match([r.json.error, ...((r.json.details as string[]) ?? [])].join('\n'), message, what);
+      assert.equal(typeof r.json.requestId, 'string', `${what}: carries a request id`);
+    }
+    const health = await call(p.url, 'GET', '/v2/health/ready');
+    assert.deepEqual(health.json, { ready: true });
+    const again = await call(p.url, 'POST', iris, { instances: [ok] });
+    assert.equal(again.status, 200);
+  });
+
+  it('serves /openapi.json that validates as OpenAPI 3', async () => {
+    const r = await call(p.url, 'GET', '/openapi.json');
+    assert.equal(r.status, 200);
+    const result = await new Validator().validate(r.json as Parameters<Validator['validate']>[0]);
+    assert.equal(result.valid, true, JSON.stringify(result.errors, null, 2));
+    assert.equal(r.json.openapi, '3.1.0');
+    const paths = r.json.paths as Record<string, unknown>;
+    assert.ok(paths['/v1/models/{model}/predict'] && paths['/v2/models/{model}/infer']);
+    assert.ok((r.json.components as { schemas: Record<string, unknown> }).schemas.FraudDetectorInstance);
+  });
+
+  it('answers the CLI: infera models and infera predict', async () => {
+    const list = await run(process.execPath, ['cli/infera.ts', 'models', '--url', p.url]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /fraud-detector\s+binary-classification\s+1,2\s+2\s+lambda/);
+    const pred = await run(process.execPath, [
+      'cli/infera.ts',
+      'predict',
+      'iris',
+      '--url',
+      p.url,
+      '--data',
+      '{"sepal_length_cm":6.7,"sepal_width_cm":3.0,"petal_length_cm":5.2,"petal_width_cm":2.3}',
+    ]);
+    assert.equal(pred.code, 0, pred.stderr);
+    assert.equal(JSON.parse(pred.stdout).predictions[0].label, 'virginica');
+    const bad = await run(process.execPath, [
+      'cli/infera.ts',
+      'predict',
+      'iris',
+      '--url',
+      p.url,
+      '--data',
+      '{"sepal_length_cm":-1}',
+    ]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /error: 400: .*sepal_length_cm: must be >= 0/);
+  });
+});
+
+describe('local platform with user models', () => {
+  it('serves a new ONNX model dropped into the models folder with no code change', async () => {
+    const root = await copyModels();
+    await writeEchoModel(root, 'my-new-model');
+    const p = await startPlatform({ MODELS_DIR: root }, ['--quiet']);
+    try {
+      const list = (await (await fetch(`${p.url}/v1/models`)).json()) as { models: { name: string }[] };
+      assert.ok(list.models.some((m) => m.name === 'my-new-model'));
+      const res = await fetch(`${p.url}/v2/models/my-new-model/infer`, {
+        method: 'POST',
+        body: JSON.stringify({
+          inputs: [
+            { name: 'image', shape: [1, 3, 1, 1], datatype: 'FP32', data: [0.5, 0.25, 1] },
+            { name: 'f64', shape: [1, 2], datatype: 'FP64', data: [[1.5, 2.5]] },
+            { name: 'i32', shape: [1], datatype: 'INT32', data: [7] },
+            { name: 'i64', shape: [1], datatype: 'INT64', data: [8] },
+            { name: 'flag', shape: [1], datatype: 'BOOL', data: [false] },
+          ],
+        }),
+      });
+      assert.equal(res.status, 200);
+      const out = (await res.json()) as { outputs: { name: string; data: unknown[] }[] };
+      assert.deepEqual(
+        out.outputs.map((o) => [o.name, o.data]),
+        [
+          ['image_out', [0.5, 0.25, 1]],
+          ['f64_out', [1.5, 2.5]],
+          ['i32_out', [7]],
+          ['i64_out', [8]],
+          ['flag_not', [true]],
+        ],
+      );
+    } finally {
+      assert.equal(await p.stop(), 0, 'exits cleanly on SIGTERM');
+    }
+  });
+
+  it('refuses to start with a broken model, naming the file, the field and the fix', async () => {
+    const root = await copyModels();
+    await editJson(join(root, 'iris', '1', 'model.json'), (m) => {
+      m.target = 'kubernetes';
+    });
+    await assert.rejects(startPlatform({ MODELS_DIR: root }), (e: Error) => {
+      assert.match(e.message, /exited with 1/);
+      assert.match(e.message, /iris\/1\/model\.json: target/);
+      return true;
+    });
+  });
+});
