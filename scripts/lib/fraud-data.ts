@@ -13,7 +13,7 @@ import { normal, rng, sigmoid } from './ml.ts';
  *   - card-present purchases are safer; foreign AND card-not-present is an extra risk;
  *   - brand-new accounts (under 30 days) are riskier: a threshold, not a slope.
  * The non-linear effects are why an MLP (fraud-detector v2) beats logistic regression (v1).
- * The base fraud rate is around 3%.
+ * The fraud rate is about 1.4% (measured on the holdout set; see the manifests' positiveRate).
  */
 export const MERCHANT_CATEGORIES = [
   'grocery',

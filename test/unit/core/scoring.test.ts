@@ -206,6 +206,17 @@ describe('Scorer', () => {
     );
   });
 
+  it('answers 501 for a model that targets SageMaker until that route is configured', async () => {
+    const root = await copyModels();
+    await editJson(join(root, 'iris', '1', 'model.json'), (m) => {
+      m.target = 'sagemaker';
+    });
+    const reg = await ModelRegistry.load(root);
+    const s = new Scorer(reg, new OnnxRuntimeEngine(), threads);
+    await s.warmup();
+    await assert.rejects(s.predict(reg.resolve('iris'), [{}]), { status: 501, message: /targets SageMaker/ });
+  });
+
   describe('rejects bad input with a ValidationError naming the problem', () => {
     const cases: [string, string, unknown[] | InferRequest, RegExp][] = [
       [
