@@ -206,3 +206,24 @@ export function run(
     p.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** v2 columns for tabular instances, typed as a client would send them (one input per feature). */
+export function toV2Columns(instance: Record<string, unknown>): {
+  inputs: { name: string; shape: number[]; datatype: string; data: unknown[] }[];
+} {
+  return {
+    inputs: Object.entries(instance).map(([name, v]) => ({
+      name,
+      shape: [1],
+      datatype:
+        typeof v === 'string'
+          ? 'BYTES'
+          : typeof v === 'boolean'
+            ? 'BOOL'
+            : Number.isInteger(v)
+              ? 'INT64'
+              : 'FP64',
+      data: [v],
+    })),
+  };
+}

@@ -9,6 +9,7 @@ import {
   type RunningPlatform,
   run,
   startPlatform,
+  toV2Columns,
   writeEchoModel,
 } from '../helpers.ts';
 
@@ -71,19 +72,7 @@ describe('local platform (npm start)', () => {
     const v1 = await call(p.url, 'POST', '/v1/models/fraud-detector/predict', { instances: [instance] });
     const v2 = await call(p.url, 'POST', '/v2/models/fraud-detector/infer', {
       id: 'abc',
-      inputs: Object.entries(instance).map(([name, v]) => ({
-        name,
-        shape: [1],
-        datatype:
-          typeof v === 'string'
-            ? 'BYTES'
-            : typeof v === 'boolean'
-              ? 'BOOL'
-              : Number.isInteger(v)
-                ? 'INT64'
-                : 'FP64',
-        data: [v],
-      })),
+      ...toV2Columns(instance),
     });
     assert.equal(v2.status, 200, v2.text);
     assert.equal(v2.json.id, 'abc');

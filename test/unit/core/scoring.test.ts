@@ -7,7 +7,7 @@ import type { InferenceEngine, LoadedModel } from '#core/ports.ts';
 import type { InferRequest } from '#core/protocol.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { Scorer } from '#core/scoring.ts';
-import { copyModels, editJson, golden, MODELS, writeEchoModel } from '../../helpers.ts';
+import { copyModels, editJson, golden, MODELS, toV2Columns, writeEchoModel } from '../../helpers.ts';
 
 /** The real engine, wrapped to count loads and runs. */
 function countingEngine() {
@@ -35,25 +35,6 @@ function countingEngine() {
 }
 
 const threads = { intraOpThreads: 1, interOpThreads: 1 };
-
-/** v2 columns for one tabular instance, typed as a client would send them. */
-function columns(instance: Record<string, unknown>): InferRequest {
-  return {
-    inputs: Object.entries(instance).map(([name, v]) => ({
-      name,
-      shape: [1],
-      datatype:
-        typeof v === 'string'
-          ? 'BYTES'
-          : typeof v === 'boolean'
-            ? 'BOOL'
-            : Number.isInteger(v)
-              ? 'INT64'
-              : 'FP64',
-      data: [v],
-    })),
-  };
-}
 
 describe('Scorer', () => {
   let registry: ModelRegistry;
@@ -111,7 +92,7 @@ describe('Scorer', () => {
       const mv = registry.resolve(model);
       const instance = (await golden(model, mv.version)).instances[1]!;
       const [v1] = await scorer.predict(mv, [instance]);
-      const v2 = await scorer.infer(mv, columns(instance));
+      const v2 = await scorer.infer(mv, toV2Columns(instance));
       const probs = v2.outputs.find((o) => o.name === 'probabilities');
       assert.deepEqual(probs?.data, Object.values(v1?.probabilities ?? {}));
       assert.deepEqual(v2.outputs.find((o) => o.name === 'label')?.data, [v1?.label]);
