@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-
-const DEFAULT_URL = 'http://127.0.0.1:3000';
+import { batchCommand } from './batch.ts';
+import { api, CliError, DEFAULT_URL, table } from './common.ts';
 
 const HELP: Record<string, string> = {
   main: `infera: serverless ONNX inference, locally and on AWS.
@@ -17,10 +17,11 @@ Commands:
   start                     run the platform locally (same as npm start)
   models                    list models, versions and aliases
   predict <model>           score instances with a model
+  batch <subcommand>        batch scoring: submit, status, download, list
 
 Global options:
   --url <url>               API to talk to (default: $INFERA_URL or ${DEFAULT_URL})
-  -h, --help                help for a command, e.g. infera predict --help
+  -h, --help                help for a command, e.g. infera batch --help
   -v, --version             print the CLI version
 `,
   models: `Usage: infera models [--url <url>] [--json]
@@ -47,54 +48,6 @@ Examples:
   infera predict fraud-detector --file models/fraud-detector/2/fixtures/golden.json --version 1
 `,
 };
-
-/** A failure to report to the user: message, optional detail lines, exit code. */
-class CliError extends Error {
-  readonly details: readonly string[];
-  readonly exitCode: number;
-  constructor(message: string, details: readonly string[] = [], exitCode = 1) {
-    super(message);
-    this.details = details;
-    this.exitCode = exitCode;
-  }
-}
-
-async function api(base: string, path: string, init: RequestInit = {}): Promise<unknown> {
-  const url = `${base.replace(/\/+$/, '')}${path}`;
-  let res: Response;
-  try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
-  } catch (err) {
-    const c = (err as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
-    const cause = c?.code ?? c?.errors?.[0]?.code ?? c?.message ?? (err as Error).message;
-    throw new CliError(
-      `Cannot reach ${base} (${cause}).`,
-      base === DEFAULT_URL
-        ? [
-            'Is the platform running? Start it with: npm start',
-            'Or point at a deployed API with --url <url>.',
-          ]
-        : ['Check --url.'],
-    );
-  }
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = text ? JSON.parse(text) : {};
-  } catch {
-    throw new CliError(
-      `${res.status} ${res.statusText} from ${url}, and the body is not JSON: ${text.slice(0, 200)}`,
-    );
-  }
-  if (!res.ok) {
-    const e = body as { error?: string; details?: string[]; requestId?: string };
-    throw new CliError(`${res.status}: ${e.error ?? res.statusText}`, [
-      ...(e.details ?? []),
-      ...(e.requestId && res.status >= 500 ? [`request id: ${e.requestId}`] : []),
-    ]);
-  }
-  return body;
-}
 
 async function readInput(data?: string, file?: string): Promise<unknown> {
   if ((data === undefined) === (file === undefined)) {
@@ -145,18 +98,6 @@ export function toRequest(input: unknown): { kind: 'v1' | 'v2'; body: unknown } 
   throw new CliError('The input must be a JSON object or array of instances.', [], 2);
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '-h' || command === '--help' || command === 'help') {
@@ -175,10 +116,11 @@ export async function main(argv: string[]): Promise<number> {
     await start(rest);
     return -1; // keeps running until a signal
   }
+  if (command === 'batch') return batchCommand(rest);
   if (!(command in HELP) || command === 'main') {
     throw new CliError(
       `Unknown command '${command}'.`,
-      ['Commands: start, models, predict. See: infera --help'],
+      ['Commands: start, models, predict, batch. See: infera --help'],
       2,
     );
   }

@@ -1,5 +1,11 @@
 import type { z } from 'zod';
 import {
+  batchCompleteRequestSchema,
+  batchCreateRequestSchema,
+  batchJobListSchema,
+  batchJobSchema,
+  batchResultsSchema,
+  batchUploadTicketSchema,
   errorResponseSchema,
   inferRequestSchema,
   inferResponseSchema,
@@ -12,7 +18,7 @@ import {
 } from '#core/protocol.ts';
 
 /** Which deployed function serves an operation. The local gateway and the CDK API both read this. */
-export type FunctionName = 'predict' | 'models';
+export type FunctionName = 'predict' | 'models' | 'batch';
 
 export interface Operation {
   readonly id: string;
@@ -21,7 +27,7 @@ export interface Operation {
   readonly path: string;
   readonly function: FunctionName;
   readonly summary: string;
-  readonly tag: 'v1' | 'v2' | 'meta';
+  readonly tag: 'v1' | 'v2' | 'meta' | 'batch';
   readonly request?: z.ZodType;
   readonly response: z.ZodType;
   readonly query?: Readonly<Record<string, string>>;
@@ -146,6 +152,53 @@ export const OPERATIONS: readonly Operation[] = [
     summary: 'Open Inference Protocol infer on a version or alias.',
     request: inferRequestSchema,
     response: inferResponseSchema,
+  }),
+  op({
+    id: 'createBatchJob',
+    method: 'POST',
+    path: '/v1/batch',
+    function: 'batch',
+    tag: 'batch',
+    summary: 'Start a batch job: pins the model version and returns where to upload the file.',
+    request: batchCreateRequestSchema,
+    response: batchUploadTicketSchema,
+  }),
+  op({
+    id: 'listBatchJobs',
+    method: 'GET',
+    path: '/v1/batch',
+    function: 'batch',
+    tag: 'batch',
+    summary: 'The 20 newest batch jobs, newest first.',
+    response: batchJobListSchema,
+  }),
+  op({
+    id: 'getBatchJob',
+    method: 'GET',
+    path: '/v1/batch/{jobId}',
+    function: 'batch',
+    tag: 'batch',
+    summary: 'Batch job status: progress while running, the summary once finished.',
+    response: batchJobSchema,
+  }),
+  op({
+    id: 'getBatchResults',
+    method: 'GET',
+    path: '/v1/batch/{jobId}/results',
+    function: 'batch',
+    tag: 'batch',
+    summary: 'Presigned download URLs of the result parts and error files.',
+    response: batchResultsSchema,
+  }),
+  op({
+    id: 'completeBatchUpload',
+    method: 'POST',
+    path: '/v1/batch/{jobId}/complete',
+    function: 'batch',
+    tag: 'batch',
+    summary: 'Finish a multipart upload (files over 8 MiB) with the ETags of its parts.',
+    request: batchCompleteRequestSchema,
+    response: batchJobSchema,
   }),
   op({
     id: 'openapi',

@@ -96,3 +96,10 @@ export class ConfigError extends InferaError {
     });
   }
 }
+
+/** A conditional storage operation failed: the object changed, or already exists (412). */
+export class PreconditionFailedError extends InferaError {
+  constructor(message: string) {
+    super(message, { status: 412, code: 'precondition_failed' });
+  }
+}

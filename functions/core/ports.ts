@@ -48,3 +48,77 @@ export interface InferenceEngine {
   readonly version: string;
   load(model: Uint8Array, options: EngineOptions): Promise<LoadedModel>;
 }
+
+/** What an object store reports about one object. */
+export interface ObjectInfo {
+  /** The entity tag, quotes included, as S3 returns it. */
+  readonly etag: string;
+  readonly bytes: number;
+  /** User metadata (`x-amz-meta-*`), keys lower-cased. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export interface ReadOptions {
+  /** First byte, inclusive. */
+  readonly start?: number;
+  /** Last byte, exclusive. */
+  readonly end?: number;
+  /** Fail with PreconditionFailedError unless the object still has this entity tag. */
+  readonly ifMatch?: string;
+}
+
+/** Blob storage (S3). Keys and buckets as S3 names them. */
+export interface ObjectStore {
+  head(bucket: string, key: string): Promise<ObjectInfo | undefined>;
+  /** Streams an object or a byte range of it, never buffering the whole body. */
+  read(bucket: string, key: string, opts?: ReadOptions): Promise<AsyncIterable<Uint8Array>>;
+  /** A small object as text, or undefined when it does not exist. */
+  readText(bucket: string, key: string): Promise<string | undefined>;
+  /**
+   * Writes an object. With `ifNoneMatch`, only when the key is new (S3 conditional write); returns
+   * 'exists' instead of overwriting.
+   */
+  write(
+    bucket: string,
+    key: string,
+    body: string,
+    opts?: { contentType?: string; ifNoneMatch?: boolean },
+  ): Promise<'written' | 'exists'>;
+  /** Keys under a prefix, in key order, all pages. */
+  list(bucket: string, prefix: string): AsyncIterable<{ key: string; bytes: number }>;
+  /** The first-level "folders" under a prefix (ListObjectsV2 with a `/` delimiter). */
+  listPrefixes(bucket: string, prefix: string): Promise<string[]>;
+}
+
+export interface QueueEntry {
+  readonly id: string;
+  readonly body: string;
+  readonly attributes?: Readonly<Record<string, string>>;
+}
+
+/** A message queue (SQS). */
+export interface MessageQueue {
+  /** Sends up to 10 messages in one call; returns the entries that failed, with the reason. */
+  sendBatch(queueUrl: string, entries: readonly QueueEntry[]): Promise<{ id: string; reason: string }[]>;
+  send(queueUrl: string, body: string, attributes?: Readonly<Record<string, string>>): Promise<void>;
+}
+
+/** Presigned URLs, so clients move data to and from the buckets without AWS credentials. */
+export interface UrlSigner {
+  putUrl(bucket: string, key: string, expiresInSeconds: number): Promise<string>;
+  getUrl(bucket: string, key: string, expiresInSeconds: number): Promise<string>;
+  createMultipartUpload(bucket: string, key: string): Promise<string>;
+  partUrl(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    expiresInSeconds: number,
+  ): Promise<string>;
+  completeMultipartUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: readonly { partNumber: number; etag: string }[],
+  ): Promise<void>;
+}

@@ -40,10 +40,61 @@ export const configSchema = z.object({
   ORT_INTRA_OP_THREADS: z.coerce.number().int().min(1).max(64).default(Math.min(availableParallelism(), 4)),
   ORT_INTER_OP_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   LOG_PAYLOADS: flag.describe('Log request instances. Off by default: payloads can be personal data.'),
+  AWS_ENDPOINT_URL: z
+    .url()
+    .optional()
+    .describe('S3 and SQS endpoint override: the local emulator. Unset on AWS.'),
+  BATCH_INPUT_BUCKET: z.string().min(3).optional().describe('Bucket users upload batch files to.'),
+  BATCH_OUTPUT_BUCKET: z.string().min(3).optional().describe('Bucket results, errors and job records go to.'),
+  BATCH_QUEUE_URL: z.url().optional().describe('SQS queue of chunk messages.'),
+  BATCH_DLQ_URL: z.url().optional().describe('Dead-letter queue for chunks that keep failing.'),
+  BATCH_CHUNK_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(5000).describe('Rows per chunk.'),
+  BATCH_CHUNK_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(8 * 1024 * 1024)
+    .describe('A chunk also ends at this many bytes.'),
+  BATCH_MAX_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .default(3)
+    .describe('Attempts per chunk before it goes to the dead-letter queue with its reason.'),
+  BATCH_URL_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(3600)
+    .describe('Lifetime of presigned upload and download URLs.'),
 });
 export type Config = z.infer<typeof configSchema>;
 
 let cached: Config | undefined;
+
+/** The batch settings, or a ConfigError naming each missing variable. */
+export function batchSettings(config: Config) {
+  const missing = (
+    ['BATCH_INPUT_BUCKET', 'BATCH_OUTPUT_BUCKET', 'BATCH_QUEUE_URL', 'BATCH_DLQ_URL'] as const
+  ).filter((k) => !config[k]);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      missing.map((k) => `${k}: is required by the batch functions (the CDK stack and npm start set it)`),
+    );
+  }
+  return {
+    inputBucket: config.BATCH_INPUT_BUCKET as string,
+    outputBucket: config.BATCH_OUTPUT_BUCKET as string,
+    queueUrl: config.BATCH_QUEUE_URL as string,
+    dlqUrl: config.BATCH_DLQ_URL as string,
+    chunkRows: config.BATCH_CHUNK_ROWS,
+    chunkBytes: config.BATCH_CHUNK_BYTES,
+    maxAttempts: config.BATCH_MAX_ATTEMPTS,
+  };
+}
 
 /** Parses the environment once; a bad value fails the cold start naming the variable and the rule. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -9,6 +9,13 @@ export interface Platform {
 }
 
 let platform: Promise<Platform> | undefined;
+let registry: Promise<ModelRegistry> | undefined;
+
+/** The model registry alone, for functions that resolve versions but never score (split, batch API). */
+export function getRegistry(config: Config): Promise<ModelRegistry> {
+  registry ??= ModelRegistry.load(config.MODELS_DIR, config.MODEL_NAMES ? { only: config.MODEL_NAMES } : {});
+  return registry;
+}
 
 /**
  * The registry and the scorer, built once per process and shared by every handler in it, so
@@ -16,10 +23,7 @@ let platform: Promise<Platform> | undefined;
  */
 export function getPlatform(config: Config): Promise<Platform> {
   platform ??= (async () => {
-    const registry = await ModelRegistry.load(
-      config.MODELS_DIR,
-      config.MODEL_NAMES ? { only: config.MODEL_NAMES } : {},
-    );
+    const registry = await getRegistry(config);
     const scorer = new Scorer(registry, new OnnxRuntimeEngine(), {
       intraOpThreads: config.ORT_INTRA_OP_THREADS,
       interOpThreads: config.ORT_INTER_OP_THREADS,

@@ -200,7 +200,7 @@ function toEvent(
   };
 }
 
-function lambdaContext(fnName: string, timeoutMs: number): Context {
+export function lambdaContext(fnName: string, timeoutMs: number): Context {
   const deadline = Date.now() + timeoutMs;
   const name = `infera-${fnName}`;
   return {

@@ -1,0 +1,57 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { chunkMessageSchema } from '#core/batch/job.ts';
+import { type BatchDeps, processChunk } from '#core/batch/service.ts';
+import { formatIssues } from '#core/manifest.ts';
+import { batchDeps } from '#shared/batch.ts';
+import { loadConfig } from '#shared/config.ts';
+import { logger, metrics, tracer } from '#shared/observability.ts';
+
+/**
+ * The score function: SQS chunk messages in, parts and error files out. Powertools' BatchProcessor
+ * reports failed records individually (ReportBatchItemFailures), so one bad chunk never makes the
+ * others run again. Records run one after another: one chunk's rows in memory at a time.
+ */
+export function createScoreHandler(deps: BatchDeps) {
+  const processor = new BatchProcessor(EventType.SQS);
+
+  const record = async (r: SQSRecord): Promise<string> => {
+    let body: unknown;
+    try {
+      body = JSON.parse(r.body);
+    } catch {
+      body = undefined;
+    }
+    const parsed = chunkMessageSchema.safeParse(body, { reportInput: true });
+    if (!parsed.success) {
+      // Not a chunk message: no job to update. Park it in the DLQ with the reason rather than loop on it.
+      const reason = `not a chunk message: ${body === undefined ? 'the body is not JSON' : formatIssues(parsed.error).join('; ')}`;
+      await deps.queue.send(deps.settings.dlqUrl, r.body, { reason: reason.slice(0, 1000) });
+      logger.error('malformed message dead-lettered', { messageId: r.messageId, reason });
+      metrics.addMetric('BatchChunksDeadLettered', MetricUnit.Count, 1);
+      return 'dead-lettered';
+    }
+    const msg = parsed.data;
+    const attempt = Number(r.attributes?.ApproximateReceiveCount ?? '1') || 1;
+    logger.appendKeys({ jobId: msg.jobId, chunk: msg.chunk, model: msg.model, version: msg.version });
+    const outcome = await processChunk(deps, msg, attempt);
+    if (outcome === 'scored') metrics.addMetric('BatchChunksScored', MetricUnit.Count, 1);
+    if (outcome === 'dead-lettered') metrics.addMetric('BatchChunksDeadLettered', MetricUnit.Count, 1);
+    return outcome;
+  };
+
+  return middy<SQSEvent, SQSBatchResponse>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(logMetrics(metrics))
+    .handler(async (event, context) =>
+      processPartialResponse(event, record, processor, { context, processInParallel: false }),
+    );
+}
+
+export const handler = createScoreHandler(await batchDeps(loadConfig(), { scoring: true }));

@@ -1,0 +1,156 @@
+import { ValidationError } from '../errors.ts';
+import type { Manifest } from '../manifest.ts';
+import type { Prediction } from '../protocol.ts';
+import { csvField } from './csv.ts';
+import type { Line } from './lines.ts';
+import type { BatchFormat, RowDecoder } from './rows.ts';
+
+/** A chunk's outputs, ready to write: results and rejected rows, as text, plus the counts. */
+export interface ChunkOutput {
+  readonly results: string;
+  /** JSON Lines of `{row, line, error, id?, raw}`; empty when every row was valid. */
+  readonly errors: string;
+  readonly rowsRead: number;
+  readonly scored: number;
+  readonly rejected: number;
+}
+
+export interface ChunkInput {
+  readonly lines: AsyncIterable<Line>;
+  readonly firstRow: number;
+  readonly rows: number;
+  readonly headerLines: number;
+  readonly format: BatchFormat;
+  readonly decoder: RowDecoder;
+  readonly manifest: Manifest;
+  readonly hasId: boolean;
+  /** Scores validated instances, in one engine call. */
+  readonly predict: (instances: readonly Record<string, unknown>[]) => Promise<Prediction[]>;
+}
+
+/** Raised when the bytes no longer match the plan (the object changed). Retrying cannot help. */
+export class ChunkMismatchError extends Error {}
+
+const RAW_LIMIT = 500;
+
+/**
+ * Scores one chunk: decodes and validates every line, scores the valid rows together, and
+ * explains each rejected row with its row and file line number. Pure apart from `predict`.
+ */
+export async function scoreChunk(input: ChunkInput): Promise<ChunkOutput> {
+  const valid: { row: number; id?: string; instance: Record<string, unknown> }[] = [];
+  const errors: string[] = [];
+  let i = 0;
+  for await (const line of input.lines) {
+    const row = input.firstRow + i;
+    i++;
+    const lineNo = row + input.headerLines;
+    const text = line.text.charCodeAt(0) === 0xfeff ? line.text.slice(1) : line.text;
+    if (line.problem) {
+      errors.push(errorLine(row, lineNo, line.problem, undefined, ''));
+      continue;
+    }
+    const d = input.decoder.decode(text);
+    if (d.ok) valid.push({ row, instance: d.instance, ...(d.id !== undefined ? { id: d.id } : {}) });
+    else errors.push(errorLine(row, lineNo, d.error, d.id, text));
+  }
+  if (i !== input.rows) {
+    throw new ChunkMismatchError(
+      `the chunk has ${i} row(s) but the split planned ${input.rows}; the input object changed after the job started`,
+    );
+  }
+
+  let scored: { row: number; id?: string; p: Prediction }[] = [];
+  if (valid.length > 0) {
+    try {
+      const preds = await input.predict(valid.map((v) => v.instance));
+      scored = valid.map((v, k) => ({
+        row: v.row,
+        ...(v.id !== undefined ? { id: v.id } : {}),
+        p: preds[k] as Prediction,
+      }));
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      // Tensor instances are checked by the scorer, as a batch: find the bad ones one by one.
+      for (const v of valid) {
+        try {
+          const [p] = await input.predict([v.instance]);
+          scored.push({ row: v.row, ...(v.id !== undefined ? { id: v.id } : {}), p: p as Prediction });
+        } catch (e) {
+          if (!(e instanceof ValidationError)) throw e;
+          errors.push(
+            errorLine(v.row, v.row + input.headerLines, e.message.replace(/^Invalid input: /, ''), v.id, ''),
+          );
+        }
+      }
+      errors.sort((a, b) => rowOf(a) - rowOf(b));
+    }
+  }
+  return {
+    results: formatResults(input.manifest, input.format, scored, input.hasId),
+    errors: errors.length > 0 ? `${errors.join('\n')}\n` : '',
+    rowsRead: i,
+    scored: scored.length,
+    rejected: errors.length,
+  };
+}
+
+function errorLine(row: number, line: number, error: string, id: string | undefined, raw: string): string {
+  return JSON.stringify({
+    row,
+    line,
+    ...(id !== undefined ? { id } : {}),
+    error,
+    ...(raw ? { raw: raw.length > RAW_LIMIT ? `${raw.slice(0, RAW_LIMIT)}…` : raw } : {}),
+  });
+}
+
+function rowOf(errorJson: string): number {
+  return Number(/"row":(\d+)/.exec(errorJson)?.[1] ?? 0);
+}
+
+/** Float32 scores printed with the digits they have (9 significant digits round-trip a float32). */
+export function num(x: unknown): string {
+  if (typeof x !== 'number') return csvField(x);
+  if (Number.isInteger(x)) return String(x);
+  return String(Number(x.toPrecision(9)));
+}
+
+/** The results header for a model's CSV output. */
+export function resultColumns(m: Manifest, hasId: boolean): string[] {
+  const cols = ['row', ...(hasId ? ['id'] : [])];
+  if (m.task === 'regression') return [...cols, 'value'];
+  if (m.task === 'tensor') return [...cols, ...(m.outputs.tensors ?? []).map((t) => t.name)];
+  return [...cols, 'label', 'score', ...(m.outputs.labels ?? []).map((l) => `p_${l}`)];
+}
+
+function formatResults(
+  m: Manifest,
+  format: BatchFormat,
+  rows: readonly { row: number; id?: string; p: Prediction }[],
+  hasId: boolean,
+): string {
+  if (format === 'jsonl') {
+    let out = '';
+    for (const r of rows)
+      out += `${JSON.stringify({ row: r.row, ...(r.id !== undefined ? { id: r.id } : {}), ...r.p })}\n`;
+    return out;
+  }
+  const labels = m.outputs.labels ?? [];
+  const lines = [resultColumns(m, hasId).join(',')];
+  for (const r of rows) {
+    const cells: string[] = [String(r.row)];
+    if (hasId) cells.push(csvField(r.id));
+    const p = r.p;
+    if (m.task === 'regression') {
+      cells.push(Array.isArray(p.value) ? csvField(JSON.stringify(p.value)) : num(p.value));
+    } else if (m.task === 'tensor') {
+      for (const t of m.outputs.tensors ?? []) cells.push(csvField(JSON.stringify(p[t.name])));
+    } else {
+      const probs = (p.probabilities ?? {}) as Record<string, number>;
+      cells.push(csvField(p.label), num(p.score), ...labels.map((l) => num(probs[l])));
+    }
+    lines.push(cells.join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}

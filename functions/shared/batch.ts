@@ -1,0 +1,39 @@
+import { S3ObjectStore, s3Client } from '#adapters/s3.ts';
+import { SqsQueue, sqsClient } from '#adapters/sqs.ts';
+import type { BatchDeps, Log } from '#core/batch/service.ts';
+import { batchSettings, type Config } from './config.ts';
+import { logger } from './observability.ts';
+import { getPlatform, getRegistry } from './platform.ts';
+
+/** The core's Log port over the Powertools logger. */
+const log: Log = {
+  info: (message, extra) => logger.info(message, extra ?? {}),
+  warn: (message, extra) => logger.warn(message, extra ?? {}),
+  error: (message, extra) => logger.error(message, extra ?? {}),
+};
+
+/**
+ * Wires the batch core to AWS: S3 and SQS adapters (pointed at AWS_ENDPOINT_URL when set, the
+ * local emulator), the registry, and the scorer for the function that scores.
+ */
+export async function batchDeps(
+  config: Config,
+  opts: { scoring: boolean },
+): Promise<BatchDeps & { s3: S3ObjectStore }> {
+  const settings = batchSettings(config);
+  const s3 = new S3ObjectStore(s3Client(config.AWS_ENDPOINT_URL));
+  const queue = new SqsQueue(sqsClient(config.AWS_ENDPOINT_URL));
+  if (!opts.scoring) {
+    return { s3, store: s3, queue, registry: await getRegistry(config), settings, log };
+  }
+  const { registry, scorer } = await getPlatform(config);
+  return {
+    s3,
+    store: s3,
+    queue,
+    registry,
+    settings,
+    log,
+    predict: (mv, instances) => scorer.predict(mv, instances),
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * The local AWS: an embedded S3 + SQS emulator (fauxqs) speaking the real wire protocols on
+ * 127.0.0.1, with the platform's buckets and queues created through the AWS SDK, as a deployment
+ * would. fauxqs has no bucket notifications, so this also reports every completed upload to the
+ * input bucket (PutObject, CompleteMultipartUpload, CopyObject): the local S3 event source uses it.
+ */
+import type { AddressInfo } from 'node:net';
+import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { buildApp } from 'fauxqs';
+
+export interface LocalAwsNames {
+  readonly inputBucket: string;
+  readonly outputBucket: string;
+  readonly queue: string;
+  readonly dlq: string;
+}
+
+export const DEFAULT_NAMES: LocalAwsNames = {
+  inputBucket: 'infera-batch-input',
+  outputBucket: 'infera-batch-output',
+  queue: 'infera-batch-chunks',
+  dlq: 'infera-batch-chunks-dlq',
+};
+
+export interface UploadNotice {
+  readonly eventName: 'ObjectCreated:Put' | 'ObjectCreated:CompleteMultipartUpload' | 'ObjectCreated:Copy';
+  readonly bucket: string;
+  readonly key: string;
+  readonly size: number;
+  readonly eTag: string;
+  readonly sequencer: string;
+  readonly eventTime: string;
+  readonly sourceIp: string;
+}
+
+export interface LocalAws {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly names: LocalAwsNames;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly dlqUrl: string;
+  readonly dlqArn: string;
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  /** Called for every completed upload to the input bucket. */
+  onUpload(listener: (n: UploadNotice) => void): void;
+  close(): Promise<void>;
+}
+
+export interface LocalAwsOptions {
+  readonly port?: number;
+  readonly host?: string;
+  readonly names?: LocalAwsNames;
+  /** Queue visibility timeout, seconds: how long a failed chunk waits before it is retried. */
+  readonly visibilityTimeout?: number;
+  /** Receives before SQS moves a message to the DLQ (the backstop behind the worker's own limit). */
+  readonly maxReceiveCount?: number;
+}
+
+export const REGION = 'us-east-1';
+
+export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAws> {
+  const names = opts.names ?? DEFAULT_NAMES;
+  const host = opts.host ?? '127.0.0.1';
+  const app = buildApp({ logger: false, defaultRegion: REGION });
+  const listeners: ((n: UploadNotice) => void)[] = [];
+  let sequence = 0;
+  let s3: S3Client | undefined;
+
+  // S3 event notifications: fauxqs does not implement them, so watch completed writes instead.
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode !== 200 || !s3) return;
+    const params = request.params as { bucket?: string; '*'?: string } | undefined;
+    const bucket = params?.bucket;
+    const key = params?.['*'];
+    if (bucket !== names.inputBucket || !key) return;
+    const query = (request.query ?? {}) as Record<string, string>;
+    let eventName: UploadNotice['eventName'];
+    if (request.method === 'PUT' && !('uploadId' in query) && !('partNumber' in query)) {
+      eventName = request.headers['x-amz-copy-source'] ? 'ObjectCreated:Copy' : 'ObjectCreated:Put';
+    } else if (request.method === 'POST' && 'uploadId' in query) {
+      eventName = 'ObjectCreated:CompleteMultipartUpload';
+    } else return;
+    try {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      sequence++;
+      const notice: UploadNotice = {
+        eventName,
+        bucket,
+        key,
+        size: head.ContentLength ?? 0,
+        eTag: (head.ETag ?? '').replace(/"/g, ''),
+        sequencer: `${Date.now().toString(16).toUpperCase()}${sequence.toString(16).padStart(8, '0').toUpperCase()}`,
+        eventTime: new Date().toISOString(),
+        sourceIp: request.ip,
+      };
+      for (const l of listeners) l(notice);
+    } catch (err) {
+      console.error(`[s3] could not read back s3://${bucket}/${key} after upload: ${(err as Error).message}`);
+    }
+  });
+
+  await app.listen({ port: opts.port ?? 4566, host });
+  const port = (app.server.address() as AddressInfo).port;
+  const endpoint = `http://${host}:${port}`;
+  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  s3 = new S3Client({ endpoint, region: REGION, credentials, forcePathStyle: true });
+  const sqs = new SQSClient({ endpoint, region: REGION, credentials });
+
+  for (const b of [names.inputBucket, names.outputBucket]) {
+    await s3.send(new CreateBucketCommand({ Bucket: b }));
+  }
+  const dlq = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: names.dlq,
+      Attributes: { MessageRetentionPeriod: String(14 * 24 * 3600) },
+    }),
+  );
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn as string;
+  const q = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: names.queue,
+      Attributes: {
+        VisibilityTimeout: String(opts.visibilityTimeout ?? 30),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqArn,
+          maxReceiveCount: String(opts.maxReceiveCount ?? 5),
+        }),
+      },
+    }),
+  );
+  const queueArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn as string;
+  // fauxqs names queues sqs.<region>.localhost; the path is what identifies them, so use the endpoint's host.
+  const local = (name: string) => `${endpoint}/000000000000/${name}`;
+
+  return {
+    endpoint,
+    region: REGION,
+    names,
+    queueUrl: local(names.queue),
+    queueArn,
+    dlqUrl: local(names.dlq),
+    dlqArn,
+    s3,
+    sqs,
+    onUpload: (l) => listeners.push(l),
+    close: async () => {
+      s3?.destroy();
+      sqs.destroy();
+      await app.close();
+    },
+  };
+}
