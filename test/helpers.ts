@@ -137,6 +137,8 @@ export async function editJson(path: string, edit: (o: Record<string, unknown>) 
 
 export interface RunningPlatform {
   url: string;
+  /** The S3 + SQS emulator's endpoint, unless started with --no-batch. */
+  awsEndpoint?: string;
   proc: ChildProcess;
   output: () => string;
   stop: () => Promise<number | null>;
@@ -147,7 +149,7 @@ export async function startPlatform(
   env: Record<string, string> = {},
   args: string[] = [],
 ): Promise<RunningPlatform> {
-  const proc = spawn(process.execPath, ['infra/local/start.ts', '--port', '0', ...args], {
+  const proc = spawn(process.execPath, ['infra/local/start.ts', '--port', '0', '--aws-port', '0', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -174,8 +176,10 @@ export async function startPlatform(
       reject(new Error(`platform exited with ${code}:\n${out}`));
     });
   });
+  const aws = /S3 \+ SQS emulator, fauxqs\): (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
   return {
     url,
+    ...(aws ? { awsEndpoint: aws } : {}),
     proc,
     output: () => out,
     stop: () =>

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { makeBatchFile } from '../../scripts/make-batch-file.ts';
 import {
   copyModels,
   editJson,
@@ -258,6 +261,63 @@ describe('local platform (npm start)', () => {
     ]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /error: 400: .*sepal_length_cm: must be >= 0/);
+  });
+
+  it('runs a batch job from the CLI: submit --wait with progress, list, download', async () => {
+    assert.match(p.output(), /input bucket\s+s3:\/\/infera-batch-input\/<model>/);
+    const dir = await mkdtemp(join(tmpdir(), 'infera-cli-batch-'));
+    const file = join(dir, 'tx.csv');
+    await makeBatchFile(file, 2_000, 'csv', 3);
+    const sub = await run(process.execPath, [
+      'cli/infera.ts',
+      'batch',
+      'submit',
+      file,
+      '-m',
+      'fraud-detector',
+      '--wait',
+      '--url',
+      p.url,
+    ]);
+    assert.equal(sub.code, 0, sub.stderr + sub.stdout);
+    assert.match(sub.stdout, /status\s+succeeded/);
+    assert.match(sub.stdout, /2,000 scored, 0 rejected, 0 in failed chunks/);
+    assert.match(
+      sub.stderr,
+      /scoring: 100%\s+2,000\/2,000 rows/,
+      'plain progress lines when not on a terminal',
+    );
+    const jobId = /job\s+(\S+)/.exec(sub.stdout)?.[1] as string;
+    const list = await run(process.execPath, ['cli/infera.ts', 'batch', 'list', '--url', p.url]);
+    assert.match(list.stdout, new RegExp(`${jobId}\\s+succeeded\\s+fraud-detector@2\\s+2000`));
+    const out = join(dir, 'results.csv');
+    const dl = await run(process.execPath, [
+      'cli/infera.ts',
+      'batch',
+      'download',
+      jobId,
+      '-o',
+      out,
+      '--url',
+      p.url,
+    ]);
+    assert.equal(dl.code, 0, dl.stderr);
+    const lines = (await readFile(out, 'utf8')).trim().split('\n');
+    assert.equal(lines[0], 'row,id,label,score,p_legit,p_fraud');
+    assert.equal(lines.length, 2_001, 'one header, one line per row');
+    const noModel = await run(process.execPath, ['cli/infera.ts', 'batch', 'submit', file, '--url', p.url]);
+    assert.equal(noModel.code, 2);
+    assert.match(noModel.stderr, /Name the model with --model/);
+    const missing = await run(process.execPath, [
+      'cli/infera.ts',
+      'batch',
+      'status',
+      '20990101-000000-00000000',
+      '--url',
+      p.url,
+    ]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /404: No batch job '20990101-000000-00000000'/);
   });
 });
 
