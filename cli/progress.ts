@@ -11,6 +11,7 @@ export class ProgressBar {
   readonly #format: (n: number) => string;
   #rateFrom?: { t: number; done: number };
   #lastPlain = 0;
+  #lastDraw = 0;
   #lastWidth = 0;
 
   constructor(opts: {
@@ -42,6 +43,8 @@ export class ProgressBar {
       eta !== undefined ? `  ETA ${duration(eta)}` : ''
     }${note ? `  ${note}` : ''}`;
     if (this.#tty) {
+      if (now - this.#lastDraw < 100 && done < total) return; // at most 10 redraws a second
+      this.#lastDraw = now;
       const width = 30;
       const filled = Math.round(pct * width);
       const line = `${this.#label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(pct * 100).toFixed(0).padStart(3)}%  ${stats}`;
