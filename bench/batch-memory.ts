@@ -21,9 +21,10 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  ListObjectsV2Command,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { startLocalAws } from '../infra/local/aws.ts';
+import { handlerEnv, startLocalAws } from '../infra/local/aws.ts';
 import { s3EventFor } from '../infra/local/event-sources.ts';
 import { makeBatchFile } from '../scripts/make-batch-file.ts';
 
@@ -79,14 +80,7 @@ async function runOnce(rows: number): Promise<Record<string, string | number>> {
   const child = fork(new URL(import.meta.url).pathname, ['--worker'], {
     env: {
       ...process.env,
-      AWS_ENDPOINT_URL: aws.endpoint,
-      AWS_REGION: aws.region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      BATCH_INPUT_BUCKET: aws.names.inputBucket,
-      BATCH_OUTPUT_BUCKET: aws.names.outputBucket,
-      BATCH_QUEUE_URL: aws.queueUrl,
-      BATCH_DLQ_URL: aws.dlqUrl,
+      ...handlerEnv(aws),
       QUEUE_ARN: aws.queueArn,
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: 'ERROR',
@@ -131,7 +125,7 @@ async function runOnce(rows: number): Promise<Record<string, string | number>> {
   while (!summary && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 250));
     const jobs = await aws.s3.send(
-      new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({ Bucket: aws.names.outputBucket, Delimiter: '/' }),
+      new ListObjectsV2Command({ Bucket: aws.names.outputBucket, Delimiter: '/' }),
     );
     for (const p of jobs.CommonPrefixes ?? []) {
       for (const name of ['_SUCCESS.json', '_FAILED.json']) {

@@ -4,6 +4,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
   PutObjectCommand,
   S3Client,
   type S3ServiceException,
@@ -30,6 +31,28 @@ const status = (err: unknown) => (err as S3ServiceException)?.$metadata?.httpSta
 function isMissing(err: unknown): boolean {
   const name = (err as Error)?.name;
   return name === 'NoSuchKey' || name === 'NotFound' || status(err) === 404;
+}
+
+/** Every page of a ListObjectsV2 listing. */
+async function* pages(
+  client: S3Client,
+  bucket: string,
+  prefix: string,
+  delimiter?: string,
+): AsyncGenerator<ListObjectsV2CommandOutput> {
+  let token: string | undefined;
+  do {
+    const r = await client.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        ...(delimiter ? { Delimiter: delimiter } : {}),
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
+    );
+    yield r;
+    token = r.IsTruncated ? r.NextContinuationToken : undefined;
+  } while (token);
 }
 
 export class S3ObjectStore implements ObjectStore, UrlSigner {
@@ -108,35 +131,16 @@ export class S3ObjectStore implements ObjectStore, UrlSigner {
   }
 
   async *list(bucket: string, prefix: string): AsyncIterable<{ key: string; bytes: number }> {
-    let token: string | undefined;
-    do {
-      const r = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: prefix,
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
-      );
+    for await (const r of pages(this.client, bucket, prefix)) {
       for (const o of r.Contents ?? []) if (o.Key) yield { key: o.Key, bytes: o.Size ?? 0 };
-      token = r.IsTruncated ? r.NextContinuationToken : undefined;
-    } while (token);
+    }
   }
 
   async listPrefixes(bucket: string, prefix: string): Promise<string[]> {
     const out: string[] = [];
-    let token: string | undefined;
-    do {
-      const r = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: prefix,
-          Delimiter: '/',
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
-      );
+    for await (const r of pages(this.client, bucket, prefix, '/')) {
       for (const p of r.CommonPrefixes ?? []) if (p.Prefix) out.push(p.Prefix);
-      token = r.IsTruncated ? r.NextContinuationToken : undefined;
-    } while (token);
+    }
     return out;
   }
 

@@ -30,12 +30,10 @@ async function batch(req: ApiRequest): Promise<ApiResponse> {
     case 'getBatchJob':
       return { body: await jobStatus(deps, jobId) };
     case 'getBatchResults': {
-      const view = await jobStatus(deps, jobId);
       const files = await jobResults(deps, deps.s3, jobId, ttl);
       return {
         body: {
           jobId,
-          status: view.status,
           expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
           ...files,
         },

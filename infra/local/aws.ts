@@ -61,6 +61,23 @@ export interface LocalAwsOptions {
 
 export const REGION = 'us-east-1';
 
+/**
+ * The environment the batch handlers need to reach this emulator: the endpoint, dummy credentials
+ * and the resource names. Nothing else differs from a deployment.
+ */
+export function handlerEnv(aws: LocalAws): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_REGION: aws.region,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    BATCH_INPUT_BUCKET: aws.names.inputBucket,
+    BATCH_OUTPUT_BUCKET: aws.names.outputBucket,
+    BATCH_QUEUE_URL: aws.queueUrl,
+    BATCH_DLQ_URL: aws.dlqUrl,
+  };
+}
+
 export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAws> {
   const names = opts.names ?? DEFAULT_NAMES;
   const host = opts.host ?? '127.0.0.1';

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { InferaError } from '#core/errors.ts';
-import { DEFAULT_NAMES, type LocalAws, startLocalAws } from './aws.ts';
+import { DEFAULT_NAMES, handlerEnv, type LocalAws, startLocalAws } from './aws.ts';
 import { type LocalBatch, startLocalBatch } from './batch.ts';
 import type { Handler } from './event-sources.ts';
 import { type LambdaHandler, startGateway } from './gateway.ts';
@@ -112,16 +112,7 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
       process.exit(1);
     }
     // The handlers reach the emulator through the real AWS SDK clients: only the endpoint differs.
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: aws.endpoint,
-      AWS_REGION: aws.region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      BATCH_INPUT_BUCKET: aws.names.inputBucket,
-      BATCH_OUTPUT_BUCKET: aws.names.outputBucket,
-      BATCH_QUEUE_URL: aws.queueUrl,
-      BATCH_DLQ_URL: aws.dlqUrl,
-    });
+    Object.assign(process.env, handlerEnv(aws));
     delete process.env.AWS_PROFILE;
     delete process.env.AWS_SESSION_TOKEN;
   }

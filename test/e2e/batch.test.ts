@@ -13,7 +13,7 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { BatchDeps } from '#core/batch/service.ts';
 import type { ObjectStore } from '#core/ports.ts';
 import type { UploadNotice } from '../../infra/local/aws.ts';
-import { type LocalAws, startLocalAws } from '../../infra/local/aws.ts';
+import { handlerEnv, type LocalAws, startLocalAws } from '../../infra/local/aws.ts';
 import { type LocalBatch, startLocalBatch } from '../../infra/local/batch.ts';
 import { type Handler, s3EventFor } from '../../infra/local/event-sources.ts';
 import { makeBatchFile } from '../../scripts/make-batch-file.ts';
@@ -33,14 +33,7 @@ const HEADER =
 before(async () => {
   aws = await startLocalAws({ port: 0, visibilityTimeout: 1, maxReceiveCount: MAX_ATTEMPTS + 2 });
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL: aws.endpoint,
-    AWS_REGION: aws.region,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    BATCH_INPUT_BUCKET: aws.names.inputBucket,
-    BATCH_OUTPUT_BUCKET: aws.names.outputBucket,
-    BATCH_QUEUE_URL: aws.queueUrl,
-    BATCH_DLQ_URL: aws.dlqUrl,
+    ...handlerEnv(aws),
     BATCH_CHUNK_ROWS: '1000',
     BATCH_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
     POWERTOOLS_METRICS_DISABLED: 'true',

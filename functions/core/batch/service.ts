@@ -510,7 +510,7 @@ export async function jobResults(
   signer: UrlSigner,
   jobId: string,
   expiresIn: number,
-): Promise<{ parts: ResultFile[]; errors: ResultFile[] }> {
+): Promise<{ status: JobStatus; parts: ResultFile[]; errors: ResultFile[] }> {
   const view = await jobStatus(d, jobId);
   const parts: ResultFile[] = [];
   const errors: ResultFile[] = [];
@@ -528,7 +528,7 @@ export async function jobResults(
   if (parts.length === 0 && errors.length === 0 && view.status === 'running') {
     throw new NotFoundError(`Job '${jobId}' has no results yet (status ${view.status}).`);
   }
-  return { parts, errors };
+  return { status: view.status, parts, errors };
 }
 
 /** Multipart uploads above this size; each presigned part is at least this big. */
