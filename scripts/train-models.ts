@@ -38,12 +38,12 @@ import {
 } from './lib/ml.ts';
 import { GraphBuilder } from './lib/onnx.ts';
 
-const CREATED_AT = '2026-11-22T00:00:00Z';
-const SEED = 20261122;
-const TRAIN_ROWS = 40_000;
+export const CREATED_AT = '2026-11-22T00:00:00Z';
+export const SEED = 20261122;
+export const TRAIN_ROWS = 40_000;
 const HOLDOUT_ROWS = 10_000;
 const CODE = 'scripts/train-models.ts';
-const QUANTILES = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
+export const QUANTILES = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
 
 interface Output {
   path: string;
@@ -58,9 +58,9 @@ const emit = (path: string, data: Uint8Array | string | object) =>
         ? data
         : new TextEncoder().encode(typeof data === 'string' ? data : `${JSON.stringify(data, null, 2)}\n`),
   });
-const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+export const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
-function numericStats(values: readonly (number | null)[]) {
+export function numericStats(values: readonly (number | null)[]) {
   const present = values.filter((v): v is number => v !== null);
   const sorted = [...present].sort((a, b) => a - b);
   const mean = present.reduce((a, b) => a + b, 0) / present.length;
@@ -75,7 +75,7 @@ function numericStats(values: readonly (number | null)[]) {
   };
 }
 
-function frequencyStats(values: readonly string[]) {
+export function frequencyStats(values: readonly string[]) {
   const counts: Record<string, number> = {};
   for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
   const frequencies: Record<string, number> = {};
@@ -94,7 +94,7 @@ const NUMERIC_RAW = [
   'is_foreign',
 ] as const;
 /** Column order of the model's input matrix, which is the manifest's feature order. */
-const FRAUD_COLUMNS = [
+export const FRAUD_COLUMNS = [
   'amount',
   'merchant_category',
   'hour',
@@ -105,7 +105,7 @@ const FRAUD_COLUMNS = [
   'is_foreign',
 ] as const;
 
-function fraudFeatures(distanceDefault: number) {
+export function fraudFeatures(distanceDefault: number) {
   return [
     { name: 'amount', type: 'number', min: 0, max: 50000, unit: 'USD', description: 'Transaction amount.' },
     {
@@ -153,7 +153,7 @@ function fraudFeatures(distanceDefault: number) {
 }
 
 /** The raw [8] input row exactly as the platform encodes it (categorical = index, boolean = 0/1, missing = default). */
-function rawRow(t: Transaction, distanceDefault: number): number[] {
+export function rawRow(t: Transaction, distanceDefault: number): number[] {
   return [
     t.amount,
     MERCHANT_CATEGORIES.indexOf(t.merchant_category),
@@ -167,7 +167,7 @@ function rawRow(t: Transaction, distanceDefault: number): number[] {
 }
 
 /** The model's own feature transform, mirrored by the ONNX graph: log1p, raw, one-hot. */
-function transform(raw: readonly number[]): number[] {
+export function transform(raw: readonly number[]): number[] {
   const onehot = MERCHANT_CATEGORIES.map((_, i) => (raw[1] === i ? 1 : 0));
   return [
     Math.log1p(raw[0] as number),
@@ -180,10 +180,10 @@ function transform(raw: readonly number[]): number[] {
     ...onehot,
   ];
 }
-const ONEHOT_START = NUMERIC_LOG.length + NUMERIC_RAW.length;
+export const ONEHOT_START = NUMERIC_LOG.length + NUMERIC_RAW.length;
 
 /** Builds the shared preprocessing subgraph; returns the name of the standardised [N, D] tensor. */
-function fraudPreprocess(g: GraphBuilder, s: Standardiser): string {
+export function fraudPreprocess(g: GraphBuilder, s: Standardiser): string {
   const x = g.input('features', 'float32', ['N', FRAUD_COLUMNS.length]);
   const logCols = g.op('Gather', [x, g.constant('log_cols', [0, 3], [2], 'int64')], { axis: 1 });
   const logged = g.op('Log', [g.op('Add', [logCols, g.constant('one', [1], [1])])]);
@@ -203,13 +203,13 @@ function fraudPreprocess(g: GraphBuilder, s: Standardiser): string {
 }
 
 /** p(fraud) [N,1] -> probabilities [N,2] = [1-p, p]. */
-function binaryHead(g: GraphBuilder, logit: string): void {
+export function binaryHead(g: GraphBuilder, logit: string): void {
   const p = g.op('Sigmoid', [logit]);
   g.op('Concat', [g.op('Sub', [g.constant('one_f', [1], [1]), p]), p], { axis: 1 }, 'probabilities');
   g.output('probabilities', 'float32', ['N', 2]);
 }
 
-function bestF1Threshold(scores: readonly number[], labels: readonly number[]): number {
+export function bestF1Threshold(scores: readonly number[], labels: readonly number[]): number {
   let best = 0.5;
   let bestF1 = -1;
   for (let t = 0.05; t < 0.951; t += 0.01) {
@@ -230,7 +230,7 @@ function bestF1Threshold(scores: readonly number[], labels: readonly number[]): 
   return best;
 }
 
-function binaryMetrics(scores: readonly number[], labels: readonly number[], threshold: number) {
+export function binaryMetrics(scores: readonly number[], labels: readonly number[], threshold: number) {
   const correct = scores.filter((s, i) => (s >= threshold ? 1 : 0) === labels[i]).length;
   return {
     auc: round(auc(scores, labels), 4),
@@ -635,4 +635,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (import.meta.main) await main();

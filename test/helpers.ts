@@ -139,6 +139,10 @@ export interface RunningPlatform {
   url: string;
   /** The S3 + SQS emulator's endpoint, unless started with --no-batch. */
   awsEndpoint?: string;
+  /** The local SageMaker runtime, unless started with --no-sagemaker. */
+  sagemakerEndpoint?: string;
+  /** Serving-container process ids from the banner, by endpoint name. */
+  containers: Record<string, number>;
   proc: ChildProcess;
   output: () => string;
   stop: () => Promise<number | null>;
@@ -149,11 +153,15 @@ export async function startPlatform(
   env: Record<string, string> = {},
   args: string[] = [],
 ): Promise<RunningPlatform> {
-  const proc = spawn(process.execPath, ['infra/local/start.ts', '--port', '0', '--aws-port', '0', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    ['infra/local/start.ts', '--port', '0', '--aws-port', '0', '--sagemaker-port', '0', ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
@@ -177,9 +185,15 @@ export async function startPlatform(
     });
   });
   const aws = /S3 \+ SQS emulator, fauxqs\): (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
+  const sm = /local runtime (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
+  const containers: Record<string, number> = {};
+  for (const m of out.matchAll(/^\s+(\S+)\s+\S+@\d+\s+container pid (\d+)/gm))
+    containers[m[1] as string] = Number(m[2]);
   return {
     url,
     ...(aws ? { awsEndpoint: aws } : {}),
+    ...(sm ? { sagemakerEndpoint: sm } : {}),
+    containers,
     proc,
     output: () => out,
     stop: () =>

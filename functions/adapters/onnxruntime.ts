@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 import type { EngineOptions, HostTensor, InferenceEngine, LoadedModel, TensorType } from '#core/ports.ts';
@@ -12,14 +13,56 @@ function ortVersion(): string {
   }
 }
 
-/** The onnxruntime-node implementation of the InferenceEngine port (CPU execution provider). */
+export type ProviderChoice = 'auto' | 'cpu' | 'cuda';
+
+/** Whether this machine shows an NVIDIA GPU to the process (as a SageMaker GPU instance does). */
+export function gpuVisible(): boolean {
+  const visible = process.env.NVIDIA_VISIBLE_DEVICES;
+  if (visible !== undefined && visible !== '' && visible !== 'void' && visible !== 'none') return true;
+  return existsSync('/dev/nvidiactl') || existsSync('/dev/nvidia0');
+}
+
+/**
+ * The onnxruntime-node implementation of the InferenceEngine port. Lambda uses the CPU provider;
+ * the serving container asks for CUDA when a GPU is visible and falls back to CPU (and says so)
+ * when this build of ONNX Runtime cannot use it.
+ */
 export class OnnxRuntimeEngine implements InferenceEngine {
   readonly name = 'onnxruntime';
   readonly version = ortVersion();
+  readonly #choice: ProviderChoice;
+  readonly #log: (message: string) => void;
+  /** The provider the last session was created with. */
+  provider: 'cpu' | 'cuda' = 'cpu';
+
+  constructor(opts: { providers?: ProviderChoice; log?: (message: string) => void } = {}) {
+    this.#choice = opts.providers ?? 'cpu';
+    this.#log = opts.log ?? (() => {});
+  }
 
   async load(model: Uint8Array, options: EngineOptions): Promise<LoadedModel> {
+    const wantCuda = this.#choice === 'cuda' || (this.#choice === 'auto' && gpuVisible());
+    if (wantCuda) {
+      try {
+        const m = await this.#create(model, options, 'cuda');
+        this.provider = 'cuda';
+        return m;
+      } catch (err) {
+        if (this.#choice === 'cuda') {
+          throw new Error(
+            `INFERA_EXECUTION_PROVIDER=cuda, but ONNX Runtime could not create a CUDA session: ${(err as Error).message}. Install onnxruntime-node with its CUDA binaries, or use auto.`,
+          );
+        }
+        this.#log(`CUDA is visible but ONNX Runtime could not use it (${(err as Error).message}); using CPU`);
+      }
+    }
+    this.provider = 'cpu';
+    return this.#create(model, options, 'cpu');
+  }
+
+  async #create(model: Uint8Array, options: EngineOptions, provider: 'cpu' | 'cuda'): Promise<LoadedModel> {
     const session = await ort.InferenceSession.create(model, {
-      executionProviders: ['cpu'],
+      executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       intraOpNumThreads: options.intraOpThreads,

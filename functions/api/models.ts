@@ -30,7 +30,7 @@ async function models(req: ApiRequest): Promise<ApiResponse> {
               task: live.manifest.task,
               versions: m.versions.map((v) => v.version),
               aliases: m.aliases,
-              target: live.manifest.target.type,
+              target: live.route.target,
             };
           }),
         },
@@ -48,8 +48,14 @@ async function models(req: ApiRequest): Promise<ApiResponse> {
           versions: entry.versions.map((v) => v.version),
           aliases: entry.aliases,
           target: m.target,
+          route: {
+            ...mv.route,
+            ...(mv.route.endpoint && scorer.remote
+              ? { circuit: scorer.remote.breaker(mv.route.endpoint).state }
+              : {}),
+          },
           sha256: m.sha256,
-          sizeBytes: mv.sizeBytes,
+          ...(mv.sizeBytes !== undefined ? { sizeBytes: mv.sizeBytes } : {}),
           inputs: m.inputs,
           outputs: m.outputs,
           inputSchema:

@@ -12,6 +12,8 @@ export class InferaError extends Error {
   readonly expose: boolean;
   /** Individual problems, e.g. one per offending field. */
   readonly details: readonly string[];
+  /** Response headers the edge adds, e.g. Retry-After. */
+  readonly headers: Readonly<Record<string, string>>;
 
   constructor(
     message: string,
@@ -21,6 +23,7 @@ export class InferaError extends Error {
       expose?: boolean;
       details?: readonly string[];
       cause?: unknown;
+      headers?: Readonly<Record<string, string>>;
     } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -29,6 +32,7 @@ export class InferaError extends Error {
     this.code = opts.code ?? 'internal_error';
     this.expose = opts.expose ?? this.status < 500;
     this.details = opts.details ?? [];
+    this.headers = opts.headers ?? {};
   }
 }
 

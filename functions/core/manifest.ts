@@ -133,18 +133,45 @@ const lambdaTarget = z.strictObject({
   memoryMb: z.number().int().min(128).max(10240).optional(),
   timeoutSeconds: z.number().int().min(1).max(900).optional(),
 });
+export const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+const endpointName = z
+  .string()
+  .regex(ENDPOINT_NAME, 'must be 1-63 letters, digits and single hyphens, as SageMaker names endpoints');
+const instanceType = z
+  .string()
+  .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a SageMaker instance type such as "ml.g5.xlarge"');
+
 const sagemakerTarget = z.strictObject({
   type: z.literal('sagemaker'),
-  endpointName: z.string().min(1).optional(),
-  instanceType: z.string().min(1).optional(),
-  instanceCount: z.number().int().min(1).optional(),
-  variant: z.string().min(1).optional(),
+  endpointName: endpointName
+    .optional()
+    .describe('Defaults to infera-<model>-<version>, the name the CDK stack gives the endpoint.'),
+  instanceType: instanceType.optional().describe('Defaults to ml.g5.xlarge (ml.inf2.xlarge for Inferentia).'),
+  instanceCount: z.number().int().min(1).max(100).optional(),
+  variant: endpointName.optional().describe('Production variant; defaults to AllTraffic.'),
+  accelerator: z.enum(['none', 'gpu', 'inferentia']).optional(),
+  image: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'A container image URI to serve this model instead of the infera ONNX container, e.g. a Neuron image for Inferentia.',
+    ),
+  modelDataUrl: z
+    .string()
+    .regex(/^s3:\/\/[^/]+\/.+/, 'must be an s3://bucket/key URL of a model.tar.gz')
+    .optional()
+    .describe('Model artifacts for a user-supplied image (e.g. a Neuron-compiled model).'),
 });
 const autoTarget = z.strictObject({
   type: z.literal('auto'),
   sizeThresholdMb: z.number().positive().optional(),
   accelerator: z.enum(['none', 'gpu', 'inferentia']).optional(),
   latencyBudgetMs: z.number().positive().optional(),
+  endpointName: endpointName.optional(),
+  instanceType: instanceType.optional(),
+  instanceCount: z.number().int().min(1).max(100).optional(),
+  variant: endpointName.optional(),
 });
 export const targetSchema = z.preprocess(
   (v) => (typeof v === 'string' ? { type: v } : v),
@@ -186,6 +213,18 @@ export const manifestSchema = z
     inputs: inputsSchema,
     outputs: outputsSchema,
     target: targetSchema.default({ type: 'lambda' }),
+    fallback: z
+      .preprocess(
+        (v) => (typeof v === 'string' ? { model: v } : v),
+        z.strictObject({
+          model: z.string().regex(MODEL_NAME, 'must name a model in models/'),
+          version: z.string().min(1).default('live').describe('A version or alias of that model.'),
+        }),
+      )
+      .optional()
+      .describe(
+        'A light (Lambda) model with the same inputs that answers while the SageMaker endpoint circuit is open.',
+      ),
     sha256: z
       .string()
       .regex(/^[a-f0-9]{64}$/, 'must be the lowercase hex sha256 of model.onnx (run: sha256sum model.onnx)'),
@@ -218,6 +257,16 @@ export const manifestSchema = z
         ['outputs', 'threshold'],
         'a decision threshold only applies to binary-classification; remove it',
       );
+    }
+    if (m.fallback && m.target.type === 'lambda') {
+      issue(
+        ['fallback'],
+        'a fallback only applies to models served by SageMaker; remove it or change target',
+      );
+    }
+    if (m.fallback?.model === m.name) issue(['fallback', 'model'], 'a model cannot be its own fallback');
+    if (m.target.type === 'sagemaker' && m.target.modelDataUrl && !m.target.image) {
+      issue(['target', 'image'], 'modelDataUrl is for a user-supplied image; set target.image too');
     }
     if (m.inputs.kind === 'tabular') checkFeatures(m.inputs.features, issue);
     else checkTensors(m.inputs.tensors, issue);

@@ -122,3 +122,28 @@ export interface UrlSigner {
     parts: readonly { partNumber: number; etag: string }[],
   ): Promise<void>;
 }
+
+/** One synchronous call to a model endpoint (SageMaker InvokeEndpoint). */
+export interface EndpointCall {
+  readonly endpoint: string;
+  readonly variant?: string;
+  readonly body: string;
+  readonly contentType: string;
+  readonly accept: string;
+  /** The socket must give up after this long; the call fails with an EndpointFault of kind 'timeout'. */
+  readonly timeoutMs: number;
+}
+
+export interface EndpointReply {
+  readonly body: string;
+  readonly contentType?: string;
+  readonly invokedVariant?: string;
+}
+
+/**
+ * Invokes model endpoints. Implementations throw `EndpointFault` (core/remote.ts) with the kind
+ * of failure, so the core's retry, breaker and error mapping never see a vendor's error types.
+ */
+export interface EndpointInvoker {
+  invoke(call: EndpointCall): Promise<EndpointReply>;
+}

@@ -44,11 +44,22 @@ export const predictionSchema = z
   .meta({ id: 'Prediction' });
 export type Prediction = z.infer<typeof predictionSchema>;
 
+export const fallbackSchema = z
+  .object({
+    model: z.string().describe('The light model that answered.'),
+    version: z.string(),
+    reason: z.string().describe('Why the requested model could not answer.'),
+  })
+  .meta({ id: 'Fallback' });
+
 export const predictResponseSchema = z
   .object({
-    model: z.string(),
+    model: z.string().describe('The model requested.'),
     version: z.string(),
     predictions: z.array(predictionSchema),
+    fallback: fallbackSchema
+      .optional()
+      .describe("Present only when the model's endpoint was down and its configured fallback answered."),
   })
   .meta({ id: 'PredictResponse' });
 
@@ -125,9 +136,33 @@ export const modelSummarySchema = z
     task: z.string(),
     versions: z.array(z.string()),
     aliases: z.record(z.string(), z.string()),
-    target: z.string(),
+    target: z.string().describe('Where the live version runs: lambda or sagemaker.'),
   })
   .meta({ id: 'ModelSummary' });
+
+export const routeSchema = z
+  .object({
+    target: z.enum(['lambda', 'sagemaker']),
+    declared: z.string().describe('The manifest target: lambda, sagemaker or auto.'),
+    reason: z.string().describe('Which rule decided, with the numbers it used.'),
+    overridden: z.boolean().describe('Whether ROUTE_OVERRIDES changed the decision.'),
+    endpoint: z
+      .object({
+        name: z.string(),
+        variant: z.string(),
+        instanceType: z.string(),
+        instanceCount: z.number().int(),
+        image: z.string().optional(),
+        modelDataUrl: z.string().optional(),
+      })
+      .optional(),
+    fallback: z.object({ model: z.string(), version: z.string() }).optional(),
+    circuit: z
+      .enum(['closed', 'open', 'half-open'])
+      .optional()
+      .describe("The endpoint's circuit breaker in the process that answered."),
+  })
+  .meta({ id: 'Route' });
 
 export const modelListSchema = z.object({ models: z.array(modelSummarySchema) }).meta({ id: 'ModelList' });
 
@@ -139,9 +174,10 @@ export const modelDetailSchema = z
     task: z.string(),
     versions: z.array(z.string()),
     aliases: z.record(z.string(), z.string()),
-    target: z.record(z.string(), z.unknown()),
+    target: z.record(z.string(), z.unknown()).describe('The manifest target, as written.'),
+    route: routeSchema,
     sha256: z.string(),
-    sizeBytes: z.number().int(),
+    sizeBytes: z.number().int().optional().describe('Size of model.onnx, when this function has it.'),
     inputs: z.record(z.string(), z.unknown()),
     outputs: z.record(z.string(), z.unknown()),
     inputSchema: z

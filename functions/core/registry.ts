@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ModelPackageError, NotFoundError } from './errors.ts';
 import {
@@ -11,15 +11,25 @@ import {
   manifestSchema,
   VERSION,
 } from './manifest.ts';
+import { DEFAULT_ROUTE_POLICY, decideRoute, type Route, type RoutePolicy } from './routing.ts';
 
-/** One immutable model version: its manifest, its ONNX bytes' location and size. */
+/** One immutable model version: its manifest, its ONNX bytes' location and size, and its route. */
 export interface ModelVersion {
   readonly name: string;
   readonly version: string;
   readonly dir: string;
   readonly modelPath: string;
-  readonly sizeBytes: number;
+  /** Size of model.onnx; undefined for a SageMaker model packaged without it (manifest only). */
+  readonly sizeBytes: number | undefined;
   readonly manifest: Manifest;
+  /** Where it runs and why. */
+  readonly route: Route;
+}
+
+export interface LoadOptions {
+  /** Restrict to these model names (a per-model Lambda function loads just its own). */
+  readonly only?: readonly string[];
+  readonly routing?: RoutePolicy;
 }
 
 export interface ModelEntry {
@@ -45,11 +55,8 @@ export class ModelRegistry {
     this.#models = models;
   }
 
-  /**
-   * Loads and verifies every model package under `root`.
-   * @param only restrict to these model names (a per-model Lambda function loads just its own).
-   */
-  static async load(root: string, opts: { only?: readonly string[] } = {}): Promise<ModelRegistry> {
+  /** Loads and verifies every model package under `root`, and decides each version's route. */
+  static async load(root: string, opts: LoadOptions = {}): Promise<ModelRegistry> {
     const problems: string[] = [];
     const rel = (p: string) => relative(process.cwd(), p) || p;
     let names: string[];
@@ -72,9 +79,10 @@ export class ModelRegistry {
     }
     const models = new Map<string, ModelEntry>();
     for (const name of names) {
-      const entry = await loadModel(root, name, problems, rel);
+      const entry = await loadModel(root, name, problems, rel, opts.routing ?? DEFAULT_ROUTE_POLICY);
       if (entry) models.set(name, entry);
     }
+    if (problems.length === 0) checkFallbacks(models, problems, rel, opts.only !== undefined);
     if (problems.length > 0) throw new ModelPackageError(problems);
     if (models.size === 0) {
       throw new ModelPackageError([
@@ -82,6 +90,32 @@ export class ModelRegistry {
       ]);
     }
     return new ModelRegistry(root, models);
+  }
+
+  /**
+   * One version from a flat folder holding model.json and model.onnx: what a SageMaker container
+   * finds under /opt/ml/model. It is served where it is, whatever its manifest's target says.
+   */
+  static async fromVersionDir(dir: string): Promise<ModelRegistry> {
+    const problems: string[] = [];
+    const rel = (p: string) => relative(process.cwd(), p) || p;
+    const json = (await readJson(
+      join(dir, 'model.json'),
+      problems,
+      rel,
+      'the model folder (SM_MODEL_DIR, /opt/ml/model on SageMaker) must hold model.json and model.onnx',
+    )) as { name?: unknown; version?: unknown } | undefined;
+    const name = typeof json?.name === 'string' ? json.name : '';
+    const version = typeof json?.version === 'string' ? json.version : '';
+    const policy: RoutePolicy = { ...DEFAULT_ROUTE_POLICY, overrides: { [`${name}@${version}`]: 'lambda' } };
+    const mv =
+      json === undefined ? undefined : await loadVersion(dir, name, version, problems, rel, policy, true);
+    if (problems.length > 0 || !mv) throw new ModelPackageError(problems);
+    const served: ModelVersion = { ...mv, route: { ...mv.route, reason: 'served by this container' } };
+    return new ModelRegistry(
+      dir,
+      new Map([[name, { name, versions: [served], aliases: { live: version } }]]),
+    );
   }
 
   list(): readonly ModelEntry[] {
@@ -125,6 +159,7 @@ async function loadModel(
   name: string,
   problems: string[],
   rel: (p: string) => string,
+  policy: RoutePolicy,
 ): Promise<ModelEntry | undefined> {
   const dir = join(root, name);
   if (!MODEL_NAME.test(name)) {
@@ -146,7 +181,7 @@ async function loadModel(
       );
       continue;
     }
-    const v = await loadVersion(join(dir, d.name), name, d.name, problems, rel);
+    const v = await loadVersion(join(dir, d.name), name, d.name, problems, rel, policy);
     if (v) versions.push(v);
   }
   if (versionDirs.length === 0) {
@@ -166,6 +201,8 @@ async function loadVersion(
   version: string,
   problems: string[],
   rel: (p: string) => string,
+  policy: RoutePolicy,
+  needArtifact = false,
 ): Promise<ModelVersion | undefined> {
   const manifestPath = join(dir, 'model.json');
   const modelPath = join(dir, 'model.onnx');
@@ -183,6 +220,10 @@ async function loadVersion(
   }
   const manifest = parsed.data;
   let ok = true;
+  if (needArtifact) {
+    name = manifest.name;
+    version = manifest.version;
+  }
   if (manifest.name !== name) {
     problems.push(
       `${rel(manifestPath)}: name is "${manifest.name}" but the folder is "${name}"; make them the same`,
@@ -195,10 +236,25 @@ async function loadVersion(
     );
     ok = false;
   }
-  let bytes: Buffer;
+  let bytes: Buffer | undefined;
   try {
     bytes = await readFile(modelPath);
   } catch {
+    bytes = undefined;
+  }
+  const route = decideRoute({ name, version, sizeBytes: bytes?.length }, manifest, policy);
+  const instance = route.endpoint?.instanceType ?? '';
+  if (route.target === 'sagemaker' && instance.startsWith('ml.inf') && !route.endpoint?.image) {
+    problems.push(
+      `${rel(manifestPath)}: target.instanceType ${instance} is Inferentia, which runs Neuron-compiled models, not ONNX; set target.image (and target.modelDataUrl) to a Neuron serving image, or pick a GPU type such as ml.g5.xlarge`,
+    );
+    ok = false;
+  }
+  if (!bytes) {
+    // A SageMaker model's function needs only the manifest; its weights live with the endpoint.
+    if (route.target === 'sagemaker' && !needArtifact && manifest.target.type === 'sagemaker') {
+      return ok ? { name, version, dir, modelPath, sizeBytes: undefined, manifest, route } : undefined;
+    }
     problems.push(`${rel(modelPath)}: missing; put the ONNX file next to model.json under this exact name`);
     return undefined;
   }
@@ -211,8 +267,54 @@ async function loadVersion(
     ok = false;
   }
   if (!ok) return undefined;
-  const { size } = await stat(modelPath);
-  return { name, version, dir, modelPath, sizeBytes: size, manifest };
+  return { name, version, dir, modelPath, sizeBytes: bytes.length, manifest, route };
+}
+
+/** The inputs a request must carry, without the prose. */
+function inputSignature(m: Manifest): string {
+  return JSON.stringify(m.inputs, (k, v) => (k === 'description' || k === 'unit' ? undefined : v));
+}
+
+/** Each fallback must name a loaded, Lambda-served version with the same inputs. */
+function checkFallbacks(
+  models: ReadonlyMap<string, ModelEntry>,
+  problems: string[],
+  rel: (p: string) => string,
+  filtered: boolean,
+): void {
+  for (const entry of models.values()) {
+    for (const mv of entry.versions) {
+      const fb = mv.route.fallback;
+      if (!fb) continue;
+      const where = `${rel(join(mv.dir, 'model.json'))}: fallback`;
+      const target = models.get(fb.model);
+      if (!target) {
+        problems.push(
+          filtered
+            ? `${where} names "${fb.model}", which this function does not load; add it to MODEL_NAMES`
+            : `${where} names "${fb.model}", which is not in models/`,
+        );
+        continue;
+      }
+      const version = target.aliases[fb.version] ?? fb.version;
+      const fbv = target.versions.find((v) => v.version === version);
+      if (!fbv) {
+        problems.push(`${where} names ${fb.model} "${fb.version}", which is not a version or alias of it`);
+      } else if (fbv.route.target !== 'lambda') {
+        problems.push(
+          `${where} ${fb.model}@${fbv.version} is itself served by SageMaker; name a light model`,
+        );
+      } else if (inputSignature(fbv.manifest) !== inputSignature(mv.manifest)) {
+        problems.push(
+          `${where} ${fb.model}@${fbv.version} takes different inputs; a fallback must accept the same request`,
+        );
+      } else if (fbv.manifest.task !== mv.manifest.task) {
+        problems.push(
+          `${where} ${fb.model}@${fbv.version} is a ${fbv.manifest.task} model, not ${mv.manifest.task}`,
+        );
+      }
+    }
+  }
 }
 
 async function loadAliases(

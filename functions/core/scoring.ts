@@ -1,12 +1,28 @@
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { z } from 'zod';
-import { InferaError, ModelPackageError, NotImplementedError, ValidationError } from './errors.ts';
+import {
+  InferaError,
+  ModelPackageError,
+  NotImplementedError,
+  PayloadTooLargeError,
+  ValidationError,
+} from './errors.ts';
 import { encodeInstances, featureDatatype, instanceSchema, validateInstances } from './features.ts';
 import type { Feature, Manifest, TensorSpec } from './manifest.ts';
 import type { EngineOptions, HostTensor, InferenceEngine, LoadedModel } from './ports.ts';
-import type { InferOutput, InferRequest, InferResponse, Prediction, V2ModelMetadata } from './protocol.ts';
+import {
+  type InferOutput,
+  type InferRequest,
+  type InferResponse,
+  inferResponseSchema,
+  type Prediction,
+  predictionSchema,
+  type V2ModelMetadata,
+} from './protocol.ts';
 import type { ModelRegistry, ModelVersion } from './registry.ts';
+import { EndpointError, EndpointFault, type RemoteEndpoints } from './remote.ts';
+import type { EndpointRef } from './routing.ts';
 import {
   checkShape,
   DATATYPE_TO_TYPE,
@@ -28,6 +44,47 @@ interface Prepared {
 
 type Run = (feeds: Record<string, HostTensor>) => Promise<Record<string, HostTensor>>;
 
+/** Who answered a request: this process, the model's endpoint, or its fallback. */
+export type Served =
+  | { readonly target: 'lambda' }
+  | {
+      readonly target: 'sagemaker';
+      readonly endpoint: string;
+      readonly variant: string | undefined;
+      readonly attempts: number;
+      readonly calls: number;
+    }
+  | {
+      readonly target: 'fallback';
+      readonly endpoint: string;
+      readonly model: string;
+      readonly version: string;
+      readonly reason: string;
+    };
+
+export interface ScoreOptions {
+  /** Epoch ms by which the answer is needed, e.g. from the Lambda context. */
+  readonly deadline?: number;
+  /** Answer from the fallback model while the endpoint's circuit is open (API yes, batch no). */
+  readonly allowFallback?: boolean;
+}
+
+export interface ScorerOptions {
+  /** Calls SageMaker endpoints for models routed there; without it they answer 501. */
+  readonly remote?: RemoteEndpoints;
+  /** Serve every version in-process whatever its route (the serving container does). */
+  readonly serveAll?: boolean;
+  /** Wraps each loaded model, e.g. with micro-batching. */
+  readonly wrap?: (model: LoadedModel, mv: ModelVersion) => LoadedModel;
+  /** Rows per endpoint call; larger inputs (batch chunks) go in several calls. */
+  readonly remoteMaxRows?: number;
+  /** Request bytes per endpoint call: SageMaker's synchronous limit is 6 MB. */
+  readonly remoteMaxBytes?: number;
+}
+
+/** SageMaker InvokeEndpoint's payload limit. */
+export const SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024;
+
 /**
  * The scoring core: one session per model version per process, manifest-driven mapping from
  * JSON instances (v1) and tensors (v2) to feeds, and from outputs to predictions. Knows nothing
@@ -36,13 +93,28 @@ type Run = (feeds: Record<string, HostTensor>) => Promise<Record<string, HostTen
 export class Scorer {
   readonly registry: ModelRegistry;
   readonly engine: InferenceEngine;
+  readonly remote: RemoteEndpoints | undefined;
   readonly #options: EngineOptions;
+  readonly #extra: ScorerOptions;
   readonly #prepared = new Map<ModelVersion, Promise<Prepared>>();
+  readonly #schemas = new Map<ModelVersion, z.ZodType<Record<string, unknown>>>();
 
-  constructor(registry: ModelRegistry, engine: InferenceEngine, options: EngineOptions) {
+  constructor(
+    registry: ModelRegistry,
+    engine: InferenceEngine,
+    options: EngineOptions,
+    extra: ScorerOptions = {},
+  ) {
     this.registry = registry;
     this.engine = engine;
+    this.remote = extra.remote;
     this.#options = options;
+    this.#extra = extra;
+  }
+
+  /** Whether this process runs the version itself, rather than calling its endpoint. */
+  local(mv: ModelVersion): boolean {
+    return this.#extra.serveAll === true || servedLocally(mv);
   }
 
   /**
@@ -52,7 +124,7 @@ export class Scorer {
   async warmup(): Promise<void> {
     const problems: string[] = [];
     for (const mv of this.registry.allVersions()) {
-      if (!servedLocally(mv)) continue;
+      if (!this.local(mv)) continue;
       try {
         await this.prepare(mv);
       } catch (err) {
@@ -66,7 +138,7 @@ export class Scorer {
 
   /** True once every locally served version has a session. */
   get ready(): boolean {
-    return this.registry.allVersions().every((mv) => !servedLocally(mv) || this.#prepared.has(mv));
+    return this.registry.allVersions().every((mv) => !this.local(mv) || this.#prepared.has(mv));
   }
 
   prepare(mv: ModelVersion): Promise<Prepared> {
@@ -80,12 +152,13 @@ export class Scorer {
 
   async #load(mv: ModelVersion): Promise<Prepared> {
     const bytes = await readFile(mv.modelPath);
-    const model = await this.engine.load(bytes, this.#options);
-    const problems = checkSignature(mv, model);
+    const loaded = await this.engine.load(bytes, this.#options);
+    const problems = checkSignature(mv, loaded);
     if (problems.length > 0) {
-      await model.release();
+      await loaded.release();
       throw new ModelPackageError(problems);
     }
+    const model = this.#extra.wrap ? this.#extra.wrap(loaded, mv) : loaded;
     const m = mv.manifest;
     return m.inputs.kind === 'tabular'
       ? { mv, model, schema: instanceSchema(m.inputs.features) }
@@ -93,33 +166,177 @@ export class Scorer {
   }
 
   async #session(mv: ModelVersion): Promise<Prepared> {
-    if (!servedLocally(mv)) {
+    if (!this.local(mv)) {
       throw new NotImplementedError(
-        `Model '${mv.name}' version ${mv.version} targets SageMaker, and this deployment has no SageMaker route configured.`,
+        `Model '${mv.name}' version ${mv.version} is served by SageMaker endpoint ${mv.route.endpoint?.name}, and this process has no SageMaker client configured.`,
       );
     }
     return this.prepare(mv);
   }
 
+  /** The instance schema of a tabular version, built once. */
+  #schema(mv: ModelVersion): z.ZodType<Record<string, unknown>> | undefined {
+    const m = mv.manifest;
+    if (m.inputs.kind !== 'tabular') return undefined;
+    let s = this.#schemas.get(mv);
+    if (!s) {
+      s = instanceSchema(m.inputs.features);
+      this.#schemas.set(mv, s);
+    }
+    return s;
+  }
+
   /** v1: JSON instances in, one prediction per instance out, in one `session.run`. */
-  async predict(mv: ModelVersion, instances: readonly unknown[]): Promise<Prediction[]> {
+  async predict(
+    mv: ModelVersion,
+    instances: readonly unknown[],
+    opts: ScoreOptions = {},
+  ): Promise<Prediction[]> {
+    return (await this.score(mv, instances, opts)).predictions;
+  }
+
+  /** v1 with routing: scores here, on the model's endpoint, or on its fallback; says which. */
+  async score(
+    mv: ModelVersion,
+    instances: readonly unknown[],
+    opts: ScoreOptions = {},
+  ): Promise<{ predictions: Prediction[]; served: Served }> {
+    if (!this.local(mv)) return this.#remotePredict(mv, instances, opts);
     const p = await this.#session(mv);
     const m = mv.manifest;
     const run: Run = (feeds) => p.model.run(feeds, outputNames(m));
+    const served: Served = { target: 'lambda' };
     if (m.inputs.kind === 'tabular' && p.schema) {
       const rows = validateInstances(p.schema, instances);
       const out = await run(tabularFeeds(m.inputs.tensor, m.inputs.features, rows));
-      return toPredictions(m, out, rows.length);
+      return { predictions: toPredictions(m, out, rows.length), served };
     }
     if (m.inputs.kind === 'tabular') throw new InferaError(`Model '${mv.name}' has no instance schema.`);
     const feeds = stackTensorInstances(m.inputs.tensors, instances as readonly Record<string, unknown>[]);
     const out = await run(feeds);
-    return toPredictions(m, out, instances.length);
+    return { predictions: toPredictions(m, out, instances.length), served };
+  }
+
+  /** Validates v1 instances exactly as local scoring would, without running anything. */
+  #checkInstances(mv: ModelVersion, instances: readonly unknown[]): void {
+    const m = mv.manifest;
+    const schema = this.#schema(mv);
+    if (m.inputs.kind === 'tabular' && schema) validateInstances(schema, instances);
+    else if (m.inputs.kind === 'tensors')
+      stackTensorInstances(m.inputs.tensors, instances as readonly Record<string, unknown>[]);
+  }
+
+  #endpoint(mv: ModelVersion): { remote: RemoteEndpoints; endpoint: EndpointRef } {
+    const endpoint = mv.route.endpoint;
+    if (!this.remote || !endpoint) {
+      throw new NotImplementedError(
+        `Model '${mv.name}' version ${mv.version} is served by SageMaker endpoint ${endpoint?.name ?? '(none)'}, and this process has no SageMaker client configured.`,
+      );
+    }
+    return { remote: this.remote, endpoint };
+  }
+
+  async #remotePredict(
+    mv: ModelVersion,
+    instances: readonly unknown[],
+    opts: ScoreOptions,
+  ): Promise<{ predictions: Prediction[]; served: Served }> {
+    // Checked here first: a bad request is a 400 naming the field, and never costs an endpoint call.
+    this.#checkInstances(mv, instances);
+    const { remote, endpoint } = this.#endpoint(mv);
+    const parts = splitForPayload(
+      instances,
+      this.#extra.remoteMaxRows ?? 1000,
+      this.#extra.remoteMaxBytes ?? SYNC_PAYLOAD_LIMIT - 1024,
+    );
+    const predictions: Prediction[] = [];
+    let attempts = 0;
+    let variant: string | undefined;
+    for (const part of parts) {
+      try {
+        const r = await remote.invoke(endpoint, {
+          body: part.body,
+          contentType: 'application/json',
+          accept: 'application/json',
+          ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}),
+          parse: (reply) => parsePredictions(reply.body, part.count),
+        });
+        for (const p of r.value) predictions.push(p);
+        attempts += r.attempts;
+        variant = r.variant;
+      } catch (err) {
+        const fb = this.#fallbackFor(mv, err, opts, predictions.length === 0);
+        if (!fb) throw err;
+        return { predictions: await this.predict(fb.mv, instances), served: fb.served };
+      }
+    }
+    return {
+      predictions,
+      served: { target: 'sagemaker', endpoint: endpoint.name, variant, attempts, calls: parts.length },
+    };
+  }
+
+  /** The fallback version to answer with, when the endpoint's circuit is open and one is configured. */
+  #fallbackFor(
+    mv: ModelVersion,
+    err: unknown,
+    opts: ScoreOptions,
+    nothingScored: boolean,
+  ): { mv: ModelVersion; served: Served } | undefined {
+    const fb = mv.route.fallback;
+    if (!fb || opts.allowFallback === false || !nothingScored) return undefined;
+    if (!(err instanceof EndpointError) || err.kind !== 'circuit-open') return undefined;
+    const fbv = this.registry.resolve(fb.model, fb.version);
+    return {
+      mv: fbv,
+      served: {
+        target: 'fallback',
+        endpoint: err.endpoint,
+        model: fbv.name,
+        version: fbv.version,
+        reason: err.message,
+      },
+    };
   }
 
   /** Open Inference Protocol v2 infer. */
-  async infer(mv: ModelVersion, req: InferRequest): Promise<InferResponse> {
+  async infer(mv: ModelVersion, req: InferRequest, opts: ScoreOptions = {}): Promise<InferResponse> {
+    return (await this.inferRouted(mv, req, opts)).response;
+  }
+
+  /** v2 infer with routing, like `score`. */
+  async inferRouted(
+    mv: ModelVersion,
+    req: InferRequest,
+    opts: ScoreOptions = {},
+  ): Promise<{ response: InferResponse; served: Served }> {
+    if (!this.local(mv)) return this.#remoteInfer(mv, req, opts);
     const p = await this.#session(mv);
+    const m = mv.manifest;
+    const { feeds, n } = this.#feedsV2(mv, req, p.schema);
+    const out = await p.model.run(feeds, outputNames(m));
+    let outputs = toV2Outputs(m, out, n);
+    if (req.outputs) {
+      const wanted = new Set(req.outputs.map((o) => o.name));
+      outputs = outputs.filter((o) => wanted.has(o.name));
+    }
+    return {
+      response: {
+        model_name: mv.name,
+        model_version: mv.version,
+        ...(req.id !== undefined ? { id: req.id } : {}),
+        outputs,
+      },
+      served: { target: 'lambda' },
+    };
+  }
+
+  /** Validates a v2 request against the manifest and builds its feeds. */
+  #feedsV2(
+    mv: ModelVersion,
+    req: InferRequest,
+    schema: z.ZodType<Record<string, unknown>> | undefined,
+  ): { feeds: Record<string, HostTensor>; n: number } {
     const m = mv.manifest;
     const names = new Set<string>();
     req.inputs.forEach((input, i) => {
@@ -128,9 +345,9 @@ export class Scorer {
     });
     let feeds: Record<string, HostTensor>;
     let n: number;
-    if (m.inputs.kind === 'tabular' && p.schema) {
+    if (m.inputs.kind === 'tabular' && schema) {
       const rows = columnsToRows(m.inputs.features, req);
-      const valid = validateInstances(p.schema, rows, 'rows');
+      const valid = validateInstances(schema, rows, 'rows');
       feeds = tabularFeeds(m.inputs.tensor, m.inputs.features, valid);
       n = valid.length;
     } else if (m.inputs.kind === 'tensors') {
@@ -139,24 +356,63 @@ export class Scorer {
     } else {
       throw new InferaError(`Model '${mv.name}' has no instance schema.`);
     }
-    const out = await p.model.run(feeds, outputNames(m));
-    let outputs = toV2Outputs(m, out, n);
     if (req.outputs) {
-      const available = outputs.map((o) => o.name);
+      const available = v2OutputMetadata(m).map((o) => o.name);
       req.outputs.forEach((o, i) => {
         if (!available.includes(o.name)) {
           fail(`outputs[${i}].name: unknown output '${o.name}'; this model returns: ${available.join(', ')}`);
         }
       });
-      const wanted = new Set(req.outputs.map((o) => o.name));
-      outputs = outputs.filter((o) => wanted.has(o.name));
     }
-    return {
-      model_name: mv.name,
-      model_version: mv.version,
-      ...(req.id !== undefined ? { id: req.id } : {}),
-      outputs,
-    };
+    return { feeds, n };
+  }
+
+  async #remoteInfer(
+    mv: ModelVersion,
+    req: InferRequest,
+    opts: ScoreOptions,
+  ): Promise<{ response: InferResponse; served: Served }> {
+    this.#feedsV2(mv, req, this.#schema(mv));
+    const { remote, endpoint } = this.#endpoint(mv);
+    const body = JSON.stringify(req);
+    const limit = this.#extra.remoteMaxBytes ?? SYNC_PAYLOAD_LIMIT - 1024;
+    if (Buffer.byteLength(body) > limit) {
+      throw new PayloadTooLargeError(
+        `This request is ${Buffer.byteLength(body)} bytes; model '${mv.name}' runs on a SageMaker endpoint, whose synchronous limit is ${SYNC_PAYLOAD_LIMIT} bytes. Send fewer rows per request, or use batch scoring (POST /v1/batch), which splits large inputs across calls.`,
+      );
+    }
+    try {
+      const r = await remote.invoke(endpoint, {
+        body,
+        contentType: 'application/json',
+        accept: 'application/json',
+        ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}),
+        parse: (reply) => parseInferResponse(reply.body),
+      });
+      return {
+        response: { ...r.value, model_name: mv.name, model_version: mv.version },
+        served: {
+          target: 'sagemaker',
+          endpoint: endpoint.name,
+          variant: r.variant,
+          attempts: r.attempts,
+          calls: 1,
+        },
+      };
+    } catch (err) {
+      const fb = this.#fallbackFor(mv, err, opts, true);
+      if (!fb) throw err;
+      const response = await this.infer(fb.mv, req);
+      return {
+        response: {
+          ...response,
+          model_name: mv.name,
+          model_version: mv.version,
+          parameters: { ...response.parameters, fallback_model: fb.mv.name, fallback_version: fb.mv.version },
+        },
+        served: fb.served,
+      };
+    }
   }
 
   /** v2 model metadata: the tensors a client sends and gets back. */
@@ -176,9 +432,85 @@ export class Scorer {
   }
 }
 
-/** Whether this process runs the model itself (as opposed to routing it to SageMaker). */
+/** Whether the version's route keeps it in-process (as opposed to a SageMaker endpoint). */
 export function servedLocally(mv: ModelVersion): boolean {
-  return mv.manifest.target.type !== 'sagemaker';
+  return mv.route.target === 'lambda';
+}
+
+/** Splits instances into request bodies under a row and byte limit, serialising each instance once. */
+export function splitForPayload(
+  instances: readonly unknown[],
+  maxRows: number,
+  maxBytes: number,
+): { body: string; count: number }[] {
+  const parts: { body: string; count: number }[] = [];
+  const head = '{"instances":[';
+  let items: string[] = [];
+  let bytes = head.length + 2;
+  const flush = () => {
+    if (items.length === 0) return;
+    parts.push({ body: `${head}${items.join(',')}]}`, count: items.length });
+    items = [];
+    bytes = head.length + 2;
+  };
+  instances.forEach((inst, i) => {
+    const json = JSON.stringify(inst);
+    const size = Buffer.byteLength(json) + 1;
+    if (head.length + 2 + size > maxBytes) {
+      throw new PayloadTooLargeError(
+        `instances[${i}] alone is ${size} bytes, over the ${maxBytes}-byte limit of one SageMaker call; such inputs need asynchronous inference.`,
+      );
+    }
+    if (items.length >= maxRows || bytes + size > maxBytes) flush();
+    items.push(json);
+    bytes += size;
+  });
+  flush();
+  return parts;
+}
+
+const predictionsReply = predictionSchema.array();
+
+function parsePredictions(body: string, expected: number): Prediction[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new EndpointFault(
+      'malformed',
+      `the body is not JSON (starts ${JSON.stringify(body.slice(0, 40))})`,
+    );
+  }
+  const list = (json as { predictions?: unknown } | null)?.predictions;
+  const parsed = predictionsReply.safeParse(list);
+  if (!parsed.success)
+    throw new EndpointFault('malformed', 'expected {"predictions": [...]} with one object per instance');
+  if (parsed.data.length !== expected) {
+    throw new EndpointFault(
+      'malformed',
+      `it returned ${parsed.data.length} predictions for ${expected} instances`,
+    );
+  }
+  return parsed.data;
+}
+
+function parseInferResponse(body: string): InferResponse {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new EndpointFault(
+      'malformed',
+      `the body is not JSON (starts ${JSON.stringify(body.slice(0, 40))})`,
+    );
+  }
+  const parsed = inferResponseSchema.safeParse(json);
+  if (!parsed.success || parsed.data.outputs.length === 0)
+    throw new EndpointFault(
+      'malformed',
+      'expected an Open Inference Protocol v2 infer response with outputs',
+    );
+  return parsed.data;
 }
 
 function rel(p: string): string {

@@ -34,6 +34,7 @@ export async function batchDeps(
     registry,
     settings,
     log,
-    predict: (mv, instances) => scorer.predict(mv, instances),
+    // No fallback for batch: a chunk waits for its endpoint (SQS retries it) rather than mixing models.
+    predict: (mv, instances) => scorer.predict(mv, instances, { allowFallback: false }),
   };
 }

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from '#core/errors.ts';
 import { formatIssues } from '#core/manifest.ts';
+import { parseRouteOverrides } from '#core/routing.ts';
 
 const flag = z
   .enum(['true', 'false', '1', '0', ''])
@@ -70,6 +71,60 @@ export const configSchema = z.object({
     .max(7 * 24 * 3600)
     .default(3600)
     .describe('Lifetime of presigned upload and download URLs.'),
+  AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: z
+    .url()
+    .optional()
+    .describe('SageMaker runtime endpoint override: the local runtime npm start serves. Unset on AWS.'),
+  SAGEMAKER_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(28_000)
+    .default(25_000)
+    .describe("Budget for one endpoint call, retries included; under API Gateway's 30 s."),
+  SAGEMAKER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  SAGEMAKER_BREAKER_FAILURES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(5)
+    .describe("Consecutive failures that open an endpoint's circuit."),
+  SAGEMAKER_BREAKER_COOLDOWN_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(10_000)
+    .describe('How long an open circuit fails fast before one probe call.'),
+  SAGEMAKER_MAX_ROWS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(1000)
+    .describe('Rows per endpoint call; batch chunks go in several calls.'),
+  ROUTE_SIZE_THRESHOLD_MB: z.coerce
+    .number()
+    .positive()
+    .max(100_000)
+    .default(200)
+    .describe('target "auto": a larger model.onnx goes to SageMaker.'),
+  ROUTE_LAMBDA_COLD_START_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1000)
+    .describe('target "auto": a smaller latencyBudgetMs goes to SageMaker.'),
+  ROUTE_OVERRIDES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const { overrides, problems } = parseRouteOverrides(v);
+      for (const message of problems) ctx.addIssue({ code: 'custom', message });
+      return overrides;
+    })
+    .describe('name[@version]=lambda|sagemaker, comma-separated; wins over manifests.'),
 });
 export type Config = z.infer<typeof configSchema>;
 

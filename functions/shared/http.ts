@@ -23,8 +23,10 @@ export interface ApiRequest {
   /** The JSON body, parsed and validated against the operation's request schema. */
   readonly body: unknown;
   readonly requestId: string;
+  /** Epoch ms by which the function must have answered: the invocation's remaining time, less a margin. */
+  readonly deadline: number;
   /** Filled in by the handler once known, so errors and metrics can name the model. */
-  readonly scope: { model?: string; version?: string };
+  readonly scope: { model?: string; version?: string; route?: string; endpoint?: string };
 }
 
 export interface ApiResponse {
@@ -132,7 +134,9 @@ export function httpEdge(opts: {
         body = checked.data;
       }
       tracer.putAnnotation('operation', operation.id);
-      event.api = { operation, params, query, body, requestId, scope: {} };
+      const remaining = context.getRemainingTimeInMillis?.() ?? 30_000;
+      const deadline = Date.now() + Math.max(remaining - 1000, Math.min(remaining, 100));
+      event.api = { operation, params, query, body, requestId, deadline, scope: {} };
     },
     onError: (request) => {
       const { event, context, error } = request;
@@ -151,8 +155,10 @@ export function httpEdge(opts: {
             metrics.addDimensions({ model: scope.model, version: scope.version ?? 'unresolved' });
           metrics.addMetric('InvalidRequests', MetricUnit.Count, 1);
         }
-        const headers: Record<string, string> =
-          error instanceof MethodNotAllowedError ? { allow: error.allow.join(', ') } : {};
+        const headers: Record<string, string> = {
+          ...error.headers,
+          ...(error instanceof MethodNotAllowedError ? { allow: error.allow.join(', ') } : {}),
+        };
         request.response = json(
           error.status,
           {

@@ -9,11 +9,13 @@ import { DEFAULT_NAMES, handlerEnv, type LocalAws, startLocalAws } from './aws.t
 import { type LocalBatch, startLocalBatch } from './batch.ts';
 import type { Handler } from './event-sources.ts';
 import { type LambdaHandler, startGateway } from './gateway.ts';
+import { type LocalSageMaker, startLocalSageMaker } from './sagemaker.ts';
 
 const HELP = `Usage: npm start [-- options]   (or: infera start [options])
 
-Runs the infera platform locally: the real API handlers behind a local API Gateway, and
-batch scoring on an embedded S3 + SQS emulator (fauxqs) with the real split and score handlers.
+Runs the infera platform locally: the real API handlers behind a local API Gateway, batch
+scoring on an embedded S3 + SQS emulator (fauxqs) with the real split and score handlers, and
+one serving-container process per heavy (SageMaker-routed) model behind a local SageMaker runtime.
 
 Options:
   --port <n>                 API port (default: $PORT or 3000; 0 picks a free one)
@@ -24,6 +26,12 @@ Options:
   --visibility-timeout <s>   seconds before a failed chunk is retried (default: 30)
   --max-attempts <n>         attempts per chunk before the dead-letter queue (default: 3)
   --chunk-rows <n>           rows per chunk message (default: 5000)
+  --sagemaker-port <n>       local SageMaker runtime port (default: 4567; 0 picks a free one)
+  --no-sagemaker             no serving containers; heavy models answer 502 endpoint_not_found
+  --no-microbatch            containers run each request on its own
+  --max-batch-rows <n>       micro-batch size in the containers (default: 64)
+  --max-delay-ms <n>         longest a request waits to join a micro-batch (default: 2)
+  --restart-delay <ms>       how long a crashed container stays down (default: 5000)
   --emf                      print CloudWatch EMF metrics to stdout, as Lambda would
   --quiet                    no access log lines
   -h, --help                 show this help
@@ -38,6 +46,12 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     'visibility-timeout'?: string;
     'max-attempts'?: string;
     'chunk-rows'?: string;
+    'sagemaker-port'?: string;
+    sagemaker?: boolean;
+    microbatch?: boolean;
+    'max-batch-rows'?: string;
+    'max-delay-ms'?: string;
+    'restart-delay'?: string;
     models?: string;
     emf?: boolean;
     quiet?: boolean;
@@ -53,6 +67,12 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
         'visibility-timeout': { type: 'string', default: '30' },
         'max-attempts': { type: 'string' },
         'chunk-rows': { type: 'string' },
+        'sagemaker-port': { type: 'string' },
+        sagemaker: { type: 'boolean', default: true },
+        microbatch: { type: 'boolean', default: true },
+        'max-batch-rows': { type: 'string', default: '64' },
+        'max-delay-ms': { type: 'string', default: '2' },
+        'restart-delay': { type: 'string', default: '5000' },
         port: { type: 'string' },
         host: { type: 'string', default: '127.0.0.1' },
         models: { type: 'string' },
@@ -76,9 +96,15 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
   }
   const awsPort = Number(values['aws-port'] ?? process.env.INFERA_AWS_PORT ?? 4566);
   const visibility = Number(values['visibility-timeout']);
+  const smPort = Number(values['sagemaker-port'] ?? process.env.INFERA_SAGEMAKER_PORT ?? 4567);
+  const restartDelay = Number(values['restart-delay']);
   for (const [flag, v, min, max] of [
     ['--aws-port', awsPort, 0, 65535],
     ['--visibility-timeout', visibility, 0, 43200],
+    ['--sagemaker-port', smPort, 0, 65535],
+    ['--max-batch-rows', Number(values['max-batch-rows']), 1, 100000],
+    ['--max-delay-ms', Number(values['max-delay-ms']), 0, 1000],
+    ['--restart-delay', restartDelay, 0, 600000],
   ] as const) {
     if (!Number.isInteger(v) || v < min || v > max) {
       console.error(`${flag} must be a whole number from ${min} to ${max}.`);
@@ -115,6 +141,37 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     Object.assign(process.env, handlerEnv(aws));
     delete process.env.AWS_PROFILE;
     delete process.env.AWS_SESSION_TOKEN;
+  }
+
+  // The SDK clients need a region and some credentials even when every endpoint is local.
+  process.env.AWS_REGION ??= 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID ??= 'test';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+
+  let sm: LocalSageMaker | undefined;
+  try {
+    sm = values.sagemaker
+      ? await startSageMaker({
+          host: values.host ?? '127.0.0.1',
+          port: smPort,
+          restartDelayMs: restartDelay,
+          containerEnv: {
+            INFERA_MICROBATCH: values.microbatch ? 'true' : 'false',
+            INFERA_MAX_BATCH_ROWS: String(values['max-batch-rows']),
+            INFERA_MAX_DELAY_MS: String(values['max-delay-ms']),
+          },
+          ...(log ? { log } : {}),
+        })
+      : undefined;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    console.error(
+      e.code === 'EADDRINUSE'
+        ? `Port ${smPort} (the local SageMaker runtime) is in use. Use --sagemaker-port ${smPort + 1}, or --no-sagemaker.`
+        : `infera could not start its SageMaker endpoints.\n${err instanceof InferaError ? err.message : e.stack}`,
+    );
+    await aws?.close();
+    process.exit(1);
   }
 
   let predict: LambdaHandler;
@@ -167,12 +224,15 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     (await import('#shared/config.ts')).loadConfig(),
   );
   const url = gateway.url;
-  const lines = registry
-    .list()
-    .map(
-      (m) =>
-        `    ${m.name.padEnd(18)} versions ${m.versions.map((v) => v.version).join(', ')}  live -> ${m.aliases.live}`,
-    );
+  const lines = registry.list().map((m) => {
+    const live = registry.resolve(m.name);
+    const where =
+      live.route.target === 'sagemaker' ? `sagemaker: ${live.route.endpoint?.name}` : live.route.target;
+    return `    ${m.name.padEnd(18)} versions ${m.versions
+      .map((v) => v.version)
+      .join(', ')
+      .padEnd(5)} live -> ${m.aliases.live}  (${where})`;
+  });
   console.log(`
 infera is running at ${url}
 
@@ -185,20 +245,94 @@ ${lines.join('\n')}
       -d '{"instances":[{"sepal_length_cm":5.1,"sepal_width_cm":3.5,"petal_length_cm":1.4,"petal_width_cm":0.2}]}'
 
   OpenAPI: ${url}/openapi.json     Stop: Ctrl+C
-${aws ? batchBanner(aws, url) : '\n  Batch scoring is off (--no-batch).\n'}`);
+${sm ? sageMakerBanner(sm, url, registry) : '\n  SageMaker endpoints are off (--no-sagemaker).\n'}${aws ? batchBanner(aws, url) : '\n  Batch scoring is off (--no-batch).\n'}`);
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: shutting down`);
-    Promise.allSettled([gateway.close(), localBatch?.stop()])
+    Promise.allSettled([gateway.close(), localBatch?.stop(), sm?.close()])
       .then(() => aws?.close())
       .then(() => process.exit(0));
     setTimeout(() => process.exit(0), 3000).unref();
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/**
+ * Starts the local SageMaker runtime, then one container per SageMaker-routed version, and waits
+ * for them. Runs before the handlers are imported: they read AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME.
+ */
+async function startSageMaker(opts: Parameters<typeof startLocalSageMaker>[0] & { host: string }) {
+  const { ensureHeavyModel } = await import('../../scripts/make-heavy-model.ts');
+  await ensureHeavyModel(process.env.MODELS_DIR ?? 'models', { log: (line) => console.log(line) });
+  const sm = await startLocalSageMaker(opts);
+  process.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME = sm.url;
+  const { loadConfig } = await import('#shared/config.ts');
+  const { getRegistry } = await import('#shared/platform.ts');
+  const registry = await getRegistry(loadConfig());
+  for (const mv of registry.allVersions()) {
+    const e = mv.route.endpoint;
+    if (mv.route.target !== 'sagemaker' || !e) continue;
+    if (e.image) {
+      console.log(
+        `  ${mv.name}@${mv.version} uses its own image (${e.image}), which cannot run here; it answers 502 endpoint_not_found locally.`,
+      );
+      continue;
+    }
+    if (mv.sizeBytes === undefined) {
+      console.log(`  ${mv.name}@${mv.version} has no model.onnx here, so no local container; add the file.`);
+      continue;
+    }
+    if (sm.containers.has(e.name)) continue;
+    sm.add({ name: e.name, variant: e.variant, modelDir: mv.dir });
+  }
+  if (sm.containers.size > 0) {
+    console.log(`Starting ${sm.containers.size} serving container(s) for the SageMaker-routed models...`);
+    const timeout = AbortSignal.timeout(120_000);
+    await Promise.race([
+      Promise.all([...sm.containers.values()].map((c) => c.ready())),
+      new Promise((_, reject) =>
+        timeout.addEventListener('abort', () =>
+          reject(new Error('the serving containers did not start within 120 s')),
+        ),
+      ),
+    ]);
+  }
+  return sm;
+}
+
+const FRAUD_EXAMPLE =
+  '{"instances":[{"amount":912.5,"merchant_category":"electronics","hour":2,"distance_from_home_km":840,"transactions_last_hour":4,"card_present":false,"account_age_days":12,"is_foreign":true}]}';
+
+function sageMakerBanner(
+  sm: LocalSageMaker,
+  url: string,
+  registry: { allVersions(): readonly import('#core/registry.ts').ModelVersion[] },
+): string {
+  const rows = [...sm.containers.values()].map((c) => {
+    const mv = registry.allVersions().find((v) => v.route.endpoint?.name === c.spec.name);
+    return `    ${c.spec.name.padEnd(28)} ${mv ? `${mv.name}@${mv.version}` : ''}  container pid ${c.pid} on 127.0.0.1:${c.port}`;
+  });
+  if (rows.length === 0) return `\n  Local SageMaker runtime: ${sm.url} (no SageMaker-routed models)\n`;
+  const heavy = registry.allVersions().find((v) => sm.containers.has(v.route.endpoint?.name ?? ''));
+  const endpoint = heavy?.route.endpoint?.name ?? '';
+  const body =
+    heavy?.manifest.inputs.kind === 'tabular' && heavy.name.startsWith('fraud')
+      ? FRAUD_EXAMPLE
+      : '{"instances":[...]}';
+  return `
+  SageMaker endpoints (local runtime ${sm.url}; a killed container restarts, as an instance would):
+${rows.join('\n')}
+
+    curl -s -X POST ${url}/v1/models/${heavy?.name}/predict -H 'content-type: application/json' \\
+      -d '${body}'
+    AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws sagemaker-runtime invoke-endpoint \\
+      --endpoint-url ${sm.url} --region us-east-1 --endpoint-name ${endpoint} \\
+      --content-type application/json --body '${body}' out.json
+`;
 }
 
 function batchBanner(aws: LocalAws, url: string): string {

@@ -144,6 +144,10 @@ export const jobRecordSchema = z.object({
   state: z.enum(JOB_STATES),
   model: z.string(),
   version: z.string().optional(),
+  route: z
+    .object({ target: z.enum(['lambda', 'sagemaker']), endpoint: z.string().optional() })
+    .optional()
+    .describe('Where the chunks are scored: the score function itself, or the SageMaker endpoint.'),
   createdAt: z.string(),
   source: z
     .object({
@@ -182,6 +186,7 @@ export interface JobSummary {
   readonly status: 'succeeded' | 'partial' | 'failed';
   readonly model: string;
   readonly version?: string;
+  readonly route?: JobRecord['route'];
   readonly source?: JobRecord['source'];
   readonly rowsTotal: number;
   readonly rowsRead: number;
@@ -253,6 +258,7 @@ export function summarise(
     status,
     model: job.model,
     ...(job.version ? { version: job.version } : {}),
+    ...(job.route ? { route: job.route } : {}),
     ...(job.source ? { source: job.source } : {}),
     rowsTotal: job.rowsTotal ?? 0,
     rowsRead: p.rowsRead,

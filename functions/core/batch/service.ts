@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../errors.ts';
 import type { MessageQueue, ObjectStore, QueueEntry, UrlSigner } from '../ports.ts';
 import type { ModelRegistry, ModelVersion } from '../registry.ts';
+import { EndpointError } from '../remote.ts';
 import { ChunkMismatchError, scoreChunk } from './chunk.ts';
 import {
   type ChunkFailure,
@@ -155,6 +156,10 @@ export async function splitUpload(d: BatchDeps, u: Upload): Promise<SplitOutcome
     throw err;
   }
   job.version = mv.version;
+  job.route = {
+    target: mv.route.target,
+    ...(mv.route.endpoint ? { endpoint: mv.route.endpoint.name } : {}),
+  };
   await writeJob(d, job);
 
   const idColumn = head.metadata['id-column'];
@@ -211,6 +216,8 @@ export async function splitUpload(d: BatchDeps, u: Upload): Promise<SplitOutcome
     jobId,
     model: mv.name,
     version: mv.version,
+    route: mv.route.target,
+    ...(mv.route.endpoint ? { endpoint: mv.route.endpoint.name } : {}),
     rows: plan.rowsTotal,
     chunks: plan.chunks.length,
   });
@@ -272,7 +279,8 @@ function isPermanent(err: unknown): boolean {
     err instanceof PreconditionFailedError ||
     err instanceof NotFoundError ||
     err instanceof ValidationError ||
-    err instanceof ChunkMismatchError
+    err instanceof ChunkMismatchError ||
+    (err instanceof EndpointError && err.status === 400)
   );
 }
 

@@ -20,7 +20,7 @@ describe('ModelRegistry', () => {
     const registry = await ModelRegistry.load(MODELS);
     assert.deepEqual(
       registry.list().map((m) => m.name),
-      ['dominant-color', 'fraud-detector', 'iris'],
+      ['dominant-color', 'fraud-detector', 'fraud-detector-xl', 'iris'],
     );
     assert.equal(registry.resolve('fraud-detector').version, '2');
     assert.equal(registry.resolve('fraud-detector', '1').version, '1');
@@ -37,7 +37,8 @@ describe('ModelRegistry', () => {
     assert.throws(
       () => registry.resolve('nope'),
       (e: unknown) =>
-        e instanceof NotFoundError && /Known models: dominant-color, fraud-detector, iris/.test(e.message),
+        e instanceof NotFoundError &&
+        /Known models: dominant-color, fraud-detector, fraud-detector-xl, iris/.test(e.message),
     );
   });
 

@@ -48,7 +48,9 @@ describe('Scorer', () => {
     await scorer.warmup();
   });
 
+  // The heavy model is checked as its serving container runs it: in-process, whatever its route.
   for (const [model, version] of [
+    ['fraud-detector-xl', '1'],
     ['fraud-detector', '1'],
     ['fraud-detector', '2'],
     ['iris', '1'],
@@ -56,7 +58,8 @@ describe('Scorer', () => {
   ] as const) {
     it(`matches the golden outputs of ${model} v${version} within tolerance`, async () => {
       const g = await golden(model, version);
-      const preds = await scorer.predict(registry.resolve(model, version), g.instances);
+      const container = new Scorer(registry, new OnnxRuntimeEngine(), threads, { serveAll: true });
+      const preds = await container.predict(registry.resolve(model, version), g.instances);
       assert.equal(preds.length, g.expected.length);
       preds.forEach((p, i) => {
         const want = g.expected[i]!;
@@ -187,7 +190,7 @@ describe('Scorer', () => {
     );
   });
 
-  it('answers 501 for a model that targets SageMaker until that route is configured', async () => {
+  it('answers 501 for a model routed to SageMaker when the process has no SageMaker client', async () => {
     const root = await copyModels();
     await editJson(join(root, 'iris', '1', 'model.json'), (m) => {
       m.target = 'sagemaker';
@@ -195,7 +198,13 @@ describe('Scorer', () => {
     const reg = await ModelRegistry.load(root);
     const s = new Scorer(reg, new OnnxRuntimeEngine(), threads);
     await s.warmup();
-    await assert.rejects(s.predict(reg.resolve('iris'), [{}]), { status: 501, message: /targets SageMaker/ });
+    const g = await golden('iris', '1');
+    await assert.rejects(s.predict(reg.resolve('iris'), g.instances), {
+      status: 501,
+      message: /endpoint infera-iris-1, and this process has no SageMaker client configured/,
+    });
+    // Input is still checked first: a bad request is a 400, not a 501.
+    await assert.rejects(s.predict(reg.resolve('iris'), [{}]), { status: 400 });
   });
 
   describe('rejects bad input with a ValidationError naming the problem', () => {

@@ -1,0 +1,95 @@
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { EndpointCall, EndpointInvoker, EndpointReply } from '#core/ports.ts';
+import { EndpointFault, type FaultKind } from '#core/remote.ts';
+import { DEFAULT_VARIANT } from '#core/routing.ts';
+
+/**
+ * SageMaker runtime behind the EndpointInvoker port. Locally the same client points at the
+ * runtime `npm start` serves (AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME); nothing else differs.
+ * The SDK's own retries are off: the core retries within the request's time budget.
+ */
+export function sagemakerClient(opts: { endpoint?: string; timeoutMs: number }): SageMakerRuntimeClient {
+  return new SageMakerRuntimeClient({
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: Math.min(3000, opts.timeoutMs),
+      requestTimeout: opts.timeoutMs,
+    }),
+  });
+}
+
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+
+/** Translates what the SDK throws into the core's vendor-neutral fault kinds. */
+export function toFault(err: unknown): EndpointFault {
+  const e = err as {
+    name?: string;
+    message?: string;
+    code?: string;
+    OriginalStatusCode?: number;
+    OriginalMessage?: string;
+    $metadata?: { httpStatusCode?: number };
+    cause?: { code?: string };
+  };
+  const name = e.name ?? '';
+  const message = e.message ?? String(err);
+  const status = e.$metadata?.httpStatusCode;
+  const code = e.code ?? e.cause?.code ?? '';
+  let kind: FaultKind;
+  if (name === 'ModelError') {
+    return new EndpointFault('model', e.OriginalMessage || message, {
+      ...(e.OriginalStatusCode !== undefined ? { originalStatus: e.OriginalStatusCode } : {}),
+      cause: err,
+    });
+  }
+  if (name === 'ValidationError') kind = /endpoint .* not found/i.test(message) ? 'missing' : 'invalid';
+  else if (name === 'ModelNotReadyException' || name === 'ServiceUnavailable') kind = 'unavailable';
+  else if (name === 'InternalFailure' || name === 'InternalDependencyException') kind = 'unavailable';
+  else if (/throttl/i.test(name) || /TooManyRequests/i.test(name)) kind = 'throttled';
+  else if (
+    name === 'TimeoutError' ||
+    name === 'AbortError' ||
+    code === 'ETIMEDOUT' ||
+    /timed? ?out/i.test(message)
+  )
+    kind = 'timeout';
+  else if (NETWORK.has(code) || /socket hang up|ECONNREFUSED|ECONNRESET/i.test(message)) kind = 'network';
+  else if (status !== undefined && status >= 500) kind = 'unavailable';
+  else if (status === 429) kind = 'throttled';
+  else if (status !== undefined && status < 500) kind = 'invalid';
+  else kind = 'network';
+  return new EndpointFault(kind, `${name ? `${name}: ` : ''}${message}`, { cause: err });
+}
+
+export class SageMakerInvoker implements EndpointInvoker {
+  readonly client: SageMakerRuntimeClient;
+
+  constructor(client: SageMakerRuntimeClient) {
+    this.client = client;
+  }
+
+  async invoke(call: EndpointCall): Promise<EndpointReply> {
+    try {
+      const r = await this.client.send(
+        new InvokeEndpointCommand({
+          EndpointName: call.endpoint,
+          // Pinned only when the manifest names a variant, so traffic shifting between variants still works.
+          ...(call.variant && call.variant !== DEFAULT_VARIANT ? { TargetVariant: call.variant } : {}),
+          Body: new TextEncoder().encode(call.body),
+          ContentType: call.contentType,
+          Accept: call.accept,
+        }),
+        { abortSignal: AbortSignal.timeout(Math.max(1, Math.floor(call.timeoutMs))) },
+      );
+      return {
+        body: r.Body ? new TextDecoder().decode(r.Body) : '',
+        ...(r.ContentType ? { contentType: r.ContentType } : {}),
+        ...(r.InvokedProductionVariant ? { invokedVariant: r.InvokedProductionVariant } : {}),
+      };
+    } catch (err) {
+      throw toFault(err);
+    }
+  }
+}

@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+/**
+ * The infera ONNX serving container's entry point. SageMaker starts it as `<image> serve`; locally
+ * `npm start` starts one per heavy model as `node functions/container/serve.ts serve`.
+ */
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
+import { InferaError } from '#core/errors.ts';
+import { formatIssues } from '#core/manifest.ts';
+import { BatchingModel } from '#core/microbatch.ts';
+import { ModelRegistry } from '#core/registry.ts';
+import { Scorer } from '#core/scoring.ts';
+import { createContainerServer, parseFault } from './server.ts';
+
+const HELP = `Usage: node functions/container/serve.ts serve
+
+The infera ONNX serving container (the SageMaker hosting contract): GET /ping and
+POST /invocations on port 8080, the model read from /opt/ml/model (model.json + model.onnx).
+
+Environment:
+  SM_MODEL_DIR                model folder (default /opt/ml/model)
+  SAGEMAKER_BIND_TO_PORT      port (default 8080)
+  INFERA_HOST                 address to bind (default 0.0.0.0, as SageMaker needs)
+  INFERA_MICROBATCH           true|false: coalesce concurrent requests (default true)
+  INFERA_MAX_BATCH_ROWS       rows per session.run (default 64)
+  INFERA_MAX_DELAY_MS         longest a request waits for company (default 2)
+  INFERA_MAX_INFLIGHT         session.run calls at once (default 1)
+  INFERA_EXECUTION_PROVIDER   auto|cpu|cuda (default auto: CUDA when a GPU is visible)
+  INFERA_MAX_BODY_BYTES       request limit (default 104857600)
+  ORT_INTRA_OP_THREADS        threads per operator (default: all cores)
+  INFERA_ACCESS_LOG           true: one log line per request
+  INFERA_FAULT                chaos testing only: 500|429|503|malformed|slow:<ms>
+`;
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const envSchema = z.object({
+  SM_MODEL_DIR: z.string().min(1).default('/opt/ml/model'),
+  SAGEMAKER_BIND_TO_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  INFERA_HOST: z.string().min(1).default('0.0.0.0'),
+  INFERA_MICROBATCH: bool.default(true),
+  INFERA_MAX_BATCH_ROWS: z.coerce.number().int().min(1).max(100_000).default(64),
+  INFERA_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(2),
+  INFERA_MAX_INFLIGHT: z.coerce.number().int().min(1).max(64).default(1),
+  INFERA_EXECUTION_PROVIDER: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  INFERA_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(100 * 1024 * 1024),
+  ORT_INTRA_OP_THREADS: z.coerce.number().int().min(1).max(256).default(availableParallelism()),
+  INFERA_ACCESS_LOG: bool.default(false),
+  INFERA_FAULT: z.string().optional(),
+});
+
+function log(record: Record<string, unknown>): void {
+  console.log(
+    JSON.stringify({
+      level: 'INFO',
+      service: 'infera-container',
+      timestamp: new Date().toISOString(),
+      ...record,
+    }),
+  );
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(HELP);
+    return;
+  }
+  if (argv[0] !== 'serve') {
+    console.error(
+      `Expected the "serve" argument (SageMaker runs "<image> serve"), got: ${argv.join(' ') || 'nothing'}\n\n${HELP}`,
+    );
+    process.exit(2);
+  }
+  const parsed = envSchema.safeParse(process.env, { reportInput: true });
+  if (!parsed.success) {
+    console.error(`Invalid container configuration:\n  - ${formatIssues(parsed.error).join('\n  - ')}`);
+    process.exit(2);
+  }
+  const env = parsed.data;
+  const fault = parseFault(env.INFERA_FAULT);
+  const registry = await ModelRegistry.fromVersionDir(env.SM_MODEL_DIR);
+  const mv = registry.allVersions()[0];
+  if (!mv) throw new Error('no model version loaded');
+  const engine = new OnnxRuntimeEngine({
+    providers: env.INFERA_EXECUTION_PROVIDER,
+    log: (message) => log({ level: 'WARN', message }),
+  });
+  let batching: BatchingModel | undefined;
+  const scorer = new Scorer(
+    registry,
+    engine,
+    { intraOpThreads: env.ORT_INTRA_OP_THREADS, interOpThreads: 1 },
+    {
+      serveAll: true,
+      ...(env.INFERA_MICROBATCH
+        ? {
+            wrap: (model) => {
+              batching = new BatchingModel(model, {
+                maxBatchRows: env.INFERA_MAX_BATCH_ROWS,
+                maxDelayMs: env.INFERA_MAX_DELAY_MS,
+                maxInflight: env.INFERA_MAX_INFLIGHT,
+              });
+              return batching;
+            },
+          }
+        : {}),
+    },
+  );
+  const server = createContainerServer({
+    scorer,
+    mv,
+    maxBodyBytes: env.INFERA_MAX_BODY_BYTES,
+    get provider() {
+      return engine.provider;
+    },
+    log,
+    accessLog: env.INFERA_ACCESS_LOG,
+    ...(fault ? { fault } : {}),
+    get batching() {
+      return batching;
+    },
+  });
+  // Listen first, so /ping answers 503 while the model loads, as SageMaker expects.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(env.SAGEMAKER_BIND_TO_PORT, env.INFERA_HOST, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : env.SAGEMAKER_BIND_TO_PORT;
+  log({ message: 'listening', port, model: mv.name, version: mv.version });
+  const started = performance.now();
+  await scorer.warmup();
+  log({
+    message: 'serving',
+    model: mv.name,
+    version: mv.version,
+    port,
+    provider: engine.provider,
+    microbatch: env.INFERA_MICROBATCH
+      ? {
+          maxBatchRows: env.INFERA_MAX_BATCH_ROWS,
+          maxDelayMs: env.INFERA_MAX_DELAY_MS,
+          maxInflight: env.INFERA_MAX_INFLIGHT,
+        }
+      : false,
+    loadMs: Math.round(performance.now() - started),
+    ...(fault ? { fault: env.INFERA_FAULT } : {}),
+  });
+  const stop = () => server.close(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  if (process.env.INFERA_EXIT_WITH_PARENT === 'true') {
+    // Started by npm start: leave when it does, even if it was killed without a chance to stop us.
+    process.stdin.on('close', () => process.exit(0));
+    process.stdin.on('end', () => process.exit(0));
+    process.stdin.resume();
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  console.error(
+    `The serving container could not start.\n${err instanceof InferaError ? err.message : (err as Error).stack}`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,244 @@
+import type { HostTensor, LoadedModel, TensorData } from './ports.ts';
+
+/**
+ * Adaptive micro-batching as a LoadedModel decorator. Concurrent `run` calls with compatible
+ * feeds (same inputs, element types and non-batch dimensions) are concatenated along the batch
+ * dimension into one `session.run`, and each caller gets back its own rows of every output.
+ *
+ * Adaptive: while a run is in flight, new calls queue; when it finishes, the next run takes
+ * everything queued (up to `maxBatchRows`). Under low load a call waits at most `maxDelayMs` for
+ * company; under high load the in-flight run is the batching window. Validation happens before
+ * `run` (in the scorer), so an invalid request never joins a batch; if a batched run still fails,
+ * its calls are retried one by one so one bad call cannot fail the others.
+ */
+export interface MicroBatchOptions {
+  /** Rows per session.run. A single call larger than this runs alone. */
+  readonly maxBatchRows: number;
+  /** Longest a call waits for others before running. 0 runs as soon as the engine is free. */
+  readonly maxDelayMs: number;
+  /** Runs in flight at once; 1 suits a CPU, more can help a GPU. */
+  readonly maxInflight?: number;
+}
+
+export interface MicroBatchStats {
+  runs: number;
+  calls: number;
+  rows: number;
+  largestBatch: number;
+  /** Batched runs that failed and were split into single runs. */
+  splits: number;
+}
+
+interface Pending {
+  readonly feeds: Readonly<Record<string, HostTensor>>;
+  readonly outputNames: readonly string[] | undefined;
+  readonly rows: number;
+  readonly key: string;
+  readonly at: number;
+  resolve(v: Record<string, HostTensor>): void;
+  reject(e: unknown): void;
+}
+
+export class BatchingModel implements LoadedModel {
+  readonly inputs;
+  readonly outputs;
+  readonly stats: MicroBatchStats = { runs: 0, calls: 0, rows: 0, largestBatch: 0, splits: 0 };
+  readonly #inner: LoadedModel;
+  readonly #opts: Required<MicroBatchOptions>;
+  readonly #queue: Pending[] = [];
+  #inflight = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** Set when the graph's outputs do not follow the batch dimension; batching then stops. */
+  #unbatchable = false;
+
+  constructor(inner: LoadedModel, opts: MicroBatchOptions) {
+    this.#inner = inner;
+    this.inputs = inner.inputs;
+    this.outputs = inner.outputs;
+    this.#opts = { maxInflight: 1, ...opts };
+  }
+
+  run(
+    feeds: Readonly<Record<string, HostTensor>>,
+    outputNames?: readonly string[],
+  ): Promise<Record<string, HostTensor>> {
+    const rows = batchRows(feeds);
+    this.stats.calls++;
+    if (rows === undefined || this.#unbatchable) return this.#direct(feeds, outputNames, rows ?? 0);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({
+        feeds,
+        outputNames,
+        rows,
+        key: compatKey(feeds, outputNames),
+        at: performance.now(),
+        resolve,
+        reject,
+      });
+      this.#pump();
+    });
+  }
+
+  release(): Promise<void> {
+    clearTimeout(this.#timer);
+    return this.#inner.release();
+  }
+
+  async #direct(
+    feeds: Readonly<Record<string, HostTensor>>,
+    outputNames: readonly string[] | undefined,
+    rows: number,
+  ): Promise<Record<string, HostTensor>> {
+    this.stats.runs++;
+    this.stats.rows += rows;
+    return this.#inner.run(feeds, outputNames);
+  }
+
+  #pump(): void {
+    while (this.#inflight < this.#opts.maxInflight && this.#queue.length > 0) {
+      const head = this.#queue[0] as Pending;
+      let queuedRows = 0;
+      for (const p of this.#queue) if (p.key === head.key) queuedRows += p.rows;
+      const waited = performance.now() - head.at;
+      if (queuedRows < this.#opts.maxBatchRows && waited < this.#opts.maxDelayMs) {
+        if (!this.#timer) {
+          this.#timer = setTimeout(() => {
+            this.#timer = undefined;
+            this.#pump();
+          }, this.#opts.maxDelayMs - waited);
+        }
+        return;
+      }
+      this.#dispatch(this.#take(head.key));
+    }
+  }
+
+  /** Takes queued calls with this key, oldest first, up to maxBatchRows (always at least one). */
+  #take(key: string): Pending[] {
+    const batch: Pending[] = [];
+    let rows = 0;
+    for (let i = 0; i < this.#queue.length; ) {
+      const p = this.#queue[i] as Pending;
+      if (p.key === key && (batch.length === 0 || rows + p.rows <= this.#opts.maxBatchRows)) {
+        batch.push(p);
+        rows += p.rows;
+        this.#queue.splice(i, 1);
+      } else i++;
+    }
+    return batch;
+  }
+
+  #dispatch(batch: Pending[]): void {
+    this.#inflight++;
+    this.#runBatch(batch).finally(() => {
+      this.#inflight--;
+      this.#pump();
+    });
+  }
+
+  async #runBatch(batch: Pending[]): Promise<void> {
+    const first = batch[0] as Pending;
+    if (batch.length === 1) {
+      try {
+        first.resolve(await this.#direct(first.feeds, first.outputNames, first.rows));
+      } catch (err) {
+        first.reject(err);
+      }
+      return;
+    }
+    const total = batch.reduce((a, p) => a + p.rows, 0);
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, total);
+    let out: Record<string, HostTensor>;
+    try {
+      out = await this.#direct(concatFeeds(batch.map((p) => p.feeds)), first.outputNames, total);
+    } catch {
+      this.stats.splits++;
+      await this.#oneByOne(batch);
+      return;
+    }
+    if (Object.values(out).some((t) => t.dims[0] !== total)) {
+      // This graph's outputs do not keep the batch dimension: rows cannot be handed back. Stop batching.
+      this.#unbatchable = true;
+      await this.#oneByOne(batch);
+      return;
+    }
+    let offset = 0;
+    for (const p of batch) {
+      p.resolve(sliceOutputs(out, offset, p.rows));
+      offset += p.rows;
+    }
+  }
+
+  async #oneByOne(batch: readonly Pending[]): Promise<void> {
+    for (const p of batch) {
+      try {
+        p.resolve(await this.#direct(p.feeds, p.outputNames, p.rows));
+      } catch (err) {
+        p.reject(err);
+      }
+    }
+  }
+}
+
+/** The shared batch size of all feeds, or undefined when they disagree (then it is not batchable). */
+function batchRows(feeds: Readonly<Record<string, HostTensor>>): number | undefined {
+  let n: number | undefined;
+  for (const t of Object.values(feeds)) {
+    const d = t.dims[0];
+    if (d === undefined || (n !== undefined && d !== n)) return undefined;
+    n = d;
+  }
+  return n;
+}
+
+function compatKey(
+  feeds: Readonly<Record<string, HostTensor>>,
+  outputNames: readonly string[] | undefined,
+): string {
+  const parts = Object.keys(feeds)
+    .sort()
+    .map((k) => {
+      const t = feeds[k] as HostTensor;
+      return `${k}:${t.type}:${t.dims.slice(1).join('x')}`;
+    });
+  return `${parts.join('|')}>${(outputNames ?? []).join(',')}`;
+}
+
+type TypedCtor = new (n: number) => TensorData;
+
+function concatFeeds(all: readonly Readonly<Record<string, HostTensor>>[]): Record<string, HostTensor> {
+  const first = all[0] as Readonly<Record<string, HostTensor>>;
+  const out: Record<string, HostTensor> = {};
+  for (const name of Object.keys(first)) {
+    const parts = all.map((f) => f[name] as HostTensor);
+    const head = parts[0] as HostTensor;
+    const length = parts.reduce((a, t) => a + t.data.length, 0);
+    const data = new (head.data.constructor as TypedCtor)(length);
+    let at = 0;
+    for (const t of parts) {
+      (data as Float32Array).set(t.data as Float32Array, at);
+      at += t.data.length;
+    }
+    const rows = parts.reduce((a, t) => a + (t.dims[0] as number), 0);
+    out[name] = { type: head.type, data, dims: [rows, ...head.dims.slice(1)] };
+  }
+  return out;
+}
+
+function sliceOutputs(
+  out: Record<string, HostTensor>,
+  offset: number,
+  rows: number,
+): Record<string, HostTensor> {
+  const mine: Record<string, HostTensor> = {};
+  for (const [name, t] of Object.entries(out)) {
+    const total = t.dims[0] as number;
+    const per = total === 0 ? 0 : t.data.length / total;
+    mine[name] = {
+      type: t.type,
+      data: t.data.slice(offset * per, (offset + rows) * per) as TensorData,
+      dims: [rows, ...t.dims.slice(1)],
+    };
+  }
+  return mine;
+}
