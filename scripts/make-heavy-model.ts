@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * Builds the heavy demo model, fraud-detector-xl v1: a wide random-feature network (15 -> 512 ->
- * 2048 ReLU, 1 M fixed weights drawn from a seeded PRNG) with a logistic read-out trained on the
+ * 4096 ReLU, 2.1 M fixed weights drawn from a seeded PRNG) with a logistic read-out trained on the
  * same synthetic card transactions as fraud-detector (soft labels: the generator's fraud probability).
- * About 4 MB of weights and ~1 M multiply-adds per row, against 2.5 KB and ~300 for fraud-detector v2: heavy enough to want a SageMaker
+ * About 8 MB of weights and ~2 M multiply-adds per row, against 2.5 KB and ~300 for fraud-detector v2: heavy enough to want a SageMaker
  * endpoint and micro-batching, small enough to build here in seconds.
  *
  * Deterministic: the same bytes on every machine (seeded, float64 maths in a fixed order, weights
@@ -54,7 +54,7 @@ import {
 export const NAME = 'fraud-detector-xl';
 const VERSION = '1';
 const H1 = 512;
-const H2 = 2048;
+const H2 = 4096;
 const FIT_ROWS = 8000;
 const HOLDOUT_ROWS = 2000;
 const XL_SEED = SEED + 100;
@@ -126,7 +126,7 @@ function build(progress: (line: string) => void): Built {
     epochs: 30,
     batch: 128,
     lr: 0.01,
-    l2: 0.3,
+    l2: 0.1,
     seed: XL_SEED + 3,
   });
   const w3 = lr.w.map((w, j) => Math.fround(w / (fStd.std[j] as number)));
@@ -172,7 +172,7 @@ function build(progress: (line: string) => void): Built {
     name: NAME,
     version: VERSION,
     description:
-      'Heavy demo model: card-fraud classifier on a wide random-feature network (1 M weights, ~1 M multiply-adds per row). Served by a SageMaker endpoint; fraud-detector answers while the endpoint is down.',
+      'Heavy demo model: card-fraud classifier on a wide random-feature network (2.1 M weights, ~2 M multiply-adds per row). Served by a SageMaker endpoint; fraud-detector answers while the endpoint is down.',
     task: 'binary-classification',
     inputs: { kind: 'tabular', tensor: 'features', features: fraudFeatures(distanceDefault) },
     outputs: { tensor: 'probabilities', labels: ['legit', 'fraud'], threshold },
@@ -229,7 +229,7 @@ export async function ensureHeavyModel(
   if (!opts.write && pinned && have && sha256(have) === pinned) return 'up-to-date';
   if (!opts.write && !manifestText) return 'up-to-date'; // the model was removed on purpose
   const started = performance.now();
-  log(`${NAME}: building model.onnx (about 4 MB, deterministic; once)`);
+  log(`${NAME}: building model.onnx (about 8 MB, deterministic; once)`);
   const built = build((line) => log(`${NAME}: ${line}`));
   const got = sha256(built.onnx);
   if (!opts.write && got !== pinned) {
