@@ -13,41 +13,24 @@
  *   node scripts/make-heavy-model.ts            build model.onnx if missing or stale
  *   node scripts/make-heavy-model.ts --write    also rewrite model.json and the golden fixtures
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  fraudProbability,
-  generateTransactions,
-  MERCHANT_CATEGORIES,
-  type Transaction,
-} from './lib/fraud-data.ts';
-import {
-  fitStandardiser,
-  normal,
-  quantile,
-  rng,
-  round,
-  sigmoid,
-  standardise,
-  trainLogistic,
-} from './lib/ml.ts';
+import { fraudProbability, generateTransactions, type Transaction } from './lib/fraud-data.ts';
+import { fitStandardiser, normal, rng, sigmoid, standardise, trainLogistic } from './lib/ml.ts';
 import { GraphBuilder } from './lib/onnx.ts';
 import {
   bestF1Threshold,
   binaryHead,
   binaryMetrics,
   CREATED_AT,
-  FRAUD_COLUMNS,
+  fraudBasis,
   fraudFeatures,
   fraudPreprocess,
-  frequencyStats,
   numericStats,
-  ONEHOT_START,
   rawRow,
   SEED,
-  TRAIN_ROWS,
+  sha256,
   transform,
 } from './train-models.ts';
 
@@ -59,8 +42,6 @@ const FIT_ROWS = 8000;
 const HOLDOUT_ROWS = 2000;
 const XL_SEED = SEED + 100;
 
-const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
-
 interface Built {
   onnx: Uint8Array;
   manifest: Record<string, unknown>;
@@ -70,19 +51,8 @@ interface Built {
 
 function build(progress: (line: string) => void): Built {
   // The same data, imputation and standardisation as fraud-detector, so it can be its fallback.
-  const train = generateTransactions(TRAIN_ROWS, SEED);
-  const distances = train.rows.map((r) => r.distance_from_home_km).filter((d): d is number => d !== null);
-  const distanceDefault = round(
-    quantile(
-      [...distances].sort((a, b) => a - b),
-      0.5,
-    ),
-    4,
-  );
-  const xAll = train.rows.map((r) => transform(rawRow(r, distanceDefault)));
-  const keep = new Set(MERCHANT_CATEGORIES.map((_, i) => ONEHOT_START + i));
-  const std = fitStandardiser(xAll, keep);
-  const d = xAll[0]?.length ?? 0;
+  const { distanceDefault, xTrain, std, stats: featureStats } = fraudBasis();
+  const d = xTrain[0]?.length ?? 0;
 
   const rand = rng(XL_SEED);
   const w1 = new Float64Array(d * H1);
@@ -156,18 +126,7 @@ function build(progress: (line: string) => void): Built {
   const threshold = bestF1Threshold(trainScores, fit.labels);
   const scores = fHold.map(predict);
   const metrics = binaryMetrics(scores, holdout.labels, threshold);
-  const stats = {
-    rows: TRAIN_ROWS,
-    features: Object.fromEntries(
-      FRAUD_COLUMNS.map((c) => {
-        const values = train.rows.map((r) => r[c]);
-        if (c === 'merchant_category') return [c, frequencyStats(values as string[])];
-        if (c === 'card_present' || c === 'is_foreign') return [c, frequencyStats(values.map(String))];
-        return [c, numericStats(values as (number | null)[])];
-      }),
-    ),
-    score: numericStats(scores),
-  };
+  const stats = { ...featureStats, score: numericStats(scores) };
   const manifest = {
     name: NAME,
     version: VERSION,

@@ -75,7 +75,7 @@ export function numericStats(values: readonly (number | null)[]) {
   };
 }
 
-export function frequencyStats(values: readonly string[]) {
+function frequencyStats(values: readonly string[]) {
   const counts: Record<string, number> = {};
   for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
   const frequencies: Record<string, number> = {};
@@ -94,7 +94,7 @@ const NUMERIC_RAW = [
   'is_foreign',
 ] as const;
 /** Column order of the model's input matrix, which is the manifest's feature order. */
-export const FRAUD_COLUMNS = [
+const FRAUD_COLUMNS = [
   'amount',
   'merchant_category',
   'hour',
@@ -180,7 +180,7 @@ export function transform(raw: readonly number[]): number[] {
     ...onehot,
   ];
 }
-export const ONEHOT_START = NUMERIC_LOG.length + NUMERIC_RAW.length;
+const ONEHOT_START = NUMERIC_LOG.length + NUMERIC_RAW.length;
 
 /** Builds the shared preprocessing subgraph; returns the name of the standardised [N, D] tensor. */
 export function fraudPreprocess(g: GraphBuilder, s: Standardiser): string {
@@ -240,9 +240,13 @@ export function binaryMetrics(scores: readonly number[], labels: readonly number
   };
 }
 
-function trainFraud(root: string): void {
+/**
+ * What every fraud model shares, derived from the training rows: the imputed distance, the
+ * feature transform's standardiser and the per-feature training statistics. fraud-detector-xl
+ * uses it too (scripts/make-heavy-model.ts), so it can stand in for fraud-detector and back.
+ */
+export function fraudBasis() {
   const train = generateTransactions(TRAIN_ROWS, SEED);
-  const holdout = generateTransactions(HOLDOUT_ROWS, SEED + 1);
   const distances = train.rows.map((r) => r.distance_from_home_km).filter((d): d is number => d !== null);
   const distanceDefault = round(
     quantile(
@@ -252,12 +256,8 @@ function trainFraud(root: string): void {
     4,
   );
   const xTrain = train.rows.map((r) => transform(rawRow(r, distanceDefault)));
-  const xHold = holdout.rows.map((r) => transform(rawRow(r, distanceDefault)));
   const keep = new Set(MERCHANT_CATEGORIES.map((_, i) => ONEHOT_START + i));
   const std = fitStandardiser(xTrain, keep);
-  const zTrain = xTrain.map((r) => standardise(r, std));
-  const zHold = xHold.map((r) => standardise(r, std));
-  const dataHash = `sha256:${sha256(toCsv(train.rows, train.labels))}`;
   const stats = {
     rows: TRAIN_ROWS,
     features: Object.fromEntries(
@@ -269,6 +269,16 @@ function trainFraud(root: string): void {
       }),
     ),
   };
+  return { train, distanceDefault, xTrain, std, stats };
+}
+
+function trainFraud(root: string): void {
+  const { train, distanceDefault, xTrain, std, stats } = fraudBasis();
+  const holdout = generateTransactions(HOLDOUT_ROWS, SEED + 1);
+  const xHold = holdout.rows.map((r) => transform(rawRow(r, distanceDefault)));
+  const zTrain = xTrain.map((r) => standardise(r, std));
+  const zHold = xHold.map((r) => standardise(r, std));
+  const dataHash = `sha256:${sha256(toCsv(train.rows, train.labels))}`;
 
   const versions: {
     version: string;

@@ -205,6 +205,11 @@ export async function startPlatform(
   };
 }
 
+/** Runs the `infera` CLI (cli/infera.ts) on the pinned Node, capturing its output. */
+export function cli(args: string[], env: Record<string, string> = {}) {
+  return run(process.execPath, ['cli/infera.ts', ...args], env);
+}
+
 /** Runs a command to completion, capturing its output. */
 export function run(
   cmd: string,

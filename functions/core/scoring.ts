@@ -159,10 +159,8 @@ export class Scorer {
       throw new ModelPackageError(problems);
     }
     const model = this.#extra.wrap ? this.#extra.wrap(loaded, mv) : loaded;
-    const m = mv.manifest;
-    return m.inputs.kind === 'tabular'
-      ? { mv, model, schema: instanceSchema(m.inputs.features) }
-      : { mv, model };
+    const schema = this.#schema(mv);
+    return schema ? { mv, model, schema } : { mv, model };
   }
 
   async #session(mv: ModelVersion): Promise<Prepared> {
@@ -471,16 +469,20 @@ export function splitForPayload(
 
 const predictionsReply = predictionSchema.array();
 
-function parsePredictions(body: string, expected: number): Prediction[] {
-  let json: unknown;
+/** An endpoint reply's body as JSON, or a 'malformed' fault quoting how it starts. */
+function replyJson(body: string): unknown {
   try {
-    json = JSON.parse(body);
+    return JSON.parse(body);
   } catch {
     throw new EndpointFault(
       'malformed',
       `the body is not JSON (starts ${JSON.stringify(body.slice(0, 40))})`,
     );
   }
+}
+
+function parsePredictions(body: string, expected: number): Prediction[] {
+  const json = replyJson(body);
   const list = (json as { predictions?: unknown } | null)?.predictions;
   const parsed = predictionsReply.safeParse(list);
   if (!parsed.success)
@@ -495,16 +497,7 @@ function parsePredictions(body: string, expected: number): Prediction[] {
 }
 
 function parseInferResponse(body: string): InferResponse {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    throw new EndpointFault(
-      'malformed',
-      `the body is not JSON (starts ${JSON.stringify(body.slice(0, 40))})`,
-    );
-  }
-  const parsed = inferResponseSchema.safeParse(json);
+  const parsed = inferResponseSchema.safeParse(replyJson(body));
   if (!parsed.success || parsed.data.outputs.length === 0)
     throw new EndpointFault(
       'malformed',

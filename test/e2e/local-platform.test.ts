@@ -6,11 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { makeBatchFile } from '../../scripts/make-batch-file.ts';
 import {
+  cli,
   copyModels,
   editJson,
   golden,
   type RunningPlatform,
-  run,
   startPlatform,
   toV2Columns,
   writeEchoModel,
@@ -236,11 +236,10 @@ describe('local platform (npm start)', () => {
   });
 
   it('answers the CLI: infera models and infera predict', async () => {
-    const list = await run(process.execPath, ['cli/infera.ts', 'models', '--url', p.url]);
+    const list = await cli(['models', '--url', p.url]);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /fraud-detector\s+binary-classification\s+1,2\s+2\s+lambda/);
-    const pred = await run(process.execPath, [
-      'cli/infera.ts',
+    const pred = await cli([
       'predict',
       'iris',
       '--url',
@@ -250,15 +249,7 @@ describe('local platform (npm start)', () => {
     ]);
     assert.equal(pred.code, 0, pred.stderr);
     assert.equal(JSON.parse(pred.stdout).predictions[0].label, 'virginica');
-    const bad = await run(process.execPath, [
-      'cli/infera.ts',
-      'predict',
-      'iris',
-      '--url',
-      p.url,
-      '--data',
-      '{"sepal_length_cm":-1}',
-    ]);
+    const bad = await cli(['predict', 'iris', '--url', p.url, '--data', '{"sepal_length_cm":-1}']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /error: 400: .*sepal_length_cm: must be >= 0/);
   });
@@ -268,17 +259,7 @@ describe('local platform (npm start)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'infera-cli-batch-'));
     const file = join(dir, 'tx.csv');
     await makeBatchFile(file, 2_000, 'csv', 3);
-    const sub = await run(process.execPath, [
-      'cli/infera.ts',
-      'batch',
-      'submit',
-      file,
-      '-m',
-      'fraud-detector',
-      '--wait',
-      '--url',
-      p.url,
-    ]);
+    const sub = await cli(['batch', 'submit', file, '-m', 'fraud-detector', '--wait', '--url', p.url]);
     assert.equal(sub.code, 0, sub.stderr + sub.stdout);
     assert.match(sub.stdout, /status\s+succeeded/);
     assert.match(sub.stdout, /2,000 scored, 0 rejected, 0 in failed chunks/);
@@ -288,34 +269,18 @@ describe('local platform (npm start)', () => {
       'plain progress lines when not on a terminal',
     );
     const jobId = /job\s+(\S+)/.exec(sub.stdout)?.[1] as string;
-    const list = await run(process.execPath, ['cli/infera.ts', 'batch', 'list', '--url', p.url]);
+    const list = await cli(['batch', 'list', '--url', p.url]);
     assert.match(list.stdout, new RegExp(`${jobId}\\s+succeeded\\s+fraud-detector@2\\s+2000`));
     const out = join(dir, 'results.csv');
-    const dl = await run(process.execPath, [
-      'cli/infera.ts',
-      'batch',
-      'download',
-      jobId,
-      '-o',
-      out,
-      '--url',
-      p.url,
-    ]);
+    const dl = await cli(['batch', 'download', jobId, '-o', out, '--url', p.url]);
     assert.equal(dl.code, 0, dl.stderr);
     const lines = (await readFile(out, 'utf8')).trim().split('\n');
     assert.equal(lines[0], 'row,id,label,score,p_legit,p_fraud');
     assert.equal(lines.length, 2_001, 'one header, one line per row');
-    const noModel = await run(process.execPath, ['cli/infera.ts', 'batch', 'submit', file, '--url', p.url]);
+    const noModel = await cli(['batch', 'submit', file, '--url', p.url]);
     assert.equal(noModel.code, 2);
     assert.match(noModel.stderr, /Name the model with --model/);
-    const missing = await run(process.execPath, [
-      'cli/infera.ts',
-      'batch',
-      'status',
-      '20990101-000000-00000000',
-      '--url',
-      p.url,
-    ]);
+    const missing = await cli(['batch', 'status', '20990101-000000-00000000', '--url', p.url]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /404: No batch job '20990101-000000-00000000'/);
   });

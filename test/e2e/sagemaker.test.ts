@@ -14,7 +14,7 @@ import {
   startLocalSageMaker,
 } from '../../infra/local/sagemaker.ts';
 import { makeBatchFile } from '../../scripts/make-batch-file.ts';
-import { golden, MODELS, type RunningPlatform, run, startPlatform, toV2Columns } from '../helpers.ts';
+import { cli, golden, MODELS, type RunningPlatform, startPlatform, toV2Columns } from '../helpers.ts';
 
 const threads = { intraOpThreads: 1, interOpThreads: 1 };
 
@@ -284,17 +284,7 @@ describe('npm start with a heavy model', () => {
     const dir = await mkdtemp(join(tmpdir(), 'infera-heavy-batch-'));
     const file = join(dir, 'tx.csv');
     await makeBatchFile(file, 1_500, 'csv', 4);
-    const sub = await run(process.execPath, [
-      'cli/infera.ts',
-      'batch',
-      'submit',
-      file,
-      '-m',
-      'fraud-detector-xl',
-      '--wait',
-      '--url',
-      p.url,
-    ]);
+    const sub = await cli(['batch', 'submit', file, '-m', 'fraud-detector-xl', '--wait', '--url', p.url]);
     assert.equal(sub.code, 0, sub.stderr + sub.stdout);
     assert.match(sub.stdout, /1,500 scored/);
     const jobId = /job\s+(\S+)/.exec(sub.stdout)?.[1] as string;
@@ -303,16 +293,7 @@ describe('npm start with a heavy model', () => {
     };
     assert.deepEqual(status.summary.route, { target: 'sagemaker', endpoint: 'infera-fraud-detector-xl-1' });
     const out = join(dir, 'out.csv');
-    const dl = await run(process.execPath, [
-      'cli/infera.ts',
-      'batch',
-      'download',
-      jobId,
-      '-o',
-      out,
-      '--url',
-      p.url,
-    ]);
+    const dl = await cli(['batch', 'download', jobId, '-o', out, '--url', p.url]);
     assert.equal(dl.code, 0, dl.stderr);
     assert.equal((await readFile(out, 'utf8')).trim().split('\n').length, 1_501);
   });
