@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { batchCommand } from './batch.ts';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
+import { deploymentsCommand, rollbackCommand } from './release.ts';
 
 const HELP: Record<string, string> = {
   main: `infera: serverless ONNX inference, locally and on AWS.
@@ -18,6 +19,8 @@ Commands:
   models                    list models, versions and aliases
   predict <model>           score instances with a model
   batch <subcommand>        batch scoring: submit, status, download, list
+  deployments <model>       versions and where "live" points (local, or --stack on AWS)
+  rollback <model>          move "live" back (local aliases.json, or the Lambda alias on AWS)
 
 Global options:
   --url <url>               API to talk to (default: $INFERA_URL or ${DEFAULT_URL})
@@ -117,10 +120,12 @@ export async function main(argv: string[]): Promise<number> {
     return -1; // keeps running until a signal
   }
   if (command === 'batch') return batchCommand(rest);
+  if (command === 'deployments') return deploymentsCommand(rest);
+  if (command === 'rollback') return rollbackCommand(rest);
   if (!(command in HELP) || command === 'main') {
     throw new CliError(
       `Unknown command '${command}'.`,
-      ['Commands: start, models, predict, batch. See: infera --help'],
+      ['Commands: start, models, predict, batch, deployments, rollback. See: infera --help'],
       2,
     );
   }

@@ -54,4 +54,10 @@ export function createScoreHandler(deps: BatchDeps) {
     );
 }
 
-export const handler = createScoreHandler(await batchDeps(loadConfig(), { scoring: true }));
+export const handler = createScoreHandler({
+  ...(await batchDeps(loadConfig(), { scoring: true })),
+  onChunkScored: ({ scored, rejected }) => {
+    metrics.addMetric('BatchRowsScored', MetricUnit.Count, scored);
+    metrics.addMetric('BatchRowsRejected', MetricUnit.Count, rejected);
+  },
+});

@@ -252,7 +252,13 @@ async function loadVersion(
   }
   if (!bytes) {
     // A SageMaker model's function needs only the manifest; its weights live with the endpoint.
-    if (route.target === 'sagemaker' && !needArtifact && manifest.target.type === 'sagemaker') {
+    // An "auto" model qualifies only when the deployment pinned its route (ROUTE_OVERRIDES):
+    // without its size, "auto" cannot decide, so a missing file must stay an error.
+    if (
+      route.target === 'sagemaker' &&
+      !needArtifact &&
+      (manifest.target.type === 'sagemaker' || route.overridden)
+    ) {
       return ok ? { name, version, dir, modelPath, sizeBytes: undefined, manifest, route } : undefined;
     }
     problems.push(`${rel(modelPath)}: missing; put the ONNX file next to model.json under this exact name`);

@@ -60,6 +60,15 @@ function requestIdOf(event: APIGatewayProxyEventV2, context: Context): string {
   return event.requestContext?.requestId ?? context.awsRequestId;
 }
 
+/**
+ * One ServerErrors data point under the service dimension alone. A handled 5xx is not a Lambda
+ * error, so the canary alarm adds this to the alias's Errors to see a broken version.
+ */
+function serverError(): void {
+  const single = metrics.singleMetric();
+  single.addMetric('ServerErrors', MetricUnit.Count, 1);
+}
+
 /** Finds the operation for this event among those a function serves, or explains 404 / 405. */
 function resolveOperation(ops: readonly Operation[], event: APIGatewayProxyEventV2) {
   const method = event.requestContext?.http?.method?.toUpperCase() ?? 'GET';
@@ -67,12 +76,18 @@ function resolveOperation(ops: readonly Operation[], event: APIGatewayProxyEvent
   const fromRouteKey = event.routeKey?.includes(' ') ? event.routeKey.split(' ')[1] : undefined;
   const candidates = ops.filter((o) => (fromRouteKey && o.path === fromRouteKey) || matchPath(o.path, path));
   if (candidates.length === 0) {
+    // On AWS each model has its own function and routes; a model without them lands here.
+    const model = OPERATIONS.map((o) => matchPath(o.path, path)?.model).find((m) => m !== undefined);
+    if (model !== undefined) {
+      throw new NotFoundError(`Model '${model}' is not deployed here. GET /v1/models lists the models.`);
+    }
     throw new NotFoundError(`No route for ${method} ${path}. The routes are listed at GET /openapi.json.`);
   }
   const operation = candidates.find((o) => o.method === method);
   if (!operation)
     throw new MethodNotAllowedError(method, path, [...new Set(candidates.map((o) => o.method))]);
-  const params = event.pathParameters ?? matchPath(operation.path, path) ?? {};
+  // A per-model route (ANY /v1/models/iris/predict) carries no {model} parameter: take it from the path.
+  const params = { ...matchPath(operation.path, path), ...event.pathParameters };
   return { operation, params: params as Record<string, string> };
 }
 
@@ -150,6 +165,7 @@ export function httpEdge(opts: {
           error: error.message,
           ...scope,
         });
+        if (opts.countInvalid && error.status >= 500) serverError();
         if (opts.countInvalid && error.status < 500) {
           if (scope.model)
             metrics.addDimensions({ model: scope.model, version: scope.version ?? 'unresolved' });
@@ -173,6 +189,7 @@ export function httpEdge(opts: {
         return;
       }
       logger.error('unhandled error', { error: error as Error, ...scope });
+      if (opts.countInvalid) serverError();
       request.response = json(
         500,
         {

@@ -54,6 +54,8 @@ export interface BatchDeps {
   readonly now?: () => Date;
   /** Scores validated instances of a model version (the scoring core, or a remote endpoint). */
   readonly predict?: (mv: ModelVersion, instances: readonly Record<string, unknown>[]) => Promise<unknown[]>;
+  /** Told each chunk's row counts once its outputs are written: the BatchRows metrics. */
+  readonly onChunkScored?: (counts: { readonly scored: number; readonly rejected: number }) => void;
 }
 
 /** An uploaded object, as an S3 event names it. */
@@ -351,6 +353,7 @@ export async function processChunk(
         contentType: JSON_TYPE,
       },
     );
+    d.onChunkScored?.({ scored: out.scored, rejected: out.rejected });
   } catch (err) {
     const reason = (err as Error).message;
     if (!isPermanent(err) && receiveCount < s.maxAttempts) {

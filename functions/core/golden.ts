@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+/** fixtures/golden.json: stored inputs and the outputs a correct deployment must return. */
+export const goldenSchema = z.object({
+  description: z.string().optional(),
+  tolerance: z.number().nonnegative().max(1),
+  instances: z.array(z.unknown()).min(1),
+  expected: z.array(z.unknown()).min(1),
+});
+export type Golden = z.infer<typeof goldenSchema>;
+
+/** One model version's fixtures, as the pre-traffic hook carries them. */
+export interface GoldenCase {
+  readonly model: string;
+  readonly version: string;
+  readonly golden: Golden;
+}
+
+/** What the version under test answered for one case. */
+export interface GoldenReply {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export interface GoldenResult {
+  readonly model: string;
+  readonly version: string;
+  readonly ok: boolean;
+  /** Paths and numbers only, never whole payloads: these go to the deployment's log. */
+  readonly problems: readonly string[];
+}
+
+/**
+ * Compares an answer with its expectation: numbers within `tolerance`, everything else exactly.
+ * Keys the expectation does not mention are ignored, so a new response field is not a failure.
+ */
+export function diffWithin(expected: unknown, actual: unknown, tolerance: number, path = ''): string[] {
+  const at = path || '(root)';
+  if (typeof expected === 'number') {
+    if (typeof actual !== 'number') return [`${at}: expected a number, got ${typeName(actual)}`];
+    return Math.abs(expected - actual) <= tolerance
+      ? []
+      : [`${at}: ${actual} differs from ${expected} by more than ${tolerance}`];
+  }
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual)) return [`${at}: expected an array, got ${typeName(actual)}`];
+    if (actual.length !== expected.length)
+      return [`${at}: expected ${expected.length} items, got ${actual.length}`];
+    return expected.flatMap((e, i) => diffWithin(e, actual[i], tolerance, `${path}[${i}]`));
+  }
+  if (expected !== null && typeof expected === 'object') {
+    if (actual === null || typeof actual !== 'object' || Array.isArray(actual))
+      return [`${at}: expected an object, got ${typeName(actual)}`];
+    return Object.entries(expected).flatMap(([k, e]) =>
+      diffWithin(e, (actual as Record<string, unknown>)[k], tolerance, path ? `${path}.${k}` : k),
+    );
+  }
+  return Object.is(expected, actual) ? [] : [`${at}: expected ${String(expected)}, got ${String(actual)}`];
+}
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+}
+
+/** Checks one case's reply: a 200 whose predictions match the fixtures within tolerance. */
+export function checkGolden(c: GoldenCase, reply: GoldenReply): GoldenResult {
+  const problems: string[] = [];
+  if (reply.status !== 200) {
+    const error = (reply.body as { error?: unknown } | undefined)?.error;
+    problems.push(`status ${reply.status}${typeof error === 'string' ? `: ${error}` : ''}`);
+  } else {
+    const body = reply.body as { version?: unknown; predictions?: unknown } | undefined;
+    if (body?.version !== c.version) problems.push(`answered by version ${String(body?.version)}`);
+    problems.push(...diffWithin(c.golden.expected, body?.predictions, c.golden.tolerance, 'predictions'));
+  }
+  // A broken model tends to fail every row: the first few say enough.
+  const shown = problems.slice(0, 5);
+  if (problems.length > shown.length) shown.push(`... and ${problems.length - shown.length} more`);
+  return { model: c.model, version: c.version, ok: problems.length === 0, problems: shown };
+}
+
+/** Runs every case through `ask` (one request per model version) and checks each answer. */
+export async function runGoldenChecks(
+  cases: readonly GoldenCase[],
+  ask: (c: GoldenCase) => Promise<GoldenReply>,
+): Promise<GoldenResult[]> {
+  const results: GoldenResult[] = [];
+  for (const c of cases) {
+    try {
+      results.push(checkGolden(c, await ask(c)));
+    } catch (err) {
+      results.push({
+        model: c.model,
+        version: c.version,
+        ok: false,
+        problems: [`could not call the new version: ${(err as Error).message}`],
+      });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,93 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { CodeDeployClient, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
+import middy from '@middy/core';
+import { z } from 'zod';
+import { invokeJson, lambdaClient } from '#adapters/lambda.ts';
+import { ConfigError } from '#core/errors.ts';
+import { type GoldenCase, goldenSchema, runGoldenChecks } from '#core/golden.ts';
+import { askFunction } from '#shared/golden-events.ts';
+import { logger, tracer } from '#shared/observability.ts';
+
+/**
+ * CodeDeploy's BeforeAllowTraffic hook for a model function. Before the canary gets any traffic,
+ * it sends every bundled golden fixture to the *new* function version as a real API Gateway
+ * event, compares the predictions within the fixture's tolerance, and fails the deployment on
+ * any mismatch, so CodeDeploy rolls back and no caller ever sees the broken version.
+ */
+const env = z
+  .object({
+    TARGET_FUNCTION_ARN: z.string().min(1).describe('The new version: fn.currentVersion.functionArn.'),
+    FIXTURES_DIR: z.string().min(1).default('fixtures'),
+    AWS_ENDPOINT_URL_LAMBDA: z.url().optional(),
+    AWS_ENDPOINT_URL_CODEDEPLOY: z.url().optional(),
+  })
+  .safeParse(process.env);
+if (!env.success) {
+  throw new ConfigError(env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+}
+const config = env.data;
+const lambda = lambdaClient(
+  config.AWS_ENDPOINT_URL_LAMBDA ? { endpoint: config.AWS_ENDPOINT_URL_LAMBDA } : {},
+);
+const codedeploy = new CodeDeployClient(
+  config.AWS_ENDPOINT_URL_CODEDEPLOY ? { endpoint: config.AWS_ENDPOINT_URL_CODEDEPLOY } : {},
+);
+
+/** fixtures/<model>/<version>/golden.json, as the CDK packs them into this function. */
+export function loadCases(dir: string): GoldenCase[] {
+  const cases: GoldenCase[] = [];
+  for (const model of readdirSync(dir).sort()) {
+    for (const version of readdirSync(join(dir, model)).sort((a, b) => Number(a) - Number(b))) {
+      const file = join(dir, model, version, 'golden.json');
+      const golden = goldenSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+      cases.push({ model, version, golden });
+    }
+  }
+  return cases;
+}
+
+interface HookEvent {
+  readonly DeploymentId: string;
+  readonly LifecycleEventHookExecutionId: string;
+}
+
+async function preTraffic(event: HookEvent): Promise<{ status: 'Succeeded' | 'Failed' }> {
+  let status: 'Succeeded' | 'Failed' = 'Failed';
+  try {
+    const cases = loadCases(config.FIXTURES_DIR);
+    const results = await runGoldenChecks(
+      cases,
+      askFunction((e) => invokeJson(lambda, config.TARGET_FUNCTION_ARN, e), event.DeploymentId),
+    );
+    for (const r of results) {
+      logger[r.ok ? 'info' : 'error']('golden check', {
+        model: r.model,
+        version: r.version,
+        ok: r.ok,
+        problems: r.problems,
+        target: config.TARGET_FUNCTION_ARN,
+      });
+    }
+    if (results.length === 0) logger.error('no golden fixtures bundled; failing the deployment');
+    if (results.length > 0 && results.every((r) => r.ok)) status = 'Succeeded';
+  } catch (err) {
+    // Whatever went wrong, CodeDeploy must hear an answer, or the deployment hangs for an hour.
+    logger.error('pre-traffic check could not run; failing the deployment', { error: err as Error });
+  }
+  await codedeploy.send(
+    new PutLifecycleEventHookExecutionStatusCommand({
+      deploymentId: event.DeploymentId,
+      lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId,
+      status,
+    }),
+  );
+  return { status };
+}
+
+export const handler = middy<HookEvent, { status: 'Succeeded' | 'Failed' }>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(captureLambdaHandler(tracer))
+  .handler(preTraffic);

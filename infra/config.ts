@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+const list = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+
+/**
+ * Every deployment setting, read from CDK context (cdk.json, or `-c infera:<key>=<value>`).
+ * One schema, so a typo fails synth naming the key and the allowed values.
+ */
+export const deployConfigSchema = z
+  .strictObject({
+    stackName: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/)
+      .default('Infera'),
+    models: z.string().min(1).default('models').describe('Folder of model packages.'),
+    architecture: z.enum(['x86_64', 'arm64']).default('x86_64'),
+    auth: z.enum(['iam', 'jwt']).default('iam'),
+    jwtIssuer: z.url().optional(),
+    jwtAudience: list.optional(),
+    publicHealth: bool.default(true),
+    publicPaths: list.default([]),
+    corsOrigins: list.default([]),
+    throttleRate: z.coerce.number().positive().default(100),
+    throttleBurst: z.coerce.number().int().positive().default(200),
+    trafficShift: z.enum(['canary', 'linear', 'all-at-once']).default('canary'),
+    provisionedConcurrency: z.coerce.number().int().min(0).default(0),
+    alarmEmail: z.email().optional(),
+    batch: bool.default(true),
+    batchMaxConcurrency: z.coerce.number().int().min(2).max(1000).default(10),
+    retainData: bool.default(true),
+    logRetentionDays: z.coerce.number().int().positive().default(30),
+  })
+  .superRefine((c, ctx) => {
+    if (c.auth === 'jwt' && (!c.jwtIssuer || !c.jwtAudience?.length)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['jwtIssuer'],
+        message:
+          'auth "jwt" needs infera:jwtIssuer (the token issuer URL) and infera:jwtAudience (client ids)',
+      });
+    }
+  });
+export type DeployConfig = z.infer<typeof deployConfigSchema>;
+
+export const CONTEXT_PREFIX = 'infera:';
+
+/** Reads infera:* context keys; an unknown key or a bad value is an error naming it. */
+export function readDeployConfig(get: (key: string) => unknown, keys: readonly string[]): DeployConfig {
+  const raw: Record<string, unknown> = {};
+  for (const key of keys) {
+    if (key.startsWith(CONTEXT_PREFIX)) raw[key.slice(CONTEXT_PREFIX.length)] = get(key);
+  }
+  const parsed = deployConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map(
+      (i) => `  ${CONTEXT_PREFIX}${i.path.join('.') || '(root)'}: ${i.message}`,
+    );
+    throw new Error(
+      `Invalid deployment settings (cdk.json "context", or -c ${CONTEXT_PREFIX}<key>=<value>):\n${lines.join('\n')}\nSee README "Deploy to AWS".`,
+    );
+  }
+  return parsed.data;
+}

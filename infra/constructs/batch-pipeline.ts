@@ -1,0 +1,299 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Effect, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  EventType,
+  type IBucket,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct, type IConstruct } from 'constructs';
+import { acknowledge, logicalId } from '../lib/nag.ts';
+import { InferaFunction } from './infera-function.ts';
+import type { OnnxRuntimeLayer } from './onnxruntime-layer.ts';
+import type { SageMakerModelEndpoint } from './sagemaker-endpoint.ts';
+
+/** Upload suffixes that start a job; they match the formats the split function reads. */
+export const BATCH_SUFFIXES = ['.csv', '.jsonl', '.ndjson', '.json'] as const;
+
+export interface BatchScoringPipelineProps {
+  readonly onnxRuntime: OnnxRuntimeLayer;
+  /** Every model the score function may be asked for. */
+  readonly models: readonly string[];
+  /** name@version served by SageMaker: their weights stay out of the bundle. @default none */
+  readonly remoteVersions?: readonly string[];
+  /** Their endpoints: the score function may invoke these. @default none */
+  readonly endpoints?: readonly SageMakerModelEndpoint[];
+  /** @default <project>/models */
+  readonly modelsDir?: string;
+  /**
+   * Score function timeout. The queue's visibility timeout is six times this, as AWS advises
+   * for an SQS event source, so a slow chunk is never handed to a second worker mid-flight.
+   * @default 2 minutes
+   */
+  readonly scoreTimeout?: Duration;
+  /** @default 3072 */
+  readonly scoreMemorySize?: number;
+  /**
+   * Score workers at most: caps what a big upload can do to a SageMaker endpoint and to your bill.
+   * @default 10
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Scoring attempts per chunk before the core dead-letters it with its reason (BATCH_MAX_ATTEMPTS).
+   * @default 3
+   */
+  readonly maxAttempts?: number;
+  /**
+   * Receives before SQS itself moves a message to the DLQ: the backstop for crashes and timeouts.
+   * @default 5 (maxAttempts + 2)
+   */
+  readonly maxReceiveCount?: number;
+  /**
+   * Input files are deleted after this many days; results are kept, versioned, noncurrent
+   * versions expire after `resultNoncurrentDays`.
+   * @default 30
+   */
+  readonly inputExpirationDays?: number;
+  /** @default 90 */
+  readonly resultNoncurrentDays?: number;
+  /** Server access logs of both buckets go here. @default a new logs bucket */
+  readonly accessLogsBucket?: IBucket;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** @default no alarm actions */
+  readonly alarmTopic?: ITopic;
+  /** @default 'infera-batch' */
+  readonly serviceName?: string;
+  /** Extra environment for the three functions. @default none */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Batch scoring on AWS: an upload to the input bucket notifies the split function, which writes
+ * the job record and sends one message per chunk; score workers take chunks from the queue
+ * (partial batch failure, capped concurrency) and write parts and error files to the output
+ * bucket. Chunks that keep failing end in the DLQ, whose depth has an alarm.
+ */
+export class BatchScoringPipeline extends Construct {
+  readonly inputBucket: Bucket;
+  readonly outputBucket: Bucket;
+  readonly accessLogsBucket: IBucket;
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+  readonly splitFunction: InferaFunction;
+  readonly scoreFunction: InferaFunction;
+  readonly apiFunction: InferaFunction;
+  readonly dlqAlarm: Alarm;
+
+  constructor(scope: Construct, id: string, props: BatchScoringPipelineProps) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const scoreTimeout = props.scoreTimeout ?? Duration.minutes(2);
+    const maxAttempts = props.maxAttempts ?? 3;
+
+    if (props.accessLogsBucket) {
+      this.accessLogsBucket = props.accessLogsBucket;
+    } else {
+      const logs = new Bucket(this, 'AccessLogs', {
+        encryption: BucketEncryption.S3_MANAGED,
+        blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+        enforceSSL: true,
+        objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+        lifecycleRules: [{ expiration: Duration.days(365) }],
+        removalPolicy,
+      });
+      acknowledge(logs, 'This is the access-log bucket; logging it to itself would loop.', 'AwsSolutions-S1');
+      this.accessLogsBucket = logs;
+    }
+
+    this.inputBucket = new Bucket(this, 'Input', {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'input/',
+      lifecycleRules: [
+        { expiration: Duration.days(props.inputExpirationDays ?? 30) },
+        { abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      removalPolicy,
+    });
+    this.outputBucket = new Bucket(this, 'Output', {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'output/',
+      lifecycleRules: [
+        { noncurrentVersionExpiration: Duration.days(props.resultNoncurrentDays ?? 90) },
+        { abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      removalPolicy,
+    });
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(
+      this.deadLetterQueue,
+      'This is the dead-letter queue of the chunk queue.',
+      'AwsSolutions-SQS3',
+    );
+    this.queue = new Queue(this, 'Chunks', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(scoreTimeout.toSeconds() * 6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: {
+        queue: this.deadLetterQueue,
+        maxReceiveCount: props.maxReceiveCount ?? maxAttempts + 2,
+      },
+    });
+
+    const models = {
+      ...(props.modelsDir ? { from: props.modelsDir } : {}),
+      names: props.models,
+      withoutWeights: props.remoteVersions ?? [],
+    };
+    const serviceName = props.serviceName ?? 'infera-batch';
+    const environment = {
+      MODELS_DIR: '/var/task/models',
+      BATCH_INPUT_BUCKET: this.inputBucket.bucketName,
+      BATCH_OUTPUT_BUCKET: this.outputBucket.bucketName,
+      BATCH_QUEUE_URL: this.queue.queueUrl,
+      BATCH_DLQ_URL: this.deadLetterQueue.queueUrl,
+      BATCH_MAX_ATTEMPTS: String(maxAttempts),
+      ...props.environment,
+    };
+
+    this.splitFunction = new InferaFunction(this, 'Split', {
+      entry: 'functions/batch/split.ts',
+      description: 'infera batch: plans an upload into chunks and queues them',
+      serviceName,
+      onnxRuntime: props.onnxRuntime,
+      memorySize: 1024,
+      timeout: Duration.minutes(5),
+      models,
+      environment,
+    });
+    this.scoreFunction = new InferaFunction(this, 'Score', {
+      entry: 'functions/batch/score.ts',
+      description: 'infera batch: scores one chunk per message, writes its part and error file',
+      serviceName,
+      onnxRuntime: props.onnxRuntime,
+      memorySize: props.scoreMemorySize ?? 3072,
+      timeout: scoreTimeout,
+      models,
+      environment,
+    });
+    this.apiFunction = new InferaFunction(this, 'Api', {
+      entry: 'functions/api/batch.ts',
+      description: 'infera batch API: upload tickets, job status and result links',
+      serviceName,
+      onnxRuntime: props.onnxRuntime,
+      memorySize: 512,
+      timeout: Duration.seconds(10),
+      models,
+      environment,
+    });
+
+    // Named actions only: no s3:*Object* style wildcards.
+    const read = (bucket: IBucket, fn: IGrantable) =>
+      fn.grantPrincipal.addToPrincipalPolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['s3:GetObject'],
+          resources: [bucket.arnForObjects('*')],
+        }),
+      );
+    const write = (bucket: IBucket, fn: IGrantable) =>
+      fn.grantPrincipal.addToPrincipalPolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+          resources: [bucket.arnForObjects('*')],
+        }),
+      );
+    const list = (bucket: IBucket, fn: IGrantable) =>
+      fn.grantPrincipal.addToPrincipalPolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['s3:ListBucket'],
+          resources: [bucket.bucketArn],
+        }),
+      );
+    for (const fn of [this.splitFunction, this.scoreFunction, this.apiFunction]) {
+      read(this.inputBucket, fn);
+      read(this.outputBucket, fn);
+      write(this.outputBucket, fn);
+      list(this.outputBucket, fn);
+    }
+    write(this.inputBucket, this.apiFunction); // presigned PUT and multipart uploads are signed with its role
+    this.queue.grantSendMessages(this.splitFunction);
+    this.deadLetterQueue.grantSendMessages(this.scoreFunction);
+    for (const endpoint of props.endpoints ?? []) endpoint.grantInvoke(this.scoreFunction);
+
+    for (const suffix of BATCH_SUFFIXES) {
+      this.inputBucket.addEventNotification(
+        EventType.OBJECT_CREATED,
+        new LambdaDestination(this.splitFunction),
+        {
+          suffix,
+        },
+      );
+    }
+    // CDK's own singleton that applies bucket notifications (a custom resource).
+    const notifications = Stack.of(this).node.children.find((c) =>
+      c.node.id.startsWith('BucketNotificationsHandler'),
+    );
+    if (notifications) {
+      acknowledge(
+        notifications,
+        "CDK's BucketNotificationsHandler custom resource: AWSLambdaBasicExecutionRole only lets it write its own logs.",
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      );
+    }
+    this.scoreFunction.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.maxConcurrency ?? 10,
+      }),
+    );
+
+    this.dlqAlarm = new Alarm(this, 'DeadLetterDepth', {
+      alarmDescription:
+        'Batch chunks are in the dead-letter queue: a job ended partial. Each message carries its reason; the job summary lists the chunk.',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmTopic) this.dlqAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
+
+    for (const fn of [this.splitFunction, this.scoreFunction, this.apiFunction]) {
+      acknowledge(
+        fn.role as IConstruct,
+        'Job records, parts and uploads have generated keys under <bucket>/*; the actions are named (GetObject, PutObject, AbortMultipartUpload), none is a wildcard.',
+        ...[this.inputBucket, this.outputBucket].map(
+          (b) => `AwsSolutions-IAM5[Resource::<${logicalId(b)}.Arn>/*]`,
+        ),
+      );
+    }
+  }
+}

@@ -1,0 +1,356 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ArnFormat, Aws, Duration, Stack } from 'aws-cdk-lib';
+import { PredefinedMetric, ScalableTarget, ServiceNamespace } from 'aws-cdk-lib/aws-applicationautoscaling';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import { Effect, Grant, type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Asset } from 'aws-cdk-lib/aws-s3-assets';
+import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { modelTarball } from '../lib/model-tarball.ts';
+import { acknowledge } from '../lib/nag.ts';
+import { PROJECT_ROOT } from './infera-function.ts';
+
+export interface ServerlessInference {
+  /** 1024-6144, in steps of 1024. */
+  readonly memorySizeMb: number;
+  /** 1-200. */
+  readonly maxConcurrency: number;
+}
+
+export interface AsyncInference {
+  /** Where SageMaker writes results. */
+  readonly outputBucket: IBucket;
+  /** @default 'async-results/' */
+  readonly outputPrefix?: string;
+  /** @default 4 */
+  readonly maxConcurrentInvocationsPerInstance?: number;
+}
+
+export interface SageMakerModelEndpointProps {
+  readonly modelName: string;
+  readonly modelVersion: string;
+  /** @default infera-<model>-<version>: the name the router's manifest route expects */
+  readonly endpointName?: string;
+  /**
+   * The model version folder, packed into model.tar.gz for the repo's serving container.
+   * Required unless `imageUri` and `modelDataUrl` are both set.
+   * @default none
+   */
+  readonly modelDir?: string;
+  /**
+   * A user image (e.g. a Neuron serving image for Inferentia) instead of the repo's container.
+   * @default the repo's ONNX serving container, built from functions/container/Dockerfile
+   */
+  readonly imageUri?: string;
+  /**
+   * s3://bucket/key of model.tar.gz for a user image.
+   * @default model.tar.gz built from `modelDir` and uploaded as an asset
+   */
+  readonly modelDataUrl?: string;
+  /** @default 'ml.g5.xlarge' */
+  readonly instanceType?: string;
+  /** @default 1 */
+  readonly instanceCount?: number;
+  /** @default 'AllTraffic' */
+  readonly variantName?: string;
+  /**
+   * Autoscaling ceiling. The floor is `instanceCount`; real-time instance endpoints cannot scale to zero.
+   * @default instanceCount * 4
+   */
+  readonly maxInstanceCount?: number;
+  /**
+   * Target of SageMakerVariantInvocationsPerInstance (calls per instance per minute).
+   * @default 300
+   */
+  readonly invocationsPerInstanceTarget?: number;
+  /**
+   * Blue/green canary: share of capacity that takes traffic first, and how long it bakes.
+   * @default { capacityPercent: 10, bakeMinutes: 5 }
+   */
+  readonly canary?: { readonly capacityPercent: number; readonly bakeMinutes: number };
+  /**
+   * Serverless inference instead of instances: no idle cost, cold starts, CPU only, 6 GB max.
+   * @default instances
+   */
+  readonly serverless?: ServerlessInference;
+  /**
+   * Asynchronous inference: requests queue, results land in S3.
+   * @default real-time
+   */
+  readonly async?: AsyncInference;
+  /**
+   * KMS key for the instances' ML storage volumes. Leave unset for instance types with local
+   * NVMe storage (g5, g6, inf2, p4...), which SageMaker encrypts in hardware and which reject a key.
+   * @default none
+   */
+  readonly volumeKey?: IKey;
+  /** @default no alarm actions */
+  readonly alarmTopic?: ITopic;
+  /** @default 'linux/amd64' for the repo's container */
+  readonly platform?: Platform;
+}
+
+/**
+ * One heavy model version on a SageMaker real-time endpoint: model, endpoint config and endpoint,
+ * with autoscaling on invocations per instance, blue/green canary updates that roll back when
+ * the endpoint's 5xx or latency alarm fires, and an invoke grant scoped to this endpoint's ARN.
+ */
+export class SageMakerModelEndpoint extends Construct {
+  readonly endpointName: string;
+  readonly variantName: string;
+  readonly endpoint: CfnEndpoint;
+  readonly endpointConfig: CfnEndpointConfig;
+  readonly model: CfnModel;
+  readonly role: Role;
+  readonly endpointArn: string;
+  readonly errorAlarm: Alarm;
+  readonly latencyAlarm: Alarm;
+  readonly scaling: ScalableTarget | undefined;
+  readonly isAsync: boolean;
+
+  constructor(scope: Construct, id: string, props: SageMakerModelEndpointProps) {
+    super(scope, id);
+    this.endpointName = props.endpointName ?? `infera-${props.modelName}-${props.modelVersion}`.slice(0, 63);
+    this.variantName = props.variantName ?? 'AllTraffic';
+    this.isAsync = props.async !== undefined;
+    if (props.serverless && props.async) {
+      throw new Error(`${this.node.path}: choose serverless or async inference, not both.`);
+    }
+    if (props.imageUri && !props.modelDataUrl && !props.modelDir) {
+      throw new Error(
+        `${this.node.path}: a user image needs modelDataUrl (s3://.../model.tar.gz) or modelDir.`,
+      );
+    }
+    this.endpointArn = Stack.of(this).formatArn({
+      service: 'sagemaker',
+      resource: 'endpoint',
+      resourceName: this.endpointName.toLowerCase(),
+    });
+
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('sagemaker.amazonaws.com'),
+      description: `SageMaker execution role of ${this.endpointName}: its image, its model data, its logs and metrics.`,
+    });
+    const logGroupArn = Stack.of(this).formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: `/aws/sagemaker/Endpoints/${this.endpointName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.role.addToPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: [
+          'logs:CreateLogGroup',
+          'logs:CreateLogStream',
+          'logs:PutLogEvents',
+          'logs:DescribeLogStreams',
+        ],
+        resources: [logGroupArn],
+      }),
+    );
+    this.role.addToPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': ['/aws/sagemaker/Endpoints', 'infera'] } },
+      }),
+    );
+
+    let image: string;
+    if (props.imageUri) {
+      image = props.imageUri;
+    } else {
+      const asset = new DockerImageAsset(this, 'Image', {
+        directory: PROJECT_ROOT,
+        file: 'functions/container/Dockerfile',
+        platform: props.platform ?? Platform.LINUX_AMD64,
+        exclude: ['*', '!package.json', '!package-lock.json', '!.npmrc', '!functions', '!functions/**'],
+      });
+      asset.repository.grantPull(this.role);
+      image = asset.imageUri;
+    }
+    let modelDataUrl = props.modelDataUrl;
+    if (!modelDataUrl) {
+      if (!props.modelDir) throw new Error(`${this.node.path}: set modelDir (the model version folder).`);
+      const tarball = modelTarball(props.modelDir, join(tmpdir(), 'infera-model-tarballs'));
+      const data = new Asset(this, 'ModelData', { path: tarball.path });
+      // This one object, not the whole staging bucket that grantRead would open.
+      this.role.addToPolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['s3:GetObject'],
+          resources: [`arn:${Aws.PARTITION}:s3:::${data.s3BucketName}/${data.s3ObjectKey}`],
+        }),
+      );
+      modelDataUrl = data.s3ObjectUrl;
+    }
+
+    this.model = new CfnModel(this, 'Model', {
+      executionRoleArn: this.role.roleArn,
+      primaryContainer: {
+        image,
+        modelDataUrl,
+        environment: { INFERA_EXECUTION_PROVIDER: 'auto', POWERTOOLS_SERVICE_NAME: this.endpointName },
+      },
+      enableNetworkIsolation: true,
+    });
+    this.model.node.addDependency(this.role);
+
+    const instanceType = props.instanceType ?? 'ml.g5.xlarge';
+    const instanceCount = props.instanceCount ?? 1;
+    this.endpointConfig = new CfnEndpointConfig(this, 'Config', {
+      productionVariants: [
+        {
+          variantName: this.variantName,
+          modelName: this.model.attrModelName,
+          initialVariantWeight: 1,
+          ...(props.serverless
+            ? {
+                serverlessConfig: {
+                  memorySizeInMb: props.serverless.memorySizeMb,
+                  maxConcurrency: props.serverless.maxConcurrency,
+                },
+              }
+            : { instanceType, initialInstanceCount: instanceCount }),
+        },
+      ],
+      ...(props.volumeKey ? { kmsKeyId: props.volumeKey.keyArn } : {}),
+      ...(props.async
+        ? {
+            asyncInferenceConfig: {
+              outputConfig: {
+                s3OutputPath: props.async.outputBucket.s3UrlForObject(
+                  props.async.outputPrefix ?? 'async-results/',
+                ),
+              },
+              clientConfig: {
+                maxConcurrentInvocationsPerInstance: props.async.maxConcurrentInvocationsPerInstance ?? 4,
+              },
+            },
+          }
+        : {}),
+    });
+    if (props.async) {
+      this.role.addToPolicy(
+        new PolicyStatement({
+          actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+          resources: [
+            props.async.outputBucket.arnForObjects(`${props.async.outputPrefix ?? 'async-results/'}*`),
+          ],
+        }),
+      );
+    }
+
+    const minute = Duration.minutes(1);
+    const dims = { EndpointName: this.endpointName, VariantName: this.variantName };
+    this.errorAlarm = new Alarm(this, 'Errors5xx', {
+      alarmDescription: `${this.endpointName}: the model container answered 5xx. During an endpoint update this rolls it back to the old fleet.`,
+      metric: new Metric({
+        namespace: 'AWS/SageMaker',
+        metricName: 'Invocation5XXErrors',
+        dimensionsMap: dims,
+        period: minute,
+        statistic: 'Sum',
+      }),
+      threshold: 5,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.latencyAlarm = new Alarm(this, 'ModelLatencyP99', {
+      alarmDescription: `${this.endpointName}: p99 ModelLatency above 5 s. During an endpoint update this rolls it back.`,
+      metric: new Metric({
+        namespace: 'AWS/SageMaker',
+        metricName: 'ModelLatency',
+        dimensionsMap: dims,
+        period: minute,
+        statistic: 'p99',
+      }),
+      threshold: 5_000_000, // ModelLatency is in microseconds.
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmTopic) {
+      for (const alarm of [this.errorAlarm, this.latencyAlarm])
+        alarm.addAlarmAction(new SnsAction(props.alarmTopic));
+    }
+
+    const canary = props.canary ?? { capacityPercent: 10, bakeMinutes: 5 };
+    this.endpoint = new CfnEndpoint(this, 'Endpoint', {
+      endpointName: this.endpointName,
+      endpointConfigName: this.endpointConfig.attrEndpointConfigName,
+      deploymentConfig: {
+        blueGreenUpdatePolicy: {
+          trafficRoutingConfiguration: {
+            type: 'CANARY',
+            canarySize: { type: 'CAPACITY_PERCENT', value: canary.capacityPercent },
+            waitIntervalInSeconds: canary.bakeMinutes * 60,
+          },
+          terminationWaitInSeconds: 600,
+          maximumExecutionTimeoutInSeconds: 3600,
+        },
+        autoRollbackConfiguration: {
+          alarms: [{ alarmName: this.errorAlarm.alarmName }, { alarmName: this.latencyAlarm.alarmName }],
+        },
+      },
+    });
+
+    if (!props.serverless) {
+      this.scaling = new ScalableTarget(this, 'Scaling', {
+        serviceNamespace: ServiceNamespace.SAGEMAKER,
+        resourceId: `endpoint/${this.endpointName}/variant/${this.variantName}`,
+        scalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+        minCapacity: instanceCount,
+        maxCapacity: props.maxInstanceCount ?? instanceCount * 4,
+      });
+      this.scaling.node.addDependency(this.endpoint);
+      this.scaling.scaleToTrackMetric('InvocationsPerInstance', {
+        predefinedMetric: PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
+        targetValue: props.invocationsPerInstanceTarget ?? 300,
+        scaleInCooldown: Duration.minutes(10),
+        scaleOutCooldown: Duration.minutes(2),
+      });
+    }
+
+    acknowledge(
+      this.role,
+      'cloudwatch:PutMetricData has no resource-level permissions (a namespace condition limits it), ecr:GetAuthorizationToken is account-wide by design, and the log group ARN ends in :* to cover its streams.',
+      'AwsSolutions-IAM5[Resource::*]',
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/${this.endpointName}:*]`,
+    );
+    acknowledge(
+      this.model,
+      'The model runs with network isolation (no inbound or outbound network from the container), so a VPC adds cost (NAT, endpoints) without reducing exposure. Put it in a VPC with vpcConfig if your policy requires.',
+      'AwsSolutions-SM1',
+    );
+    if (!props.volumeKey) {
+      acknowledge(
+        this.endpointConfig,
+        'GPU and Inferentia instances (g5, g6, inf2) carry NVMe instance storage that SageMaker encrypts in hardware and that rejects KmsKeyId; pass volumeKey for instance types with EBS volumes.',
+        'AwsSolutions-SM2',
+      );
+    }
+  }
+
+  /** sagemaker:InvokeEndpoint (and InvokeEndpointAsync for async endpoints) on this endpoint only. */
+  grantInvoke(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: this.isAsync
+        ? ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync']
+        : ['sagemaker:InvokeEndpoint'],
+      resourceArns: [this.endpointArn],
+    });
+  }
+}

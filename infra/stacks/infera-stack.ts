@@ -1,0 +1,164 @@
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Architecture } from 'aws-cdk-lib/aws-lambda';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { ModelRegistry } from '#core/registry.ts';
+import type { DeployConfig } from '../config.ts';
+import { BatchScoringPipeline } from '../constructs/batch-pipeline.ts';
+import { InferaFunction } from '../constructs/infera-function.ts';
+import { InferenceApi } from '../constructs/inference-api.ts';
+import { LightModelFunction } from '../constructs/light-model-function.ts';
+import { Observability } from '../constructs/observability.ts';
+import { OnnxRuntimeLayer } from '../constructs/onnxruntime-layer.ts';
+import { SageMakerModelEndpoint } from '../constructs/sagemaker-endpoint.ts';
+
+export interface InferaStackProps extends StackProps {
+  /** The models, as the registry loaded and checked them from `modelsDir`. */
+  readonly registry: ModelRegistry;
+  readonly modelsDir: string;
+  readonly config: DeployConfig;
+}
+
+/** The Lambda function name `infera rollback` and `infera deployments` look for. */
+export function modelFunctionName(stackName: string, model: string): string | undefined {
+  const name = `${stackName}-${model}`.replace(/[^A-Za-z0-9_-]/g, '-');
+  return name.length <= 64 ? name : undefined;
+}
+
+/**
+ * The whole platform for the models in models/: the onnxruntime layer, one function (with its
+ * alias, canary and pre-traffic hook) per model, a SageMaker endpoint per heavy model version,
+ * the batch pipeline, the API, and the dashboard with its alarm topic.
+ */
+export class InferaStack extends Stack {
+  readonly api: InferenceApi;
+  readonly layer: OnnxRuntimeLayer;
+  readonly models: ReadonlyMap<string, LightModelFunction>;
+  readonly endpoints: ReadonlyMap<string, SageMakerModelEndpoint>;
+  readonly batch: BatchScoringPipeline | undefined;
+  readonly observability: Observability;
+  readonly modelsFunction: InferaFunction;
+
+  constructor(scope: Construct, id: string, props: InferaStackProps) {
+    super(scope, id, props);
+    const { registry, config, modelsDir } = props;
+    const retention = config.logRetentionDays as RetentionDays;
+
+    this.observability = new Observability(this, 'Observability', {
+      dashboardName: `${this.stackName}-infera`,
+      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+    });
+    const alarmTopic = this.observability.alarmTopic;
+    this.layer = new OnnxRuntimeLayer(this, 'OnnxRuntime', {
+      architecture: config.architecture === 'arm64' ? Architecture.ARM_64 : Architecture.X86_64,
+    });
+
+    const remote = registry.allVersions().filter((mv) => mv.route.target === 'sagemaker');
+    const remoteKeys = remote.map((mv) => `${mv.name}@${mv.version}`);
+    // Pin the synth-time route in the functions, so "auto" decides the same way without the weights.
+    const routeEnv: Record<string, string> = remote.length
+      ? { ROUTE_OVERRIDES: remoteKeys.map((k) => `${k}=sagemaker`).join(',') }
+      : {};
+
+    const endpoints = new Map<string, SageMakerModelEndpoint>();
+    for (const mv of remote) {
+      const ep = mv.route.endpoint;
+      if (!ep) continue;
+      const endpoint = new SageMakerModelEndpoint(this, `Endpoint-${mv.name}-${mv.version}`, {
+        modelName: mv.name,
+        modelVersion: mv.version,
+        endpointName: ep.name,
+        variantName: ep.variant,
+        instanceType: ep.instanceType,
+        instanceCount: ep.instanceCount,
+        ...(ep.image ? { imageUri: ep.image } : {}),
+        ...(ep.modelDataUrl ? { modelDataUrl: ep.modelDataUrl } : { modelDir: mv.dir }),
+        alarmTopic,
+      });
+      endpoints.set(`${mv.name}@${mv.version}`, endpoint);
+      this.observability.addEndpoint(endpoint);
+    }
+    this.endpoints = endpoints;
+
+    const models = new Map<string, LightModelFunction>();
+    for (const entry of registry.list()) {
+      const fallbacks = [
+        ...new Set(entry.versions.flatMap((v) => (v.route.fallback ? [v.route.fallback.model] : []))),
+      ];
+      const fn = new LightModelFunction(this, `Model-${entry.name}`, {
+        model: entry,
+        modelsDir,
+        onnxRuntime: this.layer,
+        alsoServe: fallbacks,
+        trafficShift: config.trafficShift,
+        ...(config.provisionedConcurrency > 0
+          ? { provisionedConcurrency: config.provisionedConcurrency }
+          : {}),
+        alarmTopic,
+        environment: routeEnv,
+        functionName: modelFunctionName(this.stackName, entry.name),
+        logRetention: retention,
+      });
+      for (const v of entry.versions) endpoints.get(`${v.name}@${v.version}`)?.grantInvoke(fn.function);
+      models.set(entry.name, fn);
+      this.observability.addModel(fn);
+      new CfnOutput(this, `Function-${entry.name}`, {
+        value: fn.function.functionName,
+        description: `Lambda function serving ${entry.name}; its "live" alias is what the API calls.`,
+      });
+    }
+    this.models = models;
+
+    const allNames = registry.list().map((m) => m.name);
+    this.modelsFunction = new InferaFunction(this, 'ModelsApi', {
+      entry: 'functions/api/models.ts',
+      description: 'infera: model list and metadata, health, OpenAPI',
+      serviceName: 'infera-models',
+      onnxRuntime: this.layer,
+      memorySize: 1024,
+      models: { from: modelsDir, names: allNames, withoutWeights: remoteKeys },
+      environment: { MODELS_DIR: '/var/task/models', ...routeEnv },
+      logRetention: retention,
+    });
+
+    if (config.batch) {
+      this.batch = new BatchScoringPipeline(this, 'Batch', {
+        onnxRuntime: this.layer,
+        models: allNames,
+        remoteVersions: remoteKeys,
+        endpoints: [...endpoints.values()],
+        modelsDir,
+        maxConcurrency: config.batchMaxConcurrency,
+        alarmTopic,
+        removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        environment: routeEnv,
+      });
+      this.observability.addBatch(this.batch);
+      new CfnOutput(this, 'BatchInputBucket', { value: this.batch.inputBucket.bucketName });
+      new CfnOutput(this, 'BatchOutputBucket', { value: this.batch.outputBucket.bucketName });
+    }
+
+    this.api = new InferenceApi(this, 'Api', {
+      models: [...models.values()].map((m) => ({ name: m.modelName, handler: m.alias })),
+      modelsHandler: this.modelsFunction,
+      ...(this.batch ? { batchHandler: this.batch.apiFunction } : {}),
+      auth:
+        config.auth === 'jwt'
+          ? { type: 'jwt', issuer: config.jwtIssuer as string, audience: config.jwtAudience ?? [] }
+          : { type: 'iam' },
+      publicHealth: config.publicHealth,
+      publicPaths: config.publicPaths,
+      corsOrigins: config.corsOrigins,
+      throttleRateLimit: config.throttleRate,
+      throttleBurstLimit: config.throttleBurst,
+    });
+    this.observability.addAlarmSummary();
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the inference API.' });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: alarmTopic.topicArn,
+      description: 'Subscribe to this SNS topic to hear about alarms.',
+    });
+    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+  }
+}

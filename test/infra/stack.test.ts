@@ -1,0 +1,597 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import type { GoldenCase } from '#core/golden.ts';
+import { buildApp } from '../../infra/app.ts';
+import { bundleBytes, stagedPath } from '../../infra/constructs/onnxruntime-layer.ts';
+import { AwsSolutionsChecks } from '../../infra/lib/nag.ts';
+import type { InferaStack } from '../../infra/stacks/infera-stack.ts';
+import { LAMBDA_UNZIPPED_LIMIT_BYTES } from '../../layers/onnxruntime/build.ts';
+import { MODELS } from '../helpers.ts';
+import { type LambdaApi, startLambdaApi } from '../support/lambda-api.ts';
+
+type Resource = { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> };
+
+let outdir: string;
+let stack: InferaStack;
+let template: Template;
+let resources: Record<string, Resource>;
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const props = (r: Resource) => r.Properties ?? {};
+/** The logical id of a construct's CloudFormation resource. */
+const lid = (c: { node: { defaultChild?: unknown } }) =>
+  stack.getLogicalId(c.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
+
+before(async () => {
+  outdir = mkdtempSync(join(tmpdir(), 'infera-synth-'));
+  ({ stack } = await buildApp({ outdir }));
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Record<string, Resource>;
+});
+after(() => rmSync(outdir, { recursive: true, force: true }));
+
+describe('OnnxRuntimeLayer', () => {
+  it('holds onnxruntime-node and onnxruntime-common with only the Linux x64 binaries, and no AWS SDK or Powertools', () => {
+    const files = stack.layer.build.files.map((f) => f.path);
+    assert.ok(
+      files.includes('nodejs/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node'),
+    );
+    assert.ok(
+      files.includes('nodejs/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1'),
+    );
+    assert.ok(files.some((f) => f.startsWith('nodejs/node_modules/onnxruntime-common/dist/cjs/')));
+    assert.deepEqual(
+      files.filter((f) => /\/bin\//.test(f) && !f.includes('/linux/x64/')),
+      [],
+      'no other platform or architecture',
+    );
+    assert.deepEqual(
+      files.filter((f) => /@aws-sdk|@aws-lambda-powertools|\.map$|\.d\.ts$/.test(f)),
+      [],
+    );
+  });
+
+  it('is published for nodejs24.x on x86_64 and used by every function that scores', () => {
+    template.hasResourceProperties('AWS::Lambda::LayerVersion', {
+      CompatibleRuntimes: ['nodejs24.x'],
+      CompatibleArchitectures: ['x86_64'],
+    });
+    const layer = lid(stack.layer.layer);
+    const scoring = [...stack.models.values()].map((m) => m.function).concat([stack.modelsFunction]);
+    if (stack.batch)
+      scoring.push(stack.batch.scoreFunction, stack.batch.splitFunction, stack.batch.apiFunction);
+    for (const fn of scoring) {
+      assert.deepEqual(props(resources[lid(fn)] as Resource).Layers, [{ Ref: layer }], fn.node.path);
+    }
+  });
+
+  it('fits with the largest function under the 250 MB unzipped limit, measured from the staged bundles', () => {
+    const [largest] = stack.layer.sizes();
+    assert.ok(largest && largest.bundleBytes > 100_000, 'the bundles were really built and measured');
+    assert.ok(stack.layer.build.unzippedBytes > 10_000_000, 'the layer really holds the native library');
+    assert.ok(stack.layer.build.unzippedBytes + largest.bundleBytes < LAMBDA_UNZIPPED_LIMIT_BYTES);
+  });
+
+  it('leaves onnxruntime-node out of the bundles and the heavy model weights out of its function', () => {
+    const xl = stack.models.get('fraud-detector-xl');
+    assert.ok(xl);
+    const light = stack.models.get('fraud-detector');
+    assert.ok(light);
+    assert.ok(
+      bundleBytes(xl.function) < 5_000_000,
+      'fraud-detector-xl function ships without its 8 MB model.onnx',
+    );
+    const code = readFileSync(join(stagedPath(light.function) as string, 'index.mjs'), 'utf8');
+    assert.match(code, /from"onnxruntime-node"|from "onnxruntime-node"/);
+    assert.ok(!code.includes('InferenceSession.create=') && code.length < 4_000_000);
+  });
+});
+
+describe('LightModelFunction', () => {
+  it('gives every model function Node 24, active tracing, its own log group with retention and the Powertools settings', () => {
+    for (const [name, m] of stack.models) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: `Infera-${name}`,
+        Runtime: 'nodejs24.x',
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
+        Environment: {
+          Variables: Match.objectLike({
+            POWERTOOLS_SERVICE_NAME: `infera-${name}`,
+            POWERTOOLS_METRICS_NAMESPACE: 'infera',
+            MODELS_DIR: '/var/task/models',
+          }),
+        },
+      });
+      const logs = resources[lid(m.function.logs)] as Resource;
+      assert.equal(props(logs).RetentionInDays, 30);
+    }
+  });
+
+  it('loads a heavy model together with its fallback, and pins its SageMaker route', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'Infera-fraud-detector-xl',
+      Timeout: 29,
+      Environment: {
+        Variables: Match.objectLike({
+          MODEL_NAMES: 'fraud-detector-xl,fraud-detector',
+          ROUTE_OVERRIDES: 'fraud-detector-xl@1=sagemaker',
+        }),
+      },
+    });
+  });
+
+  it('points a live alias at the current version and deploys it by CodeDeploy canary with automatic rollback', () => {
+    for (const m of stack.models.values()) {
+      template.hasResourceProperties('AWS::Lambda::Alias', {
+        Name: 'live',
+        FunctionName: { Ref: lid(m.function) },
+        FunctionVersion: Match.anyValue(),
+      });
+      const group = resources[lid(m.deploymentGroup)] as Resource;
+      assert.deepEqual(props(group).DeploymentConfigName, 'CodeDeployDefault.LambdaCanary10Percent5Minutes');
+      assert.deepEqual(props(group).AutoRollbackConfiguration, {
+        Enabled: true,
+        Events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST', 'DEPLOYMENT_STOP_ON_ALARM'],
+      });
+      const alarms = (props(group).AlarmConfiguration as { Alarms: { Name: unknown }[]; Enabled: boolean })
+        .Alarms;
+      assert.deepEqual(
+        alarms.map((a) => a.Name),
+        [{ Ref: lid(m.errorRateAlarm) }, { Ref: lid(m.latencyAlarm) }],
+      );
+      const alias = resources[lid(m.alias)] as Resource & {
+        UpdatePolicy?: Record<string, Record<string, unknown>>;
+      };
+      assert.deepEqual(alias.UpdatePolicy?.CodeDeployLambdaAliasUpdate?.BeforeAllowTrafficHook, {
+        Ref: lid(m.preTrafficHook),
+      });
+    }
+  });
+
+  it('alarms on the alias error rate (Lambda errors plus 5xx answers) and p99 duration', () => {
+    const m = stack.models.get('iris');
+    assert.ok(m);
+    const rate = props(resources[lid(m.errorRateAlarm)] as Resource);
+    assert.equal(rate.Threshold, 5);
+    const expr = (
+      rate.Metrics as { Expression?: string; MetricStat?: { Metric: { MetricName: string } } }[]
+    ).map((x) => x.Expression ?? x.MetricStat?.Metric.MetricName);
+    assert.deepEqual(
+      expr.sort(),
+      [
+        'Errors',
+        'IF(inv > 0, 100 * (FILL(err, 0) + FILL(srv, 0)) / inv, 0)',
+        'Invocations',
+        'ServerErrors',
+      ].sort(),
+    );
+    const p99 = props(resources[lid(m.latencyAlarm)] as Resource);
+    assert.equal(p99.ExtendedStatistic, 'p99');
+    assert.equal(p99.MetricName, 'Duration');
+    assert.deepEqual(p99.AlarmActions, [{ Ref: lid(stack.observability.alarmTopic) }]);
+  });
+
+  it('lets the pre-traffic hook invoke only the new version of its own function', () => {
+    const m = stack.models.get('iris');
+    assert.ok(m);
+    const hook = props(resources[lid(m.preTrafficHook)] as Resource);
+    const target = (hook.Environment as { Variables: Record<string, { Ref: string }> }).Variables
+      .TARGET_FUNCTION_ARN;
+    assert.match(target?.Ref ?? '', /^ModelirisFunctionCurrentVersion/);
+    assert.equal(resources[target?.Ref ?? '']?.Type, 'AWS::Lambda::Version');
+    const role = m.preTrafficHook.role?.node.tryFindChild('DefaultPolicy');
+    const statements = (
+      props(resources[lid(role as never)] as Resource).PolicyDocument as {
+        Statement: { Action: unknown; Resource: unknown }[];
+      }
+    ).Statement;
+    const invoke = statements.find((s) => s.Action === 'lambda:InvokeFunction');
+    assert.deepEqual(invoke?.Resource, target);
+  });
+});
+
+describe('InferenceApi', () => {
+  it('requires IAM authorization on every route except the two health probes', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => props(r));
+    assert.ok(routes.length >= 20);
+    const open = routes
+      .filter((r) => r.AuthorizationType !== 'AWS_IAM')
+      .map((r) => r.RouteKey)
+      .sort();
+    assert.deepEqual(open, ['ANY /v2/health/live', 'ANY /v2/health/ready']);
+    for (const r of routes.filter((x) => x.AuthorizationType !== 'AWS_IAM'))
+      assert.equal(r.AuthorizationType, 'NONE');
+  });
+
+  it("routes each model's predict and infer to that model's live alias", () => {
+    const integrations = Object.fromEntries(ofType('AWS::ApiGatewayV2::Integration'));
+    for (const m of stack.models.values()) {
+      const route = ofType('AWS::ApiGatewayV2::Route').find(
+        ([, r]) => props(r).RouteKey === `ANY /v1/models/${m.modelName}/predict`,
+      );
+      assert.ok(route, m.modelName);
+      const target = (props(route[1]).Target as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1][1] as {
+        Ref: string;
+      };
+      const integration = integrations[target.Ref] as Resource;
+      assert.deepEqual(props(integration).IntegrationUri, { Ref: lid(m.alias) });
+      assert.equal(props(integration).PayloadFormatVersion, '2.0');
+    }
+  });
+
+  it('throttles the stage, writes JSON access logs without bodies, and has CORS off', () => {
+    const stage = props(ofType('AWS::ApiGatewayV2::Stage')[0]?.[1] as Resource);
+    assert.deepEqual(stage.DefaultRouteSettings, { ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 });
+    const log = stage.AccessLogSettings as { Format: string; DestinationArn: unknown };
+    const format = JSON.parse(log.Format) as Record<string, string>;
+    assert.equal(format.status, '$context.status');
+    assert.ok(!Object.values(format).some((v) => /body|querystring/i.test(v)));
+    const api = props(ofType('AWS::ApiGatewayV2::Api')[0]?.[1] as Resource);
+    assert.equal(api.CorsConfiguration, undefined);
+  });
+});
+
+describe('BatchScoringPipeline', () => {
+  it('encrypts both buckets, blocks all public access, denies plain HTTP, and versions the output', () => {
+    const b = stack.batch;
+    assert.ok(b);
+    for (const bucket of [b.inputBucket, b.outputBucket]) {
+      const p = props(resources[lid(bucket)] as Resource);
+      assert.deepEqual(p.BucketEncryption, {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      });
+      assert.deepEqual(p.PublicAccessBlockConfiguration, {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      assert.ok(p.LoggingConfiguration, 'server access logs');
+      assert.ok((p.LifecycleConfiguration as { Rules: unknown[] }).Rules.length >= 2);
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: lid(bucket) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+    assert.deepEqual(props(resources[lid(b.outputBucket)] as Resource).VersioningConfiguration, {
+      Status: 'Enabled',
+    });
+  });
+
+  it('encrypts both queues, denies plain HTTP, and sets visibility to six times the score timeout', () => {
+    const b = stack.batch;
+    assert.ok(b);
+    const score = props(resources[lid(b.scoreFunction)] as Resource);
+    const queue = props(resources[lid(b.queue)] as Resource);
+    assert.ok((queue.VisibilityTimeout as number) >= 6 * (score.Timeout as number));
+    assert.deepEqual(queue.RedrivePolicy, {
+      deadLetterTargetArn: { 'Fn::GetAtt': [lid(b.deadLetterQueue), 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    for (const q of [b.queue, b.deadLetterQueue]) {
+      assert.equal(props(resources[lid(q)] as Resource).SqsManagedSseEnabled, true);
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: lid(q) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('feeds the score function in batches of 10 with partial batch failure and capped concurrency', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: lid(stack.batch?.scoreFunction as never) },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 10 },
+    });
+  });
+
+  it('notifies the split function of uploads filtered by suffix, and alarms on DLQ depth', () => {
+    const notes = props(ofType('Custom::S3BucketNotifications')[0]?.[1] as Resource)
+      .NotificationConfiguration as {
+      LambdaFunctionConfigurations: { Filter: { Key: { FilterRules: { Name: string; Value: string }[] } } }[];
+    };
+    const suffixes = notes.LambdaFunctionConfigurations.map((c) => c.Filter.Key.FilterRules[0]?.Value).sort();
+    assert.deepEqual(suffixes, ['.csv', '.json', '.jsonl', '.ndjson']);
+    const dlq = props(resources[lid(stack.batch?.dlqAlarm as never)] as Resource);
+    assert.equal(dlq.MetricName, 'ApproximateNumberOfMessagesVisible');
+    assert.equal(dlq.Threshold, 0);
+    assert.deepEqual(dlq.AlarmActions, [{ Ref: lid(stack.observability.alarmTopic) }]);
+  });
+});
+
+describe('SageMakerModelEndpoint', () => {
+  it('serves fraud-detector-xl on ml.g5.xlarge under the name its route expects', () => {
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [
+        Match.objectLike({
+          VariantName: 'AllTraffic',
+          InstanceType: 'ml.g5.xlarge',
+          InitialInstanceCount: 1,
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      EnableNetworkIsolation: true,
+      PrimaryContainer: Match.objectLike({ ModelDataUrl: Match.anyValue(), Image: Match.anyValue() }),
+    });
+  });
+
+  it('updates blue/green with a 10% canary and rolls back on its 5xx or latency alarm', () => {
+    const ep = stack.endpoints.get('fraud-detector-xl@1');
+    assert.ok(ep);
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      EndpointName: 'infera-fraud-detector-xl-1',
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: Match.objectLike({
+          TrafficRoutingConfiguration: {
+            Type: 'CANARY',
+            CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 },
+            WaitIntervalInSeconds: 300,
+          },
+        }),
+        AutoRollbackConfiguration: {
+          Alarms: [{ AlarmName: { Ref: lid(ep.errorAlarm) } }, { AlarmName: { Ref: lid(ep.latencyAlarm) } }],
+        },
+      },
+    });
+  });
+
+  it('scales on invocations per instance between 1 and 4 instances', () => {
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ResourceId: 'endpoint/infera-fraud-detector-xl-1/variant/AllTraffic',
+      ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+      MinCapacity: 1,
+      MaxCapacity: 4,
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+        TargetValue: 300,
+      }),
+    });
+  });
+
+  it('grants InvokeEndpoint on this endpoint only, to the xl function and the score function', () => {
+    const invokers = ofType('AWS::IAM::Policy').filter(([, r]) =>
+      JSON.stringify(props(r).PolicyDocument).includes('sagemaker:InvokeEndpoint'),
+    );
+    assert.equal(invokers.length, 2);
+    for (const [, r] of invokers) {
+      const st = (
+        props(r).PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }
+      ).Statement.find((s) => s.Action === 'sagemaker:InvokeEndpoint');
+      assert.match(JSON.stringify(st?.Resource), /:endpoint\/infera-fraud-detector-xl-1"/);
+    }
+  });
+});
+
+describe('Observability and security', () => {
+  it('builds one dashboard with model latency percentiles, cold starts, batch rows, DLQ depth and SageMaker latency', () => {
+    const body = JSON.stringify(
+      props(ofType('AWS::CloudWatch::Dashboard')[0]?.[1] as Resource).DashboardBody,
+    );
+    for (const needle of [
+      'PredictLatency',
+      'p50',
+      'p90',
+      'p99',
+      'ColdStart',
+      'BatchRowsScored',
+      'ApproximateNumberOfMessagesVisible',
+      'ModelLatency',
+      'Invocations',
+    ]) {
+      assert.ok(body.includes(needle), needle);
+    }
+  });
+
+  it('sends every alarm to one encrypted, SSL-only SNS topic', () => {
+    const topic = lid(stack.observability.alarmTopic);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    for (const [, alarm] of ofType('AWS::CloudWatch::Alarm')) {
+      assert.deepEqual(
+        props(alarm).AlarmActions,
+        [{ Ref: topic }],
+        JSON.stringify(props(alarm).AlarmDescription),
+      );
+    }
+  });
+
+  it('has no IAM policy with a wildcard action', () => {
+    const docs = [
+      ...ofType('AWS::IAM::Policy').map(([, r]) => props(r).PolicyDocument),
+      ...ofType('AWS::IAM::Role').flatMap(([, r]) =>
+        ((props(r).Policies as { PolicyDocument: unknown }[]) ?? []).map((p) => p.PolicyDocument),
+      ),
+    ] as { Statement: { Action: string | string[] }[] }[];
+    assert.ok(docs.length > 10);
+    const wildcards = docs
+      .flatMap((d) => d.Statement.flatMap((s) => [s.Action].flat()))
+      .filter((a) => a.includes('*'));
+    assert.deepEqual(wildcards, []);
+  });
+
+  it('passes the cdk-nag AWS Solutions checks with no unacknowledged finding', () => {
+    const report = new AwsSolutionsChecks(stack).validateScope(stack);
+    const findings = report.violations.map(
+      (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+    );
+    assert.deepEqual(findings, []);
+    assert.equal(report.success, true);
+  });
+
+  it('gives every acknowledged cdk-nag rule a written reason', () => {
+    const acks: { id: string; reason: string }[] = [];
+    const walk = (c: { node: { metadata: { type: string; data: unknown }[]; children: unknown[] } }) => {
+      for (const m of c.node.metadata) {
+        if (m.type === 'aws:cdk:acknowledged-rules') {
+          for (const [id, reason] of Object.entries(m.data as Record<string, string>))
+            acks.push({ id, reason });
+        }
+      }
+      for (const child of c.node.children) walk(child as never);
+    };
+    walk(stack as never);
+    assert.ok(acks.length > 5);
+    for (const a of acks) assert.ok(a.reason.length > 30, `${a.id} has a reason`);
+  });
+});
+
+describe('deployment settings', () => {
+  it('fails synth naming the context key and the allowed values', async () => {
+    await assert.rejects(
+      buildApp({ context: { 'infera:architecture': 'sparc', 'aws:cdk:bundling-stacks': [] } }),
+      /infera:architecture: Invalid option: expected one of "x86_64"\|"arm64"/,
+    );
+    await assert.rejects(
+      buildApp({ context: { 'infera:auth': 'jwt', 'aws:cdk:bundling-stacks': [] } }),
+      /infera:jwtIssuer: auth "jwt" needs infera:jwtIssuer/,
+    );
+  });
+
+  it('builds an arm64 layer and functions, and a JWT authorizer, when asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'infera-synth-arm-'));
+    try {
+      const { stack: arm } = await buildApp({
+        outdir: dir,
+        context: {
+          'infera:architecture': 'arm64',
+          'infera:auth': 'jwt',
+          'infera:jwtIssuer': 'https://issuer.example.com/',
+          'infera:jwtAudience': 'client-a,client-b',
+          'infera:batch': 'false',
+          'aws:cdk:bundling-stacks': [],
+        },
+      });
+      const t = Template.fromStack(arm);
+      t.hasResourceProperties('AWS::Lambda::LayerVersion', { CompatibleArchitectures: ['arm64'] });
+      t.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: 'Infera-iris',
+        Architectures: ['arm64'],
+      });
+      t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+        AuthorizerType: 'JWT',
+        JwtConfiguration: { Issuer: 'https://issuer.example.com/', Audience: ['client-a', 'client-b'] },
+      });
+      t.resourceCountIs('AWS::SQS::Queue', 0);
+      assert.ok(arm.layer.build.files.every((f) => !f.path.includes('/linux/x64/')));
+      assert.ok(arm.layer.build.files.some((f) => f.path.includes('/linux/arm64/')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('pre-traffic hook against the bundled function and layer', () => {
+  /** A copy of a staged bundle that resolves onnxruntime-node from the layer folder, as Lambda does from /opt. */
+  function lambdaLike(assetPath: string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'infera-task-'));
+    cpSync(assetPath, join(dir, 'task'), { recursive: true });
+    symlinkSync(join(stack.layer.build.dir, 'nodejs', 'node_modules'), join(dir, 'node_modules'));
+    return join(dir, 'task');
+  }
+  const assetOf = (fn: IConstruct) => stagedPath(fn) as string;
+  const context = {
+    awsRequestId: 'hook-test',
+    functionName: 'Infera-fraud-detector',
+    functionVersion: '1',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:Infera-fraud-detector:1',
+    memoryLimitInMB: '1024',
+    getRemainingTimeInMillis: () => 10_000,
+  };
+  let lambda: LambdaApi;
+  let hookTask: string;
+  let predict: (e: unknown, c: unknown) => Promise<unknown>;
+
+  before(async () => {
+    const m = stack.models.get('fraud-detector');
+    assert.ok(m);
+    const task = lambdaLike(assetOf(m.function));
+    hookTask = lambdaLike(assetOf(m.preTrafficHook));
+    Object.assign(process.env, {
+      MODELS_DIR: join(task, 'models'),
+      MODEL_NAMES: 'fraud-detector',
+      POWERTOOLS_SERVICE_NAME: 'infera-fraud-detector',
+      POWERTOOLS_METRICS_NAMESPACE: 'infera',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+    ({ handler: predict } = (await import(join(task, 'index.mjs'))) as { handler: typeof predict });
+    lambda = await startLambdaApi({
+      functionName: 'Infera-fraud-detector',
+      versions: [{ version: '1', description: 'model fraud-detector live=2' }],
+      live: '1',
+      invoke: (_name, event) => predict(event, context),
+    });
+  });
+  after(() => lambda?.close());
+
+  it('ships the golden fixtures of every version into the hook bundle', () => {
+    assert.deepEqual(readdirSync(join(hookTask, 'fixtures', 'fraud-detector')).sort(), ['1', '2']);
+  });
+
+  it('reports Succeeded to CodeDeploy when the new version matches every fixture', async () => {
+    Object.assign(process.env, {
+      TARGET_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:000000000000:function:Infera-fraud-detector:1',
+      FIXTURES_DIR: join(hookTask, 'fixtures'),
+      AWS_ENDPOINT_URL_LAMBDA: lambda.url,
+      AWS_ENDPOINT_URL_CODEDEPLOY: lambda.url,
+    });
+    const { handler } = (await import(join(hookTask, 'index.mjs'))) as {
+      handler: (e: unknown, c: unknown) => Promise<{ status: string }>;
+    };
+    const out = await handler({ DeploymentId: 'd-1', LifecycleEventHookExecutionId: 'h-1' }, context);
+    assert.equal(out.status, 'Succeeded');
+    assert.deepEqual(lambda.hookStatuses, [{ deploymentId: 'd-1', executionId: 'h-1', status: 'Succeeded' }]);
+    assert.equal(
+      lambda.calls.filter((c) => c.endsWith('/invocations')).length,
+      2,
+      'one call per model version',
+    );
+  });
+
+  it('fails the check naming the prediction that moved when the model answers differently', async () => {
+    const { runGoldenChecks } = await import('#core/golden.ts');
+    const { askFunction } = await import('#shared/golden-events.ts');
+    const golden = JSON.parse(
+      readFileSync(join(MODELS, 'fraud-detector', '2', 'fixtures', 'golden.json'), 'utf8'),
+    );
+    golden.expected[3].score += 0.01;
+    const cases: GoldenCase[] = [{ model: 'fraud-detector', version: '2', golden }];
+    const [result] = await runGoldenChecks(
+      cases,
+      askFunction((e: unknown) => predict(e, context), 't'),
+    );
+    assert.equal(result?.ok, false);
+    assert.match(
+      result?.problems[0] ?? '',
+      /^predictions\[3\]\.score: 0\.\d+ differs from 0\.\d+ by more than 0\.0001$/,
+    );
+  });
+});
