@@ -595,3 +595,73 @@ describe('pre-traffic hook against the bundled function and layer', () => {
     );
   });
 });
+
+describe('SageMakerModelEndpoint options', () => {
+  const build = async (extra: Record<string, unknown>) => {
+    const { App, Stack } = await import('aws-cdk-lib');
+    const { Bucket } = await import('aws-cdk-lib/aws-s3');
+    const { Role, ServicePrincipal } = await import('aws-cdk-lib/aws-iam');
+    const { SageMakerModelEndpoint } = await import('../../infra/constructs/sagemaker-endpoint.ts');
+    const s = new Stack(new App(), 'Options');
+    const caller = new Role(s, 'Caller', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    const ep = new SageMakerModelEndpoint(s, 'Ep', {
+      modelName: 'big',
+      modelVersion: '3',
+      imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/neuron-serving:1',
+      modelDataUrl: 's3://models-bucket/big/3/model.tar.gz',
+      ...(extra.async ? { async: { outputBucket: new Bucket(s, 'Out') } } : {}),
+      ...(extra.serverless ? { serverless: extra.serverless } : {}),
+    } as never);
+    ep.grantInvoke(caller);
+    return Template.fromStack(s);
+  };
+
+  it('uses a user image and model data as given, with no Docker build', async () => {
+    const t = await build({});
+    t.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: Match.objectLike({
+        Image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/neuron-serving:1',
+        ModelDataUrl: 's3://models-bucket/big/3/model.tar.gz',
+      }),
+    });
+    t.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: 'infera-big-3' });
+  });
+
+  it('configures serverless inference without instances or autoscaling', async () => {
+    const t = await build({ serverless: { memorySizeMb: 4096, maxConcurrency: 5 } });
+    t.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [
+        Match.objectLike({ ServerlessConfig: { MemorySizeInMB: 4096, MaxConcurrency: 5 } }),
+      ],
+    });
+    t.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+  });
+
+  it('configures async inference with an S3 output path and grants InvokeEndpointAsync', async () => {
+    const t = await build({ async: true });
+    t.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      AsyncInferenceConfig: Match.objectLike({ ClientConfig: { MaxConcurrentInvocationsPerInstance: 4 } }),
+    });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync'] }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('the cdk-nag check itself', () => {
+  it('reports a plain bucket without TLS enforcement or access logs, so a clean report means something', async () => {
+    const { App, Stack } = await import('aws-cdk-lib');
+    const { Bucket } = await import('aws-cdk-lib/aws-s3');
+    const s = new Stack(new App(), 'Careless');
+    new Bucket(s, 'Open');
+    const report = new AwsSolutionsChecks(s).validateScope(s);
+    const rules = report.violations.map((v) => v.ruleName);
+    assert.ok(rules.includes('AwsSolutions-S1'), rules.join(', '));
+    assert.ok(rules.includes('AwsSolutions-S10'), rules.join(', '));
+    assert.equal(report.success, false);
+  });
+});
