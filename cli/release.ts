@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { type FunctionVersion, getAlias, lambdaClient, listVersions, pointAlias } from '#adapters/lambda.ts';
 import { ModelPackageError } from '#core/errors.ts';
 import { ModelRegistry } from '#core/registry.ts';
+import { liveFromDescription, modelFunctionName } from '../infra/lib/names.ts';
 import { CliError, table } from './common.ts';
 
 export const RELEASE_HELP = {
@@ -102,13 +103,13 @@ function parse(command: 'deployments' | 'rollback', args: string[]): ReleaseOpti
 
 const isCloud = (o: ReleaseOptions) => o.stack !== undefined || o.function !== undefined;
 
-/** The Lambda function of a model on a stack: the name the CDK gives it (infra/stacks). */
+/** The Lambda function of a model on a stack: the name the CDK gives it (infra/lib/names.ts). */
 export function functionNameFor(o: ReleaseOptions): string {
   if (o.function) return o.function;
-  const name = `${o.stack}-${o.model}`.replace(/[^A-Za-z0-9_-]/g, '-');
-  if (name.length > 64) {
+  const name = modelFunctionName(o.stack as string, o.model);
+  if (!name) {
     throw new CliError(
-      `The function name ${name} would be over 64 characters, so the stack let CloudFormation name it.`,
+      `The function name ${o.stack}-${o.model} would be over 64 characters, so the stack let CloudFormation name it.`,
       ['Pass it with --function (see the Function-<model> output of the stack).'],
       2,
     );
@@ -118,7 +119,19 @@ export function functionNameFor(o: ReleaseOptions): string {
 
 /** The model version a Lambda version serves, from the description the CDK gives it. */
 export function liveModelVersion(v: FunctionVersion): string | undefined {
-  return /\blive=(\S+)/.exec(v.description)?.[1];
+  return liveFromDescription(v.description);
+}
+
+/** The model's function on AWS, its published versions and its live alias. */
+async function readCloud(o: ReleaseOptions) {
+  const fn = functionNameFor(o);
+  const client = lambdaClient(o.region ? { region: o.region } : {});
+  try {
+    const [versions, alias] = await Promise.all([listVersions(client, fn), getAlias(client, fn, 'live')]);
+    return { fn, client, versions, alias };
+  } catch (err) {
+    awsError(err, fn);
+  }
 }
 
 async function loadLocal(o: ReleaseOptions) {
@@ -180,15 +193,7 @@ export async function deploymentsCommand(args: string[]): Promise<number> {
     console.log(`\n* live (${relative(process.cwd(), join(o.models, o.model, 'aliases.json'))})`);
     return 0;
   }
-  const fn = functionNameFor(o);
-  const client = lambdaClient(o.region ? { region: o.region } : {});
-  let versions: FunctionVersion[];
-  let alias: Awaited<ReturnType<typeof getAlias>>;
-  try {
-    [versions, alias] = await Promise.all([listVersions(client, fn), getAlias(client, fn, 'live')]);
-  } catch (err) {
-    awsError(err, fn);
-  }
+  const { fn, versions, alias } = await readCloud(o);
   if (o.json) {
     console.log(JSON.stringify({ model: o.model, function: fn, alias, versions }, null, 2));
     return 0;
@@ -250,15 +255,7 @@ export async function rollbackCommand(args: string[]): Promise<number> {
     console.log('Restart npm start to serve it; commit aliases.json so the next cdk deploy ships it.');
     return 0;
   }
-  const fn = functionNameFor(o);
-  const client = lambdaClient(o.region ? { region: o.region } : {});
-  let versions: FunctionVersion[];
-  let alias: Awaited<ReturnType<typeof getAlias>>;
-  try {
-    [versions, alias] = await Promise.all([listVersions(client, fn), getAlias(client, fn, 'live')]);
-  } catch (err) {
-    awsError(err, fn);
-  }
+  const { fn, client, versions, alias } = await readCloud(o);
   const current = alias.functionVersion;
   let target: FunctionVersion | undefined;
   if (o.to) {

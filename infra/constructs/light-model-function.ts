@@ -19,6 +19,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { ModelEntry } from '#core/registry.ts';
 import { acknowledge, logicalId } from '../lib/nag.ts';
+import { versionDescription } from '../lib/names.ts';
 import { InferaFunction } from './infera-function.ts';
 import type { OnnxRuntimeLayer } from './onnxruntime-layer.ts';
 
@@ -118,7 +119,7 @@ export class LightModelFunction extends Construct {
 
     this.function = new InferaFunction(this, 'Function', {
       entry: 'functions/api/predict.ts',
-      description: `infera model ${model.name}: versions ${versions.map((v) => v.version).join(', ')}, live ${live}`,
+      description: `infera model ${model.name}: versions ${this.modelVersions.join(', ')}, live ${live}`,
       serviceName,
       onnxRuntime: props.onnxRuntime,
       ...(props.functionName ? { functionName: props.functionName } : {}),
@@ -137,7 +138,7 @@ export class LightModelFunction extends Construct {
       },
       currentVersionOptions: {
         // What `infera deployments` shows for each Lambda version.
-        description: `model ${model.name} live=${live} versions=${versions.map((v) => v.version).join(',')}`,
+        description: versionDescription(model.name, live, this.modelVersions),
       },
     });
 

@@ -11,18 +11,13 @@ import { LightModelFunction } from '../constructs/light-model-function.ts';
 import { Observability } from '../constructs/observability.ts';
 import { OnnxRuntimeLayer } from '../constructs/onnxruntime-layer.ts';
 import { SageMakerModelEndpoint } from '../constructs/sagemaker-endpoint.ts';
+import { modelFunctionName } from '../lib/names.ts';
 
 export interface InferaStackProps extends StackProps {
   /** The models, as the registry loaded and checked them from `modelsDir`. */
   readonly registry: ModelRegistry;
   readonly modelsDir: string;
   readonly config: DeployConfig;
-}
-
-/** The Lambda function name `infera rollback` and `infera deployments` look for. */
-export function modelFunctionName(stackName: string, model: string): string | undefined {
-  const name = `${stackName}-${model}`.replace(/[^A-Za-z0-9_-]/g, '-');
-  return name.length <= 64 ? name : undefined;
 }
 
 /**

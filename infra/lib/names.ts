@@ -1,0 +1,23 @@
+/**
+ * The names a deployed stack gives things and the CLI looks for. One module, free of CDK imports,
+ * so `infera rollback` and the stack cannot disagree.
+ */
+
+/** Lambda's limit on a function name. */
+const MAX_FUNCTION_NAME = 64;
+
+/** The Lambda function of a model: `<stack>-<model>`, or undefined when that would be too long. */
+export function modelFunctionName(stackName: string, model: string): string | undefined {
+  const name = `${stackName}-${model}`.replace(/[^A-Za-z0-9_-]/g, '-');
+  return name.length <= MAX_FUNCTION_NAME ? name : undefined;
+}
+
+/** A Lambda version's description: which model version it serves as live, and which it holds. */
+export function versionDescription(model: string, live: string, versions: readonly string[]): string {
+  return `model ${model} live=${live} versions=${versions.join(',')}`;
+}
+
+/** The live model version a version description records (see versionDescription). */
+export function liveFromDescription(description: string): string | undefined {
+  return /\blive=(\S+)/.exec(description)?.[1];
+}
