@@ -7,6 +7,7 @@ import {
   BlockPublicAccess,
   Bucket,
   BucketEncryption,
+  type BucketProps,
   EventType,
   type IBucket,
   ObjectOwnership,
@@ -99,37 +100,36 @@ export class BatchScoringPipeline extends Construct {
     const scoreTimeout = props.scoreTimeout ?? Duration.minutes(2);
     const maxAttempts = props.maxAttempts ?? 3;
 
-    if (props.accessLogsBucket) {
-      this.accessLogsBucket = props.accessLogsBucket;
-    } else {
-      const logs = new Bucket(this, 'AccessLogs', {
+    // Every bucket here gets the same security defaults; only purpose-specific settings differ.
+    const secureBucket = (id: string, extra: BucketProps) =>
+      new Bucket(this, id, {
         encryption: BucketEncryption.S3_MANAGED,
         blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
         enforceSSL: true,
+        removalPolicy,
+        ...extra,
+      });
+
+    if (props.accessLogsBucket) {
+      this.accessLogsBucket = props.accessLogsBucket;
+    } else {
+      const logs = secureBucket('AccessLogs', {
         objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
         lifecycleRules: [{ expiration: Duration.days(365) }],
-        removalPolicy,
       });
       acknowledge(logs, 'This is the access-log bucket; logging it to itself would loop.', 'AwsSolutions-S1');
       this.accessLogsBucket = logs;
     }
 
-    this.inputBucket = new Bucket(this, 'Input', {
-      encryption: BucketEncryption.S3_MANAGED,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
+    this.inputBucket = secureBucket('Input', {
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'input/',
       lifecycleRules: [
         { expiration: Duration.days(props.inputExpirationDays ?? 30) },
         { abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
-      removalPolicy,
     });
-    this.outputBucket = new Bucket(this, 'Output', {
-      encryption: BucketEncryption.S3_MANAGED,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
+    this.outputBucket = secureBucket('Output', {
       versioned: true,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'output/',
@@ -137,7 +137,6 @@ export class BatchScoringPipeline extends Construct {
         { noncurrentVersionExpiration: Duration.days(props.resultNoncurrentDays ?? 90) },
         { abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
-      removalPolicy,
     });
 
     this.deadLetterQueue = new Queue(this, 'DeadLetters', {

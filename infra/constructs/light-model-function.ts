@@ -4,6 +4,7 @@ import {
   ComparisonOperator,
   MathExpression,
   Metric,
+  type MetricOptions,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -154,13 +155,7 @@ export class LightModelFunction extends Construct {
     const minute = Duration.minutes(1);
     const invocations = this.alias.metricInvocations({ period: minute, statistic: 'Sum' });
     const errors = this.alias.metricErrors({ period: minute, statistic: 'Sum' });
-    const serverErrors = new Metric({
-      namespace: this.function.metricsNamespace,
-      metricName: 'ServerErrors',
-      dimensionsMap: { service: serviceName },
-      period: minute,
-      statistic: 'Sum',
-    });
+    const serverErrors = this.metricServerErrors();
     this.errorRateAlarm = new Alarm(this, 'ErrorRate', {
       alarmDescription: `${model.name}: more than ${props.errorRatePercent ?? 5}% of calls to the live alias failed (Lambda errors plus 5xx answers). During a deployment this rolls it back.`,
       metric: new MathExpression({
@@ -227,6 +222,29 @@ export class LightModelFunction extends Construct {
       'CodeDeploy invokes the pre-traffic hook by version (<hook arn>:<version>); the grant names lambda:InvokeFunction on that one function only.',
       `AwsSolutions-IAM5[Resource::<${logicalId(this.preTrafficHook)}.Arn>:*]`,
     );
+  }
+
+  /** Handled 5xx answers (the EMF ServerErrors metric, by service), per minute. */
+  metricServerErrors(options: MetricOptions = {}): Metric {
+    return new Metric({
+      namespace: this.function.metricsNamespace,
+      metricName: 'ServerErrors',
+      dimensionsMap: { service: this.function.serviceName },
+      period: Duration.minutes(1),
+      statistic: 'Sum',
+      ...options,
+    });
+  }
+
+  /** One of the predict handler's EMF metrics (PredictLatency, Predictions, ColdStart) for one model version. */
+  metricForVersion(metricName: string, version: string, options: MetricOptions = {}): Metric {
+    return new Metric({
+      namespace: this.function.metricsNamespace,
+      metricName,
+      dimensionsMap: { service: this.function.serviceName, model: this.modelName, version },
+      period: Duration.minutes(1),
+      ...options,
+    });
   }
 
   /** Lets a principal call the live alias, and only it. */

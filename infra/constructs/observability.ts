@@ -78,35 +78,15 @@ export class Observability extends Construct {
 
   /** A model's row: calls and errors of its alias, latency and cold starts per version. */
   addModel(m: LightModelFunction): void {
-    const fn = m.function;
-    const service = fn.serviceName;
-    const versions = m.modelVersions;
     const perVersion = (metricName: string, statistic: string, label: (v: string) => string): IMetric[] =>
-      versions.map(
-        (v) =>
-          new Metric({
-            namespace: this.#namespace,
-            metricName,
-            dimensionsMap: { service, model: m.modelName, version: v },
-            statistic,
-            period: minute,
-            label: label(v),
-          }),
-      );
+      m.modelVersions.map((v) => m.metricForVersion(metricName, v, { statistic, label: label(v) }));
     this.dashboard.addWidgets(
       new GraphWidget({
         title: `${m.modelName}: calls and errors (live alias)`,
         left: [
           m.alias.metricInvocations({ period: minute, statistic: 'Sum', label: 'invocations' }),
           m.alias.metricErrors({ period: minute, statistic: 'Sum', label: 'Lambda errors' }),
-          new Metric({
-            namespace: this.#namespace,
-            metricName: 'ServerErrors',
-            dimensionsMap: { service },
-            period: minute,
-            statistic: 'Sum',
-            label: '5xx answers',
-          }),
+          m.metricServerErrors({ label: '5xx answers' }),
           m.alias.metricThrottles({ period: minute, statistic: 'Sum', label: 'throttles' }),
         ],
         width: 8,

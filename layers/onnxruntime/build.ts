@@ -10,16 +10,7 @@
  *   node layers/onnxruntime/build.ts [--arch x86_64|arm64] [--out DIR]
  */
 import { createHash } from 'node:crypto';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,8 +108,8 @@ export function buildOnnxRuntimeLayer(opts: LayerBuildOptions = {}): LayerBuild 
       const src = join(pkgDir, file);
       const dest = join(dir, 'nodejs', 'node_modules', pkg, file);
       mkdirSync(dirname(dest), { recursive: true });
-      copyFileSync(src, dest);
       const bytes = readFileSync(src);
+      writeFileSync(dest, bytes);
       files.push({
         path: `nodejs/node_modules/${pkg}/${file}`,
         bytes: bytes.length,
