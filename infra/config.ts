@@ -55,8 +55,11 @@ export function readDeployConfig(get: (key: string) => unknown, keys: readonly s
   }
   const parsed = deployConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (i) => `  ${CONTEXT_PREFIX}${i.path.join('.') || '(root)'}: ${i.message}`,
+    const known = Object.keys(deployConfigSchema.shape).map((k) => CONTEXT_PREFIX + k);
+    const lines = parsed.error.issues.flatMap((i) =>
+      i.code === 'unrecognized_keys'
+        ? i.keys.map((k) => `  ${CONTEXT_PREFIX}${k}: not a setting; the settings are ${known.join(', ')}`)
+        : [`  ${CONTEXT_PREFIX}${i.path.join('.')}: ${i.message}`],
     );
     throw new Error(
       `Invalid deployment settings (cdk.json "context", or -c ${CONTEXT_PREFIX}<key>=<value>):\n${lines.join('\n')}\nSee README "Deploy to AWS".`,

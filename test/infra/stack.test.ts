@@ -469,6 +469,10 @@ describe('deployment settings', () => {
       buildApp({ context: { 'infera:auth': 'jwt', 'aws:cdk:bundling-stacks': [] } }),
       /infera:jwtIssuer: auth "jwt" needs infera:jwtIssuer/,
     );
+    await assert.rejects(
+      buildApp({ context: { 'infera:archtecture': 'arm64', 'aws:cdk:bundling-stacks': [] } }),
+      /infera:archtecture: not a setting; the settings are .*infera:architecture/,
+    );
   });
 
   it('builds an arm64 layer and functions, and a JWT authorizer, when asked', async () => {
