@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError } from '#core/errors.ts';
 import { instanceSchema } from '#core/features.ts';
 import { loadConfig } from '#shared/config.ts';

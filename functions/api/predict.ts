@@ -31,7 +31,6 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
   req.scope.version = mv.version;
   req.scope.route = mv.route.target;
   if (mv.route.endpoint) req.scope.endpoint = mv.route.endpoint.name;
-  logger.appendKeys({ model: mv.name, version: mv.version, route: mv.route.target });
   tracer.putAnnotation('model', mv.name);
   tracer.putAnnotation('version', mv.version);
 
@@ -47,7 +46,7 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
         `Request has ${instances.length} instances; the limit is ${config.MAX_INSTANCES} (MAX_INSTANCES). Split it, or use batch scoring.`,
       );
     }
-    if (config.LOG_PAYLOADS) logger.info('payload', { instances });
+    if (config.LOG_PAYLOADS) logger.info('payload', { model: mv.name, version: mv.version, instances });
     const r = await scorer.score(mv, instances, opts);
     served = r.served;
     count = r.predictions.length;
@@ -61,7 +60,8 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
     };
   } else {
     const request = req.body as InferRequest;
-    if (config.LOG_PAYLOADS) logger.info('payload', { inputs: request.inputs });
+    if (config.LOG_PAYLOADS)
+      logger.info('payload', { model: mv.name, version: mv.version, inputs: request.inputs });
     const r = await scorer.inferRouted(mv, request, opts);
     served = r.served;
     count = r.response.outputs[0]?.shape[0] ?? 0;
@@ -77,12 +77,17 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
   metrics.addMetric('Predictions', MetricUnit.Count, count);
   metrics.addMetric('PredictLatency', MetricUnit.Milliseconds, latencyMs);
   if (served.target === 'fallback') metrics.addMetric('FallbackPredictions', MetricUnit.Count, count);
-  logger.info('prediction', {
+  // The request's record rides on the EMF line the metrics already write (one stdout write per
+  // request, not two): CloudWatch keeps metadata as plain fields, queryable with Logs Insights.
+  // Powertools types metadata as a string but stores any JSON value; the handler test pins that.
+  const record = {
+    requestId: req.requestId,
     operation: req.operation.id,
     instances: count,
     latencyMs: Math.round(latencyMs * 1000) / 1000,
     ...servedKeys(served),
-  });
+  };
+  metrics.addMetadata('prediction', record as unknown as string);
   const headers: Record<string, string> = { 'x-model-version': mv.version, 'x-infera-route': served.target };
   if (served.target === 'fallback') headers['x-infera-fallback'] = `${served.model}@${served.version}`;
   return { body, headers };

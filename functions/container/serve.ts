@@ -4,7 +4,7 @@
  * `npm start` starts one per heavy model as `node functions/container/serve.ts serve`.
  */
 import { availableParallelism } from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { InferaError } from '#core/errors.ts';
 import { formatIssues } from '#core/manifest.ts';

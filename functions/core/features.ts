@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from './errors.ts';
 import { type Feature, formatIssues } from './manifest.ts';
 
@@ -77,7 +77,7 @@ export function encodeInstances(
 ): Float32Array {
   const width = features.length;
   const out = new Float32Array(rows.length * width);
-  const encoders = features.map(encoderFor);
+  const encoders = encodersFor(features);
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r] as Record<string, unknown>;
     for (let c = 0; c < width; c++) {
@@ -86,6 +86,18 @@ export function encodeInstances(
     }
   }
   return out;
+}
+
+/** Encoders are built once per manifest's feature list, not once per request. */
+const ENCODERS = new WeakMap<readonly Feature[], ((v: unknown) => number)[]>();
+
+function encodersFor(features: readonly Feature[]): ((v: unknown) => number)[] {
+  let e = ENCODERS.get(features);
+  if (!e) {
+    e = features.map(encoderFor);
+    ENCODERS.set(features, e);
+  }
+  return e;
 }
 
 function encoderFor(f: Feature): (v: unknown) => number {

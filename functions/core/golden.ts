@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** fixtures/golden.json: stored inputs and the outputs a correct deployment must return. */
 export const goldenSchema = z.object({

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The model manifest (`models/<name>/<version>/model.json`) is the single source of truth for a

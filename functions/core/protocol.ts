@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Wire schemas for the v1 API and the Open Inference Protocol v2. They validate requests at the
@@ -17,7 +17,9 @@ export const errorResponseSchema = z
 export const predictRequestSchema = z
   .strictObject({
     instances: z
-      .array(z.record(z.string(), z.unknown()))
+      // Any object: the model's own instance schema checks the fields next. (A record schema
+      // parses every key and value a second time, which is most of the cost of a 64-row request.)
+      .array(z.looseObject({}))
       .min(1)
       .describe('One object per row. Fields follow the model input schema from GET /v1/models/{model}.'),
   })

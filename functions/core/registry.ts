@@ -78,8 +78,17 @@ export class ModelRegistry {
       names = names.filter((n) => opts.only?.includes(n));
     }
     const models = new Map<string, ModelEntry>();
-    for (const name of names) {
-      const entry = await loadModel(root, name, problems, rel, opts.routing ?? DEFAULT_ROUTE_POLICY);
+    // Models and their versions load concurrently (start-up is mostly waiting on small file
+    // reads); each keeps its own problem list, joined in name order, so reports stay stable.
+    const loaded = await Promise.all(
+      names.map(async (name) => {
+        const own: string[] = [];
+        const entry = await loadModel(root, name, own, rel, opts.routing ?? DEFAULT_ROUTE_POLICY);
+        return { name, entry, own };
+      }),
+    );
+    for (const { name, entry, own } of loaded) {
+      problems.push(...own);
       if (entry) models.set(name, entry);
     }
     if (problems.length === 0) checkFallbacks(models, problems, rel, opts.only !== undefined);
@@ -174,14 +183,20 @@ async function loadModel(
   );
   const before = problems.length;
   const versions: ModelVersion[] = [];
-  for (const d of versionDirs) {
-    if (!VERSION.test(d.name)) {
-      problems.push(
-        `${rel(join(dir, d.name))}: version folders must be positive integers such as "1"; rename it`,
-      );
-      continue;
-    }
-    const v = await loadVersion(join(dir, d.name), name, d.name, problems, rel, policy);
+  const loaded = await Promise.all(
+    versionDirs.map(async (d) => {
+      const own: string[] = [];
+      if (!VERSION.test(d.name)) {
+        own.push(
+          `${rel(join(dir, d.name))}: version folders must be positive integers such as "1"; rename it`,
+        );
+        return { own };
+      }
+      return { own, v: await loadVersion(join(dir, d.name), name, d.name, own, rel, policy) };
+    }),
+  );
+  for (const { own, v } of loaded) {
+    problems.push(...own);
     if (v) versions.push(v);
   }
   if (versionDirs.length === 0) {

@@ -4,7 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { CodeDeployClient, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { invokeJson, lambdaClient } from '#adapters/lambda.ts';
 import { ConfigError } from '#core/errors.ts';
 import { type GoldenCase, goldenSchema, runGoldenChecks } from '#core/golden.ts';

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '#core/errors.ts';
 import { formatIssues } from '#core/manifest.ts';
 import { parseRouteOverrides } from '#core/routing.ts';

@@ -69,10 +69,43 @@ function serverError(): void {
   single.addMetric('ServerErrors', MetricUnit.Count, 1);
 }
 
+interface Resolved {
+  readonly operation: Operation;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** Paths seen are few (a model's routes), so matching is done once per path, not per request. */
+const RESOLVED_CACHE_LIMIT = 512;
+
 /** Finds the operation for this event among those a function serves, or explains 404 / 405. */
-function resolveOperation(ops: readonly Operation[], event: APIGatewayProxyEventV2) {
+function resolveOperation(
+  ops: readonly Operation[],
+  event: APIGatewayProxyEventV2,
+  cache: Map<string, Resolved>,
+): { operation: Operation; params: Record<string, string> } {
   const method = event.requestContext?.http?.method?.toUpperCase() ?? 'GET';
   const path = event.rawPath ?? event.requestContext?.http?.path ?? '/';
+  const key = `${method} ${event.routeKey ?? ''} ${path}`;
+  let hit = cache.get(key);
+  if (!hit) {
+    hit = matchOperation(ops, event, method, path);
+    // Only matches are cached (an error throws above), and only so many: junk paths cannot grow it.
+    if (cache.size < RESOLVED_CACHE_LIMIT) cache.set(key, hit);
+  }
+  return {
+    operation: hit.operation,
+    params: event.pathParameters
+      ? ({ ...hit.params, ...event.pathParameters } as Record<string, string>)
+      : { ...hit.params },
+  };
+}
+
+function matchOperation(
+  ops: readonly Operation[],
+  event: APIGatewayProxyEventV2,
+  method: string,
+  path: string,
+): Resolved {
   const fromRouteKey = event.routeKey?.includes(' ') ? event.routeKey.split(' ')[1] : undefined;
   const candidates = ops.filter((o) => (fromRouteKey && o.path === fromRouteKey) || matchPath(o.path, path));
   if (candidates.length === 0) {
@@ -87,8 +120,7 @@ function resolveOperation(ops: readonly Operation[], event: APIGatewayProxyEvent
   if (!operation)
     throw new MethodNotAllowedError(method, path, [...new Set(candidates.map((o) => o.method))]);
   // A per-model route (ANY /v1/models/iris/predict) carries no {model} parameter: take it from the path.
-  const params = { ...matchPath(operation.path, path), ...event.pathParameters };
-  return { operation, params: params as Record<string, string> };
+  return { operation, params: matchPath(operation.path, path) ?? {} };
 }
 
 /**
@@ -101,12 +133,13 @@ export function httpEdge(opts: {
   maxBodyBytes: number;
   countInvalid: boolean;
 }): MiddlewareObj<ApiEvent, Result> {
+  const resolved = new Map<string, Resolved>();
   return {
     before: (request) => {
       const { event, context } = request;
       const requestId = requestIdOf(event, context);
       logger.setCorrelationId(requestId);
-      const { operation, params } = resolveOperation(opts.operations, event);
+      const { operation, params } = resolveOperation(opts.operations, event, resolved);
       const query: Record<string, string> = {};
       for (const [k, v] of Object.entries(event.queryStringParameters ?? {}))
         if (v !== undefined) query[k] = v;

@@ -1,5 +1,5 @@
+import * as z from 'zod';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
-import { SageMakerInvoker, sagemakerClient } from '#adapters/sagemaker.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { RemoteEndpoints } from '#core/remote.ts';
 import { Scorer } from '#core/scoring.ts';
@@ -15,19 +15,41 @@ let registry: Promise<ModelRegistry> | undefined;
 
 /** The model registry alone, for functions that resolve versions but never score (split, batch API). */
 export function getRegistry(config: Config): Promise<ModelRegistry> {
-  registry ??= ModelRegistry.load(config.MODELS_DIR, {
-    ...(config.MODEL_NAMES ? { only: config.MODEL_NAMES } : {}),
-    routing: {
-      sizeThresholdMb: config.ROUTE_SIZE_THRESHOLD_MB,
-      lambdaColdStartMs: config.ROUTE_LAMBDA_COLD_START_MS,
-      overrides: config.ROUTE_OVERRIDES,
-    },
-  });
+  registry ??= once(() =>
+    ModelRegistry.load(config.MODELS_DIR, {
+      ...(config.MODEL_NAMES ? { only: config.MODEL_NAMES } : {}),
+      routing: {
+        sizeThresholdMb: config.ROUTE_SIZE_THRESHOLD_MB,
+        lambdaColdStartMs: config.ROUTE_LAMBDA_COLD_START_MS,
+        overrides: config.ROUTE_OVERRIDES,
+      },
+    }),
+  );
   return registry;
 }
 
-/** The endpoints client, with the retry and breaker policy from the configuration. */
-export function remoteEndpoints(config: Config): RemoteEndpoints {
+/**
+ * Runs start-up work with zod's JIT off. Manifests are parsed once per process: compiling their
+ * schemas to code first costs more than it saves (about 6 ms of each cold start, `npm run bench`
+ * B4). Request schemas, parsed on every call, are compiled as usual once this returns.
+ */
+async function once<T>(work: () => Promise<T>): Promise<T> {
+  const { jitless } = z.config();
+  z.config({ jitless: true });
+  try {
+    return await work();
+  } finally {
+    z.config({ jitless: jitless ?? false });
+  }
+}
+
+/**
+ * The endpoints client, with the retry and breaker policy from the configuration. The AWS SDK
+ * client is loaded here, not at import: a function whose models all run in-process never
+ * evaluates it, which keeps its cold start short (`npm run bench`, B4).
+ */
+export async function remoteEndpoints(config: Config): Promise<RemoteEndpoints> {
+  const { SageMakerInvoker, sagemakerClient } = await import('#adapters/sagemaker.ts');
   const client = sagemakerClient({
     ...(config.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME
       ? { endpoint: config.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME }
@@ -59,7 +81,10 @@ export function getPlatform(config: Config): Promise<Platform> {
       registry,
       new OnnxRuntimeEngine(),
       { intraOpThreads: config.ORT_INTRA_OP_THREADS, interOpThreads: config.ORT_INTER_OP_THREADS },
-      { ...(heavy ? { remote: remoteEndpoints(config) } : {}), remoteMaxRows: config.SAGEMAKER_MAX_ROWS },
+      {
+        ...(heavy ? { remote: await remoteEndpoints(config) } : {}),
+        remoteMaxRows: config.SAGEMAKER_MAX_ROWS,
+      },
     );
     await scorer.warmup();
     return { registry, scorer };

@@ -3,7 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import {
+  LogLevel,
+  NodejsFunction,
+  type NodejsFunctionProps,
+  OutputFormat,
+} from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { acknowledge } from '../lib/nag.ts';
@@ -51,8 +56,16 @@ export interface InferaFunctionProps
   readonly logRetention?: RetentionDays;
 }
 
+/** node:http and node:https through require(): see infra/lib/cjs-builtins/http.cjs. */
+const CJS_BUILTINS = Object.fromEntries(
+  ['http', 'https'].flatMap((m) => [
+    [`--alias:node:${m}`, join(PROJECT_ROOT, 'infra', 'lib', 'cjs-builtins', `${m}.cjs`)],
+    [`--alias:${m}`, join(PROJECT_ROOT, 'infra', 'lib', 'cjs-builtins', `${m}.cjs`)],
+  ]),
+);
+
 /**
- * The team's Lambda defaults in one place: Node.js 24, ESM bundle (minified, source maps, AWS SDK
+ * The team's Lambda defaults in one place: Node.js 24, ESM bundle (minified with names kept, AWS SDK
  * bundled at the tested version), active tracing, an explicit log group with retention, a role
  * with no managed policies, and the Powertools service and namespace.
  */
@@ -100,13 +113,18 @@ export class InferaFunction extends NodejsFunction {
         format: OutputFormat.ESM,
         target: 'node24',
         minify: true,
-        sourceMap: true,
-        sourcesContent: false,
+        // Function and class names survive minification, so stack traces stay readable without a
+        // source map. A map would double the bundle (`npm run bench`, B5) and Lambda only reads it
+        // with --enable-source-maps, which slows every error.
+        keepNames: true,
+        sourceMap: false,
         mainFields: ['module', 'main'],
         // Some bundled CommonJS dependencies call require(); ESM has none of its own.
         banner:
           "import { createRequire as __inferaRequire } from 'node:module'; const require = __inferaRequire(import.meta.url);",
         externalModules: onnxRuntime ? [...OnnxRuntimeLayer.EXTERNAL_MODULES] : [],
+        esbuildArgs: CJS_BUILTINS,
+        logLevel: LogLevel.WARNING,
         bundleAwsSDK: true,
         ...(models ? { commandHooks: packageHooks(models) } : {}),
       },

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ValidationError } from '../errors.ts';
 import { instanceSchema } from '../features.ts';
 import { type Feature, formatIssues, type Manifest } from '../manifest.ts';

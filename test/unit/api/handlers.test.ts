@@ -65,11 +65,12 @@ describe('predict handler (API Gateway v2 events)', () => {
     assert.equal(emf.version, '1');
     assert.equal(emf.Predictions, 1);
     assert.equal(typeof emf.PredictLatency, 'number');
-    const log = lines
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((o) => o.message === 'prediction');
-    assert.equal(log?.model, 'iris');
-    assert.equal(log?.correlation_id, 'JKJaXmPLvHcESHA=');
+    // One line per request: the request's record is metadata on the EMF line, not a second log line.
+    const record = emf.prediction as Record<string, unknown>;
+    assert.equal(record.requestId, 'JKJaXmPLvHcESHA=');
+    assert.equal(record.servedBy, 'lambda');
+    assert.equal(record.instances, 1);
+    assert.equal(lines.filter((l) => l.includes('JKJaXmPLvHcESHA=')).length, 1);
     assert.ok(!JSON.stringify(lines).includes('5.1'), 'payload values stay out of the logs');
   });
 

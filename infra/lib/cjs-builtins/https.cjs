@@ -1,0 +1,2 @@
+// See http.cjs: the same for node:https.
+module.exports = process.getBuiltinModule('node:https');
