@@ -8,6 +8,7 @@ import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchOptions, BenchResult, Figure } from './lib/report.ts';
+import { goldenInstances } from './lib/models.ts';
 import { quantile, sortNumbers, summarize } from './lib/stats.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -24,6 +25,7 @@ async function child(): Promise<void> {
   const rounds = Number(process.env.B1_ROUNDS);
   const calls = Number(process.env.B1_CALLS);
   const ort = await import('onnxruntime-node');
+  const { sessionOptions } = await import('#adapters/onnxruntime.ts');
   const { loadConfig } = await import('#shared/config.ts');
   const { predictEvent } = await import('#shared/golden-events.ts');
   const { encodeInstances } = await import('#core/features.ts');
@@ -34,18 +36,12 @@ async function child(): Promise<void> {
   const config = loadConfig();
   const { registry } = await getPlatform(config);
   const mv = registry.resolve(MODEL);
-  const golden = JSON.parse(readFileSync(join(mv.dir, 'fixtures', 'golden.json'), 'utf8')) as {
-    instances: Record<string, unknown>[];
-  };
+  const golden = goldenInstances(mv.dir);
   // The same options the engine adapter uses, so the baseline is the same work.
-  const session = await ort.InferenceSession.create(readFileSync(join(mv.dir, 'model.onnx')), {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    intraOpNumThreads: config.ORT_INTRA_OP_THREADS,
-    interOpNumThreads: config.ORT_INTER_OP_THREADS,
-    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-  });
+  const session = await ort.InferenceSession.create(
+    readFileSync(join(mv.dir, 'model.onnx')),
+    sessionOptions({ intraOpThreads: config.ORT_INTRA_OP_THREADS, interOpThreads: config.ORT_INTER_OP_THREADS }),
+  );
   const features = mv.manifest.inputs.kind === 'tabular' ? mv.manifest.inputs.features : [];
   const inputName = session.inputNames[0] as string;
   const context = {
@@ -55,7 +51,7 @@ async function child(): Promise<void> {
   };
   const out: RoundTimes[] = [];
   for (const batch of BATCHES) {
-    const instances = Array.from({ length: batch }, (_, i) => golden.instances[i % golden.instances.length]);
+    const instances = Array.from({ length: batch }, (_, i) => golden[i % golden.length]);
     const event = predictEvent({ model: MODEL, version: mv.version, golden: { instances } } as never, 'bench');
     const tensor = new ort.Tensor('float32', encodeInstances(features, instances as never), [batch, features.length]);
     // Both must answer, and answer the same, before their times mean anything.

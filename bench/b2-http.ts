@@ -3,12 +3,11 @@
  * bare node:http server around the same session. Both run as their own processes; rounds
  * alternate between them so drift hits both alike.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchOptions, BenchResult, Figure } from './lib/report.ts';
-import { load, type LoadResult } from './lib/load.ts';
+import { compareUnderLoad, loadFigures } from './lib/load.ts';
+import { goldenInstances, liveVersion } from './lib/models.ts';
 import { type Proc, startProcess } from './lib/proc.ts';
-import { summarize } from './lib/stats.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const MODEL = 'fraud-detector';
@@ -23,10 +22,8 @@ export async function b2(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
   const rounds = opts.quick ? 1 : 3;
   const seconds = opts.quick ? 1 : 10;
   const warmup = opts.quick ? 1 : 2;
-  const live = (JSON.parse(readFileSync(join(ROOT, 'models', MODEL, 'aliases.json'), 'utf8')) as { live: string }).live;
-  const dir = join(ROOT, 'models', MODEL, live);
-  const golden = JSON.parse(readFileSync(join(dir, 'fixtures', 'golden.json'), 'utf8')) as { instances: unknown[] };
-  const bodies = golden.instances.map((x) => JSON.stringify({ instances: [x] }));
+  const mv = await liveVersion(MODEL);
+  const bodies = goldenInstances(mv.dir).map((x) => JSON.stringify({ instances: [x] }));
 
   opts.progress('B2: starting npm start (the whole local platform) and the bare server');
   const procs: Proc[] = [];
@@ -37,7 +34,7 @@ export async function b2(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
       { name: 'npm start', cwd: ROOT, env: { ...process.env, PORT: '' } },
     );
     procs.push(platform);
-    const bare = await startProcess([join(ROOT, 'bench/baseline/http-server.ts'), dir], /listening (\d+)/, {
+    const bare = await startProcess([join(ROOT, 'bench/baseline/http-server.ts'), mv.dir], /listening (\d+)/, {
       name: 'the bare server',
       cwd: ROOT,
     });
@@ -55,40 +52,11 @@ export async function b2(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
       throw new Error(`B2: the platform and the bare server disagree: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
 
     const figures: Figure[] = [];
-    let failures = 0;
     for (const c of levels) {
       opts.progress(`B2: ${c} connection(s): ${rounds} round(s) of ${seconds} s each side, after ${warmup} s warm-up`);
-      await load({ url: urls.baseline, bodies, connections: c, seconds: warmup });
-      await load({ url: urls.platform, bodies, connections: c, seconds: warmup });
-      const got: { baseline: LoadResult; platform: LoadResult }[] = [];
-      for (let r = 0; r < rounds; r++) {
-        const baseline = await load({ url: urls.baseline, bodies, connections: c, seconds });
-        const platformR = await load({ url: urls.platform, bodies, connections: c, seconds });
-        failures += baseline.failed + platformR.failed;
-        got.push({ baseline, platform: platformR });
-      }
-      const tput = summarize(got.map((g) => g.platform.rps / g.baseline.rps));
-      const p99 = summarize(got.map((g) => g.platform.p99 / g.baseline.p99));
-      figures.push({
-        label: `throughput, ${c} connection${c > 1 ? 's' : ''}`,
-        unit: 'req/s',
-        platform: summarize(got.map((g) => g.platform.rps)),
-        baseline: summarize(got.map((g) => g.baseline.rps)),
-        compare: 'ratio',
-        value: tput,
-        target: { text: '≥ 0.85×', met: tput.median >= 0.85 },
-      });
-      figures.push({
-        label: `p99 latency, ${c} connection${c > 1 ? 's' : ''}`,
-        unit: 'ms',
-        platform: summarize(got.map((g) => g.platform.p99)),
-        baseline: summarize(got.map((g) => g.baseline.p99)),
-        compare: 'ratio',
-        value: p99,
-        target: { text: '≤ 1.5×', met: p99.median <= 1.5 },
-      });
+      const got = await compareUnderLoad({ name: 'B2', ...urls, bodies, connections: c, rounds, seconds, warmup });
+      figures.push(...loadFigures(got, `${c} connection${c > 1 ? 's' : ''}`, { throughput: 0.85, p99: 1.5 }));
     }
-    if (failures > 0) throw new Error(`B2: ${failures} request(s) failed under load`);
     return {
       id: 'B2',
       title: '`npm start` over HTTP under load',
@@ -96,7 +64,7 @@ export async function b2(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
       target: 'throughput ≥ 85% of baseline; p99 ≤ 1.5× baseline',
       figures,
       notes: [
-        `${MODEL} v${live}, one row per request, cycling through its ${bodies.length} golden rows. autocannon runs in the bench process and shares the 2 cores with the server under test. npm start runs with --quiet (no access log line per request); its S3/SQS emulator and serving containers stay up but idle.`,
+        `${MODEL} v${mv.version}, one row per request, cycling through its ${bodies.length} golden rows. autocannon runs in the bench process and shares the 2 cores with the server under test. npm start runs with --quiet (no access log line per request); its S3/SQS emulator and serving containers stay up but idle.`,
         `${rounds} alternating rounds of ${seconds} s per side and level; every response was 2xx.`,
       ],
       limits: [

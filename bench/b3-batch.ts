@@ -22,6 +22,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { handlerEnv, startLocalAws } from '../infra/local/aws.ts';
+import { liveVersion } from './lib/models.ts';
 import type { BenchOptions, BenchResult, Figure } from './lib/report.ts';
 import { startProcess } from './lib/proc.ts';
 import { summarize } from './lib/stats.ts';
@@ -144,10 +145,10 @@ async function platformRun(file: string, rows: number, size: number): Promise<Pl
 }
 
 async function baselineRun(file: string, rows: number, outDir: string): Promise<number> {
-  const live = (JSON.parse(readFileSync(join(ROOT, 'models/fraud-detector/aliases.json'), 'utf8')) as { live: string }).live;
+  const mv = await liveVersion('fraud-detector');
   const started = performance.now();
   const p = await startProcess(
-    [join(ROOT, 'bench/baseline/batch-stream.ts'), join(ROOT, 'models/fraud-detector', live), file, join(outDir, 'baseline.csv')],
+    [join(ROOT, 'bench/baseline/batch-stream.ts'), mv.dir, file, join(outDir, 'baseline.csv')],
     /done (\d+) /,
     { name: 'the batch baseline', cwd: ROOT, timeoutMs: 30 * 60_000 },
   );

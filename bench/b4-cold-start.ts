@@ -5,10 +5,13 @@
  * session on the same model file and runs it once. Wall time from spawn to the answer.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ModelRegistry } from '#core/registry.ts';
+import { predictEvent } from '#shared/golden-events.ts';
 import { stagedPath } from '../infra/constructs/onnxruntime-layer.ts';
+import { goldenInstances } from './lib/models.ts';
 import type { BenchOptions, BenchResult } from './lib/report.ts';
 import { summarize } from './lib/stats.ts';
 import { synthesized } from './lib/synth.ts';
@@ -68,17 +71,11 @@ export async function b4(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
     const task = join(dir, 'task');
     cpSync(bundle, task, { recursive: true });
     symlinkSync(join(stack.layer.build.dir, 'nodejs', 'node_modules'), join(dir, 'node_modules'));
-    const { registry } = await import('../functions/core/registry.ts').then(async (m) => ({
-      registry: await m.ModelRegistry.load(join(task, 'models')),
-    }));
+    const registry = await ModelRegistry.load(join(task, 'models'), { only: [MODEL] });
     const mv = registry.resolve(MODEL);
     const width = mv.manifest.inputs.kind === 'tabular' ? mv.manifest.inputs.features.length : 0;
-    const golden = JSON.parse(readFileSync(join(mv.dir, 'fixtures', 'golden.json'), 'utf8')) as {
-      instances: unknown[];
-    };
-    const { predictEvent } = await import('../functions/shared/golden-events.ts');
     const event = predictEvent(
-      { model: MODEL, version: mv.version, golden: { instances: golden.instances.slice(0, 1) } } as never,
+      { model: MODEL, version: mv.version, golden: { instances: goldenInstances(mv.dir).slice(0, 1) } } as never,
       'cold',
     );
     writeFileSync(join(task, 'bench-handler.mjs'), HANDLER_SCRIPT(JSON.stringify(event)));

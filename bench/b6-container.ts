@@ -6,12 +6,10 @@
 import { join } from 'node:path';
 import { startLocalSageMaker } from '../infra/local/sagemaker.ts';
 import { ensureHeavyModel } from '../scripts/make-heavy-model.ts';
-import { load, type LoadResult } from './lib/load.ts';
+import { compareUnderLoad, loadFigures } from './lib/load.ts';
+import { goldenInstances, MODELS } from './lib/models.ts';
 import type { BenchOptions, BenchResult, Figure } from './lib/report.ts';
-import { summarize } from './lib/stats.ts';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const MODELS = join(ROOT, 'models');
 const MODEL = 'fraud-detector-xl';
 
 export async function b6(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds'>> {
@@ -19,11 +17,7 @@ export async function b6(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
   const rounds = opts.quick ? 1 : 3;
   const seconds = opts.quick ? 1 : 5;
   await ensureHeavyModel(MODELS);
-  const { readFile } = await import('node:fs/promises');
-  const golden = JSON.parse(await readFile(join(MODELS, MODEL, '1', 'fixtures', 'golden.json'), 'utf8')) as {
-    instances: unknown[];
-  };
-  const bodies = golden.instances.map((x) => JSON.stringify({ instances: [x] }));
+  const bodies = goldenInstances(join(MODELS, MODEL, '1')).map((x) => JSON.stringify({ instances: [x] }));
   const sms = await Promise.all(
     (['off', 'on'] as const).map((mode) =>
       startLocalSageMaker({
@@ -44,40 +38,20 @@ export async function b6(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
       urls[mode] = `http://127.0.0.1:${c.port}/invocations`;
     }
     const figures: Figure[] = [];
-    let failures = 0;
     for (const c of levels) {
       opts.progress(`B6: ${c} client(s): ${rounds} round(s) of ${seconds} s, micro-batching off then on`);
-      await load({ url: urls.off as string, bodies, connections: c, seconds: 1 });
-      await load({ url: urls.on as string, bodies, connections: c, seconds: 1 });
-      const got: { off: LoadResult; on: LoadResult }[] = [];
-      for (let r = 0; r < rounds; r++) {
-        const off = await load({ url: urls.off as string, bodies, connections: c, seconds });
-        const on = await load({ url: urls.on as string, bodies, connections: c, seconds });
-        failures += off.failed + on.failed;
-        got.push({ off, on });
-      }
-      const tput = summarize(got.map((g) => g.on.rps / g.off.rps));
-      const p99 = summarize(got.map((g) => g.on.p99 / g.off.p99));
-      figures.push({
-        label: `throughput, ${c} client${c > 1 ? 's' : ''}`,
-        unit: 'req/s',
-        platform: summarize(got.map((g) => g.on.rps)),
-        baseline: summarize(got.map((g) => g.off.rps)),
-        compare: 'ratio',
-        value: tput,
-        ...(c === 32 ? { target: { text: '≥ 2×', met: tput.median >= 2 } } : {}),
+      const got = await compareUnderLoad({
+        name: 'B6',
+        platform: urls.on as string,
+        baseline: urls.off as string,
+        bodies,
+        connections: c,
+        rounds,
+        seconds,
+        warmup: 1,
       });
-      figures.push({
-        label: `p99 latency, ${c} client${c > 1 ? 's' : ''}`,
-        unit: 'ms',
-        platform: summarize(got.map((g) => g.on.p99)),
-        baseline: summarize(got.map((g) => g.off.p99)),
-        compare: 'ratio',
-        value: p99,
-        ...(c === 32 ? { target: { text: '≤ 1.5×', met: p99.median <= 1.5 } } : {}),
-      });
+      figures.push(...loadFigures(got, `${c} client${c > 1 ? 's' : ''}`, c === 32 ? { throughput: 2, p99: 1.5 } : undefined));
     }
-    if (failures > 0) throw new Error(`B6: ${failures} request(s) failed under load`);
     return {
       id: 'B6',
       title: `SageMaker serving container, ${MODEL}, micro-batching`,

@@ -6,25 +6,18 @@
  *
  *   node bench/baseline/batch-stream.ts <model version dir> <in.csv> <out.csv>
  */
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import * as ort from 'onnxruntime-node';
+import { encodeValue, openBareModel } from './bare-model.ts';
 
-const [dir, input, output] = process.argv.slice(2) as [string, string, string];
+const [dir, inputFile, outputFile] = process.argv.slice(2);
 const started = performance.now();
-const manifest = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
-const features = manifest.inputs.features as { name: string; type: string; values?: string[]; default?: number }[];
-const session = await ort.InferenceSession.create(readFileSync(join(dir, 'model.onnx')), {
-  executionProviders: ['cpu'],
-  graphOptimizationLevel: 'all',
-  intraOpNumThreads: Math.min(availableParallelism(), 4),
-  interOpNumThreads: 1,
-});
+const usage = 'node bench/baseline/batch-stream.ts <model version dir> <in.csv> <out.csv>';
+const { session, features, input, output } = await openBareModel(inputFile && outputFile ? dir : undefined, usage);
 const CHUNK = 5000;
 const width = features.length;
-const out = createWriteStream(output);
+const out = createWriteStream(outputFile as string);
 let columns: number[] = [];
 let ids: string[] = [];
 let x = new Float32Array(CHUNK * width);
@@ -33,10 +26,8 @@ let total = 0;
 
 async function flush(): Promise<void> {
   if (rows === 0) return;
-  const r = await session.run({
-    [session.inputNames[0] as string]: new ort.Tensor('float32', x.subarray(0, rows * width), [rows, width]),
-  });
-  const p = r[session.outputNames[0] as string]?.data as Float32Array;
+  const r = await session.run({ [input]: new ort.Tensor('float32', x.subarray(0, rows * width), [rows, width]) });
+  const p = r[output]?.data as Float32Array;
   let text = '';
   for (let i = 0; i < rows; i++) text += `${ids[i]},${p[i * 2 + 1]}\n`;
   if (!out.write(text)) await new Promise<void>((r) => out.once('drain', () => r()));
@@ -46,7 +37,7 @@ async function flush(): Promise<void> {
   x = new Float32Array(CHUNK * width);
 }
 
-for await (const line of createInterface({ input: createReadStream(input), crlfDelay: Number.POSITIVE_INFINITY })) {
+for await (const line of createInterface({ input: createReadStream(inputFile as string), crlfDelay: Number.POSITIVE_INFINITY })) {
   const cells = line.split(',');
   if (columns.length === 0) {
     columns = features.map((f) => cells.indexOf(f.name));
@@ -55,16 +46,9 @@ for await (const line of createInterface({ input: createReadStream(input), crlfD
   ids.push(cells[0] as string);
   features.forEach((f, c) => {
     const raw = cells[columns[c] as number] ?? '';
-    x[rows * width + c] =
-      raw === ''
-        ? (f.default ?? 0)
-        : f.type === 'categorical'
-          ? (f.values as string[]).indexOf(raw)
-          : f.type === 'boolean'
-            ? raw === 'true'
-              ? 1
-              : 0
-            : Number(raw);
+    // CSV text to the JSON value the platform would see: empty is missing.
+    const value = raw === '' ? undefined : f.type === 'categorical' ? raw : f.type === 'boolean' ? raw === 'true' : Number(raw);
+    x[rows * width + c] = encodeValue(f, value);
   });
   rows++;
   if (rows === CHUNK) await flush();

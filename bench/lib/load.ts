@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
-import { quantile, sortNumbers } from './stats.ts';
+import type { Figure } from './report.ts';
+import { quantile, sortNumbers, summarize } from './stats.ts';
 
 export interface LoadResult {
   /** Successful (2xx) responses per second. */
@@ -48,4 +49,69 @@ export async function load(opts: {
     ok: latencies.length,
     failed,
   };
+}
+
+/** One round of each side at the same concurrency. */
+export interface Paired {
+  readonly platform: LoadResult;
+  readonly baseline: LoadResult;
+}
+
+/**
+ * Alternating rounds, baseline first, after a discarded warm-up of each, so drift hits both
+ * alike. Any failed request fails the benchmark: a figure over errors would mean nothing.
+ */
+export async function compareUnderLoad(opts: {
+  name: string;
+  platform: string;
+  baseline: string;
+  bodies: readonly string[];
+  connections: number;
+  rounds: number;
+  seconds: number;
+  warmup: number;
+}): Promise<Paired[]> {
+  const run = (url: string, seconds: number) =>
+    load({ url, bodies: opts.bodies, connections: opts.connections, seconds });
+  await run(opts.baseline, opts.warmup);
+  await run(opts.platform, opts.warmup);
+  const got: Paired[] = [];
+  for (let r = 0; r < opts.rounds; r++) {
+    const baseline = await run(opts.baseline, opts.seconds);
+    const platform = await run(opts.platform, opts.seconds);
+    got.push({ platform, baseline });
+  }
+  const failed = got.reduce((n, g) => n + g.platform.failed + g.baseline.failed, 0);
+  if (failed > 0) throw new Error(`${opts.name}: ${failed} request(s) failed under load at ${opts.connections} connection(s)`);
+  return got;
+}
+
+/** Throughput and p99 of the platform over its baseline; targets are ≥ throughput× and ≤ p99×. */
+export function loadFigures(
+  got: readonly Paired[],
+  what: string,
+  targets?: { readonly throughput: number; readonly p99: number },
+): Figure[] {
+  const tput = summarize(got.map((g) => g.platform.rps / g.baseline.rps));
+  const p99 = summarize(got.map((g) => g.platform.p99 / g.baseline.p99));
+  return [
+    {
+      label: `throughput, ${what}`,
+      unit: 'req/s',
+      platform: summarize(got.map((g) => g.platform.rps)),
+      baseline: summarize(got.map((g) => g.baseline.rps)),
+      compare: 'ratio',
+      value: tput,
+      ...(targets ? { target: { text: `≥ ${targets.throughput}×`, met: tput.median >= targets.throughput } } : {}),
+    },
+    {
+      label: `p99 latency, ${what}`,
+      unit: 'ms',
+      platform: summarize(got.map((g) => g.platform.p99)),
+      baseline: summarize(got.map((g) => g.baseline.p99)),
+      compare: 'ratio',
+      value: p99,
+      ...(targets ? { target: { text: `≤ ${targets.p99}×`, met: p99.median <= targets.p99 } } : {}),
+    },
+  ];
 }

@@ -4,14 +4,15 @@
  */
 
 /** The q-quantile (0..1) of sorted values, by the nearest-rank method. */
-export function quantile(sorted: readonly number[], q: number): number {
+export function quantile(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return Number.NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[i] as number;
 }
 
-export function sortNumbers(values: Iterable<number>): number[] {
-  return Float64Array.from(values).sort() as unknown as number[];
+/** Sorted ascending, numerically (a typed array sorts by value, not as strings). */
+export function sortNumbers(values: Iterable<number>): Float64Array {
+  return Float64Array.from(values).sort();
 }
 
 /** One figure over repeated rounds: the median is the figure; min and max are its spread. */

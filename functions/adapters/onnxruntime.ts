@@ -22,6 +22,22 @@ export function gpuVisible(): boolean {
   return existsSync('/dev/nvidiactl') || existsSync('/dev/nvidia0');
 }
 
+/** The session options every infera session uses; the benchmarks' baselines use them too. */
+export function sessionOptions(
+  options: EngineOptions,
+  provider: 'cpu' | 'cuda' = 'cpu',
+): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: options.intraOpThreads,
+    interOpNumThreads: options.interOpThreads,
+    // Spinning threads burn the fractional vCPU Lambda gives small functions; yield instead.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  };
+}
+
 /**
  * The onnxruntime-node implementation of the InferenceEngine port. Lambda uses the CPU provider;
  * the serving container asks for CUDA when a GPU is visible and falls back to CPU (and says so)
@@ -61,16 +77,7 @@ export class OnnxRuntimeEngine implements InferenceEngine {
   }
 
   async #create(model: Uint8Array, options: EngineOptions, provider: 'cpu' | 'cuda'): Promise<LoadedModel> {
-    const session = await ort.InferenceSession.create(model, {
-      executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      intraOpNumThreads: options.intraOpThreads,
-      interOpNumThreads: options.interOpThreads,
-      // Spinning threads burn the fractional vCPU Lambda gives small functions; yield instead.
-      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-    });
-    return new OrtModel(session);
+    return new OrtModel(await ort.InferenceSession.create(model, sessionOptions(options, provider)));
   }
 }
 

@@ -15,7 +15,7 @@ let registry: Promise<ModelRegistry> | undefined;
 
 /** The model registry alone, for functions that resolve versions but never score (split, batch API). */
 export function getRegistry(config: Config): Promise<ModelRegistry> {
-  registry ??= once(() =>
+  registry ??= withoutZodJit(() =>
     ModelRegistry.load(config.MODELS_DIR, {
       ...(config.MODEL_NAMES ? { only: config.MODEL_NAMES } : {}),
       routing: {
@@ -33,7 +33,7 @@ export function getRegistry(config: Config): Promise<ModelRegistry> {
  * schemas to code first costs more than it saves (about 6 ms of each cold start, `npm run bench`
  * B4). Request schemas, parsed on every call, are compiled as usual once this returns.
  */
-async function once<T>(work: () => Promise<T>): Promise<T> {
+async function withoutZodJit<T>(work: () => Promise<T>): Promise<T> {
   const { jitless } = z.config();
   z.config({ jitless: true });
   try {

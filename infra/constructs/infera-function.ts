@@ -58,10 +58,13 @@ export interface InferaFunctionProps
 
 /** node:http and node:https through require(): see infra/lib/cjs-builtins/http.cjs. */
 const CJS_BUILTINS = Object.fromEntries(
-  ['http', 'https'].flatMap((m) => [
-    [`--alias:node:${m}`, join(PROJECT_ROOT, 'infra', 'lib', 'cjs-builtins', `${m}.cjs`)],
-    [`--alias:${m}`, join(PROJECT_ROOT, 'infra', 'lib', 'cjs-builtins', `${m}.cjs`)],
-  ]),
+  ['http', 'https'].flatMap((m) => {
+    const shim = join(PROJECT_ROOT, 'infra', 'lib', 'cjs-builtins', `${m}.cjs`);
+    return [
+      [`--alias:node:${m}`, shim],
+      [`--alias:${m}`, shim],
+    ];
+  }),
 );
 
 /**
