@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { batchCommand } from './batch.ts';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
+import { compareCommand, promoteCommand, releaseCommand, shadowCommand } from './lifecycle.ts';
 import { deploymentsCommand, rollbackCommand } from './release.ts';
 
 const HELP: Record<string, string> = {
@@ -20,7 +21,11 @@ Commands:
   predict <model>           score instances with a model
   batch <subcommand>        batch scoring: submit, status, download, list
   deployments <model>       versions and where "live" points (local, or --stack on AWS)
-  rollback <model>          move "live" back (local aliases.json, or the Lambda alias on AWS)
+  release <model> <v>       send live traffic to a version, all or --canary <percent>
+  promote <model>           the canary (or shadow) version takes all live traffic
+  rollback <model>          all live traffic back to one version, at once
+  shadow <model> <v>        also score live requests with a version, unseen (--off to stop)
+  compare <model> <a> <b>   two versions side by side: traffic, latency, scores, agreement
 
 Global options:
   --url <url>               API to talk to (default: $INFERA_URL or ${DEFAULT_URL})
@@ -122,10 +127,16 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'batch') return batchCommand(rest);
   if (command === 'deployments') return deploymentsCommand(rest);
   if (command === 'rollback') return rollbackCommand(rest);
+  if (command === 'release') return releaseCommand(rest);
+  if (command === 'promote') return promoteCommand(rest);
+  if (command === 'shadow') return shadowCommand(rest);
+  if (command === 'compare') return compareCommand(rest);
   if (!(command in HELP) || command === 'main') {
     throw new CliError(
       `Unknown command '${command}'.`,
-      ['Commands: start, models, predict, batch, deployments, rollback. See: infera --help'],
+      [
+        'Commands: start, models, predict, batch, deployments, release, promote, rollback, shadow, compare. See: infera --help',
+      ],
       2,
     );
   }

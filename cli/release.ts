@@ -2,14 +2,15 @@
  * `infera deployments` and `infera rollback`: where `live` points and moving it back, either in
  * the local models/ folder (aliases.json) or on a deployed stack (the Lambda alias `live`).
  */
-import { rename, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type FunctionVersion, getAlias, lambdaClient, listVersions, pointAlias } from '#adapters/lambda.ts';
 import { ModelPackageError } from '#core/errors.ts';
 import { ModelRegistry } from '#core/registry.ts';
+import { rollback } from '#core/traffic.ts';
 import { liveFromDescription, modelFunctionName } from '../infra/lib/names.ts';
 import { CliError, table } from './common.ts';
+import { changeLocal } from './lifecycle.ts';
 
 export const RELEASE_HELP = {
   deployments: `Usage: infera deployments <model> [--stack <name> | --function <name>] [--region <r>] [--models <dir>] [--json]
@@ -32,8 +33,9 @@ Options:
 
 Moves a model's "live" alias back.
 
-Local (default): points "live" in models/<model>/aliases.json at the previous model version, or
---to <version>. Restart npm start to serve it.
+Local (default): points "live" in models/<model>/aliases.json back to one version: from a
+canary split, the stable side; otherwise "previous" (set by infera release), or else the next
+lower version; or --to <version>. A running npm start applies it at once.
 AWS (--stack or --function): points the Lambda alias "live" at the previous published function
 version, or at the newest one whose live model version is --to <version>. Each Lambda version
 holds its code and its models, so both roll back together. This is immediate and takes any
@@ -49,7 +51,7 @@ Options:
 `,
 };
 
-interface ReleaseOptions {
+export interface ReleaseOptions {
   readonly model: string;
   readonly to?: string;
   readonly stack?: string;
@@ -123,7 +125,7 @@ export function liveModelVersion(v: FunctionVersion): string | undefined {
 }
 
 /** The model's function on AWS, its published versions and its live alias. */
-async function readCloud(o: ReleaseOptions) {
+export async function readCloud(o: ReleaseOptions) {
   const fn = functionNameFor(o);
   const client = lambdaClient(o.region ? { region: o.region } : {});
   try {
@@ -134,7 +136,7 @@ async function readCloud(o: ReleaseOptions) {
   }
 }
 
-async function loadLocal(o: ReleaseOptions) {
+export async function loadLocal(o: ReleaseOptions) {
   try {
     const registry = await ModelRegistry.load(o.models, { only: [o.model] });
     return registry.get(o.model);
@@ -144,7 +146,7 @@ async function loadLocal(o: ReleaseOptions) {
   }
 }
 
-function awsError(err: unknown, fn: string): never {
+export function awsError(err: unknown, fn: string): never {
   const e = err as { name?: string; message?: string };
   if (e.name === 'ResourceNotFoundException') {
     throw new CliError(`Lambda function ${fn} (or its "live" alias) was not found: ${e.message}`, [
@@ -227,33 +229,17 @@ export async function rollbackCommand(args: string[]): Promise<number> {
   const o = parse('rollback', args);
   if (!o) return 0;
   if (!isCloud(o)) {
-    const entry = await loadLocal(o);
-    const current = entry.aliases.live ?? entry.versions.at(-1)?.version ?? '';
-    const known = entry.versions.map((v) => v.version);
-    const target = o.to ?? [...known].reverse().find((v) => Number(v) < Number(current));
-    if (!target) {
-      throw new CliError(
-        `${o.model}: live is version ${current}, the oldest; there is nothing to roll back to.`,
-      );
-    }
-    if (!known.includes(target)) {
-      throw new CliError(
-        `${o.model} has no version '${target}'. Known versions: ${known.join(', ')}.`,
-        [],
-        2,
-      );
-    }
-    if (target === current) {
-      console.log(`${o.model}: live is already version ${current}; nothing changed.`);
-      return 0;
-    }
-    const path = join(o.models, o.model, 'aliases.json');
-    const aliases = { ...entry.aliases, live: target };
-    await writeFile(`${path}.tmp`, `${JSON.stringify(aliases, null, 2)}\n`);
-    await rename(`${path}.tmp`, path);
-    console.log(`${o.model}: live ${current} -> ${target} (${relative(process.cwd(), path)}).`);
-    console.log('Restart npm start to serve it; commit aliases.json so the next cdk deploy ships it.');
-    return 0;
+    return changeLocal(o, (file, entry) => {
+      const known = entry.versions.map((v) => v.version);
+      if (o.to !== undefined && !known.includes(o.to)) {
+        throw new CliError(
+          `${o.model} has no version '${o.to}'. Known versions: ${known.join(', ')}.`,
+          [],
+          2,
+        );
+      }
+      return rollback(file, entry.policy, known, o.to);
+    });
   }
   const { fn, client, versions, alias } = await readCloud(o);
   const current = alias.functionVersion;

@@ -64,15 +64,29 @@ export function numericStats(values: readonly (number | null)[]) {
   const present = values.filter((v): v is number => v !== null);
   const sorted = [...present].sort((a, b) => a - b);
   const mean = present.reduce((a, b) => a + b, 0) / present.length;
+  const quantiles = QUANTILES.map((q) => ({ q, value: round(quantile(sorted, q)) }));
   const std = Math.sqrt(present.reduce((a, b) => a + (b - mean) ** 2, 0) / present.length);
   return {
     mean: round(mean),
     std: round(std),
     min: round(sorted[0] as number),
     max: round(sorted.at(-1) as number),
-    quantiles: QUANTILES.map((q) => ({ q, value: round(quantile(sorted, q)) })),
+    quantiles,
+    bins: binFractions(sorted, quantiles),
     missingRate: round((values.length - present.length) / values.length),
   };
+}
+
+/** The exact training fraction in each drift bin (functions/core/monitoring/drift.ts numericBins). */
+function binFractions(sorted: readonly number[], quantiles: readonly { value: number }[]): number[] {
+  const edges = [...new Set(quantiles.map((q) => q.value))];
+  const counts = new Array<number>(edges.length + 1).fill(0);
+  for (const v of sorted) {
+    const i = edges.findIndex((e) => v <= e);
+    const k = i === -1 ? edges.length : i;
+    counts[k] = (counts[k] as number) + 1;
+  }
+  return counts.map((c) => round(c / sorted.length));
 }
 
 function frequencyStats(values: readonly string[]) {
@@ -403,7 +417,8 @@ function trainFraud(root: string): void {
       `fraud-detector v${v.version}: ${v.algorithm}, holdout AUC ${metrics.auc}, accuracy ${metrics.accuracy} at threshold ${threshold}`,
     );
   }
-  emit(join(root, 'fraud-detector', 'aliases.json'), { live: '2' });
+  // v1 is live and v2 is the candidate: `infera release fraud-detector 2 --canary 20` is the first step of the README.
+  emit(join(root, 'fraud-detector', 'aliases.json'), { live: '1' });
 }
 
 // ---------------------------------------------------------------- iris

@@ -82,13 +82,17 @@ export async function getAlias(
   };
 }
 
-/** Points the alias at one version, with no canary split left over. */
+/**
+ * Points the alias at one version; `weights` (version -> share) sends part of the traffic to
+ * others, as a CodeDeploy canary does. Without weights no canary split is left over.
+ */
 export async function pointAlias(
   client: LambdaClient,
   functionName: string,
   alias: string,
   version: string,
   description: string,
+  weights: Record<string, number> = {},
 ): Promise<AliasState> {
   const out = await client.send(
     new UpdateAliasCommand({
@@ -96,7 +100,7 @@ export async function pointAlias(
       Name: alias,
       FunctionVersion: version,
       Description: description,
-      RoutingConfig: { AdditionalVersionWeights: {} },
+      RoutingConfig: { AdditionalVersionWeights: weights },
     }),
   );
   return {

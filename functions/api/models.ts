@@ -67,6 +67,7 @@ async function models(req: ApiRequest): Promise<ApiResponse> {
                   tensors: m.inputs.tensors,
                 },
           ...(m.lineage ? { lineage: m.lineage } : {}),
+          ...(m.trainingStats ? { trainingStats: m.trainingStats } : {}),
         },
       };
     }

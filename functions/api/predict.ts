@@ -1,15 +1,28 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { PayloadTooLargeError } from '#core/errors.ts';
-import type { InferRequest, PredictRequest } from '#core/protocol.ts';
+import { InferaError, PayloadTooLargeError } from '#core/errors.ts';
+import type { InferRequest, InferResponse, Prediction, PredictRequest } from '#core/protocol.ts';
 import type { Served } from '#core/scoring.ts';
 import { loadConfig } from '#shared/config.ts';
 import { type ApiRequest, type ApiResponse, createApiHandler } from '#shared/http.ts';
+import { getMonitoring } from '#shared/monitoring.ts';
 import { logger, metrics, tracer } from '#shared/observability.ts';
 import { getPlatform } from '#shared/platform.ts';
 
 const config = loadConfig();
 const { registry, scorer } = await getPlatform(config);
+const monitoring = getMonitoring(config);
 let coldStart = true;
+if (config.WATCH_ALIASES) {
+  // Locally, `infera release/rollback/shadow` rewrite aliases.json; the change applies at once.
+  registry.watchAliases((model, r) => {
+    if (r.problems.length > 0)
+      logger.error('aliases.json not applied; the previous traffic policy stays', {
+        model,
+        problems: r.problems,
+      });
+    else if (r.changed) logger.info('traffic policy changed', { model, policy: registry.get(model).policy });
+  });
+}
 // Where each model runs and why, once per cold start: the first thing to read when a route surprises.
 for (const mv of registry.allVersions()) {
   logger.info('route', {
@@ -22,12 +35,15 @@ for (const mv of registry.allVersions()) {
   });
 }
 
-/** v1 predict and v2 infer: resolve the version, score in one session.run, record what happened. */
+/** v1 predict and v2 infer: pick the version, score in one session.run, record what happened. */
 async function predict(req: ApiRequest): Promise<ApiResponse> {
+  if (req.operation.id === 'getMonitoring') return report(req);
   const name = req.params.model ?? '';
   req.scope.model = name;
   const v1 = req.operation.id === 'predict';
-  const mv = registry.resolve(name, (v1 ? req.query.version : req.params.version) ?? undefined);
+  const routingKey = req.headers[config.ROUTING_KEY_HEADER];
+  const routed = registry.route(name, (v1 ? req.query.version : req.params.version) ?? undefined, routingKey);
+  const { mv } = routed;
   req.scope.version = mv.version;
   req.scope.route = mv.route.target;
   if (mv.route.endpoint) req.scope.endpoint = mv.route.endpoint.name;
@@ -37,37 +53,68 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
   const started = performance.now();
   const opts = { deadline: req.deadline, allowFallback: true };
   let body: unknown;
-  let count: number;
-  let served: Served;
-  if (v1) {
-    const { instances } = req.body as PredictRequest;
-    if (instances.length > config.MAX_INSTANCES) {
-      throw new PayloadTooLargeError(
-        `Request has ${instances.length} instances; the limit is ${config.MAX_INSTANCES} (MAX_INSTANCES). Split it, or use batch scoring.`,
-      );
+  let count = 0;
+  let served: Served | undefined;
+  let status = 200;
+  let predictions: readonly Prediction[] | undefined;
+  const instances = v1 ? (req.body as PredictRequest).instances : undefined;
+  try {
+    if (instances) {
+      if (instances.length > config.MAX_INSTANCES) {
+        throw new PayloadTooLargeError(
+          `Request has ${instances.length} instances; the limit is ${config.MAX_INSTANCES} (MAX_INSTANCES). Split it, or use batch scoring.`,
+        );
+      }
+      if (config.LOG_PAYLOADS) logger.info('payload', { model: mv.name, version: mv.version, instances });
+      const r = await scorer.score(mv, instances, opts);
+      served = r.served;
+      predictions = r.predictions;
+      count = r.predictions.length;
+      body = {
+        model: mv.name,
+        version: mv.version,
+        predictions: r.predictions,
+        ...(served.target === 'fallback'
+          ? { fallback: { model: served.model, version: served.version, reason: served.reason } }
+          : {}),
+      };
+    } else {
+      const request = req.body as InferRequest;
+      if (config.LOG_PAYLOADS)
+        logger.info('payload', { model: mv.name, version: mv.version, inputs: request.inputs });
+      const r = await scorer.inferRouted(mv, request, opts);
+      served = r.served;
+      count = r.response.outputs[0]?.shape[0] ?? 0;
+      predictions = v2Predictions(r.response);
+      body = r.response;
     }
-    if (config.LOG_PAYLOADS) logger.info('payload', { model: mv.name, version: mv.version, instances });
-    const r = await scorer.score(mv, instances, opts);
-    served = r.served;
-    count = r.predictions.length;
-    body = {
-      model: mv.name,
-      version: mv.version,
-      predictions: r.predictions,
-      ...(served.target === 'fallback'
-        ? { fallback: { model: served.model, version: served.version, reason: served.reason } }
-        : {}),
-    };
-  } else {
-    const request = req.body as InferRequest;
-    if (config.LOG_PAYLOADS)
-      logger.info('payload', { model: mv.name, version: mv.version, inputs: request.inputs });
-    const r = await scorer.inferRouted(mv, request, opts);
-    served = r.served;
-    count = r.response.outputs[0]?.shape[0] ?? 0;
-    body = r.response;
+  } catch (err) {
+    status = err instanceof InferaError ? err.status : 500;
+    throw err;
+  } finally {
+    // Every routed request counts, rejected ones too: their inputs are the data-quality signal.
+    const answered = served && served.target !== 'fallback';
+    monitoring.monitor.observe(mv, {
+      latencyMs: performance.now() - started,
+      status,
+      ...(instances ? { instances } : {}),
+      ...(answered && predictions ? { predictions } : {}),
+    });
+    monitoring.tick();
   }
   const latencyMs = performance.now() - started;
+  const shadow = routed.shadow && served?.target !== 'fallback' ? routed.shadow : undefined;
+  if (shadow && predictions) {
+    const request = req.body;
+    void monitoring.shadow(mv, shadow, predictions, latencyMs, async () =>
+      instances
+        ? (await scorer.score(shadow, instances, { allowFallback: false })).predictions
+        : v2Predictions(
+            (await scorer.inferRouted(shadow, request as InferRequest, { allowFallback: false })).response,
+          ),
+    );
+  }
+  served ??= { target: 'lambda' };
 
   metrics.addDimensions({ model: mv.name, version: mv.version });
   if (coldStart) {
@@ -85,12 +132,39 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
     operation: req.operation.id,
     instances: count,
     latencyMs: Math.round(latencyMs * 1000) / 1000,
+    traffic: routed.via,
+    ...(shadow ? { shadow: shadow.version } : {}),
     ...servedKeys(served),
   };
   metrics.addMetadata('prediction', record as unknown as string);
-  const headers: Record<string, string> = { 'x-model-version': mv.version, 'x-infera-route': served.target };
+  const headers: Record<string, string> = {
+    'x-model-version': mv.version,
+    'x-infera-route': served.target,
+    'x-infera-traffic': routed.via,
+  };
   if (served.target === 'fallback') headers['x-infera-fallback'] = `${served.model}@${served.version}`;
   return { body, headers };
+}
+
+/** GET /v1/models/{model}/monitoring: this process's view, with the model's traffic policy. */
+async function report(req: ApiRequest): Promise<ApiResponse> {
+  const name = req.params.model ?? '';
+  req.scope.model = name;
+  const entry = registry.get(name);
+  monitoring.evaluate();
+  return {
+    body: {
+      ...monitoring.monitor.report(name),
+      policy: { live: entry.policy.live, shadow: entry.policy.shadow ?? null, aliases: entry.aliases },
+    },
+  };
+}
+
+/** The v2 `score` output as predictions, so v2 traffic feeds score drift and shadow deltas too. */
+function v2Predictions(response: InferResponse): Prediction[] {
+  const scores = response.outputs.find((o) => o.name === 'score');
+  if (!scores) return [];
+  return (scores.data as unknown[]).map((s) => ({ score: Number(s) }));
 }
 
 /** What the access log says about who answered. */

@@ -11,6 +11,7 @@ import {
   inferResponseSchema,
   modelDetailSchema,
   modelListSchema,
+  monitoringReportSchema,
   predictRequestSchema,
   predictResponseSchema,
   v2ModelMetadataSchema,
@@ -69,6 +70,16 @@ export const OPERATIONS: readonly Operation[] = [
     request: predictRequestSchema,
     response: predictResponseSchema,
     query: { version: 'Version number or alias; default live.' },
+  }),
+  op({
+    id: 'getMonitoring',
+    method: 'GET',
+    path: '/v1/models/{model}/monitoring',
+    function: 'predict',
+    tag: 'v1',
+    summary:
+      'Monitoring as seen by the instance that answers: traffic split, per-version rates and latency, per-feature drift, missing and out-of-range rates, score drift, shadow comparisons, recent drift events.',
+    response: monitoringReportSchema,
   }),
   op({
     id: 'serverMetadata',

@@ -29,6 +29,12 @@ const numericStats = z.strictObject({
     .array(quantile)
     .min(2)
     .describe('Ascending quantiles of the training data, used as drift bins.'),
+  bins: z
+    .array(z.number().min(0).max(1))
+    .optional()
+    .describe(
+      'Training fraction in each drift bin between the distinct quantile values: (-inf, v1], (v1, v2], ..., (vk, +inf). Exact where many rows share a value (integer features); derived from the quantiles when absent.',
+    ),
   missingRate: z.number().min(0).max(1),
 });
 
@@ -320,12 +326,8 @@ function checkTensors(
   });
 }
 
-/** `models/<name>/aliases.json`: alias name -> version. */
-export const aliasesSchema = z.record(
-  z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'alias names are lowercase words such as "live" or "staging"'),
-  z.string().regex(VERSION, 'must name a version, e.g. "2"'),
-);
-export type Aliases = z.infer<typeof aliasesSchema>;
+/** Alias name -> one version. `aliases.json` itself may also hold a weighted split (core/traffic.ts). */
+export type Aliases = Record<string, string>;
 
 /** Renders zod issues as `path: message` lines, which is what every error message in infera uses. */
 export function formatIssues(error: z.ZodError, prefix = ''): string[] {

@@ -186,6 +186,10 @@ export const modelDetailSchema = z
       .record(z.string(), z.unknown())
       .describe('JSON Schema of one instance for POST .../predict.'),
     lineage: z.record(z.string(), z.unknown()).optional(),
+    trainingStats: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('Training distribution of each feature and of the score: what monitoring compares against.'),
   })
   .meta({ id: 'ModelDetail' });
 
@@ -293,3 +297,45 @@ export const batchResultsSchema = z
     errors: z.array(resultFileSchema).describe('Rejected rows as JSON Lines: row, line, error, id, raw.'),
   })
   .meta({ id: 'BatchResults' });
+
+const latencySummary = z.object({ p50: z.number(), p90: z.number(), p99: z.number() });
+
+/** GET /v1/models/{model}/monitoring. The per-version details are documented in README "Monitoring". */
+export const monitoringReportSchema = z
+  .looseObject({
+    model: z.string(),
+    generatedAt: z.string(),
+    since: z.string().describe('When this process started counting.'),
+    windowMinutes: z.number(),
+    bucketSeconds: z.number(),
+    psiThreshold: z.number(),
+    minSamples: z.number(),
+    policy: z.object({
+      live: z.array(z.object({ version: z.string(), weight: z.number() })),
+      shadow: z.string().nullable(),
+      aliases: z.record(z.string(), z.string()),
+    }),
+    versions: z.array(
+      z.looseObject({ version: z.string(), series: z.array(z.looseObject({ t: z.number() })) }),
+    ),
+    comparisons: z.array(
+      z.looseObject({
+        primary: z.string(),
+        shadow: z.string(),
+        requests: z.number(),
+        agreement: z.number().nullable(),
+        latencyMs: z.object({ primary: latencySummary, shadow: latencySummary }),
+      }),
+    ),
+    events: z.array(
+      z.looseObject({
+        kind: z.enum(['feature', 'prediction']),
+        model: z.string(),
+        version: z.string(),
+        feature: z.string(),
+        psi: z.number(),
+        time: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'MonitoringReport' });

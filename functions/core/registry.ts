@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
+import { type FSWatcher, watch } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ModelPackageError, NotFoundError } from './errors.ts';
 import {
   type Aliases,
-  aliasesSchema,
   formatIssues,
   type Manifest,
   MODEL_NAME,
@@ -12,6 +12,16 @@ import {
   VERSION,
 } from './manifest.ts';
 import { DEFAULT_ROUTE_POLICY, decideRoute, type Route, type RoutePolicy } from './routing.ts';
+import {
+  type AliasesFile,
+  aliasesFileSchema,
+  LIVE,
+  pick,
+  plainAliases,
+  policyOf,
+  stickyPoint,
+  type TrafficPolicy,
+} from './traffic.ts';
 
 /** One immutable model version: its manifest, its ONNX bytes' location and size, and its route. */
 export interface ModelVersion {
@@ -36,7 +46,19 @@ export interface ModelEntry {
   readonly name: string;
   /** Versions in ascending numeric order. */
   readonly versions: readonly ModelVersion[];
+  /** Alias -> one version; `live` is the primary version of the policy. */
   readonly aliases: Readonly<Aliases>;
+  /** Who answers live traffic: one version or a weighted split, and an optional shadow. */
+  readonly policy: TrafficPolicy;
+}
+
+/** The version chosen for a request, and why. */
+export interface Routed {
+  readonly mv: ModelVersion;
+  /** requested: ?version= named it; live: the only live version; canary/stable: a side of a split. */
+  readonly via: 'requested' | 'live' | 'stable' | 'canary';
+  /** The shadow version to score the same request with, if the policy has one. */
+  readonly shadow?: ModelVersion;
 }
 
 export const DEFAULT_ALIAS = 'live';
@@ -48,7 +70,8 @@ export const DEFAULT_ALIAS = 'live';
  */
 export class ModelRegistry {
   readonly root: string;
-  readonly #models: ReadonlyMap<string, ModelEntry>;
+  readonly #models: Map<string, ModelEntry>;
+  #watchers: FSWatcher[] = [];
 
   private constructor(root: string, models: Map<string, ModelEntry>) {
     this.root = root;
@@ -123,7 +146,17 @@ export class ModelRegistry {
     const served: ModelVersion = { ...mv, route: { ...mv.route, reason: 'served by this container' } };
     return new ModelRegistry(
       dir,
-      new Map([[name, { name, versions: [served], aliases: { live: version } }]]),
+      new Map([
+        [
+          name,
+          {
+            name,
+            versions: [served],
+            aliases: { live: version },
+            policy: { live: [{ version, weight: 1 }] },
+          },
+        ],
+      ]),
     );
   }
 
@@ -160,6 +193,79 @@ export class ModelRegistry {
       );
     }
     return found;
+  }
+
+  /**
+   * The version that answers a request: the one asked for (`?version=`), else the live policy's
+   * pick: by the caller's routing key when there is one (sticky), at random otherwise.
+   */
+  route(name: string, requested?: string, routingKey?: string): Routed {
+    if (requested !== undefined && requested !== LIVE)
+      return { mv: this.resolve(name, requested), via: 'requested' };
+    const entry = this.get(name);
+    const { policy } = entry;
+    const find = (v: string) => entry.versions.find((x) => x.version === v) as ModelVersion;
+    let via: Routed['via'] = 'live';
+    let version = policy.live[0]?.version ?? '';
+    if (policy.live.length > 1) {
+      version = pick(policy, routingKey ? stickyPoint(name, routingKey) : Math.random());
+      via = version === entry.aliases[LIVE] ? 'stable' : 'canary';
+    }
+    const shadow = policy.shadow && policy.shadow !== version ? find(policy.shadow) : undefined;
+    return { mv: find(version), via, ...(shadow ? { shadow } : {}) };
+  }
+
+  /**
+   * Re-reads one model's aliases.json and swaps its policy in, whole, if it is valid. An invalid
+   * file changes nothing: the problems are returned and the model keeps serving as before.
+   */
+  async reloadAliases(name: string): Promise<{ changed: boolean; problems: string[] }> {
+    const entry = this.get(name);
+    const problems: string[] = [];
+    const rel = (p: string) => relative(process.cwd(), p) || p;
+    const loaded = await loadAliases(
+      join(this.root, name),
+      entry.versions,
+      entry.versions.map((v) => v.version),
+      problems,
+      rel,
+    );
+    if (!loaded || problems.length > 0) return { changed: false, problems };
+    const changed =
+      JSON.stringify(loaded.policy) !== JSON.stringify(entry.policy) ||
+      JSON.stringify(loaded.aliases) !== JSON.stringify(entry.aliases);
+    if (changed) this.#models.set(name, { ...entry, ...loaded });
+    return { changed, problems };
+  }
+
+  /**
+   * Watches every model's aliases.json and reloads it on change, so `infera release` and
+   * `infera rollback` take effect in a running `npm start` at once. Requests already routed keep
+   * their version; the swap is one assignment, so none is dropped or sees half a policy.
+   */
+  watchAliases(report: (name: string, result: { changed: boolean; problems: string[] }) => void): void {
+    for (const entry of this.list()) {
+      let timer: NodeJS.Timeout | undefined;
+      const w = watch(join(this.root, entry.name), { persistent: false }, (_event, file) => {
+        if (file !== null && file !== 'aliases.json') return;
+        clearTimeout(timer);
+        // Editors and atomic renames fire several events; one read after they settle.
+        timer = setTimeout(() => {
+          this.reloadAliases(entry.name).then(
+            (r) => report(entry.name, r),
+            (err: unknown) => report(entry.name, { changed: false, problems: [String(err)] }),
+          );
+        }, 25);
+      });
+      w.on('error', () => w.close());
+      this.#watchers.push(w);
+    }
+  }
+
+  /** Stops watching aliases.json files. */
+  close(): void {
+    for (const w of this.#watchers) w.close();
+    this.#watchers = [];
   }
 }
 
@@ -205,9 +311,9 @@ async function loadModel(
   versions.sort((a, b) => Number(a.version) - Number(b.version));
   // Aliases are checked against the version folders present, so one broken version is reported once.
   const present = versionDirs.map((d) => d.name).filter((n) => VERSION.test(n));
-  const aliases = await loadAliases(dir, versions, present, problems, rel);
-  if (problems.length > before || !aliases) return undefined;
-  return { name, versions, aliases };
+  const traffic = await loadAliases(dir, versions, present, problems, rel);
+  if (problems.length > before || !traffic) return undefined;
+  return { name, versions, ...traffic };
 }
 
 async function loadVersion(
@@ -344,7 +450,7 @@ async function loadAliases(
   present: readonly string[],
   problems: string[],
   rel: (p: string) => string,
-): Promise<Aliases | undefined> {
+): Promise<{ aliases: Aliases; policy: TrafficPolicy } | undefined> {
   const path = join(dir, 'aliases.json');
   const latest = versions.at(-1)?.version;
   let raw: unknown;
@@ -353,27 +459,33 @@ async function loadAliases(
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       // No aliases file: `live` follows the newest version, the least surprising default.
-      return latest ? { [DEFAULT_ALIAS]: latest } : undefined;
+      if (!latest) return undefined;
+      const policy = policyOf({}, latest);
+      return { aliases: plainAliases({}, policy), policy };
     }
     problems.push(`${rel(path)}: not valid JSON (${(err as Error).message}); expected e.g. {"live": "1"}`);
     return undefined;
   }
-  const parsed = aliasesSchema.safeParse(raw, { reportInput: true });
+  const parsed = aliasesFileSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     for (const line of formatIssues(parsed.error)) problems.push(`${rel(path)}: ${line}`);
     return undefined;
   }
-  const aliases = { ...parsed.data };
+  const file: AliasesFile = parsed.data;
   const known = [...present].sort((a, b) => Number(a) - Number(b));
-  for (const [alias, target] of Object.entries(aliases)) {
-    if (!known.includes(target)) {
-      problems.push(
-        `${rel(path)}: alias "${alias}" points to version "${target}", which does not exist (known: ${known.join(', ') || 'none'})`,
-      );
+  const before = problems.length;
+  for (const [alias, target] of Object.entries(file)) {
+    for (const v of typeof target === 'string' ? [target] : Object.keys(target)) {
+      if (!known.includes(v)) {
+        problems.push(
+          `${rel(path)}: alias "${alias}" points to version "${v}", which does not exist (known: ${known.join(', ') || 'none'})`,
+        );
+      }
     }
   }
-  if (!aliases[DEFAULT_ALIAS] && latest) aliases[DEFAULT_ALIAS] = latest;
-  return aliases;
+  if (problems.length > before) return undefined;
+  const policy = policyOf(file, latest);
+  return { aliases: plainAliases(file, policy), policy };
 }
 
 async function readJson(

@@ -125,6 +125,70 @@ export const configSchema = z.object({
       return overrides;
     })
     .describe('name[@version]=lambda|sagemaker, comma-separated; wins over manifests.'),
+  WATCH_ALIASES: flag.describe(
+    'Reload models/<name>/aliases.json when it changes (npm start sets it; a deployed version is immutable).',
+  ),
+  ROUTING_KEY_HEADER: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, 'must be a lowercase header name such as x-infera-routing-key')
+    .default('x-infera-routing-key')
+    .describe('Request header whose value keeps a caller on one side of a canary split (sticky routing).'),
+  SHADOW_MAX_IN_FLIGHT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1000)
+    .default(8)
+    .describe('Shadow scorings running at once; more are skipped and counted, never queued.'),
+  MONITOR_WINDOW_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1440)
+    .default(5)
+    .describe('Monitoring window: drift, rates and latency over the last N minutes.'),
+  MONITOR_BUCKET_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(10)
+    .describe('Time resolution of the monitoring window and the dashboard series.'),
+  DRIFT_PSI_THRESHOLD: z.coerce
+    .number()
+    .positive()
+    .max(10)
+    .default(0.2)
+    .describe('PSI at or above which a feature drifts (0.1 is a moderate shift, 0.2 a significant one).'),
+  DRIFT_MIN_SAMPLES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000_000)
+    .default(500)
+    .describe('Values of a feature the window needs before its drift is judged.'),
+  LOW_CONFIDENCE: z.coerce
+    .number()
+    .gt(0)
+    .lt(1)
+    .default(0.6)
+    .describe('A prediction whose chosen label has a lower probability is counted as low-confidence.'),
+  MONITOR_EMIT_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .default(60)
+    .describe('How often DriftPSI, OutOfRange and Missing are published as EMF metrics; 0 turns them off.'),
+  DRIFT_EVENT_BUS: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('EventBridge bus (name or ARN) that drift events go to. The CDK stack sets it.'),
+  DRIFT_WEBHOOK_URL: z
+    .url()
+    .optional()
+    .describe('URL each drift event is POSTed to as JSON (local or any HTTP receiver).'),
 });
 export type Config = z.infer<typeof configSchema>;
 

@@ -20,6 +20,8 @@ export interface ApiRequest {
   readonly operation: Operation;
   readonly params: Readonly<Record<string, string>>;
   readonly query: Readonly<Record<string, string>>;
+  /** Request headers, names in lower case (as API Gateway HTTP APIs deliver them). */
+  readonly headers: Readonly<Record<string, string | undefined>>;
   /** The JSON body, parsed and validated against the operation's request schema. */
   readonly body: unknown;
   readonly requestId: string;
@@ -184,7 +186,8 @@ export function httpEdge(opts: {
       tracer.putAnnotation('operation', operation.id);
       const remaining = context.getRemainingTimeInMillis?.() ?? 30_000;
       const deadline = Date.now() + Math.max(remaining - 1000, Math.min(remaining, 100));
-      event.api = { operation, params, query, body, requestId, deadline, scope: {} };
+      const headers = event.headers ?? {};
+      event.api = { operation, params, query, headers, body, requestId, deadline, scope: {} };
     },
     onError: (request) => {
       const { event, context, error } = request;

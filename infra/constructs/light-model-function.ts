@@ -13,6 +13,7 @@ import {
   LambdaDeploymentConfig,
   LambdaDeploymentGroup,
 } from 'aws-cdk-lib/aws-codedeploy';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Alias } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -67,6 +68,12 @@ export interface LightModelFunctionProps {
   readonly provisionedConcurrency?: number;
   /** Where the alarms go. @default no alarm actions */
   readonly alarmTopic?: ITopic;
+  /**
+   * The bus drift events go to (source `infera.monitoring`, detail type `Model Drift Detected`):
+   * the hook for a retraining pipeline. The function may put events on it and nowhere else.
+   * @default none: drift is still logged and published as EMF metrics
+   */
+  readonly driftEvents?: IEventBus;
   /** Extra environment, e.g. SageMaker client settings. @default none */
   readonly environment?: Readonly<Record<string, string>>;
   /** Powertools service name. @default infera-<model> */
@@ -135,6 +142,7 @@ export class LightModelFunction extends Construct {
       environment: {
         MODELS_DIR: '/var/task/models',
         MODEL_NAMES: [model.name, ...(props.alsoServe ?? [])].join(','),
+        ...(props.driftEvents ? { DRIFT_EVENT_BUS: props.driftEvents.eventBusName } : {}),
         ...props.environment,
       },
       currentVersionOptions: {
@@ -142,6 +150,7 @@ export class LightModelFunction extends Construct {
         description: versionDescription(model.name, live, this.modelVersions),
       },
     });
+    props.driftEvents?.grantPutEventsTo(this.function);
 
     this.alias = new Alias(this, 'Live', {
       aliasName: 'live',

@@ -21,6 +21,13 @@ export interface GatewayOptions {
   readonly maxPayloadBytes?: number;
   /** One line per request, like an access log. */
   readonly onRequest?: (line: string) => void;
+  /** Local-only pages (the dashboard), by exact path; they are not API routes and never reach a function. */
+  readonly pages?: Readonly<Record<string, () => Promise<Page>>>;
+}
+
+export interface Page {
+  readonly type: string;
+  readonly body: string | Buffer;
 }
 
 export interface Gateway {
@@ -103,6 +110,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       return 400;
     }
     const rawPath = url.pathname;
+    const page = opts.pages?.[rawPath];
+    if (page && (req.method === 'GET' || req.method === 'HEAD')) {
+      const p = await page();
+      res.writeHead(200, {
+        'content-type': p.type,
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        'content-security-policy':
+          "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
+      });
+      res.end(req.method === 'HEAD' ? undefined : p.body);
+      return 200;
+    }
     const route = routes.find((r) => matchPath(r.path, rawPath));
     const fnName: FunctionName = route?.function ?? 'models';
     const routeKey = route ? `ANY ${route.path}` : '$default';

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { InferaError } from '#core/errors.ts';
 import { DEFAULT_NAMES, handlerEnv, type LocalAws, startLocalAws } from './aws.ts';
 import { type LocalBatch, startLocalBatch } from './batch.ts';
+import { dashboardPages } from './dashboard.ts';
 import type { Handler } from './event-sources.ts';
 import { type LambdaHandler, startGateway } from './gateway.ts';
 import { type LocalSageMaker, startLocalSageMaker } from './sagemaker.ts';
@@ -32,6 +33,7 @@ Options:
   --max-batch-rows <n>       micro-batch size in the containers (default: 64)
   --max-delay-ms <n>         longest a request waits to join a micro-batch (default: 2)
   --restart-delay <ms>       how long a crashed container stays down (default: 5000)
+  --drift-webhook <url>      POST each drift event to this URL as JSON (default: $DRIFT_WEBHOOK_URL)
   --emf                      print CloudWatch EMF metrics to stdout, as Lambda would
   --quiet                    no access log lines
   -h, --help                 show this help
@@ -53,6 +55,7 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     'max-delay-ms'?: string;
     'restart-delay'?: string;
     models?: string;
+    'drift-webhook'?: string;
     emf?: boolean;
     quiet?: boolean;
     help?: boolean;
@@ -76,6 +79,7 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
         port: { type: 'string' },
         host: { type: 'string', default: '127.0.0.1' },
         models: { type: 'string' },
+        'drift-webhook': { type: 'string' },
         emf: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -117,6 +121,9 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
   // EMF blobs are for CloudWatch; locally they drown the logs unless asked for.
   if (!values.emf) process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.POWERTOOLS_SERVICE_NAME ??= 'infera-local';
+  // `infera release/promote/rollback/shadow` rewrite aliases.json; the running platform follows.
+  process.env.WATCH_ALIASES ??= 'true';
+  if (values['drift-webhook']) process.env.DRIFT_WEBHOOK_URL = values['drift-webhook'];
   const log = values.quiet ? undefined : (line: string) => console.log(line);
 
   let aws: LocalAws | undefined;
@@ -208,6 +215,7 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
       functions: { predict, models, batch },
       host: values.host,
       port,
+      pages: dashboardPages(),
       onRequest: values.quiet ? undefined : (line) => console.log(`[gateway] ${line}`),
     });
   } catch (err) {
@@ -244,7 +252,11 @@ ${lines.join('\n')}
     curl -s -X POST ${url}/v1/models/iris/predict -H 'content-type: application/json' \\
       -d '{"instances":[{"sepal_length_cm":5.1,"sepal_width_cm":3.5,"petal_length_cm":1.4,"petal_width_cm":0.2}]}'
 
-  OpenAPI: ${url}/openapi.json     Stop: Ctrl+C
+  Dashboard: ${url}/dashboard     OpenAPI: ${url}/openapi.json     Stop: Ctrl+C
+
+  Releases (the running platform follows aliases.json at once):
+    npx infera release fraud-detector 2 --canary 20     npx infera compare fraud-detector 1 2
+    npx infera rollback fraud-detector                  npm run traffic -- --drift amount
 ${sm ? sageMakerBanner(sm, url, registry) : '\n  SageMaker endpoints are off (--no-sagemaker).\n'}${aws ? batchBanner(aws, url) : '\n  Batch scoring is off (--no-batch).\n'}`);
 
   let stopping = false;

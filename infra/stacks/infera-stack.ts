@@ -1,4 +1,5 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -51,6 +52,9 @@ export class InferaStack extends Stack {
     const remote = registry.allVersions().filter((mv) => mv.route.target === 'sagemaker');
     const remoteKeys = remote.map((mv) => `${mv.name}@${mv.version}`);
     // Pin the synth-time route in the functions, so "auto" decides the same way without the weights.
+    // Drift events go to the account's default bus, where a rule on source infera.monitoring can
+    // start a retraining pipeline. The model functions may put events there and nowhere else.
+    const driftEvents = EventBus.fromEventBusName(this, 'DriftEvents', 'default');
     const routeEnv: Record<string, string> = remote.length
       ? { ROUTE_OVERRIDES: remoteKeys.map((k) => `${k}=sagemaker`).join(',') }
       : {};
@@ -91,6 +95,7 @@ export class InferaStack extends Stack {
           : {}),
         alarmTopic,
         environment: routeEnv,
+        driftEvents,
         functionName: modelFunctionName(this.stackName, entry.name),
         logRetention: retention,
       });

@@ -53,8 +53,8 @@ describe('local platform (npm start)', () => {
   });
 
   for (const [model, query, version] of [
-    ['fraud-detector', '', '2'],
-    ['fraud-detector', '?version=1', '1'],
+    ['fraud-detector', '', '1'],
+    ['fraud-detector', '?version=2', '2'],
     ['iris', '', '1'],
     ['dominant-color', '', '1'],
   ] as const) {
@@ -238,7 +238,7 @@ describe('local platform (npm start)', () => {
   it('answers the CLI: infera models and infera predict', async () => {
     const list = await cli(['models', '--url', p.url]);
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, /fraud-detector\s+binary-classification\s+1,2\s+2\s+lambda/);
+    assert.match(list.stdout, /fraud-detector\s+binary-classification\s+1,2\s+1\s+lambda/);
     const pred = await cli([
       'predict',
       'iris',
@@ -270,7 +270,7 @@ describe('local platform (npm start)', () => {
     );
     const jobId = /job\s+(\S+)/.exec(sub.stdout)?.[1] as string;
     const list = await cli(['batch', 'list', '--url', p.url]);
-    assert.match(list.stdout, new RegExp(`${jobId}\\s+succeeded\\s+fraud-detector@2\\s+2000`));
+    assert.match(list.stdout, new RegExp(`${jobId}\\s+succeeded\\s+fraud-detector@1\\s+2000`));
     const out = join(dir, 'results.csv');
     const dl = await cli(['batch', 'download', jobId, '-o', out, '--url', p.url]);
     assert.equal(dl.code, 0, dl.stderr);

@@ -310,7 +310,7 @@ describe('npm start with a heavy model', () => {
     assert.ok(first.headers.get('retry-after'));
     const fb = await post('/v1/models/fraud-detector-xl/predict', { instances });
     assert.equal(fb.status, 200);
-    assert.equal(fb.headers.get('x-infera-fallback'), 'fraud-detector@2');
+    assert.equal(fb.headers.get('x-infera-fallback'), 'fraud-detector@1');
     assert.equal((fb.json.fallback as { model: string }).model, 'fraud-detector');
     let back: Awaited<ReturnType<typeof post>> | undefined;
     for (let i = 0; i < 60; i++) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -54,6 +54,23 @@ describe('infera rollback and deployments on a deployed stack (Lambda API)', () 
     assert.equal(lambda.alias.functionVersion, '1');
   });
 
+  it('releases a canary by giving the function version serving that model version a weight, then promotes it', async () => {
+    lambda.alias = { functionVersion: '1', weights: {} };
+    const r = await cli(
+      ['release', 'fraud-detector', '2', '--canary', '20', '--stack', 'Infera'],
+      awsEnv(lambda.url),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lambda.alias, { functionVersion: '1', weights: { '3': 0.2 } });
+    assert.match(r.stdout, /Infera-fraud-detector:live 1 \(80%\) \+ 3 \(model 2, 20%, canary\)/);
+    const p = await cli(['promote', 'fraud-detector', '--stack', 'Infera'], awsEnv(lambda.url));
+    assert.equal(p.code, 0, p.stderr);
+    assert.deepEqual(lambda.alias, { functionVersion: '3', weights: {} });
+    const again = await cli(['promote', 'fraud-detector', '--stack', 'Infera'], awsEnv(lambda.url));
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /has no canary weight; there is nothing to promote/);
+  });
+
   it('names the model versions on record when --to names one never deployed', async () => {
     const r = await cli(['rollback', 'fraud-detector', '--to', '7', '--stack', 'Infera'], awsEnv(lambda.url));
     assert.equal(r.code, 1);
@@ -76,6 +93,7 @@ describe('infera rollback and deployments locally (models/ aliases.json)', () =>
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'infera-rollback-'));
     await cp(join(MODELS, 'fraud-detector'), join(dir, 'fraud-detector'), { recursive: true });
+    await writeFile(join(dir, 'fraud-detector', 'aliases.json'), JSON.stringify({ live: '2' }));
   });
   after(() => rm(dir, { recursive: true, force: true }));
 

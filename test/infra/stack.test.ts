@@ -381,6 +381,27 @@ describe('SageMakerModelEndpoint', () => {
 });
 
 describe('Observability and security', () => {
+  it('lets each model function put drift events on the default bus and nowhere else', () => {
+    const functions = ofType('AWS::Lambda::Function').filter(
+      ([, r]) => (props(r).Environment as { Variables?: Record<string, unknown> })?.Variables?.MODEL_NAMES,
+    );
+    assert.ok(functions.length >= 4);
+    for (const [, r] of functions) {
+      const env = (props(r).Environment as { Variables: Record<string, unknown> }).Variables;
+      assert.equal(env.DRIFT_EVENT_BUS, 'default');
+    }
+    const putters = ofType('AWS::IAM::Policy').filter(([, r]) =>
+      JSON.stringify(props(r).PolicyDocument).includes('events:PutEvents'),
+    );
+    assert.equal(putters.length, functions.length);
+    for (const [, r] of putters) {
+      const st = (
+        props(r).PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }
+      ).Statement.find((x) => x.Action === 'events:PutEvents');
+      assert.match(JSON.stringify(st?.Resource), /:event-bus\/default"/);
+    }
+  });
+
   it('builds one dashboard with model latency percentiles, cold starts, batch rows, DLQ depth and SageMaker latency', () => {
     const body = JSON.stringify(
       props(ofType('AWS::CloudWatch::Dashboard')[0]?.[1] as Resource).DashboardBody,

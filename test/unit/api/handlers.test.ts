@@ -193,7 +193,7 @@ describe('models handler (API Gateway v2 events)', () => {
     const r = await models(await apigwEvent('get-models.json'), lambdaContext());
     assert.equal(r.statusCode, 200);
     const list = (body(r) as { models: { name: string; aliases: Record<string, string> }[] }).models;
-    assert.deepEqual(list.find((m) => m.name === 'fraud-detector')?.aliases, { live: '2' });
+    assert.deepEqual(list.find((m) => m.name === 'fraud-detector')?.aliases, { live: '1' });
   });
 
   it('describes a model with its input schema as JSON Schema', async () => {
@@ -206,7 +206,7 @@ describe('models handler (API Gateway v2 events)', () => {
       version: string;
       inputSchema: { properties: Record<string, { maximum?: number }>; required: string[] };
     };
-    assert.equal(b.version, '2');
+    assert.equal(b.version, '1');
     assert.equal(b.inputSchema.properties.amount?.maximum, 50000);
     assert.ok(!b.inputSchema.required.includes('distance_from_home_km'));
   });

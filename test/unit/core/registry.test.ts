@@ -22,9 +22,9 @@ describe('ModelRegistry', () => {
       registry.list().map((m) => m.name),
       ['dominant-color', 'fraud-detector', 'fraud-detector-xl', 'iris'],
     );
-    assert.equal(registry.resolve('fraud-detector').version, '2');
-    assert.equal(registry.resolve('fraud-detector', '1').version, '1');
-    assert.equal(registry.resolve('fraud-detector', 'live').version, '2');
+    assert.equal(registry.resolve('fraud-detector').version, '1');
+    assert.equal(registry.resolve('fraud-detector', '2').version, '2');
+    assert.equal(registry.resolve('fraud-detector', 'live').version, '1');
   });
 
   it('names the known versions and aliases when a version does not exist', async () => {
@@ -32,7 +32,7 @@ describe('ModelRegistry', () => {
     assert.throws(() => registry.resolve('fraud-detector', '7'), {
       name: 'NotFoundError',
       message:
-        "Model 'fraud-detector' has no version or alias '7'. Known versions: 1, 2. Aliases: live -> 2.",
+        "Model 'fraud-detector' has no version or alias '7'. Known versions: 1, 2. Aliases: live -> 1.",
     });
     assert.throws(
       () => registry.resolve('nope'),
@@ -119,5 +119,43 @@ describe('ModelRegistry', () => {
       (await loadError('/nonexistent/models')).message,
       /cannot read the models directory \(ENOENT\)\. Set MODELS_DIR/,
     );
+  });
+});
+
+describe('ModelRegistry traffic policies (aliases.json)', () => {
+  it('reloads a valid aliases.json edit, and keeps the old policy when the edit is invalid', async () => {
+    const dir = await copyModels();
+    const registry = await ModelRegistry.load(dir, { only: ['fraud-detector'] });
+    const path = join(dir, 'fraud-detector', 'aliases.json');
+    await writeFile(path, JSON.stringify({ live: { '1': 0.7, '2': 0.2 } }));
+    const bad = await registry.reloadAliases('fraud-detector');
+    assert.equal(bad.changed, false);
+    assert.match(bad.problems.join('\n'), /aliases\.json: live: the weights of a split must add up to 1/);
+    assert.equal(registry.route('fraud-detector').mv.version, '1');
+    await writeFile(path, JSON.stringify({ live: '2', shadow: '1' }));
+    assert.deepEqual(await registry.reloadAliases('fraud-detector'), { changed: true, problems: [] });
+    const routed = registry.route('fraud-detector');
+    assert.equal(routed.mv.version, '2');
+    assert.equal(routed.via, 'live');
+    assert.equal(routed.shadow?.version, '1');
+    // ?version= names a version outright: no split, no shadow.
+    const pinned = registry.route('fraud-detector', '1');
+    assert.equal(pinned.via, 'requested');
+    assert.equal(pinned.shadow, undefined);
+  });
+
+  it('fails the load naming a split version that does not exist', async () => {
+    const dir = await copyModels();
+    await writeFile(
+      join(dir, 'fraud-detector', 'aliases.json'),
+      JSON.stringify({ live: { '1': 0.9, '3': 0.1 } }),
+    );
+    await assert.rejects(ModelRegistry.load(dir, { only: ['fraud-detector'] }), (e: unknown) => {
+      assert.match(
+        (e as { details: string[] }).details.join('\n'),
+        /alias "live" points to version "3", which does not exist \(known: 1, 2\)/,
+      );
+      return true;
+    });
   });
 });

@@ -1,0 +1,286 @@
+#!/usr/bin/env node
+/**
+ * A traffic generator for the monitoring demo: sends rows drawn from a model's own training
+ * statistics (so a stable feature looks exactly like training), and optionally drifts one
+ * feature. It prints which versions answered, so a canary split is visible too.
+ *
+ *   npm run traffic                               clean fraud-detector traffic for 60 s
+ *   npm run traffic -- --drift amount             amount x3 from the first request
+ *   npm run traffic -- --model iris --rate 50 --duration 20
+ */
+import { parseArgs } from 'node:util';
+import type { Feature, Manifest } from '#core/manifest.ts';
+import { numericBins } from '#core/monitoring/drift.ts';
+import { rng } from './lib/ml.ts';
+
+const HELP = `Usage: npm run traffic -- [options]
+
+Sends scoring requests to a running platform (npm start), with rows sampled from the model's
+trainingStats, and optionally one drifted feature. Stops by itself after --duration.
+
+Options:
+  --url <url>            platform (default: $INFERA_URL or http://127.0.0.1:3000)
+  --model <name>         model to call (default: fraud-detector)
+  --rate <n>             requests per second (default: 20)
+  --batch <n>            instances per request (default: 10)
+  --duration <s>         seconds to run (default: 60)
+  --drift <feature>      drift this feature: numbers x --factor, categories and booleans
+                         moved to the rarest training value for --share of rows
+  --factor <x>           multiplier for a drifted number (default: 3)
+  --share <p>            share of rows changed for a drifted category/boolean (default: 0.5)
+  --users <n>            send x-infera-routing-key from n callers, for sticky routing (default: none)
+  --seed <n>             random seed (default: 1)
+  -h, --help             show this help
+`;
+
+interface Options {
+  url: string;
+  model: string;
+  rate: number;
+  batch: number;
+  duration: number;
+  drift?: string;
+  factor: number;
+  share: number;
+  users: number;
+  seed: number;
+}
+
+function parse(argv: string[]): Options | undefined {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        url: { type: 'string' },
+        model: { type: 'string', default: 'fraud-detector' },
+        rate: { type: 'string', default: '20' },
+        batch: { type: 'string', default: '10' },
+        duration: { type: 'string', default: '60' },
+        drift: { type: 'string' },
+        factor: { type: 'string', default: '3' },
+        share: { type: 'string', default: '0.5' },
+        users: { type: 'string', default: '0' },
+        seed: { type: 'string', default: '1' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(HELP);
+    return undefined;
+  }
+  const num = (flag: string, min: number, max: number) => {
+    const v = Number(values[flag]);
+    if (!Number.isFinite(v) || v < min || v > max) {
+      console.error(`--${flag} must be a number from ${min} to ${max}, got '${values[flag]}'.`);
+      process.exit(2);
+    }
+    return v;
+  };
+  return {
+    url: ((values.url as string | undefined) ?? process.env.INFERA_URL ?? 'http://127.0.0.1:3000').replace(
+      /\/+$/,
+      '',
+    ),
+    model: values.model as string,
+    rate: num('rate', 0.1, 10_000),
+    batch: Math.round(num('batch', 1, 1000)),
+    duration: num('duration', 1, 86_400),
+    ...(values.drift ? { drift: values.drift as string } : {}),
+    factor: num('factor', 0, 1e6),
+    share: num('share', 0, 1),
+    users: Math.round(num('users', 0, 1e9)),
+    seed: Math.round(num('seed', 0, 2 ** 31)),
+  };
+}
+
+/** Draws one value of a feature so that its drift bins match training. */
+export function sampler(f: Feature, manifest: Manifest, rand: () => number): () => unknown {
+  const stats = manifest.trainingStats?.features[f.name];
+  const missing = f.required ? 0 : (stats?.missingRate ?? 0);
+  let draw: () => unknown;
+  if (stats && 'frequencies' in stats) {
+    const entries = Object.entries(stats.frequencies);
+    draw = () => {
+      let u = rand() * entries.reduce((a, [, p]) => a + p, 0);
+      for (const [value, p] of entries) {
+        u -= p;
+        if (u <= 0) return f.type === 'boolean' ? value === 'true' : value;
+      }
+      const last = entries.at(-1)?.[0];
+      return f.type === 'boolean' ? last === 'true' : last;
+    };
+  } else if (stats && 'quantiles' in stats) {
+    const { edges, expected } = numericBins(stats);
+    draw = () => {
+      let u = rand();
+      let i = 0;
+      while (i < expected.length - 1 && u > (expected[i] as number)) u -= expected[i++] as number;
+      const hi = edges[Math.min(i, edges.length - 1)] as number;
+      const lo = i === 0 ? hi : (edges[i - 1] as number);
+      if (f.type === 'integer') {
+        // (lo, hi] in whole numbers; the first bin is the point mass at the lowest edge.
+        return i === 0
+          ? Math.round(hi)
+          : Math.floor(lo) + 1 + Math.floor(rand() * Math.max(1, Math.round(hi - lo)));
+      }
+      return i === 0 ? hi : lo + (hi - lo) * rand();
+    };
+  } else if (f.type === 'categorical') {
+    draw = () => f.values[Math.floor(rand() * f.values.length)];
+  } else if (f.type === 'boolean') {
+    draw = () => rand() < 0.5;
+  } else {
+    const lo = f.min ?? 0;
+    const hi = f.max ?? lo + 1;
+    draw = () => (f.type === 'integer' ? Math.round(lo + (hi - lo) * rand()) : lo + (hi - lo) * rand());
+  }
+  return () => (missing > 0 && rand() < missing ? null : draw());
+}
+
+/** Shifts one feature's values: numbers scaled (kept within the manifest bounds), others moved. */
+export function drifter(f: Feature, manifest: Manifest, factor: number, share: number, rand: () => number) {
+  if (f.type === 'number' || f.type === 'integer') {
+    return (v: unknown) => {
+      if (typeof v !== 'number') return v;
+      let x = v * factor;
+      if (f.max !== undefined) x = Math.min(x, f.max);
+      if (f.min !== undefined) x = Math.max(x, f.min);
+      return f.type === 'integer' ? Math.round(x) : Math.round(x * 100) / 100;
+    };
+  }
+  const stats = manifest.trainingStats?.features[f.name];
+  const freq = stats && 'frequencies' in stats ? stats.frequencies : {};
+  const rarest = Object.entries(freq).sort((a, b) => a[1] - b[1])[0]?.[0];
+  const target =
+    f.type === 'boolean'
+      ? rarest === 'true'
+      : (rarest ?? (f.type === 'categorical' ? f.values.at(-1) : undefined));
+  return (v: unknown) => (rand() < share ? target : v);
+}
+
+async function main(): Promise<void> {
+  const o = parse(process.argv.slice(2));
+  if (!o) return;
+  let manifest: Manifest;
+  try {
+    const res = await fetch(`${o.url}/v1/models/${encodeURIComponent(o.model)}`);
+    const body = (await res.json()) as Manifest & { error?: string };
+    if (!res.ok) {
+      console.error(`${o.url}: ${res.status} ${body.error ?? ''}`);
+      process.exit(1);
+    }
+    manifest = body;
+  } catch (err) {
+    console.error(
+      `Cannot reach ${o.url} (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}). Start the platform: npm start`,
+    );
+    process.exit(1);
+  }
+  if (manifest.inputs.kind !== 'tabular') {
+    console.error(`${o.model} takes tensors, not features; the traffic generator sends tabular rows.`);
+    process.exit(2);
+  }
+  if (!manifest.trainingStats) {
+    console.error(
+      `${o.model}'s manifest has no trainingStats, so there is no training distribution to sample.`,
+    );
+    process.exit(2);
+  }
+  const features = manifest.inputs.features;
+  const rand = rng(o.seed);
+  const draws = features.map((f) => sampler(f, manifest, rand));
+  const drifted = o.drift ? features.find((f) => f.name === o.drift) : undefined;
+  if (o.drift && !drifted) {
+    console.error(
+      `${o.model} has no feature '${o.drift}'. Features: ${features.map((f) => f.name).join(', ')}.`,
+    );
+    process.exit(2);
+  }
+  const shift = drifted ? drifter(drifted, manifest, o.factor, o.share, rand) : undefined;
+  const row = () => {
+    const r: Record<string, unknown> = {};
+    features.forEach((f, i) => {
+      let v = (draws[i] as () => unknown)();
+      if (shift && f === drifted) v = shift(v);
+      if (v !== null) r[f.name] = v;
+    });
+    return r;
+  };
+
+  console.log(
+    `Sending ${o.rate} req/s x ${o.batch} rows to ${o.url}/v1/models/${o.model}/predict for ${o.duration} s` +
+      (drifted ? `, drifting ${drifted.name}` : ', no drift') +
+      (o.users ? `, ${o.users} sticky callers` : ''),
+  );
+  const served = new Map<string, number>();
+  const statuses = new Map<number, number>();
+  let sent = 0;
+  let failed = 0;
+  let inFlight = 0;
+  const started = Date.now();
+  const end = started + o.duration * 1000;
+  const tty = process.stdout.isTTY;
+  let lastPrint = 0;
+  const line = () => {
+    const total = [...served.values()].reduce((a, b) => a + b, 0) || 1;
+    const split = [...served]
+      .sort((a, b) => Number(a[0]) - Number(b[0]))
+      .map(([v, n]) => `v${v} ${((n / total) * 100).toFixed(1)}%`)
+      .join(' ');
+    const ok = [...statuses].filter(([s]) => s < 300).reduce((a, [, n]) => a + n, 0);
+    const bad = [...statuses].filter(([s]) => s >= 300).reduce((a, [, n]) => a + n, 0) + failed;
+    const elapsed = Math.min(o.duration, (Date.now() - started) / 1000);
+    return `${elapsed.toFixed(0).padStart(4)}s/${o.duration}s  sent ${sent}  ok ${ok}  failed ${bad}  served ${split || '-'}`;
+  };
+  const send = async () => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (o.users) headers['x-infera-routing-key'] = `user-${Math.floor(rand() * o.users)}`;
+    inFlight++;
+    try {
+      const res = await fetch(`${o.url}/v1/models/${encodeURIComponent(o.model)}/predict`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ instances: Array.from({ length: o.batch }, row) }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      await res.arrayBuffer();
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      const v = res.headers.get('x-model-version');
+      if (v && res.ok) served.set(v, (served.get(v) ?? 0) + 1);
+    } catch {
+      failed++;
+    } finally {
+      inFlight--;
+    }
+  };
+  const interval = 1000 / o.rate;
+  let next = Date.now();
+  while (Date.now() < end) {
+    if (inFlight < 64) {
+      sent++;
+      void send();
+    }
+    next += interval;
+    const wait = next - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (Date.now() - lastPrint >= (tty ? 250 : 5000)) {
+      lastPrint = Date.now();
+      if (tty) process.stdout.write(`\r${line()}`);
+      else console.log(line());
+    }
+  }
+  while (inFlight > 0) await new Promise((r) => setTimeout(r, 20));
+  if (tty) process.stdout.write(`\r${line()}\n`);
+  else console.log(line());
+  const codes = [...statuses].map(([s, n]) => `${s}: ${n}`).join(', ');
+  console.log(`Done. Status codes: ${codes || 'none'}${failed ? `; ${failed} could not connect` : ''}.`);
+  console.log(`See ${o.url}/dashboard, or: npx infera compare ${o.model} <a> <b>`);
+  if (failed > 0 || [...statuses.keys()].some((s) => s >= 500)) process.exitCode = 1;
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Monitor } from '#core/monitoring/monitor.ts';
+import { ModelRegistry } from '#core/registry.ts';
+import { loadConfig } from '#shared/config.ts';
+import { Monitoring } from '#shared/monitoring.ts';
+import { rng } from '../../../scripts/lib/ml.ts';
+import { drifter, sampler } from '../../../scripts/traffic.ts';
+import { MODELS } from '../../helpers.ts';
+
+const registry = await ModelRegistry.load(MODELS, { only: ['fraud-detector'] });
+const mv = registry.resolve('fraud-detector', '1');
+const manifest = mv.manifest;
+const features = manifest.inputs.kind === 'tabular' ? manifest.inputs.features : [];
+
+/** Rows drawn from the manifest's training distribution, with one feature optionally drifted. */
+function rows(n: number, seed: number, drift?: string): Record<string, unknown>[] {
+  const rand = rng(seed);
+  const draws = features.map((f) => sampler(f, manifest, rand));
+  const target = features.find((f) => f.name === drift);
+  const shift = target ? drifter(target, manifest, 3, 0.5, rand) : undefined;
+  return Array.from({ length: n }, () => {
+    const r: Record<string, unknown> = {};
+    features.forEach((f, i) => {
+      let v = (draws[i] as () => unknown)();
+      if (shift && f === target) v = shift(v);
+      if (v !== null) r[f.name] = v;
+    });
+    return r;
+  });
+}
+
+function feed(m: Monitor, data: Record<string, unknown>[], batch = 10) {
+  for (let i = 0; i < data.length; i += batch) {
+    m.observe(mv, { latencyMs: 0.5, status: 200, instances: data.slice(i, i + batch) });
+  }
+}
+
+describe('streaming monitor', () => {
+  it('raises no drift event for traffic drawn from the training distribution', () => {
+    const m = new Monitor();
+    feed(m, rows(5000, 7));
+    assert.deepEqual(m.evaluate(), []);
+    const report = m.report('fraud-detector');
+    for (const f of report.versions[0]?.features ?? []) {
+      assert.ok((f.window.psi ?? 0) < 0.05, `${f.name} psi ${f.window.psi}`);
+    }
+  });
+
+  for (const drifted of ['amount', 'merchant_category', 'hour']) {
+    it(`raises exactly one event when ${drifted} drifts, and none for the stable features`, () => {
+      const m = new Monitor();
+      feed(m, rows(3000, 11, drifted));
+      const events = m.evaluate().filter((e) => e.kind === 'feature');
+      assert.deepEqual(
+        events.map((e) => e.feature),
+        [drifted],
+      );
+      assert.equal(events[0]?.model, 'fraud-detector');
+      assert.equal(events[0]?.version, '1');
+      assert.ok((events[0]?.psi ?? 0) >= 0.2);
+      // More of the same drift is not news: no second event while it lasts.
+      feed(m, rows(1000, 12, drifted));
+      assert.deepEqual(m.evaluate(), []);
+      assert.equal(m.events('fraud-detector').filter((e) => e.kind === 'feature').length, 1);
+    });
+  }
+
+  it('judges nothing below the minimum sample, however skewed', () => {
+    const m = new Monitor({ minSamples: 500 });
+    feed(m, rows(300, 3, 'amount'));
+    assert.deepEqual(m.evaluate(), []);
+  });
+
+  it('counts missing values and values outside the manifest bounds, even in rejected requests', () => {
+    const m = new Monitor();
+    m.observe(mv, {
+      latencyMs: 1,
+      status: 400,
+      instances: [{ amount: -5, merchant_category: 'casino' }, { amount: 10 }],
+    });
+    const v = m.report('fraud-detector').versions[0];
+    const amount = v?.features.find((f) => f.name === 'amount')?.window;
+    const cat = v?.features.find((f) => f.name === 'merchant_category')?.window;
+    const hour = v?.features.find((f) => f.name === 'hour')?.window;
+    assert.equal(amount?.outOfRangeRate, 0.5);
+    assert.equal(cat?.outOfRangeRate, 0.5);
+    assert.equal(cat?.missingRate, 0.5);
+    assert.equal(hour?.missingRate, 1);
+    assert.equal(v?.window.rejected, 1);
+    assert.equal(v?.window.rejectedRate, 1);
+  });
+
+  it('forgets traffic older than the window but keeps it in the since-start totals', () => {
+    let now = 1_000_000;
+    const m = new Monitor({ windowMinutes: 5, bucketSeconds: 10 }, () => now);
+    feed(m, rows(100, 5));
+    now += 6 * 60_000;
+    m.observe(mv, { latencyMs: 2, status: 500 });
+    const v = m.report('fraud-detector').versions[0];
+    assert.equal(v?.window.requests, 1);
+    assert.equal(v?.window.errorRate, 1);
+    assert.equal(v?.total.requests, 11);
+    assert.equal(v?.series.length, 1);
+  });
+
+  it('keeps fixed memory: the window is a ring of buckets however long it runs', () => {
+    let now = 0;
+    const m = new Monitor({ windowMinutes: 1, bucketSeconds: 10 }, () => now);
+    for (let i = 0; i < 1000; i++) {
+      now += 1000;
+      m.observe(mv, { latencyMs: 1, status: 200 });
+    }
+    const v = m.report('fraud-detector').versions[0];
+    assert.ok((v?.series.length ?? 0) <= 6, `series ${v?.series.length}`);
+    assert.equal(v?.total.requests, 1000);
+  });
+});
+
+describe('shadow scoring', () => {
+  const config = loadConfig({ SHADOW_MAX_IN_FLIGHT: '1', MONITOR_EMIT_SECONDS: '0' });
+  const shadowMv = registry.resolve('fraud-detector', '2');
+  const preds = [{ label: 'legit', score: 0.1, probabilities: { legit: 0.9, fraud: 0.1 } }];
+
+  it('runs after the caller has moved on, and records the comparison when it finishes', async () => {
+    const monitoring = new Monitoring(config);
+    let finish: (p: typeof preds) => void = () => {};
+    const gate = new Promise<typeof preds>((resolve) => {
+      finish = resolve;
+    });
+    const done = monitoring.shadow(mv, shadowMv, preds, 1, () => gate);
+    // The request path has returned; the shadow has not even been recorded.
+    assert.equal(monitoring.monitor.report('fraud-detector').comparisons.length, 0);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(monitoring.monitor.report('fraud-detector').comparisons.length, 0);
+    finish([{ label: 'legit', score: 0.12, probabilities: { legit: 0.88, fraud: 0.12 } }]);
+    await done;
+    const [c] = monitoring.monitor.report('fraud-detector').comparisons;
+    assert.equal(c?.requests, 1);
+    assert.equal(c?.agreement, 1);
+    assert.ok(Math.abs((c?.meanDelta ?? 0) - 0.02) < 1e-9);
+  });
+
+  it('skips (and counts) shadows beyond SHADOW_MAX_IN_FLIGHT instead of queueing them', async () => {
+    const monitoring = new Monitoring(config);
+    let finish: () => void = () => {};
+    const gate = new Promise<typeof preds>((resolve) => {
+      finish = () => resolve(preds);
+    });
+    const first = monitoring.shadow(mv, shadowMv, preds, 1, () => gate);
+    await monitoring.shadow(mv, shadowMv, preds, 1, () => gate);
+    finish();
+    await first;
+    const [c] = monitoring.monitor.report('fraud-detector').comparisons;
+    assert.equal(c?.skipped, 1);
+    assert.equal(c?.requests, 1);
+  });
+
+  it('counts a failing shadow without surfacing the failure', async () => {
+    const monitoring = new Monitoring(config);
+    await monitoring.shadow(mv, shadowMv, preds, 1, async () => {
+      throw new Error('shadow broke');
+    });
+    const [c] = monitoring.monitor.report('fraud-detector').comparisons;
+    assert.equal(c?.errors, 1);
+  });
+});
