@@ -4,13 +4,14 @@ import type { InferRequest, InferResponse, Prediction, PredictRequest } from '#c
 import type { Served } from '#core/scoring.ts';
 import { loadConfig } from '#shared/config.ts';
 import { type ApiRequest, type ApiResponse, createApiHandler } from '#shared/http.ts';
-import { getMonitoring } from '#shared/monitoring.ts';
+import { getCapture, getMonitoring } from '#shared/monitoring.ts';
 import { logger, metrics, tracer } from '#shared/observability.ts';
 import { getPlatform } from '#shared/platform.ts';
 
 const config = loadConfig();
 const { registry, scorer } = await getPlatform(config);
 const monitoring = getMonitoring(config);
+const capture = getCapture(config);
 let coldStart = true;
 if (config.WATCH_ALIASES) {
   // Locally, `infera release/rollback/shadow` rewrite aliases.json; the change applies at once.
@@ -115,6 +116,17 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
     );
   }
   served ??= { target: 'lambda' };
+  if (capture.sampled() && predictions) {
+    void capture.capture({
+      time: new Date().toISOString(),
+      requestId: req.requestId,
+      model: mv.name,
+      version: mv.version,
+      traffic: routed.via,
+      instances: instances ?? (req.body as InferRequest).inputs,
+      predictions,
+    });
+  }
 
   metrics.addDimensions({ model: mv.name, version: mv.version });
   if (coldStart) {

@@ -189,6 +189,33 @@ export const configSchema = z.object({
     .url()
     .optional()
     .describe('URL each drift event is POSTed to as JSON (local or any HTTP receiver).'),
+  CAPTURE_SAMPLE_RATE: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe(
+      'Share of answered requests whose inputs and predictions are captured; 0 (the default) is off.',
+    ),
+  CAPTURE_DESTINATION: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Where captures go: s3://bucket/prefix (one object per request) or a local folder (JSON lines per day).',
+    ),
+  CAPTURE_REDACT: z
+    .string()
+    .optional()
+    .transform((v) =>
+      v
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [],
+    )
+    .describe('Comma-separated field names replaced by "[redacted]" in captured instances.'),
 });
 export type Config = z.infer<typeof configSchema>;
 

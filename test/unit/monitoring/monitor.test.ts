@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { parseCaptureTarget } from '#core/monitoring/capture.ts';
 import { Monitor } from '#core/monitoring/monitor.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { loadConfig } from '#shared/config.ts';
-import { Monitoring } from '#shared/monitoring.ts';
+import { Capture, Monitoring } from '#shared/monitoring.ts';
 import { rng } from '../../../scripts/lib/ml.ts';
 import { drifter, sampler } from '../../../scripts/traffic.ts';
 import { MODELS } from '../../helpers.ts';
@@ -163,5 +167,52 @@ describe('shadow scoring', () => {
     });
     const [c] = monitoring.monitor.report('fraud-detector').comparisons;
     assert.equal(c?.errors, 1);
+  });
+});
+
+describe('input/output capture', () => {
+  it('is off by default, and off without a destination even when sampled', () => {
+    assert.equal(new Capture(loadConfig({})).sampled(), false);
+    assert.equal(new Capture(loadConfig({ CAPTURE_SAMPLE_RATE: '1' })).sampled(), false);
+  });
+
+  it('writes sampled requests as JSON lines per model, version and day, with the named fields redacted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'infera-capture-'));
+    const capture = new Capture(
+      loadConfig({
+        CAPTURE_SAMPLE_RATE: '1',
+        CAPTURE_DESTINATION: dir,
+        CAPTURE_REDACT: 'account_age_days, card',
+      }),
+    );
+    assert.equal(capture.sampled(), true);
+    await capture.capture({
+      time: '2026-11-22T10:00:00.000Z',
+      requestId: 'r1',
+      model: 'fraud-detector',
+      version: '1',
+      traffic: 'live',
+      instances: [{ amount: 12, account_age_days: 400, nested: { card: '4111' } }],
+      predictions: [{ label: 'legit', score: 0.01 }],
+    });
+    const lines = (await readFile(join(dir, 'fraud-detector', '1', '2026-11-22.jsonl'), 'utf8'))
+      .trim()
+      .split('\n');
+    assert.equal(lines.length, 1);
+    const r = JSON.parse(lines[0] as string);
+    assert.deepEqual(r.instances, [
+      { amount: 12, account_age_days: '[redacted]', nested: { card: '[redacted]' } },
+    ]);
+    assert.deepEqual(r.predictions, [{ label: 'legit', score: 0.01 }]);
+    assert.equal(capture.written, 1);
+  });
+
+  it('parses an S3 destination into bucket and prefix', () => {
+    assert.deepEqual(parseCaptureTarget('s3://my-bucket/captures/'), {
+      kind: 's3',
+      bucket: 'my-bucket',
+      prefix: 'captures',
+    });
+    assert.deepEqual(parseCaptureTarget('.infera/capture'), { kind: 'dir', path: '.infera/capture' });
   });
 });
