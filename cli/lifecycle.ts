@@ -4,20 +4,27 @@
  * `npm start` applies the change at once. On AWS (--stack / --function) release, promote and
  * rollback move the Lambda alias `live`, whose version weights are how Lambda splits traffic.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type FunctionVersion, pointAlias } from '#adapters/lambda.ts';
 import type { MonitoringReport } from '#core/monitoring/monitor.ts';
-import { type AliasesFile, promote, release, setShadow, type Transition } from '#core/traffic.ts';
+import {
+  type AliasesFile,
+  aliasesFileOf,
+  promote,
+  release,
+  setShadow,
+  type Transition,
+} from '#core/traffic.ts';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
 import {
   awsError,
-  functionNameFor,
   liveModelVersion,
   loadLocal,
   type ReleaseOptions,
   readCloud,
+  releaseOptions,
 } from './release.ts';
 
 export const LIFECYCLE_HELP = {
@@ -122,14 +129,7 @@ function parse(command: Command, args: string[]) {
     );
   }
   const [model, ...rest] = parsed.positionals as [string, ...string[]];
-  const o: ReleaseOptions = {
-    model,
-    models: values.models as string,
-    json: values.json === true,
-    ...(typeof values.stack === 'string' ? { stack: values.stack } : {}),
-    ...(typeof values.function === 'string' ? { function: values.function } : {}),
-    ...(typeof values.region === 'string' ? { region: values.region } : {}),
-  };
+  const o = releaseOptions(model, values);
   let canary: number | undefined;
   if (typeof values.canary === 'string') {
     canary = Number(values.canary.replace(/%$/, ''));
@@ -165,13 +165,8 @@ export async function changeLocal(
 ): Promise<number> {
   const entry = await loadLocal(o);
   const path = join(o.models, o.model, 'aliases.json');
-  let file: AliasesFile = { live: entry.aliases.live as string };
-  try {
-    file = JSON.parse(await readFile(path, 'utf8')) as AliasesFile;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const t = change(file, entry);
+  // The registry has just read and checked aliases.json; the file is rebuilt from what it holds.
+  const t = change(aliasesFileOf(entry.aliases, entry.policy), entry);
   if (!t.ok) {
     if (t.reason.endsWith('nothing changed.')) {
       console.log(`${o.model}: ${t.reason}`);
@@ -285,8 +280,6 @@ function noneServing(fn: string, model: string, version: string, versions: reado
     ['Deploy it first: add models/<model>/<version>/ and run cdk deploy (live stays where it is).'],
   );
 }
-
-export { functionNameFor };
 
 // ---------------------------------------------------------------- compare
 

@@ -92,6 +92,14 @@ function parse(command: 'deployments' | 'rollback', args: string[]): ReleaseOpti
   if (command === 'deployments' && values.to) {
     throw new CliError('--to is for infera rollback.', [], 2);
   }
+  return releaseOptions(model, values);
+}
+
+/** The options every model-lifecycle command shares, from parsed flags. */
+export function releaseOptions(
+  model: string,
+  values: Readonly<Record<string, string | boolean | undefined>>,
+): ReleaseOptions {
   return {
     model,
     models: values.models as string,
@@ -229,17 +237,14 @@ export async function rollbackCommand(args: string[]): Promise<number> {
   const o = parse('rollback', args);
   if (!o) return 0;
   if (!isCloud(o)) {
-    return changeLocal(o, (file, entry) => {
-      const known = entry.versions.map((v) => v.version);
-      if (o.to !== undefined && !known.includes(o.to)) {
-        throw new CliError(
-          `${o.model} has no version '${o.to}'. Known versions: ${known.join(', ')}.`,
-          [],
-          2,
-        );
-      }
-      return rollback(file, entry.policy, known, o.to);
-    });
+    return changeLocal(o, (file, entry) =>
+      rollback(
+        file,
+        entry.policy,
+        entry.versions.map((v) => v.version),
+        o.to,
+      ),
+    );
   }
   const { fn, client, versions, alias } = await readCloud(o);
   const current = alias.functionVersion;

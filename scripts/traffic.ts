@@ -163,6 +163,29 @@ export function drifter(f: Feature, manifest: Manifest, factor: number, share: n
   return (v: unknown) => (rand() < share ? target : v);
 }
 
+/**
+ * One row generator for a tabular model: every feature drawn from training (`sampler`), with
+ * `drift.feature` shifted (`drifter`). Missing values are left out of the row.
+ */
+export function rowSampler(
+  manifest: Manifest,
+  rand: () => number,
+  drift?: { readonly feature: Feature; readonly factor: number; readonly share: number },
+): () => Record<string, unknown> {
+  const features = manifest.inputs.kind === 'tabular' ? manifest.inputs.features : [];
+  const draws = features.map((f) => sampler(f, manifest, rand));
+  const shift = drift ? drifter(drift.feature, manifest, drift.factor, drift.share, rand) : undefined;
+  return () => {
+    const r: Record<string, unknown> = {};
+    features.forEach((f, i) => {
+      let v = (draws[i] as () => unknown)();
+      if (shift && f === drift?.feature) v = shift(v);
+      if (v !== null) r[f.name] = v;
+    });
+    return r;
+  };
+}
+
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   if (!o) return;
@@ -192,8 +215,6 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const features = manifest.inputs.features;
-  const rand = rng(o.seed);
-  const draws = features.map((f) => sampler(f, manifest, rand));
   const drifted = o.drift ? features.find((f) => f.name === o.drift) : undefined;
   if (o.drift && !drifted) {
     console.error(
@@ -201,16 +222,12 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
-  const shift = drifted ? drifter(drifted, manifest, o.factor, o.share, rand) : undefined;
-  const row = () => {
-    const r: Record<string, unknown> = {};
-    features.forEach((f, i) => {
-      let v = (draws[i] as () => unknown)();
-      if (shift && f === drifted) v = shift(v);
-      if (v !== null) r[f.name] = v;
-    });
-    return r;
-  };
+  const rand = rng(o.seed);
+  const row = rowSampler(
+    manifest,
+    rand,
+    drifted ? { feature: drifted, factor: o.factor, share: o.share } : undefined,
+  );
 
   console.log(
     `Sending ${o.rate} req/s x ${o.batch} rows to ${o.url}/v1/models/${o.model}/predict for ${o.duration} s` +

@@ -58,6 +58,7 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
   let served: Served | undefined;
   let status = 200;
   let predictions: readonly Prediction[] | undefined;
+  let latencyMs = 0;
   const instances = v1 ? (req.body as PredictRequest).instances : undefined;
   try {
     if (instances) {
@@ -95,15 +96,15 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
   } finally {
     // Every routed request counts, rejected ones too: their inputs are the data-quality signal.
     const answered = served && served.target !== 'fallback';
+    latencyMs = performance.now() - started;
     monitoring.monitor.observe(mv, {
-      latencyMs: performance.now() - started,
+      latencyMs,
       status,
       ...(instances ? { instances } : {}),
       ...(answered && predictions ? { predictions } : {}),
     });
     monitoring.tick();
   }
-  const latencyMs = performance.now() - started;
   const shadow = routed.shadow && served?.target !== 'fallback' ? routed.shadow : undefined;
   if (shadow && predictions) {
     const request = req.body;

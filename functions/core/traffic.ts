@@ -95,6 +95,16 @@ export function plainAliases(file: AliasesFile, policy: TrafficPolicy): Record<s
   return out;
 }
 
+/** The aliases file a model's plain aliases and policy came from: what the CLI rewrites. */
+export function aliasesFileOf(aliases: Readonly<Record<string, string>>, policy: TrafficPolicy): AliasesFile {
+  const live =
+    policy.live.length === 1
+      ? (policy.live[0]?.version as string)
+      : Object.fromEntries(policy.live.map((w) => [w.version, w.weight]));
+  const { [LIVE]: _primary, ...rest } = aliases;
+  return { [LIVE]: live, ...rest };
+}
+
 /**
  * Picks a version for a point `u` in [0, 1): the split's versions take consecutive slices in
  * ascending order, so raising a newer version's weight only moves callers onto it, never off it.
@@ -211,6 +221,7 @@ export function promote(file: AliasesFile, policy: TrafficPolicy): Transition {
 /**
  * `infera rollback <model> [--to <version>]`: all live traffic back to one version at once.
  * From a split, that is the stable side; otherwise `previous`, or else the next lower version.
+ * Like every transition it may name any version: the caller checks the result's versions exist.
  */
 export function rollback(
   file: AliasesFile,
@@ -228,9 +239,6 @@ export function rollback(
   if (!target) target = [...known].reverse().find((v) => Number(v) < Number(primary));
   if (!target) {
     return { ok: false, reason: `live is version ${primary}, the oldest; there is nothing to roll back to.` };
-  }
-  if (!known.includes(target)) {
-    return { ok: false, reason: `there is no version '${target}'. Known versions: ${known.join(', ')}.` };
   }
   if (policy.live.length === 1 && primary === target) {
     return { ok: false, reason: `live is already version ${target}; nothing changed.` };

@@ -9,20 +9,22 @@ const flag = z
   .default('false')
   .transform((v) => v === 'true' || v === '1');
 
+/** A comma-separated list, trimmed, empty items dropped. */
+const commaList = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
 /** Every setting a handler reads, parsed once from process.env at cold start. */
 export const configSchema = z.object({
   MODELS_DIR: z.string().min(1).default('models').describe('Folder holding <name>/<version>/model.json.'),
-  MODEL_NAMES: z
-    .string()
-    .optional()
-    .transform((v) =>
-      v
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : undefined,
-    )
+  MODEL_NAMES: commaList
+    .transform((names) => (names.length > 0 ? names : undefined))
     .describe('Comma-separated models this function serves; all when unset.'),
   MAX_INSTANCES: z.coerce
     .number()
@@ -204,18 +206,9 @@ export const configSchema = z.object({
     .describe(
       'Where captures go: s3://bucket/prefix (one object per request) or a local folder (JSON lines per day).',
     ),
-  CAPTURE_REDACT: z
-    .string()
-    .optional()
-    .transform((v) =>
-      v
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : [],
-    )
-    .describe('Comma-separated field names replaced by "[redacted]" in captured instances.'),
+  CAPTURE_REDACT: commaList.describe(
+    'Comma-separated field names replaced by "[redacted]" in captured instances.',
+  ),
 });
 export type Config = z.infer<typeof configSchema>;
 

@@ -23,6 +23,11 @@ export class Monitoring {
   #lastEmitted: number;
   #shadowsInFlight = 0;
   #trailing: NodeJS.Timeout | undefined;
+  /** Drift figures go out one feature per EMF line; publishing clears the dimensions for the next. */
+  readonly #figures = new Metrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'infera',
+    serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'infera',
+  });
 
   constructor(config: Config, now: () => number = Date.now) {
     this.#config = config;
@@ -90,11 +95,8 @@ export class Monitoring {
   /** DriftPSI, OutOfRange and Missing per model, version and feature, as EMF. */
   publishMetrics(): void {
     if (process.env.POWERTOOLS_METRICS_DISABLED === 'true') return;
+    const m = this.#figures;
     for (const f of this.monitor.featureFigures()) {
-      const m = new Metrics({
-        namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'infera',
-        serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'infera',
-      });
       m.addDimensions({ model: f.model, version: f.version, feature: f.feature });
       m.addMetric('DriftPSI', MetricUnit.NoUnit, f.psi);
       m.addMetric('OutOfRange', MetricUnit.Percent, f.outOfRange * 100);

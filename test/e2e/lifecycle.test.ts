@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium } from 'playwright-core';
 import type { Manifest } from '#core/manifest.ts';
 import { rng } from '../../scripts/lib/ml.ts';
-import { sampler } from '../../scripts/traffic.ts';
+import { rowSampler } from '../../scripts/traffic.ts';
 import { cli, copyModels, ROOT, type RunningPlatform, run, startPlatform } from '../helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -84,17 +84,7 @@ describe('model lifecycle and monitoring on npm start', () => {
       hook,
     ]);
     const manifest = (await (await fetch(`${p.url}/v1/models/fraud-detector`)).json()) as Manifest;
-    const features = manifest.inputs.kind === 'tabular' ? manifest.inputs.features : [];
-    const rand = rng(5);
-    const draws = features.map((f) => ({ name: f.name, draw: sampler(f, manifest, rand) }));
-    row = () => {
-      const r: Record<string, unknown> = {};
-      for (const { name, draw } of draws) {
-        const v = draw();
-        if (v !== null) r[name] = v;
-      }
-      return r;
-    };
+    row = rowSampler(manifest, rng(5));
     instance = row();
   });
   after(async () => {

@@ -132,11 +132,12 @@ class VersionTrack {
           })
         : [];
     this.scoreBins = stats?.score ? numericBins(stats.score) : undefined;
-    this.total = this.#counts(0);
-    this.ring = Array.from({ length: slots }, () => this.#counts(-1));
+    this.total = this.counts(0);
+    this.ring = Array.from({ length: slots }, () => this.counts(-1));
   }
 
-  #counts(start: number): Counts {
+  /** Zeroed counts shaped for this version's features and score bins. */
+  counts(start: number): Counts {
     return {
       start,
       requests: 0,
@@ -370,19 +371,7 @@ export class Monitor {
     const oldest = now - this.options.windowMinutes * 60_000;
     const buckets = t.ring.filter((c) => c.start >= 0 && c.start + this.#bucketMs > oldest);
     buckets.sort((a, b) => a.start - b.start);
-    const sum: Counts = {
-      start: buckets[0]?.start ?? now,
-      requests: 0,
-      instances: 0,
-      rejected: 0,
-      errors: 0,
-      lowConfidence: 0,
-      scored: 0,
-      scoreSum: 0,
-      latency: new Uint32Array(LATENCY_BINS),
-      score: new Float64Array(t.total.score.length),
-      features: t.total.features.map((f) => new Float64Array(f.length)),
-    };
+    const sum = t.counts(buckets[0]?.start ?? now);
     for (const c of buckets) {
       sum.requests += c.requests;
       sum.instances += c.instances;

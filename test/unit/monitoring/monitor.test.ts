@@ -9,7 +9,7 @@ import { ModelRegistry } from '#core/registry.ts';
 import { loadConfig } from '#shared/config.ts';
 import { Capture, Monitoring } from '#shared/monitoring.ts';
 import { rng } from '../../../scripts/lib/ml.ts';
-import { drifter, sampler } from '../../../scripts/traffic.ts';
+import { rowSampler } from '../../../scripts/traffic.ts';
 import { MODELS } from '../../helpers.ts';
 
 const registry = await ModelRegistry.load(MODELS, { only: ['fraud-detector'] });
@@ -19,19 +19,9 @@ const features = manifest.inputs.kind === 'tabular' ? manifest.inputs.features :
 
 /** Rows drawn from the manifest's training distribution, with one feature optionally drifted. */
 function rows(n: number, seed: number, drift?: string): Record<string, unknown>[] {
-  const rand = rng(seed);
-  const draws = features.map((f) => sampler(f, manifest, rand));
-  const target = features.find((f) => f.name === drift);
-  const shift = target ? drifter(target, manifest, 3, 0.5, rand) : undefined;
-  return Array.from({ length: n }, () => {
-    const r: Record<string, unknown> = {};
-    features.forEach((f, i) => {
-      let v = (draws[i] as () => unknown)();
-      if (shift && f === target) v = shift(v);
-      if (v !== null) r[f.name] = v;
-    });
-    return r;
-  });
+  const feature = features.find((f) => f.name === drift);
+  const row = rowSampler(manifest, rng(seed), feature ? { feature, factor: 3, share: 0.5 } : undefined);
+  return Array.from({ length: n }, row);
 }
 
 function feed(m: Monitor, data: Record<string, unknown>[], batch = 10) {
