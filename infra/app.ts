@@ -3,19 +3,41 @@
  * models/ exactly as the functions will, builds the stack, and applies cdk-nag's AWS Solutions
  * checks, so `cdk synth` fails on any unsuppressed finding.
  */
-import { resolve } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { App, type Environment, Validations } from 'aws-cdk-lib';
 import { ModelRegistry } from '#core/registry.ts';
 import { type DeployConfig, readDeployConfig } from './config.ts';
+import { PROJECT_ROOT } from './constructs/infera-function.ts';
 import { AwsSolutionsChecks } from './lib/nag.ts';
 import { InferaStack } from './stacks/infera-stack.ts';
 
-/** Builds the app; tests call this with their own context. */
+/** cdk.json's context (feature flags, default settings): what the CDK CLI gives the app. */
+function cdkJsonContext(): Record<string, unknown> {
+  const file = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  return file.context ?? {};
+}
+
+/** The environment `cdk deploy` gives the app: the account and region of the credentials in use. */
+function cliEnvironment(): Environment | undefined {
+  const account = process.env.CDK_DEFAULT_ACCOUNT;
+  return account ? { account, region: process.env.CDK_DEFAULT_REGION } : undefined;
+}
+
+/**
+ * Builds the app. Tests call this with their own context and environment; both start from
+ * cdk.json's context, as under the CLI, so a test synthesizes what `cdk deploy` would.
+ * @param opts.env the stack's account and region; default: CDK_DEFAULT_ACCOUNT/REGION when set
+ *   (the CLI sets them from the credentials), else environment-agnostic.
+ */
 export async function buildApp(
-  opts: { context?: Record<string, unknown>; outdir?: string } = {},
+  opts: { context?: Record<string, unknown>; outdir?: string; env?: Environment } = {},
 ): Promise<{ app: App; stack: InferaStack; config: DeployConfig }> {
+  const env = opts.env ?? cliEnvironment();
   const app = new App({
-    ...(opts.context ? { context: opts.context } : {}),
+    context: { ...cdkJsonContext(), ...opts.context },
     ...(opts.outdir ? { outdir: opts.outdir } : {}),
   });
   const all = app.node.getAllContext();
@@ -28,9 +50,7 @@ export async function buildApp(
     config,
     description:
       'infera: serverless ONNX inference (API, per-model functions with canaries, batch, SageMaker)',
-    ...(process.env.CDK_DEFAULT_ACCOUNT
-      ? { env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION } }
-      : {}),
+    ...(env ? { env } : {}),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack, config };

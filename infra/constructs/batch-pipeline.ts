@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { Effect, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, type IGrantable, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import {
   BlockPublicAccess,
@@ -16,7 +16,7 @@ import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
-import { acknowledge, logicalId } from '../lib/nag.ts';
+import { acknowledge, finding } from '../lib/nag.ts';
 import { InferaFunction } from './infera-function.ts';
 import type { OnnxRuntimeLayer } from './onnxruntime-layer.ts';
 import type { SageMakerModelEndpoint } from './sagemaker-endpoint.ts';
@@ -260,7 +260,12 @@ export class BatchScoringPipeline extends Construct {
       acknowledge(
         notifications,
         "CDK's BucketNotificationsHandler custom resource: AWSLambdaBasicExecutionRole only lets it write its own logs.",
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        finding(
+          notifications,
+          'AwsSolutions-IAM4',
+          'Policy',
+          ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole').managedPolicyArn,
+        ),
       );
     }
     this.scoreFunction.addEventSource(
@@ -289,8 +294,8 @@ export class BatchScoringPipeline extends Construct {
       acknowledge(
         fn.role as IConstruct,
         'Job records, parts and uploads have generated keys under <bucket>/*; the actions are named (GetObject, PutObject, AbortMultipartUpload), none is a wildcard.',
-        ...[this.inputBucket, this.outputBucket].map(
-          (b) => `AwsSolutions-IAM5[Resource::<${logicalId(b)}.Arn>/*]`,
+        ...[this.inputBucket, this.outputBucket].map((b) =>
+          finding(fn, 'AwsSolutions-IAM5', 'Resource', b.arnForObjects('*')),
         ),
       );
     }

@@ -14,13 +14,13 @@ import {
   LambdaDeploymentGroup,
 } from 'aws-cdk-lib/aws-codedeploy';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { type IGrantable, ManagedPolicy } from 'aws-cdk-lib/aws-iam';
 import { Alias } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { ModelEntry } from '#core/registry.ts';
-import { acknowledge, logicalId } from '../lib/nag.ts';
+import { acknowledge, finding } from '../lib/nag.ts';
 import { versionDescription } from '../lib/names.ts';
 import { InferaFunction } from './infera-function.ts';
 import type { OnnxRuntimeLayer } from './onnxruntime-layer.ts';
@@ -224,12 +224,18 @@ export class LightModelFunction extends Construct {
     acknowledge(
       this.deploymentGroup,
       'AWSCodeDeployRoleForLambdaLimited is the AWS-maintained, least-privilege policy for CodeDeploy Lambda deployments (alias updates, hook invocation).',
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
+      finding(
+        this,
+        'AwsSolutions-IAM4',
+        'Policy',
+        ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSCodeDeployRoleForLambdaLimited')
+          .managedPolicyArn,
+      ),
     );
     acknowledge(
       this.deploymentGroup,
       'CodeDeploy invokes the pre-traffic hook by version (<hook arn>:<version>); the grant names lambda:InvokeFunction on that one function only.',
-      `AwsSolutions-IAM5[Resource::<${logicalId(this.preTrafficHook)}.Arn>:*]`,
+      finding(this, 'AwsSolutions-IAM5', 'Resource', `${this.preTrafficHook.functionArn}:*`),
     );
   }
 

@@ -13,7 +13,7 @@ import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagema
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { modelTarball } from '../lib/model-tarball.ts';
-import { acknowledge } from '../lib/nag.ts';
+import { acknowledge, finding } from '../lib/nag.ts';
 import { PROJECT_ROOT } from './infera-function.ts';
 
 export interface ServerlessInference {
@@ -327,7 +327,7 @@ export class SageMakerModelEndpoint extends Construct {
       this.role,
       'cloudwatch:PutMetricData has no resource-level permissions (a namespace condition limits it), ecr:GetAuthorizationToken is account-wide by design, and the log group ARN ends in :* to cover its streams.',
       'AwsSolutions-IAM5[Resource::*]',
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/${this.endpointName}:*]`,
+      finding(this, 'AwsSolutions-IAM5', 'Resource', logGroupArn),
     );
     acknowledge(
       this.model,
