@@ -25,15 +25,58 @@ export const deployConfigSchema = z
     corsOrigins: list.default([]),
     throttleRate: z.coerce.number().positive().default(100),
     throttleBurst: z.coerce.number().int().positive().default(200),
+    api: bool.default(true).describe('The HTTP API in front of the functions.'),
+    batch: bool.default(true).describe('The S3 → SQS → Lambda batch pipeline and its buckets.'),
+    sagemaker: z
+      .enum(['manifest', 'serverless', 'off'])
+      .default('manifest')
+      .describe(
+        'SageMaker endpoints for heavy models: as each manifest declares, all serverless, or none (heavy models are left out).',
+      ),
+    canary: bool
+      .default(true)
+      .describe(
+        'CodeDeploy releases (trafficShift, golden-fixture hook, alarm rollback) and blue/green endpoint updates with alarm rollback.',
+      ),
+    dashboard: bool.default(true).describe('The CloudWatch dashboard and the encrypted SNS alarm topic.'),
     trafficShift: z.enum(['canary', 'linear', 'all-at-once']).default('canary'),
     provisionedConcurrency: z.coerce.number().int().min(0).default(0),
+    reservedConcurrency: bool
+      .default(true)
+      .describe(
+        'Give every function reserved concurrency; false for accounts whose concurrency quota is too small to reserve any.',
+      ),
+    modelConcurrency: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(20)
+      .describe('Reserved concurrency of each model function.'),
     alarmEmail: z.email().optional(),
-    batch: bool.default(true),
     batchMaxConcurrency: z.coerce.number().int().min(2).max(1000).default(10),
     retainData: bool.default(true),
     logRetentionDays: z.coerce.number().int().positive().default(30),
   })
   .superRefine((c, ctx) => {
+    if (c.alarmEmail && !c.dashboard) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['alarmEmail'],
+        message: 'alarm email needs the alarm topic; set infera:dashboard=true or remove infera:alarmEmail',
+      });
+    }
+    if (
+      c.provisionedConcurrency > 0 &&
+      c.reservedConcurrency &&
+      c.provisionedConcurrency > c.modelConcurrency
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['provisionedConcurrency'],
+        message: `provisioned concurrency (${c.provisionedConcurrency}) cannot exceed the reserved concurrency infera:modelConcurrency (${c.modelConcurrency}); raise modelConcurrency`,
+      });
+    }
     if (c.auth === 'jwt' && (!c.jwtIssuer || !c.jwtAudience?.length)) {
       ctx.addIssue({
         code: 'custom',

@@ -135,7 +135,8 @@ function build(progress: (line: string) => void): Built {
     task: 'binary-classification',
     inputs: { kind: 'tabular', tensor: 'features', features: fraudFeatures(distanceDefault) },
     outputs: { tensor: 'probabilities', labels: ['legit', 'fraud'], threshold },
-    target: { type: 'sagemaker', instanceType: 'ml.g5.xlarge', instanceCount: 1, accelerator: 'gpu' },
+    // Serverless: no idle cost for a demo. A real GPU endpoint is one manifest line away (instanceType).
+    target: { type: 'sagemaker', serverless: { memoryMb: 2048, maxConcurrency: 5 } },
     fallback: { model: 'fraud-detector', version: 'live' },
     sha256: sha256(onnx),
     lineage: {

@@ -147,12 +147,32 @@ const instanceType = z
   .string()
   .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a SageMaker instance type such as "ml.g5.xlarge"');
 
+/** SageMaker Serverless Inference: CPU, scales to zero, billed per request. */
+export const serverlessSchema = z
+  .strictObject({
+    memoryMb: z
+      .number()
+      .int()
+      .refine((v) => v >= 1024 && v <= 6144 && v % 1024 === 0, {
+        message: 'must be 1024, 2048, 3072, 4096, 5120 or 6144 (SageMaker Serverless memory sizes)',
+      })
+      .default(2048),
+    maxConcurrency: z.number().int().min(1).max(200).default(5),
+  })
+  .describe(
+    'Serve from a SageMaker Serverless endpoint (CPU, no idle cost, cold starts) instead of instances.',
+  );
+export type ServerlessConfig = z.infer<typeof serverlessSchema>;
+
 const sagemakerTarget = z.strictObject({
   type: z.literal('sagemaker'),
+  serverless: serverlessSchema.optional(),
   endpointName: endpointName
     .optional()
     .describe('Defaults to infera-<model>-<version>, the name the CDK stack gives the endpoint.'),
-  instanceType: instanceType.optional().describe('Defaults to ml.g5.xlarge (ml.inf2.xlarge for Inferentia).'),
+  instanceType: instanceType
+    .optional()
+    .describe('Defaults to ml.g5.xlarge (ml.inf2.xlarge for Inferentia); not with serverless.'),
   instanceCount: z.number().int().min(1).max(100).optional(),
   variant: endpointName.optional().describe('Production variant; defaults to AllTraffic.'),
   accelerator: z.enum(['none', 'gpu', 'inferentia']).optional(),
@@ -174,6 +194,7 @@ const autoTarget = z.strictObject({
   sizeThresholdMb: z.number().positive().optional(),
   accelerator: z.enum(['none', 'gpu', 'inferentia']).optional(),
   latencyBudgetMs: z.number().positive().optional(),
+  serverless: serverlessSchema.optional(),
   endpointName: endpointName.optional(),
   instanceType: instanceType.optional(),
   instanceCount: z.number().int().min(1).max(100).optional(),
@@ -271,6 +292,18 @@ export const manifestSchema = z
       );
     }
     if (m.fallback?.model === m.name) issue(['fallback', 'model'], 'a model cannot be its own fallback');
+    if (m.target.type !== 'lambda' && m.target.serverless) {
+      const t = m.target;
+      for (const field of ['instanceType', 'instanceCount'] as const) {
+        if (t[field] !== undefined)
+          issue(['target', field], `a serverless endpoint has no instances; remove ${field} or serverless`);
+      }
+      if (t.accelerator === 'gpu' || t.accelerator === 'inferentia')
+        issue(
+          ['target', 'accelerator'],
+          `SageMaker Serverless is CPU only; remove serverless to get a ${t.accelerator} instance, or set accelerator "none"`,
+        );
+    }
     if (m.target.type === 'sagemaker' && m.target.modelDataUrl && !m.target.image) {
       issue(['target', 'image'], 'modelDataUrl is for a user-supplied image; set target.image too');
     }

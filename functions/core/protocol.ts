@@ -152,8 +152,12 @@ export const routeSchema = z
       .object({
         name: z.string(),
         variant: z.string(),
-        instanceType: z.string(),
-        instanceCount: z.number().int(),
+        instanceType: z.string().optional().describe('Unset for a serverless endpoint.'),
+        instanceCount: z.number().int().optional(),
+        serverless: z
+          .object({ memoryMb: z.number().int(), maxConcurrency: z.number().int() })
+          .optional()
+          .describe('SageMaker Serverless Inference: memory and concurrency; no instances.'),
         image: z.string().optional(),
         modelDataUrl: z.string().optional(),
       })

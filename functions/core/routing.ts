@@ -1,4 +1,4 @@
-import type { Manifest } from './manifest.ts';
+import type { Manifest, ServerlessConfig } from './manifest.ts';
 
 /**
  * Where a model version runs, and why. Decided once per version when the registry loads, from
@@ -10,8 +10,11 @@ export type RouteTarget = 'lambda' | 'sagemaker';
 export interface EndpointRef {
   readonly name: string;
   readonly variant: string;
-  readonly instanceType: string;
-  readonly instanceCount: number;
+  /** Always-on instances; unset for a serverless endpoint. */
+  readonly instanceType?: string;
+  readonly instanceCount?: number;
+  /** SageMaker Serverless Inference: no instances, no idle cost. */
+  readonly serverless?: ServerlessConfig;
   /** A user-supplied serving image (e.g. Neuron on Inferentia); unset means the infera ONNX container. */
   readonly image?: string;
   readonly modelDataUrl?: string;
@@ -83,19 +86,24 @@ export function decideRoute(
       variant?: string;
       instanceType?: string;
       instanceCount?: number;
+      serverless?: ServerlessConfig;
       image?: string;
       modelDataUrl?: string;
     } = t.type === 'lambda' ? {} : t;
     return {
       name: e.endpointName ?? defaultEndpointName(mv.name, mv.version),
       variant: e.variant ?? DEFAULT_VARIANT,
-      instanceType: e.instanceType ?? INSTANCE_FOR[accelerator],
-      instanceCount: e.instanceCount ?? 1,
+      ...(e.serverless
+        ? { serverless: e.serverless }
+        : { instanceType: e.instanceType ?? INSTANCE_FOR[accelerator], instanceCount: e.instanceCount ?? 1 }),
       ...(e.image ? { image: e.image } : {}),
       ...(e.modelDataUrl ? { modelDataUrl: e.modelDataUrl } : {}),
     };
   };
-  const accel = t.type === 'lambda' ? 'none' : (t.accelerator ?? (t.type === 'sagemaker' ? 'gpu' : 'none'));
+  const accel =
+    t.type === 'lambda' || t.serverless
+      ? 'none'
+      : (t.accelerator ?? (t.type === 'sagemaker' ? 'gpu' : 'none'));
 
   let target: RouteTarget;
   let reason: string;

@@ -1,7 +1,8 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Effect, type IGrantable, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LambdaDestination as LambdaFunctionDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import {
   BlockPublicAccess,
@@ -71,6 +72,12 @@ export interface BatchScoringPipelineProps {
   readonly removalPolicy?: RemovalPolicy;
   /** @default no alarm actions */
   readonly alarmTopic?: ITopic;
+  /**
+   * Reserved concurrency for every function here: split 5, score `maxConcurrency`, API 10, the
+   * split-failure handler 2, and CDK's bucket-notification handler 1.
+   * @default true
+   */
+  readonly reservedConcurrency?: boolean;
   /** @default 'infera-batch' */
   readonly serviceName?: string;
   /** Extra environment for the three functions. @default none */
@@ -92,13 +99,19 @@ export class BatchScoringPipeline extends Construct {
   readonly splitFunction: InferaFunction;
   readonly scoreFunction: InferaFunction;
   readonly apiFunction: InferaFunction;
+  /** The split function's on-failure destination: ends the job `failed` with the last error. */
+  readonly splitFailedFunction: InferaFunction;
   readonly dlqAlarm: Alarm;
+  readonly splitFailureAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: BatchScoringPipelineProps) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const scoreTimeout = props.scoreTimeout ?? Duration.minutes(2);
     const maxAttempts = props.maxAttempts ?? 3;
+    const maxConcurrency = props.maxConcurrency ?? 10;
+    const reserve = (n: number) =>
+      (props.reservedConcurrency ?? true) ? { reservedConcurrentExecutions: n } : {};
 
     // Every bucket here gets the same security defaults; only purpose-specific settings differ.
     const secureBucket = (id: string, extra: BucketProps) =>
@@ -183,9 +196,31 @@ export class BatchScoringPipeline extends Construct {
       onnxRuntime: props.onnxRuntime,
       memorySize: 1024,
       timeout: Duration.minutes(5),
+      ...reserve(5),
       models,
       environment,
     });
+    this.splitFailedFunction = new InferaFunction(this, 'SplitFailed', {
+      entry: 'functions/batch/split-failed.ts',
+      description:
+        'infera batch: ends a job failed, with its reason, when the split step failed on every attempt',
+      serviceName,
+      onnxRuntime: props.onnxRuntime,
+      memorySize: 512,
+      timeout: Duration.seconds(30),
+      ...reserve(2),
+      models,
+      environment,
+    });
+    this.splitFunction.configureAsyncInvoke({
+      retryAttempts: 2,
+      onFailure: new LambdaFunctionDestination(this.splitFailedFunction),
+    });
+    acknowledge(
+      this.splitFunction.role as IConstruct,
+      "Lambda delivers the on-failure record by invoking the split-failed function's versions (<arn>:*); lambda:InvokeFunction on that one function only.",
+      finding(this, 'AwsSolutions-IAM5', 'Resource', `${this.splitFailedFunction.functionArn}:*`),
+    );
     this.scoreFunction = new InferaFunction(this, 'Score', {
       entry: 'functions/batch/score.ts',
       description: 'infera batch: scores one chunk per message, writes its part and error file',
@@ -193,6 +228,8 @@ export class BatchScoringPipeline extends Construct {
       onnxRuntime: props.onnxRuntime,
       memorySize: props.scoreMemorySize ?? 3072,
       timeout: scoreTimeout,
+      // The event source never runs more than maxConcurrency; reserving as many guarantees them.
+      ...reserve(maxConcurrency),
       models,
       environment,
     });
@@ -203,6 +240,7 @@ export class BatchScoringPipeline extends Construct {
       onnxRuntime: props.onnxRuntime,
       memorySize: 512,
       timeout: Duration.seconds(10),
+      ...reserve(10),
       models,
       environment,
     });
@@ -232,7 +270,7 @@ export class BatchScoringPipeline extends Construct {
           resources: [bucket.bucketArn],
         }),
       );
-    for (const fn of [this.splitFunction, this.scoreFunction, this.apiFunction]) {
+    for (const fn of [this.splitFunction, this.scoreFunction, this.apiFunction, this.splitFailedFunction]) {
       read(this.inputBucket, fn);
       read(this.outputBucket, fn);
       write(this.outputBucket, fn);
@@ -257,6 +295,13 @@ export class BatchScoringPipeline extends Construct {
       c.node.id.startsWith('BucketNotificationsHandler'),
     );
     if (notifications) {
+      // It runs only while CloudFormation applies the notification configuration.
+      if (props.reservedConcurrency ?? true) {
+        (notifications.node.defaultChild as CfnResource).addPropertyOverride(
+          'ReservedConcurrentExecutions',
+          1,
+        );
+      }
       acknowledge(
         notifications,
         "CDK's BucketNotificationsHandler custom resource: AWSLambdaBasicExecutionRole only lets it write its own logs.",
@@ -272,7 +317,7 @@ export class BatchScoringPipeline extends Construct {
       new SqsEventSource(this.queue, {
         batchSize: 10,
         reportBatchItemFailures: true,
-        maxConcurrency: props.maxConcurrency ?? 10,
+        maxConcurrency,
       }),
     );
 
@@ -288,9 +333,22 @@ export class BatchScoringPipeline extends Construct {
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    if (props.alarmTopic) this.dlqAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
+    this.splitFailureAlarm = new Alarm(this, 'SplitFailures', {
+      alarmDescription:
+        'An upload could not be split after three attempts; its job ended failed with the error as its reason (GET /v1/batch/{id}).',
+      metric: this.splitFailedFunction.metricInvocations({ period: Duration.minutes(1), statistic: 'Sum' }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmTopic) {
+      for (const alarm of [this.dlqAlarm, this.splitFailureAlarm]) {
+        alarm.addAlarmAction(new SnsAction(props.alarmTopic));
+      }
+    }
 
-    for (const fn of [this.splitFunction, this.scoreFunction, this.apiFunction]) {
+    for (const fn of [this.splitFunction, this.scoreFunction, this.apiFunction, this.splitFailedFunction]) {
       acknowledge(
         fn.role as IConstruct,
         'Job records, parts and uploads have generated keys under <bucket>/*; the actions are named (GetObject, PutObject, AbortMultipartUpload), none is a wildcard.',

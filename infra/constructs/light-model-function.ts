@@ -52,6 +52,22 @@ export interface LightModelFunctionProps {
    */
   readonly trafficShift?: TrafficShift;
   /**
+   * Release through CodeDeploy: the golden-fixture pre-traffic hook, `trafficShift`, and rollback
+   * on the two alarms. `false`: CloudFormation moves the `live` alias at once.
+   * @default true
+   */
+  readonly canary?: boolean;
+  /**
+   * The error-rate and p99 alarms on the live alias. A canary needs them.
+   * @default true
+   */
+  readonly alarms?: boolean;
+  /**
+   * Reserved concurrency of the model function: its bound, and its guarantee.
+   * @default none (the account's unreserved pool)
+   */
+  readonly reservedConcurrency?: number;
+  /**
    * Error rate (Lambda errors plus handled 5xx, over invocations) that fails a deployment.
    * @default 5 (percent)
    */
@@ -100,10 +116,12 @@ const SHIFTS: Record<TrafficShift, ILambdaDeploymentConfig> = {
 export class LightModelFunction extends Construct {
   readonly function: InferaFunction;
   readonly alias: Alias;
-  readonly preTrafficHook: InferaFunction;
-  readonly deploymentGroup: LambdaDeploymentGroup;
-  readonly errorRateAlarm: Alarm;
-  readonly latencyAlarm: Alarm;
+  /** Unset when `canary` is false. */
+  readonly preTrafficHook: InferaFunction | undefined;
+  readonly deploymentGroup: LambdaDeploymentGroup | undefined;
+  /** Unset when `alarms` is false. */
+  readonly errorRateAlarm: Alarm | undefined;
+  readonly latencyAlarm: Alarm | undefined;
   readonly modelName: string;
   /** The model versions this function serves (folder names). */
   readonly modelVersions: readonly string[];
@@ -134,6 +152,7 @@ export class LightModelFunction extends Construct {
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       memorySize: memory,
       timeout: Duration.seconds(timeoutSeconds),
+      ...(props.reservedConcurrency ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       models: {
         ...(props.modelsDir ? { from: props.modelsDir } : {}),
         names: [model.name, ...(props.alsoServe ?? [])],
@@ -161,11 +180,24 @@ export class LightModelFunction extends Construct {
         : {}),
     });
 
+    const canary = props.canary ?? true;
+    const alarms =
+      canary || (props.alarms ?? true) ? this.#alarms(props, timeoutSeconds, remote.length > 0) : undefined;
+    this.errorRateAlarm = alarms?.[0];
+    this.latencyAlarm = alarms?.[1];
+    if (canary && alarms) {
+      [this.preTrafficHook, this.deploymentGroup] = this.#codeDeploy(props, serviceName, alarms);
+    }
+  }
+
+  /** Error rate and p99 duration of the live alias: what fails (and rolls back) a deployment. */
+  #alarms(props: LightModelFunctionProps, timeoutSeconds: number, remote: boolean): [Alarm, Alarm] {
+    const { model } = props;
     const minute = Duration.minutes(1);
     const invocations = this.alias.metricInvocations({ period: minute, statistic: 'Sum' });
     const errors = this.alias.metricErrors({ period: minute, statistic: 'Sum' });
     const serverErrors = this.metricServerErrors();
-    this.errorRateAlarm = new Alarm(this, 'ErrorRate', {
+    const errorRateAlarm = new Alarm(this, 'ErrorRate', {
       alarmDescription: `${model.name}: more than ${props.errorRatePercent ?? 5}% of calls to the live alias failed (Lambda errors plus 5xx answers). During a deployment this rolls it back.`,
       metric: new MathExpression({
         expression: 'IF(inv > 0, 100 * (FILL(err, 0) + FILL(srv, 0)) / inv, 0)',
@@ -179,8 +211,8 @@ export class LightModelFunction extends Construct {
       datapointsToAlarm: 2,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    const p99 = props.p99LatencyMs ?? (remote.length > 0 ? Math.round(timeoutSeconds * 800) : 1000);
-    this.latencyAlarm = new Alarm(this, 'LatencyP99', {
+    const p99 = props.p99LatencyMs ?? (remote ? Math.round(timeoutSeconds * 800) : 1000);
+    const latencyAlarm = new Alarm(this, 'LatencyP99', {
       alarmDescription: `${model.name}: p99 duration of the live alias above ${p99} ms. During a deployment this rolls it back.`,
       metric: this.alias.metric('Duration', { period: minute, statistic: 'p99' }),
       threshold: p99,
@@ -190,18 +222,29 @@ export class LightModelFunction extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     if (props.alarmTopic) {
-      for (const alarm of [this.errorRateAlarm, this.latencyAlarm]) {
+      for (const alarm of [errorRateAlarm, latencyAlarm]) {
         alarm.addAlarmAction(new SnsAction(props.alarmTopic));
         alarm.addOkAction(new SnsAction(props.alarmTopic));
       }
     }
+    return [errorRateAlarm, latencyAlarm];
+  }
 
-    this.preTrafficHook = new InferaFunction(this, 'PreTrafficHook', {
+  /** The golden-fixture hook and the CodeDeploy group that moves the live alias. */
+  #codeDeploy(
+    props: LightModelFunctionProps,
+    serviceName: string,
+    alarms: readonly Alarm[],
+  ): [InferaFunction, LambdaDeploymentGroup] {
+    const { model } = props;
+    const hook = new InferaFunction(this, 'PreTrafficHook', {
       entry: 'functions/deploy/pre-traffic.ts',
       description: `infera ${model.name}: runs the golden fixtures against a new version before it gets traffic`,
       serviceName: `${serviceName}-pre-traffic`,
       memorySize: 256,
       timeout: Duration.minutes(5),
+      // CodeDeploy runs one deployment per group at a time: one hook run, and a retry.
+      ...(props.reservedConcurrency ? { reservedConcurrentExecutions: 2 } : {}),
       models: {
         ...(props.modelsDir ? { from: props.modelsDir } : {}),
         names: [model.name],
@@ -212,17 +255,17 @@ export class LightModelFunction extends Construct {
         FIXTURES_DIR: '/var/task/fixtures',
       },
     });
-    this.function.currentVersion.grantInvoke(this.preTrafficHook);
+    this.function.currentVersion.grantInvoke(hook);
 
-    this.deploymentGroup = new LambdaDeploymentGroup(this, 'Deployment', {
+    const group = new LambdaDeploymentGroup(this, 'Deployment', {
       alias: this.alias,
       deploymentConfig: SHIFTS[props.trafficShift ?? 'canary'],
-      alarms: [this.errorRateAlarm, this.latencyAlarm],
-      preHook: this.preTrafficHook,
+      alarms: [...alarms],
+      preHook: hook,
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
     });
     acknowledge(
-      this.deploymentGroup,
+      group,
       'AWSCodeDeployRoleForLambdaLimited is the AWS-maintained, least-privilege policy for CodeDeploy Lambda deployments (alias updates, hook invocation).',
       finding(
         this,
@@ -233,10 +276,11 @@ export class LightModelFunction extends Construct {
       ),
     );
     acknowledge(
-      this.deploymentGroup,
+      group,
       'CodeDeploy invokes the pre-traffic hook by version (<hook arn>:<version>); the grant names lambda:InvokeFunction on that one function only.',
-      finding(this, 'AwsSolutions-IAM5', 'Resource', `${this.preTrafficHook.functionArn}:*`),
+      finding(this, 'AwsSolutions-IAM5', 'Resource', `${hook.functionArn}:*`),
     );
+    return [hook, group];
   }
 
   /** Handled 5xx answers (the EMF ServerErrors metric, by service), per minute. */

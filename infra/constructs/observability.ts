@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import {
   type Alarm,
   AlarmStatusWidget,
@@ -8,7 +8,7 @@ import {
   Metric,
   TextWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -51,10 +51,15 @@ export class Observability extends Construct {
       description: 'infera alarm topic encryption',
       enableKeyRotation: true,
     });
-    this.topicKey.grant(
-      new ServicePrincipal('cloudwatch.amazonaws.com'),
-      'kms:Decrypt',
-      'kms:GenerateDataKey',
+    // Only for this account's alarms: a confused-deputy guard on the service principal.
+    this.topicKey.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccount',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
     );
     this.alarmTopic = new Topic(this, 'AlarmTopic', {
       displayName: 'infera alarms',
@@ -107,7 +112,7 @@ export class Observability extends Construct {
         width: 8,
       }),
     );
-    this.#track(m.errorRateAlarm, m.latencyAlarm);
+    this.#track(...[m.errorRateAlarm, m.latencyAlarm].filter((a) => a !== undefined));
   }
 
   /** Batch: rows scored and rejected, chunks, the queue and the DLQ. */
@@ -179,7 +184,7 @@ export class Observability extends Construct {
         width: 12,
       }),
     );
-    this.#track(e.errorAlarm, e.latencyAlarm);
+    this.#track(...[e.errorAlarm, e.latencyAlarm].filter((a) => a !== undefined));
   }
 
   /** The alarm status of everything added so far, as the dashboard's last row. */

@@ -70,10 +70,12 @@ export interface SageMakerModelEndpointProps {
    */
   readonly invocationsPerInstanceTarget?: number;
   /**
-   * Blue/green canary: share of capacity that takes traffic first, and how long it bakes.
+   * Blue/green canary: share of capacity that takes traffic first, and how long it bakes; the
+   * 5xx and latency alarms roll it back. A serverless endpoint shifts all at once, then bakes.
+   * `false`: no guarded update (SageMaker's plain blue/green) and no alarms.
    * @default { capacityPercent: 10, bakeMinutes: 5 }
    */
-  readonly canary?: { readonly capacityPercent: number; readonly bakeMinutes: number };
+  readonly canary?: { readonly capacityPercent: number; readonly bakeMinutes: number } | false;
   /**
    * Serverless inference instead of instances: no idle cost, cold starts, CPU only, 6 GB max.
    * @default instances
@@ -109,8 +111,9 @@ export class SageMakerModelEndpoint extends Construct {
   readonly model: CfnModel;
   readonly role: Role;
   readonly endpointArn: string;
-  readonly errorAlarm: Alarm;
-  readonly latencyAlarm: Alarm;
+  /** Unset when `canary` is false. */
+  readonly errorAlarm: Alarm | undefined;
+  readonly latencyAlarm: Alarm | undefined;
   readonly scaling: ScalableTarget | undefined;
   readonly isAsync: boolean;
 
@@ -249,61 +252,31 @@ export class SageMakerModelEndpoint extends Construct {
       );
     }
 
-    const minute = Duration.minutes(1);
-    const dims = { EndpointName: this.endpointName, VariantName: this.variantName };
-    this.errorAlarm = new Alarm(this, 'Errors5xx', {
-      alarmDescription: `${this.endpointName}: the model container answered 5xx. During an endpoint update this rolls it back to the old fleet.`,
-      metric: new Metric({
-        namespace: 'AWS/SageMaker',
-        metricName: 'Invocation5XXErrors',
-        dimensionsMap: dims,
-        period: minute,
-        statistic: 'Sum',
-      }),
-      threshold: 5,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 2,
-      datapointsToAlarm: 2,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    this.latencyAlarm = new Alarm(this, 'ModelLatencyP99', {
-      alarmDescription: `${this.endpointName}: p99 ModelLatency above 5 s. During an endpoint update this rolls it back.`,
-      metric: new Metric({
-        namespace: 'AWS/SageMaker',
-        metricName: 'ModelLatency',
-        dimensionsMap: dims,
-        period: minute,
-        statistic: 'p99',
-      }),
-      threshold: 5_000_000, // ModelLatency is in microseconds.
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    if (props.alarmTopic) {
-      for (const alarm of [this.errorAlarm, this.latencyAlarm])
-        alarm.addAlarmAction(new SnsAction(props.alarmTopic));
-    }
-
     const canary = props.canary ?? { capacityPercent: 10, bakeMinutes: 5 };
+    const alarms = canary ? this.#rollbackAlarms(props.alarmTopic) : undefined;
+    this.errorAlarm = alarms?.[0];
+    this.latencyAlarm = alarms?.[1];
     this.endpoint = new CfnEndpoint(this, 'Endpoint', {
       endpointName: this.endpointName,
       endpointConfigName: this.endpointConfig.attrEndpointConfigName,
-      deploymentConfig: {
-        blueGreenUpdatePolicy: {
-          trafficRoutingConfiguration: {
-            type: 'CANARY',
-            canarySize: { type: 'CAPACITY_PERCENT', value: canary.capacityPercent },
-            waitIntervalInSeconds: canary.bakeMinutes * 60,
-          },
-          terminationWaitInSeconds: 600,
-          maximumExecutionTimeoutInSeconds: 3600,
-        },
-        autoRollbackConfiguration: {
-          alarms: [{ alarmName: this.errorAlarm.alarmName }, { alarmName: this.latencyAlarm.alarmName }],
-        },
-      },
+      ...(canary && alarms
+        ? {
+            deploymentConfig: {
+              blueGreenUpdatePolicy: {
+                trafficRoutingConfiguration: props.serverless
+                  ? { type: 'ALL_AT_ONCE', waitIntervalInSeconds: canary.bakeMinutes * 60 }
+                  : {
+                      type: 'CANARY',
+                      canarySize: { type: 'CAPACITY_PERCENT', value: canary.capacityPercent },
+                      waitIntervalInSeconds: canary.bakeMinutes * 60,
+                    },
+                terminationWaitInSeconds: 600,
+                maximumExecutionTimeoutInSeconds: 3600,
+              },
+              autoRollbackConfiguration: { alarms: alarms.map((a) => ({ alarmName: a.alarmName })) },
+            },
+          }
+        : {}),
     });
 
     if (!props.serverless) {
@@ -337,10 +310,48 @@ export class SageMakerModelEndpoint extends Construct {
     if (!props.volumeKey) {
       acknowledge(
         this.endpointConfig,
-        'GPU and Inferentia instances (g5, g6, inf2) carry NVMe instance storage that SageMaker encrypts in hardware and that rejects KmsKeyId; pass volumeKey for instance types with EBS volumes.',
+        'GPU and Inferentia instances (g5, g6, inf2) carry NVMe instance storage that SageMaker encrypts in hardware and that rejects KmsKeyId, and serverless endpoints take no volume key; pass volumeKey for instance types with EBS volumes.',
         'AwsSolutions-SM2',
       );
     }
+  }
+
+  /** The 5xx and p99 ModelLatency alarms that roll a guarded update back. */
+  #rollbackAlarms(topic: ITopic | undefined): [Alarm, Alarm] {
+    const minute = Duration.minutes(1);
+    const dims = { EndpointName: this.endpointName, VariantName: this.variantName };
+    const errorAlarm = new Alarm(this, 'Errors5xx', {
+      alarmDescription: `${this.endpointName}: the model container answered 5xx. During an endpoint update this rolls it back to the old fleet.`,
+      metric: new Metric({
+        namespace: 'AWS/SageMaker',
+        metricName: 'Invocation5XXErrors',
+        dimensionsMap: dims,
+        period: minute,
+        statistic: 'Sum',
+      }),
+      threshold: 5,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    const latencyAlarm = new Alarm(this, 'ModelLatencyP99', {
+      alarmDescription: `${this.endpointName}: p99 ModelLatency above 5 s. During an endpoint update this rolls it back.`,
+      metric: new Metric({
+        namespace: 'AWS/SageMaker',
+        metricName: 'ModelLatency',
+        dimensionsMap: dims,
+        period: minute,
+        statistic: 'p99',
+      }),
+      threshold: 5_000_000, // ModelLatency is in microseconds.
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    if (topic) for (const alarm of [errorAlarm, latencyAlarm]) alarm.addAlarmAction(new SnsAction(topic));
+    return [errorAlarm, latencyAlarm];
   }
 
   /** sagemaker:InvokeEndpoint (and InvokeEndpointAsync for async endpoints) on this endpoint only. */

@@ -10,6 +10,8 @@ import {
 export interface LocalBatchOptions {
   readonly aws: LocalAws;
   readonly split: Handler;
+  /** The split function's on-failure destination. */
+  readonly splitFailed: Handler;
   readonly score: Handler;
   readonly batchSize?: number;
   readonly batchingWindowMs?: number;
@@ -25,13 +27,15 @@ export interface LocalBatch {
 
 /**
  * Wires the batch functions to the local AWS as the CDK stack wires them on AWS: uploads to the
- * input bucket invoke the split function; the chunk queue feeds the score function.
+ * input bucket invoke the split function (whose last failed attempt goes to the split-failed
+ * function); the chunk queue feeds the score function.
  */
 export function startLocalBatch(o: LocalBatchOptions): LocalBatch {
   const inflight = new Set<Promise<unknown>>();
   o.aws.onUpload((n) => {
     o.log?.(`[s3] ${n.eventName} s3://${n.bucket}/${n.key} (${n.size} bytes) -> split`);
     const p = invokeAsync('batch-split', o.split, s3EventFor(n, o.aws.region), {
+      onFailure: { name: 'batch-split-failed', handler: o.splitFailed },
       ...(o.log ? { log: o.log } : {}),
     }).finally(() => inflight.delete(p));
     inflight.add(p);

@@ -56,12 +56,41 @@ export function s3EventFor(n: UploadNotice, region: string): S3Event {
   };
 }
 
-/** Lambda's asynchronous invocation: the caller does not wait; errors are retried twice. */
+/**
+ * The record Lambda sends an on-failure destination after the last attempt: the event, and the
+ * last error as the function's response (errorType, errorMessage).
+ */
+export function failureRecordFor(name: string, event: unknown, err: unknown, attempts: number) {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return {
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    requestContext: {
+      requestId: randomUUID(),
+      functionArn: `arn:aws:lambda:local:000000000000:function:${name}:$LATEST`,
+      condition: 'RetriesExhausted',
+      approximateInvokeCount: attempts,
+    },
+    requestPayload: event,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: { errorType: e.name, errorMessage: e.message },
+  };
+}
+
+/**
+ * Lambda's asynchronous invocation: the caller does not wait; errors are retried twice, then the
+ * event goes to the on-failure destination, if there is one.
+ */
 export function invokeAsync(
   name: string,
   handler: Handler,
   event: unknown,
-  opts: { retries?: number; retryDelayMs?: number; log?: (line: string) => void } = {},
+  opts: {
+    retries?: number;
+    retryDelayMs?: number;
+    log?: (line: string) => void;
+    onFailure?: { name: string; handler: Handler };
+  } = {},
 ): Promise<unknown> {
   const retries = opts.retries ?? 2;
   const run = async (attempt: number): Promise<unknown> => {
@@ -69,7 +98,19 @@ export function invokeAsync(
       return await handler(event, lambdaContext(name, 900_000));
     } catch (err) {
       opts.log?.(`${name} failed (attempt ${attempt + 1} of ${retries + 1}): ${(err as Error).message}`);
-      if (attempt >= retries) return undefined;
+      if (attempt >= retries) {
+        const dest = opts.onFailure;
+        if (!dest) return undefined;
+        try {
+          return await dest.handler(
+            failureRecordFor(name, event, err, attempt + 1),
+            lambdaContext(dest.name, 30_000),
+          );
+        } catch (destErr) {
+          opts.log?.(`${dest.name} (on-failure destination) failed: ${(destErr as Error).message}`);
+          return undefined;
+        }
+      }
       await new Promise((r) => setTimeout(r, (opts.retryDelayMs ?? 1000) * (attempt + 1)));
       return run(attempt + 1);
     }

@@ -199,8 +199,9 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     if (aws) {
       batch = (await import('#api/batch.ts')).handler as unknown as LambdaHandler;
       const split = (await import('#batch/split.ts')).handler as unknown as Handler;
+      const splitFailed = (await import('#batch/split-failed.ts')).handler as unknown as Handler;
       const score = (await import('#batch/score.ts')).handler as unknown as Handler;
-      localBatch = startLocalBatch({ aws, split, score, ...(log ? { log } : {}) });
+      localBatch = startLocalBatch({ aws, split, splitFailed, score, ...(log ? { log } : {}) });
     }
   } catch (err) {
     console.error(

@@ -1,9 +1,10 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { ModelRegistry } from '#core/registry.ts';
+import type { EndpointRef } from '#core/routing.ts';
 import type { DeployConfig } from '../config.ts';
 import { BatchScoringPipeline } from '../constructs/batch-pipeline.ts';
 import { InferaFunction } from '../constructs/infera-function.ts';
@@ -27,29 +28,49 @@ export interface InferaStackProps extends StackProps {
  * the batch pipeline, the API, and the dashboard with its alarm topic.
  */
 export class InferaStack extends Stack {
-  readonly api: InferenceApi;
+  /** Unset with infera:api=false. */
+  readonly api: InferenceApi | undefined;
   readonly layer: OnnxRuntimeLayer;
   readonly models: ReadonlyMap<string, LightModelFunction>;
   readonly endpoints: ReadonlyMap<string, SageMakerModelEndpoint>;
   readonly batch: BatchScoringPipeline | undefined;
-  readonly observability: Observability;
+  /** Unset with infera:dashboard=false. */
+  readonly observability: Observability | undefined;
   readonly modelsFunction: InferaFunction;
 
   constructor(scope: Construct, id: string, props: InferaStackProps) {
     super(scope, id, props);
     const { registry, config, modelsDir } = props;
     const retention = config.logRetentionDays as RetentionDays;
+    const reserve = (n: number) => (config.reservedConcurrency ? n : undefined);
 
-    this.observability = new Observability(this, 'Observability', {
-      dashboardName: `${this.stackName}-infera`,
-      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
-    });
-    const alarmTopic = this.observability.alarmTopic;
+    this.observability = config.dashboard
+      ? new Observability(this, 'Observability', {
+          dashboardName: `${this.stackName}-infera`,
+          ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+        })
+      : undefined;
+    const alarmTopic = this.observability?.alarmTopic;
     this.layer = new OnnxRuntimeLayer(this, 'OnnxRuntime', {
       architecture: config.architecture === 'arm64' ? Architecture.ARM_64 : Architecture.X86_64,
     });
 
-    const remote = registry.allVersions().filter((mv) => mv.route.target === 'sagemaker');
+    const heavy = (name: string) =>
+      registry
+        .list()
+        .find((m) => m.name === name)
+        ?.versions.some((v) => v.route.target === 'sagemaker');
+    const deployed = registry.list().filter((m) => config.sagemaker !== 'off' || !heavy(m.name));
+    if (deployed.length < registry.list().length) {
+      Annotations.of(this).addInfo(
+        `infera:sagemaker=off leaves out the models served by SageMaker: ${registry
+          .list()
+          .filter((m) => !deployed.includes(m))
+          .map((m) => m.name)
+          .join(', ')}`,
+      );
+    }
+    const remote = deployed.flatMap((m) => m.versions).filter((mv) => mv.route.target === 'sagemaker');
     const remoteKeys = remote.map((mv) => `${mv.name}@${mv.version}`);
     // Pin the synth-time route in the functions, so "auto" decides the same way without the weights.
     // Drift events go to the account's default bus, where a rule on source infera.monitoring can
@@ -63,24 +84,30 @@ export class InferaStack extends Stack {
     for (const mv of remote) {
       const ep = mv.route.endpoint;
       if (!ep) continue;
+      const serverless = endpointCapacity(`${mv.name}@${mv.version}`, ep, config.sagemaker);
       const endpoint = new SageMakerModelEndpoint(this, `Endpoint-${mv.name}-${mv.version}`, {
         modelName: mv.name,
         modelVersion: mv.version,
         endpointName: ep.name,
         variantName: ep.variant,
-        instanceType: ep.instanceType,
-        instanceCount: ep.instanceCount,
+        ...(serverless
+          ? { serverless }
+          : {
+              ...(ep.instanceType ? { instanceType: ep.instanceType } : {}),
+              ...(ep.instanceCount ? { instanceCount: ep.instanceCount } : {}),
+            }),
         ...(ep.image ? { imageUri: ep.image } : {}),
         ...(ep.modelDataUrl ? { modelDataUrl: ep.modelDataUrl } : { modelDir: mv.dir }),
-        alarmTopic,
+        ...(config.canary ? {} : { canary: false as const }),
+        ...(alarmTopic ? { alarmTopic } : {}),
       });
       endpoints.set(`${mv.name}@${mv.version}`, endpoint);
-      this.observability.addEndpoint(endpoint);
+      this.observability?.addEndpoint(endpoint);
     }
     this.endpoints = endpoints;
 
     const models = new Map<string, LightModelFunction>();
-    for (const entry of registry.list()) {
+    for (const entry of deployed) {
       const fallbacks = [
         ...new Set(entry.versions.flatMap((v) => (v.route.fallback ? [v.route.fallback.model] : []))),
       ];
@@ -90,10 +117,13 @@ export class InferaStack extends Stack {
         onnxRuntime: this.layer,
         alsoServe: fallbacks,
         trafficShift: config.trafficShift,
+        canary: config.canary,
+        alarms: config.canary || config.dashboard,
+        ...(config.reservedConcurrency ? { reservedConcurrency: config.modelConcurrency } : {}),
         ...(config.provisionedConcurrency > 0
           ? { provisionedConcurrency: config.provisionedConcurrency }
           : {}),
-        alarmTopic,
+        ...(alarmTopic ? { alarmTopic } : {}),
         environment: routeEnv,
         driftEvents,
         functionName: modelFunctionName(this.stackName, entry.name),
@@ -101,7 +131,7 @@ export class InferaStack extends Stack {
       });
       for (const v of entry.versions) endpoints.get(`${v.name}@${v.version}`)?.grantInvoke(fn.function);
       models.set(entry.name, fn);
-      this.observability.addModel(fn);
+      this.observability?.addModel(fn);
       new CfnOutput(this, `Function-${entry.name}`, {
         value: fn.function.functionName,
         description: `Lambda function serving ${entry.name}; its "live" alias is what the API calls.`,
@@ -109,13 +139,14 @@ export class InferaStack extends Stack {
     }
     this.models = models;
 
-    const allNames = registry.list().map((m) => m.name);
+    const allNames = deployed.map((m) => m.name);
     this.modelsFunction = new InferaFunction(this, 'ModelsApi', {
       entry: 'functions/api/models.ts',
       description: 'infera: model list and metadata, health, OpenAPI',
       serviceName: 'infera-models',
       onnxRuntime: this.layer,
       memorySize: 1024,
+      reservedConcurrentExecutions: reserve(10),
       models: { from: modelsDir, names: allNames, withoutWeights: remoteKeys },
       environment: { MODELS_DIR: '/var/task/models', ...routeEnv },
       logRetention: retention,
@@ -129,16 +160,33 @@ export class InferaStack extends Stack {
         endpoints: [...endpoints.values()],
         modelsDir,
         maxConcurrency: config.batchMaxConcurrency,
-        alarmTopic,
+        reservedConcurrency: config.reservedConcurrency,
+        ...(alarmTopic ? { alarmTopic } : {}),
         removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
         environment: routeEnv,
       });
-      this.observability.addBatch(this.batch);
+      this.observability?.addBatch(this.batch);
       new CfnOutput(this, 'BatchInputBucket', { value: this.batch.inputBucket.bucketName });
       new CfnOutput(this, 'BatchOutputBucket', { value: this.batch.outputBucket.bucketName });
     }
 
-    this.api = new InferenceApi(this, 'Api', {
+    this.api = config.api ? this.#api(config, models) : undefined;
+    this.observability?.addAlarmSummary();
+
+    if (this.api) {
+      new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the inference API.' });
+    }
+    if (this.observability) {
+      new CfnOutput(this, 'AlarmTopicArn', {
+        value: this.observability.alarmTopic.topicArn,
+        description: 'Subscribe to this SNS topic to hear about alarms.',
+      });
+      new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    }
+  }
+
+  #api(config: DeployConfig, models: ReadonlyMap<string, LightModelFunction>): InferenceApi {
+    return new InferenceApi(this, 'Api', {
       models: [...models.values()].map((m) => ({ name: m.modelName, handler: m.alias })),
       modelsHandler: this.modelsFunction,
       ...(this.batch ? { batchHandler: this.batch.apiFunction } : {}),
@@ -152,13 +200,28 @@ export class InferaStack extends Stack {
       throttleRateLimit: config.throttleRate,
       throttleBurstLimit: config.throttleBurst,
     });
-    this.observability.addAlarmSummary();
-
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the inference API.' });
-    new CfnOutput(this, 'AlarmTopicArn', {
-      value: alarmTopic.topicArn,
-      description: 'Subscribe to this SNS topic to hear about alarms.',
-    });
-    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
   }
+}
+
+/** The default size of an endpoint that infera:sagemaker=serverless makes serverless. */
+export const DEFAULT_SERVERLESS = { memorySizeMb: 2048, maxConcurrency: 5 } as const;
+
+/**
+ * Serverless settings for an endpoint, or undefined for instances: the manifest decides, unless
+ * infera:sagemaker=serverless makes every endpoint serverless (a Neuron image cannot be).
+ */
+function endpointCapacity(
+  key: string,
+  ep: EndpointRef,
+  mode: DeployConfig['sagemaker'],
+): { memorySizeMb: number; maxConcurrency: number } | undefined {
+  if (ep.serverless)
+    return { memorySizeMb: ep.serverless.memoryMb, maxConcurrency: ep.serverless.maxConcurrency };
+  if (mode !== 'serverless') return undefined;
+  if (ep.instanceType?.startsWith('ml.inf')) {
+    throw new Error(
+      `${key} runs on Inferentia (${ep.instanceType}), which SageMaker Serverless cannot; deploy with -c infera:sagemaker=manifest, or leave it out with -c infera:sagemaker=off`,
+    );
+  }
+  return { ...DEFAULT_SERVERLESS };
 }

@@ -22,6 +22,7 @@ const MAX_ATTEMPTS = 3;
 let aws: LocalAws;
 let batch: LocalBatch;
 let split: Handler;
+let createSplitHandler: (deps: BatchDeps) => Handler;
 let createScoreHandler: (deps: BatchDeps) => Handler;
 let deps: BatchDeps;
 let score: Handler;
@@ -39,7 +40,10 @@ before(async () => {
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
   });
-  split = (await import('#batch/split.ts')).handler as unknown as Handler;
+  const splitModule = await import('#batch/split.ts');
+  split = splitModule.handler as unknown as Handler;
+  createSplitHandler = splitModule.createSplitHandler as unknown as (deps: BatchDeps) => Handler;
+  const splitFailed = (await import('#batch/split-failed.ts')).handler as unknown as Handler;
   const scoreModule = await import('#batch/score.ts');
   createScoreHandler = scoreModule.createScoreHandler as unknown as (deps: BatchDeps) => Handler;
   score = scoreModule.handler as unknown as Handler;
@@ -47,7 +51,13 @@ before(async () => {
   const { loadConfig } = await import('#shared/config.ts');
   deps = await batchDeps(loadConfig(), { scoring: true });
   aws.onUpload((n) => notices.push(n));
-  batch = startLocalBatch({ aws, split, score: (e, c) => score(e, c), pollers: 2 });
+  batch = startLocalBatch({
+    aws,
+    split: (e, c) => split(e, c),
+    splitFailed,
+    score: (e, c) => score(e, c),
+    pollers: 2,
+  });
 });
 
 after(async () => {
@@ -322,5 +332,38 @@ describe('batch scoring on the local S3 + SQS', () => {
     const s = await summaryOf(jobId);
     assert.equal(s.status, 'failed');
     assert.match(s.reason ?? '', /no-such-model/);
+  });
+
+  it('ends a job failed with the last error when the split step fails on every attempt', async () => {
+    const heads: string[] = [];
+    const broken: ObjectStore = Object.create(deps.store);
+    broken.head = async (_bucket, key) => {
+      heads.push(key);
+      throw new Error('simulated S3 outage during split');
+    };
+    const working = split;
+    split = createSplitHandler({ ...deps, store: broken });
+    try {
+      const key = 'fraud-detector/split-outage.csv';
+      await upload(key, `${HEADER}\ns1,12.5,grocery,14,3.2,0,true,400,false\n`);
+      const jobId = await jobIdFor(key);
+      const s = await summaryOf(jobId);
+      assert.equal(s.status, 'failed');
+      assert.match(
+        s.reason ?? '',
+        /^the split step failed on every attempt \(Error: simulated S3 outage during split\); upload the file again/,
+      );
+      assert.deepEqual(
+        heads,
+        [key, key, key],
+        'one call and two retries, as Lambda retries async invocations',
+      );
+      const { jobStatus } = await import('#core/batch/service.ts');
+      const view = await jobStatus(deps, jobId);
+      assert.equal(view.status, 'failed');
+      assert.match(view.error ?? '', /simulated S3 outage/);
+    } finally {
+      split = working;
+    }
   });
 });

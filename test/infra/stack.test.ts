@@ -24,8 +24,10 @@ let resources: Record<string, Resource>;
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const props = (r: Resource) => r.Properties ?? {};
 /** The logical id of a construct's CloudFormation resource. */
-const lid = (c: { node: { defaultChild?: unknown } }) =>
-  stack.getLogicalId(c.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
+const lid = (c: { node: { defaultChild?: unknown } } | undefined) => {
+  assert.ok(c, 'the construct exists in the default deployment');
+  return stack.getLogicalId(c.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
+};
 
 before(async () => {
   outdir = mkdtempSync(join(tmpdir(), 'infera-synth-'));
@@ -174,7 +176,7 @@ describe('LightModelFunction', () => {
     const p99 = props(resources[lid(m.latencyAlarm)] as Resource);
     assert.equal(p99.ExtendedStatistic, 'p99');
     assert.equal(p99.MetricName, 'Duration');
-    assert.deepEqual(p99.AlarmActions, [{ Ref: lid(stack.observability.alarmTopic) }]);
+    assert.deepEqual(p99.AlarmActions, [{ Ref: lid(stack.observability?.alarmTopic) }]);
   });
 
   it('lets the pre-traffic hook invoke only the new version of its own function', () => {
@@ -185,7 +187,7 @@ describe('LightModelFunction', () => {
       .TARGET_FUNCTION_ARN;
     assert.match(target?.Ref ?? '', /^ModelirisFunctionCurrentVersion/);
     assert.equal(resources[target?.Ref ?? '']?.Type, 'AWS::Lambda::Version');
-    const role = m.preTrafficHook.role?.node.tryFindChild('DefaultPolicy');
+    const role = m.preTrafficHook?.role?.node.tryFindChild('DefaultPolicy');
     const statements = (
       props(resources[lid(role as never)] as Resource).PolicyDocument as {
         Statement: { Action: unknown; Resource: unknown }[];
@@ -238,6 +240,24 @@ describe('InferenceApi', () => {
 });
 
 describe('BatchScoringPipeline', () => {
+  it('sends a split that failed every attempt to the split-failed function, with an alarm on it', () => {
+    const b = stack.batch;
+    assert.ok(b);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: lid(b.splitFunction) },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [lid(b.splitFailedFunction), 'Arn'] } },
+      },
+    });
+    const alarm = props(resources[lid(b.splitFailureAlarm)] as Resource);
+    assert.equal(alarm.MetricName, 'Invocations');
+    assert.deepEqual(alarm.Dimensions, [
+      { Name: 'FunctionName', Value: { Ref: lid(b.splitFailedFunction) } },
+    ]);
+    assert.equal(alarm.Threshold, 0);
+  });
+
   it('encrypts both buckets, blocks all public access, denies plain HTTP, and versions the output', () => {
     const b = stack.batch;
     assert.ok(b);
@@ -310,59 +330,45 @@ describe('BatchScoringPipeline', () => {
     const dlq = props(resources[lid(stack.batch?.dlqAlarm as never)] as Resource);
     assert.equal(dlq.MetricName, 'ApproximateNumberOfMessagesVisible');
     assert.equal(dlq.Threshold, 0);
-    assert.deepEqual(dlq.AlarmActions, [{ Ref: lid(stack.observability.alarmTopic) }]);
+    assert.deepEqual(dlq.AlarmActions, [{ Ref: lid(stack.observability?.alarmTopic) }]);
   });
 });
 
 describe('SageMakerModelEndpoint', () => {
-  it('serves fraud-detector-xl on ml.g5.xlarge under the name its route expects', () => {
+  it('serves fraud-detector-xl from a serverless endpoint (no idle instances) under the name its route expects', () => {
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
       ProductionVariants: [
         Match.objectLike({
           VariantName: 'AllTraffic',
-          InstanceType: 'ml.g5.xlarge',
-          InitialInstanceCount: 1,
+          ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 5 },
         }),
       ],
     });
+    for (const [, r] of ofType('AWS::SageMaker::EndpointConfig')) {
+      for (const v of props(r).ProductionVariants as Record<string, unknown>[]) {
+        assert.equal(v.InstanceType, undefined, 'the default deployment has no always-on instance');
+      }
+    }
+    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
     template.hasResourceProperties('AWS::SageMaker::Model', {
       EnableNetworkIsolation: true,
       PrimaryContainer: Match.objectLike({ ModelDataUrl: Match.anyValue(), Image: Match.anyValue() }),
     });
   });
 
-  it('updates blue/green with a 10% canary and rolls back on its 5xx or latency alarm', () => {
+  it('updates blue/green, all at once for serverless, and rolls back on its 5xx or latency alarm', () => {
     const ep = stack.endpoints.get('fraud-detector-xl@1');
     assert.ok(ep);
     template.hasResourceProperties('AWS::SageMaker::Endpoint', {
       EndpointName: 'infera-fraud-detector-xl-1',
       DeploymentConfig: {
         BlueGreenUpdatePolicy: Match.objectLike({
-          TrafficRoutingConfiguration: {
-            Type: 'CANARY',
-            CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 },
-            WaitIntervalInSeconds: 300,
-          },
+          TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 },
         }),
         AutoRollbackConfiguration: {
           Alarms: [{ AlarmName: { Ref: lid(ep.errorAlarm) } }, { AlarmName: { Ref: lid(ep.latencyAlarm) } }],
         },
       },
-    });
-  });
-
-  it('scales on invocations per instance between 1 and 4 instances', () => {
-    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
-      ResourceId: 'endpoint/infera-fraud-detector-xl-1/variant/AllTraffic',
-      ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
-      MinCapacity: 1,
-      MaxCapacity: 4,
-    });
-    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
-      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
-        PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
-        TargetValue: 300,
-      }),
     });
   });
 
@@ -422,7 +428,7 @@ describe('Observability and security', () => {
   });
 
   it('sends every alarm to one encrypted, SSL-only SNS topic', () => {
-    const topic = lid(stack.observability.alarmTopic);
+    const topic = lid(stack.observability?.alarmTopic);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
@@ -438,6 +444,30 @@ describe('Observability and security', () => {
         JSON.stringify(props(alarm).AlarmDescription),
       );
     }
+  });
+
+  it('bounds every function with reserved concurrency, leaving the account most of its pool', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    assert.ok(functions.length >= 10);
+    const unbounded = functions.filter(([, r]) => !(Number(props(r).ReservedConcurrentExecutions) > 0));
+    assert.deepEqual(
+      unbounded.map(([id]) => id),
+      [],
+    );
+    for (const m of stack.models.values()) {
+      assert.equal(props(resources[lid(m.function)] as Resource).ReservedConcurrentExecutions, 20);
+    }
+    const total = functions.reduce((sum, [, r]) => sum + Number(props(r).ReservedConcurrentExecutions), 0);
+    assert.ok(total <= 200, `${total} reserved; the default quota of 1000 keeps 800 unreserved`);
+  });
+
+  it("lets CloudWatch use the alarm topic's key only for this account's alarms", () => {
+    const key = props(resources[lid(stack.observability?.topicKey)] as Resource).KeyPolicy as {
+      Statement: { Principal?: { Service?: string }; Condition?: unknown }[];
+    };
+    const cw = key.Statement.filter((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
+    assert.equal(cw.length, 1);
+    assert.deepEqual(cw[0]?.Condition, { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
   });
 
   it('has no IAM policy with a wildcard action', () => {
@@ -552,7 +582,7 @@ describe('pre-traffic hook against the bundled function and layer', () => {
 
   before(async () => {
     const m = stack.models.get('fraud-detector');
-    assert.ok(m);
+    assert.ok(m?.preTrafficHook);
     const task = lambdaLike(assetOf(m.function));
     hookTask = lambdaLike(assetOf(m.preTrafficHook));
     Object.assign(process.env, {
@@ -640,6 +670,36 @@ describe('SageMakerModelEndpoint options', () => {
     ep.grantInvoke(caller);
     return Template.fromStack(s);
   };
+
+  it('puts an instance endpoint on ml.g5.xlarge with a 10% blue/green canary and autoscaling between 1 and 4', async () => {
+    const t = await build({});
+    t.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ InstanceType: 'ml.g5.xlarge', InitialInstanceCount: 1 })],
+    });
+    t.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: Match.objectLike({
+        BlueGreenUpdatePolicy: Match.objectLike({
+          TrafficRoutingConfiguration: {
+            Type: 'CANARY',
+            CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 },
+            WaitIntervalInSeconds: 300,
+          },
+        }),
+      }),
+    });
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ResourceId: 'endpoint/infera-big-3/variant/AllTraffic',
+      ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+      MinCapacity: 1,
+      MaxCapacity: 4,
+    });
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+        TargetValue: 300,
+      }),
+    });
+  });
 
   it('uses a user image and model data as given, with no Docker build', async () => {
     const t = await build({});

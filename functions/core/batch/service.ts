@@ -227,6 +227,32 @@ export async function splitUpload(d: BatchDeps, u: Upload): Promise<SplitOutcome
   return { outcome: 'queued', jobId, chunks: plan.chunks.length, rows: plan.rowsTotal };
 }
 
+/** Longest reason kept from a failed invocation: error text, not a stack or a payload. */
+const MAX_REASON = 500;
+
+/**
+ * The split step failed on every attempt (Lambda's on-failure destination, or the local event
+ * source after its retries): the job ends failed with the reason, so nobody waits on a job that
+ * stays "splitting". A job that got further (queued, or already failed) is left as it is.
+ */
+export async function splitFailed(d: BatchDeps, u: Upload, error: string): Promise<SplitOutcome> {
+  const parsed = parseUploadKey(u.key);
+  const jobId = 'jobId' in parsed && parsed.jobId ? parsed.jobId : jobIdForUpload(u);
+  const existing = await readJob(d, jobId);
+  if (existing && (existing.state === 'queued' || existing.state === 'failed')) {
+    return { outcome: 'duplicate', jobId };
+  }
+  const job: JobRecord = existing ?? {
+    jobId,
+    state: 'splitting',
+    model: 'error' in parsed ? '(none)' : parsed.model,
+    createdAt: now(d),
+    source: { bucket: u.bucket, key: u.key, ...(u.etag ? { etag: stripQuotes(u.etag) } : {}) },
+  };
+  const text = error.length > MAX_REASON ? `${error.slice(0, MAX_REASON)}…` : error;
+  return failJob(d, job, `the split step failed on every attempt (${text}); upload the file again to retry`);
+}
+
 function stripQuotes(etag: string): string {
   return etag.replace(/^"|"$/g, '');
 }

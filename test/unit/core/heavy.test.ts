@@ -95,6 +95,19 @@ describe('Routing', () => {
     );
   });
 
+  it('gives a serverless target a serverless endpoint with no instance type, on the CPU', async () => {
+    const r = decideRoute(
+      mv(1),
+      await manifest((m) => (m.target = { type: 'sagemaker', serverless: { memoryMb: 4096 } })),
+    );
+    assert.equal(r.target, 'sagemaker');
+    assert.deepEqual(r.endpoint, {
+      name: 'infera-fraud-detector-2',
+      variant: 'AllTraffic',
+      serverless: { memoryMb: 4096, maxConcurrency: 5 },
+    });
+  });
+
   it('derives SageMaker-safe endpoint names', () => {
     assert.equal(defaultEndpointName('fraud_detector.v2', '12'), 'infera-fraud-detector-v2-12');
   });
@@ -108,7 +121,7 @@ describe('Routing', () => {
 
     await editJson(join(root, 'fraud-detector-xl', '1', 'model.json'), (m) => {
       m.fallback = 'iris';
-      (m.target as Record<string, unknown>).instanceType = 'ml.inf2.xlarge';
+      m.target = { type: 'sagemaker', instanceType: 'ml.inf2.xlarge' };
     });
     await assert.rejects(ModelRegistry.load(root), (e: Error & { details: string[] }) => {
       assert.ok(
@@ -120,7 +133,7 @@ describe('Routing', () => {
       return true;
     });
     await editJson(join(root, 'fraud-detector-xl', '1', 'model.json'), (m) => {
-      (m.target as Record<string, unknown>).instanceType = 'ml.g5.xlarge';
+      m.target = { type: 'sagemaker', instanceType: 'ml.g5.xlarge' };
     });
     await assert.rejects(ModelRegistry.load(root), /fallback iris@1 takes different inputs/);
     await assert.rejects(

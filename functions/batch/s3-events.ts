@@ -1,0 +1,47 @@
+import type { S3Event } from 'aws-lambda';
+import type { Upload } from '#core/batch/service.ts';
+
+/** What S3 sends once when a notification configuration is saved. It names no object. */
+interface S3TestEvent {
+  readonly Service: string;
+  readonly Event: 's3:TestEvent';
+  readonly Bucket: string;
+}
+
+export type SplitEvent = S3Event | S3TestEvent;
+
+export function isTestEvent(e: SplitEvent): e is S3TestEvent {
+  return (e as S3TestEvent).Event === 's3:TestEvent';
+}
+
+/**
+ * S3 writes object keys in events URL-encoded, with '+' for spaces. A key that is not valid
+ * percent-encoding (S3 never sends one) is kept as it came, so the event is handled, not thrown.
+ */
+export function eventKey(raw: string): string {
+  const spaced = raw.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}
+
+/** The uploads an S3 event announces: created objects, not folder markers. */
+export function uploadsIn(event: SplitEvent): Upload[] {
+  if (isTestEvent(event)) return [];
+  const uploads: Upload[] = [];
+  for (const r of event.Records ?? []) {
+    if (!r.eventName?.startsWith('ObjectCreated:')) continue;
+    const key = eventKey(r.s3.object.key);
+    if (key.endsWith('/')) continue;
+    uploads.push({
+      bucket: r.s3.bucket.name,
+      key,
+      ...(r.s3.object.eTag ? { etag: r.s3.object.eTag } : {}),
+      ...(r.s3.object.sequencer ? { sequencer: r.s3.object.sequencer } : {}),
+      ...(r.eventTime ? { eventTime: r.eventTime } : {}),
+    });
+  }
+  return uploads;
+}

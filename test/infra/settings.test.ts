@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { buildApp } from '../../infra/app.ts';
+import { MODELS } from '../helpers.ts';
+import { findingsOf, NO_BUNDLING, type Resources, removeSynthOutput, synthApp } from '../support/synth.ts';
+
+const US = { account: '123456789012', region: 'us-east-1' };
+const temp: string[] = [];
+after(() => {
+  removeSynthOutput();
+  for (const d of temp) rmSync(d, { recursive: true, force: true });
+});
+
+const count = (resources: Resources, prefix: string) =>
+  Object.values(resources).filter((r) => r.Type.startsWith(prefix)).length;
+
+/** A copy of models/ with fraud-detector-xl's target replaced. */
+function modelsWithXlTarget(target: Record<string, unknown>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'infera-models-'));
+  temp.push(dir);
+  cpSync(MODELS, dir, { recursive: true });
+  const file = join(dir, 'fraud-detector-xl', '1', 'model.json');
+  const manifest = JSON.parse(readFileSync(file, 'utf8'));
+  manifest.target = target;
+  writeFileSync(file, JSON.stringify(manifest));
+  return dir;
+}
+
+describe('deployment settings for each component', () => {
+  it('leaves out the API, batch, SageMaker, canaries and the dashboard when each is off, and stays nag-clean', async () => {
+    const { stack, report, resources, infos } = await synthApp(US, {
+      'infera:api': 'false',
+      'infera:batch': 'false',
+      'infera:sagemaker': 'off',
+      'infera:canary': 'false',
+      'infera:dashboard': 'false',
+    });
+    assert.deepEqual(findingsOf(report), []);
+    for (const prefix of [
+      'AWS::ApiGatewayV2::',
+      'AWS::CodeDeploy::',
+      'AWS::CloudWatch::',
+      'AWS::SNS::',
+      'AWS::KMS::',
+      'AWS::SageMaker::',
+      'AWS::S3::',
+      'AWS::SQS::',
+    ]) {
+      assert.equal(count(resources, prefix), 0, prefix);
+    }
+    assert.deepEqual([...stack.models.keys()].sort(), ['dominant-color', 'fraud-detector', 'iris']);
+    assert.ok(infos.some((i) => /infera:sagemaker=off leaves out .*fraud-detector-xl/.test(i)));
+    // What remains still serves: a function and a live alias per model, bounded.
+    assert.equal(count(resources, 'AWS::Lambda::Alias'), 3);
+    for (const r of Object.values(resources).filter((x) => x.Type === 'AWS::Lambda::Function')) {
+      assert.ok(Number(r.Properties?.ReservedConcurrentExecutions) > 0);
+    }
+  });
+
+  it('keeps the alarms for the dashboard when canaries are off, without CodeDeploy or endpoint rollback', async () => {
+    const { stack, report, resources } = await synthApp(undefined, { 'infera:canary': 'false' });
+    assert.deepEqual(findingsOf(report), []);
+    assert.equal(count(resources, 'AWS::CodeDeploy::'), 0);
+    const m = stack.models.get('iris');
+    assert.ok(m?.errorRateAlarm && m.latencyAlarm && !m.preTrafficHook);
+    const endpoint = Object.values(resources).find((r) => r.Type === 'AWS::SageMaker::Endpoint');
+    assert.equal(endpoint?.Properties?.DeploymentConfig, undefined);
+  });
+
+  it('makes every endpoint serverless with infera:sagemaker=serverless, even one the manifest puts on a GPU', async () => {
+    const models = modelsWithXlTarget({
+      type: 'sagemaker',
+      instanceType: 'ml.g5.xlarge',
+      accelerator: 'gpu',
+    });
+    const manifest = await synthApp(undefined, { 'infera:models': models });
+    const config = (r: Resources) =>
+      Object.values(r).find((x) => x.Type === 'AWS::SageMaker::EndpointConfig')?.Properties
+        ?.ProductionVariants as Record<string, unknown>[];
+    assert.equal(config(manifest.resources)[0]?.InstanceType, 'ml.g5.xlarge');
+    const serverless = await synthApp(undefined, {
+      'infera:models': models,
+      'infera:sagemaker': 'serverless',
+    });
+    assert.deepEqual(findingsOf(serverless.report), []);
+    assert.deepEqual(config(serverless.resources)[0]?.ServerlessConfig, {
+      MemorySizeInMB: 2048,
+      MaxConcurrency: 5,
+    });
+    assert.equal(count(serverless.resources, 'AWS::ApplicationAutoScaling::'), 0);
+  });
+
+  it('refuses to make an Inferentia endpoint serverless, naming the model and the settings that work', async () => {
+    const models = modelsWithXlTarget({
+      type: 'sagemaker',
+      instanceType: 'ml.inf2.xlarge',
+      image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/neuron:1',
+      modelDataUrl: 's3://b/model.tar.gz',
+    });
+    await assert.rejects(
+      buildApp({ context: { ...NO_BUNDLING, 'infera:models': models, 'infera:sagemaker': 'serverless' } }),
+      /fraud-detector-xl@1 runs on Inferentia \(ml\.inf2\.xlarge\), which SageMaker Serverless cannot; deploy with -c infera:sagemaker=manifest/,
+    );
+  });
+
+  it('reserves no concurrency when asked, for accounts whose quota is too small', async () => {
+    const { resources } = await synthApp(undefined, { 'infera:reservedConcurrency': 'false' });
+    const bounded = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.ReservedConcurrentExecutions !== undefined,
+    );
+    assert.deepEqual(bounded, []);
+  });
+
+  it('names the setting and the fix for contradictory settings', async () => {
+    await assert.rejects(
+      buildApp({
+        context: { ...NO_BUNDLING, 'infera:dashboard': 'false', 'infera:alarmEmail': 'ops@example.com' },
+      }),
+      /infera:alarmEmail: alarm email needs the alarm topic; set infera:dashboard=true/,
+    );
+    await assert.rejects(
+      buildApp({ context: { ...NO_BUNDLING, 'infera:provisionedConcurrency': '30' } }),
+      /infera:provisionedConcurrency: provisioned concurrency \(30\) cannot exceed .*infera:modelConcurrency \(20\)/,
+    );
+    await assert.rejects(
+      buildApp({ context: { ...NO_BUNDLING, 'infera:sagemaker': 'gpu' } }),
+      /infera:sagemaker: Invalid option: expected one of "manifest"\|"serverless"\|"off"/,
+    );
+  });
+
+  it('rejects a serverless manifest that also asks for instances or a GPU, naming the field', async () => {
+    const models = modelsWithXlTarget({
+      type: 'sagemaker',
+      serverless: { memoryMb: 3000 },
+      instanceType: 'ml.g5.xlarge',
+    });
+    await assert.rejects(
+      buildApp({ context: { ...NO_BUNDLING, 'infera:models': models } }),
+      (e: Error & { details?: string[] }) => {
+        const text = `${e.message}\n${(e.details ?? []).join('\n')}`;
+        assert.match(text, /target\.serverless\.memoryMb: must be 1024, 2048, 3072, 4096, 5120 or 6144/);
+        assert.match(text, /target\.instanceType: a serverless endpoint has no instances/);
+        return true;
+      },
+    );
+  });
+});

@@ -1,0 +1,53 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Environment } from 'aws-cdk-lib';
+import { buildApp } from '../../infra/app.ts';
+
+/** Skips esbuild: for tests about the template and its checks, not the bundles. */
+export const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
+export interface ValidationReport {
+  pluginReports: { pluginName: string; violations: { ruleName: string }[] }[];
+}
+export type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+const dirs: string[] = [];
+/** Removes every assembly `synthApp` wrote; call it from `after`. */
+export function removeSynthOutput(): void {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+/**
+ * Synthesizes the whole app as `cdk synth` does (cdk-nag and CDK's template validation run, and
+ * fail it), without bundling, and returns the stack, its template's resources, the validation
+ * report and the info annotations.
+ */
+export async function synthApp(env: Environment | undefined, context: Record<string, unknown> = {}) {
+  const outdir = mkdtempSync(join(tmpdir(), 'infera-synth-'));
+  dirs.push(outdir);
+  const { app, stack } = await buildApp({
+    outdir,
+    context: { ...NO_BUNDLING, ...context },
+    ...(env ? { env } : {}),
+  });
+  const assembly = app.synth();
+  const artifact = assembly.getStackByName(stack.stackName);
+  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as ValidationReport;
+  const template = JSON.parse(readFileSync(join(assembly.directory, artifact.templateFile), 'utf8')) as {
+    Resources: Resources;
+  };
+  const infos = artifact.messages.filter((m) => m.level === 'info').map((m) => String(m.entry.data));
+  return {
+    stack,
+    report,
+    resources: template.Resources,
+    templatePath: join(assembly.directory, artifact.templateFile),
+    infos,
+  };
+}
+
+/** Every cdk-nag and template-validation finding of a report, as `plugin: rule`. */
+export function findingsOf(report: ValidationReport): string[] {
+  return report.pluginReports.flatMap((p) => p.violations.map((v) => `${p.pluginName}: ${v.ruleName}`));
+}
