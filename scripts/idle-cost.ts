@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * Prints what a synthesized stack costs while idle, from its template (run `npx cdk synth` first).
+ *
+ *   npm run cost:idle
+ *   npm run cost:idle -- --template cdk.out/Infera.template.json
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { HOURS_PER_MONTH, IDLE_PRICES, idleCost } from '../infra/lib/idle-cost.ts';
+
+const HELP = `Usage: npm run cost:idle -- [--template <file>]
+
+Prices the resources of a synthesized stack that are billed while nobody calls it (always-on
+SageMaker instances, provisioned concurrency, alarms, dashboards, KMS keys) at ${IDLE_PRICES.region}
+list prices of ${IDLE_PRICES.date}. Requests, per-call compute, storage and logs are usage and
+are not included.
+
+Options:
+  --template <file>  the template (default cdk.out/Infera.template.json; run npx cdk synth first)
+  -h, --help         show this help
+`;
+
+let values: { template?: string | undefined; help?: boolean | undefined };
+try {
+  ({ values } = parseArgs({
+    options: { template: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  }));
+} catch (err) {
+  console.error(`${(err as Error).message}\n\n${HELP}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const file = values.template ?? 'cdk.out/Infera.template.json';
+let template: unknown;
+try {
+  template = JSON.parse(readFileSync(file, 'utf8'));
+} catch (err) {
+  console.error(
+    `Cannot read the template ${file}: ${(err as Error).message}\nRun npx cdk synth first, or pass --template.`,
+  );
+  process.exit(1);
+}
+const cost = idleCost(template as Parameters<typeof idleCost>[0]);
+const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
+console.log(`Idle cost of ${file} (${IDLE_PRICES.region} list prices, ${IDLE_PRICES.date}):`);
+for (const l of cost.lines) console.log(`  ${l.what.padEnd(52)} ${usd(l.monthly).padStart(10)} a month`);
+console.log(`  ${'always-on compute'.padEnd(52)} ${usd(cost.computeMonthly).padStart(10)} a month`);
+console.log(
+  `  ${'total'.padEnd(52)} ${usd(cost.monthly).padStart(10)} a month, ${usd(cost.hourly)} an hour (${HOURS_PER_MONTH} h a month)`,
+);
+if (cost.unpriced.length > 0) {
+  console.log(
+    `  not priced (no list price here; add it to infra/lib/idle-cost.ts): ${cost.unpriced.join(', ')}`,
+  );
+}
