@@ -139,10 +139,8 @@ describe('cdk bootstrap and cdk deploy against moto_server (smoke deploy)', { ti
     const published = new Map(Contents.map((o) => [o.Key, o.Size]));
     for (const f of Object.values(assets.files)) {
       for (const d of Object.values(f.destinations)) {
-        assert.equal(
-          d.bucketName.replace('${AWS::AccountId}', ACCOUNT).replace('${AWS::Region}', REGION),
-          bucket,
-        );
+        // The app is synthesized for the account the CLI found (moto's), so the names are literal.
+        assert.equal(d.bucketName, bucket);
         assert.ok((published.get(d.objectKey) ?? 0) > 0, `${f.displayName} was published as ${d.objectKey}`);
       }
     }
@@ -168,9 +166,10 @@ describe('cdk bootstrap and cdk deploy against moto_server (smoke deploy)', { ti
     const template = JSON.parse(readFileSync(join(out, 'Infera.template.json'), 'utf8')) as {
       Resources: Record<string, { Type: string }>;
     };
-    const skipped = StackResources.filter((r) => !r.ResourceType || r.ResourceType === 'None').map(
-      (r) => `${r.LogicalResourceId} (${template.Resources[r.LogicalResourceId]?.Type})`,
-    );
+    const created = new Set(StackResources.map((r) => r.LogicalResourceId));
+    const skipped = Object.entries(template.Resources)
+      .filter(([id]) => !created.has(id))
+      .map(([id, r]) => `${id} (${r.Type})`);
     t.diagnostic(`moto does not implement, and skipped: ${skipped.join(', ') || 'nothing'}`);
     assert.ok(StackResources.every((r) => r.ResourceStatus === 'CREATE_COMPLETE'));
     for (const model of ['iris', 'fraud-detector', 'dominant-color', 'fraud-detector-xl']) {
