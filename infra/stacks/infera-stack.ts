@@ -3,7 +3,7 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { ModelRegistry } from '#core/registry.ts';
+import type { ModelEntry, ModelRegistry } from '#core/registry.ts';
 import type { EndpointRef } from '#core/routing.ts';
 import type { DeployConfig } from '../config.ts';
 import { BatchScoringPipeline } from '../constructs/batch-pipeline.ts';
@@ -55,19 +55,12 @@ export class InferaStack extends Stack {
       architecture: config.architecture === 'arm64' ? Architecture.ARM_64 : Architecture.X86_64,
     });
 
-    const heavy = (name: string) =>
-      registry
-        .list()
-        .find((m) => m.name === name)
-        ?.versions.some((v) => v.route.target === 'sagemaker');
-    const deployed = registry.list().filter((m) => config.sagemaker !== 'off' || !heavy(m.name));
-    if (deployed.length < registry.list().length) {
+    const servedBySageMaker = (m: ModelEntry) => m.versions.some((v) => v.route.target === 'sagemaker');
+    const deployed = registry.list().filter((m) => config.sagemaker !== 'off' || !servedBySageMaker(m));
+    const leftOut = registry.list().filter((m) => !deployed.includes(m));
+    if (leftOut.length > 0) {
       Annotations.of(this).addInfo(
-        `infera:sagemaker=off leaves out the models served by SageMaker: ${registry
-          .list()
-          .filter((m) => !deployed.includes(m))
-          .map((m) => m.name)
-          .join(', ')}`,
+        `infera:sagemaker=off leaves out the models served by SageMaker: ${leftOut.map((m) => m.name).join(', ')}`,
       );
     }
     const remote = deployed.flatMap((m) => m.versions).filter((mv) => mv.route.target === 'sagemaker');
