@@ -74,58 +74,79 @@ export async function copyModels(): Promise<string> {
   return dir;
 }
 
+type TensorDecl = { name: string; datatype: string; shape: number[] };
+
 /**
- * Writes a real ONNX model that echoes one tensor per datatype (FP32 image-shaped, FP64, INT32,
- * INT64, BOOL) plus a manifest, under <root>/<name>/1. Used to prove a new model is served with
- * no code change.
+ * Writes a real ONNX model and a manifest for it under <root>/<name>/1, as a user would drop a new
+ * model into models/: the graph from `graph`, the manifest's inputs and outputs as given.
  */
-export async function writeEchoModel(root: string, name = 'echo-tensors'): Promise<string> {
+export async function writeTensorModel(
+  root: string,
+  name: string,
+  spec: {
+    description: string;
+    inputs: TensorDecl[];
+    outputs: TensorDecl[];
+    graph: (g: GraphBuilder) => void;
+  },
+): Promise<string> {
   const g = new GraphBuilder();
-  g.op('Identity', [g.input('image', 'float32', ['N', 3, 'H', 'W'])], {}, 'image_out');
-  g.op('Identity', [g.input('f64', 'float64', ['N', 2])], {}, 'f64_out');
-  g.op('Identity', [g.input('i32', 'int32', ['N'])], {}, 'i32_out');
-  g.op('Identity', [g.input('i64', 'int64', ['N'])], {}, 'i64_out');
-  g.op('Not', [g.input('flag', 'bool', ['N'])], {}, 'flag_not');
-  g.output('image_out', 'float32', ['N', 3, 'H', 'W']);
-  g.output('f64_out', 'float64', ['N', 2]);
-  g.output('i32_out', 'int32', ['N']);
-  g.output('i64_out', 'int64', ['N']);
-  g.output('flag_not', 'bool', ['N']);
-  const bytes = g.build({ name: 'echo', doc: 'echo tensors' });
+  spec.graph(g);
+  const bytes = g.build({ name, doc: spec.description });
   const dir = join(root, name, '1');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'model.onnx'), bytes);
-  const t = (n: string, datatype: string, shape: number[]) => ({ name: n, datatype, shape });
   await writeFile(
     join(dir, 'model.json'),
     JSON.stringify({
       name,
       version: '1',
-      description: 'Echoes its inputs; BOOL is negated.',
+      description: spec.description,
       task: 'tensor',
-      inputs: {
-        kind: 'tensors',
-        tensors: [
-          t('image', 'FP32', [-1, 3, -1, -1]),
-          t('f64', 'FP64', [-1, 2]),
-          t('i32', 'INT32', [-1]),
-          t('i64', 'INT64', [-1]),
-          t('flag', 'BOOL', [-1]),
-        ],
-      },
-      outputs: {
-        tensors: [
-          t('image_out', 'FP32', [-1, 3, -1, -1]),
-          t('f64_out', 'FP64', [-1, 2]),
-          t('i32_out', 'INT32', [-1]),
-          t('i64_out', 'INT64', [-1]),
-          t('flag_not', 'BOOL', [-1]),
-        ],
-      },
+      inputs: { kind: 'tensors', tensors: spec.inputs },
+      outputs: { tensors: spec.outputs },
       sha256: createHash('sha256').update(bytes).digest('hex'),
     }),
   );
   return dir;
+}
+
+/**
+ * Writes a real ONNX model that echoes one tensor per datatype (FP32 image-shaped, FP64, INT32,
+ * INT64, BOOL) plus a manifest, under <root>/<name>/1. Used to prove a new model is served with
+ * no code change.
+ */
+export function writeEchoModel(root: string, name = 'echo-tensors'): Promise<string> {
+  const t = (n: string, datatype: string, shape: number[]) => ({ name: n, datatype, shape });
+  return writeTensorModel(root, name, {
+    description: 'Echoes its inputs; BOOL is negated.',
+    graph: (g) => {
+      g.op('Identity', [g.input('image', 'float32', ['N', 3, 'H', 'W'])], {}, 'image_out');
+      g.op('Identity', [g.input('f64', 'float64', ['N', 2])], {}, 'f64_out');
+      g.op('Identity', [g.input('i32', 'int32', ['N'])], {}, 'i32_out');
+      g.op('Identity', [g.input('i64', 'int64', ['N'])], {}, 'i64_out');
+      g.op('Not', [g.input('flag', 'bool', ['N'])], {}, 'flag_not');
+      g.output('image_out', 'float32', ['N', 3, 'H', 'W']);
+      g.output('f64_out', 'float64', ['N', 2]);
+      g.output('i32_out', 'int32', ['N']);
+      g.output('i64_out', 'int64', ['N']);
+      g.output('flag_not', 'bool', ['N']);
+    },
+    inputs: [
+      t('image', 'FP32', [-1, 3, -1, -1]),
+      t('f64', 'FP64', [-1, 2]),
+      t('i32', 'INT32', [-1]),
+      t('i64', 'INT64', [-1]),
+      t('flag', 'BOOL', [-1]),
+    ],
+    outputs: [
+      t('image_out', 'FP32', [-1, 3, -1, -1]),
+      t('f64_out', 'FP64', [-1, 2]),
+      t('i32_out', 'INT32', [-1]),
+      t('i64_out', 'INT64', [-1]),
+      t('flag_not', 'BOOL', [-1]),
+    ],
+  });
 }
 
 export async function editJson(path: string, edit: (o: Record<string, unknown>) => void): Promise<void> {

@@ -3,7 +3,47 @@ import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 import type { EngineOptions, HostTensor, InferenceEngine, LoadedModel, TensorType } from '#core/ports.ts';
 
-const SUPPORTED: ReadonlySet<string> = new Set<TensorType>(['float32', 'float64', 'int32', 'int64', 'bool']);
+const SUPPORTED: ReadonlySet<string> = new Set<TensorType>([
+  'float32',
+  'float64',
+  'float16',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'bool',
+  'string',
+]);
+
+/**
+ * An engine tensor from a host tensor. FP16 needs care: given the half-precision bits in a
+ * Uint16Array, onnxruntime-common 1.30 on Node 24 wraps them in a Float16Array, which the native
+ * binding does not recognise as a typed array ("not enough space: expected 6, got 0"). The bits
+ * are handed back as the Uint16Array the binding expects; a real FP16 graph tests this.
+ */
+export function toOrtTensor(t: HostTensor): ort.Tensor {
+  const tensor = new ort.Tensor(t.type, t.data, t.dims);
+  if (t.type === 'float16' && !(tensor.data instanceof Uint16Array)) {
+    (tensor as unknown as { cpuData: Uint16Array }).cpuData = t.data as Uint16Array;
+  }
+  return tensor;
+}
+
+/** A host tensor from an engine output; FP16 comes back as its bits, whatever array ORT used. */
+export function fromOrtTensor(name: string, t: ort.Tensor): HostTensor {
+  if (!SUPPORTED.has(t.type)) {
+    throw new Error(`Output '${name}' has element type ${t.type}, which infera cannot return yet.`);
+  }
+  const data =
+    t.type === 'float16'
+      ? new Uint16Array((t.data as Uint16Array).buffer, (t.data as Uint16Array).byteOffset, t.data.length)
+      : (t.data as HostTensor['data']);
+  return { type: t.type as TensorType, data, dims: t.dims };
+}
 
 function ortVersion(): string {
   try {
@@ -101,20 +141,12 @@ class OrtModel implements LoadedModel {
     outputNames?: readonly string[],
   ): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) {
-      ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-    }
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(t);
     const result = outputNames
       ? await this.#session.run(ortFeeds, outputNames)
       : await this.#session.run(ortFeeds);
     const out: Record<string, HostTensor> = {};
-    for (const [name, value] of Object.entries(result)) {
-      const t = value as ort.Tensor;
-      if (!SUPPORTED.has(t.type)) {
-        throw new Error(`Output '${name}' has element type ${t.type}, which infera cannot return yet.`);
-      }
-      out[name] = { type: t.type as TensorType, data: t.data as HostTensor['data'], dims: t.dims };
-    }
+    for (const [name, value] of Object.entries(result)) out[name] = fromOrtTensor(name, value as ort.Tensor);
     return out;
   }
 

@@ -52,7 +52,7 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
   tracer.putAnnotation('version', mv.version);
 
   const started = performance.now();
-  const opts = { deadline: req.deadline, allowFallback: true };
+  const opts = { deadline: req.deadline, allowFallback: true, maxRows: config.MAX_INSTANCES };
   let body: unknown;
   let count = 0;
   let served: Served | undefined;

@@ -15,7 +15,22 @@ export const TASKS = ['binary-classification', 'multiclass-classification', 'reg
 export type Task = (typeof TASKS)[number];
 
 /** Open Inference Protocol datatypes this platform can feed to and read from ONNX Runtime. */
-export const DATATYPES = ['FP32', 'FP64', 'INT32', 'INT64', 'BOOL'] as const;
+/** Open Inference Protocol tensor datatypes: every element type onnxruntime-node runs. */
+export const DATATYPES = [
+  'BOOL',
+  'UINT8',
+  'INT8',
+  'UINT16',
+  'INT16',
+  'UINT32',
+  'INT32',
+  'UINT64',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BYTES',
+] as const;
 export type Datatype = (typeof DATATYPES)[number];
 
 const quantile = z.strictObject({ q: z.number().min(0).max(1), value: z.number() });

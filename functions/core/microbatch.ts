@@ -212,12 +212,17 @@ function concatFeeds(all: readonly Readonly<Record<string, HostTensor>>[]): Reco
   for (const name of Object.keys(first)) {
     const parts = all.map((f) => f[name] as HostTensor);
     const head = parts[0] as HostTensor;
-    const length = parts.reduce((a, t) => a + t.data.length, 0);
-    const data = new (head.data.constructor as TypedCtor)(length);
-    let at = 0;
-    for (const t of parts) {
-      (data as Float32Array).set(t.data as Float32Array, at);
-      at += t.data.length;
+    let data: TensorData;
+    if (Array.isArray(head.data)) {
+      data = parts.flatMap((t) => t.data as string[]);
+    } else {
+      const length = parts.reduce((a, t) => a + t.data.length, 0);
+      data = new (head.data.constructor as TypedCtor)(length);
+      let at = 0;
+      for (const t of parts) {
+        (data as Float32Array).set(t.data as Float32Array, at);
+        at += t.data.length;
+      }
     }
     const rows = parts.reduce((a, t) => a + (t.dims[0] as number), 0);
     out[name] = { type: head.type, data, dims: [rows, ...head.dims.slice(1)] };

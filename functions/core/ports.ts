@@ -3,10 +3,38 @@
  * `functions/adapters/` implement them; core tests can use the real adapters or small fakes.
  */
 
-/** Element types the core moves between JSON and the inference engine. */
-export type TensorType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool';
+/** Element types the core moves between requests and the inference engine (ONNX's, by ORT name). */
+export type TensorType =
+  | 'float32'
+  | 'float64'
+  | 'float16'
+  | 'int8'
+  | 'uint8'
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'uint32'
+  | 'int64'
+  | 'uint64'
+  | 'bool'
+  | 'string';
 
-export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
+/**
+ * Element storage per type. `float16` is held as its IEEE 754 half-precision bits in a
+ * Uint16Array (what the engine takes), `bool` as 0/1 bytes, `string` as a plain array.
+ */
+export type TensorData =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array
+  | string[];
 
 /** A tensor in host memory, independent of any engine's own tensor class. */
 export interface HostTensor {

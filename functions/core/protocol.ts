@@ -74,7 +74,9 @@ export const inferInputSchema = z
     datatype: z
       .string()
       .min(1)
-      .describe('FP32, FP64, INT32, INT64, BOOL, or BYTES for categorical features.'),
+      .describe(
+        'BOOL, UINT8, INT8, UINT16, INT16, UINT32, INT32, UINT64, INT64, FP16, FP32, FP64 or BYTES; as the model declares it (BYTES for categorical features). 64-bit integers beyond 2^53 may be decimal strings.',
+      ),
     parameters: parameters.optional(),
     data: z.array(z.unknown()).describe('Row-major, either flat or nested like the shape.'),
   })

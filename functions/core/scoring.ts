@@ -24,11 +24,15 @@ import type { ModelRegistry, ModelVersion } from './registry.ts';
 import { EndpointError, EndpointFault, type RemoteEndpoints } from './remote.ts';
 import type { EndpointRef } from './routing.ts';
 import {
+  checkBounds,
   checkShape,
   DATATYPE_TO_TYPE,
+  DEFAULT_SHAPE_LIMITS,
   flattenData,
   nest,
+  numbersOf,
   product,
+  type ShapeLimits,
   TYPE_TO_DATATYPE,
   tensorToJson,
   toTypedArray,
@@ -67,6 +71,8 @@ export interface ScoreOptions {
   readonly deadline?: number;
   /** Answer from the fallback model while the endpoint's circuit is open (API yes, batch no). */
   readonly allowFallback?: boolean;
+  /** Rows one v2 request may carry (the API's MAX_INSTANCES); batch chunks set none. */
+  readonly maxRows?: number;
 }
 
 export interface ScorerOptions {
@@ -80,6 +86,8 @@ export interface ScorerOptions {
   readonly remoteMaxRows?: number;
   /** Request bytes per endpoint call: SageMaker's synchronous limit is 6 MB. */
   readonly remoteMaxBytes?: number;
+  /** What one call may ask of one input. @default DEFAULT_SHAPE_LIMITS (no row limit) */
+  readonly limits?: Partial<ShapeLimits>;
 }
 
 /** SageMaker InvokeEndpoint's payload limit. */
@@ -96,6 +104,7 @@ export class Scorer {
   readonly remote: RemoteEndpoints | undefined;
   readonly #options: EngineOptions;
   readonly #extra: ScorerOptions;
+  readonly #limits: ShapeLimits;
   readonly #prepared = new Map<ModelVersion, Promise<Prepared>>();
   readonly #schemas = new Map<ModelVersion, z.ZodType<Record<string, unknown>>>();
 
@@ -110,6 +119,7 @@ export class Scorer {
     this.remote = extra.remote;
     this.#options = options;
     this.#extra = extra;
+    this.#limits = { ...DEFAULT_SHAPE_LIMITS, ...extra.limits };
   }
 
   /** Whether this process runs the version itself, rather than calling its endpoint. */
@@ -210,7 +220,11 @@ export class Scorer {
       return { predictions: toPredictions(m, out, rows.length), served };
     }
     if (m.inputs.kind === 'tabular') throw new InferaError(`Model '${mv.name}' has no instance schema.`);
-    const feeds = stackTensorInstances(m.inputs.tensors, instances as readonly Record<string, unknown>[]);
+    const feeds = stackTensorInstances(
+      m.inputs.tensors,
+      instances as readonly Record<string, unknown>[],
+      this.#limits,
+    );
     const out = await run(feeds);
     return { predictions: toPredictions(m, out, instances.length), served };
   }
@@ -221,7 +235,7 @@ export class Scorer {
     const schema = this.#schema(mv);
     if (m.inputs.kind === 'tabular' && schema) validateInstances(schema, instances);
     else if (m.inputs.kind === 'tensors')
-      stackTensorInstances(m.inputs.tensors, instances as readonly Record<string, unknown>[]);
+      stackTensorInstances(m.inputs.tensors, instances as readonly Record<string, unknown>[], this.#limits);
   }
 
   #endpoint(mv: ModelVersion): { remote: RemoteEndpoints; endpoint: EndpointRef } {
@@ -311,7 +325,7 @@ export class Scorer {
     if (!this.local(mv)) return this.#remoteInfer(mv, req, opts);
     const p = await this.#session(mv);
     const m = mv.manifest;
-    const { feeds, n } = this.#feedsV2(mv, req, p.schema);
+    const { feeds, n } = this.#feedsV2(mv, req, p.schema, opts);
     const out = await p.model.run(feeds, outputNames(m));
     let outputs = toV2Outputs(m, out, n);
     if (req.outputs) {
@@ -334,6 +348,7 @@ export class Scorer {
     mv: ModelVersion,
     req: InferRequest,
     schema: z.ZodType<Record<string, unknown>> | undefined,
+    opts: ScoreOptions,
   ): { feeds: Record<string, HostTensor>; n: number } {
     const m = mv.manifest;
     const names = new Set<string>();
@@ -349,7 +364,10 @@ export class Scorer {
       feeds = tabularFeeds(m.inputs.tensor, m.inputs.features, valid);
       n = valid.length;
     } else if (m.inputs.kind === 'tensors') {
-      feeds = tensorFeeds(m.inputs.tensors, req);
+      feeds = tensorFeeds(m.inputs.tensors, req, {
+        ...this.#limits,
+        ...(opts.maxRows ? { maxBatch: opts.maxRows } : {}),
+      });
       n = (feeds[m.inputs.tensors[0]?.name ?? '']?.dims[0] as number | undefined) ?? 1;
     } else {
       throw new InferaError(`Model '${mv.name}' has no instance schema.`);
@@ -370,7 +388,7 @@ export class Scorer {
     req: InferRequest,
     opts: ScoreOptions,
   ): Promise<{ response: InferResponse; served: Served }> {
-    this.#feedsV2(mv, req, this.#schema(mv));
+    this.#feedsV2(mv, req, this.#schema(mv), opts);
     const { remote, endpoint } = this.#endpoint(mv);
     const body = JSON.stringify(req);
     const limit = this.#extra.remoteMaxBytes ?? SYNC_PAYLOAD_LIMIT - 1024;
@@ -423,7 +441,7 @@ export class Scorer {
     return {
       name: mv.name,
       versions: this.registry.get(mv.name).versions.map((v) => v.version),
-      platform: 'onnxruntime_onnx',
+      platform: 'onnx_onnxv1',
       inputs,
       outputs: v2OutputMetadata(m),
     };
@@ -535,6 +553,7 @@ function tabularFeeds(
 function stackTensorInstances(
   specs: readonly TensorSpec[],
   instances: readonly Record<string, unknown>[],
+  limits: ShapeLimits,
 ): Record<string, HostTensor> {
   const feeds: Record<string, HostTensor> = {};
   const known = specs.map((s) => s.name);
@@ -556,6 +575,7 @@ function stackTensorInstances(
     const first = instances[0]?.[spec.name];
     if (first === undefined) fail(`instances[0].${spec.name}: is required`);
     const dims = inner.map((d, depth) => (d === -1 ? lengthAtDepth(first, depth) : d));
+    checkBounds([instances.length, ...dims], `instances[0].${spec.name}`, limits);
     const per = product(dims);
     const values: unknown[] = [];
     instances.forEach((inst, i) => {
@@ -626,7 +646,11 @@ function columnsToRows(features: readonly Feature[], req: InferRequest): Record<
   return rows;
 }
 
-function tensorFeeds(specs: readonly TensorSpec[], req: InferRequest): Record<string, HostTensor> {
+function tensorFeeds(
+  specs: readonly TensorSpec[],
+  req: InferRequest,
+  limits: ShapeLimits,
+): Record<string, HostTensor> {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const feeds: Record<string, HostTensor> = {};
   req.inputs.forEach((input, i) => {
@@ -639,7 +663,7 @@ function tensorFeeds(specs: readonly TensorSpec[], req: InferRequest): Record<st
     if (input.datatype !== spec.datatype) {
       fail(`${at}.datatype: is ${input.datatype}, but input '${spec.name}' expects ${spec.datatype}`);
     }
-    checkShape(input.shape, spec, `${at}.shape`);
+    checkShape(input.shape, spec, `${at}.shape`, limits);
     const flat = flattenData(input.data, input.shape, `${at}.data`);
     feeds[spec.name] = {
       type: DATATYPE_TO_TYPE[spec.datatype],
@@ -693,7 +717,7 @@ export function toPredictions(m: Manifest, out: Record<string, HostTensor>, n: n
     return preds;
   }
   const t = requireOutput(out, m.outputs.tensor as string);
-  const d = t.data as Float32Array;
+  const d = numbersOf(t);
   const k = columns(m, t, n);
   const labels = m.outputs.labels ?? [];
   for (let i = 0; i < n; i++) {
@@ -815,6 +839,16 @@ function checkSignature(mv: ModelVersion, model: LoadedModel): string[] {
         problems.push(
           `${where}: input "${spec.name}" has rank ${spec.shape.length} in the manifest but ${g.shape.length} in model.onnx`,
         );
+      } else if (g.shape) {
+        // A fixed size in both that differs would fail every request; a -1 or a symbolic one is free.
+        spec.shape.forEach((d, i) => {
+          const gd = g.shape?.[i];
+          if (d !== -1 && typeof gd === 'number' && gd > 0 && gd !== d) {
+            problems.push(
+              `${where}: input "${spec.name}" dimension ${i} is ${d} in the manifest but ${gd} in model.onnx (graph shape [${g.shape?.join(', ')}]); make them the same, or use -1`,
+            );
+          }
+        });
       }
     }
     for (const name of graphInputs.keys()) {

@@ -4,13 +4,34 @@ const { onnx } = onnxProto;
 const T = onnx.TensorProto.DataType;
 const A = onnx.AttributeProto.AttributeType;
 
-export type ElemType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool';
+export type ElemType =
+  | 'float32'
+  | 'float64'
+  | 'float16'
+  | 'int8'
+  | 'uint8'
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'uint32'
+  | 'int64'
+  | 'uint64'
+  | 'bool'
+  | 'string';
 const ELEM: Record<ElemType, number> = {
   float32: T.FLOAT,
   float64: T.DOUBLE,
+  float16: T.FLOAT16,
+  int8: T.INT8,
+  uint8: T.UINT8,
+  int16: T.INT16,
+  uint16: T.UINT16,
   int32: T.INT32,
+  uint32: T.UINT32,
   int64: T.INT64,
+  uint64: T.UINT64,
   bool: T.BOOL,
+  string: T.STRING,
 };
 
 type Dim = number | string;

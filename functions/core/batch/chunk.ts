@@ -78,9 +78,9 @@ export async function scoreChunk(input: ChunkInput): Promise<ChunkOutput> {
           scored.push({ row: v.row, ...(v.id !== undefined ? { id: v.id } : {}), p: p as Prediction });
         } catch (e) {
           if (!(e instanceof ValidationError)) throw e;
-          errors.push(
-            errorLine(v.row, v.row + input.headerLines, e.message.replace(/^Invalid input: /, ''), v.id, ''),
-          );
+          // The details name the element (instances[*].x (flattened)[3]: 256 is outside …).
+          const why = e.details.length > 0 ? e.details.join('; ') : e.message.replace(/^Invalid input: /, '');
+          errors.push(errorLine(v.row, v.row + input.headerLines, why, v.id, ''));
         }
       }
       errors.sort((a, b) => rowOf(a) - rowOf(b));
