@@ -1,23 +1,12 @@
 import onnxProto from 'onnx-proto';
+import type { TensorType } from '#core/ports.ts';
 
 const { onnx } = onnxProto;
 const T = onnx.TensorProto.DataType;
 const A = onnx.AttributeProto.AttributeType;
 
-export type ElemType =
-  | 'float32'
-  | 'float64'
-  | 'float16'
-  | 'int8'
-  | 'uint8'
-  | 'int16'
-  | 'uint16'
-  | 'int32'
-  | 'uint32'
-  | 'int64'
-  | 'uint64'
-  | 'bool'
-  | 'string';
+/** ONNX element types, by the names onnxruntime uses (the core's TensorType). */
+export type ElemType = TensorType;
 const ELEM: Record<ElemType, number> = {
   float32: T.FLOAT,
   float64: T.DOUBLE,

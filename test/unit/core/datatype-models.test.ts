@@ -20,26 +20,10 @@ import { Scorer } from '#core/scoring.ts';
 import { DATATYPE_TO_TYPE } from '#core/tensors.ts';
 import type { ElemType } from '../../../scripts/lib/onnx.ts';
 import { MODELS, writeTensorModel } from '../../helpers.ts';
+import { EDGES } from '../../support/datatype-samples.ts';
 
 const threads = { intraOpThreads: 1, interOpThreads: 1 };
 const FLOAT = 1; // ONNX TensorProto.FLOAT, for Cast
-
-/** Per datatype, two values to echo (64-bit integers beyond 2^53 as decimal strings). */
-const SAMPLES: Record<string, unknown[]> = {
-  BOOL: [true, false],
-  UINT8: [0, 255],
-  INT8: [-128, 127],
-  UINT16: [1, 65535],
-  INT16: [-32768, 2],
-  UINT32: [3, 4294967295],
-  INT32: [-2147483648, 4],
-  UINT64: [5, '18446744073709551615'],
-  INT64: ['-9223372036854775808', 6],
-  FP16: [0.5, -65504],
-  FP32: [1.5, -2.25],
-  FP64: [1e-300, 0.1],
-  BYTES: ['a', 'héllo 😀'],
-};
 
 let root: string;
 let scorer: Scorer;
@@ -142,13 +126,13 @@ describe('models of every datatype, written only as a manifest', () => {
         name: `in_${d}`,
         datatype: d,
         shape: [2],
-        data: SAMPLES[d] as unknown[],
+        data: EDGES[d] as unknown[],
       })),
     });
     assert.equal(res.outputs.length, DATATYPES.length);
     for (const d of DATATYPES) {
       const o = res.outputs.find((x) => x.name === `out_${d}`);
-      assert.deepEqual(o, { name: `out_${d}`, datatype: d, shape: [2], data: SAMPLES[d] }, d);
+      assert.deepEqual(o, { name: `out_${d}`, datatype: d, shape: [2], data: EDGES[d] }, d);
     }
   });
 
@@ -214,7 +198,7 @@ describe('models of every datatype, written only as a manifest', () => {
         name: `in_${d}`,
         datatype: d,
         shape: [1],
-        data: [(SAMPLES[d] as unknown[])[k % 2]],
+        data: [(EDGES[d] as unknown[])[k % 2]],
       })),
     });
     const answers = await Promise.all([0, 1, 2, 3].map((k) => batched.infer(mv, request(k))));
@@ -222,7 +206,7 @@ describe('models of every datatype, written only as a manifest', () => {
       for (const d of DATATYPES) {
         assert.deepEqual(
           res.outputs.find((o) => o.name === `out_${d}`)?.data,
-          [(SAMPLES[d] as unknown[])[k % 2]],
+          [(EDGES[d] as unknown[])[k % 2]],
           d,
         );
       }
