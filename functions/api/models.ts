@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { BINARY_EXTENSION } from '#core/binary.ts';
 import { NotFoundError } from '#core/errors.ts';
 import { instanceSchema } from '#core/features.ts';
 import { loadConfig } from '#shared/config.ts';
@@ -11,7 +12,7 @@ const { registry, scorer } = await getPlatform(config);
 const SERVER = {
   name: 'infera',
   version: process.env.npm_package_version ?? '0.1.0',
-  extensions: [] as string[],
+  extensions: [BINARY_EXTENSION],
 };
 let openapi: unknown;
 

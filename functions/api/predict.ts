@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { binaryOutputNames, encodeBinaryOutputs } from '#core/binary.ts';
 import { InferaError, PayloadTooLargeError } from '#core/errors.ts';
 import type { InferRequest, InferResponse, Prediction, PredictRequest } from '#core/protocol.ts';
 import type { Served } from '#core/scoring.ts';
@@ -58,6 +59,7 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
   let served: Served | undefined;
   let status = 200;
   let predictions: readonly Prediction[] | undefined;
+  let binary: Uint8Array[] | undefined;
   let latencyMs = 0;
   const instances = v1 ? (req.body as PredictRequest).instances : undefined;
   try {
@@ -89,6 +91,11 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
       count = r.response.outputs[0]?.shape[0] ?? 0;
       predictions = v2Predictions(r.response);
       body = r.response;
+      const asBinary = binaryOutputNames(
+        request,
+        r.response.outputs.map((o) => o.name),
+      );
+      if (asBinary.size > 0) ({ header: body, chunks: binary } = encodeBinaryOutputs(r.response, asBinary));
     }
   } catch (err) {
     status = err instanceof InferaError ? err.status : 500;
@@ -156,7 +163,7 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
     'x-infera-traffic': routed.via,
   };
   if (served.target === 'fallback') headers['x-infera-fallback'] = `${served.model}@${served.version}`;
-  return { body, headers };
+  return { body, headers, ...(binary ? { binary } : {}) };
 }
 
 /** GET /v1/models/{model}/monitoring: this process's view, with the model's traffic policy. */

@@ -32,6 +32,8 @@ export interface Operation {
   readonly request?: z.ZodType;
   readonly response: z.ZodType;
   readonly query?: Readonly<Record<string, string>>;
+  /** Accepts the binary tensor data extension (a JSON header, then raw tensor bytes). */
+  readonly binary?: boolean;
 }
 
 const op = (o: Operation) => o;
@@ -153,6 +155,7 @@ export const OPERATIONS: readonly Operation[] = [
     summary: 'Open Inference Protocol infer (live version).',
     request: inferRequestSchema,
     response: inferResponseSchema,
+    binary: true,
   }),
   op({
     id: 'inferVersion',
@@ -163,6 +166,7 @@ export const OPERATIONS: readonly Operation[] = [
     summary: 'Open Inference Protocol infer on a version or alias.',
     request: inferRequestSchema,
     response: inferResponseSchema,
+    binary: true,
   }),
   op({
     id: 'createBatchJob',

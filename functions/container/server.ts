@@ -1,5 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRowDecoder } from '#core/batch/rows.ts';
+import {
+  attachBinaryInputs,
+  binaryHeaderLength,
+  binaryOutputNames,
+  encodeBinaryOutputs,
+  type Framing,
+  frameBinary,
+  HEADER_LENGTH_HEADER,
+} from '#core/binary.ts';
 import { InferaError, PayloadTooLargeError, ValidationError } from '#core/errors.ts';
 import { formatIssues } from '#core/manifest.ts';
 import type { BatchingModel } from '#core/microbatch.ts';
@@ -128,6 +137,30 @@ async function invocations(o: ContainerOptions, req: IncomingMessage, res: Serve
   const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim().toLowerCase();
   const accept = (req.headers.accept ?? 'application/json').toLowerCase();
   const { scorer, mv } = o;
+  const headerLength = binaryHeaderLength(req.headers as Record<string, string | undefined>, body.length);
+  if (headerLength !== undefined) {
+    // The binary tensor data extension: SageMaker's framing (json-header-size), or Triton's header.
+    const framing: Framing = req.headers[HEADER_LENGTH_HEADER] !== undefined ? 'header' : 'sagemaker';
+    let header: unknown;
+    try {
+      header = JSON.parse(body.subarray(0, headerLength).toString('utf8'));
+    } catch (err) {
+      throw new ValidationError(`The JSON header is not valid JSON: ${(err as Error).message}.`);
+    }
+    const parsed = inferRequestSchema.safeParse(header, { reportInput: true });
+    if (!parsed.success) throw invalid(parsed.error);
+    const request = attachBinaryInputs(parsed.data, body.subarray(headerLength));
+    const response = await scorer.infer(mv, request);
+    const asBinary = binaryOutputNames(
+      request,
+      response.outputs.map((x) => x.name),
+    );
+    const { header: out, chunks } = encodeBinaryOutputs(response, asBinary);
+    const framed = frameBinary(out, chunks, framing);
+    res.writeHead(200, { ...framed.headers, 'content-length': framed.body.length });
+    res.end(framed.body);
+    return 200;
+  }
   if (type === 'text/csv') {
     const preds = await scorer.predict(mv, csvInstances(mv, body.toString('utf8')));
     if (accept.includes('text/csv')) send(res, 200, predictionsCsv(preds), 'text/csv');

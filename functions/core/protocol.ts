@@ -77,10 +77,21 @@ export const inferInputSchema = z
       .describe(
         'BOOL, UINT8, INT8, UINT16, INT16, UINT32, INT32, UINT64, INT64, FP16, FP32, FP64 or BYTES; as the model declares it (BYTES for categorical features). 64-bit integers beyond 2^53 may be decimal strings.',
       ),
-    parameters: parameters.optional(),
-    data: z.array(z.unknown()).describe('Row-major, either flat or nested like the shape.'),
+    parameters: parameters
+      .optional()
+      .describe(
+        'binary_data_size: this input is that many bytes of the binary part of the body (binary tensor data extension), instead of data.',
+      ),
+    data: z
+      .array(z.unknown())
+      .optional()
+      .describe(
+        'Row-major, either flat or nested like the shape. Absent when parameters.binary_data_size is given.',
+      ),
   })
   .meta({ id: 'InferInput' });
+/** An input as the seam sees it: JSON `data`, or its bytes from the binary part of the body. */
+export type InferInput = z.infer<typeof inferInputSchema> & { readonly raw?: Uint8Array };
 
 export const inferRequestSchema = z
   .strictObject({
@@ -93,15 +104,19 @@ export const inferRequestSchema = z
       .describe('Which outputs to return; all when absent.'),
   })
   .meta({ id: 'InferRequest' });
-export type InferRequest = z.infer<typeof inferRequestSchema>;
+export type InferRequest = Omit<z.infer<typeof inferRequestSchema>, 'inputs'> & {
+  readonly inputs: readonly InferInput[];
+};
 
 export const inferOutputSchema = z
   .object({
     name: z.string(),
     shape: z.array(z.number().int()),
     datatype: z.string(),
-    parameters: parameters.optional(),
-    data: z.array(z.unknown()),
+    parameters: parameters
+      .optional()
+      .describe('binary_data_size: the data is that many bytes of the binary part of the body, not data.'),
+    data: z.array(z.unknown()).optional().describe('Absent when the output is sent as binary tensor data.'),
   })
   .meta({ id: 'InferOutput' });
 export type InferOutput = z.infer<typeof inferOutputSchema>;

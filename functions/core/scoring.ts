@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type * as z from 'zod';
+import { decodeBinaryTensor } from './binary.ts';
 import {
   InferaError,
   ModelPackageError,
@@ -9,9 +10,10 @@ import {
   ValidationError,
 } from './errors.ts';
 import { encodeInstances, featureDatatype, instanceSchema, validateInstances } from './features.ts';
-import type { Feature, Manifest, TensorSpec } from './manifest.ts';
+import type { Datatype, Feature, Manifest, TensorSpec } from './manifest.ts';
 import type { EngineOptions, HostTensor, InferenceEngine, LoadedModel } from './ports.ts';
 import {
+  type InferInput,
   type InferOutput,
   type InferRequest,
   type InferResponse,
@@ -343,6 +345,10 @@ export class Scorer {
     };
   }
 
+  #limitsFor(opts: ScoreOptions): ShapeLimits {
+    return opts.maxRows ? { ...this.#limits, maxBatch: opts.maxRows } : this.#limits;
+  }
+
   /** Validates a v2 request against the manifest and builds its feeds. */
   #feedsV2(
     mv: ModelVersion,
@@ -359,15 +365,12 @@ export class Scorer {
     let feeds: Record<string, HostTensor>;
     let n: number;
     if (m.inputs.kind === 'tabular' && schema) {
-      const rows = columnsToRows(m.inputs.features, req);
+      const rows = columnsToRows(m.inputs.features, req, this.#limitsFor(opts));
       const valid = validateInstances(schema, rows, 'rows');
       feeds = tabularFeeds(m.inputs.tensor, m.inputs.features, valid);
       n = valid.length;
     } else if (m.inputs.kind === 'tensors') {
-      feeds = tensorFeeds(m.inputs.tensors, req, {
-        ...this.#limits,
-        ...(opts.maxRows ? { maxBatch: opts.maxRows } : {}),
-      });
+      feeds = tensorFeeds(m.inputs.tensors, req, this.#limitsFor(opts));
       n = (feeds[m.inputs.tensors[0]?.name ?? '']?.dims[0] as number | undefined) ?? 1;
     } else {
       throw new InferaError(`Model '${mv.name}' has no instance schema.`);
@@ -390,7 +393,7 @@ export class Scorer {
   ): Promise<{ response: InferResponse; served: Served }> {
     this.#feedsV2(mv, req, this.#schema(mv), opts);
     const { remote, endpoint } = this.#endpoint(mv);
-    const body = JSON.stringify(req);
+    const body = JSON.stringify(asJsonRequest(req));
     const limit = this.#extra.remoteMaxBytes ?? SYNC_PAYLOAD_LIMIT - 1024;
     if (Buffer.byteLength(body) > limit) {
       throw new PayloadTooLargeError(
@@ -604,7 +607,39 @@ const FEATURE_DATATYPES: Record<Feature['type'], readonly string[]> = {
 };
 
 /** v2 for tabular models: one input per feature column, shape [N] or [N, 1]. */
-function columnsToRows(features: readonly Feature[], req: InferRequest): Record<string, unknown>[] {
+/**
+ * The request with binary inputs turned into JSON `data`, for a hop that speaks JSON (the endpoint
+ * call); binary outputs are framed by whoever answers the caller.
+ */
+function asJsonRequest(req: InferRequest): InferRequest {
+  if (!req.inputs.some((i) => i.raw)) return req;
+  return {
+    ...req,
+    inputs: req.inputs.map((input, i) => {
+      if (!input.raw) return input;
+      const { raw: _raw, parameters, ...rest } = input;
+      const { binary_data_size: _size, ...keep } = parameters ?? {};
+      return {
+        ...rest,
+        ...(Object.keys(keep).length > 0 ? { parameters: keep } : {}),
+        data: valuesOf(input, input.datatype as Datatype, `inputs[${i}]`),
+      };
+    }),
+  };
+}
+
+/** An input's elements as JSON values: its `data`, or its binary bytes decoded. */
+function valuesOf(input: InferInput, datatype: Datatype, at: string): unknown[] {
+  if (!input.raw) return flattenData(input.data, input.shape, `${at}.data`);
+  const data = decodeBinaryTensor(input.raw, datatype, input.shape, `${at}.data`);
+  return tensorToJson({ type: DATATYPE_TO_TYPE[datatype], data, dims: input.shape });
+}
+
+function columnsToRows(
+  features: readonly Feature[],
+  req: InferRequest,
+  limits: ShapeLimits,
+): Record<string, unknown>[] {
   const byName = new Map(features.map((f) => [f.name, f]));
   let n: number | undefined;
   const columns = new Map<string, unknown[]>();
@@ -629,7 +664,8 @@ function columnsToRows(features: readonly Feature[], req: InferRequest): Record<
     if (n === undefined) n = rows;
     else if (rows !== n)
       fail(`${at}.shape: has ${rows} rows but earlier inputs have ${n}; all columns need the same N`);
-    columns.set(f.name, flattenData(input.data, input.shape, `${at}.data`));
+    checkBounds(input.shape, `${at}.shape`, limits);
+    columns.set(f.name, valuesOf(input, input.datatype as Datatype, at));
   });
   const missing = features.filter((f) => f.required && !columns.has(f.name)).map((f) => f.name);
   if (missing.length > 0)
@@ -664,10 +700,11 @@ function tensorFeeds(
       fail(`${at}.datatype: is ${input.datatype}, but input '${spec.name}' expects ${spec.datatype}`);
     }
     checkShape(input.shape, spec, `${at}.shape`, limits);
-    const flat = flattenData(input.data, input.shape, `${at}.data`);
     feeds[spec.name] = {
       type: DATATYPE_TO_TYPE[spec.datatype],
-      data: toTypedArray(flat, spec.datatype, `${at}.data`),
+      data: input.raw
+        ? decodeBinaryTensor(input.raw, spec.datatype, input.shape, `${at}.data`)
+        : toTypedArray(flattenData(input.data, input.shape, `${at}.data`), spec.datatype, `${at}.data`),
       dims: input.shape,
     };
   });

@@ -6,6 +6,13 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type FunctionName, matchPath, OPERATIONS, type Operation } from '#api/routes.ts';
 import {
+  attachBinaryInputs,
+  binaryHeaderLength,
+  type Framing,
+  frameBinary,
+  HEADER_LENGTH_HEADER,
+} from '#core/binary.ts';
+import {
   InferaError,
   MethodNotAllowedError,
   NotFoundError,
@@ -13,6 +20,7 @@ import {
   ValidationError,
 } from '#core/errors.ts';
 import { formatIssues } from '#core/manifest.ts';
+import type { InferRequest } from '#core/protocol.ts';
 import { logger, metrics, tracer } from './observability.ts';
 
 /** What a handler function receives: the matched operation and the validated request. */
@@ -29,12 +37,16 @@ export interface ApiRequest {
   readonly deadline: number;
   /** Filled in by the handler once known, so errors and metrics can name the model. */
   readonly scope: { model?: string; version?: string; route?: string; endpoint?: string };
+  /** How a binary tensor data request was framed; binary answers are framed the same way. */
+  readonly framing?: Framing;
 }
 
 export interface ApiResponse {
   readonly status?: number;
   readonly body: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Binary tensor data after the JSON body (the body is then its header). */
+  readonly binary?: readonly Uint8Array[];
 }
 
 type ApiEvent = APIGatewayProxyEventV2 & { api?: ApiRequest };
@@ -55,6 +67,23 @@ export function json(
       ...headers,
     },
     body: JSON.stringify(body),
+  };
+}
+
+/** A binary tensor data answer: the JSON header, then the chunks, base64 for API Gateway. */
+function binaryResult(
+  status: number,
+  api: ApiRequest,
+  body: unknown,
+  chunks: readonly Uint8Array[],
+  headers: Record<string, string>,
+): Result {
+  const framed = frameBinary(body, chunks, api.framing ?? 'header');
+  return {
+    statusCode: status,
+    headers: { ...framed.headers, 'cache-control': 'no-store', 'x-request-id': api.requestId, ...headers },
+    body: framed.body.toString('base64'),
+    isBase64Encoded: true,
   };
 }
 
@@ -146,23 +175,31 @@ export function httpEdge(opts: {
       for (const [k, v] of Object.entries(event.queryStringParameters ?? {}))
         if (v !== undefined) query[k] = v;
       let body: unknown;
+      let framing: ApiRequest['framing'];
       if (operation.request) {
         const raw = event.body ?? '';
-        const bytes = Buffer.byteLength(raw, event.isBase64Encoded ? 'base64' : 'utf8');
-        if (bytes > opts.maxBodyBytes) {
+        const size = Buffer.byteLength(raw, event.isBase64Encoded ? 'base64' : 'utf8');
+        if (size > opts.maxBodyBytes) {
           throw new PayloadTooLargeError(
-            `Body is ${bytes} bytes; the limit is ${opts.maxBodyBytes} (MAX_BODY_BYTES). Send fewer instances per request, or use batch scoring for large jobs.`,
+            `Body is ${size} bytes; the limit is ${opts.maxBodyBytes} (MAX_BODY_BYTES). Send fewer instances per request, or use batch scoring for large jobs.`,
           );
         }
-        const type = event.headers?.['content-type'];
+        const bytes = Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8');
+        const headers = event.headers ?? {};
+        const headerLength = operation.binary ? binaryHeaderLength(headers, bytes.length) : undefined;
+        const type = headers['content-type'];
         // curl -d sends application/x-www-form-urlencoded by default; a JSON body under it is accepted.
-        if (type && !/json|^text\/plain|^application\/x-www-form-urlencoded/i.test(type)) {
-          throw new InferaError(`Content-Type is '${type}'; send the body as application/json.`, {
-            status: 415,
-            code: 'unsupported_media_type',
-          });
+        if (
+          headerLength === undefined &&
+          type &&
+          !/json|^text\/plain|^application\/x-www-form-urlencoded/i.test(type)
+        ) {
+          throw new InferaError(
+            `Content-Type is '${type}'; send the body as application/json${operation.binary ? ', or as binary tensor data with an Inference-Header-Content-Length header' : ''}.`,
+            { status: 415, code: 'unsupported_media_type' },
+          );
         }
-        const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+        const text = (headerLength === undefined ? bytes : bytes.subarray(0, headerLength)).toString('utf8');
         if (text.trim() === '')
           throw new ValidationError('Body is empty; send a JSON object, e.g. {"instances": [{...}]}.');
         let parsed: unknown;
@@ -182,12 +219,35 @@ export function httpEdge(opts: {
           );
         }
         body = checked.data;
+        if (headerLength === undefined && operation.binary) {
+          const i = (body as InferRequest).inputs.findIndex(
+            (x) => x.parameters?.binary_data_size !== undefined,
+          );
+          if (i >= 0) {
+            throw new ValidationError(
+              `inputs[${i}] declares parameters.binary_data_size, but the request has no Inference-Header-Content-Length header (or SageMaker's ;json-header-size= in the Content-Type) saying where its JSON ends`,
+            );
+          }
+        }
+        if (headerLength !== undefined) {
+          body = attachBinaryInputs(body as InferRequest, bytes.subarray(headerLength));
+          framing = headers[HEADER_LENGTH_HEADER] !== undefined ? 'header' : 'sagemaker';
+        }
       }
       tracer.putAnnotation('operation', operation.id);
       const remaining = context.getRemainingTimeInMillis?.() ?? 30_000;
       const deadline = Date.now() + Math.max(remaining - 1000, Math.min(remaining, 100));
-      const headers = event.headers ?? {};
-      event.api = { operation, params, query, headers, body, requestId, deadline, scope: {} };
+      event.api = {
+        operation,
+        params,
+        query,
+        headers: event.headers ?? {},
+        body,
+        requestId,
+        deadline,
+        scope: {},
+        ...(framing ? { framing } : {}),
+      };
     },
     onError: (request) => {
       const { event, context, error } = request;
@@ -258,6 +318,7 @@ export function createApiHandler(
     .handler(async (event) => {
       const api = event.api as ApiRequest;
       const res = await impl(api);
+      if (res.binary) return binaryResult(res.status ?? 200, api, res.body, res.binary, { ...res.headers });
       return json(res.status ?? 200, res.body, api.requestId, { ...res.headers });
     });
 }

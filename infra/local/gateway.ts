@@ -186,7 +186,8 @@ function toEvent(
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   const contentType = headers['content-type'] ?? '';
-  const isText = body.length === 0 || contentType === '' || TEXT_TYPES.test(contentType);
+  // As API Gateway does: a body with no content type, or a binary one, arrives base64-encoded.
+  const isText = body.length === 0 || (TEXT_TYPES.test(contentType) && !/binary/i.test(contentType));
   const now = new Date();
   return {
     version: '2.0',

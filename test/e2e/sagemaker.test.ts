@@ -69,7 +69,7 @@ describe('SageMaker route against the real serving container', () => {
     });
     const v2 = await s.inferRouted(mv, toV2Columns(instances[0] as Record<string, unknown>) as never);
     assert.equal(v2.served.target, 'sagemaker');
-    const score = v2.response.outputs.find((o) => o.name === 'score')?.data[0] as number;
+    const score = v2.response.outputs.find((o) => o.name === 'score')?.data?.[0] as number;
     assert.ok(Math.abs(score - (expected[0]?.score as number)) <= tolerance);
   });
 
