@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type RunningPlatform, run, startPlatform } from '../helpers.ts';
 import { requireTools } from '../support/moto.ts';
+import { readResult, transactionRequest } from '../support/triton.ts';
 
 let platform: RunningPlatform;
 let dir: string;
@@ -25,33 +26,8 @@ after(() => {
 
 describe('aws sagemaker-runtime invoke-endpoint with binary tensor data', () => {
   it('scores a transaction sent as binary columns and answers in the same framing', async () => {
-    const f64 = (v: number) => Buffer.from(Float64Array.of(v).buffer);
-    const i64 = (v: number) => Buffer.from(BigInt64Array.of(BigInt(v)).buffer);
-    const text = (v: string) =>
-      Buffer.concat([Buffer.from(Uint32Array.of(Buffer.byteLength(v)).buffer), Buffer.from(v)]);
-    const columns: [string, string, Buffer][] = [
-      ['amount', 'FP64', f64(120.5)],
-      ['merchant_category', 'BYTES', text('travel')],
-      ['hour', 'INT64', i64(3)],
-      ['distance_from_home_km', 'FP64', f64(900)],
-      ['transactions_last_hour', 'INT64', i64(4)],
-      ['card_present', 'BOOL', Buffer.from([0])],
-      ['account_age_days', 'INT64', i64(30)],
-      ['is_foreign', 'BOOL', Buffer.from([1])],
-    ];
-    const header = JSON.stringify({
-      inputs: columns.map(([name, datatype, b]) => ({
-        name,
-        shape: [1],
-        datatype,
-        parameters: { binary_data_size: b.length },
-      })),
-      parameters: { binary_data_output: true },
-    });
-    writeFileSync(
-      join(dir, 'request.bin'),
-      Buffer.concat([Buffer.from(header), ...columns.map(([, , b]) => b)]),
-    );
+    const { body, headerLength } = transactionRequest();
+    writeFileSync(join(dir, 'request.bin'), body);
     const r = await run(
       'aws',
       [
@@ -62,7 +38,7 @@ describe('aws sagemaker-runtime invoke-endpoint with binary tensor data', () => 
         '--endpoint-name',
         'infera-fraud-detector-xl-1',
         '--content-type',
-        `application/vnd.sagemaker-triton.binary+json;json-header-size=${Buffer.byteLength(header)}`,
+        `application/vnd.sagemaker-triton.binary+json;json-header-size=${headerLength}`,
         '--body',
         `fileb://${join(dir, 'request.bin')}`,
         join(dir, 'response.bin'),
@@ -72,17 +48,10 @@ describe('aws sagemaker-runtime invoke-endpoint with binary tensor data', () => 
     assert.equal(r.code, 0, r.stderr);
     const meta = JSON.parse(r.stdout) as { ContentType: string };
     const n = Number(/json-header-size=(\d+)$/.exec(meta.ContentType)?.[1]);
-    const out = readFileSync(join(dir, 'response.bin'));
-    const head = JSON.parse(out.subarray(0, n).toString()) as {
-      outputs: { name: string; parameters: { binary_data_size: number } }[];
-    };
-    let at = n;
-    const chunks = new Map<string, Buffer>();
-    for (const o of head.outputs) {
-      chunks.set(o.name, out.subarray(at, at + o.parameters.binary_data_size));
-      at += o.parameters.binary_data_size;
-    }
-    assert.equal(at, out.length);
-    assert.equal(chunks.get('label')?.subarray(4).toString(), 'fraud');
+    const { buffers } = readResult({
+      headers: { 'inference-header-content-length': n },
+      body: readFileSync(join(dir, 'response.bin')),
+    });
+    assert.equal(buffers.get('label')?.subarray(4).toString(), 'fraud');
   });
 });

@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { type RunningPlatform, startPlatform } from '../helpers.ts';
+import { IMAGE, imageRequest, readResult, transactionRequest, tritonRequest } from '../support/triton.ts';
 
 let platform: RunningPlatform;
 before(async () => {
@@ -40,49 +41,6 @@ function post(path: string, body: Buffer, headers: Record<string, string>) {
   });
 }
 
-/** tritonclient.http's request: rapidjson's compact header, then each input's tobytes(). */
-function tritonRequest(inputs: { name: string; shape: number[]; datatype: string; bytes: Buffer }[]) {
-  const header = JSON.stringify({
-    inputs: inputs.map((i) => ({
-      name: i.name,
-      shape: i.shape,
-      datatype: i.datatype,
-      parameters: { binary_data_size: i.bytes.length },
-    })),
-    parameters: { binary_data_output: true },
-  });
-  return {
-    body: Buffer.concat([Buffer.from(header), ...inputs.map((i) => i.bytes)]),
-    headerLength: Buffer.byteLength(header),
-  };
-}
-
-/** What tritonclient's InferResult does with the answer: the header, then each output's bytes. */
-function readResult(res: { headers: Record<string, unknown>; body: Buffer }) {
-  const n = Number(res.headers['inference-header-content-length']);
-  const header = JSON.parse(res.body.subarray(0, n).toString('utf8')) as {
-    outputs: {
-      name: string;
-      datatype: string;
-      shape: number[];
-      parameters?: { binary_data_size?: number };
-      data?: unknown[];
-    }[];
-  };
-  const buffers = new Map<string, Buffer>();
-  let at = n;
-  for (const o of header.outputs) {
-    const size = o.parameters?.binary_data_size;
-    if (size === undefined) continue;
-    buffers.set(o.name, res.body.subarray(at, at + size));
-    at += size;
-  }
-  assert.equal(at, res.body.length, 'the binary part is exactly the announced sizes');
-  return { header, buffers };
-}
-
-const IMAGE = [0.1, 0.2, 0.1, 0.1, 0.9, 0.8, 0.7, 0.9, 0.2, 0.1, 0.3, 0.2];
-
 describe('Open Inference Protocol binary tensor data through npm start', () => {
   it('lists binary_tensor_data among the server extensions', async () => {
     const meta = (await (await fetch(`${platform.url}/v2`)).json()) as { extensions: string[] };
@@ -100,14 +58,7 @@ describe('Open Inference Protocol binary tensor data through npm start', () => {
       })
     ).json()) as { outputs: { name: string; data: unknown[] }[] };
 
-    const { body, headerLength } = tritonRequest([
-      {
-        name: 'image',
-        shape: [1, 3, 2, 2],
-        datatype: 'FP32',
-        bytes: Buffer.from(Float32Array.from(IMAGE).buffer),
-      },
-    ]);
+    const { body, headerLength } = imageRequest();
     const res = await post('/v2/models/dominant-color/infer', body, {
       'Inference-Header-Content-Length': String(headerLength),
     });
@@ -152,14 +103,7 @@ describe('Open Inference Protocol binary tensor data through npm start', () => {
   });
 
   it('takes the SageMaker framing (json-header-size in the content type) and answers in it', async () => {
-    const { body, headerLength } = tritonRequest([
-      {
-        name: 'image',
-        shape: [1, 3, 2, 2],
-        datatype: 'FP32',
-        bytes: Buffer.from(Float32Array.from(IMAGE).buffer),
-      },
-    ]);
+    const { body, headerLength } = imageRequest();
     const res = await post('/v2/models/dominant-color/infer', body, {
       'content-type': `application/vnd.sagemaker-triton.binary+json;json-header-size=${headerLength}`,
     });
@@ -173,9 +117,7 @@ describe('Open Inference Protocol binary tensor data through npm start', () => {
   });
 
   it('answers a binary request whose sizes do not add up with a 400 naming the input', async () => {
-    const { body, headerLength } = tritonRequest([
-      { name: 'image', shape: [1, 3, 2, 2], datatype: 'FP32', bytes: Buffer.alloc(40) },
-    ]);
+    const { body, headerLength } = imageRequest(Buffer.alloc(40));
     const res = await post('/v2/models/dominant-color/infer', body, {
       'Inference-Header-Content-Length': String(headerLength),
     });
@@ -191,26 +133,6 @@ describe('Open Inference Protocol binary tensor data through npm start', () => {
     assert.equal(bad.status, 400);
     assert.match(bad.body.toString(), /Inference-Header-Content-Length is 99999, but the body has \d+ bytes/);
   });
-
-  /** A fraud-detector transaction as one binary column per feature, as tritonclient sends it. */
-  function transactionRequest() {
-    const f64 = (v: number) => Buffer.from(Float64Array.of(v).buffer);
-    const i64 = (v: number) => Buffer.from(BigInt64Array.of(BigInt(v)).buffer);
-    const bool = (v: boolean) => Buffer.from([v ? 1 : 0]);
-    const text = (v: string) =>
-      Buffer.concat([Buffer.from(Uint32Array.of(Buffer.byteLength(v)).buffer), Buffer.from(v)]);
-    const col = (name: string, datatype: string, bytes: Buffer) => ({ name, shape: [1], datatype, bytes });
-    return tritonRequest([
-      col('amount', 'FP64', f64(120.5)),
-      col('merchant_category', 'BYTES', text('travel')),
-      col('hour', 'INT64', i64(3)),
-      col('distance_from_home_km', 'FP64', f64(900)),
-      col('transactions_last_hour', 'INT64', i64(4)),
-      col('card_present', 'BOOL', bool(false)),
-      col('account_age_days', 'INT64', i64(30)),
-      col('is_foreign', 'BOOL', bool(true)),
-    ]);
-  }
 
   it('sends a binary request for a SageMaker-routed model through the endpoint, and answers in binary', async () => {
     const { body, headerLength } = transactionRequest();
