@@ -61,7 +61,8 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
   let predictions: readonly Prediction[] | undefined;
   let binary: Uint8Array[] | undefined;
   let latencyMs = 0;
-  const instances = v1 ? (req.body as PredictRequest).instances : undefined;
+  // v1 instances, or a tabular v2 request's rows: monitoring and capture read the same form.
+  let instances: readonly unknown[] | undefined = v1 ? (req.body as PredictRequest).instances : undefined;
   try {
     if (instances) {
       if (instances.length > config.MAX_INSTANCES) {
@@ -88,6 +89,7 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
         logger.info('payload', { model: mv.name, version: mv.version, inputs: request.inputs });
       const r = await scorer.inferRouted(mv, request, opts);
       served = r.served;
+      instances = r.rows;
       count = r.response.outputs[0]?.shape[0] ?? 0;
       predictions = v2Predictions(r.response);
       body = r.response;
@@ -116,7 +118,7 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
   if (shadow && predictions) {
     const request = req.body;
     void monitoring.shadow(mv, shadow, predictions, latencyMs, async () =>
-      instances
+      v1 && instances
         ? (await scorer.score(shadow, instances, { allowFallback: false })).predictions
         : v2Predictions(
             (await scorer.inferRouted(shadow, request as InferRequest, { allowFallback: false })).response,
@@ -131,7 +133,8 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
       model: mv.name,
       version: mv.version,
       traffic: routed.via,
-      instances: instances ?? (req.body as InferRequest).inputs,
+      // Binary tensor bytes are not captured; their shape and size are.
+      instances: instances ?? (req.body as InferRequest).inputs.map(({ raw: _raw, ...input }) => input),
       predictions,
     });
   }

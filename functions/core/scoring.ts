@@ -77,6 +77,13 @@ export interface ScoreOptions {
   readonly maxRows?: number;
 }
 
+/** A v2 answer, who served it, and for a tabular model the request's rows as v1 instances. */
+export interface Inferred {
+  readonly response: InferResponse;
+  readonly served: Served;
+  readonly rows?: readonly Record<string, unknown>[];
+}
+
 export interface ScorerOptions {
   /** Calls SageMaker endpoints for models routed there; without it they answer 501. */
   readonly remote?: RemoteEndpoints;
@@ -318,16 +325,15 @@ export class Scorer {
     return (await this.inferRouted(mv, req, opts)).response;
   }
 
-  /** v2 infer with routing, like `score`. */
-  async inferRouted(
-    mv: ModelVersion,
-    req: InferRequest,
-    opts: ScoreOptions = {},
-  ): Promise<{ response: InferResponse; served: Served }> {
+  /**
+   * v2 infer with routing, like `score`. For a tabular model it also returns the request's rows as
+   * v1 instances, so monitoring and capture see v2 traffic exactly as they see v1.
+   */
+  async inferRouted(mv: ModelVersion, req: InferRequest, opts: ScoreOptions = {}): Promise<Inferred> {
     if (!this.local(mv)) return this.#remoteInfer(mv, req, opts);
     const p = await this.#session(mv);
     const m = mv.manifest;
-    const { feeds, n } = this.#feedsV2(mv, req, p.schema, opts);
+    const { feeds, n, rows } = this.#feedsV2(mv, req, p.schema, opts);
     const out = await p.model.run(feeds, outputNames(m));
     let outputs = toV2Outputs(m, out, n);
     if (req.outputs) {
@@ -342,6 +348,7 @@ export class Scorer {
         outputs,
       },
       served: { target: 'lambda' },
+      ...(rows ? { rows } : {}),
     };
   }
 
@@ -355,7 +362,7 @@ export class Scorer {
     req: InferRequest,
     schema: z.ZodType<Record<string, unknown>> | undefined,
     opts: ScoreOptions,
-  ): { feeds: Record<string, HostTensor>; n: number } {
+  ): { feeds: Record<string, HostTensor>; n: number; rows?: Record<string, unknown>[] } {
     const m = mv.manifest;
     const names = new Set<string>();
     req.inputs.forEach((input, i) => {
@@ -364,8 +371,9 @@ export class Scorer {
     });
     let feeds: Record<string, HostTensor>;
     let n: number;
+    let rows: Record<string, unknown>[] | undefined;
     if (m.inputs.kind === 'tabular' && schema) {
-      const rows = columnsToRows(m.inputs.features, req, this.#limitsFor(opts));
+      rows = columnsToRows(m.inputs.features, req, this.#limitsFor(opts));
       const valid = validateInstances(schema, rows, 'rows');
       feeds = tabularFeeds(m.inputs.tensor, m.inputs.features, valid);
       n = valid.length;
@@ -383,15 +391,12 @@ export class Scorer {
         }
       });
     }
-    return { feeds, n };
+    return { feeds, n, ...(rows ? { rows } : {}) };
   }
 
-  async #remoteInfer(
-    mv: ModelVersion,
-    req: InferRequest,
-    opts: ScoreOptions,
-  ): Promise<{ response: InferResponse; served: Served }> {
-    this.#feedsV2(mv, req, this.#schema(mv), opts);
+  async #remoteInfer(mv: ModelVersion, req: InferRequest, opts: ScoreOptions): Promise<Inferred> {
+    const { rows } = this.#feedsV2(mv, req, this.#schema(mv), opts);
+    const withRows = rows ? { rows } : {};
     const { remote, endpoint } = this.#endpoint(mv);
     const body = JSON.stringify(asJsonRequest(req));
     const limit = this.#extra.remoteMaxBytes ?? SYNC_PAYLOAD_LIMIT - 1024;
@@ -417,6 +422,7 @@ export class Scorer {
           attempts: r.attempts,
           calls: 1,
         },
+        ...withRows,
       };
     } catch (err) {
       const fb = this.#fallbackFor(mv, err, opts, true);
@@ -430,6 +436,7 @@ export class Scorer {
           parameters: { ...response.parameters, fallback_model: fb.mv.name, fallback_version: fb.mv.version },
         },
         served: fb.served,
+        ...withRows,
       };
     }
   }
