@@ -184,9 +184,13 @@ export function httpEdge(opts: {
             `Body is ${size} bytes; the limit is ${opts.maxBodyBytes} (MAX_BODY_BYTES). Send fewer instances per request, or use batch scoring for large jobs.`,
           );
         }
-        const bytes = Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8');
         const headers = event.headers ?? {};
-        const headerLength = operation.binary ? binaryHeaderLength(headers, bytes.length) : undefined;
+        const headerLength = operation.binary ? binaryHeaderLength(headers, size) : undefined;
+        // Bytes only when needed (a base64 event, or binary tensors): a JSON text body is parsed as is.
+        const bytes =
+          event.isBase64Encoded || headerLength !== undefined
+            ? Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8')
+            : undefined;
         const type = headers['content-type'];
         // curl -d sends application/x-www-form-urlencoded by default; a JSON body under it is accepted.
         if (
@@ -199,7 +203,9 @@ export function httpEdge(opts: {
             { status: 415, code: 'unsupported_media_type' },
           );
         }
-        const text = (headerLength === undefined ? bytes : bytes.subarray(0, headerLength)).toString('utf8');
+        const text = !bytes
+          ? raw
+          : (headerLength === undefined ? bytes : bytes.subarray(0, headerLength)).toString('utf8');
         if (text.trim() === '')
           throw new ValidationError('Body is empty; send a JSON object, e.g. {"instances": [{...}]}.');
         let parsed: unknown;
@@ -230,7 +236,7 @@ export function httpEdge(opts: {
           }
         }
         if (headerLength !== undefined) {
-          body = attachBinaryInputs(body as InferRequest, bytes.subarray(headerLength));
+          body = attachBinaryInputs(body as InferRequest, (bytes as Buffer).subarray(headerLength));
           framing = headers[HEADER_LENGTH_HEADER] !== undefined ? 'header' : 'sagemaker';
         }
       }
