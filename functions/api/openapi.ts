@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { instanceSchema } from '#core/features.ts';
+import type { Datatype, TensorSpec } from '#core/manifest.ts';
 import '#core/protocol.ts';
 import type { ModelRegistry } from '#core/registry.ts';
 import { OPERATIONS } from './routes.ts';
@@ -49,8 +50,12 @@ export function buildOpenApi(registry: ModelRegistry, version: string): Record<s
   const examples: Record<string, unknown> = {};
   for (const m of registry.list()) {
     const live = registry.resolve(m.name);
-    if (live.manifest.inputs.kind !== 'tabular') continue;
-    const { $schema: _, ...schema } = z.toJSONSchema(instanceSchema(live.manifest.inputs.features), {
+    const inputs = live.manifest.inputs;
+    if (inputs.kind !== 'tabular') {
+      components[`${pascal(m.name)}Instance`] = tensorInstance(inputs.tensors, m.name, live.version);
+      continue;
+    }
+    const { $schema: _, ...schema } = z.toJSONSchema(instanceSchema(inputs.features), {
       io: 'input',
     }) as Record<string, unknown>;
     components[`${pascal(m.name)}Instance`] = {
@@ -133,5 +138,51 @@ export function buildOpenApi(registry: ModelRegistry, version: string): Record<s
     ],
     paths,
     components: { schemas: components },
+  };
+}
+
+/** The JSON form of one element of each datatype, with its range. */
+function elementSchema(datatype: Datatype): Record<string, unknown> {
+  if (datatype === 'BOOL') return { type: 'boolean' };
+  if (datatype === 'BYTES') return { type: 'string' };
+  if (datatype.startsWith('FP')) return { type: 'number' };
+  if (datatype === 'INT64' || datatype === 'UINT64') {
+    return {
+      oneOf: [{ type: 'integer' }, { type: 'string', pattern: '^-?[0-9]{1,20}$' }],
+      description: 'beyond 2^53, a decimal string',
+    };
+  }
+  const bits = Number(datatype.replace(/\D/g, ''));
+  const unsigned = datatype.startsWith('U');
+  return {
+    type: 'integer',
+    minimum: unsigned ? 0 : -(2 ** (bits - 1)),
+    maximum: unsigned ? 2 ** bits - 1 : 2 ** (bits - 1) - 1,
+  };
+}
+
+/** A tensor model's v1 instance: each input as nested arrays of its shape after the batch dimension. */
+function tensorInstance(
+  specs: readonly TensorSpec[],
+  model: string,
+  version: string,
+): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  for (const spec of specs) {
+    let schema = elementSchema(spec.datatype);
+    for (const d of [...spec.shape.slice(1)].reverse()) {
+      schema = { type: 'array', items: schema, ...(d > 0 ? { minItems: d, maxItems: d } : { minItems: 1 }) };
+    }
+    properties[spec.name] = {
+      ...schema,
+      description: `${spec.datatype} tensor; shape [${spec.shape.join(', ')}] (-1: any size), the first dimension being the instances. In v2, input '${spec.name}' with datatype ${spec.datatype}.`,
+    };
+  }
+  return {
+    type: 'object',
+    properties,
+    required: specs.map((s) => s.name),
+    additionalProperties: false,
+    description: `One instance for model '${model}' (version ${version}), a tensor model.`,
   };
 }

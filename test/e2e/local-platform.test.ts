@@ -232,7 +232,14 @@ describe('local platform (npm start)', () => {
     assert.equal(r.json.openapi, '3.1.0');
     const paths = r.json.paths as Record<string, unknown>;
     assert.ok(paths['/v1/models/{model}/predict'] && paths['/v2/models/{model}/infer']);
-    assert.ok((r.json.components as { schemas: Record<string, unknown> }).schemas.FraudDetectorInstance);
+    const schemas = (r.json.components as { schemas: Record<string, Record<string, unknown>> }).schemas;
+    assert.ok(schemas.FraudDetectorInstance);
+    // A tensor model's inputs are described too: nested arrays of the datatype, per shape.
+    const image = (schemas.DominantColorInstance?.properties as Record<string, Record<string, unknown>>)
+      ?.image;
+    assert.equal(image?.type, 'array');
+    assert.deepEqual([image?.minItems, image?.maxItems], [3, 3]);
+    assert.match(String(image?.description), /^FP32 tensor; shape \[-1, 3, -1, -1\]/);
   });
 
   it('answers the CLI: infera models and infera predict', async () => {
