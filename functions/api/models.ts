@@ -81,12 +81,6 @@ async function models(req: ApiRequest): Promise<ApiResponse> {
     case 'modelMetadata':
     case 'modelVersionMetadata':
       return { body: scorer.metadataV2(registry.resolve(name, req.params.version)) };
-    case 'modelReady':
-    case 'modelVersionReady': {
-      const mv = registry.resolve(name, req.params.version);
-      const ready = scorer.ready;
-      return { status: ready ? 200 : 503, body: { name: mv.name, version: mv.version, ready } };
-    }
     case 'openapi':
       openapi ??= buildOpenApi(registry, SERVER.version);
       return { body: openapi };

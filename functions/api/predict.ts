@@ -40,6 +40,7 @@ for (const mv of registry.allVersions()) {
 /** v1 predict and v2 infer: pick the version, score in one session.run, record what happened. */
 async function predict(req: ApiRequest): Promise<ApiResponse> {
   if (req.operation.id === 'getMonitoring') return report(req);
+  if (req.operation.id === 'modelReady' || req.operation.id === 'modelVersionReady') return readiness(req);
   const name = req.params.model ?? '';
   req.scope.model = name;
   const v1 = req.operation.id === 'predict';
@@ -167,6 +168,17 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
   };
   if (served.target === 'fallback') headers['x-infera-fallback'] = `${served.model}@${served.version}`;
   return { body, headers, ...(binary ? { binary } : {}) };
+}
+
+/** GET /v2/models/{model}[/versions/{v}]/ready: false while its endpoint is down with no fallback. */
+function readiness(req: ApiRequest): ApiResponse {
+  req.scope.model = req.params.model ?? '';
+  const mv = registry.resolve(req.params.model ?? '', req.params.version);
+  const { ready, reason } = scorer.readiness(mv);
+  return {
+    status: ready ? 200 : 503,
+    body: { name: mv.name, version: mv.version, ready, ...(reason ? { reason } : {}) },
+  };
 }
 
 /** GET /v1/models/{model}/monitoring: this process's view, with the model's traffic policy. */

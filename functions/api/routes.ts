@@ -132,7 +132,8 @@ export const OPERATIONS: readonly Operation[] = [
     id: 'modelReady',
     method: 'GET',
     path: '/v2/models/{model}/ready',
-    function: 'models',
+    // The model's own function: it holds the endpoint's circuit breaker.
+    function: 'predict',
     tag: 'v2',
     summary: 'Model readiness (live version).',
     response: errorResponseSchema.partial(),
@@ -141,7 +142,7 @@ export const OPERATIONS: readonly Operation[] = [
     id: 'modelVersionReady',
     method: 'GET',
     path: '/v2/models/{model}/versions/{version}/ready',
-    function: 'models',
+    function: 'predict',
     tag: 'v2',
     summary: 'Model version readiness.',
     response: errorResponseSchema.partial(),

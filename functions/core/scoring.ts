@@ -297,6 +297,34 @@ export class Scorer {
     };
   }
 
+  /**
+   * Whether this process can answer for a version now, and why not: still loading, or its
+   * endpoint's circuit is open and no fallback model answers in its place.
+   */
+  readiness(mv: ModelVersion): { ready: boolean; reason?: string } {
+    if (!this.ready) return { ready: false, reason: 'the models are still loading' };
+    if (this.local(mv)) return { ready: true };
+    const endpoint = mv.route.endpoint;
+    if (!this.remote || !endpoint) {
+      return {
+        ready: false,
+        reason: `this process has no SageMaker client for ${endpoint?.name ?? 'its endpoint'}`,
+      };
+    }
+    if (this.remote.breaker(endpoint).state !== 'open') return { ready: true };
+    const fb = mv.route.fallback;
+    if (fb) {
+      return {
+        ready: true,
+        reason: `endpoint ${endpoint.name}'s circuit is open; ${fb.model} answers in its place`,
+      };
+    }
+    return {
+      ready: false,
+      reason: `endpoint ${endpoint.name}'s circuit is open and no fallback is configured`,
+    };
+  }
+
   /** The fallback version to answer with, when the endpoint's circuit is open and one is configured. */
   #fallbackFor(
     mv: ModelVersion,

@@ -14,7 +14,16 @@ import {
   startLocalSageMaker,
 } from '../../infra/local/sagemaker.ts';
 import { makeBatchFile } from '../../scripts/make-batch-file.ts';
-import { cli, golden, MODELS, type RunningPlatform, startPlatform, toV2Columns } from '../helpers.ts';
+import {
+  cli,
+  copyModels,
+  editJson,
+  golden,
+  MODELS,
+  type RunningPlatform,
+  startPlatform,
+  toV2Columns,
+} from '../helpers.ts';
 
 const threads = { intraOpThreads: 1, interOpThreads: 1 };
 
@@ -158,7 +167,12 @@ describe('SageMaker route against the real serving container', () => {
       return true;
     });
     assert.ok(Date.now() - started < 2000, 'within the budget');
-    // The circuit is open now: the fallback answers, and says so.
+    // The circuit is open now: the model stays ready, because its fallback answers, and says so.
+    await s.warmup();
+    assert.deepEqual(s.readiness(mv), {
+      ready: true,
+      reason: "endpoint infera-fraud-detector-xl-1's circuit is open; fraud-detector answers in its place",
+    });
     const fb = await s.score(mv, instances);
     assert.equal(fb.served.target, 'fallback');
     assert.equal(fb.served.target === 'fallback' && fb.served.model, 'fraud-detector');
@@ -175,6 +189,41 @@ describe('SageMaker route against the real serving container', () => {
     const back = await s.score(mv, instances);
     assert.equal(back.served.target, 'sagemaker');
     assert.equal(s.remote?.breaker(mv.route.endpoint as never).state, 'closed');
+  });
+
+  it('reports a model not ready while its circuit is open and no fallback answers, and ready again after', async () => {
+    const { instances } = await g;
+    const root = await copyModels();
+    await editJson(join(root, 'fraud-detector-xl', '1', 'model.json'), (m) => {
+      delete m.fallback;
+    });
+    const reg = await ModelRegistry.load(root, { only: ['fraud-detector-xl'] });
+    const remote = new RemoteEndpoints(
+      new SageMakerInvoker(sagemakerClient({ endpoint: sm.url, timeoutMs: 2000 })),
+      {
+        timeoutMs: 2000,
+        maxAttempts: 1,
+        baseDelayMs: 20,
+        maxDelayMs: 100,
+        breaker: { failureThreshold: 2, cooldownMs: 300 },
+      },
+    );
+    const s = new Scorer(reg, new OnnxRuntimeEngine(), threads, { remote });
+    await s.warmup();
+    const mv = reg.resolve('fraud-detector-xl');
+    assert.deepEqual(s.readiness(mv), { ready: true });
+    container.kill();
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 2; i++) await assert.rejects(s.predict(mv, instances));
+    assert.deepEqual(s.readiness(mv), {
+      ready: false,
+      reason: "endpoint infera-fraud-detector-xl-1's circuit is open and no fallback is configured",
+    });
+    container.start();
+    await container.ready();
+    await new Promise((r) => setTimeout(r, 350));
+    await s.predict(mv, instances);
+    assert.deepEqual(s.readiness(mv), { ready: true });
   });
 
   it('micro-batches concurrent invocations and returns each caller its own result, even with an invalid one among them', async () => {
@@ -312,6 +361,13 @@ describe('npm start with a heavy model', () => {
     assert.equal(fb.status, 200);
     assert.equal(fb.headers.get('x-infera-fallback'), 'fraud-detector@1');
     assert.equal((fb.json.fallback as { model: string }).model, 'fraud-detector');
+    // Ready all along, since the fallback answers; the reason says so.
+    const ready = (await (await fetch(`${p.url}/v2/models/fraud-detector-xl/ready`)).json()) as {
+      ready: boolean;
+      reason?: string;
+    };
+    assert.equal(ready.ready, true);
+    assert.match(ready.reason ?? '', /circuit is open; fraud-detector answers in its place/);
     let back: Awaited<ReturnType<typeof post>> | undefined;
     for (let i = 0; i < 60; i++) {
       await new Promise((r) => setTimeout(r, 250));
