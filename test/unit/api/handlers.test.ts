@@ -227,12 +227,17 @@ describe('models handler (API Gateway v2 events)', () => {
       await get('/v2/models/dominant-color', 'ANY /v2/models/{model}', { model: 'dominant-color' }),
     );
     assert.deepEqual(meta.inputs, [{ name: 'image', datatype: 'FP32', shape: [-1, 3, -1, -1] }]);
-    const ready = await get(
-      '/v2/models/iris/versions/1/ready',
-      'ANY /v2/models/{model}/versions/{version}/ready',
-      { model: 'iris', version: '1' },
+    // Model readiness is the model's own function's answer: it holds the endpoint's circuit.
+    const ready = await predict(
+      await apigwEvent('get-models.json', {
+        path: '/v2/models/iris/versions/1/ready',
+        routeKey: 'ANY /v2/models/{model}/versions/{version}/ready',
+        pathParameters: { model: 'iris', version: '1' },
+      }),
+      lambdaContext(),
     );
     assert.equal(ready.statusCode, 200);
+    assert.deepEqual(body(ready), { name: 'iris', version: '1', ready: true });
   });
 
   it('returns a JSON 404 for a path no route matches', async () => {
