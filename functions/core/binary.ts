@@ -13,7 +13,7 @@ import { ValidationError } from './errors.ts';
 import type { Datatype } from './manifest.ts';
 import type { TensorData } from './ports.ts';
 import type { InferRequest, InferResponse } from './protocol.ts';
-import { product, toTypedArray } from './tensors.ts';
+import { float16Bits, product, toTypedArray } from './tensors.ts';
 
 export const HEADER_LENGTH_HEADER = 'inference-header-content-length';
 export const SAGEMAKER_BINARY_TYPE = 'application/vnd.sagemaker-triton.binary+json';
@@ -222,6 +222,17 @@ export function encodeBinaryTensor(datatype: Datatype, data: TensorData): Uint8A
 }
 
 /**
+ * An output's values as the typed array they came from. Floats are copied as they are (a model's
+ * NaN stays NaN, and is the model's, not the caller's); other types are checked like inputs.
+ */
+function outputArray(values: readonly unknown[], datatype: Datatype, name: string): TensorData {
+  if (datatype === 'FP32') return Float32Array.from(values as number[]);
+  if (datatype === 'FP64') return Float64Array.from(values as number[]);
+  if (datatype === 'FP16') return float16Bits(values as number[]);
+  return toTypedArray(values, datatype, `outputs.${name}`);
+}
+
+/**
  * Which outputs the request asks for as binary: all of them with `parameters.binary_data_output`
  * (what tritonclient.http sends when it names no outputs), or each output whose
  * `parameters.binary_data` is true; an output's own `binary_data: false` wins.
@@ -249,10 +260,7 @@ export function encodeBinaryOutputs(
   const outputs = response.outputs.map((o) => {
     if (!binary.has(o.name)) return o;
     const datatype = o.datatype as Datatype;
-    const bytes = encodeBinaryTensor(
-      datatype,
-      toTypedArray(o.data as unknown[], datatype, `outputs.${o.name}`),
-    );
+    const bytes = encodeBinaryTensor(datatype, outputArray(o.data ?? [], datatype, o.name));
     chunks.push(bytes);
     const { data: _data, ...rest } = o;
     return { ...rest, parameters: { ...o.parameters, binary_data_size: bytes.length } };

@@ -48,6 +48,13 @@ function float16Array(): Float16ArrayCtor {
   return ctor;
 }
 
+/** Numbers to FP16 bits, rounded as IEEE 754 half precision (NaN stays NaN). */
+export function float16Bits(values: ArrayLike<number>): Uint16Array {
+  const half = new (float16Array())(values.length);
+  for (let i = 0; i < values.length; i++) half[i] = values[i] as number;
+  return new Uint16Array(half.buffer);
+}
+
 /** FP16 bits (as the engine holds them) to numbers. */
 export function float16ToNumbers(bits: Uint16Array): number[] {
   const view = new (float16Array())(bits.buffer, bits.byteOffset, bits.length);
@@ -120,11 +127,7 @@ export function toTypedArray(values: readonly unknown[], datatype: Datatype, pat
         else if (Math.abs(v) > max) bad(i, `${v} is outside the ${datatype} range (±${max})`);
         else arr[i] = v;
       }
-      if (datatype === 'FP16') {
-        const half = new (float16Array())(n);
-        for (let i = 0; i < n; i++) half[i] = arr[i] as number;
-        out = new Uint16Array(half.buffer);
-      } else out = arr;
+      out = datatype === 'FP16' ? float16Bits(arr) : arr;
       break;
     }
     case 'UINT8':

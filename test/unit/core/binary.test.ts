@@ -204,4 +204,18 @@ describe('binary tensor data: outputs', () => {
     assert.deepEqual(Buffer.from(chunks[0] ?? []), tritonBytes([Buffer.from('fraud')]));
     assert.equal(Buffer.from(chunks[1] ?? []).readFloatLE(0), 0.5);
   });
+
+  it("sends a model's NaN as NaN, not as the caller's error", () => {
+    const { chunks } = encodeBinaryOutputs(
+      {
+        model_name: 'm',
+        model_version: '1',
+        outputs: [{ name: 'y', datatype: 'FP32', shape: [2], data: [Number.NaN, 1] }],
+      },
+      new Set(['y']),
+    );
+    const y = Buffer.from(chunks[0] ?? []);
+    assert.ok(Number.isNaN(y.readFloatLE(0)));
+    assert.equal(y.readFloatLE(4), 1);
+  });
 });
