@@ -4,14 +4,13 @@
  * they share the same CPU state; the child's stdout (the handler's logs and EMF metrics, as Lambda
  * writes them) goes to /dev/null.
  */
-import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runHandlerChild } from './lib/proc.ts';
 import type { BenchOptions, BenchResult, Figure } from './lib/report.ts';
 import { goldenInstances } from './lib/models.ts';
 import { quantile, sortNumbers, summarize } from './lib/stats.ts';
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const MODEL = 'fraud-detector';
 const BATCHES = [1, 64] as const;
 
@@ -91,24 +90,7 @@ export async function b1(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
   const rounds = opts.quick ? 1 : 7;
   const calls = opts.quick ? 50 : 3000;
   opts.progress(`B1: ${rounds} round(s) of ${calls} interleaved calls at batch ${BATCHES.join(' and ')}`);
-  const child = fork(new URL(import.meta.url).pathname, ['--child'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      MODELS_DIR: join(ROOT, 'models'),
-      MODEL_NAMES: MODEL,
-      POWERTOOLS_SERVICE_NAME: `infera-${MODEL}`,
-      POWERTOOLS_METRICS_NAMESPACE: 'infera',
-      AWS_REGION: 'us-east-1',
-      B1_ROUNDS: String(rounds),
-      B1_CALLS: String(calls),
-    },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const got = await new Promise<RoundTimes[]>((resolve, reject) => {
-    child.on('message', (m: { rounds: RoundTimes[] }) => resolve(m.rounds));
-    child.on('exit', (code) => reject(new Error(`the B1 process exited with ${code} before reporting`)));
-  });
+  const got = await runHandlerChild<RoundTimes[]>(import.meta.url, MODEL, { B1_ROUNDS: String(rounds), B1_CALLS: String(calls) }, 'B1');
   const figures: Figure[] = [];
   for (const batch of BATCHES) {
     const rs = got.filter((r) => r.batch === batch);

@@ -4,13 +4,12 @@
  * tensor. All three run in one child process, interleaved call by call; the child's stdout (the
  * handler's logs and EMF lines) goes to /dev/null.
  */
-import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runHandlerChild } from './lib/proc.ts';
 import type { BenchOptions, BenchResult, Figure } from './lib/report.ts';
 import { quantile, sortNumbers, summarize } from './lib/stats.ts';
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const MODEL = 'dominant-color';
 const SHAPE = [1, 3, 224, 224];
 
@@ -131,25 +130,11 @@ export async function b7(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
   const rounds = opts.quick ? 1 : 5;
   const calls = opts.quick ? 5 : 200;
   opts.progress(`B7: ${rounds} round(s) of ${calls} interleaved calls, [${SHAPE.join(',')}] FP32: raw, binary, JSON`);
-  const child = fork(new URL(import.meta.url).pathname, ['--child'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      MODELS_DIR: join(ROOT, 'models'),
-      MODEL_NAMES: MODEL,
-      POWERTOOLS_SERVICE_NAME: `infera-${MODEL}`,
-      POWERTOOLS_METRICS_NAMESPACE: 'infera',
-      AWS_REGION: 'us-east-1',
-      MAX_BODY_BYTES: String(6 * 1024 * 1024),
-      B7_ROUNDS: String(rounds),
-      B7_CALLS: String(calls),
-    },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const got = await new Promise<RoundTimes[]>((resolve, reject) => {
-    child.on('message', (m: { rounds: RoundTimes[] }) => resolve(m.rounds));
-    child.on('exit', (code) => reject(new Error(`the B7 process exited with ${code} before reporting`)));
-  });
+  const got = await runHandlerChild<RoundTimes[]>(import.meta.url, MODEL, {
+    MAX_BODY_BYTES: String(6 * 1024 * 1024),
+    B7_ROUNDS: String(rounds),
+    B7_CALLS: String(calls),
+  }, 'B7');
   const ms = (pick: (r: RoundTimes) => number) => summarize(got.map(pick));
   const added = ms((r) => r.binary - r.raw);
   const speedup = ms((r) => r.json / r.binary);

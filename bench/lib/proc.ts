@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { join } from 'node:path';
 
 /** A child process that is ready once a line of its stdout matches; killed by stop(). */
 export interface Proc {
@@ -56,5 +57,36 @@ export function startProcess(
       clearTimeout(timer);
       reject(new Error(`${opts.name} exited with ${code} before it was ready:\n${out}${err}`.slice(-3000)));
     });
+  });
+}
+
+/**
+ * Runs a benchmark's `--child` half (the same module) with one model's function environment, as
+ * Lambda would set it, and resolves with the rounds the child sends back. The child's stdout (the
+ * handler's logs and EMF lines) goes to /dev/null.
+ */
+export function runHandlerChild<T>(
+  moduleUrl: string,
+  model: string,
+  env: Record<string, string>,
+  id: string,
+): Promise<T> {
+  const root = new URL('../..', import.meta.url).pathname;
+  const child = fork(new URL(moduleUrl).pathname, ['--child'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      MODELS_DIR: join(root, 'models'),
+      MODEL_NAMES: model,
+      POWERTOOLS_SERVICE_NAME: `infera-${model}`,
+      POWERTOOLS_METRICS_NAMESPACE: 'infera',
+      AWS_REGION: 'us-east-1',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  return new Promise<T>((resolve, reject) => {
+    child.on('message', (m: { rounds: T }) => resolve(m.rounds));
+    child.on('exit', (code) => reject(new Error(`the ${id} process exited with ${code} before reporting`)));
   });
 }
