@@ -5,9 +5,7 @@ import {
   binaryHeaderLength,
   binaryOutputNames,
   encodeBinaryOutputs,
-  type Framing,
   frameBinary,
-  HEADER_LENGTH_HEADER,
 } from '#core/binary.ts';
 import { InferaError, PayloadTooLargeError, ValidationError } from '#core/errors.ts';
 import { formatIssues } from '#core/manifest.ts';
@@ -137,10 +135,10 @@ async function invocations(o: ContainerOptions, req: IncomingMessage, res: Serve
   const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim().toLowerCase();
   const accept = (req.headers.accept ?? 'application/json').toLowerCase();
   const { scorer, mv } = o;
-  const headerLength = binaryHeaderLength(req.headers as Record<string, string | undefined>, body.length);
-  if (headerLength !== undefined) {
+  const binary = binaryHeaderLength(req.headers as Record<string, string | undefined>, body.length);
+  if (binary) {
     // The binary tensor data extension: SageMaker's framing (json-header-size), or Triton's header.
-    const framing: Framing = req.headers[HEADER_LENGTH_HEADER] !== undefined ? 'header' : 'sagemaker';
+    const { length: headerLength, framing } = binary;
     let header: unknown;
     try {
       header = JSON.parse(body.subarray(0, headerLength).toString('utf8'));

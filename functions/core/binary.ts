@@ -40,13 +40,14 @@ const fail = (msg: string): never => {
 };
 
 /**
- * The JSON header length a binary request declares, or undefined for a plain JSON body:
- * from `Inference-Header-Content-Length`, or from the SageMaker content type's `json-header-size`.
+ * The JSON header length a binary request declares, and how it declared it, or undefined for a
+ * plain JSON body: `Inference-Header-Content-Length`, or the SageMaker content type's
+ * `json-header-size`. A binary answer is framed the same way.
  */
 export function binaryHeaderLength(
   headers: Readonly<Record<string, string | undefined>>,
   bodyBytes: number,
-): number | undefined {
+): { length: number; framing: Framing } | undefined {
   const type = headers['content-type'] ?? '';
   let raw: string | undefined = headers[HEADER_LENGTH_HEADER];
   let from = 'Inference-Header-Content-Length';
@@ -65,7 +66,7 @@ export function binaryHeaderLength(
       `${from} is ${n}, but the body has ${bodyBytes} bytes; it must count the JSON header, which comes first`,
     );
   }
-  return n;
+  return { length: n, framing: from === 'json-header-size' ? 'sagemaker' : 'header' };
 }
 
 /** One input's raw bytes, as the header's binary_data_size entries cut them from the body. */
@@ -144,6 +145,7 @@ export function decodeBinaryTensor(
     case 'INT8':
       return new Int8Array(buffer);
     case 'UINT16':
+      return new Uint16Array(buffer);
     case 'FP16':
       return checkFinite(new Uint16Array(buffer), datatype, path);
     case 'INT16':
@@ -169,7 +171,6 @@ function checkFinite<T extends Float32Array | Float64Array | Uint16Array>(
   datatype: Datatype,
   path: string,
 ): T {
-  if (datatype === 'UINT16') return a;
   for (let i = 0; i < a.length; i++) {
     const v = a[i] as number;
     const finite = datatype === 'FP16' ? (v & 0x7c00) !== 0x7c00 : Number.isFinite(v);

@@ -95,8 +95,6 @@ export interface ScorerOptions {
   readonly remoteMaxRows?: number;
   /** Request bytes per endpoint call: SageMaker's synchronous limit is 6 MB. */
   readonly remoteMaxBytes?: number;
-  /** What one call may ask of one input. @default DEFAULT_SHAPE_LIMITS (no row limit) */
-  readonly limits?: Partial<ShapeLimits>;
 }
 
 /** SageMaker InvokeEndpoint's payload limit. */
@@ -113,7 +111,6 @@ export class Scorer {
   readonly remote: RemoteEndpoints | undefined;
   readonly #options: EngineOptions;
   readonly #extra: ScorerOptions;
-  readonly #limits: ShapeLimits;
   readonly #prepared = new Map<ModelVersion, Promise<Prepared>>();
   readonly #schemas = new Map<ModelVersion, z.ZodType<Record<string, unknown>>>();
 
@@ -128,7 +125,6 @@ export class Scorer {
     this.remote = extra.remote;
     this.#options = options;
     this.#extra = extra;
-    this.#limits = { ...DEFAULT_SHAPE_LIMITS, ...extra.limits };
   }
 
   /** Whether this process runs the version itself, rather than calling its endpoint. */
@@ -232,7 +228,7 @@ export class Scorer {
     const feeds = stackTensorInstances(
       m.inputs.tensors,
       instances as readonly Record<string, unknown>[],
-      this.#limits,
+      DEFAULT_SHAPE_LIMITS,
     );
     const out = await run(feeds);
     return { predictions: toPredictions(m, out, instances.length), served };
@@ -244,7 +240,11 @@ export class Scorer {
     const schema = this.#schema(mv);
     if (m.inputs.kind === 'tabular' && schema) validateInstances(schema, instances);
     else if (m.inputs.kind === 'tensors')
-      stackTensorInstances(m.inputs.tensors, instances as readonly Record<string, unknown>[], this.#limits);
+      stackTensorInstances(
+        m.inputs.tensors,
+        instances as readonly Record<string, unknown>[],
+        DEFAULT_SHAPE_LIMITS,
+      );
   }
 
   #endpoint(mv: ModelVersion): { remote: RemoteEndpoints; endpoint: EndpointRef } {
@@ -381,7 +381,7 @@ export class Scorer {
   }
 
   #limitsFor(opts: ScoreOptions): ShapeLimits {
-    return opts.maxRows ? { ...this.#limits, maxBatch: opts.maxRows } : this.#limits;
+    return opts.maxRows ? { ...DEFAULT_SHAPE_LIMITS, maxBatch: opts.maxRows } : DEFAULT_SHAPE_LIMITS;
   }
 
   /** Validates a v2 request against the manifest and builds its feeds. */
@@ -641,7 +641,6 @@ const FEATURE_DATATYPES: Record<Feature['type'], readonly string[]> = {
   categorical: ['BYTES'],
 };
 
-/** v2 for tabular models: one input per feature column, shape [N] or [N, 1]. */
 /**
  * The request with binary inputs turned into JSON `data`, for a hop that speaks JSON (the endpoint
  * call); binary outputs are framed by whoever answers the caller.
@@ -670,6 +669,7 @@ function valuesOf(input: InferInput, datatype: Datatype, at: string): unknown[] 
   return tensorToJson({ type: DATATYPE_TO_TYPE[datatype], data, dims: input.shape });
 }
 
+/** v2 for tabular models: one input per feature column, shape [N] or [N, 1]. */
 function columnsToRows(
   features: readonly Feature[],
   req: InferRequest,

@@ -5,13 +5,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type FunctionName, matchPath, OPERATIONS, type Operation } from '#api/routes.ts';
-import {
-  attachBinaryInputs,
-  binaryHeaderLength,
-  type Framing,
-  frameBinary,
-  HEADER_LENGTH_HEADER,
-} from '#core/binary.ts';
+import { attachBinaryInputs, binaryHeaderLength, type Framing, frameBinary } from '#core/binary.ts';
 import {
   InferaError,
   MethodNotAllowedError,
@@ -185,7 +179,8 @@ export function httpEdge(opts: {
           );
         }
         const headers = event.headers ?? {};
-        const headerLength = operation.binary ? binaryHeaderLength(headers, size) : undefined;
+        const framed = operation.binary ? binaryHeaderLength(headers, size) : undefined;
+        const headerLength = framed?.length;
         // Bytes only when needed (a base64 event, or binary tensors): a JSON text body is parsed as is.
         const bytes =
           event.isBase64Encoded || headerLength !== undefined
@@ -237,7 +232,7 @@ export function httpEdge(opts: {
         }
         if (headerLength !== undefined) {
           body = attachBinaryInputs(body as InferRequest, (bytes as Buffer).subarray(headerLength));
-          framing = headers[HEADER_LENGTH_HEADER] !== undefined ? 'header' : 'sagemaker';
+          framing = framed?.framing;
         }
       }
       tracer.putAnnotation('operation', operation.id);

@@ -110,8 +110,8 @@ export class BatchScoringPipeline extends Construct {
     const scoreTimeout = props.scoreTimeout ?? Duration.minutes(2);
     const maxAttempts = props.maxAttempts ?? 3;
     const maxConcurrency = props.maxConcurrency ?? 10;
-    const reserve = (n: number) =>
-      (props.reservedConcurrency ?? true) ? { reservedConcurrentExecutions: n } : {};
+    const reserving = props.reservedConcurrency ?? true;
+    const reserve = (n: number) => (reserving ? { reservedConcurrentExecutions: n } : {});
 
     // Every bucket here gets the same security defaults; only purpose-specific settings differ.
     const secureBucket = (id: string, extra: BucketProps) =>
@@ -296,7 +296,7 @@ export class BatchScoringPipeline extends Construct {
     );
     if (notifications) {
       // It runs only while CloudFormation applies the notification configuration.
-      if (props.reservedConcurrency ?? true) {
+      if (reserving) {
         (notifications.node.defaultChild as CfnResource).addPropertyOverride(
           'ReservedConcurrentExecutions',
           1,

@@ -29,13 +29,16 @@ function tritonBytes(items: Buffer[]): Buffer {
 
 describe('binary tensor data: framing', () => {
   it('reads the JSON header length from Inference-Header-Content-Length or the SageMaker content type', () => {
-    assert.equal(binaryHeaderLength({ 'inference-header-content-length': '120' }, 200), 120);
-    assert.equal(
+    assert.deepEqual(binaryHeaderLength({ 'inference-header-content-length': '120' }, 200), {
+      length: 120,
+      framing: 'header',
+    });
+    assert.deepEqual(
       binaryHeaderLength(
         { 'content-type': 'application/vnd.sagemaker-triton.binary+json;json-header-size=99' },
         150,
       ),
-      99,
+      { length: 99, framing: 'sagemaker' },
     );
     assert.equal(binaryHeaderLength({ 'content-type': 'application/json' }, 150), undefined);
   });
