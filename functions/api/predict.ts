@@ -2,6 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { binaryOutputNames, encodeBinaryOutputs } from '#core/binary.ts';
 import { InferaError, PayloadTooLargeError } from '#core/errors.ts';
 import type { InferRequest, InferResponse, Prediction, PredictRequest } from '#core/protocol.ts';
+import { rawInstance } from '#core/raw.ts';
 import type { Served } from '#core/scoring.ts';
 import { loadConfig } from '#shared/config.ts';
 import { type ApiRequest, type ApiResponse, createApiHandler } from '#shared/http.ts';
@@ -63,8 +64,10 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
   let binary: Uint8Array[] | undefined;
   let latencyMs = 0;
   // v1 instances, or a tabular v2 request's rows: monitoring and capture read the same form.
-  let instances: readonly unknown[] | undefined = v1 ? (req.body as PredictRequest).instances : undefined;
+  let instances: readonly unknown[] | undefined;
   try {
+    if (v1)
+      instances = req.raw ? [rawInstance(mv.manifest, req.raw)] : (req.body as PredictRequest).instances;
     if (instances) {
       if (instances.length > config.MAX_INSTANCES) {
         throw new PayloadTooLargeError(

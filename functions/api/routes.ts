@@ -34,6 +34,8 @@ export interface Operation {
   readonly query?: Readonly<Record<string, string>>;
   /** Accepts the binary tensor data extension (a JSON header, then raw tensor bytes). */
   readonly binary?: boolean;
+  /** Accepts a raw body, one input's file or text (image/png, image/jpeg, text/plain...). */
+  readonly raw?: boolean;
 }
 
 const op = (o: Operation) => o;
@@ -68,10 +70,12 @@ export const OPERATIONS: readonly Operation[] = [
     path: '/v1/models/{model}/predict',
     function: 'predict',
     tag: 'v1',
-    summary: 'Score instances with the live version, or the one in ?version=.',
+    summary:
+      'Score instances with the live version, or the one in ?version=. Models with an image or text input also take the raw file or text as the body.',
     request: predictRequestSchema,
     response: predictResponseSchema,
     query: { version: 'Version number or alias; default live.' },
+    raw: true,
   }),
   op({
     id: 'getMonitoring',

@@ -181,28 +181,38 @@ function checkFinite<T extends Float32Array | Float64Array | Uint16Array>(
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** BYTES elements: a 4-byte little-endian length, then that many bytes, n times, nothing left over. */
-function decodeBytesElements(raw: Uint8Array, n: number, path: string): string[] {
+/**
+ * BYTES elements as they are: a 4-byte little-endian length, then that many bytes, n times,
+ * nothing left over. Views into `raw`, no copies (an image input's files).
+ */
+export function bytesElements(raw: Uint8Array, n: number, path: string): Uint8Array[] {
   // Each element needs at least its 4-byte length: a bound before any array is allocated.
   if (n * 4 > raw.length)
     fail(`${path}: ${raw.length} bytes cannot hold ${n} BYTES elements (4-byte lengths)`);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const out = new Array<string>(n);
+  const out = new Array<Uint8Array>(n);
   let at = 0;
   for (let i = 0; i < n; i++) {
     if (at + 4 > raw.length) fail(`${path}[${i}]: the data ends before this element's 4-byte length`);
     const len = view.getUint32(at, true);
     at += 4;
     if (at + len > raw.length) fail(`${path}[${i}]: its length ${len} runs past the end of the data`);
-    try {
-      out[i] = utf8.decode(raw.subarray(at, at + len));
-    } catch {
-      fail(`${path}[${i}]: is not valid UTF-8; this model takes text`);
-    }
+    out[i] = raw.subarray(at, at + len);
     at += len;
   }
   if (at !== raw.length) fail(`${path}: ${raw.length - at} bytes are left after ${n} BYTES elements`);
   return out;
+}
+
+/** BYTES elements as text, each strict UTF-8. */
+function decodeBytesElements(raw: Uint8Array, n: number, path: string): string[] {
+  return bytesElements(raw, n, path).map((bytes, i): string => {
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      return fail(`${path}[${i}]: is not valid UTF-8; this model takes text`);
+    }
+  });
 }
 
 /** A tensor's elements as little-endian bytes (BYTES as length-prefixed UTF-8). */

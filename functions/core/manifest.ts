@@ -112,7 +112,42 @@ export const tensorSpecSchema = z.strictObject({
     .describe('Dimensions; -1 marks a dynamic one. The first is the batch dimension.'),
   description: z.string().optional(),
 });
-export type TensorSpec = z.infer<typeof tensorSpecSchema>;
+export type TensorSpec = z.infer<typeof tensorSpecSchema> & { readonly image?: ImageSpec };
+
+/** Image pre-processing for one input: what a PNG or JPEG becomes before the model sees it. */
+export const imageSpecSchema = z
+  .strictObject({
+    colorOrder: z
+      .enum(['RGB', 'BGR', 'GRAY'])
+      .default('RGB')
+      .describe('Channel order the model was trained on; BGR for models fed by cv2.imread.'),
+    layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
+    resize: z
+      .enum(['stretch', 'letterbox', 'fit-height'])
+      .default('stretch')
+      .describe(
+        'stretch: to exactly H x W. letterbox: keep the ratio, fit inside H x W, pad right and bottom. fit-height: height H, width ceil(H*w/h) capped at W (stretched beyond), pad right, as PaddleOCR does.',
+      ),
+    scale: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        'Each 0..255 sample is multiplied by this first. Default 1/255 for float inputs, 1 for integer.',
+      ),
+    mean: z.array(z.number()).min(1).max(3).optional().describe('Subtracted per channel after scaling.'),
+    std: z
+      .array(z.number().positive())
+      .min(1)
+      .max(3)
+      .optional()
+      .describe('Divides per channel after the mean.'),
+    padValue: z.number().default(0).describe('The value of padded elements, after normalization.'),
+  })
+  .describe('Accept PNG and JPEG files for this input and pre-process them as declared.');
+export type ImageSpec = z.infer<typeof imageSpecSchema>;
+
+export const inputTensorSchema = tensorSpecSchema.extend({ image: imageSpecSchema.optional() });
 
 const tabularInputs = z.strictObject({
   kind: z.literal('tabular'),
@@ -125,7 +160,7 @@ const tabularInputs = z.strictObject({
 });
 const tensorInputs = z.strictObject({
   kind: z.literal('tensors'),
-  tensors: z.array(tensorSpecSchema).min(1),
+  tensors: z.array(inputTensorSchema).min(1),
 });
 export const inputsSchema = z.discriminatedUnion('kind', [tabularInputs, tensorInputs]);
 export type Inputs = z.infer<typeof inputsSchema>;
@@ -371,7 +406,49 @@ function checkTensors(
     seen.add(t.name);
     if (t.shape.some((d) => d === 0))
       issue(['inputs', 'tensors', i, 'shape'], 'dimensions must be -1 (dynamic) or >= 1');
+    if (t.image)
+      checkImage(t as TensorSpec & { image: ImageSpec }, (path, message) =>
+        issue(['inputs', 'tensors', i, ...path], message),
+      );
   });
+}
+
+const IMAGE_DATATYPES: readonly Datatype[] = ['FP32', 'FP16', 'FP64', 'UINT8', 'INT8'];
+
+function checkImage(
+  t: TensorSpec & { image: ImageSpec },
+  issue: (path: (string | number)[], message: string) => void,
+): void {
+  const img = t.image;
+  if (!IMAGE_DATATYPES.includes(t.datatype))
+    issue(['datatype'], `an image input must be ${IMAGE_DATATYPES.join(', ')}; is ${t.datatype}`);
+  if (t.shape.length !== 4) {
+    issue(
+      ['shape'],
+      `an image input has 4 dimensions, [N, C, H, W] (layout NCHW) or [N, H, W, C] (NHWC); this one has ${t.shape.length}`,
+    );
+    return;
+  }
+  const [, a, b, d] = t.shape as [number, number, number, number];
+  const [c, h, w] = img.layout === 'NCHW' ? [a, b, d] : [d, a, b];
+  const channels = img.colorOrder === 'GRAY' ? 1 : 3;
+  const cAt = img.layout === 'NCHW' ? 1 : 3;
+  if (c !== channels)
+    issue(
+      ['shape', cAt],
+      `colorOrder ${img.colorOrder} gives ${channels} channel${channels === 1 ? '' : 's'}, so this dimension must be ${channels} (layout ${img.layout}); it is ${c}`,
+    );
+  if (h === -1) issue(['shape', img.layout === 'NCHW' ? 2 : 1], 'an image input needs a fixed height');
+  if (w === -1 && img.resize !== 'fit-height')
+    issue(
+      ['shape', img.layout === 'NCHW' ? 3 : 2],
+      `resize "${img.resize}" needs a fixed width; only "fit-height" takes a dynamic one`,
+    );
+  for (const key of ['mean', 'std'] as const) {
+    const v = img[key];
+    if (v && v.length !== channels)
+      issue(['image', key], `has ${v.length} values; give one per channel (${channels})`);
+  }
 }
 
 /** Alias name -> one version. `aliases.json` itself may also hold a weighted split (core/traffic.ts). */

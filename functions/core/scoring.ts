@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type * as z from 'zod';
-import { decodeBinaryTensor } from './binary.ts';
+import { bytesElements, decodeBinaryTensor } from './binary.ts';
 import {
   InferaError,
   ModelPackageError,
@@ -10,7 +10,9 @@ import {
   ValidationError,
 } from './errors.ts';
 import { encodeInstances, featureDatatype, instanceSchema, validateInstances } from './features.ts';
-import type { Datatype, Feature, Manifest, TensorSpec } from './manifest.ts';
+import { fromBase64, imageValue } from './image/files.ts';
+import { imageDims, imagesToTensor } from './image/tensor.ts';
+import type { Datatype, Feature, ImageSpec, Manifest, TensorSpec } from './manifest.ts';
 import type { EngineOptions, HostTensor, InferenceEngine, LoadedModel } from './ports.ts';
 import {
   type InferInput,
@@ -609,6 +611,15 @@ function stackTensorInstances(
         `input '${spec.name}' has no batch dimension (shape [${spec.shape.join(', ')}]); send it with POST /v2/models/{model}/infer`,
       );
     }
+    if (isImage(spec)) {
+      feeds[spec.name] = imageFeed(
+        spec,
+        instances.map((inst, i) => imageValue(inst[spec.name], `instances[${i}].${spec.name}`)),
+        (i) => `instances[${i}].${spec.name}`,
+        limits,
+      );
+      continue;
+    }
     const inner = spec.shape.slice(1);
     const first = instances[0]?.[spec.name];
     if (first === undefined) fail(`instances[0].${spec.name}: is required`);
@@ -626,6 +637,36 @@ function stackTensorInstances(
     feeds[spec.name] = { type: DATATYPE_TO_TYPE[spec.datatype], data, dims: [instances.length, ...dims] };
   }
   return feeds;
+}
+
+function isImage(spec: TensorSpec): spec is TensorSpec & { image: ImageSpec } {
+  return spec.image !== undefined;
+}
+
+/** Image files to an image input's feed, bounded by count and tensor size before any decoding. */
+function imageFeed(
+  spec: TensorSpec & { image: ImageSpec },
+  files: readonly Uint8Array[],
+  at: (i: number) => string,
+  limits: ShapeLimits,
+): HostTensor {
+  const { c, h, w } = imageDims(spec);
+  checkBounds([files.length, c, h, w > 0 ? w : 1], at(0), limits);
+  return imagesToTensor(spec, files, at);
+}
+
+/** A v2 BYTES input of image files: raw bytes (binary) or base64 strings (JSON), shape [N] or [N, 1]. */
+function imageFiles(input: InferInput, at: string): Uint8Array[] {
+  const [n, one, ...rest] = input.shape;
+  if (n === undefined || rest.length > 0 || (one !== undefined && one !== 1))
+    fail(`${at}.shape: [${input.shape.join(', ')}] must be [N] or [N, 1]: one image file per element`);
+  if (input.raw) return bytesElements(input.raw, n, `${at}.data`);
+  const data = flattenData(input.data, input.shape, `${at}.data`);
+  return data.map((v, i) => {
+    if (typeof v !== 'string')
+      fail(`${at}.data[${i}]: must be a base64 string of a PNG or JPEG file, or send binary tensor data`);
+    return fromBase64(v, `${at}.data[${i}]`);
+  });
 }
 
 function lengthAtDepth(value: unknown, depth: number): number {
@@ -731,8 +772,15 @@ function tensorFeeds(
       fail(
         `${at}.name: unknown input '${input.name}'; this model's inputs are: ${specs.map((s) => s.name).join(', ')}`,
       );
+    if (isImage(spec) && input.datatype === 'BYTES') {
+      const [n = 0] = input.shape;
+      checkBounds([n, 1], `${at}.shape`, limits);
+      feeds[spec.name] = imageFeed(spec, imageFiles(input, at), (k) => `${at}.data[${k}]`, limits);
+      return;
+    }
     if (input.datatype !== spec.datatype) {
-      fail(`${at}.datatype: is ${input.datatype}, but input '${spec.name}' expects ${spec.datatype}`);
+      const also = isImage(spec) ? ', or BYTES with PNG or JPEG files' : '';
+      fail(`${at}.datatype: is ${input.datatype}, but input '${spec.name}' expects ${spec.datatype}${also}`);
     }
     checkShape(input.shape, spec, `${at}.shape`, limits);
     feeds[spec.name] = {

@@ -33,6 +33,26 @@ export interface ApiRequest {
   readonly scope: { model?: string; version?: string; route?: string; endpoint?: string };
   /** How a binary tensor data request was framed; binary answers are framed the same way. */
   readonly framing?: Framing;
+  /** A raw body (an image file, plain text) for a `raw` operation; `body` is then undefined. */
+  readonly raw?: RawBody;
+}
+
+export interface RawBody {
+  /** The media type, lower case, without parameters: image/png, text/plain... */
+  readonly contentType: string;
+  readonly bytes: Uint8Array;
+}
+
+/** Media types a raw-body operation takes as the input itself rather than as JSON. */
+const RAW_TYPES = /^(image\/[a-z0-9.+-]+|application\/octet-stream|text\/plain)$/;
+
+/** Whether this body is raw: an image or octet stream, or plain text that is not a JSON object. */
+function rawType(type: string | undefined, firstChar: string): string | undefined {
+  const media = type?.split(';')[0]?.trim().toLowerCase();
+  if (!media || !RAW_TYPES.test(media)) return undefined;
+  // curl users have sent JSON as text/plain since v1; that still parses as JSON.
+  if (media === 'text/plain' && (firstChar === '{' || firstChar === '[')) return undefined;
+  return media;
 }
 
 export interface ApiResponse {
@@ -148,6 +168,40 @@ function matchOperation(
   return { operation, params: matchPath(operation.path, path) ?? {} };
 }
 
+/** The first non-blank character of a body, looked up in at most its first 64 bytes. */
+function firstNonSpace(raw: string, base64: boolean): string {
+  const head = base64 ? Buffer.from(raw.slice(0, 88), 'base64').toString('latin1') : raw.slice(0, 64);
+  return head.trimStart().charAt(0);
+}
+
+function setRequest(
+  event: ApiEvent,
+  context: Context,
+  requestId: string,
+  operation: Operation,
+  params: Record<string, string>,
+  query: Record<string, string>,
+  body: unknown,
+  framing: Framing | undefined,
+  raw: RawBody | undefined,
+): void {
+  tracer.putAnnotation('operation', operation.id);
+  const remaining = context.getRemainingTimeInMillis?.() ?? 30_000;
+  const deadline = Date.now() + Math.max(remaining - 1000, Math.min(remaining, 100));
+  event.api = {
+    operation,
+    params,
+    query,
+    headers: event.headers ?? {},
+    body,
+    requestId,
+    deadline,
+    scope: {},
+    ...(framing ? { framing } : {}),
+    ...(raw ? { raw } : {}),
+  };
+}
+
 /**
  * The HTTP edge, done once for every route: method guard (405), body limit (413), content type
  * (415), JSON parsing and request-schema validation (400), and error mapping. Handlers get typed,
@@ -187,6 +241,20 @@ export function httpEdge(opts: {
             ? Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8')
             : undefined;
         const type = headers['content-type'];
+        const rawMedia =
+          operation.raw && headerLength === undefined
+            ? rawType(type, firstNonSpace(raw, event.isBase64Encoded === true))
+            : undefined;
+        if (rawMedia) {
+          const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+          if (bytes.length === 0)
+            throw new ValidationError(`Body is empty; send the ${rawMedia} content as the body.`);
+          setRequest(event, context, requestId, operation, params, query, undefined, undefined, {
+            contentType: rawMedia,
+            bytes,
+          });
+          return;
+        }
         // curl -d sends application/x-www-form-urlencoded by default; a JSON body under it is accepted.
         if (
           headerLength === undefined &&
@@ -194,7 +262,7 @@ export function httpEdge(opts: {
           !/json|^text\/plain|^application\/x-www-form-urlencoded/i.test(type)
         ) {
           throw new InferaError(
-            `Content-Type is '${type}'; send the body as application/json${operation.binary ? ', or as binary tensor data with an Inference-Header-Content-Length header' : ''}.`,
+            `Content-Type is '${type}'; send the body as application/json${operation.binary ? ', or as binary tensor data with an Inference-Header-Content-Length header' : ''}${operation.raw ? ', or as a raw image/png, image/jpeg or text/plain body for a model with an image or text input' : ''}.`,
             { status: 415, code: 'unsupported_media_type' },
           );
         }
@@ -235,20 +303,7 @@ export function httpEdge(opts: {
           framing = framed?.framing;
         }
       }
-      tracer.putAnnotation('operation', operation.id);
-      const remaining = context.getRemainingTimeInMillis?.() ?? 30_000;
-      const deadline = Date.now() + Math.max(remaining - 1000, Math.min(remaining, 100));
-      event.api = {
-        operation,
-        params,
-        query,
-        headers: event.headers ?? {},
-        body,
-        requestId,
-        deadline,
-        scope: {},
-        ...(framing ? { framing } : {}),
-      };
+      setRequest(event, context, requestId, operation, params, query, body, framing, undefined);
     },
     onError: (request) => {
       const { event, context, error } = request;

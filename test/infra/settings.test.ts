@@ -51,7 +51,12 @@ describe('deployment settings for each component', () => {
     ]) {
       assert.equal(count(resources, prefix), 0, prefix);
     }
-    assert.deepEqual([...stack.models.keys()].sort(), ['dominant-color', 'fraud-detector', 'iris']);
+    assert.deepEqual([...stack.models.keys()].sort(), [
+      'dominant-color',
+      'fraud-detector',
+      'iris',
+      'text-direction',
+    ]);
     assert.ok(infos.some((i) => /infera:sagemaker=off leaves out .*fraud-detector-xl/.test(i)));
     // What remains still serves: a function and a live alias per model, bounded.
     assert.equal(count(resources, 'AWS::Lambda::Alias'), 3);

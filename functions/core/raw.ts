@@ -1,0 +1,45 @@
+import { InferaError } from './errors.ts';
+import { imageInstance } from './image/files.ts';
+import type { Manifest } from './manifest.ts';
+
+/**
+ * A raw request body (one image file, or plain text) as the one v1 instance it stands for. Only a
+ * model with exactly one image input takes an image body; anything else is a 415 that says what
+ * this model does take.
+ */
+export function rawInstance(
+  m: Manifest,
+  raw: { readonly contentType: string; readonly bytes: Uint8Array },
+): Record<string, unknown> {
+  const images = m.inputs.kind === 'tensors' ? m.inputs.tensors.filter((t) => t.image) : [];
+  const image = images[0];
+  const isImage = raw.contentType.startsWith('image/') || raw.contentType === 'application/octet-stream';
+  if (
+    isImage &&
+    image &&
+    images.length === 1 &&
+    m.inputs.kind === 'tensors' &&
+    m.inputs.tensors.length === 1
+  ) {
+    if (
+      raw.contentType !== 'application/octet-stream' &&
+      !/^image\/(png|jpeg|jpg|pjpeg)$/.test(raw.contentType)
+    )
+      unsupported(`Content-Type is '${raw.contentType}'; model '${m.name}' takes image/png or image/jpeg.`);
+    return imageInstance(image.name, raw.bytes);
+  }
+  unsupported(
+    `Content-Type is '${raw.contentType}', a raw body, but model '${m.name}' ${describe(m)}. Send application/json: {"instances": [...]}.`,
+  );
+}
+
+function describe(m: Manifest): string {
+  if (m.inputs.kind === 'tabular') return 'takes feature rows';
+  const images = m.inputs.tensors.filter((t) => t.image).map((t) => t.name);
+  if (images.length === 0) return 'takes tensors, not files';
+  return `has ${m.inputs.tensors.length} inputs (images: ${images.join(', ')}), so one raw body cannot fill them`;
+}
+
+function unsupported(message: string): never {
+  throw new InferaError(message, { status: 415, code: 'unsupported_media_type' });
+}
