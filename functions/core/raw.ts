@@ -1,4 +1,5 @@
-import { InferaError } from './errors.ts';
+import { InferaError, ValidationError } from './errors.ts';
+import { imageFormat } from './image/decode.ts';
 import { imageInstance } from './image/files.ts';
 import type { Manifest } from './manifest.ts';
 
@@ -26,6 +27,10 @@ export function rawInstance(
       !/^image\/(png|jpeg|jpg|pjpeg)$/.test(raw.contentType)
     )
       unsupported(`Content-Type is '${raw.contentType}'; model '${m.name}' takes image/png or image/jpeg.`);
+    if (!imageFormat(raw.bytes)) {
+      const message = `Body (${raw.contentType}, ${raw.bytes.length} bytes) is not a PNG or JPEG file; send the image file's bytes, e.g. curl --data-binary @line.png -H 'content-type: image/png'.`;
+      throw new ValidationError(message, [message]);
+    }
     return imageInstance(image.name, raw.bytes);
   }
   unsupported(

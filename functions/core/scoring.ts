@@ -428,7 +428,7 @@ export class Scorer {
     const { rows } = this.#feedsV2(mv, req, this.#schema(mv), opts);
     const withRows = rows ? { rows } : {};
     const { remote, endpoint } = this.#endpoint(mv);
-    const body = JSON.stringify(asJsonRequest(req));
+    const body = JSON.stringify(asJsonRequest(req, mv.manifest));
     const limit = this.#extra.remoteMaxBytes ?? SYNC_PAYLOAD_LIMIT - 1024;
     if (Buffer.byteLength(body) > limit) {
       throw new PayloadTooLargeError(
@@ -686,8 +686,11 @@ const FEATURE_DATATYPES: Record<Feature['type'], readonly string[]> = {
  * The request with binary inputs turned into JSON `data`, for a hop that speaks JSON (the endpoint
  * call); binary outputs are framed by whoever answers the caller.
  */
-function asJsonRequest(req: InferRequest): InferRequest {
+function asJsonRequest(req: InferRequest, m: Manifest): InferRequest {
   if (!req.inputs.some((i) => i.raw)) return req;
+  const images = new Set(
+    m.inputs.kind === 'tensors' ? m.inputs.tensors.filter(isImage).map((t) => t.name) : [],
+  );
   return {
     ...req,
     inputs: req.inputs.map((input, i) => {
@@ -697,7 +700,13 @@ function asJsonRequest(req: InferRequest): InferRequest {
       return {
         ...rest,
         ...(Object.keys(keep).length > 0 ? { parameters: keep } : {}),
-        data: valuesOf(input, input.datatype as Datatype, `inputs[${i}]`),
+        // Image files travel as base64 strings in JSON, as a JSON client would send them.
+        data:
+          images.has(input.name) && input.datatype === 'BYTES' && input.raw
+            ? bytesElements(input.raw, product(input.shape), `inputs[${i}].data`).map((b) =>
+                Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64'),
+              )
+            : valuesOf(input, input.datatype as Datatype, `inputs[${i}]`),
       };
     }),
   };

@@ -13,6 +13,7 @@ import {
   PayloadTooLargeError,
   ValidationError,
 } from '#core/errors.ts';
+import { imageFormat } from '#core/image/decode.ts';
 import { formatIssues } from '#core/manifest.ts';
 import type { InferRequest } from '#core/protocol.ts';
 import { logger, metrics, tracer } from './observability.ts';
@@ -46,12 +47,24 @@ export interface RawBody {
 /** Media types a raw-body operation takes as the input itself rather than as JSON. */
 const RAW_TYPES = /^(image\/[a-z0-9.+-]+|application\/octet-stream|text\/plain)$/;
 
-/** Whether this body is raw: an image or octet stream, or plain text that is not a JSON object. */
-function rawType(type: string | undefined, firstChar: string): string | undefined {
+/** The first bytes of a body (at most 64), decoded from base64 when the event is. */
+function headOf(raw: string, base64: boolean): Buffer {
+  return base64 ? Buffer.from(raw.slice(0, 88), 'base64') : Buffer.from(raw.slice(0, 64), 'latin1');
+}
+
+/**
+ * Whether this body is raw, and as what: an image or octet stream, plain text that is not a JSON
+ * object, or a PNG/JPEG file sent with no type or curl's default form type (`curl --data-binary
+ * @photo.png`).
+ */
+function rawType(type: string | undefined, head: Buffer): string | undefined {
   const media = type?.split(';')[0]?.trim().toLowerCase();
-  if (!media || !RAW_TYPES.test(media)) return undefined;
+  if (!media || media === 'application/x-www-form-urlencoded')
+    return imageFormat(head) ? 'application/octet-stream' : undefined;
+  if (!RAW_TYPES.test(media)) return undefined;
   // curl users have sent JSON as text/plain since v1; that still parses as JSON.
-  if (media === 'text/plain' && (firstChar === '{' || firstChar === '[')) return undefined;
+  const first = head.toString('latin1').trimStart().charAt(0);
+  if (media === 'text/plain' && (first === '{' || first === '[')) return undefined;
   return media;
 }
 
@@ -168,12 +181,6 @@ function matchOperation(
   return { operation, params: matchPath(operation.path, path) ?? {} };
 }
 
-/** The first non-blank character of a body, looked up in at most its first 64 bytes. */
-function firstNonSpace(raw: string, base64: boolean): string {
-  const head = base64 ? Buffer.from(raw.slice(0, 88), 'base64').toString('latin1') : raw.slice(0, 64);
-  return head.trimStart().charAt(0);
-}
-
 function setRequest(
   event: ApiEvent,
   context: Context,
@@ -243,7 +250,7 @@ export function httpEdge(opts: {
         const type = headers['content-type'];
         const rawMedia =
           operation.raw && headerLength === undefined
-            ? rawType(type, firstNonSpace(raw, event.isBase64Encoded === true))
+            ? rawType(type, headOf(raw, event.isBase64Encoded === true))
             : undefined;
         if (rawMedia) {
           const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
@@ -275,7 +282,11 @@ export function httpEdge(opts: {
         try {
           parsed = JSON.parse(text);
         } catch (err) {
-          throw new ValidationError(`Body is not valid JSON: ${(err as Error).message}.`);
+          const hint =
+            operation.raw && /x-www-form-urlencoded/i.test(type ?? '')
+              ? " It came as application/x-www-form-urlencoded, curl's default for -d and --data-binary: to send an image or text file, add -H 'content-type: image/png' (or image/jpeg, text/plain)."
+              : '';
+          throw new ValidationError(`Body is not valid JSON: ${(err as Error).message}.${hint}`);
         }
         const checked = operation.request.safeParse(parsed, { reportInput: true });
         if (!checked.success) {

@@ -5,10 +5,10 @@
  * and `binary_data_output` when no outputs are named.
  */
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { type RunningPlatform, startPlatform } from '../helpers.ts';
+import { rawPost } from '../support/http.ts';
 import { IMAGE, imageRequest, readResult, transactionRequest, tritonRequest } from '../support/triton.ts';
 
 let platform: RunningPlatform;
@@ -17,28 +17,8 @@ before(async () => {
 });
 after(() => platform?.stop());
 
-/** A raw POST (fetch would add a Content-Type); the answer's headers and bytes. */
 function post(path: string, body: Buffer, headers: Record<string, string>) {
-  return new Promise<{
-    status: number;
-    headers: Record<string, string | string[] | undefined>;
-    body: Buffer;
-  }>((resolve, reject) => {
-    const url = new URL(path, platform.url);
-    const req = request(
-      url,
-      { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } },
-      (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (d: Buffer) => parts.push(d));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  return rawPost(platform.url, path, body, headers);
 }
 
 describe('Open Inference Protocol binary tensor data through npm start', () => {

@@ -1,0 +1,121 @@
+/**
+ * Image files through `npm start` to the shipped PaddleOCR text-direction classifier, as a user
+ * sends them: curl --data-binary with and without a Content-Type, v2 JSON with base64 BYTES, and a
+ * tritonclient.http binary request whose BYTES elements are the files.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MODELS, type RunningPlatform, startPlatform } from '../helpers.ts';
+import { rawPost } from '../support/http.ts';
+import { tritonRequest } from '../support/triton.ts';
+
+const FIXTURES = join(MODELS, 'text-direction/1/fixtures');
+const LINES = ['invoice-0.png', 'invoice-180.jpg', 'street-0.jpg', 'street-180.png'];
+const TRUTH = ['0', '180', '0', '180'];
+const file = (name: string) => readFileSync(join(FIXTURES, name));
+const PREDICT = '/v1/models/text-direction/predict';
+const INFER = '/v2/models/text-direction/infer';
+
+let platform: RunningPlatform;
+before(async () => {
+  platform = await startPlatform({ POWERTOOLS_LOG_LEVEL: 'ERROR' }, ['--no-batch', '--no-sagemaker']);
+});
+after(() => platform?.stop());
+
+const json = (r: { body: Buffer }) => JSON.parse(r.body.toString('utf8'));
+
+describe('text-line images to the shipped PaddleOCR classifier through npm start', () => {
+  it('labels a raw PNG or JPEG body 0 or 180, with its image type or none (curl --data-binary)', async () => {
+    for (const [i, name] of LINES.entries()) {
+      const type = name.endsWith('.png') ? 'image/png' : 'image/jpeg';
+      const none: Record<string, string> = {};
+      for (const headers of [{ 'content-type': type }, none]) {
+        const r = await rawPost(platform.url, PREDICT, file(name), headers);
+        assert.equal(r.status, 200, r.body.toString());
+        assert.equal(json(r).predictions[0].label, TRUTH[i], `${name} ${JSON.stringify(headers)}`);
+      }
+    }
+  });
+
+  it('labels several files in one v2 JSON request, as base64 BYTES', async () => {
+    const r = await rawPost(
+      platform.url,
+      INFER,
+      Buffer.from(
+        JSON.stringify({
+          inputs: [
+            { name: 'x', datatype: 'BYTES', shape: [4], data: LINES.map((n) => file(n).toString('base64')) },
+          ],
+        }),
+      ),
+      { 'content-type': 'application/json' },
+    );
+    assert.equal(r.status, 200, r.body.toString());
+    assert.deepEqual(json(r).outputs.find((o: { name: string }) => o.name === 'label').data, TRUTH);
+  });
+
+  it('labels them from a tritonclient.http binary request whose BYTES elements are the files', async () => {
+    const elements = Buffer.concat(
+      LINES.flatMap((n) => {
+        const f = file(n);
+        const len = Buffer.alloc(4);
+        len.writeUInt32LE(f.length);
+        return [len, f];
+      }),
+    );
+    const { body, headerLength } = tritonRequest([
+      { name: 'x', shape: [4, 1], datatype: 'BYTES', bytes: elements },
+    ]);
+    const r = await rawPost(platform.url, INFER, body, {
+      'inference-header-content-length': String(headerLength),
+    });
+    assert.equal(r.status, 200, r.body.toString('latin1').slice(0, 300));
+    const n = Number(r.headers['inference-header-content-length']);
+    const header = JSON.parse(r.body.subarray(0, n).toString('utf8')) as {
+      outputs: { name: string; parameters?: { binary_data_size?: number } }[];
+    };
+    // binary_data_output: every output comes back binary; read the label output's BYTES elements.
+    let at = n;
+    let labels: string[] = [];
+    for (const o of header.outputs) {
+      const size = o.parameters?.binary_data_size ?? 0;
+      if (o.name === 'label') {
+        const chunk = r.body.subarray(at, at + size);
+        labels = [];
+        for (let k = 0; k < chunk.length; ) {
+          const len = chunk.readUInt32LE(k);
+          labels.push(chunk.subarray(k + 4, k + 4 + len).toString('utf8'));
+          k += 4 + len;
+        }
+      }
+      at += size;
+    }
+    assert.deepEqual(labels, TRUTH);
+  });
+
+  it("explains curl's default form type instead of only failing to parse the image as JSON", async () => {
+    const r = await rawPost(platform.url, PREDICT, file('street-0.png'), {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    assert.equal(r.status, 400);
+    assert.match(json(r).error, /add -H 'content-type: image\/png'/);
+  });
+
+  it('answers a GIF with 415 and bytes that are no image with 400, each saying what to send', async () => {
+    const gif = await rawPost(platform.url, PREDICT, Buffer.from('GIF89a....'), {
+      'content-type': 'image/gif',
+    });
+    assert.equal(gif.status, 415);
+    assert.match(json(gif).error, /takes image\/png or image\/jpeg/);
+    const junk = await rawPost(platform.url, PREDICT, Buffer.from('hello'), { 'content-type': 'image/png' });
+    assert.equal(junk.status, 400);
+    assert.match(json(junk).error, /Body \(image\/png, 5 bytes\) is not a PNG or JPEG file/);
+    const iris = await rawPost(platform.url, '/v1/models/iris/predict', file('street-0.png'), {
+      'content-type': 'image/png',
+    });
+    assert.equal(iris.status, 415);
+    assert.match(json(iris).error, /model 'iris' takes feature rows/);
+  });
+});
