@@ -10,6 +10,7 @@ import { basename } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
+import { imagesToJsonl } from './images.ts';
 import { bytes, duration, ProgressBar } from './progress.ts';
 
 export const BATCH_HELP: Record<string, string> = {
@@ -27,8 +28,10 @@ Run infera batch <subcommand> --help for its options.
 `,
   submit: `Usage: infera batch submit <file> --model <model> [options]
 
-Uploads <file> (CSV with a header row, or JSON Lines) and starts a batch job. The model version
-is pinned when the job is created.
+Uploads <file> (CSV with a header row, JSON Lines, or one PNG/JPEG image) and starts a batch
+job. <file> may also be a folder of .png/.jpg files, for a model with an image input: they are
+sent as one JSON Lines job, a row per file with its name as the id. The model version is pinned
+when the job is created. JSON Lines rows may be up to 16 MiB.
 
 Options:
   -m, --model <name>   model to score with (required)
@@ -188,7 +191,8 @@ export async function batchCommand(argv: string[]): Promise<number> {
   if (sub === 'submit') {
     if (!values.model)
       usage(sub, 'Name the model with --model, e.g. --model fraud-detector (list them: infera models).');
-    const ticket = await submit(base, target, values.model, values.version);
+    const file = (await isDirectory(target)) ? await imagesToJsonl(base, target, values.model) : target;
+    const ticket = await submit(base, file, values.model, values.version);
     if (!values.wait) {
       if (values.json) console.log(JSON.stringify(ticket, null, 2));
       else {
@@ -213,7 +217,17 @@ export async function batchCommand(argv: string[]): Promise<number> {
 }
 
 function contentType(file: string): string {
+  if (/\.png$/i.test(file)) return 'image/png';
+  if (/\.jpe?g$/i.test(file)) return 'image/jpeg';
   return /\.jsonl$|\.ndjson$|\.json$/i.test(file) ? 'application/x-ndjson' : 'text/csv';
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 async function submit(base: string, file: string, model: string, version?: string): Promise<Ticket> {

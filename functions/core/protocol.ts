@@ -223,7 +223,7 @@ export const batchCreateRequestSchema = z
       .min(1)
       .max(255)
       .optional()
-      .describe('File name; its extension (.csv, .jsonl) sets the format.'),
+      .describe('File name; its extension (.csv, .jsonl, .png, .jpg) sets the format.'),
     bytes: z
       .number()
       .int()

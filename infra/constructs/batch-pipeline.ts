@@ -23,7 +23,7 @@ import type { OnnxRuntimeLayer } from './onnxruntime-layer.ts';
 import type { SageMakerModelEndpoint } from './sagemaker-endpoint.ts';
 
 /** Upload suffixes that start a job; they match the formats the split function reads. */
-export const BATCH_SUFFIXES = ['.csv', '.jsonl', '.ndjson', '.json'] as const;
+export const BATCH_SUFFIXES = ['.csv', '.jsonl', '.ndjson', '.json', '.png', '.jpg', '.jpeg'] as const;
 
 export interface BatchScoringPipelineProps {
   readonly onnxRuntime: OnnxRuntimeLayer;

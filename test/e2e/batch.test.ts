@@ -4,12 +4,14 @@
  * are injected at the storage port only; everything else is the real path.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { encode as encodePng } from 'fast-png';
 import type { BatchDeps } from '#core/batch/service.ts';
 import type { ObjectStore } from '#core/ports.ts';
 import type { UploadNotice } from '../../infra/local/aws.ts';
@@ -17,6 +19,7 @@ import { handlerEnv, type LocalAws, startLocalAws } from '../../infra/local/aws.
 import { type LocalBatch, startLocalBatch } from '../../infra/local/batch.ts';
 import { type Handler, s3EventFor } from '../../infra/local/event-sources.ts';
 import { makeBatchFile } from '../../scripts/make-batch-file.ts';
+import { MODELS } from '../helpers.ts';
 
 const MAX_ATTEMPTS = 3;
 let aws: LocalAws;
@@ -365,5 +368,84 @@ describe('batch scoring on the local S3 + SQS', () => {
     } finally {
       split = working;
     }
+  });
+});
+
+describe('batch jobs of image files (the shipped PaddleOCR text-direction classifier)', () => {
+  const FIXTURES = join(MODELS, 'text-direction/1/fixtures');
+  const jsonlRows = async (jobId: string) => {
+    const rows: Record<string, unknown>[] = [];
+    for (const k of await keysUnder(`${jobId}/`)) {
+      if (!/\/part-\d+\.jsonl$/.test(k)) continue;
+      for (const line of ((await text(aws.names.outputBucket, k)) ?? '').trim().split('\n'))
+        rows.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    return rows.sort((a, b) => (a.row as number) - (b.row as number));
+  };
+
+  it('scores an uploaded PNG or JPEG as a one-row job, with the file name as the id', async () => {
+    for (const [name, label] of [
+      ['street-180.png', '180'],
+      ['invoice-0.jpg', '0'],
+    ] as const) {
+      const key = `text-direction/scans/${name}`;
+      await upload(key, readFileSync(join(FIXTURES, name)));
+      const jobId = await jobIdFor(key);
+      const summary = await summaryOf(jobId);
+      assert.equal(summary.status, 'succeeded', JSON.stringify(summary));
+      assert.equal(summary.rowsTotal, 1);
+      const [row] = await jsonlRows(jobId);
+      assert.equal(row?.id, name);
+      assert.equal(row?.label, label);
+    }
+  });
+
+  it('scores JSON Lines rows of base64 images, one of them far over 1 MiB', async () => {
+    // An 800x800 noise PNG: about 1.9 MB, 2.6 MB as base64, on one line.
+    const noise = new Uint8Array(800 * 800 * 3);
+    let x = 7;
+    for (let i = 0; i < noise.length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      noise[i] = x >>> 24;
+    }
+    const big = Buffer.from(encodePng({ width: 800, height: 800, data: noise, channels: 3, depth: 8 }));
+    const lines = [
+      { id: 'a', x: { b64: readFileSync(join(FIXTURES, 'invoice-180.png')).toString('base64') } },
+      { id: 'noise', x: { b64: big.toString('base64') } },
+      { id: 'b', x: { b64: readFileSync(join(FIXTURES, 'street-0.jpg')).toString('base64') } },
+      { id: 'broken', x: { b64: 'aGVsbG8=' } },
+    ].map((l) => JSON.stringify(l));
+    assert.ok((lines[1] as string).length > 2 * 1024 * 1024);
+    const key = 'text-direction/images.jsonl';
+    await upload(key, `${lines.join('\n')}\n`);
+    const jobId = await jobIdFor(key);
+    const summary = await summaryOf(jobId);
+    assert.equal(summary.rowsTotal, 4);
+    assert.equal(summary.rowsScored, 3, JSON.stringify(summary));
+    assert.equal(summary.rowsRejected, 1);
+    const rows = await jsonlRows(jobId);
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.label === undefined ? undefined : r.id === 'noise' ? 'any' : r.label]),
+      [
+        ['a', '180'],
+        ['noise', 'any'],
+        ['b', '0'],
+      ],
+    );
+    const { errors } = await rowsOf(jobId);
+    assert.match(String(errors.get(4)?.error), /x: is not a PNG or JPEG image/);
+  });
+
+  it('fails a job whose .png is no image, or whose model takes no images, with the reason', async () => {
+    const fake = 'text-direction/fake.png';
+    await upload(fake, 'hello, not a PNG');
+    const a = await summaryOf(await jobIdFor(fake));
+    assert.equal(a.status, 'failed');
+    assert.match(String(a.reason), /not a PNG or JPEG/);
+    const wrong = 'iris/flower.png';
+    await upload(wrong, readFileSync(join(FIXTURES, 'street-0.png')));
+    const b = await summaryOf(await jobIdFor(wrong));
+    assert.equal(b.status, 'failed');
+    assert.match(String(b.reason), /model 'iris' does not take image files/);
   });
 });

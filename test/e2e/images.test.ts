@@ -5,9 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MODELS, type RunningPlatform, startPlatform } from '../helpers.ts';
+import { cli, MODELS, type RunningPlatform, startPlatform } from '../helpers.ts';
 import { rawPost } from '../support/http.ts';
 import { tritonRequest } from '../support/triton.ts';
 
@@ -20,7 +22,7 @@ const INFER = '/v2/models/text-direction/infer';
 
 let platform: RunningPlatform;
 before(async () => {
-  platform = await startPlatform({ POWERTOOLS_LOG_LEVEL: 'ERROR' }, ['--no-batch', '--no-sagemaker']);
+  platform = await startPlatform({ POWERTOOLS_LOG_LEVEL: 'ERROR' }, ['--no-sagemaker']);
 });
 after(() => platform?.stop());
 
@@ -117,5 +119,38 @@ describe('text-line images to the shipped PaddleOCR classifier through npm start
     });
     assert.equal(iris.status, 415);
     assert.match(json(iris).error, /model 'iris' takes feature rows/);
+  });
+});
+
+describe('a folder of images as one batch job (infera batch submit <folder>)', () => {
+  it('scores every .png and .jpg in the folder, a row each with its file name as the id', async () => {
+    const sub = await cli([
+      'batch',
+      'submit',
+      FIXTURES,
+      '-m',
+      'text-direction',
+      '--wait',
+      '--url',
+      platform.url,
+    ]);
+    assert.equal(sub.code, 0, sub.stderr + sub.stdout);
+    assert.match(sub.stdout, /8 scored, 0 rejected/);
+    const jobId = /job\s+(\S+)/.exec(sub.stdout)?.[1] as string;
+    const out = join(await mkdtemp(join(tmpdir(), 'infera-img-')), 'results.jsonl');
+    const dl = await cli(['batch', 'download', jobId, '-o', out, '--url', platform.url]);
+    assert.equal(dl.code, 0, dl.stderr);
+    const rows = (await readFile(out, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; label: string });
+    assert.equal(rows.length, 8);
+    for (const r of rows) assert.equal(r.label, /-180\./.test(r.id) ? '180' : '0', r.id);
+  });
+
+  it('refuses a folder for a model that takes no images, naming why', async () => {
+    const sub = await cli(['batch', 'submit', FIXTURES, '-m', 'iris', '--url', platform.url]);
+    assert.equal(sub.code, 2);
+    assert.match(sub.stderr, /Model 'iris' does not take image files/);
   });
 });

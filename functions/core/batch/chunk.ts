@@ -130,7 +130,7 @@ function formatResults(
   rows: readonly { row: number; id?: string; p: Prediction }[],
   hasId: boolean,
 ): string {
-  if (format === 'jsonl') {
+  if (format !== 'csv') {
     let out = '';
     for (const r of rows)
       out += `${JSON.stringify({ row: r.row, ...(r.id !== undefined ? { id: r.id } : {}), ...r.p })}\n`;

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import { MODEL_NAME } from '../manifest.ts';
+import { BATCH_FORMATS, type BatchFormat, resultFormat } from './rows.ts';
 
 /**
  * The batch job's vocabulary: ids, S3 key layout, the messages and records that move between the
@@ -68,8 +69,9 @@ export function parseUploadKey(key: string): UploadKey | { error: string } {
   return { model, ...(version ? { version } : {}), ...(jobId ? { jobId } : {}), filename };
 }
 
-export function formatFromKey(key: string): 'csv' | 'jsonl' | undefined {
+export function formatFromKey(key: string): BatchFormat | undefined {
   const k = key.toLowerCase();
+  if (k.endsWith('.png') || k.endsWith('.jpg') || k.endsWith('.jpeg')) return 'image';
   if (k.endsWith('.csv')) return 'csv';
   if (k.endsWith('.jsonl') || k.endsWith('.ndjson') || k.endsWith('.json')) return 'jsonl';
   return undefined;
@@ -80,7 +82,8 @@ const pad = (n: number) => String(n).padStart(6, '0');
 /** Where everything of a job lives in the output bucket. */
 export const keys = {
   job: (jobId: string) => `${jobId}/_job.json`,
-  part: (jobId: string, chunk: number, format: 'csv' | 'jsonl') => `${jobId}/part-${pad(chunk)}.${format}`,
+  part: (jobId: string, chunk: number, format: BatchFormat) =>
+    `${jobId}/part-${pad(chunk)}.${resultFormat(format)}`,
   errors: (jobId: string, chunk: number) => `${jobId}/errors-${pad(chunk)}.jsonl`,
   chunksPrefix: (jobId: string) => `${jobId}/_chunks/`,
   chunkDone: (jobId: string, m: { chunk: number; rowsRead: number; scored: number; rejected: number }) =>
@@ -118,7 +121,7 @@ export const chunkMessageSchema = z.strictObject({
   bucket: z.string().min(3),
   key: z.string().min(1),
   etag: z.string().min(1),
-  format: z.enum(['csv', 'jsonl']),
+  format: z.enum(BATCH_FORMATS),
   columns: z.array(z.string()).optional(),
   idColumn: z.string().optional(),
   model: z.string().regex(MODEL_NAME),
@@ -157,7 +160,7 @@ export const jobRecordSchema = z.object({
       bytes: z.number().optional(),
     })
     .optional(),
-  format: z.enum(['csv', 'jsonl']).optional(),
+  format: z.enum(BATCH_FORMATS).optional(),
   columns: z.array(z.string()).optional(),
   ignoredColumns: z.array(z.string()).optional(),
   idColumn: z.string().optional(),

@@ -1,9 +1,10 @@
 import { ValidationError } from '../errors.ts';
+import { imageFormat } from '../image/decode.ts';
 import type { Manifest } from '../manifest.ts';
 import { parseCsvLine } from './csv.ts';
-import { readLines } from './lines.ts';
+import { MAX_LINE_BYTES, readLines } from './lines.ts';
 import type { BatchFormat } from './rows.ts';
-import { checkHeader, findIdColumn } from './rows.ts';
+import { checkHeader, findIdColumn, imageInputOf } from './rows.ts';
 
 export interface ChunkPlan {
   readonly chunk: number;
@@ -34,8 +35,37 @@ export interface PlanOptions {
 }
 
 const BOM = '\uFEFF';
+/** The largest image file a batch job takes as one row. */
+export const MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024;
+
+/** An image file is one row: one chunk over the whole object, once its signature and size check out. */
+async function planImage(
+  first: Uint8Array,
+  rest: AsyncIterator<Uint8Array>,
+  manifest: Manifest,
+): Promise<SplitPlan> {
+  imageInputOf(manifest);
+  if (!imageFormat(first))
+    throw new ValidationError('the file is named as an image but is not a PNG or JPEG (no signature)');
+  let size = first.length;
+  for (let r = await rest.next(); !r.done; r = await rest.next()) {
+    size += r.value.length;
+    if (size > MAX_IMAGE_FILE_BYTES) {
+      await rest.return?.();
+      throw new ValidationError(
+        `the image file is over ${MAX_IMAGE_FILE_BYTES / 1024 / 1024} MiB; resize it, or send the model's input tensor as JSON Lines`,
+      );
+    }
+  }
+  return {
+    format: 'image',
+    headerLines: 0,
+    rowsTotal: 1,
+    chunks: [{ chunk: 0, start: 0, end: size, firstRow: 1, rows: 1 }],
+  };
+}
 /** The header must fit in this; data lines are checked later, by the score function. */
-const MAX_HEADER_BYTES = 1024 * 1024;
+const MAX_HEADER_BYTES = MAX_LINE_BYTES;
 
 /**
  * Reads an input object once, as a stream, and cuts it into row-aligned byte ranges. Holds one
@@ -44,10 +74,22 @@ const MAX_HEADER_BYTES = 1024 * 1024;
  * rows in always equals rows scored plus rows rejected).
  */
 export async function planChunks(
-  source: AsyncIterable<Uint8Array>,
+  input: AsyncIterable<Uint8Array>,
   manifest: Manifest,
   opts: PlanOptions,
 ): Promise<SplitPlan> {
+  const it = input[Symbol.asyncIterator]();
+  const head = await it.next();
+  const firstBytes = head.done ? new Uint8Array() : head.value;
+  if (opts.format === 'image' || (opts.format === undefined && imageFormat(firstBytes))) {
+    return planImage(firstBytes, it, manifest);
+  }
+  const source: AsyncIterable<Uint8Array> = {
+    async *[Symbol.asyncIterator]() {
+      if (!head.done) yield head.value;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    },
+  };
   const chunks: ChunkPlan[] = [];
   let format = opts.format;
   let columns: string[] | undefined;

@@ -4,7 +4,25 @@ import { instanceSchema } from '../features.ts';
 import { type Feature, formatIssues, type Manifest } from '../manifest.ts';
 import { parseCsvLine } from './csv.ts';
 
-export type BatchFormat = 'csv' | 'jsonl';
+/** csv and jsonl are rows of text; image is one PNG or JPEG file, scored as one row. */
+export type BatchFormat = 'csv' | 'jsonl' | 'image';
+export const BATCH_FORMATS = ['csv', 'jsonl', 'image'] as const;
+
+/** The results' format: CSV stays CSV, everything else is written as JSON Lines. */
+export function resultFormat(format: BatchFormat): 'csv' | 'jsonl' {
+  return format === 'csv' ? 'csv' : 'jsonl';
+}
+
+/** The one image input of a model that takes image files, or a ValidationError saying why not. */
+export function imageInputOf(manifest: Manifest): string {
+  const images = manifest.inputs.kind === 'tensors' ? manifest.inputs.tensors.filter((t) => t.image) : [];
+  if (images.length !== 1 || manifest.inputs.kind !== 'tensors' || manifest.inputs.tensors.length !== 1) {
+    throw new ValidationError(
+      `model '${manifest.name}' does not take image files (it needs exactly one input, declared with "image" in its manifest); upload CSV or JSON Lines`,
+    );
+  }
+  return (images[0] as { name: string }).name;
+}
 
 /** A row that decoded into a model instance, or the reason it did not. */
 export type DecodedRow =
@@ -89,9 +107,20 @@ function issues(error: z.ZodError): string {
 export function createRowDecoder(
   manifest: Manifest,
   format: BatchFormat,
-  opts: { columns?: readonly string[]; idColumn?: string } = {},
+  opts: { columns?: readonly string[]; idColumn?: string; filename?: string } = {},
 ): RowDecoder {
   const inputs = manifest.inputs;
+  if (format === 'image') {
+    // The worker hands the file's bytes over as base64 text: the instance an API caller would send.
+    const input = imageInputOf(manifest);
+    return {
+      decode: (text) => ({
+        ok: true,
+        instance: { [input]: { b64: text } },
+        ...(opts.filename ? { id: opts.filename } : {}),
+      }),
+    };
+  }
   if (inputs.kind === 'tensors') {
     if (format !== 'jsonl') {
       throw new ValidationError(

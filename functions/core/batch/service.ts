@@ -24,9 +24,9 @@ import {
   progressOf,
   summarise,
 } from './job.ts';
-import { readLines } from './lines.ts';
+import { type Line, readLines } from './lines.ts';
 import { planChunks } from './plan.ts';
-import { createRowDecoder } from './rows.ts';
+import { createRowDecoder, resultFormat } from './rows.ts';
 
 export interface BatchSettings {
   readonly inputBucket: string;
@@ -341,6 +341,7 @@ export async function processChunk(
     const decoder = createRowDecoder(mv.manifest, msg.format, {
       ...(msg.columns ? { columns: msg.columns } : {}),
       ...(msg.idColumn ? { idColumn: msg.idColumn } : {}),
+      filename: msg.key.slice(msg.key.lastIndexOf('/') + 1),
     });
     const body = await d.store.read(msg.bucket, msg.key, {
       start: msg.start,
@@ -350,17 +351,17 @@ export async function processChunk(
     const predict = d.predict;
     if (!predict) throw new Error('BatchDeps.predict is not set; the score function needs a scorer');
     const out = await scoreChunk({
-      lines: readLines(body, { offset: msg.start }),
+      lines: msg.format === 'image' ? wholeFile(body, msg.start) : readLines(body, { offset: msg.start }),
       firstRow: msg.firstRow,
       rows: msg.rows,
       headerLines: msg.headerLines,
       format: msg.format,
       decoder,
       manifest: mv.manifest,
-      hasId: msg.idColumn !== undefined,
+      hasId: msg.idColumn !== undefined || msg.format === 'image',
       predict: (instances) => predict(mv, instances) as Promise<never>,
     });
-    const type = msg.format === 'csv' ? 'text/csv' : 'application/x-ndjson';
+    const type = resultFormat(msg.format) === 'csv' ? 'text/csv' : 'application/x-ndjson';
     if (out.scored > 0)
       await d.store.write(s.outputBucket, keys.part(msg.jobId, msg.chunk, msg.format), out.results, {
         contentType: type,
@@ -651,4 +652,15 @@ function safeFilename(name: string): string {
   const base = basename(name.replaceAll('\\', '/'));
   const cleaned = base.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '');
   return cleaned.length > 0 ? cleaned.slice(-120) : 'input.csv';
+}
+
+/** An image file's bytes as the one "line" of its chunk, base64 text for the image row decoder. */
+async function* wholeFile(body: AsyncIterable<Uint8Array>, start: number): AsyncGenerator<Line> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const b of body) {
+    parts.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    size += b.length;
+  }
+  yield { start, end: start + size, text: Buffer.concat(parts, size).toString('base64') };
 }
