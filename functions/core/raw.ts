@@ -5,13 +5,23 @@ import type { Manifest } from './manifest.ts';
 
 /**
  * A raw request body (one image file, or plain text) as the one v1 instance it stands for. Only a
- * model with exactly one image input takes an image body; anything else is a 415 that says what
- * this model does take.
+ * model with exactly one image input takes an image body, and only a text model plain text;
+ * anything else is a 415 that says what this model does take.
  */
 export function rawInstance(
   m: Manifest,
   raw: { readonly contentType: string; readonly bytes: Uint8Array },
 ): Record<string, unknown> {
+  if (raw.contentType === 'text/plain' && m.inputs.kind === 'tensors' && m.inputs.text) {
+    let text: string;
+    try {
+      text = utf8.decode(raw.bytes);
+    } catch {
+      const message = 'Body is not valid UTF-8 text; send the text encoded as UTF-8.';
+      throw new ValidationError(message, [message]);
+    }
+    return { [m.inputs.text.field]: text };
+  }
   const images = m.inputs.kind === 'tensors' ? m.inputs.tensors.filter((t) => t.image) : [];
   const image = images[0];
   const isImage = raw.contentType.startsWith('image/') || raw.contentType === 'application/octet-stream';
@@ -38,8 +48,11 @@ export function rawInstance(
   );
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 function describe(m: Manifest): string {
   if (m.inputs.kind === 'tabular') return 'takes feature rows';
+  if (m.inputs.text) return `takes text (text/plain, or {"${m.inputs.text.field}": "..."})`;
   const images = m.inputs.tensors.filter((t) => t.image).map((t) => t.name);
   if (images.length === 0) return 'takes tensors, not files';
   return `has ${m.inputs.tensors.length} inputs (images: ${images.join(', ')}), so one raw body cannot fill them`;

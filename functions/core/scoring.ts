@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { relative } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import type * as z from 'zod';
 import { bytesElements, decodeBinaryTensor } from './binary.ts';
 import {
@@ -12,7 +12,7 @@ import {
 import { encodeInstances, featureDatatype, instanceSchema, validateInstances } from './features.ts';
 import { fromBase64, imageValue } from './image/files.ts';
 import { imageDims, imagesToTensor } from './image/tensor.ts';
-import type { Datatype, Feature, ImageSpec, Manifest, TensorSpec } from './manifest.ts';
+import type { Datatype, Feature, ImageSpec, Manifest, TensorSpec, TextSpec } from './manifest.ts';
 import type { EngineOptions, HostTensor, InferenceEngine, LoadedModel } from './ports.ts';
 import {
   type InferInput,
@@ -41,6 +41,7 @@ import {
   tensorToJson,
   toTypedArray,
 } from './tensors.ts';
+import { TextTokenizer } from './text/tokenizer.ts';
 
 /** A model version made ready to serve: its session plus everything derived once from its manifest. */
 interface Prepared {
@@ -115,6 +116,7 @@ export class Scorer {
   readonly #extra: ScorerOptions;
   readonly #prepared = new Map<ModelVersion, Promise<Prepared>>();
   readonly #schemas = new Map<ModelVersion, z.ZodType<Record<string, unknown>>>();
+  readonly #tokenizers = new Map<ModelVersion, Promise<TextInput>>();
 
   constructor(
     registry: ModelRegistry,
@@ -175,6 +177,12 @@ export class Scorer {
       await loaded.release();
       throw new ModelPackageError(problems);
     }
+    try {
+      await this.#text(mv);
+    } catch (err) {
+      await loaded.release();
+      throw err;
+    }
     const model = this.#extra.wrap ? this.#extra.wrap(loaded, mv) : loaded;
     const schema = this.#schema(mv);
     return schema ? { mv, model, schema } : { mv, model };
@@ -199,6 +207,19 @@ export class Scorer {
       this.#schemas.set(mv, s);
     }
     return s;
+  }
+
+  /** The tokenizer of a text model, loaded once (also for endpoint models: requests are checked here). */
+  #text(mv: ModelVersion): Promise<TextInput | undefined> {
+    const m = mv.manifest;
+    if (m.inputs.kind !== 'tensors' || !m.inputs.text) return Promise.resolve(undefined);
+    let p = this.#tokenizers.get(mv);
+    if (!p) {
+      p = loadTokenizer(mv, m.inputs.text);
+      this.#tokenizers.set(mv, p);
+      p.catch(() => this.#tokenizers.delete(mv));
+    }
+    return p;
   }
 
   /** v1: JSON instances in, one prediction per instance out, in one `session.run`. */
@@ -231,13 +252,14 @@ export class Scorer {
       m.inputs.tensors,
       instances as readonly Record<string, unknown>[],
       DEFAULT_SHAPE_LIMITS,
+      await this.#text(mv),
     );
     const out = await run(feeds);
     return { predictions: toPredictions(m, out, instances.length), served };
   }
 
   /** Validates v1 instances exactly as local scoring would, without running anything. */
-  #checkInstances(mv: ModelVersion, instances: readonly unknown[]): void {
+  async #checkInstances(mv: ModelVersion, instances: readonly unknown[]): Promise<void> {
     const m = mv.manifest;
     const schema = this.#schema(mv);
     if (m.inputs.kind === 'tabular' && schema) validateInstances(schema, instances);
@@ -246,6 +268,7 @@ export class Scorer {
         m.inputs.tensors,
         instances as readonly Record<string, unknown>[],
         DEFAULT_SHAPE_LIMITS,
+        await this.#text(mv),
       );
   }
 
@@ -265,7 +288,7 @@ export class Scorer {
     opts: ScoreOptions,
   ): Promise<{ predictions: Prediction[]; served: Served }> {
     // Checked here first: a bad request is a 400 naming the field, and never costs an endpoint call.
-    this.#checkInstances(mv, instances);
+    await this.#checkInstances(mv, instances);
     const { remote, endpoint } = this.#endpoint(mv);
     const parts = splitForPayload(
       instances,
@@ -363,7 +386,7 @@ export class Scorer {
     if (!this.local(mv)) return this.#remoteInfer(mv, req, opts);
     const p = await this.#session(mv);
     const m = mv.manifest;
-    const { feeds, n, rows } = this.#feedsV2(mv, req, p.schema, opts);
+    const { feeds, n, rows } = this.#feedsV2(mv, req, p.schema, opts, await this.#text(mv));
     const out = await p.model.run(feeds, outputNames(m));
     let outputs = toV2Outputs(m, out, n);
     if (req.outputs) {
@@ -392,6 +415,7 @@ export class Scorer {
     req: InferRequest,
     schema: z.ZodType<Record<string, unknown>> | undefined,
     opts: ScoreOptions,
+    text: TextInput | undefined,
   ): { feeds: Record<string, HostTensor>; n: number; rows?: Record<string, unknown>[] } {
     const m = mv.manifest;
     const names = new Set<string>();
@@ -408,7 +432,7 @@ export class Scorer {
       feeds = tabularFeeds(m.inputs.tensor, m.inputs.features, valid);
       n = valid.length;
     } else if (m.inputs.kind === 'tensors') {
-      feeds = tensorFeeds(m.inputs.tensors, req, this.#limitsFor(opts));
+      feeds = tensorFeeds(m.inputs.tensors, req, this.#limitsFor(opts), text);
       n = (feeds[m.inputs.tensors[0]?.name ?? '']?.dims[0] as number | undefined) ?? 1;
     } else {
       throw new InferaError(`Model '${mv.name}' has no instance schema.`);
@@ -425,7 +449,7 @@ export class Scorer {
   }
 
   async #remoteInfer(mv: ModelVersion, req: InferRequest, opts: ScoreOptions): Promise<Inferred> {
-    const { rows } = this.#feedsV2(mv, req, this.#schema(mv), opts);
+    const { rows } = this.#feedsV2(mv, req, this.#schema(mv), opts, await this.#text(mv));
     const withRows = rows ? { rows } : {};
     const { remote, endpoint } = this.#endpoint(mv);
     const body = JSON.stringify(asJsonRequest(req, mv.manifest));
@@ -477,7 +501,9 @@ export class Scorer {
     const inputs =
       m.inputs.kind === 'tabular'
         ? m.inputs.features.map((f) => ({ name: f.name, datatype: featureDatatype(f), shape: [-1] }))
-        : m.inputs.tensors.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }));
+        : m.inputs.text
+          ? [{ name: m.inputs.text.field, datatype: 'BYTES', shape: [-1] }]
+          : m.inputs.tensors.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }));
     return {
       name: mv.name,
       versions: this.registry.get(mv.name).versions.map((v) => v.version),
@@ -590,11 +616,60 @@ function tabularFeeds(
   };
 }
 
+/** A text model's tokenizer and how its manifest uses it. */
+interface TextInput {
+  readonly spec: TextSpec;
+  readonly tokenizer: TextTokenizer;
+}
+
+/** The largest tokenizer.json read. */
+const MAX_TOKENIZER_BYTES = 64 * 1024 * 1024;
+
+async function loadTokenizer(mv: ModelVersion, spec: TextSpec): Promise<TextInput> {
+  const path = join(mv.dir, spec.tokenizer);
+  const where = rel(path);
+  let json: unknown;
+  try {
+    const size = (await stat(path)).size;
+    if (size > MAX_TOKENIZER_BYTES) throw new Error(`it is ${size} bytes, over ${MAX_TOKENIZER_BYTES}`);
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new ModelPackageError([
+      `${where}: inputs.text.tokenizer cannot be read: ${(err as Error).message}. Put the model's tokenizer.json beside model.json`,
+    ]);
+  }
+  return { spec, tokenizer: new TextTokenizer(json, spec, where) };
+}
+
+/** v1 text instances, {"<field>": "..."}, to the token feeds. */
+function textInstances(
+  specs: readonly TensorSpec[],
+  instances: readonly Record<string, unknown>[],
+  limits: ShapeLimits,
+  text: TextInput,
+): Record<string, HostTensor> {
+  const field = text.spec.field;
+  checkBounds([instances.length, text.spec.maxLength], 'instances', limits);
+  const texts = instances.map((inst, i) => {
+    if (inst === null || typeof inst !== 'object' || Array.isArray(inst))
+      fail(`instances[${i}]: must be an object, {"${field}": "..."}`);
+    for (const key of Object.keys(inst))
+      if (key !== field)
+        fail(`instances[${i}]: unknown field "${key}"; this model takes {"${field}": "..."}`);
+    const v = inst[field];
+    if (typeof v !== 'string') fail(`instances[${i}].${field}: must be a string of text`);
+    return v;
+  });
+  return text.tokenizer.feeds(texts, specs, (i) => `instances[${i}].${field}`);
+}
+
 function stackTensorInstances(
   specs: readonly TensorSpec[],
   instances: readonly Record<string, unknown>[],
   limits: ShapeLimits,
+  text?: TextInput,
 ): Record<string, HostTensor> {
+  if (text) return textInstances(specs, instances, limits, text);
   const feeds: Record<string, HostTensor> = {};
   const known = specs.map((s) => s.name);
   instances.forEach((inst, i) => {
@@ -771,7 +846,31 @@ function tensorFeeds(
   specs: readonly TensorSpec[],
   req: InferRequest,
   limits: ShapeLimits,
+  text?: TextInput,
 ): Record<string, HostTensor> {
+  const field = text?.spec.field;
+  const textAt = field === undefined ? -1 : req.inputs.findIndex((x) => x.name === field);
+  if (text && textAt >= 0) {
+    const input = req.inputs[textAt] as InferInput;
+    const at = `inputs[${textAt}]`;
+    if (req.inputs.length > 1)
+      fail(
+        `inputs: send only '${field}'; the tokenizer makes ${specs.map((s) => s.name).join(', ')} from it`,
+      );
+    if (input.datatype !== 'BYTES') fail(`${at}.datatype: is ${input.datatype}; text is BYTES`);
+    const [n, one, ...rest] = input.shape;
+    if (n === undefined || rest.length > 0 || (one !== undefined && one !== 1))
+      fail(`${at}.shape: [${input.shape.join(', ')}] must be [N] or [N, 1]: one text per element`);
+    checkBounds([n, text.spec.maxLength], `${at}.shape`, limits);
+    const values = input.raw
+      ? (decodeBinaryTensor(input.raw, 'BYTES', input.shape, `${at}.data`) as string[])
+      : flattenData(input.data, input.shape, `${at}.data`);
+    const texts = values.map((v, i) => {
+      if (typeof v !== 'string') fail(`${at}.data[${i}]: must be a string of text`);
+      return v;
+    });
+    return text.tokenizer.feeds(texts, specs, (i) => `${at}.data[${i}]`);
+  }
   const byName = new Map(specs.map((s) => [s.name, s]));
   const feeds: Record<string, HostTensor> = {};
   req.inputs.forEach((input, i) => {

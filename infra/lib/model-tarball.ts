@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 /**
- * Writes model.tar.gz (model.json + model.onnx at the archive root) for SageMaker's ModelDataUrl.
+ * Writes model.tar.gz (model.json + model.onnx, and a text model's tokenizer, at the archive root)
+ * for SageMaker's ModelDataUrl.
  * Deterministic: fixed owner, mode and mtime, fixed file order and gzip header, so the same model
  * gives the same bytes and the same CDK asset hash, and an unchanged model is never re-uploaded.
  */
@@ -12,7 +13,7 @@ export function modelTarball(
   versionDir: string,
   outDir: string,
 ): { path: string; sha256: string; bytes: number } {
-  const files = ['model.json', 'model.onnx'];
+  const files = ['model.json', 'model.onnx', ...companions(versionDir)];
   for (const f of files) {
     if (!existsSync(join(versionDir, f))) {
       throw new Error(
@@ -35,6 +36,14 @@ export function modelTarball(
   const path = join(outDir, `model-${sha256.slice(0, 16)}.tar.gz`);
   if (!existsSync(path)) writeFileSync(path, gz);
   return { path, sha256, bytes: gz.length };
+}
+
+/** Files a manifest names beside it, which the serving container needs too (a text model's tokenizer). */
+function companions(versionDir: string): string[] {
+  const manifest = join(versionDir, 'model.json');
+  if (!existsSync(manifest)) return [];
+  const m = JSON.parse(readFileSync(manifest, 'utf8')) as { inputs?: { text?: { tokenizer?: string } } };
+  return m.inputs?.text ? [m.inputs.text.tokenizer ?? 'tokenizer.json'] : [];
 }
 
 function header(name: string, size: number): Buffer {

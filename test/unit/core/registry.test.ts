@@ -20,7 +20,7 @@ describe('ModelRegistry', () => {
     const registry = await ModelRegistry.load(MODELS);
     assert.deepEqual(
       registry.list().map((m) => m.name),
-      ['dominant-color', 'fraud-detector', 'fraud-detector-xl', 'iris', 'text-direction'],
+      ['dominant-color', 'fraud-detector', 'fraud-detector-xl', 'iris', 'text-direction', 'ticket-router'],
     );
     assert.equal(registry.resolve('fraud-detector').version, '1');
     assert.equal(registry.resolve('fraud-detector', '2').version, '2');

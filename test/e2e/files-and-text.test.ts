@@ -1,7 +1,8 @@
 /**
- * Image files through `npm start` to the shipped PaddleOCR text-direction classifier, as a user
- * sends them: curl --data-binary with and without a Content-Type, v2 JSON with base64 BYTES, and a
- * tritonclient.http binary request whose BYTES elements are the files.
+ * Image files and text through `npm start`, as a user sends them: to the shipped PaddleOCR
+ * text-direction classifier with curl --data-binary (with and without a Content-Type), v2 JSON
+ * with base64 BYTES, a tritonclient.http binary request whose BYTES elements are the files and a
+ * folder batch job; and plain text to the shipped ticket-router.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -152,5 +153,39 @@ describe('a folder of images as one batch job (infera batch submit <folder>)', (
     const sub = await cli(['batch', 'submit', FIXTURES, '-m', 'iris', '--url', platform.url]);
     assert.equal(sub.code, 2);
     assert.match(sub.stderr, /Model 'iris' does not take image files/);
+  });
+});
+
+describe('text to the shipped ticket-router through npm start', () => {
+  it("labels a text/plain body (curl -d ... -H 'content-type: text/plain')", async () => {
+    const r = await rawPost(
+      platform.url,
+      '/v1/models/ticket-router/predict',
+      Buffer.from('my parcel is 5 days late'),
+      {
+        'content-type': 'text/plain; charset=utf-8',
+      },
+    );
+    assert.equal(r.status, 200, r.body.toString());
+    assert.equal(json(r).predictions[0].label, 'delivery');
+  });
+
+  it('still takes JSON sent as text/plain, and labels v2 BYTES text', async () => {
+    const r = await rawPost(
+      platform.url,
+      '/v1/models/ticket-router/predict',
+      Buffer.from(JSON.stringify({ instances: [{ text: 'I forgot my password' }] })),
+      { 'content-type': 'text/plain' },
+    );
+    assert.equal(json(r).predictions[0].label, 'account');
+    const v2 = await rawPost(
+      platform.url,
+      '/v2/models/ticket-router/infer',
+      Buffer.from(
+        JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: ['refund me'] }] }),
+      ),
+      { 'content-type': 'application/json' },
+    );
+    assert.deepEqual(json(v2).outputs.find((o: { name: string }) => o.name === 'label').data, ['billing']);
   });
 });

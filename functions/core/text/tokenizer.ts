@@ -1,0 +1,124 @@
+import { Tokenizer } from '@huggingface/tokenizers';
+import { ModelPackageError, ValidationError } from '../errors.ts';
+import type { Datatype, TensorSpec, TextSpec } from '../manifest.ts';
+import type { HostTensor } from '../ports.ts';
+import { DATATYPE_TO_TYPE } from '../tensors.ts';
+
+/**
+ * Text to the token tensors a graph names (input_ids, attention_mask, token_type_ids), with a
+ * Hugging Face `tokenizer.json` run by Hugging Face's own pure-JS tokenizers library. Truncation
+ * keeps the special tokens the tokenizer's post-processor adds ([CLS] ... [SEP]), as the Python
+ * tokenizers library does; padding is to the longest text in the request or to maxLength.
+ */
+
+/** Characters one text may have before it is refused, whatever maxLength truncates it to. */
+export const MAX_TEXT_CHARS = 100_000;
+
+export type TokenRole = 'ids' | 'mask' | 'type_ids';
+
+interface Encoded {
+  readonly ids: number[];
+  readonly mask: number[];
+  readonly typeIds: number[];
+}
+
+export class TextTokenizer {
+  readonly #tokenizer: Tokenizer;
+  readonly #spec: TextSpec;
+  readonly #padId: number;
+
+  constructor(tokenizerJson: unknown, spec: TextSpec, where: string) {
+    this.#spec = spec;
+    try {
+      this.#tokenizer = new Tokenizer(tokenizerJson as object, {});
+    } catch (err) {
+      throw new ModelPackageError([
+        `${where}: not a tokenizer.json the tokenizers library can load: ${(err as Error).message}`,
+      ]);
+    }
+    const fromFile = (tokenizerJson as { padding?: { pad_id?: unknown } | null }).padding?.pad_id;
+    const pad =
+      spec.padId ??
+      (typeof fromFile === 'number' ? fromFile : undefined) ??
+      this.#tokenizer.token_to_id('[PAD]') ??
+      this.#tokenizer.token_to_id('<pad>');
+    if (pad === undefined)
+      throw new ModelPackageError([
+        `${where}: the tokenizer has no padding token ([PAD] or <pad>) and the manifest sets no inputs.text.padId; set one`,
+      ]);
+    this.#padId = pad;
+  }
+
+  /** One text to ids, truncated to maxLength with the tokenizer's special tokens kept. */
+  encode(text: string, at: string): Encoded {
+    if (text.length > MAX_TEXT_CHARS)
+      fail(`${at}: is ${text.length} characters; the limit is ${MAX_TEXT_CHARS}. Split the text`);
+    const full = this.#tokenizer.encode(text, { return_token_type_ids: true });
+    const max = this.#spec.maxLength;
+    const typeIds = full.token_type_ids ?? new Array<number>(full.ids.length).fill(0);
+    if (full.ids.length <= max) return { ids: full.ids, mask: full.attention_mask, typeIds };
+    // Where the text's own tokens sit between the special tokens: the same text without them.
+    const plain = this.#tokenizer.encode(text, { add_special_tokens: false }).ids;
+    const prefix = indexOfRun(full.ids, plain);
+    const suffix = full.ids.length - prefix - plain.length;
+    const keep = Math.max(0, max - prefix - suffix);
+    const pick = (xs: number[]) =>
+      [...xs.slice(0, prefix + keep), ...xs.slice(xs.length - suffix)].slice(0, max);
+    return { ids: pick(full.ids), mask: pick(full.attention_mask), typeIds: pick(typeIds) };
+  }
+
+  /** Several texts to one [N, L] tensor per role the manifest names. */
+  feeds(
+    texts: readonly string[],
+    tensors: readonly TensorSpec[],
+    at: (i: number) => string,
+  ): Record<string, HostTensor> {
+    const encoded = texts.map((t, i) => this.encode(t, at(i)));
+    const width =
+      this.#spec.padding === 'max_length'
+        ? this.#spec.maxLength
+        : Math.max(1, ...encoded.map((e) => e.ids.length));
+    const n = texts.length;
+    const feeds: Record<string, HostTensor> = {};
+    for (const spec of tensors) {
+      const role = spec.tokens as TokenRole;
+      const values = new Array<number>(n * width);
+      encoded.forEach((e, i) => {
+        const row = role === 'ids' ? e.ids : role === 'mask' ? e.mask : e.typeIds;
+        const pad = role === 'ids' ? this.#padId : 0;
+        for (let k = 0; k < width; k++) values[i * width + k] = k < row.length ? (row[k] as number) : pad;
+      });
+      feeds[spec.name] = {
+        type: DATATYPE_TO_TYPE[spec.datatype],
+        data: typed(values, spec.datatype),
+        dims: [n, width],
+      };
+    }
+    return feeds;
+  }
+}
+
+function typed(values: number[], datatype: Datatype) {
+  switch (datatype) {
+    case 'INT64':
+      return BigInt64Array.from(values, (v) => BigInt(v));
+    case 'INT32':
+      return Int32Array.from(values);
+    default:
+      throw new Error(`token inputs cannot be ${datatype}`);
+  }
+}
+
+/** Where `run` starts inside `xs` (0 when it does not occur, e.g. an empty text). */
+function indexOfRun(xs: readonly number[], run: readonly number[]): number {
+  if (run.length === 0) return Math.min(1, xs.length);
+  outer: for (let i = 0; i + run.length <= xs.length; i++) {
+    for (let k = 0; k < run.length; k++) if (xs[i + k] !== run[k]) continue outer;
+    return i;
+  }
+  return 0;
+}
+
+function fail(message: string): never {
+  throw new ValidationError(message, [message]);
+}
