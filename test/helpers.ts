@@ -236,9 +236,10 @@ export function run(
   cmd: string,
   args: string[],
   env: Record<string, string> = {},
+  cwd: string = ROOT,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env } });
+    const p = spawn(cmd, args, { cwd, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => {

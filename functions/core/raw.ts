@@ -1,6 +1,6 @@
 import { InferaError, ValidationError } from './errors.ts';
-import { imageFormat } from './image/decode.ts';
 import { imageInstance } from './image/files.ts';
+import { imageFormat } from './image/format.ts';
 import type { Manifest } from './manifest.ts';
 
 /**

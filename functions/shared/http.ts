@@ -13,7 +13,7 @@ import {
   PayloadTooLargeError,
   ValidationError,
 } from '#core/errors.ts';
-import { imageFormat } from '#core/image/decode.ts';
+import { imageFormat } from '#core/image/format.ts';
 import { formatIssues } from '#core/manifest.ts';
 import type { InferRequest } from '#core/protocol.ts';
 import { logger, metrics, tracer } from './observability.ts';

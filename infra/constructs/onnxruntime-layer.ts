@@ -9,6 +9,7 @@ import {
   type LayerArchitecture,
   type LayerBuild,
   mb,
+  PROCESSING_PACKAGES,
 } from '../../layers/onnxruntime/build.ts';
 
 export interface OnnxRuntimeLayerProps {
@@ -38,7 +39,11 @@ export interface FunctionSize {
  */
 export class OnnxRuntimeLayer extends Construct {
   /** What a function bundle must leave external, to be served from the layer at /opt/nodejs. */
-  static readonly EXTERNAL_MODULES: readonly string[] = ['onnxruntime-node', 'onnxruntime-common'];
+  static readonly EXTERNAL_MODULES: readonly string[] = [
+    'onnxruntime-node',
+    'onnxruntime-common',
+    ...PROCESSING_PACKAGES,
+  ];
 
   readonly layer: LayerVersion;
   readonly architecture: Architecture;
@@ -56,7 +61,7 @@ export class OnnxRuntimeLayer extends Construct {
       code: Code.fromAsset(this.build.dir),
       compatibleRuntimes: [Runtime.NODEJS_24_X],
       compatibleArchitectures: [this.architecture],
-      description: `onnxruntime-node ${this.build.onnxruntimeVersion} (${this.architecture.name}, CPU), ${mb(this.build.unzippedBytes)} unzipped`,
+      description: `onnxruntime-node ${this.build.onnxruntimeVersion} (${this.architecture.name}, CPU) and the pre-processing libraries, ${mb(this.build.unzippedBytes)} unzipped`,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.node.addValidation({ validate: () => this.#checkSizes() });

@@ -1,7 +1,9 @@
 /**
  * Builds the ONNX Runtime Lambda layer from the installed onnxruntime-node package: the JS API,
  * onnxruntime-common, and the native binaries of one Linux architecture, laid out as
- * nodejs/node_modules/<pkg> so the Node.js runtime resolves them from /opt.
+ * nodejs/node_modules/<pkg> so the Node.js runtime resolves them from /opt. The pure-JS
+ * pre-processing libraries (image decoders, the tokenizer) ride along, so every model function
+ * shares them instead of each bundle carrying its own copy (B5's 1 MB bundle budget).
  *
  * Deterministic: the same installed package gives the same files, in the same order, with the
  * same bytes, and a layer.json listing each file's size and sha256. No @aws-sdk or Powertools
@@ -63,9 +65,32 @@ function walk(dir: string): string[] {
  */
 const isRuntimeJs = (p: string) => p.endsWith('.js') || p.endsWith(`${sep}package.json`);
 
+/**
+ * Pure-JS packages the pre-processing code imports (functions/core/image, functions/core/text),
+ * with their dependencies. Their JavaScript goes in whole: no types, maps or sources.
+ */
+export const PROCESSING_PACKAGES = [
+  'jpeg-js',
+  'fast-png',
+  'fflate',
+  'iobuffer',
+  '@huggingface/tokenizers',
+] as const;
+
+type LayerPackage = 'onnxruntime-node' | 'onnxruntime-common' | (typeof PROCESSING_PACKAGES)[number];
+
+const isPackageJs = (p: string) =>
+  /\.(js|mjs|cjs)$/.test(p) || p.endsWith(`${sep}package.json`) || p.endsWith('LICENSE');
+
 /** Which files of a package go into the layer, relative to the package root. */
-function select(pkgDir: string, pkg: 'onnxruntime-node' | 'onnxruntime-common', arch: LayerArchitecture) {
+function select(pkgDir: string, pkg: LayerPackage, arch: LayerArchitecture) {
   const rel = (p: string) => relative(pkgDir, p).split(sep).join('/');
+  if (pkg !== 'onnxruntime-node' && pkg !== 'onnxruntime-common') {
+    return walk(pkgDir)
+      .filter((p) => isPackageJs(p) && !/[\\/](src|test|umd)[\\/]/.test(relative(pkgDir, p)))
+      .map(rel)
+      .sort();
+  }
   const files = ['package.json'];
   files.push(...walk(join(pkgDir, 'dist')).filter(isRuntimeJs).map(rel));
   if (pkg === 'onnxruntime-node') {
@@ -94,7 +119,7 @@ export function buildOnnxRuntimeLayer(opts: LayerBuildOptions = {}): LayerBuild 
   rmSync(dir, { recursive: true, force: true });
   const files: LayerFile[] = [];
   let version = 'unknown';
-  for (const pkg of ['onnxruntime-common', 'onnxruntime-node'] as const) {
+  for (const pkg of ['onnxruntime-common', 'onnxruntime-node', ...PROCESSING_PACKAGES] as const) {
     // Looked up by folder, not require.resolve: onnxruntime-common's exports map hides package.json.
     const pkgDir = (req.resolve.paths(pkg) ?? [])
       .map((p) => join(p, pkg))

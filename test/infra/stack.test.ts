@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +20,7 @@ import { bundleBytes, stagedPath } from '../../infra/constructs/onnxruntime-laye
 import { AwsSolutionsChecks } from '../../infra/lib/nag.ts';
 import type { InferaStack } from '../../infra/stacks/infera-stack.ts';
 import { LAMBDA_UNZIPPED_LIMIT_BYTES } from '../../layers/onnxruntime/build.ts';
-import { MODELS } from '../helpers.ts';
+import { MODELS, run } from '../helpers.ts';
 import { type LambdaApi, startLambdaApi } from '../support/lambda-api.ts';
 
 type Resource = { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> };
@@ -748,5 +757,73 @@ describe('the cdk-nag check itself', () => {
     assert.ok(rules.includes('AwsSolutions-S1'), rules.join(', '));
     assert.ok(rules.includes('AwsSolutions-S10'), rules.join(', '));
     assert.equal(report.success, false);
+  });
+});
+
+describe('bundled model functions with pre-processing resolve their libraries from the layer', () => {
+  /** Runs the staged bundle of `model`'s function in a child process, beside the layer, on one event. */
+  async function invokeBundled(model: string, event: unknown): Promise<{ statusCode: number; body: string }> {
+    const fn = stack.models.get(model)?.function;
+    assert.ok(fn, model);
+    const dir = mkdtempSync(join(tmpdir(), 'infera-task-'));
+    try {
+      const task = join(dir, 'task');
+      cpSync(stagedPath(fn) as string, task, { recursive: true });
+      symlinkSync(join(stack.layer.build.dir, 'nodejs', 'node_modules'), join(dir, 'node_modules'));
+      // Nothing from the project's node_modules may be reachable: only the bundle and the layer.
+      assert.ok(!existsSync(join(task, 'node_modules')));
+      writeFileSync(
+        join(task, 'invoke.mjs'),
+        `const { handler } = await import('./index.mjs');
+const r = await handler(${JSON.stringify(event)}, { functionName: 'infera-${model}', awsRequestId: 't', getRemainingTimeInMillis: () => 10000 });
+process.stdout.write(JSON.stringify(r));`,
+      );
+      const out = await run(
+        process.execPath,
+        ['invoke.mjs'],
+        {
+          MODELS_DIR: join(task, 'models'),
+          MODEL_NAMES: model,
+          POWERTOOLS_LOG_LEVEL: 'ERROR',
+          POWERTOOLS_METRICS_DISABLED: 'true',
+          POWERTOOLS_TRACE_ENABLED: 'false',
+          AWS_REGION: 'us-east-1',
+        },
+        task,
+      );
+      assert.equal(out.code, 0, out.stderr);
+      return JSON.parse(out.stdout) as { statusCode: number; body: string };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const rawEvent = (model: string, contentType: string, body: Buffer) => ({
+    version: '2.0',
+    routeKey: `ANY /v1/models/${model}/predict`,
+    rawPath: `/v1/models/${model}/predict`,
+    rawQueryString: '',
+    headers: { 'content-type': contentType },
+    requestContext: { http: { method: 'POST', path: `/v1/models/${model}/predict` }, requestId: 'r' },
+    body: body.toString('base64'),
+    isBase64Encoded: true,
+  });
+
+  it('decodes and classifies a PNG text line in the bundled text-direction function', async () => {
+    const png = readFileSync(join(MODELS, 'text-direction/1/fixtures/street-180.png'));
+    const r = await invokeBundled('text-direction', rawEvent('text-direction', 'image/png', png));
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal((JSON.parse(r.body) as { predictions: { label: string }[] }).predictions[0]?.label, '180');
+  });
+
+  it('tokenizes and classifies text in the bundled ticket-router function', async () => {
+    const r = await invokeBundled(
+      'ticket-router',
+      rawEvent('ticket-router', 'text/plain', Buffer.from('refund my card')),
+    );
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal(
+      (JSON.parse(r.body) as { predictions: { label: string }[] }).predictions[0]?.label,
+      'billing',
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors.ts';
-import { imageFormat } from '../image/decode.ts';
+import { imageFormat } from '../image/format.ts';
 import type { Manifest } from '../manifest.ts';
 import { parseCsvLine } from './csv.ts';
 import { MAX_LINE_BYTES, readLines } from './lines.ts';

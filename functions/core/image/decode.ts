@@ -1,6 +1,8 @@
-import { convertIndexedToRgb, decode as decodePng, hasPngSignature } from 'fast-png';
-import jpeg from 'jpeg-js';
+import { convertIndexedToRgb, decode as decodePng } from 'fast-png';
+// The decoder alone: jpeg-js's index also loads its encoder, which no handler needs (B5's budget).
+import decodeJpeg from 'jpeg-js/lib/decoder.js';
 import { ValidationError } from '../errors.ts';
+import { imageFormat } from './format.ts';
 
 /**
  * PNG and JPEG bytes to 8-bit RGB pixels, with maintained pure-JS decoders (fast-png, jpeg-js):
@@ -8,8 +10,6 @@ import { ValidationError } from '../errors.ts';
  * package to pick per platform. The size is checked from the file's header before any pixel
  * buffer is allocated.
  */
-
-export type ImageFormat = 'png' | 'jpeg';
 
 /** 8-bit pixels, `channels` per pixel, row-major. */
 export interface Pixels {
@@ -21,14 +21,6 @@ export interface Pixels {
 
 /** The largest image decoded: 25 megapixels (a 12 MP phone photo fits twice). */
 export const MAX_IMAGE_PIXELS = 25_000_000;
-
-export function imageFormat(bytes: Uint8Array): ImageFormat | undefined {
-  if (bytes.length >= 8 && hasPngSignature(bytes)) return 'png';
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
-  return undefined;
-}
-
-export const IMAGE_CONTENT_TYPES = ['image/png', 'image/jpeg'] as const;
 
 function fail(message: string): never {
   throw new ValidationError(message, [message]);
@@ -128,7 +120,7 @@ function pick(data: ArrayLike<number>, per: number, keep: readonly number[], n: 
 function jpg(bytes: Uint8Array, at: string, maxPixels: number): Pixels {
   let img: { width: number; height: number; data: Uint8Array };
   try {
-    img = jpeg.decode(bytes, {
+    img = decodeJpeg(bytes, {
       useTArray: true,
       formatAsRGBA: false,
       // jpeg-js checks the frame header against these before it allocates the pixel buffers.
