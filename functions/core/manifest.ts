@@ -11,7 +11,13 @@ export const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const VERSION = /^[1-9][0-9]{0,5}$/;
 export const FEATURE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
-export const TASKS = ['binary-classification', 'multiclass-classification', 'regression', 'tensor'] as const;
+export const TASKS = [
+  'binary-classification',
+  'multiclass-classification',
+  'regression',
+  'embedding',
+  'tensor',
+] as const;
 export type Task = (typeof TASKS)[number];
 
 /** Open Inference Protocol datatypes this platform can feed to and read from ONNX Runtime. */
@@ -227,6 +233,29 @@ export const outputsSchema = z.strictObject({
     .describe('Binary classification: score at or above which the positive label is chosen.'),
   unit: z.string().optional(),
   tensors: z.array(tensorSpecSchema).min(1).optional().describe('Task "tensor": the raw outputs to return.'),
+  labelsFile: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+\.txt$/, 'must be a .txt file name beside model.json, e.g. "labels.txt"')
+    .optional()
+    .describe(
+      'Labels one per line, in output order, instead of listing them in "labels" (e.g. 1000 ImageNet classes).',
+    ),
+  activation: z
+    .enum(['softmax', 'sigmoid'])
+    .optional()
+    .describe('Applied to outputs.tensor first, for graphs that end in logits.'),
+  topK: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe('Multiclass: each prediction also lists the k most probable labels, best first, as "top".'),
+  pooling: z
+    .enum(['mean', 'cls', 'none'])
+    .optional()
+    .describe('Embedding: [N, L, D] token states to [N, D], by the attention-mask mean or the first token.'),
+  normalize: z.boolean().optional().describe('Embedding: L2-normalize each vector.'),
 });
 export type Outputs = z.infer<typeof outputsSchema>;
 
@@ -369,12 +398,29 @@ export const manifestSchema = z
     if (m.task === 'binary-classification' && m.outputs.labels?.length !== 2) {
       issue(['outputs', 'labels'], 'binary-classification needs exactly 2 labels: [negative, positive]');
     }
-    if (m.task === 'multiclass-classification' && !m.outputs.labels) {
+    if (m.task === 'multiclass-classification' && !m.outputs.labels && !m.outputs.labelsFile) {
       issue(
         ['outputs', 'labels'],
-        'multiclass-classification needs outputs.labels, one per class in output order',
+        'multiclass-classification needs outputs.labels (or outputs.labelsFile), one per class in output order',
       );
     }
+    if (m.outputs.labels && m.outputs.labelsFile)
+      issue(
+        ['outputs', 'labelsFile'],
+        'give the labels once: outputs.labels or outputs.labelsFile, not both',
+      );
+    if (m.outputs.topK !== undefined && m.task !== 'multiclass-classification')
+      issue(['outputs', 'topK'], 'topK applies to multiclass-classification; remove it');
+    if ((m.outputs.pooling !== undefined || m.outputs.normalize !== undefined) && m.task !== 'embedding')
+      issue(
+        ['outputs', m.outputs.pooling !== undefined ? 'pooling' : 'normalize'],
+        'pooling and normalize apply to task "embedding"; remove them',
+      );
+    if (m.outputs.activation && (m.task === 'tensor' || m.task === 'regression'))
+      issue(
+        ['outputs', 'activation'],
+        `an activation applies to classification and embedding outputs, not task "${m.task}"`,
+      );
     if (m.outputs.threshold !== undefined && m.task !== 'binary-classification') {
       issue(
         ['outputs', 'threshold'],

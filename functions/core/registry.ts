@@ -341,6 +341,11 @@ async function loadVersion(
   }
   const manifest = parsed.data;
   let ok = true;
+  if (manifest.outputs.labelsFile) {
+    const labels = await readLabels(join(dir, manifest.outputs.labelsFile), problems, rel);
+    if (labels) manifest.outputs.labels = labels;
+    else ok = false;
+  }
   if (needArtifact) {
     name = manifest.name;
     version = manifest.version;
@@ -395,6 +400,47 @@ async function loadVersion(
   }
   if (!ok) return undefined;
   return { name, version, dir, modelPath, sizeBytes: bytes.length, manifest, route };
+}
+
+/** The most labels a labels file may hold, and its largest size. */
+const MAX_LABELS = 100_000;
+const MAX_LABELS_BYTES = 8 * 1024 * 1024;
+
+/** A labels file: one label per line, in output order; blank trailing lines are ignored. */
+async function readLabels(
+  path: string,
+  problems: string[],
+  rel: (p: string) => string,
+): Promise<string[] | undefined> {
+  let text: string;
+  try {
+    const bytes = await readFile(path);
+    if (bytes.length > MAX_LABELS_BYTES) {
+      problems.push(`${rel(path)}: is ${bytes.length} bytes; a labels file may be ${MAX_LABELS_BYTES}`);
+      return undefined;
+    }
+    text = bytes.toString('utf8');
+  } catch {
+    problems.push(
+      `${rel(path)}: outputs.labelsFile names it, but it is missing; put one label per line beside model.json`,
+    );
+    return undefined;
+  }
+  const lines = text
+    .replace(/\r/g, '')
+    .replace(/\n+$/, '')
+    .split('\n')
+    .map((l) => l.trim());
+  const blank = lines.findIndex((l) => l === '');
+  if (blank >= 0) {
+    problems.push(`${rel(path)}: line ${blank + 1} is blank; every line is a label, in output order`);
+    return undefined;
+  }
+  if (lines.length < 2 || lines.length > MAX_LABELS) {
+    problems.push(`${rel(path)}: holds ${lines.length} labels; give between 2 and ${MAX_LABELS}`);
+    return undefined;
+  }
+  return lines;
 }
 
 /** The inputs a request must carry, without the prose. */

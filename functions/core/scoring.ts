@@ -14,6 +14,7 @@ import { fromBase64, imageValue } from './image/files.ts';
 import { imageDims, imagesToTensor } from './image/tensor.ts';
 import type { Datatype, Feature, ImageSpec, Manifest, TensorSpec, TextSpec } from './manifest.ts';
 import type { EngineOptions, HostTensor, InferenceEngine, LoadedModel } from './ports.ts';
+import { postprocess, topK } from './postprocess.ts';
 import {
   type InferInput,
   type InferOutput,
@@ -244,7 +245,8 @@ export class Scorer {
     const served: Served = { target: 'lambda' };
     if (m.inputs.kind === 'tabular' && p.schema) {
       const rows = validateInstances(p.schema, instances);
-      const out = await run(tabularFeeds(m.inputs.tensor, m.inputs.features, rows));
+      const feeds = tabularFeeds(m.inputs.tensor, m.inputs.features, rows);
+      const out = postprocess(m, await run(feeds), feeds);
       return { predictions: toPredictions(m, out, rows.length), served };
     }
     if (m.inputs.kind === 'tabular') throw new InferaError(`Model '${mv.name}' has no instance schema.`);
@@ -254,7 +256,7 @@ export class Scorer {
       DEFAULT_SHAPE_LIMITS,
       await this.#text(mv),
     );
-    const out = await run(feeds);
+    const out = postprocess(m, await run(feeds), feeds);
     return { predictions: toPredictions(m, out, instances.length), served };
   }
 
@@ -387,7 +389,7 @@ export class Scorer {
     const p = await this.#session(mv);
     const m = mv.manifest;
     const { feeds, n, rows } = this.#feedsV2(mv, req, p.schema, opts, await this.#text(mv));
-    const out = await p.model.run(feeds, outputNames(m));
+    const out = postprocess(m, await p.model.run(feeds, outputNames(m)), feeds);
     let outputs = toV2Outputs(m, out, n);
     if (req.outputs) {
       const wanted = new Set(req.outputs.map((o) => o.name));
@@ -946,6 +948,11 @@ export function toPredictions(m: Manifest, out: Record<string, HostTensor>, n: n
   }
   const t = requireOutput(out, m.outputs.tensor as string);
   const d = numbersOf(t);
+  if (m.task === 'embedding') {
+    const dim = t.dims[1] ?? 0;
+    for (let i = 0; i < n; i++) preds[i] = { embedding: Array.from(d.subarray(i * dim, (i + 1) * dim)) };
+    return preds;
+  }
   const k = columns(m, t, n);
   const labels = m.outputs.labels ?? [];
   for (let i = 0; i < n; i++) {
@@ -969,6 +976,8 @@ export function toPredictions(m: Manifest, out: Record<string, HostTensor>, n: n
         if (v > (d[i * k + best] as number)) best = c;
       }
       preds[i] = { label: labels[best] as string, score: d[i * k + best] as number, probabilities };
+      if (m.outputs.topK)
+        (preds[i] as Prediction).top = topK(d.subarray(i * k, (i + 1) * k), labels, m.outputs.topK);
     }
   }
   return preds;
@@ -982,6 +991,9 @@ function toV2Outputs(m: Manifest, out: Record<string, HostTensor>, n: number): I
     });
   }
   const t = requireOutput(out, m.outputs.tensor as string);
+  if (m.task === 'embedding') {
+    return [{ name: 'embedding', datatype: 'FP32', shape: [...t.dims], data: tensorToJson(t) }];
+  }
   const k = columns(m, t, n);
   const values = tensorToJson(t) as number[];
   if (m.task === 'regression') {
@@ -1008,6 +1020,7 @@ function v2OutputMetadata(m: Manifest): { name: string; datatype: string; shape:
   if (m.task === 'tensor')
     return (m.outputs.tensors ?? []).map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }));
   if (m.task === 'regression') return [{ name: 'value', datatype: 'FP32', shape: [-1] }];
+  if (m.task === 'embedding') return [{ name: 'embedding', datatype: 'FP32', shape: [-1, -1] }];
   return [
     { name: 'probabilities', datatype: 'FP32', shape: [-1, m.outputs.labels?.length ?? -1] },
     { name: 'label', datatype: 'BYTES', shape: [-1] },
@@ -1093,6 +1106,19 @@ function checkSignature(mv: ModelVersion, model: LoadedModel): string[] {
     } else if (m.task !== 'tensor' && g.type !== 'float32') {
       problems.push(`${where}: output "${name}" must be float32 for task ${m.task}, is ${g.type}`);
     }
+  }
+  const scores = m.outputs.tensor ? graphOutputs.get(m.outputs.tensor) : undefined;
+  const width = scores?.shape?.[scores.shape.length - 1];
+  const labels = m.outputs.labels;
+  if (
+    m.task === 'multiclass-classification' &&
+    labels &&
+    typeof width === 'number' &&
+    width !== labels.length
+  ) {
+    problems.push(
+      `${where}: output "${m.outputs.tensor}" has ${width} classes in model.onnx but the manifest has ${labels.length} labels${m.outputs.labelsFile ? ` (${m.outputs.labelsFile})` : ''}; give one label per class`,
+    );
   }
   for (const spec of m.task === 'tensor' ? (m.outputs.tensors ?? []) : []) {
     const g = graphOutputs.get(spec.name);

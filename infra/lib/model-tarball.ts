@@ -38,12 +38,18 @@ export function modelTarball(
   return { path, sha256, bytes: gz.length };
 }
 
-/** Files a manifest names beside it, which the serving container needs too (a text model's tokenizer). */
+/** Files a manifest names beside it, which the serving container needs too (a tokenizer, a labels file). */
 function companions(versionDir: string): string[] {
   const manifest = join(versionDir, 'model.json');
   if (!existsSync(manifest)) return [];
-  const m = JSON.parse(readFileSync(manifest, 'utf8')) as { inputs?: { text?: { tokenizer?: string } } };
-  return m.inputs?.text ? [m.inputs.text.tokenizer ?? 'tokenizer.json'] : [];
+  const m = JSON.parse(readFileSync(manifest, 'utf8')) as {
+    inputs?: { text?: { tokenizer?: string } };
+    outputs?: { labelsFile?: string };
+  };
+  return [
+    ...(m.inputs?.text ? [m.inputs.text.tokenizer ?? 'tokenizer.json'] : []),
+    ...(m.outputs?.labelsFile ? [m.outputs.labelsFile] : []),
+  ];
 }
 
 function header(name: string, size: number): Buffer {

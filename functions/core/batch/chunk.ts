@@ -120,6 +120,7 @@ export function num(x: unknown): string {
 export function resultColumns(m: Manifest, hasId: boolean): string[] {
   const cols = ['row', ...(hasId ? ['id'] : [])];
   if (m.task === 'regression') return [...cols, 'value'];
+  if (m.task === 'embedding') return [...cols, 'embedding'];
   if (m.task === 'tensor') return [...cols, ...(m.outputs.tensors ?? []).map((t) => t.name)];
   return [...cols, 'label', 'score', ...(m.outputs.labels ?? []).map((l) => `p_${l}`)];
 }
@@ -144,6 +145,8 @@ function formatResults(
     const p = r.p;
     if (m.task === 'regression') {
       cells.push(Array.isArray(p.value) ? csvField(JSON.stringify(p.value)) : num(p.value));
+    } else if (m.task === 'embedding') {
+      cells.push(csvField(JSON.stringify(p.embedding)));
     } else if (m.task === 'tensor') {
       for (const t of m.outputs.tensors ?? []) cells.push(csvField(JSON.stringify(p[t.name])));
     } else {

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { GraphBuilder } from '../../../scripts/lib/onnx.ts';
 import { apigwEvent, copyModels, editJson, golden, lambdaContext } from '../../helpers.ts';
 
 type Handler = (
@@ -35,9 +38,27 @@ before(async () => {
   await editJson(join(root, 'iris', '1', 'model.json'), () => {});
   const { cp } = await import('node:fs/promises');
   await cp(join(root, 'iris'), join(root, 'iris-broken'), { recursive: true });
+  // A graph whose class count depends on the data, so only a request shows it: it returns the
+  // first floor(max input) columns of its input (all 4 for an iris flower) as "probabilities" for
+  // iris's 3 labels, and scoring fails inside, after start-up.
+  const g = new GraphBuilder();
+  const x = g.input('measurements', 'float32', ['N', 4]);
+  const width = g.op('Reshape', [
+    g.op('Cast', [g.op('ReduceMax', [x], { keepdims: 0 })], { to: 7 }),
+    g.constant('one', [1], [1], 'int64'),
+  ]);
+  g.op(
+    'Slice',
+    [x, g.constant('starts', [0], [1], 'int64'), width, g.constant('axes', [1], [1], 'int64')],
+    {},
+    'probabilities',
+  );
+  g.output('probabilities', 'float32', ['N', 'K']);
+  const onnx = g.build({ name: 'iris_broken', doc: 'returns 4 columns for 3 labels' });
+  await writeFile(join(root, 'iris-broken', '1', 'model.onnx'), onnx);
   await editJson(join(root, 'iris-broken', '1', 'model.json'), (m) => {
     m.name = 'iris-broken';
-    (m.outputs as { labels: string[] }).labels.push('unknown');
+    m.sha256 = createHash('sha256').update(onnx).digest('hex');
   });
   process.env.MODELS_DIR = root;
   process.env.MAX_INSTANCES = '50';
