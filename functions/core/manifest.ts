@@ -380,6 +380,24 @@ export const manifestSchema = z
     sha256: z
       .string()
       .regex(/^[a-f0-9]{64}$/, 'must be the lowercase hex sha256 of model.onnx (run: sha256sum model.onnx)'),
+    processor: z
+      .strictObject({
+        file: z
+          .string()
+          .regex(
+            /^[A-Za-z0-9._-]+\.(ts|mts|js|mjs)$/,
+            'must be a .ts or .mjs file name beside model.json, e.g. "processor.ts"',
+          )
+          .default('processor.ts'),
+        sha256: z
+          .string()
+          .regex(
+            /^[a-f0-9]{64}$/,
+            'must be the lowercase hex sha256 of the processor file (run: sha256sum processor.ts)',
+          ),
+      })
+      .optional()
+      .describe('TypeScript preprocess/postprocess hooks beside model.json, pinned by hash like model.onnx.'),
     lineage: lineageSchema.optional(),
     trainingStats: trainingStatsSchema.optional(),
   })

@@ -398,6 +398,22 @@ async function loadVersion(
     );
     ok = false;
   }
+  if (manifest.processor) {
+    const path = join(dir, manifest.processor.file);
+    const code = await readFile(path).catch(() => undefined);
+    if (!code) {
+      problems.push(`${rel(path)}: processor.file names it, but it is missing; put it beside model.json`);
+      ok = false;
+    } else {
+      const hash = createHash('sha256').update(code).digest('hex');
+      if (hash !== manifest.processor.sha256) {
+        problems.push(
+          `${rel(manifestPath)}: processor.sha256 does not match ${manifest.processor.file} (file hashes to ${hash}). A version is immutable: change the processor in a new version, or set "sha256": "${hash}" if the manifest is wrong`,
+        );
+        ok = false;
+      }
+    }
+  }
   if (!ok) return undefined;
   return { name, version, dir, modelPath, sizeBytes: bytes.length, manifest, route };
 }

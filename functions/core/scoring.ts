@@ -16,6 +16,14 @@ import type { Datatype, Feature, ImageSpec, Manifest, TensorSpec, TextSpec } fro
 import type { EngineOptions, HostTensor, InferenceEngine, LoadedModel } from './ports.ts';
 import { postprocess, topK } from './postprocess.ts';
 import {
+  loadProcessor,
+  type Postprocess,
+  type Preprocess,
+  type Processor,
+  type ProcessorContext,
+  runStep,
+} from './processor.ts';
+import {
   type InferInput,
   type InferOutput,
   type InferRequest,
@@ -118,6 +126,7 @@ export class Scorer {
   readonly #prepared = new Map<ModelVersion, Promise<Prepared>>();
   readonly #schemas = new Map<ModelVersion, z.ZodType<Record<string, unknown>>>();
   readonly #tokenizers = new Map<ModelVersion, Promise<TextInput>>();
+  readonly #processors = new Map<ModelVersion, Promise<Processor>>();
 
   constructor(
     registry: ModelRegistry,
@@ -180,6 +189,7 @@ export class Scorer {
     }
     try {
       await this.#text(mv);
+      await this.#processor(mv);
     } catch (err) {
       await loaded.release();
       throw err;
@@ -239,15 +249,47 @@ export class Scorer {
     opts: ScoreOptions = {},
   ): Promise<{ predictions: Prediction[]; served: Served }> {
     if (!this.local(mv)) return this.#remotePredict(mv, instances, opts);
+    // A processor runs where the model runs: here, or in the serving container for an endpoint.
+    const proc = await this.#processor(mv);
+    const ctx: ProcessorContext = { model: mv.name, version: mv.version, manifest: mv.manifest };
+    const input = proc?.preprocess
+      ? await Promise.all(
+          instances.map((inst, i) =>
+            runStep(
+              () => (proc.preprocess as Preprocess)(asInstance(inst, i), ctx),
+              ctx,
+              'processor preprocess',
+              `instances[${i}]`,
+            ),
+          ),
+        )
+      : instances;
+    const predictions = await this.#scoreHere(mv, input);
+    const out = proc?.postprocess
+      ? await Promise.all(
+          predictions.map((p, i) =>
+            runStep(
+              () => (proc.postprocess as Postprocess)(p, input[i] as Record<string, unknown>, ctx),
+              ctx,
+              'processor postprocess',
+              `predictions[${i}]`,
+            ),
+          ),
+        )
+      : predictions;
+    return { predictions: out, served: { target: 'lambda' } };
+  }
+
+  /** The model's own pipeline in this process: validate, pre-process, one session.run, map. */
+  async #scoreHere(mv: ModelVersion, instances: readonly unknown[]): Promise<Prediction[]> {
     const p = await this.#session(mv);
     const m = mv.manifest;
     const run: Run = (feeds) => p.model.run(feeds, outputNames(m));
-    const served: Served = { target: 'lambda' };
     if (m.inputs.kind === 'tabular' && p.schema) {
       const rows = validateInstances(p.schema, instances);
       const feeds = tabularFeeds(m.inputs.tensor, m.inputs.features, rows);
       const out = postprocess(m, await run(feeds), feeds);
-      return { predictions: toPredictions(m, out, rows.length), served };
+      return toPredictions(m, out, rows.length);
     }
     if (m.inputs.kind === 'tabular') throw new InferaError(`Model '${mv.name}' has no instance schema.`);
     const feeds = stackTensorInstances(
@@ -257,7 +299,21 @@ export class Scorer {
       await this.#text(mv),
     );
     const out = postprocess(m, await run(feeds), feeds);
-    return { predictions: toPredictions(m, out, instances.length), served };
+    return toPredictions(m, out, instances.length);
+  }
+
+  /** A version's processor.ts, imported once. */
+  #processor(mv: ModelVersion): Promise<Processor | undefined> {
+    const spec = mv.manifest.processor;
+    if (!spec) return Promise.resolve(undefined);
+    let p = this.#processors.get(mv);
+    if (!p) {
+      const path = join(mv.dir, spec.file);
+      p = loadProcessor(path, rel(path));
+      this.#processors.set(mv, p);
+      p.catch(() => this.#processors.delete(mv));
+    }
+    return p;
   }
 
   /** Validates v1 instances exactly as local scoring would, without running anything. */
@@ -290,7 +346,8 @@ export class Scorer {
     opts: ScoreOptions,
   ): Promise<{ predictions: Prediction[]; served: Served }> {
     // Checked here first: a bad request is a 400 naming the field, and never costs an endpoint call.
-    await this.#checkInstances(mv, instances);
+    // (Not with a processor: the container runs it first, and validates what it returns.)
+    if (!mv.manifest.processor) await this.#checkInstances(mv, instances);
     const { remote, endpoint } = this.#endpoint(mv);
     const parts = splitForPayload(
       instances,
@@ -714,6 +771,13 @@ function stackTensorInstances(
     feeds[spec.name] = { type: DATATYPE_TO_TYPE[spec.datatype], data, dims: [instances.length, ...dims] };
   }
   return feeds;
+}
+
+/** A v1 instance as the object a processor receives. */
+function asInstance(inst: unknown, i: number): Record<string, unknown> {
+  if (inst === null || typeof inst !== 'object' || Array.isArray(inst))
+    fail(`instances[${i}]: must be an object`);
+  return inst as Record<string, unknown>;
 }
 
 function isImage(spec: TensorSpec): spec is TensorSpec & { image: ImageSpec } {

@@ -38,17 +38,19 @@ export function modelTarball(
   return { path, sha256, bytes: gz.length };
 }
 
-/** Files a manifest names beside it, which the serving container needs too (a tokenizer, a labels file). */
+/** Files a manifest names beside it, which the serving container needs too (a tokenizer, a labels file, a processor). */
 function companions(versionDir: string): string[] {
   const manifest = join(versionDir, 'model.json');
   if (!existsSync(manifest)) return [];
   const m = JSON.parse(readFileSync(manifest, 'utf8')) as {
     inputs?: { text?: { tokenizer?: string } };
     outputs?: { labelsFile?: string };
+    processor?: { file?: string };
   };
   return [
     ...(m.inputs?.text ? [m.inputs.text.tokenizer ?? 'tokenizer.json'] : []),
     ...(m.outputs?.labelsFile ? [m.outputs.labelsFile] : []),
+    ...(m.processor ? [m.processor.file ?? 'processor.ts'] : []),
   ];
 }
 

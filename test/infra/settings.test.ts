@@ -56,10 +56,11 @@ describe('deployment settings for each component', () => {
       'fraud-detector',
       'iris',
       'text-direction',
+      'ticket-router',
     ]);
     assert.ok(infos.some((i) => /infera:sagemaker=off leaves out .*fraud-detector-xl/.test(i)));
     // What remains still serves: a function and a live alias per model, bounded.
-    assert.equal(count(resources, 'AWS::Lambda::Alias'), 3);
+    assert.equal(count(resources, 'AWS::Lambda::Alias'), stack.models.size);
     for (const r of Object.values(resources).filter((x) => x.Type === 'AWS::Lambda::Function')) {
       assert.ok(Number(r.Properties?.ReservedConcurrentExecutions) > 0);
     }

@@ -335,7 +335,7 @@ describe('BatchScoringPipeline', () => {
       LambdaFunctionConfigurations: { Filter: { Key: { FilterRules: { Name: string; Value: string }[] } } }[];
     };
     const suffixes = notes.LambdaFunctionConfigurations.map((c) => c.Filter.Key.FilterRules[0]?.Value).sort();
-    assert.deepEqual(suffixes, ['.csv', '.json', '.jsonl', '.ndjson']);
+    assert.deepEqual(suffixes, ['.csv', '.jpeg', '.jpg', '.json', '.jsonl', '.ndjson', '.png']);
     const dlq = props(resources[lid(stack.batch?.dlqAlarm as never)] as Resource);
     assert.equal(dlq.MetricName, 'ApproximateNumberOfMessagesVisible');
     assert.equal(dlq.Threshold, 0);
