@@ -52,7 +52,9 @@ export function buildOpenApi(registry: ModelRegistry, version: string): Record<s
     const live = registry.resolve(m.name);
     const inputs = live.manifest.inputs;
     if (inputs.kind !== 'tabular') {
-      components[`${pascal(m.name)}Instance`] = tensorInstance(inputs.tensors, m.name, live.version);
+      components[`${pascal(m.name)}Instance`] = inputs.text
+        ? textInstance(inputs.text.field, m.name, live.version)
+        : tensorInstance(inputs.tensors, m.name, live.version);
       continue;
     }
     const { $schema: _, ...schema } = z.toJSONSchema(instanceSchema(inputs.features), {
@@ -100,6 +102,7 @@ export function buildOpenApi(registry: ModelRegistry, version: string): Record<s
       };
     }
     const requestId = op.request ? id(op.request) : undefined;
+    const raw = op.raw ? rawBodies(registry) : {};
     paths[op.path] ??= {};
     (paths[op.path] as Record<string, unknown>)[op.method.toLowerCase()] = {
       operationId: op.id,
@@ -115,6 +118,7 @@ export function buildOpenApi(registry: ModelRegistry, version: string): Record<s
                   schema: { $ref: `#/components/schemas/${requestId}` },
                   ...(op.id === 'predict' && Object.keys(examples).length > 0 ? { examples } : {}),
                 },
+                ...raw,
               },
             },
           }
@@ -161,6 +165,52 @@ function elementSchema(datatype: Datatype): Record<string, unknown> {
   };
 }
 
+/** The raw bodies the predict route takes, and which models take each. */
+function rawBodies(registry: ModelRegistry): Record<string, unknown> {
+  const images: string[] = [];
+  const texts: string[] = [];
+  for (const m of registry.list()) {
+    const inputs = registry.resolve(m.name).manifest.inputs;
+    if (inputs.kind !== 'tensors') continue;
+    if (inputs.text) texts.push(m.name);
+    else if (inputs.tensors.length === 1 && inputs.tensors[0]?.image) images.push(m.name);
+  }
+  const out: Record<string, unknown> = {};
+  const binary = (who: string[]) => ({
+    schema: {
+      type: 'string',
+      contentMediaType: 'application/octet-stream',
+      description: `One image file as the body, for models with one image input: ${who.join(', ')}.`,
+    },
+  });
+  if (images.length > 0) {
+    out['image/png'] = binary(images);
+    out['image/jpeg'] = binary(images);
+  }
+  if (texts.length > 0) {
+    out['text/plain'] = {
+      schema: {
+        type: 'string',
+        description: `The text itself, UTF-8, for text models: ${texts.join(', ')}. A body starting with { is read as JSON.`,
+      },
+    };
+  }
+  return out;
+}
+
+/** A text model's v1 instance: one string. */
+function textInstance(field: string, model: string, version: string): Record<string, unknown> {
+  return {
+    type: 'object',
+    properties: {
+      [field]: { type: 'string', maxLength: 100_000, description: 'The text; tokenized by the model.' },
+    },
+    required: [field],
+    additionalProperties: false,
+    description: `One instance for model '${model}' (version ${version}), a text model. In v2, input '${field}' with datatype BYTES; or send text/plain.`,
+  };
+}
+
 /** A tensor model's v1 instance: each input as nested arrays of its shape after the batch dimension. */
 function tensorInstance(
   specs: readonly TensorSpec[],
@@ -169,6 +219,18 @@ function tensorInstance(
 ): Record<string, unknown> {
   const properties: Record<string, unknown> = {};
   for (const spec of specs) {
+    if (spec.image) {
+      properties[spec.name] = {
+        type: 'object',
+        properties: {
+          b64: { type: 'string', contentEncoding: 'base64', description: 'A PNG or JPEG file.' },
+        },
+        required: ['b64'],
+        additionalProperties: false,
+        description: `An image file, decoded and pre-processed to ${spec.datatype} [${spec.shape.join(', ')}] (${spec.image.colorOrder}, ${spec.image.layout}, resize ${spec.image.resize}). In v2, input '${spec.name}' as BYTES (the files) or ${spec.datatype} (the tensor); or send the file as an image/png or image/jpeg body.`,
+      };
+      continue;
+    }
     let schema = elementSchema(spec.datatype);
     for (const d of [...spec.shape.slice(1)].reverse()) {
       schema = { type: 'array', items: schema, ...(d > 0 ? { minItems: d, maxItems: d } : { minItems: 1 }) };

@@ -240,6 +240,18 @@ describe('local platform (npm start)', () => {
     assert.equal(image?.type, 'array');
     assert.deepEqual([image?.minItems, image?.maxItems], [3, 3]);
     assert.match(String(image?.description), /^FP32 tensor; shape \[-1, 3, -1, -1\]/);
+    // Image and text models: a {"b64"} file or a string, and the raw bodies the predict route takes.
+    const x = (schemas.TextDirectionInstance?.properties as Record<string, Record<string, unknown>>)?.x;
+    assert.deepEqual(x?.required, ['b64']);
+    assert.deepEqual(schemas.TicketRouterInstance?.required, ['text']);
+    const predict = (paths['/v1/models/{model}/predict'] as { post: { requestBody: { content: object } } })
+      .post;
+    assert.deepEqual(Object.keys(predict.requestBody.content), [
+      'application/json',
+      'image/png',
+      'image/jpeg',
+      'text/plain',
+    ]);
   });
 
   it('answers the CLI: infera models and infera predict', async () => {
