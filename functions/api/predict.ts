@@ -3,7 +3,7 @@ import { binaryOutputNames, encodeBinaryOutputs } from '#core/binary.ts';
 import { InferaError, PayloadTooLargeError } from '#core/errors.ts';
 import type { InferRequest, InferResponse, Prediction, PredictRequest } from '#core/protocol.ts';
 import { rawInstance } from '#core/raw.ts';
-import type { Served } from '#core/scoring.ts';
+import type { Inferred, Served } from '#core/scoring.ts';
 import { loadConfig } from '#shared/config.ts';
 import { type ApiRequest, type ApiResponse, createApiHandler } from '#shared/http.ts';
 import { getCapture, getMonitoring } from '#shared/monitoring.ts';
@@ -63,6 +63,7 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
   let predictions: readonly Prediction[] | undefined;
   let binary: Uint8Array[] | undefined;
   let latencyMs = 0;
+  let inputs: Inferred['inputs'];
   // v1 instances, or a tabular v2 request's rows: monitoring and capture read the same form.
   let instances: readonly unknown[] | undefined;
   try {
@@ -77,6 +78,7 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
       if (config.LOG_PAYLOADS) logger.info('payload', { model: mv.name, version: mv.version, instances });
       const r = await scorer.score(mv, instances, opts);
       served = r.served;
+      inputs = r.inputs;
       predictions = r.predictions;
       count = r.predictions.length;
       body = {
@@ -93,6 +95,7 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
         logger.info('payload', { model: mv.name, version: mv.version, inputs: request.inputs });
       const r = await scorer.inferRouted(mv, request, opts);
       served = r.served;
+      inputs = r.inputs;
       instances = r.rows;
       count = r.response.outputs[0]?.shape[0] ?? 0;
       predictions = v2Predictions(r.response);
@@ -115,6 +118,7 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
       status,
       ...(instances ? { instances } : {}),
       ...(answered && predictions ? { predictions } : {}),
+      ...(inputs ? { inputs } : {}),
     });
     monitoring.tick();
   }

@@ -347,6 +347,15 @@ export const trainingStatsSchema = z.strictObject({
     .partial({ missingRate: true })
     .optional()
     .describe('Distribution of the model score on holdout data.'),
+  inputs: z
+    .record(
+      z.string(),
+      z.strictObject({ mean: z.number(), std: z.number().min(0), min: z.number(), max: z.number() }),
+    )
+    .optional()
+    .describe(
+      'Tensor inputs on training data, after pre-processing: by input name, "name[c]" for an image channel, or the text field for tokens per text. The dashboard shows live values against them.',
+    ),
 });
 export type TrainingStats = z.infer<typeof trainingStatsSchema>;
 

@@ -447,7 +447,7 @@ async function readLabels(
     .replace(/\n+$/, '')
     .split('\n')
     .map((l) => l.trim());
-  const blank = lines.findIndex((l) => l === '');
+  const blank = lines.indexOf('');
   if (blank >= 0) {
     problems.push(`${rel(path)}: line ${blank + 1} is blank; every line is a label, in output order`);
     return undefined;

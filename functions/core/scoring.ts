@@ -13,6 +13,7 @@ import { encodeInstances, featureDatatype, instanceSchema, validateInstances } f
 import { fromBase64, imageValue } from './image/files.ts';
 import { imageDims, imagesToTensor } from './image/tensor.ts';
 import type { Datatype, Feature, ImageSpec, Manifest, TensorSpec, TextSpec } from './manifest.ts';
+import { type InputMoments, inputMoments } from './monitoring/inputs.ts';
 import type { EngineOptions, HostTensor, InferenceEngine, LoadedModel } from './ports.ts';
 import { postprocess, topK } from './postprocess.ts';
 import {
@@ -94,6 +95,15 @@ export interface Inferred {
   readonly response: InferResponse;
   readonly served: Served;
   readonly rows?: readonly Record<string, unknown>[];
+  /** A tensor, image or text model's input statistics for monitoring (inputKeys order). */
+  readonly inputs?: readonly InputMoments[];
+}
+
+/** v1 predictions, who served them, and a tensor model's input statistics. */
+export interface Scored {
+  readonly predictions: Prediction[];
+  readonly served: Served;
+  readonly inputs?: readonly InputMoments[];
 }
 
 export interface ScorerOptions {
@@ -243,11 +253,7 @@ export class Scorer {
   }
 
   /** v1 with routing: scores here, on the model's endpoint, or on its fallback; says which. */
-  async score(
-    mv: ModelVersion,
-    instances: readonly unknown[],
-    opts: ScoreOptions = {},
-  ): Promise<{ predictions: Prediction[]; served: Served }> {
+  async score(mv: ModelVersion, instances: readonly unknown[], opts: ScoreOptions = {}): Promise<Scored> {
     if (!this.local(mv)) return this.#remotePredict(mv, instances, opts);
     // A processor runs where the model runs: here, or in the serving container for an endpoint.
     const proc = await this.#processor(mv);
@@ -264,7 +270,7 @@ export class Scorer {
           ),
         )
       : instances;
-    const predictions = await this.#scoreHere(mv, input);
+    const { predictions, inputs } = await this.#scoreHere(mv, input);
     const out = proc?.postprocess
       ? await Promise.all(
           predictions.map((p, i) =>
@@ -277,11 +283,14 @@ export class Scorer {
           ),
         )
       : predictions;
-    return { predictions: out, served: { target: 'lambda' } };
+    return { predictions: out, served: { target: 'lambda' }, ...(inputs ? { inputs } : {}) };
   }
 
   /** The model's own pipeline in this process: validate, pre-process, one session.run, map. */
-  async #scoreHere(mv: ModelVersion, instances: readonly unknown[]): Promise<Prediction[]> {
+  async #scoreHere(
+    mv: ModelVersion,
+    instances: readonly unknown[],
+  ): Promise<{ predictions: Prediction[]; inputs?: InputMoments[] }> {
     const p = await this.#session(mv);
     const m = mv.manifest;
     const run: Run = (feeds) => p.model.run(feeds, outputNames(m));
@@ -289,7 +298,7 @@ export class Scorer {
       const rows = validateInstances(p.schema, instances);
       const feeds = tabularFeeds(m.inputs.tensor, m.inputs.features, rows);
       const out = postprocess(m, await run(feeds), feeds);
-      return toPredictions(m, out, rows.length);
+      return { predictions: toPredictions(m, out, rows.length) };
     }
     if (m.inputs.kind === 'tabular') throw new InferaError(`Model '${mv.name}' has no instance schema.`);
     const feeds = stackTensorInstances(
@@ -299,7 +308,7 @@ export class Scorer {
       await this.#text(mv),
     );
     const out = postprocess(m, await run(feeds), feeds);
-    return toPredictions(m, out, instances.length);
+    return { predictions: toPredictions(m, out, instances.length), inputs: inputMoments(m, feeds) };
   }
 
   /** A version's processor.ts, imported once. */
@@ -317,17 +326,23 @@ export class Scorer {
   }
 
   /** Validates v1 instances exactly as local scoring would, without running anything. */
-  async #checkInstances(mv: ModelVersion, instances: readonly unknown[]): Promise<void> {
+  async #checkInstances(
+    mv: ModelVersion,
+    instances: readonly unknown[],
+  ): Promise<InputMoments[] | undefined> {
     const m = mv.manifest;
     const schema = this.#schema(mv);
     if (m.inputs.kind === 'tabular' && schema) validateInstances(schema, instances);
-    else if (m.inputs.kind === 'tensors')
-      stackTensorInstances(
+    else if (m.inputs.kind === 'tensors') {
+      const feeds = stackTensorInstances(
         m.inputs.tensors,
         instances as readonly Record<string, unknown>[],
         DEFAULT_SHAPE_LIMITS,
         await this.#text(mv),
       );
+      return inputMoments(m, feeds);
+    }
+    return undefined;
   }
 
   #endpoint(mv: ModelVersion): { remote: RemoteEndpoints; endpoint: EndpointRef } {
@@ -340,14 +355,10 @@ export class Scorer {
     return { remote: this.remote, endpoint };
   }
 
-  async #remotePredict(
-    mv: ModelVersion,
-    instances: readonly unknown[],
-    opts: ScoreOptions,
-  ): Promise<{ predictions: Prediction[]; served: Served }> {
+  async #remotePredict(mv: ModelVersion, instances: readonly unknown[], opts: ScoreOptions): Promise<Scored> {
     // Checked here first: a bad request is a 400 naming the field, and never costs an endpoint call.
     // (Not with a processor: the container runs it first, and validates what it returns.)
-    if (!mv.manifest.processor) await this.#checkInstances(mv, instances);
+    const inputs = mv.manifest.processor ? undefined : await this.#checkInstances(mv, instances);
     const { remote, endpoint } = this.#endpoint(mv);
     const parts = splitForPayload(
       instances,
@@ -378,6 +389,7 @@ export class Scorer {
     return {
       predictions,
       served: { target: 'sagemaker', endpoint: endpoint.name, variant, attempts, calls: parts.length },
+      ...(inputs ? { inputs } : {}),
     };
   }
 
@@ -446,6 +458,7 @@ export class Scorer {
     const p = await this.#session(mv);
     const m = mv.manifest;
     const { feeds, n, rows } = this.#feedsV2(mv, req, p.schema, opts, await this.#text(mv));
+    const inputs = m.inputs.kind === 'tensors' ? inputMoments(m, feeds) : undefined;
     const out = postprocess(m, await p.model.run(feeds, outputNames(m)), feeds);
     let outputs = toV2Outputs(m, out, n);
     if (req.outputs) {
@@ -461,6 +474,7 @@ export class Scorer {
       },
       served: { target: 'lambda' },
       ...(rows ? { rows } : {}),
+      ...(inputs ? { inputs } : {}),
     };
   }
 
@@ -508,8 +522,12 @@ export class Scorer {
   }
 
   async #remoteInfer(mv: ModelVersion, req: InferRequest, opts: ScoreOptions): Promise<Inferred> {
-    const { rows } = this.#feedsV2(mv, req, this.#schema(mv), opts, await this.#text(mv));
-    const withRows = rows ? { rows } : {};
+    const { rows, feeds } = this.#feedsV2(mv, req, this.#schema(mv), opts, await this.#text(mv));
+    const m = mv.manifest;
+    const withRows = {
+      ...(rows ? { rows } : {}),
+      ...(m.inputs.kind === 'tensors' ? { inputs: inputMoments(m, feeds) } : {}),
+    };
     const { remote, endpoint } = this.#endpoint(mv);
     const body = JSON.stringify(asJsonRequest(req, mv.manifest));
     const limit = this.#extra.remoteMaxBytes ?? SYNC_PAYLOAD_LIMIT - 1024;

@@ -14,6 +14,7 @@ import {
   numericBins,
   psi,
 } from './drift.ts';
+import { type InputKey, type InputMoments, inputKeys, mergeMoments, summarizeMoments } from './inputs.ts';
 
 /**
  * Streaming monitoring of the scoring path: per model version, request counts, latency, errors,
@@ -72,6 +73,8 @@ export interface Observation {
   /** v1 instances as received (before validation, so rejected values count too). */
   readonly instances?: readonly unknown[];
   readonly predictions?: readonly Prediction[];
+  /** A tensor, image or text model's input moments, in inputKeys(manifest) order. */
+  readonly inputs?: readonly InputMoments[];
 }
 
 interface FeatureTrack {
@@ -95,6 +98,8 @@ interface Counts {
   readonly score: Float64Array;
   /** Per feature: n, missing, outOfRange, beyondTraining, then the bins. */
   readonly features: Float64Array[];
+  /** Per tensor input (or image channel, or text length): count, sum, sum of squares, min, max. */
+  readonly inputs: Float64Array[];
 }
 
 const F_N = 0;
@@ -106,6 +111,7 @@ const F_BINS = 4;
 class VersionTrack {
   readonly mv: ModelVersion;
   readonly features: FeatureTrack[];
+  readonly inputKeys: InputKey[];
   readonly scoreBins: Bins | undefined;
   readonly ring: Counts[];
   readonly total: Counts;
@@ -131,6 +137,7 @@ class VersionTrack {
             };
           })
         : [];
+    this.inputKeys = inputKeys(m);
     this.scoreBins = stats?.score ? numericBins(stats.score) : undefined;
     this.total = this.counts(0);
     this.ring = Array.from({ length: slots }, () => this.counts(-1));
@@ -150,6 +157,7 @@ class VersionTrack {
       latency: new Uint32Array(LATENCY_BINS),
       score: new Float64Array(binCount(this.scoreBins)),
       features: this.features.map((t) => new Float64Array(F_BINS + binCount(t.bins))),
+      inputs: this.inputKeys.map(() => new Float64Array(5)),
     };
   }
 
@@ -161,6 +169,7 @@ class VersionTrack {
       c.latency.fill(0);
       c.score.fill(0);
       for (const f of c.features) f.fill(0);
+      for (const f of c.inputs) f.fill(0);
     }
     return c;
   }
@@ -227,6 +236,12 @@ export class Monitor {
     }
     if (o.instances && t.features.length > 0) this.#observeInstances(t, o.instances, b);
     if (o.predictions) this.#observePredictions(t, o.predictions, b);
+    if (o.inputs && o.inputs.length === t.inputKeys.length) {
+      o.inputs.forEach((m, i) => {
+        mergeMoments(b.inputs[i] as Float64Array, m);
+        mergeMoments(t.total.inputs[i] as Float64Array, m);
+      });
+    }
   }
 
   #observeInstances(t: VersionTrack, instances: readonly unknown[], b: Counts): void {
@@ -385,6 +400,9 @@ export class Monitor {
       c.features.forEach((f, i) => {
         addInto(sum.features[i] as Float64Array, f);
       });
+      c.inputs.forEach((f, i) => {
+        mergeMoments(sum.inputs[i] as Float64Array, f as unknown as InputMoments);
+      });
     }
     return { ...sum, buckets };
   }
@@ -506,6 +524,17 @@ export class Monitor {
             window: featureSummary(ft, w.features[i] as Float64Array, o),
             total: featureSummary(ft, t.total.features[i] as Float64Array, o),
           })),
+          inputs: t.inputKeys.map((k, i) => {
+            const key = k.channel === undefined ? k.name : `${k.name}[${k.channel}]`;
+            const training = t.mv.manifest.trainingStats?.inputs?.[key];
+            return {
+              name: key,
+              kind: k.kind,
+              window: summarizeMoments(w.inputs[i] as Float64Array),
+              total: summarizeMoments(t.total.inputs[i] as Float64Array),
+              training: training ?? null,
+            };
+          }),
           score: t.scoreBins
             ? {
                 labels: binLabels(t.scoreBins),
@@ -601,6 +630,14 @@ export type VersionReport = {
     type: string;
     window: ReturnType<typeof featureSummary>;
     total: ReturnType<typeof featureSummary>;
+  }[];
+  /** Tensor, image and text models: per input, image channel ("x[0]") or tokens per text. */
+  inputs: {
+    name: string;
+    kind: 'values' | 'tokens';
+    window: ReturnType<typeof summarizeMoments>;
+    total: ReturnType<typeof summarizeMoments>;
+    training: { mean: number; std: number; min: number; max: number } | null;
   }[];
   score: {
     labels: string[];

@@ -253,7 +253,23 @@ function renderDrift(r) {
             <td>${pct(w.beyondTrainingRate)}</td></tr>`;
         })
         .join('')}</tbody></table>`
-    : '<div class="empty">No feature data yet for this model.</div>';
+    : inputsTable(v);
+}
+
+/** Tensor, image and text models: live statistics per input, channel or text length, with training's. */
+function inputsTable(v) {
+  const inputs = (v?.inputs ?? []).filter((i) => i.window.count > 0);
+  if (inputs.length === 0) return '<div class="empty">No input data yet for this model.</div>';
+  const cell = (live, train) =>
+    `${num(live)}${train !== undefined && train !== null ? ` <span class="muted">(${num(train)})</span>` : ''}`;
+  return `<table><thead><tr><th>input</th><th>values</th><th>mean (training)</th><th>std (training)</th><th>min (training)</th><th>max (training)</th></tr></thead><tbody>${inputs
+    .map((i) => {
+      const w = i.window;
+      const t = i.training ?? {};
+      const label = i.kind === 'tokens' ? `${i.name} (tokens per text)` : i.name;
+      return `<tr data-input="${esc(i.name)}"><td>${esc(label)}</td><td>${w.count}</td><td>${cell(w.mean, t.mean)}</td><td>${cell(w.std, t.std)}</td><td>${cell(w.min, t.min)}</td><td>${cell(w.max, t.max)}</td></tr>`;
+    })
+    .join('')}</tbody></table>`;
 }
 
 function renderScore(r) {

@@ -93,12 +93,13 @@ describe('classifier post-processing from the manifest', () => {
     const [p] = await scorer.predict(registry.resolve('logits'), [{ x: [2, 0.5, 3, -1] }]);
     const e = [2, 0.5, 3, -1].map(Math.exp);
     const sum = e.reduce((a, b) => a + b, 0);
-    LABELS.forEach((l, c) =>
-      assert.ok(Math.abs((p?.probabilities?.[l] as number) - (e[c] as number) / sum) < 1e-6, l),
-    );
+    const probs = p?.probabilities ?? {};
+    for (const [c, l] of LABELS.entries()) {
+      assert.ok(Math.abs((probs[l] as number) - (e[c] as number) / sum) < 1e-6, l);
+    }
     assert.equal(p?.label, 'bird');
     assert.deepEqual(
-      (p?.top as { label: string }[]).map((t) => t.label),
+      ((p?.top ?? []) as { label: string }[]).map((t) => t.label),
       ['bird', 'cat'],
     );
   });
@@ -157,9 +158,11 @@ describe('embedding post-processing: pooling over the attention mask, then L2', 
     );
     const want = unit(mean);
     for (const got of [short?.embedding, both[0]?.embedding] as number[][]) {
-      got.forEach((v, k) => assert.ok(Math.abs(v - (want[k] as number)) < 1e-6, `component ${k}`));
+      for (const [k, v] of got.entries())
+        assert.ok(Math.abs(v - (want[k] as number)) < 1e-6, `component ${k}`);
     }
-    assert.ok(Math.abs(Math.hypot(...(both[1]?.embedding as number[])) - 1) < 1e-6, 'unit length');
+    const second = (both[1]?.embedding ?? []) as number[];
+    assert.ok(Math.abs(Math.hypot(...second) - 1) < 1e-6, 'unit length');
   });
 
   it('takes the first token with CLS pooling, and answers v2 with one [N, D] embedding output', async () => {
@@ -171,8 +174,7 @@ describe('embedding post-processing: pooling over the attention mask, then L2', 
       [['embedding', [2, D]]],
     );
     const cls = unit(table(2)); // [CLS] is id 2, first in every text
-    (res.outputs[0]?.data as number[])
-      .slice(0, D)
-      .forEach((v, k) => assert.ok(Math.abs(v - (cls[k] as number)) < 1e-6));
+    const first = ((res.outputs[0]?.data ?? []) as number[]).slice(0, D);
+    for (const [k, v] of first.entries()) assert.ok(Math.abs(v - (cls[k] as number)) < 1e-6);
   });
 });

@@ -206,3 +206,46 @@ describe('input/output capture', () => {
     assert.deepEqual(parseCaptureTarget('.infera/capture'), { kind: 'dir', path: '.infera/capture' });
   });
 });
+
+describe('input statistics for image and text models', () => {
+  it("reports each image channel's pre-processed values and a text model's tokens per text", async () => {
+    const { OnnxRuntimeEngine } = await import('#adapters/onnxruntime.ts');
+    const { Scorer } = await import('#core/scoring.ts');
+    const registry = await ModelRegistry.load(MODELS, { only: ['text-direction', 'ticket-router'] });
+    const scorer = new Scorer(registry, new OnnxRuntimeEngine(), { intraOpThreads: 1, interOpThreads: 1 });
+    const monitor = new Monitor({ windowMinutes: 5, bucketSeconds: 10 });
+    const image = registry.resolve('text-direction');
+    const png = await readFile(join(MODELS, 'text-direction/1/fixtures/street-0.png'));
+    const r = await scorer.score(image, [{ x: { b64: png.toString('base64') } }]);
+    monitor.observe(image, {
+      latencyMs: 5,
+      status: 200,
+      predictions: r.predictions,
+      ...(r.inputs ? { inputs: r.inputs } : {}),
+    });
+    const [v] = monitor.report('text-direction').versions;
+    assert.deepEqual(
+      v?.inputs.map((i) => i.name),
+      ['x[0]', 'x[1]', 'x[2]'],
+    );
+    for (const i of v?.inputs ?? []) {
+      assert.equal(i.window.count, 48 * 192, 'every element of the plane');
+      // Normalized to -1..1 ((p/255 - 0.5) / 0.5), padding 0: mostly white paper, so near 1.
+      assert.ok((i.window.min as number) >= -1 && (i.window.max as number) <= 1);
+      assert.ok((i.window.mean as number) > 0.5, `mean ${i.window.mean}`);
+    }
+    const text = registry.resolve('ticket-router');
+    const t = await scorer.score(text, [{ text: 'refund my card' }, { text: 'the parcel is late again' }]);
+    monitor.observe(text, {
+      latencyMs: 5,
+      status: 200,
+      predictions: t.predictions,
+      ...(t.inputs ? { inputs: t.inputs } : {}),
+    });
+    const [tv] = monitor.report('ticket-router').versions;
+    assert.deepEqual(
+      tv?.inputs.map((i) => [i.name, i.kind, i.window.count, i.window.min, i.window.max]),
+      [['text', 'tokens', 2, 5, 7]],
+    );
+  });
+});
