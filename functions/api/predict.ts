@@ -108,6 +108,9 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
     }
   } catch (err) {
     status = err instanceof InferaError ? err.status : 500;
+    // A rejected v2 request still shows what it sent: its rows count as missing or out of range.
+    if (!v1 && status === 400 && !instances)
+      instances = scorer.tabularRows(mv, req.body as InferRequest, opts);
     throw err;
   } finally {
     // Every routed request counts, rejected ones too: their inputs are the data-quality signal.

@@ -572,6 +572,25 @@ export class Scorer {
     }
   }
 
+  /**
+   * A tabular v2 request's rows as v1 instances, without validating their values: what monitoring
+   * counts for a request that was rejected (its out-of-range and missing values are the signal).
+   * Undefined when the request is not even shaped as feature columns.
+   */
+  tabularRows(
+    mv: ModelVersion,
+    req: InferRequest,
+    opts: ScoreOptions = {},
+  ): Record<string, unknown>[] | undefined {
+    const m = mv.manifest;
+    if (m.inputs.kind !== 'tabular') return undefined;
+    try {
+      return columnsToRows(m.inputs.features, req, this.#limitsFor(opts));
+    } catch {
+      return undefined;
+    }
+  }
+
   /** v2 model metadata: the tensors a client sends and gets back. */
   metadataV2(mv: ModelVersion): V2ModelMetadata {
     const m = mv.manifest;

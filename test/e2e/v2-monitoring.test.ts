@@ -68,4 +68,23 @@ describe('v2 requests to a tabular model', () => {
     assert.equal(first.instances[0]?.merchant_category, base.merchant_category);
     assert.ok(!lines.some((l) => l.includes('"amount":2')), 'no amount value reaches the capture');
   });
+
+  it('count a rejected request’s out-of-range value, as v1 does', async () => {
+    const g = await golden('fraud-detector', '1');
+    const base = g.instances[0] as Record<string, unknown>;
+    const res = await fetch(`${platform.url}/v2/models/fraud-detector/versions/1/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(toV2Columns({ ...base, hour: 99 })),
+    });
+    assert.equal(res.status, 400);
+    const report = (await (await fetch(`${platform.url}/v1/models/fraud-detector/monitoring`)).json()) as {
+      versions: {
+        version: string;
+        features: { name: string; window: { outOfRangeRate: number; count: number } }[];
+      }[];
+    };
+    const hour = report.versions.find((v) => v.version === '1')?.features.find((f) => f.name === 'hour');
+    assert.ok((hour?.window.outOfRangeRate ?? 0) > 0, JSON.stringify(hour));
+  });
 });
