@@ -11,6 +11,7 @@ import { InferaError, PayloadTooLargeError, ValidationError } from '#core/errors
 import { formatIssues } from '#core/manifest.ts';
 import type { BatchingModel } from '#core/microbatch.ts';
 import { inferRequestSchema, type Prediction, predictRequestSchema } from '#core/protocol.ts';
+import { rawInstance } from '#core/raw.ts';
 import type { ModelVersion } from '#core/registry.ts';
 import type { Scorer } from '#core/scoring.ts';
 
@@ -165,11 +166,23 @@ async function invocations(o: ContainerOptions, req: IncomingMessage, res: Serve
     else send(res, 200, JSON.stringify({ model: mv.name, version: mv.version, predictions: preds }));
     return 200;
   }
-  if (type !== 'application/json' && type !== 'application/jsonlines') {
-    throw new InferaError(`Content-Type '${type}' is not supported; send application/json or text/csv.`, {
-      status: 415,
-      code: 'unsupported_media_type',
-    });
+  // One image file or plain text as the body, as the API's predict route takes it.
+  const rawText = type === 'text/plain' && !/^\s*[{[]/.test(body.subarray(0, 64).toString('latin1'));
+  if (type?.startsWith('image/') || type === 'application/octet-stream' || rawText) {
+    const predictions = await scorer.predict(mv, [
+      rawInstance(mv.manifest, { contentType: type as string, bytes: body }),
+    ]);
+    send(res, 200, JSON.stringify({ model: mv.name, version: mv.version, predictions }));
+    return 200;
+  }
+  if (type !== 'application/json' && type !== 'application/jsonlines' && type !== 'text/plain') {
+    throw new InferaError(
+      `Content-Type '${type}' is not supported; send application/json or text/csv (or an image or text/plain for a model that takes one).`,
+      {
+        status: 415,
+        code: 'unsupported_media_type',
+      },
+    );
   }
   let json: unknown;
   try {
