@@ -40,20 +40,25 @@ Options:
   --json        print the raw JSON response
   --url <url>   API to talk to (default: $INFERA_URL or ${DEFAULT_URL})
 `,
-  predict: `Usage: infera predict <model> (--data '<json>' | --file <path> | --file -) [options]
+  predict: `Usage: infera predict <model> (--data '<json>' | --file <path> | --file - | --image <path> | --text '<text>') [options]
 
 Scores instances. The input may be one instance object, an array of instances,
-{"instances": [...]}, or an Open Inference Protocol v2 body {"inputs": [...]}.
+{"instances": [...]}, or an Open Inference Protocol v2 body {"inputs": [...]}; or, for a
+model with an image input, a PNG or JPEG file; or, for a text model, the text.
 
 Options:
   -d, --data <json>     input as a JSON string
   -f, --file <path>     input from a JSON file ("-" reads standard input)
+  --image <path>        a PNG or JPEG file, sent as the body (image models)
+  --text <text>         text, sent as a text/plain body (text models)
   --version <v>         version number or alias (default: live)
   --url <url>           API to talk to (default: $INFERA_URL or ${DEFAULT_URL})
 
 Examples:
   infera predict iris --data '{"sepal_length_cm":5.1,"sepal_width_cm":3.5,"petal_length_cm":1.4,"petal_width_cm":0.2}'
   infera predict fraud-detector --file models/fraud-detector/2/fixtures/golden.json --version 1
+  infera predict text-direction --image models/text-direction/1/fixtures/street-180.png
+  infera predict ticket-router --text 'my parcel is late'
 `,
 };
 
@@ -150,6 +155,8 @@ export async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean', default: false },
         data: { type: 'string', short: 'd' },
         file: { type: 'string', short: 'f' },
+        image: { type: 'string' },
+        text: { type: 'string' },
         version: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -158,7 +165,16 @@ export async function main(argv: string[]): Promise<number> {
     throw new CliError((err as Error).message, [`See: infera ${command} --help`], 2);
   }
   const { values, positionals } = parsed as {
-    values: { url?: string; json?: boolean; data?: string; file?: string; version?: string; help?: boolean };
+    values: {
+      url?: string;
+      json?: boolean;
+      data?: string;
+      file?: string;
+      image?: string;
+      text?: string;
+      version?: string;
+      help?: boolean;
+    };
     positionals: string[];
   };
   if (values.help) {
@@ -200,8 +216,32 @@ export async function main(argv: string[]): Promise<number> {
     );
   if (positionals.length > 1)
     throw new CliError(`Unexpected argument '${positionals[1]}'.`, ['See: infera predict --help'], 2);
-  const { kind, body } = toRequest(await readInput(values.data, values.file));
   const m = encodeURIComponent(model);
+  if (values.image !== undefined || values.text !== undefined) {
+    if ([values.data, values.file, values.image, values.text].filter((v) => v !== undefined).length > 1)
+      throw new CliError('Give the input with exactly one of --data, --file, --image or --text.', [], 2);
+    let raw: Buffer;
+    let type = 'text/plain; charset=utf-8';
+    if (values.image !== undefined) {
+      raw = await readFile(values.image).catch((err: NodeJS.ErrnoException) => {
+        throw new CliError(`Cannot read ${values.image}: ${err.code ?? err.message}.`, [], 2);
+      });
+      type = /\.png$/i.test(values.image)
+        ? 'image/png'
+        : /\.jpe?g$/i.test(values.image)
+          ? 'image/jpeg'
+          : 'application/octet-stream';
+    } else raw = Buffer.from(values.text as string, 'utf8');
+    const version = values.version ? `?version=${encodeURIComponent(values.version)}` : '';
+    const result = await api(base, `/v1/models/${m}/predict${version}`, {
+      method: 'POST',
+      headers: { 'content-type': type },
+      body: new Uint8Array(raw),
+    });
+    console.log(JSON.stringify(result, null, 2));
+    return 0;
+  }
+  const { kind, body } = toRequest(await readInput(values.data, values.file));
   const path =
     kind === 'v1'
       ? `/v1/models/${m}/predict${values.version ? `?version=${encodeURIComponent(values.version)}` : ''}`

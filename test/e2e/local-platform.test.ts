@@ -268,6 +268,18 @@ describe('local platform (npm start)', () => {
     ]);
     assert.equal(pred.code, 0, pred.stderr);
     assert.equal(JSON.parse(pred.stdout).predictions[0].label, 'virginica');
+    const image = await cli([
+      'predict',
+      'text-direction',
+      '--url',
+      p.url,
+      '--image',
+      'models/text-direction/1/fixtures/street-180.png',
+    ]);
+    assert.equal(image.code, 0, image.stderr);
+    assert.equal(JSON.parse(image.stdout).predictions[0].label, '180');
+    const text = await cli(['predict', 'ticket-router', '--url', p.url, '--text', 'I forgot my password']);
+    assert.equal(JSON.parse(text.stdout).predictions[0].label, 'account');
     const bad = await cli(['predict', 'iris', '--url', p.url, '--data', '{"sepal_length_cm":-1}']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /error: 400: .*sepal_length_cm: must be >= 0/);
