@@ -10,6 +10,7 @@ import {
   ValidationError,
 } from './errors.ts';
 import { encodeInstances, featureDatatype, instanceSchema, validateInstances } from './features.ts';
+import { loadImageCodecs } from './image/codecs.ts';
 import { fromBase64, imageValue } from './image/files.ts';
 import { imageDims, imagesToTensor } from './image/tensor.ts';
 import type { Datatype, Feature, ImageSpec, Manifest, TensorSpec, TextSpec } from './manifest.ts';
@@ -254,6 +255,7 @@ export class Scorer {
 
   /** v1 with routing: scores here, on the model's endpoint, or on its fallback; says which. */
   async score(mv: ModelVersion, instances: readonly unknown[], opts: ScoreOptions = {}): Promise<Scored> {
+    await codecsFor(mv);
     if (!this.local(mv)) return this.#remotePredict(mv, instances, opts);
     // A processor runs where the model runs: here, or in the serving container for an endpoint.
     const proc = await this.#processor(mv);
@@ -454,6 +456,7 @@ export class Scorer {
    * v1 instances, so monitoring and capture see v2 traffic exactly as they see v1.
    */
   async inferRouted(mv: ModelVersion, req: InferRequest, opts: ScoreOptions = {}): Promise<Inferred> {
+    await codecsFor(mv);
     if (!this.local(mv)) return this.#remoteInfer(mv, req, opts);
     const p = await this.#session(mv);
     const m = mv.manifest;
@@ -734,7 +737,7 @@ async function loadTokenizer(mv: ModelVersion, spec: TextSpec): Promise<TextInpu
       `${where}: inputs.text.tokenizer cannot be read: ${(err as Error).message}. Put the model's tokenizer.json beside model.json`,
     ]);
   }
-  return { spec, tokenizer: new TextTokenizer(json, spec, where) };
+  return { spec, tokenizer: await TextTokenizer.load(json, spec, where) };
 }
 
 /** v1 text instances, {"<field>": "..."}, to the token feeds. */
@@ -808,6 +811,12 @@ function stackTensorInstances(
     feeds[spec.name] = { type: DATATYPE_TO_TYPE[spec.datatype], data, dims: [instances.length, ...dims] };
   }
   return feeds;
+}
+
+/** Loads the image decoders before a request to a model with an image input (once per process). */
+function codecsFor(mv: ModelVersion): Promise<unknown> | undefined {
+  const m = mv.manifest;
+  return m.inputs.kind === 'tensors' && m.inputs.tensors.some((t) => t.image) ? loadImageCodecs() : undefined;
 }
 
 /** A v1 instance as the object a processor receives. */

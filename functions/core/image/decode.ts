@@ -1,11 +1,10 @@
-import { convertIndexedToRgb, decode as decodePng } from 'fast-png';
-// The decoder alone: jpeg-js's index also loads its encoder, which no handler needs (B5's budget).
-import decodeJpeg from 'jpeg-js/lib/decoder.js';
 import { ValidationError } from '../errors.ts';
+import { imageCodecs } from './codecs.ts';
 import { imageFormat } from './format.ts';
 
 /**
- * PNG and JPEG bytes to 8-bit RGB pixels, with maintained pure-JS decoders (fast-png, jpeg-js):
+ * PNG and JPEG bytes to 8-bit RGB pixels, with maintained pure-JS decoders (fast-png, jpeg-js's
+ * decoder alone, loaded on first need by codecs.ts):
  * the same code on x86_64 and arm64 Lambda, in the container and on a laptop, with no native
  * package to pick per platform. The size is checked from the file's header before any pixel
  * buffer is allocated.
@@ -51,16 +50,16 @@ function png(bytes: Uint8Array, at: string, maxPixels: number): Pixels {
   if (bytes.length < 24) fail(`${at}: the PNG is truncated (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   checkSize(view.getUint32(16), view.getUint32(20), at, maxPixels);
-  let img: ReturnType<typeof decodePng>;
+  let img: ReturnType<ReturnType<typeof imageCodecs>['decodePng']>;
   try {
-    img = decodePng(bytes);
+    img = imageCodecs().decodePng(bytes);
   } catch (err) {
     fail(`${at}: the PNG could not be decoded: ${(err as Error).message}`);
   }
   const { width, height } = img;
   const n = width * height;
   if (img.palette) {
-    const rgba = convertIndexedToRgb(img);
+    const rgba = imageCodecs().convertIndexedToRgb(img);
     const per = rgba.length / n;
     return { width, height, channels: 3, data: pick(rgba, per, [0, 1, 2], n) };
   }
@@ -120,7 +119,7 @@ function pick(data: ArrayLike<number>, per: number, keep: readonly number[], n: 
 function jpg(bytes: Uint8Array, at: string, maxPixels: number): Pixels {
   let img: { width: number; height: number; data: Uint8Array };
   try {
-    img = decodeJpeg(bytes, {
+    img = imageCodecs().decodeJpeg(bytes, {
       useTArray: true,
       formatAsRGBA: false,
       // jpeg-js checks the frame header against these before it allocates the pixel buffers.

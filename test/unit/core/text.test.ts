@@ -37,7 +37,11 @@ before(async () => {
 describe('tokenization matches Hugging Face tokenizers', () => {
   it('gives the ids and masks the Rust tokenizers library gives, truncation included', async () => {
     const fx = await readJson<HfFixture>(join(ROOT, 'test/fixtures/text/hf-tokenizers.json'));
-    const tok = new TextTokenizer(tokenizerJson, { ...SPEC, maxLength: fx.maxLength }, 'tokenizer.json');
+    const tok = await TextTokenizer.load(
+      tokenizerJson,
+      { ...SPEC, maxLength: fx.maxLength },
+      'tokenizer.json',
+    );
     assert.ok(fx.cases.length >= 6);
     for (const c of fx.cases) {
       const e = tok.encode(c.text, 'text');
@@ -46,8 +50,8 @@ describe('tokenization matches Hugging Face tokenizers', () => {
     }
   });
 
-  it('truncates to maxLength keeping [CLS] first and [SEP] last, and pads to the longest text', () => {
-    const tok = new TextTokenizer(tokenizerJson, { ...SPEC, maxLength: 8 }, 'tokenizer.json');
+  it('truncates to maxLength keeping [CLS] first and [SEP] last, and pads to the longest text', async () => {
+    const tok = await TextTokenizer.load(tokenizerJson, { ...SPEC, maxLength: 8 }, 'tokenizer.json');
     const feeds = tok.feeds(
       ['the parcel is late the parcel is late the parcel is late', 'refund'],
       [
@@ -64,8 +68,8 @@ describe('tokenization matches Hugging Face tokenizers', () => {
     assert.deepEqual(Array.from(feeds.mask?.data as Int32Array).slice(8), [1, 1, 1, 0, 0, 0, 0, 0]);
   });
 
-  it('refuses a text over the character limit before tokenizing it', () => {
-    const tok = new TextTokenizer(tokenizerJson, SPEC, 'tokenizer.json');
+  it('refuses a text over the character limit before tokenizing it', async () => {
+    const tok = await TextTokenizer.load(tokenizerJson, SPEC, 'tokenizer.json');
     assert.throws(
       () => tok.encode('a'.repeat(MAX_TEXT_CHARS + 1), 'instances[0].text'),
       (e: Error) =>
