@@ -107,3 +107,8 @@ export class PreconditionFailedError extends InferaError {
     super(message, { status: 412, code: 'precondition_failed' });
   }
 }
+
+/** Throws the 400 for one problem, the message also its only detail. */
+export function invalid(message: string): never {
+  throw new ValidationError(message, [message]);
+}
