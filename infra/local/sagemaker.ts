@@ -208,7 +208,18 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions = {}): Pro
       });
       return;
     }
-    const name = decodeURIComponent(m[1] as string);
+    let name: string;
+    try {
+      name = decodeURIComponent(m[1] as string);
+    } catch {
+      // A malformed percent-escape is the caller's error; it must never reach the process.
+      req.resume();
+      sendError(res, 400, 'ValidationError', {
+        message:
+          'The endpoint name in the path is not valid percent-encoding; send the endpoint name as it is.',
+      });
+      return;
+    }
     handle(name, req, res).catch((err: unknown) => {
       if (!res.headersSent)
         sendError(res, 500, 'InternalFailure', { message: `local runtime error: ${(err as Error).message}` });

@@ -66,6 +66,19 @@ describe('SageMaker route against the real serving container', () => {
     return new Scorer(registry, new OnnxRuntimeEngine(), threads, { remote });
   };
 
+  it('answers a malformed percent-escape in the endpoint name with a 400 and keeps serving', async () => {
+    const bad = await fetch(`${sm.url}/endpoints/%E0%A4%A/invocations`, { method: 'POST', body: 'x' });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /not valid percent-encoding/);
+    const endpoint = registry.resolve('fraud-detector-xl').route.endpoint?.name as string;
+    const ok = await fetch(`${sm.url}/endpoints/${endpoint}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: (await g).instances.slice(0, 1) }),
+    });
+    assert.equal(ok.status, 200, 'the runtime is still up');
+  });
+
   it('scores v1 and v2 through InvokeEndpoint and matches the golden outputs', async () => {
     const { instances, expected, tolerance } = await g;
     const s = scorer();

@@ -110,7 +110,7 @@ export async function planChunks(
       first = false;
       if (line.problem) {
         throw new ValidationError(
-          `the first line ${line.problem}; is the file compressed or binary? Upload uncompressed CSV (with a header row) or JSON Lines`,
+          `the first ${line.problem}; is the file compressed or binary? Upload uncompressed CSV (with a header row) or JSON Lines`,
         );
       }
       const text = line.text.startsWith(BOM) ? line.text.slice(1) : line.text;
