@@ -8,6 +8,7 @@ import {
   frameBinary,
 } from '#core/binary.ts';
 import { InferaError, PayloadTooLargeError, ValidationError } from '#core/errors.ts';
+import { jsonErrorWhere } from '#core/json-error.ts';
 import { formatIssues } from '#core/manifest.ts';
 import type { BatchingModel } from '#core/microbatch.ts';
 import { inferRequestSchema, type Prediction, predictRequestSchema } from '#core/protocol.ts';
@@ -144,7 +145,9 @@ async function invocations(o: ContainerOptions, req: IncomingMessage, res: Serve
     try {
       header = JSON.parse(body.subarray(0, headerLength).toString('utf8'));
     } catch (err) {
-      throw new ValidationError(`The JSON header is not valid JSON: ${(err as Error).message}.`);
+      throw new ValidationError(
+        `The JSON header is not valid JSON (${jsonErrorWhere(err as Error, body.subarray(0, headerLength).toString('latin1'))}).`,
+      );
     }
     const parsed = inferRequestSchema.safeParse(header, { reportInput: true });
     if (!parsed.success) throw invalid(parsed.error);
@@ -188,7 +191,9 @@ async function invocations(o: ContainerOptions, req: IncomingMessage, res: Serve
   try {
     json = JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw new ValidationError(`Body is not valid JSON: ${(err as Error).message}.`);
+    throw new ValidationError(
+      `Body is not valid JSON (${jsonErrorWhere(err as Error, body.toString('latin1'))}).`,
+    );
   }
   const obj =
     json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as object) : undefined;

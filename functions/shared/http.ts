@@ -14,6 +14,7 @@ import {
   ValidationError,
 } from '#core/errors.ts';
 import { imageFormat } from '#core/image/format.ts';
+import { jsonErrorWhere } from '#core/json-error.ts';
 import { formatIssues } from '#core/manifest.ts';
 import type { InferRequest } from '#core/protocol.ts';
 import { logger, metrics, tracer } from './observability.ts';
@@ -46,6 +47,9 @@ export interface RawBody {
 
 /** Media types a raw-body operation takes as the input itself rather than as JSON. */
 const RAW_TYPES = /^(image\/[a-z0-9.+-]+|application\/octet-stream|text\/plain)$/;
+
+/** The media types a JSON body may come as: JSON itself, text/plain and curl's default form type. */
+const JSON_TYPES = /^(application\/(json|[a-z0-9.+-]+\+json|x-www-form-urlencoded)|text\/plain)$/i;
 
 /** The first bytes of a body (at most 64), decoded from base64 when the event is. */
 function headOf(raw: string, base64: boolean): Buffer {
@@ -248,6 +252,13 @@ export function httpEdge(opts: {
             ? Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8')
             : undefined;
         const type = headers['content-type'];
+        const encoding = headers['content-encoding']?.trim().toLowerCase();
+        if (encoding && encoding !== 'identity') {
+          throw new InferaError(
+            `Content-Encoding is '${encoding}'; this API takes uncompressed bodies. Send the body without compression (and without a Content-Encoding header).`,
+            { status: 415, code: 'unsupported_media_type' },
+          );
+        }
         const rawMedia =
           operation.raw && headerLength === undefined
             ? rawType(type, headOf(raw, event.isBase64Encoded === true))
@@ -263,11 +274,7 @@ export function httpEdge(opts: {
           return;
         }
         // curl -d sends application/x-www-form-urlencoded by default; a JSON body under it is accepted.
-        if (
-          headerLength === undefined &&
-          type &&
-          !/json|^text\/plain|^application\/x-www-form-urlencoded/i.test(type)
-        ) {
+        if (headerLength === undefined && type && !JSON_TYPES.test(type.split(';')[0]?.trim() ?? '')) {
           throw new InferaError(
             `Content-Type is '${type}'; send the body as application/json${operation.binary ? ', or as binary tensor data with an Inference-Header-Content-Length header' : ''}${operation.raw ? ', or as a raw image/png, image/jpeg or text/plain body for a model with an image or text input' : ''}.`,
             { status: 415, code: 'unsupported_media_type' },
@@ -286,7 +293,14 @@ export function httpEdge(opts: {
             operation.raw && /x-www-form-urlencoded/i.test(type ?? '')
               ? " It came as application/x-www-form-urlencoded, curl's default for -d and --data-binary: to send an image or text file, add -H 'content-type: image/png' (or image/jpeg, text/plain)."
               : '';
-          throw new ValidationError(`Body is not valid JSON: ${(err as Error).message}.${hint}`);
+          throw new ValidationError(`Body is not valid JSON (${jsonErrorWhere(err as Error, text)}).${hint}`);
+        }
+        // JSON.parse keeps "__proto__" as a key, but copying the object (as validation does) turns
+        // it into a prototype and the field vanishes: refuse it by name instead.
+        if (text.includes('"__proto__"')) {
+          throw new ValidationError(
+            'Body has a field named "__proto__"; no field of this API has that name. Remove it.',
+          );
         }
         const checked = operation.request.safeParse(parsed, { reportInput: true });
         if (!checked.success) {

@@ -123,6 +123,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       res.end(req.method === 'HEAD' ? undefined : p.body);
       return 200;
     }
+    if (page) {
+      send(
+        res,
+        405,
+        {
+          error: `Method ${req.method} is not allowed on ${rawPath}. Use GET.`,
+          code: 'method_not_allowed',
+          requestId: randomUUID(),
+        },
+        { allow: 'GET, HEAD' },
+      );
+      return 405;
+    }
     const route = routes.find((r) => matchPath(r.path, rawPath));
     const fnName: FunctionName = route?.function ?? 'models';
     const routeKey = route ? `ANY ${route.path}` : '$default';

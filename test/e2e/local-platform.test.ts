@@ -209,6 +209,40 @@ describe('local platform (npm start)', () => {
         /send the body as application\/json/,
         { 'content-type': 'text/csv' },
       ],
+      [
+        'a media type that merely contains "json"',
+        'POST',
+        iris,
+        { instances: [ok] },
+        415,
+        /Content-Type is 'application\/not-json-at-all'/,
+        { 'content-type': 'application/not-json-at-all' },
+      ],
+      [
+        'a compressed body',
+        'POST',
+        iris,
+        { instances: [ok] },
+        415,
+        /Content-Encoding is 'gzip'; this API takes uncompressed bodies/,
+        { 'content-encoding': 'gzip' },
+      ],
+      [
+        'a __proto__ field',
+        'POST',
+        iris,
+        `{"instances":[{"sepal_length_cm":5,"sepal_width_cm":3,"petal_length_cm":1,"petal_width_cm":0.2,"__proto__":{"x":1}}]}`,
+        400,
+        /field named "__proto__"/,
+      ],
+      [
+        'the dashboard, posted to',
+        'POST',
+        '/dashboard',
+        { x: 1 },
+        405,
+        /Method POST is not allowed on \/dashboard\. Use GET/,
+      ],
     ];
     assert.ok(cases.length >= 15);
     for (const [what, method, path, body, status, message, headers] of cases) {
@@ -218,6 +252,11 @@ describe('local platform (npm start)', () => {
       assert.match([r.json.error, ...((r.json.details as string[]) ?? [])].join('\n'), message, what);
       assert.equal(typeof r.json.requestId, 'string', `${what}: carries a request id`);
     }
+    // A body that is not JSON is refused without quoting it: values may be personal data.
+    const secret = await call(p.url, 'POST', iris, 'ssn=123-45-6789', { 'content-type': 'application/json' });
+    assert.equal(secret.status, 400);
+    assert.ok(!secret.text.includes('123-45-6789'), secret.text);
+    assert.ok(!p.output().includes('123-45-6789'), 'nor logging it');
     const health = await call(p.url, 'GET', '/v2/health/ready');
     assert.deepEqual(health.json, { ready: true });
     const again = await call(p.url, 'POST', iris, { instances: [ok] });
