@@ -189,6 +189,15 @@ describe('batch scoring on the local S3 + SQS', () => {
     assert.equal(job.version, '1', 'the live version is pinned in the job record');
   });
 
+  it('scores a file whose key has a character outside the BMP (report-😀.csv), not stalling in splitting', async () => {
+    const good = (id: string) => `${id},12.5,grocery,14,3.2,0,true,400,false`;
+    const key = 'fraud-detector/reports/report-😀-ünï.csv';
+    await upload(key, `${[HEADER, good('a'), good('b'), good('c')].join('\n')}\n`);
+    const s = await summaryOf(await jobIdFor(key));
+    assert.equal(s.status, 'succeeded', JSON.stringify(s));
+    assert.equal(s.rowsScored, 3);
+  });
+
   it('explains malformed rows with their line numbers and scores the good rows around them', async () => {
     const good = (id: string) => `${id},12.5,grocery,14,3.2,0,true,400,false`;
     const lines = [

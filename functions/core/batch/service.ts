@@ -210,7 +210,7 @@ export async function splitUpload(d: BatchDeps, u: Upload): Promise<SplitOutcome
       rows: c.rows,
       headerLines: plan.headerLines,
     };
-    return { id: String(c.chunk), body: JSON.stringify(msg) };
+    return { id: String(c.chunk), body: asciiJson(msg) };
   });
   await sendAll(d.queue, s.queueUrl, entries);
   await writeJob(d, { ...job, state: 'queued', splitAt: now(d) });
@@ -422,8 +422,8 @@ async function deadLetter(d: BatchDeps, msg: ChunkMessage, reason: string, attem
       contentType: JSON_TYPE,
     },
   );
-  await d.queue.send(d.settings.dlqUrl, JSON.stringify(msg), {
-    reason: reason.slice(0, 1000),
+  await d.queue.send(d.settings.dlqUrl, asciiJson(msg), {
+    reason: asciiText(reason.slice(0, 1000)),
     jobId: msg.jobId,
     chunk: String(msg.chunk),
     attempts: String(attempts),
@@ -663,4 +663,17 @@ async function* wholeFile(body: AsyncIterable<Uint8Array>, start: number): Async
     size += b.length;
   }
   yield { start, end: start + size, text: Buffer.concat(parts, size).toString('base64') };
+}
+
+/**
+ * JSON with every non-ASCII character escaped (\uXXXX, surrogate pairs as two): the same value to
+ * any JSON parser, and a body every SQS implementation takes. An object key such as
+ * `report-😀.csv` otherwise made the local emulator refuse the message and the job stall.
+ */
+export function asciiJson(value: unknown): string {
+  return asciiText(JSON.stringify(value));
+}
+
+function asciiText(text: string): string {
+  return text.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
