@@ -15,6 +15,7 @@ import { inferRequestSchema, type Prediction, predictRequestSchema } from '#core
 import { rawInstance } from '#core/raw.ts';
 import type { ModelVersion } from '#core/registry.ts';
 import type { Scorer } from '#core/scoring.ts';
+import { answerClientErrors } from '#shared/client-errors.ts';
 
 /**
  * The SageMaker hosting contract over the scoring core: GET /ping, POST /invocations (JSON v1
@@ -222,7 +223,7 @@ function invalid(error: Parameters<typeof formatIssues>[0]): ValidationError {
 }
 
 export function createContainerServer(o: ContainerOptions): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     const started = performance.now();
     const path = (req.url ?? '/').split('?')[0];
     const done = (status: number) => {
@@ -305,4 +306,6 @@ export function createContainerServer(o: ContainerOptions): Server {
       })
       .then(done);
   });
+  answerClientErrors(server);
+  return server;
 }

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { type FunctionName, matchPath, routePaths } from '#api/routes.ts';
+import { answerClientErrors } from '#shared/client-errors.ts';
 
 export type LambdaHandler = (
   event: APIGatewayProxyEventV2,
@@ -100,6 +101,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         });
     });
   });
+  answerClientErrors(server);
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<number> {
     let url: URL;

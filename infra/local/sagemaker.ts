@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { answerClientErrors } from '../../functions/shared/client-errors.ts';
 
 /**
  * A local SageMaker: one serving-container process per heavy model (the same code the image
@@ -225,6 +226,7 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions = {}): Pro
         sendError(res, 500, 'InternalFailure', { message: `local runtime error: ${(err as Error).message}` });
     });
   });
+  answerClientErrors(server);
 
   async function handle(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);

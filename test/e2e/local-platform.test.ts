@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -252,6 +253,24 @@ describe('local platform (npm start)', () => {
       assert.match([r.json.error, ...((r.json.details as string[]) ?? [])].join('\n'), message, what);
       assert.equal(typeof r.json.requestId, 'string', `${what}: carries a request id`);
     }
+    // Requests Node's own parser refuses still get a JSON error body.
+    const rawHttp = (payload: string) =>
+      new Promise<string>((resolve, reject) => {
+        const u = new URL(p.url);
+        const sock = connect(Number(u.port), u.hostname, () => sock.end(payload));
+        let got = '';
+        sock.on('data', (d) => {
+          got += d.toString();
+        });
+        sock.on('end', () => resolve(got));
+        sock.on('error', reject);
+      });
+    const garbage = await rawHttp('GARBAGE / HTTP/1.1\r\n\r\n');
+    assert.match(garbage, /^HTTP\/1\.1 400/);
+    assert.match(garbage, /"code":"bad_request"/);
+    const huge = await rawHttp(`GET /v2 HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.match(huge, /^HTTP\/1\.1 431/);
+    assert.match(huge, /"code":"request_header_fields_too_large"/);
     // A body that is not JSON is refused without quoting it: values may be personal data.
     const secret = await call(p.url, 'POST', iris, 'ssn=123-45-6789', { 'content-type': 'application/json' });
     assert.equal(secret.status, 400);
