@@ -272,6 +272,12 @@ ${sm ? sageMakerBanner(sm, url, registry) : '\n  SageMaker endpoints are off (--
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // `kill -TERM <npm pid>` stops npm but does not reach this process: follow the parent instead,
+  // so no platform (or serving container) is left running on the ports with nobody to stop it.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop('parent process exited');
+  }, 500).unref();
 }
 
 /**

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,7 @@ import {
   copyModels,
   editJson,
   golden,
+  ROOT,
   type RunningPlatform,
   startPlatform,
   toV2Columns,
@@ -372,6 +375,55 @@ describe('local platform (npm start)', () => {
     const missing = await cli(['batch', 'status', '20990101-000000-00000000', '--url', p.url]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /404: No batch job '20990101-000000-00000000'/);
+  });
+});
+
+describe('stopping npm start', () => {
+  it('stops the platform and its serving containers when npm itself gets SIGTERM', async () => {
+    const npm = spawn(
+      'npm',
+      ['start', '--', '--port', '0', '--aws-port', '0', '--sagemaker-port', '0', '--no-batch'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    npm.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      for (let i = 0; i < 120 && !/infera is running at/.test(out); i++)
+        await new Promise((r) => setTimeout(r, 250));
+      assert.match(out, /infera is running at/);
+      // The processes npm started (read from /proc: no procps needed on a bare machine).
+      const children = readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] === String(npm.pid);
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+      const containers = [...out.matchAll(/container pid (\d+)/g)].map((m) => Number(m[1]));
+      assert.ok(children.length > 0 && containers.length > 0, out);
+      npm.kill('SIGTERM');
+      const gone = () => [...children, ...containers].every((pid) => !alive(pid));
+      for (let i = 0; i < 40 && !gone(); i++) await new Promise((r) => setTimeout(r, 250));
+      assert.ok(gone(), `still running: ${[...children, ...containers].filter(alive).join(', ')}`);
+    } finally {
+      npm.kill('SIGKILL');
+    }
   });
 });
 
