@@ -1,18 +1,17 @@
 /// <reference lib="dom" />
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { Manifest } from '#core/manifest.ts';
 import { rng } from '../../scripts/lib/ml.ts';
 import { rowSampler } from '../../scripts/traffic.ts';
 import { cli, copyModels, ROOT, type RunningPlatform, run, startPlatform } from '../helpers.ts';
+import { launchBrowser } from '../support/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 
 async function predict(url: string, instances: unknown[], headers: Record<string, string> = {}, query = '') {
@@ -231,14 +230,10 @@ describe('model lifecycle and monitoring on npm start', () => {
     assert.match(p.output(), /"message":"drift detected".*"feature":"amount"/);
   });
 
-  describe('the dashboard in a real browser (Debian chromium)', () => {
+  describe('the dashboard in a real browser (Chromium from @sparticuz/chromium)', () => {
     let browser: Browser;
     before(async () => {
-      assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      });
+      browser = await launchBrowser();
     });
     after(async () => {
       await browser?.close();
