@@ -228,8 +228,14 @@ export const batchCreateRequestSchema = z
       .number()
       .int()
       .min(0)
+      .max(
+        5 * 1024 ** 4,
+        'must be at most 5 TiB (5497558138880 bytes), the largest S3 object; split the file',
+      )
       .optional()
-      .describe('File size. Above 8 MiB the answer holds presigned multipart URLs instead of one PUT URL.'),
+      .describe(
+        'File size, up to 5 TiB. Above 8 MiB the answer holds presigned multipart URLs (at most 1,000 parts) instead of one PUT URL.',
+      ),
   })
   .meta({ id: 'BatchCreateRequest' });
 export type BatchCreateRequest = z.infer<typeof batchCreateRequestSchema>;

@@ -189,3 +189,57 @@ describe('text to the shipped ticket-router through npm start', () => {
     assert.deepEqual(json(v2).outputs.find((o: { name: string }) => o.name === 'label').data, ['billing']);
   });
 });
+
+describe('batch upload tickets, bounded', () => {
+  const post = async (path: string, body: unknown) => {
+    const r = await fetch(`${platform.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+  };
+
+  it('answers a 78 GiB upload with at most 1,000 presigned parts, and refuses more than S3 holds', async () => {
+    const big = await post('/v1/batch', {
+      model: 'fraud-detector',
+      filename: 'big.csv',
+      bytes: 83_886_080_000,
+    });
+    assert.equal(big.status, 201);
+    const m = big.json.multipart as { partBytes: number; parts: unknown[] };
+    assert.ok(m.parts.length <= 1000, `${m.parts.length} parts`);
+    assert.ok(m.partBytes * m.parts.length >= 83_886_080_000);
+    const huge = await post('/v1/batch', { model: 'fraud-detector', bytes: 6 * 1024 ** 4 });
+    assert.equal(huge.status, 400);
+    assert.match(String(huge.json.error), /body\.bytes: must be <= 5497558138880/);
+  });
+
+  it('answers a completion with a wrong uploadId or bad parts with a 400 naming the field', async () => {
+    const t = await post('/v1/batch', {
+      model: 'fraud-detector',
+      filename: 'x.csv',
+      bytes: 20 * 1024 * 1024,
+    });
+    const jobId = t.json.jobId as string;
+    const key = t.json.key as string;
+    const wrongId = await post(`/v1/batch/${jobId}/complete`, {
+      key,
+      uploadId: 'not-an-upload',
+      parts: [{ partNumber: 1, etag: '"x"' }],
+    });
+    assert.equal(wrongId.status, 400, JSON.stringify(wrongId.json));
+    assert.match(String(wrongId.json.error), /^uploadId: /);
+    const { uploadId } = t.json.multipart as { uploadId: string };
+    const wrongParts = await post(`/v1/batch/${jobId}/complete`, {
+      key,
+      uploadId,
+      parts: [
+        { partNumber: 2, etag: '"a"' },
+        { partNumber: 1, etag: '"b"' },
+      ],
+    });
+    assert.equal(wrongParts.status, 400, JSON.stringify(wrongParts.json));
+    assert.match(String(wrongParts.json.error), /^parts: /);
+  });
+});

@@ -571,7 +571,13 @@ export async function jobResults(
 
 /** Multipart uploads above this size; each presigned part is at least this big. */
 export const PART_BYTES = 8 * 1024 * 1024;
-const MAX_PARTS = 10_000;
+/**
+ * Presigned parts per upload: S3 allows 10,000, but presigning them all takes seconds of CPU and
+ * megabytes of answer. Parts grow instead (S3 takes up to 5 GiB each), so 1,000 cover S3's 5 TiB.
+ */
+const MAX_PARTS = 1000;
+/** S3's largest object. */
+export const MAX_UPLOAD_BYTES = 5 * 1024 ** 4;
 
 export type UploadTicket = {
   readonly jobId: string;
@@ -645,7 +651,23 @@ export async function completeUpload(
   if (job.state !== 'awaiting-upload') {
     throw new ValidationError(`job '${jobId}' is already ${job.state}; its upload is complete`);
   }
-  await signer.completeMultipartUpload(d.settings.inputBucket, req.key, req.uploadId, req.parts);
+  try {
+    await signer.completeMultipartUpload(d.settings.inputBucket, req.key, req.uploadId, req.parts);
+  } catch (err) {
+    // S3's answers about the caller's upload are the caller's to fix: a 400 naming the field.
+    const name = (err as { name?: string; Code?: string }).name ?? (err as { Code?: string }).Code ?? '';
+    const fix: Record<string, string> = {
+      NoSuchUpload: `uploadId: '${req.uploadId}' is not an open upload for this job; send the uploadId POST /v1/batch returned`,
+      InvalidPart:
+        'parts: a part number or ETag does not match an uploaded part; send each ETag its part PUT returned',
+      InvalidPartOrder: 'parts: the parts must be listed in ascending partNumber order',
+      EntityTooSmall:
+        'parts: every part but the last must be at least 5 MiB; upload the parts with the partBytes the ticket gave',
+    };
+    const message = fix[name];
+    if (message) throw new ValidationError(message, [message]);
+    throw err;
+  }
 }
 
 function safeFilename(name: string): string {
