@@ -99,6 +99,19 @@ async function readInput(data?: string, file?: string): Promise<unknown> {
   }
 }
 
+/** The live column: one version, or a canary split as "1 80% / 2 20%", and a shadow. */
+export function liveOf(m: {
+  aliases: Record<string, string>;
+  traffic?: { live: { version: string; weight: number }[]; shadow?: string };
+}): string {
+  const live = m.traffic?.live ?? [];
+  const split =
+    live.length > 1
+      ? live.map((w) => `${w.version} ${Math.round(w.weight * 100)}%`).join(' / ')
+      : (live[0]?.version ?? m.aliases.live ?? '-');
+  return m.traffic?.shadow ? `${split} (shadow ${m.traffic.shadow})` : split;
+}
+
 /** Accepts the shapes people naturally have at hand and returns the request path suffix and body. */
 export function toRequest(input: unknown): { kind: 'v1' | 'v2'; body: unknown } {
   if (Array.isArray(input)) return { kind: 'v1', body: { instances: input } };
@@ -190,6 +203,7 @@ export async function main(argv: string[]): Promise<number> {
         task: string;
         versions: string[];
         aliases: Record<string, string>;
+        traffic?: { live: { version: string; weight: number }[]; shadow?: string };
         target: string;
       }[];
     };
@@ -200,7 +214,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(
       table([
         ['NAME', 'TASK', 'VERSIONS', 'LIVE', 'TARGET'],
-        ...body.models.map((m) => [m.name, m.task, m.versions.join(','), m.aliases.live ?? '-', m.target]),
+        ...body.models.map((m) => [m.name, m.task, m.versions.join(','), liveOf(m), m.target]),
       ]),
     );
     return 0;

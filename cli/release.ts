@@ -174,9 +174,12 @@ export async function deploymentsCommand(args: string[]): Promise<number> {
   if (!o) return 0;
   if (!isCloud(o)) {
     const entry = await loadLocal(o);
+    const share = new Map(entry.policy.live.map((w) => [w.version, w.weight]));
     const rows = entry.versions.map((v) => ({
       version: v.version,
-      live: entry.aliases.live === v.version,
+      live: share.has(v.version),
+      ...(share.size > 1 && share.has(v.version) ? { weight: share.get(v.version) } : {}),
+      ...(entry.policy.shadow === v.version ? { shadow: true } : {}),
       aliases: Object.entries(entry.aliases)
         .filter(([, t]) => t === v.version)
         .map(([a]) => a),
@@ -190,9 +193,10 @@ export async function deploymentsCommand(args: string[]): Promise<number> {
     }
     console.log(
       table([
-        ['VERSION', 'ALIASES', 'TARGET', 'CREATED', 'SHA256'],
+        ['VERSION', 'LIVE', 'ALIASES', 'TARGET', 'CREATED', 'SHA256'],
         ...rows.map((r) => [
           `${r.live ? '* ' : '  '}${r.version}`,
+          r.live ? `${Math.round((r.weight ?? 1) * 100)}%` : r.shadow ? 'shadow' : '-',
           r.aliases.join(',') || '-',
           r.target,
           r.createdAt || '-',

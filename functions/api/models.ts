@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { BINARY_EXTENSION } from '#core/binary.ts';
 import { NotFoundError } from '#core/errors.ts';
 import { instanceSchema } from '#core/features.ts';
+import type { TrafficPolicy } from '#core/traffic.ts';
 import { loadConfig } from '#shared/config.ts';
 import { type ApiRequest, type ApiResponse, createApiHandler } from '#shared/http.ts';
 import { getPlatform } from '#shared/platform.ts';
@@ -31,6 +32,7 @@ async function models(req: ApiRequest): Promise<ApiResponse> {
               task: live.manifest.task,
               versions: m.versions.map((v) => v.version),
               aliases: m.aliases,
+              traffic: trafficOf(m.policy),
               target: live.route.target,
             };
           }),
@@ -48,6 +50,7 @@ async function models(req: ApiRequest): Promise<ApiResponse> {
           task: m.task,
           versions: entry.versions.map((v) => v.version),
           aliases: entry.aliases,
+          traffic: trafficOf(entry.policy),
           target: m.target,
           route: {
             ...mv.route,
@@ -93,3 +96,11 @@ export const handler = createApiHandler('models', models, {
   maxBodyBytes: config.MAX_BODY_BYTES,
   metrics: false,
 });
+
+/** A policy as the API shows it: the live split (a canary is two versions) and the shadow. */
+function trafficOf(policy: TrafficPolicy): { live: { version: string; weight: number }[]; shadow?: string } {
+  return {
+    live: policy.live.map((w) => ({ version: w.version, weight: w.weight })),
+    ...(policy.shadow ? { shadow: policy.shadow } : {}),
+  };
+}

@@ -148,6 +148,16 @@ export const v2ServerMetadataSchema = z
   .object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) })
   .meta({ id: 'V2ServerMetadata' });
 
+/** The live traffic policy: one version, or a canary split, and a shadow if any. */
+export const trafficSchema = z
+  .object({
+    live: z
+      .array(z.object({ version: z.string(), weight: z.number() }))
+      .describe('The versions that answer live requests and their share; two during a canary.'),
+    shadow: z.string().optional().describe('The version that also scores each request, unseen by callers.'),
+  })
+  .meta({ id: 'Traffic' });
+
 export const modelSummarySchema = z
   .object({
     name: z.string(),
@@ -155,6 +165,7 @@ export const modelSummarySchema = z
     task: z.string(),
     versions: z.array(z.string()),
     aliases: z.record(z.string(), z.string()),
+    traffic: trafficSchema,
     target: z.string().describe('Where the live version runs: lambda or sagemaker.'),
   })
   .meta({ id: 'ModelSummary' });
@@ -197,6 +208,7 @@ export const modelDetailSchema = z
     task: z.string(),
     versions: z.array(z.string()),
     aliases: z.record(z.string(), z.string()),
+    traffic: trafficSchema,
     target: z.record(z.string(), z.unknown()).describe('The manifest target, as written.'),
     route: routeSchema,
     sha256: z.string(),

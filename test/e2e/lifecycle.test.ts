@@ -107,6 +107,19 @@ describe('model lifecycle and monitoring on npm start', () => {
     }
     const share = (served['2'] as number) / 1000;
     assert.ok(share > 0.15 && share < 0.25, `canary share ${share} of 1000`);
+    // The running canary is visible wherever live is shown.
+    const detail = (await (await fetch(`${p.url}/v1/models/fraud-detector`)).json()) as {
+      traffic: { live: { version: string; weight: number }[] };
+    };
+    assert.deepEqual(detail.traffic.live, [
+      { version: '1', weight: 0.8 },
+      { version: '2', weight: 0.2 },
+    ]);
+    const list = await cli(['models', '--url', p.url]);
+    assert.match(list.stdout, /fraud-detector\s+binary-classification\s+1,2\s+1 80% \/ 2 20%/);
+    const deployments = await cli(['deployments', 'fraud-detector', '--models', models]);
+    assert.match(deployments.stdout, /\* 1\s+80%/);
+    assert.match(deployments.stdout, /\* 2\s+20%/);
   });
 
   it('keeps a caller on one version when it sends x-infera-routing-key', async () => {
