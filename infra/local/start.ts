@@ -181,6 +181,13 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     process.exit(1);
   }
 
+  // Without containers the local runtime still answers, as SageMaker does for an endpoint that
+  // does not exist: heavy models get 502 endpoint_not_found, not whatever else is on AWS_ENDPOINT_URL.
+  const emptyRuntime = sm
+    ? undefined
+    : await startLocalSageMaker({ host: values.host ?? '127.0.0.1', port: 0, ...(log ? { log } : {}) });
+  if (emptyRuntime) process.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME = emptyRuntime.url;
+
   let predict: LambdaHandler;
   let models: LambdaHandler;
   let batch: LambdaHandler = async () => ({
@@ -265,7 +272,7 @@ ${sm ? sageMakerBanner(sm, url, registry) : '\n  SageMaker endpoints are off (--
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: shutting down`);
-    Promise.allSettled([gateway.close(), localBatch?.stop(), sm?.close()])
+    Promise.allSettled([gateway.close(), localBatch?.stop(), sm?.close(), emptyRuntime?.close()])
       .then(() => aws?.close())
       .then(() => process.exit(0));
     setTimeout(() => process.exit(0), 3000).unref();

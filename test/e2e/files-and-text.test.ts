@@ -243,3 +243,19 @@ describe('batch upload tickets, bounded', () => {
     assert.match(String(wrongParts.json.error), /^parts: /);
   });
 });
+
+describe('npm start --no-sagemaker', () => {
+  it('answers a SageMaker-routed model with 502 endpoint_not_found, as documented', async () => {
+    const g = JSON.parse(readFileSync(join(MODELS, 'fraud-detector-xl/1/fixtures/golden.json'), 'utf8')) as {
+      instances: unknown[];
+    };
+    const r = await rawPost(
+      platform.url,
+      '/v1/models/fraud-detector-xl/predict',
+      Buffer.from(JSON.stringify({ instances: g.instances.slice(0, 1) })),
+      { 'content-type': 'application/json' },
+    );
+    assert.equal(r.status, 502, r.body.toString());
+    assert.equal(json(r).code, 'endpoint_not_found');
+  });
+});
