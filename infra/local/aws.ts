@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
+import { foreignRequest } from './guard.ts';
 
 export interface LocalAwsNames {
   readonly inputBucket: string;
@@ -85,6 +86,16 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
   const listeners: ((n: UploadNotice) => void)[] = [];
   let sequence = 0;
   let s3: S3Client | undefined;
+
+  // No web page may reach the emulator: same Host and Origin rules as the gateway (guard.ts).
+  app.addHook('onRequest', async (request, reply) => {
+    const foreign = foreignRequest(request.raw, host);
+    if (foreign)
+      await reply
+        .code(403)
+        .header('content-type', 'application/json')
+        .send({ error: foreign, code: 'forbidden' });
+  });
 
   // S3 event notifications: fauxqs does not implement them, so watch completed writes instead.
   app.addHook('onResponse', async (request, reply) => {

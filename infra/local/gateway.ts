@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { type FunctionName, matchPath, routePaths } from '#api/routes.ts';
 import { answerClientErrors } from '#shared/client-errors.ts';
+import { foreignRequest } from './guard.ts';
 
 export type LambdaHandler = (
   event: APIGatewayProxyEventV2,
@@ -65,6 +66,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const started = performance.now();
     const done = (status: number) =>
       opts.onRequest?.(`${req.method} ${req.url} ${status} ${(performance.now() - started).toFixed(1)}ms`);
+    const foreign = foreignRequest(req, host);
+    if (foreign) {
+      req.resume();
+      send(res, 403, { error: foreign, code: 'forbidden', requestId: randomUUID() });
+      done(403);
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     let rejected = false;

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { answerClientErrors } from '../../functions/shared/client-errors.ts';
+import { foreignRequest } from './guard.ts';
 
 /**
  * A local SageMaker: one serving-container process per heavy model (the same code the image
@@ -201,6 +202,12 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions = {}): Pro
   const invocationTimeout = opts.invocationTimeoutMs ?? 60_000;
 
   const server = createServer((req, res) => {
+    const foreign = foreignRequest(req, opts.host ?? '127.0.0.1');
+    if (foreign) {
+      req.resume();
+      sendError(res, 403, 'AccessDeniedException', { message: foreign });
+      return;
+    }
     const m = /^\/endpoints\/([^/]+)\/invocations$/.exec((req.url ?? '').split('?')[0] ?? '');
     if (!m || req.method !== 'POST') {
       req.resume();

@@ -259,3 +259,34 @@ describe('npm start --no-sagemaker', () => {
     assert.equal(json(r).code, 'endpoint_not_found');
   });
 });
+
+describe('local listeners refuse web pages', () => {
+  const foreign: [string, Record<string, string>][] = [
+    ['a rebound Host', { host: 'attacker.example:3000' }],
+    ['another origin', { origin: 'https://attacker.example' }],
+    ['a sandboxed page', { origin: 'null' }],
+  ];
+
+  it('answers 403 to a foreign Host or Origin on the gateway and the S3/SQS emulator, and still serves curl', async () => {
+    for (const [base, path] of [
+      [platform.url, '/v1/batch'],
+      [platform.awsEndpoint as string, '/infera-batch-input'],
+    ] as const) {
+      for (const [what, headers] of foreign) {
+        const r = await rawPost(base, path, Buffer.from(JSON.stringify({ model: 'fraud-detector' })), {
+          'content-type': 'text/plain',
+          ...headers,
+        });
+        assert.equal(r.status, 403, `${what} at ${base}${path}`);
+        assert.match(r.body.toString(), /refuse|not this local platform/);
+      }
+    }
+    // Same-origin (the dashboard's own requests) and no Origin at all (curl, SDKs) still work.
+    const own = await fetch(`${platform.url}/v1/models`, { headers: { origin: platform.url } });
+    assert.equal(own.status, 200);
+    const curlLike = await rawPost(platform.url, '/v1/models/ticket-router/predict', Buffer.from('refund'), {
+      'content-type': 'text/plain',
+    });
+    assert.equal(curlLike.status, 200);
+  });
+});
