@@ -112,6 +112,40 @@ export function liveOf(m: {
   return m.traffic?.shadow ? `${split} (shadow ${m.traffic.shadow})` : split;
 }
 
+/**
+ * The lifecycle commands edit a models folder's aliases.json (or a deployed stack). Pointed at a
+ * running platform (--url or INFERA_URL) with no --models, they edit the folder that platform
+ * serves, which it names at /local/info.json; a URL that is no local platform is refused with
+ * the reason, instead of silently editing ./models.
+ */
+export async function onPlatform(args: readonly string[]): Promise<string[]> {
+  const out = [...args];
+  const at = out.indexOf('--url');
+  const url = at >= 0 ? out[at + 1] : process.env.INFERA_URL;
+  if (at >= 0) out.splice(at, 2);
+  if (
+    !url ||
+    out.includes('--models') ||
+    out.includes('--stack') ||
+    out.includes('-h') ||
+    out.includes('--help')
+  )
+    return out;
+  let info: { modelsDir?: string };
+  try {
+    info = (await api(url, '/local/info.json')) as { modelsDir?: string };
+  } catch (err) {
+    throw new CliError(
+      `${url} is not a local infera platform (${(err as Error).message.split('\n')[0]}). These commands edit a local models folder (--models <dir>) or a deployed stack (--stack <name>); say which.`,
+      [],
+      2,
+    );
+  }
+  if (!info.modelsDir)
+    throw new CliError(`${url} did not say which models folder it serves; pass --models <dir>.`, [], 2);
+  return [...out, '--models', info.modelsDir];
+}
+
 /** Accepts the shapes people naturally have at hand and returns the request path suffix and body. */
 export function toRequest(input: unknown): { kind: 'v1' | 'v2'; body: unknown } {
   if (Array.isArray(input)) return { kind: 'v1', body: { instances: input } };
@@ -143,11 +177,11 @@ export async function main(argv: string[]): Promise<number> {
     return -1; // keeps running until a signal
   }
   if (command === 'batch') return batchCommand(rest);
-  if (command === 'deployments') return deploymentsCommand(rest);
-  if (command === 'rollback') return rollbackCommand(rest);
-  if (command === 'release') return releaseCommand(rest);
-  if (command === 'promote') return promoteCommand(rest);
-  if (command === 'shadow') return shadowCommand(rest);
+  if (command === 'deployments') return deploymentsCommand(await onPlatform(rest));
+  if (command === 'rollback') return rollbackCommand(await onPlatform(rest));
+  if (command === 'release') return releaseCommand(await onPlatform(rest));
+  if (command === 'promote') return promoteCommand(await onPlatform(rest));
+  if (command === 'shadow') return shadowCommand(await onPlatform(rest));
   if (command === 'compare') return compareCommand(rest);
   if (!(command in HELP) || command === 'main') {
     throw new CliError(

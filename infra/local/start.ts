@@ -3,6 +3,7 @@
  * `npm start`: the whole platform on this machine, no AWS account and no Docker. The local gateway
  * turns HTTP into API Gateway v2 events and invokes the same handler modules that are deployed.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InferaError } from '#core/errors.ts';
 import { DEFAULT_NAMES, handlerEnv, type LocalAws, startLocalAws } from './aws.ts';
@@ -223,7 +224,14 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
       functions: { predict, models, batch },
       host: values.host,
       port,
-      pages: dashboardPages(),
+      pages: {
+        ...dashboardPages(),
+        // Local only: which models folder this platform serves, so `infera release --url` edits it.
+        '/local/info.json': async () => ({
+          type: 'application/json; charset=utf-8',
+          body: JSON.stringify({ modelsDir: resolve(process.env.MODELS_DIR ?? 'models') }),
+        }),
+      },
       onRequest: values.quiet ? undefined : (line) => console.log(`[gateway] ${line}`),
     });
   } catch (err) {

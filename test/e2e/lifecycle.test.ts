@@ -216,6 +216,18 @@ describe('model lifecycle and monitoring on npm start', () => {
     assert.equal((await monitoring(p.url)).policy.live[0]?.version, '1');
   });
 
+  it('release and rollback with --url (no --models) edit the folder the running platform serves', async () => {
+    const r = await cli(['release', 'fraud-detector', '2', '--url', p.url]);
+    assert.equal(r.code, 0, r.stderr);
+    await liveIs(p.url, '2:1');
+    const back = await cli(['rollback', 'fraud-detector'], { INFERA_URL: p.url });
+    assert.equal(back.code, 0, back.stderr);
+    await liveIs(p.url, '1:1');
+    const nowhere = await cli(['release', 'fraud-detector', '2', '--url', 'http://127.0.0.1:9']);
+    assert.equal(nowhere.code, 2);
+    assert.match(nowhere.stderr, /is not a local infera platform.*--models <dir>.*--stack <name>/);
+  });
+
   it('the drifted traffic generator raises exactly one drift event for the drifted feature', async () => {
     const t = await run(process.execPath, [
       'scripts/traffic.ts',
