@@ -48,6 +48,14 @@ export interface RawBody {
 /** Media types a raw-body operation takes as the input itself rather than as JSON. */
 const RAW_TYPES = /^(image\/[a-z0-9.+-]+|application\/octet-stream|text\/plain)$/;
 
+/** An error answer names where the request was routed, as a success does, once the model is known. */
+function routeHeaders(scope: ApiRequest['scope']): Record<string, string> {
+  return {
+    ...(scope.route ? { 'x-infera-route': scope.route } : {}),
+    ...(scope.version ? { 'x-model-version': scope.version } : {}),
+  };
+}
+
 /** The media types a JSON body may come as: JSON itself, text/plain and curl's default form type. */
 const JSON_TYPES = /^(application\/(json|[a-z0-9.+-]+\+json|x-www-form-urlencoded)|text\/plain)$/i;
 
@@ -351,6 +359,7 @@ export function httpEdge(opts: {
         const headers: Record<string, string> = {
           ...error.headers,
           ...(error instanceof MethodNotAllowedError ? { allow: error.allow.join(', ') } : {}),
+          ...routeHeaders(scope),
         };
         request.response = json(
           error.status,
@@ -375,6 +384,7 @@ export function httpEdge(opts: {
           requestId,
         },
         requestId,
+        routeHeaders(scope),
       );
     },
   };

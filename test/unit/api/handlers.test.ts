@@ -194,6 +194,13 @@ describe('predict handler (API Gateway v2 events)', () => {
     const b = body(result);
     assert.equal(b.error, 'Internal error. Quote request id JKJaXmPLvHcESHA= when reporting it.');
     assert.ok(!/at .*\.ts:\d+/.test(result.body ?? ''), 'no stack trace in the response');
+    // Errors name the route and version too, as successes do, once the model was resolved.
+    assert.equal(result.headers?.['x-infera-route'], 'lambda');
+    assert.equal(result.headers?.['x-model-version'], '1');
+    const bad = await apigwEvent('predict-iris.json', { body: { instances: [{ sepal_length_cm: -1 }] } });
+    const rejected = (await capture(() => predict(bad, lambdaContext()))).result;
+    assert.equal(rejected.statusCode, 400);
+    assert.equal(rejected.headers?.['x-infera-route'], 'lambda');
   });
 
   it('serves v2 infer on the same handler and reads the version from the path', async () => {
