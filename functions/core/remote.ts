@@ -266,7 +266,14 @@ export class RemoteEndpoints {
         await sleep(delay);
       }
     }
-    throw toEndpointError(endpoint, last, attempts, budget, this.policy.breaker.cooldownMs);
+    throw toEndpointError(
+      endpoint,
+      last,
+      attempts,
+      budget,
+      this.policy.breaker.cooldownMs,
+      Date.now() - started,
+    );
   }
 }
 
@@ -276,6 +283,7 @@ function toEndpointError(
   attempts: number,
   budgetMs: number,
   cooldownMs: number,
+  elapsedMs: number,
 ): EndpointError {
   const name = endpoint.name;
   const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
@@ -335,7 +343,7 @@ function toEndpointError(
         'timeout',
         504,
         'endpoint_timeout',
-        `Endpoint ${name} did not answer within the ${budgetMs} ms budget (SAGEMAKER_TIMEOUT_MS, kept under API Gateway's 30 s). For long-running inputs use batch scoring.`,
+        `Endpoint ${name} timed out: ${tries} in ${elapsedMs} ms, of a ${budgetMs} ms budget (SAGEMAKER_TIMEOUT_MS, kept under API Gateway's 30 s, and the request's own deadline). For long-running inputs use batch scoring.`,
       );
     case 'malformed':
       return e(
