@@ -29,7 +29,7 @@ export async function b2(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
   const procs: Proc[] = [];
   try {
     const platform = await startProcess(
-      [join(ROOT, 'infra/local/start.ts'), '--port', '0', '--aws-port', '0', '--sagemaker-port', '0', '--quiet'],
+      [join(ROOT, 'infra/local/start.ts'), '--port', '0', '--aws-port', '0', '--sagemaker-port', '0', '--quiet', '--ephemeral'],
       /infera is running at (http:\/\/\S+)/,
       { name: 'npm start', cwd: ROOT, env: { ...process.env, PORT: '' } },
     );

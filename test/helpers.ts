@@ -176,7 +176,18 @@ export async function startPlatform(
 ): Promise<RunningPlatform> {
   const proc = spawn(
     process.execPath,
-    ['infra/local/start.ts', '--port', '0', '--aws-port', '0', '--sagemaker-port', '0', ...args],
+    [
+      'infra/local/start.ts',
+      '--port',
+      '0',
+      '--aws-port',
+      '0',
+      '--sagemaker-port',
+      '0',
+      // Each test platform starts empty unless the test names its own --state.
+      ...(args.includes('--state') ? [] : ['--ephemeral']),
+      ...args,
+    ],
     {
       cwd: ROOT,
       env: { ...process.env, ...env },

@@ -4,10 +4,19 @@
  * would. fauxqs has no bucket notifications, so this also reports every completed upload to the
  * input bucket (PutObject, CompleteMultipartUpload, CopyObject): the local S3 event source uses it.
  */
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
+import { persistentStores } from './fauxqs-state.ts';
 import { foreignRequest } from './guard.ts';
 
 export interface LocalAwsNames {
@@ -47,6 +56,8 @@ export interface LocalAws {
   readonly sqs: SQSClient;
   /** Called for every completed upload to the input bucket. */
   onUpload(listener: (n: UploadNotice) => void): void;
+  /** Announces an input object again, e.g. one whose split a crash interrupted. */
+  replay(key: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,6 +69,12 @@ export interface LocalAwsOptions {
   readonly visibilityTimeout?: number;
   /** Receives before SQS moves a message to the DLQ (the backstop behind the worker's own limit). */
   readonly maxReceiveCount?: number;
+  /**
+   * Keep S3 and SQS on disk here (S3 objects as files under s3/, queues and messages in SQLite
+   * under sqs/), so uploads, results, jobs and in-flight chunks survive a crash or a restart.
+   * Without it everything lives in memory.
+   */
+  readonly stateDir?: string;
 }
 
 export const REGION = 'us-east-1';
@@ -82,7 +99,19 @@ export function handlerEnv(aws: LocalAws): Record<string, string> {
 export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAws> {
   const names = opts.names ?? DEFAULT_NAMES;
   const host = opts.host ?? '127.0.0.1';
-  const app = buildApp({ logger: false, defaultRegion: REGION });
+  if (opts.stateDir) {
+    mkdirSync(join(opts.stateDir, 'sqs'), { recursive: true });
+    mkdirSync(join(opts.stateDir, 's3'), { recursive: true });
+  }
+  const persisted = opts.stateDir
+    ? await persistentStores(join(opts.stateDir, 'sqs'), join(opts.stateDir, 's3'))
+    : undefined;
+  const app = buildApp({
+    logger: false,
+    defaultRegion: REGION,
+    ...(persisted ? { stores: persisted.stores as never } : {}),
+  });
+  if (persisted) app.addHook('preClose', async () => persisted.close());
   const listeners: ((n: UploadNotice) => void)[] = [];
   let sequence = 0;
   let s3: S3Client | undefined;
@@ -111,6 +140,17 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
     } else if (request.method === 'POST' && 'uploadId' in query) {
       eventName = 'ObjectCreated:CompleteMultipartUpload';
     } else return;
+    await notify(eventName, bucket, key, request.ip);
+  });
+
+  /** Tells the listeners about an object in the input bucket, as S3's ObjectCreated event would. */
+  const notify = async (
+    eventName: UploadNotice['eventName'],
+    bucket: string,
+    key: string,
+    sourceIp: string,
+  ) => {
+    if (!s3) return;
     try {
       const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       sequence++;
@@ -122,13 +162,13 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
         eTag: (head.ETag ?? '').replace(/"/g, ''),
         sequencer: `${Date.now().toString(16).toUpperCase()}${sequence.toString(16).padStart(8, '0').toUpperCase()}`,
         eventTime: new Date().toISOString(),
-        sourceIp: request.ip,
+        sourceIp,
       };
       for (const l of listeners) l(notice);
     } catch (err) {
       console.error(`[s3] could not read back s3://${bucket}/${key} after upload: ${(err as Error).message}`);
     }
-  });
+  };
 
   await app.listen({ port: opts.port ?? 4566, host });
   const port = (app.server.address() as AddressInfo).port;
@@ -138,29 +178,35 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
   const sqs = new SQSClient({ endpoint, region: REGION, credentials });
 
   for (const b of [names.inputBucket, names.outputBucket]) {
-    await s3.send(new CreateBucketCommand({ Bucket: b }));
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: b }));
+    } catch (err) {
+      // Kept from a previous run (stateDir): the bucket is already there, as it should be.
+      if (!/BucketAlready(OwnedByYou|Exists)/.test((err as Error).name)) throw err;
+    }
   }
-  const dlq = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: names.dlq,
-      Attributes: { MessageRetentionPeriod: String(14 * 24 * 3600) },
-    }),
-  );
+  // Created, or kept from a previous run (stateDir) and given this run's attributes.
+  const ensureQueue = async (QueueName: string, Attributes: Record<string, string>) => {
+    try {
+      return await sqs.send(new CreateQueueCommand({ QueueName, Attributes }));
+    } catch (err) {
+      if (!/QueueNameExists|QueueAlreadyExists/.test((err as Error).name)) throw err;
+      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName }));
+      await sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes }));
+      return { QueueUrl };
+    }
+  };
+  const dlq = await ensureQueue(names.dlq, { MessageRetentionPeriod: String(14 * 24 * 3600) });
   const dlqArn = (
     await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
   ).Attributes?.QueueArn as string;
-  const q = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: names.queue,
-      Attributes: {
-        VisibilityTimeout: String(opts.visibilityTimeout ?? 30),
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: dlqArn,
-          maxReceiveCount: String(opts.maxReceiveCount ?? 5),
-        }),
-      },
+  const q = await ensureQueue(names.queue, {
+    VisibilityTimeout: String(opts.visibilityTimeout ?? 30),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: dlqArn,
+      maxReceiveCount: String(opts.maxReceiveCount ?? 5),
     }),
-  );
+  });
   const queueArn = (
     await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.QueueUrl, AttributeNames: ['QueueArn'] }))
   ).Attributes?.QueueArn as string;
@@ -178,6 +224,7 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
     s3,
     sqs,
     onUpload: (l) => listeners.push(l),
+    replay: (key) => notify('ObjectCreated:Put', names.inputBucket, key, '127.0.0.1'),
     close: async () => {
       s3?.destroy();
       sqs.destroy();

@@ -3,7 +3,7 @@
  * `npm start`: the whole platform on this machine, no AWS account and no Docker. The local gateway
  * turns HTTP into API Gateway v2 events and invokes the same handler modules that are deployed.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InferaError } from '#core/errors.ts';
 import { DEFAULT_NAMES, handlerEnv, type LocalAws, startLocalAws } from './aws.ts';
@@ -25,6 +25,8 @@ Options:
   --models <dir>             models folder (default: $MODELS_DIR or ./models)
   --aws-port <n>             S3 + SQS emulator port (default: 4566; 0 picks a free one)
   --no-batch                 no emulator and no batch functions
+  --state <dir>              where S3 objects and SQS queues live on disk (default: .infera/state)
+  --ephemeral                keep S3 and SQS in memory only: everything is gone when it stops
   --visibility-timeout <s>   seconds before a failed chunk is retried (default: 30)
   --max-attempts <n>         attempts per chunk before the dead-letter queue (default: 3)
   --chunk-rows <n>           rows per chunk message (default: 5000)
@@ -57,6 +59,8 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     'restart-delay'?: string;
     models?: string;
     'drift-webhook'?: string;
+    state?: string;
+    ephemeral?: boolean;
     emf?: boolean;
     quiet?: boolean;
     help?: boolean;
@@ -81,6 +85,8 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
         host: { type: 'string', default: '127.0.0.1' },
         models: { type: 'string' },
         'drift-webhook': { type: 'string' },
+        state: { type: 'string', default: join('.infera', 'state') },
+        ephemeral: { type: 'boolean', default: false },
         emf: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -135,6 +141,7 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
         host: values.host ?? '127.0.0.1',
         visibilityTimeout: visibility,
         maxReceiveCount: Number(process.env.BATCH_MAX_ATTEMPTS ?? 3) + 2,
+        ...(values.ephemeral ? {} : { stateDir: values.state as string }),
       });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -210,6 +217,11 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
       const splitFailed = (await import('#batch/split-failed.ts')).handler as unknown as Handler;
       const score = (await import('#batch/score.ts')).handler as unknown as Handler;
       localBatch = startLocalBatch({ aws, split, splitFailed, score, ...(log ? { log } : {}) });
+      // After a crash: a job still "splitting" lost its split with the process; announce its file
+      // again. Queued chunks need nothing: SQS kept them, and they come back when their visibility ends.
+      const resumed = await resumeSplits(aws);
+      if (resumed > 0)
+        console.log(`Resuming ${resumed} batch job(s) that were being split when infera stopped.`);
     }
   } catch (err) {
     console.error(
@@ -273,7 +285,7 @@ ${lines.join('\n')}
   Releases (the running platform follows aliases.json at once):
     npx infera release fraud-detector 2 --canary 20     npx infera compare fraud-detector 1 2
     npx infera rollback fraud-detector                  npm run traffic -- --drift amount
-${sm ? sageMakerBanner(sm, url, registry) : '\n  SageMaker endpoints are off (--no-sagemaker).\n'}${aws ? batchBanner(aws, url) : '\n  Batch scoring is off (--no-batch).\n'}`);
+${sm ? sageMakerBanner(sm, url, registry) : '\n  SageMaker endpoints are off (--no-sagemaker).\n'}${aws ? batchBanner(aws, url, values.ephemeral ? undefined : (values.state as string)) : '\n  Batch scoring is off (--no-batch).\n'}`);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -293,6 +305,34 @@ ${sm ? sageMakerBanner(sm, url, registry) : '\n  SageMaker endpoints are off (--
   setInterval(() => {
     if (process.ppid !== parent) stop('parent process exited');
   }, 500).unref();
+}
+
+/** Announces again the input of every job whose split had not finished. */
+async function resumeSplits(aws: LocalAws): Promise<number> {
+  const { GetObjectCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+  let resumed = 0;
+  let token: string | undefined;
+  do {
+    const page = await aws.s3.send(
+      new ListObjectsV2Command({ Bucket: aws.names.outputBucket, ContinuationToken: token }),
+    );
+    for (const o of page.Contents ?? []) {
+      if (!o.Key?.endsWith('/_job.json')) continue;
+      const r = await aws.s3.send(new GetObjectCommand({ Bucket: aws.names.outputBucket, Key: o.Key }));
+      const job = JSON.parse(
+        await (r.Body as { transformToString(): Promise<string> }).transformToString(),
+      ) as {
+        state?: string;
+        source?: { bucket?: string; key?: string };
+      };
+      if (job.state === 'splitting' && job.source?.bucket === aws.names.inputBucket && job.source.key) {
+        await aws.replay(job.source.key);
+        resumed++;
+      }
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return resumed;
 }
 
 /**
@@ -369,10 +409,11 @@ ${rows.join('\n')}
 `;
 }
 
-function batchBanner(aws: LocalAws, url: string): string {
+function batchBanner(aws: LocalAws, url: string, state: string | undefined): string {
   const n = aws.names;
   return `
   Batch scoring (S3 + SQS emulator, fauxqs): ${aws.endpoint}
+    state          ${state ? `${state}/ (kept across restarts; delete it to start empty, or use --ephemeral)` : 'in memory (--ephemeral): gone when infera stops'}
     input bucket   s3://${n.inputBucket}/<model>/<file>.csv   (or <model>@<version>/...)
     output bucket  s3://${n.outputBucket}/<jobId>/
     chunk queue    ${aws.queueUrl}
