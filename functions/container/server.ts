@@ -8,6 +8,7 @@ import {
   frameBinary,
 } from '#core/binary.ts';
 import { InferaError, PayloadTooLargeError, ValidationError } from '#core/errors.ts';
+import { checkJsonDepth } from '#core/json-depth.ts';
 import { jsonErrorWhere } from '#core/json-error.ts';
 import { formatIssues } from '#core/manifest.ts';
 import type { BatchingModel } from '#core/microbatch.ts';
@@ -196,6 +197,7 @@ async function invocations(o: ContainerOptions, req: IncomingMessage, res: Serve
       `Body is not valid JSON (${jsonErrorWhere(err as Error, body.toString('latin1'))}).`,
     );
   }
+  checkJsonDepth(json);
   const obj =
     json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as object) : undefined;
   if (obj && 'inputs' in obj) {

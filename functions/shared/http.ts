@@ -14,6 +14,7 @@ import {
   ValidationError,
 } from '#core/errors.ts';
 import { imageFormat } from '#core/image/format.ts';
+import { checkJsonDepth } from '#core/json-depth.ts';
 import { jsonErrorWhere } from '#core/json-error.ts';
 import { formatIssues } from '#core/manifest.ts';
 import type { InferRequest } from '#core/protocol.ts';
@@ -303,6 +304,7 @@ export function httpEdge(opts: {
               : '';
           throw new ValidationError(`Body is not valid JSON (${jsonErrorWhere(err as Error, text)}).${hint}`);
         }
+        checkJsonDepth(parsed);
         // JSON.parse keeps "__proto__" as a key, but copying the object (as validation does) turns
         // it into a prototype and the field vanishes: refuse it by name instead.
         if (text.includes('"__proto__"')) {

@@ -240,6 +240,14 @@ describe('local platform (npm start)', () => {
         /field named "__proto__"/,
       ],
       [
+        'parameters nested 10,000 deep (a 500 on the SageMaker route before)',
+        'POST',
+        '/v2/models/fraud-detector-xl/infer',
+        `{"inputs":[{"name":"amount","shape":[1],"datatype":"FP32","data":[1]}],"parameters":{"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}}`,
+        400,
+        /more than 64 levels deep/,
+      ],
+      [
         'the dashboard, posted to',
         'POST',
         '/dashboard',

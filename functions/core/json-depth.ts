@@ -1,0 +1,24 @@
+import { ValidationError } from './errors.ts';
+
+/** How deep a request body's arrays and objects may nest: a rank-8 tensor in v2 needs about 12. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Refuses a parsed body nested deeper than `limit`, walking it without recursion: one limit at
+ * the edge for every route, so no later step (a copy, JSON.stringify for an endpoint call) meets
+ * a depth it cannot handle.
+ */
+export function checkJsonDepth(value: unknown, limit = MAX_JSON_DEPTH): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > limit) {
+      const message = `Body nests arrays or objects more than ${limit} levels deep; no field of this API needs that. Flatten it.`;
+      throw new ValidationError(message, [message]);
+    }
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+}
