@@ -9,7 +9,7 @@
  *   length followed by the bytes.
  * Every size is checked against the shape before anything is allocated. Pure: bytes in, bytes out.
  */
-import { ValidationError } from './errors.ts';
+import { invalid as fail } from './errors.ts';
 import type { Datatype } from './manifest.ts';
 import type { TensorData } from './ports.ts';
 import type { InferRequest, InferResponse } from './protocol.ts';
@@ -33,10 +33,6 @@ export const ELEMENT_BYTES: Readonly<Record<Exclude<Datatype, 'BYTES'>, number>>
   UINT64: 8,
   INT64: 8,
   FP64: 8,
-};
-
-const fail = (msg: string): never => {
-  throw new ValidationError(msg, [msg]);
 };
 
 /**

@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.ts';
+import { invalid } from './errors.ts';
 
 /** How deep a request body's arrays and objects may nest: a rank-8 tensor in v2 needs about 12. */
 export const MAX_JSON_DEPTH = 64;
@@ -14,8 +14,9 @@ export function checkJsonDepth(value: unknown, limit = MAX_JSON_DEPTH): void {
     const [v, depth] = stack.pop() as [unknown, number];
     if (v === null || typeof v !== 'object') continue;
     if (depth > limit) {
-      const message = `Body nests arrays or objects more than ${limit} levels deep; no field of this API needs that. Flatten it.`;
-      throw new ValidationError(message, [message]);
+      invalid(
+        `Body nests arrays or objects more than ${limit} levels deep; no field of this API needs that. Flatten it.`,
+      );
     }
     for (const child of Array.isArray(v) ? v : Object.values(v)) {
       if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);

@@ -626,6 +626,16 @@ function checkImage(
   }
 }
 
+/**
+ * The input of a model whose only input is an image: the one a raw image body, an image file in a
+ * batch job or a folder of images fills. Undefined for every other model.
+ */
+export function soleImageInput(m: Manifest): (TensorSpec & { image: ImageSpec }) | undefined {
+  if (m.inputs.kind !== 'tensors' || m.inputs.tensors.length !== 1) return undefined;
+  const [t] = m.inputs.tensors;
+  return t?.image ? (t as TensorSpec & { image: ImageSpec }) : undefined;
+}
+
 /** Alias name -> one version. `aliases.json` itself may also hold a weighted split (core/traffic.ts). */
 export type Aliases = Record<string, string>;
 

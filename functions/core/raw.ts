@@ -1,7 +1,7 @@
-import { InferaError, ValidationError } from './errors.ts';
+import { InferaError, invalid } from './errors.ts';
 import { imageInstance } from './image/files.ts';
 import { imageFormat } from './image/format.ts';
-import type { Manifest } from './manifest.ts';
+import { type Manifest, soleImageInput } from './manifest.ts';
 
 /**
  * A raw request body (one image file, or plain text) as the one v1 instance it stands for. Only a
@@ -17,29 +17,22 @@ export function rawInstance(
     try {
       text = utf8.decode(raw.bytes);
     } catch {
-      const message = 'Body is not valid UTF-8 text; send the text encoded as UTF-8.';
-      throw new ValidationError(message, [message]);
+      invalid('Body is not valid UTF-8 text; send the text encoded as UTF-8.');
     }
     return { [m.inputs.text.field]: text };
   }
-  const images = m.inputs.kind === 'tensors' ? m.inputs.tensors.filter((t) => t.image) : [];
-  const image = images[0];
+  const image = soleImageInput(m);
   const isImage = raw.contentType.startsWith('image/') || raw.contentType === 'application/octet-stream';
-  if (
-    isImage &&
-    image &&
-    images.length === 1 &&
-    m.inputs.kind === 'tensors' &&
-    m.inputs.tensors.length === 1
-  ) {
+  if (isImage && image) {
     if (
       raw.contentType !== 'application/octet-stream' &&
       !/^image\/(png|jpeg|jpg|pjpeg)$/.test(raw.contentType)
     )
       unsupported(`Content-Type is '${raw.contentType}'; model '${m.name}' takes image/png or image/jpeg.`);
     if (!imageFormat(raw.bytes)) {
-      const message = `Body (${raw.contentType}, ${raw.bytes.length} bytes) is not a PNG or JPEG file; send the image file's bytes, e.g. curl --data-binary @line.png -H 'content-type: image/png'.`;
-      throw new ValidationError(message, [message]);
+      invalid(
+        `Body (${raw.contentType}, ${raw.bytes.length} bytes) is not a PNG or JPEG file; send the image file's bytes, e.g. curl --data-binary @line.png -H 'content-type: image/png'.`,
+      );
     }
     return imageInstance(image.name, raw.bytes);
   }

@@ -1,7 +1,7 @@
 import type * as z from 'zod';
 import { ValidationError } from '../errors.ts';
 import { instanceSchema } from '../features.ts';
-import { type Feature, formatIssues, type Manifest } from '../manifest.ts';
+import { type Feature, formatIssues, type Manifest, soleImageInput } from '../manifest.ts';
 import { parseCsvLine } from './csv.ts';
 
 /** csv and jsonl are rows of text; image is one PNG or JPEG file, scored as one row. */
@@ -15,13 +15,13 @@ export function resultFormat(format: BatchFormat): 'csv' | 'jsonl' {
 
 /** The one image input of a model that takes image files, or a ValidationError saying why not. */
 export function imageInputOf(manifest: Manifest): string {
-  const images = manifest.inputs.kind === 'tensors' ? manifest.inputs.tensors.filter((t) => t.image) : [];
-  if (images.length !== 1 || manifest.inputs.kind !== 'tensors' || manifest.inputs.tensors.length !== 1) {
+  const image = soleImageInput(manifest);
+  if (!image) {
     throw new ValidationError(
       `model '${manifest.name}' does not take image files (it needs exactly one input, declared with "image" in its manifest); upload CSV or JSON Lines`,
     );
   }
-  return (images[0] as { name: string }).name;
+  return image.name;
 }
 
 /** A row that decoded into a model instance, or the reason it did not. */

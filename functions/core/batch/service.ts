@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { NotFoundError, PreconditionFailedError, ValidationError } from '../errors.ts';
+import { invalid, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.ts';
 import type { MessageQueue, ObjectStore, QueueEntry, UrlSigner } from '../ports.ts';
 import type { ModelRegistry, ModelVersion } from '../registry.ts';
 import { EndpointError } from '../remote.ts';
@@ -665,7 +665,7 @@ export async function completeUpload(
         'parts: every part but the last must be at least 5 MiB; upload the parts with the partBytes the ticket gave',
     };
     const message = fix[name];
-    if (message) throw new ValidationError(message, [message]);
+    if (message) invalid(message);
     throw err;
   }
 }

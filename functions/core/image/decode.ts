@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors.ts';
+import { invalid as fail } from '../errors.ts';
 import { imageCodecs } from './codecs.ts';
 import { imageFormat } from './format.ts';
 
@@ -20,10 +20,6 @@ export interface Pixels {
 
 /** The largest image decoded: 25 megapixels (a 12 MP phone photo fits twice). */
 export const MAX_IMAGE_PIXELS = 25_000_000;
-
-function fail(message: string): never {
-  throw new ValidationError(message, [message]);
-}
 
 /** Decodes one PNG or JPEG, naming `at` (e.g. `inputs[0].data[2]`) in every error. */
 export function decodeImage(bytes: Uint8Array, at: string, maxPixels = MAX_IMAGE_PIXELS): Pixels {

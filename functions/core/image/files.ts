@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors.ts';
+import { invalid as fail } from '../errors.ts';
 
 /**
  * How image files travel inside JSON: as `{"b64": "<base64>"}` in a v1 instance (TensorFlow
@@ -7,10 +7,6 @@ import { ValidationError } from '../errors.ts';
  */
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-function fail(message: string): never {
-  throw new ValidationError(message, [message]);
-}
 
 /** Strict base64 (standard alphabet, padded) to bytes. */
 export function fromBase64(text: string, at: string): Uint8Array {

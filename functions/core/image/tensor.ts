@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors.ts';
+import { invalid } from '../errors.ts';
 import type { Datatype, ImageSpec, TensorSpec } from '../manifest.ts';
 import type { HostTensor, TensorData } from '../ports.ts';
 import { DATATYPE_TO_TYPE, float16Bits } from '../tensors.ts';
@@ -117,8 +117,9 @@ function resizeFor(px: Pixels, mode: ImageSpec['resize'], H: number, W: number, 
       // PaddleOCR's resize_norm_img: height H, width ceil(H * w / h) capped at W, padded right.
       const want = Math.ceil((H * px.width) / px.height);
       if (W <= 0 && want > MAX_DYNAMIC_WIDTH) {
-        const message = `${at}: the image is ${px.width}x${px.height}, which is ${want} pixels wide at height ${H}; the limit is ${MAX_DYNAMIC_WIDTH}. Crop it into shorter pieces`;
-        throw new ValidationError(message, [message]);
+        invalid(
+          `${at}: the image is ${px.width}x${px.height}, which is ${want} pixels wide at height ${H}; the limit is ${MAX_DYNAMIC_WIDTH}. Crop it into shorter pieces`,
+        );
       }
       return resizeBilinear(px, W > 0 ? Math.min(W, want) : want, H);
     }

@@ -22,11 +22,17 @@ import { imageFeed, isImage } from './images.ts';
  * graph runs on, or, for a tabular model, to rows that then go through the v1 validation. Also the
  * JSON form of a binary request, for the hop to a SageMaker endpoint.
  */
-/** A v2 BYTES input of image files: raw bytes (binary) or base64 strings (JSON), shape [N] or [N, 1]. */
-function imageFiles(input: InferInput, at: string): Uint8Array[] {
+/** N for an input shaped [N] or [N, 1] (a column: one value per row), else a 400 saying so. */
+function columnRows(input: InferInput, at: string, what: string): number {
   const [n, one, ...rest] = input.shape;
   if (n === undefined || rest.length > 0 || (one !== undefined && one !== 1))
-    fail(`${at}.shape: [${input.shape.join(', ')}] must be [N] or [N, 1]: one image file per element`);
+    fail(`${at}.shape: [${input.shape.join(', ')}] must be [N] or [N, 1]${what}`);
+  return n;
+}
+
+/** A v2 BYTES input of image files: raw bytes (binary) or base64 strings (JSON), shape [N] or [N, 1]. */
+function imageFiles(input: InferInput, at: string): Uint8Array[] {
+  const n = columnRows(input, at, ': one image file per element');
   if (input.raw) return bytesElements(input.raw, n, `${at}.data`);
   const data = flattenData(input.data, input.shape, `${at}.data`);
   return data.map((v, i) => {
@@ -103,10 +109,7 @@ export function columnsToRows(
         `${at}.datatype: is ${input.datatype}, but feature '${f.name}' (${f.type}) takes ${allowed.join(' or ')}`,
       );
     }
-    const [rows, width, ...rest] = input.shape;
-    if (rows === undefined || rest.length > 0 || (width !== undefined && width !== 1)) {
-      fail(`${at}.shape: [${input.shape.join(', ')}] must be [N] or [N, 1] for feature column '${f.name}'`);
-    }
+    const rows = columnRows(input, at, ` for feature column '${f.name}'`);
     if (n === undefined) n = rows;
     else if (rows !== n)
       fail(`${at}.shape: has ${rows} rows but earlier inputs have ${n}; all columns need the same N`);
@@ -144,9 +147,7 @@ export function tensorFeeds(
         `inputs: send only '${field}'; the tokenizer makes ${specs.map((s) => s.name).join(', ')} from it`,
       );
     if (input.datatype !== 'BYTES') fail(`${at}.datatype: is ${input.datatype}; text is BYTES`);
-    const [n, one, ...rest] = input.shape;
-    if (n === undefined || rest.length > 0 || (one !== undefined && one !== 1))
-      fail(`${at}.shape: [${input.shape.join(', ')}] must be [N] or [N, 1]: one text per element`);
+    const n = columnRows(input, at, ': one text per element');
     checkBounds([n, text.spec.maxLength], `${at}.shape`, limits);
     const values = input.raw
       ? (decodeBinaryTensor(input.raw, 'BYTES', input.shape, `${at}.data`) as string[])

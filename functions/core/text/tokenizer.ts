@@ -1,5 +1,5 @@
 import type { Tokenizer } from '@huggingface/tokenizers';
-import { ModelPackageError, ValidationError } from '../errors.ts';
+import { invalid as fail, ModelPackageError } from '../errors.ts';
 import type { Datatype, TensorSpec, TextSpec } from '../manifest.ts';
 import type { HostTensor } from '../ports.ts';
 import { DATATYPE_TO_TYPE } from '../tensors.ts';
@@ -128,8 +128,4 @@ function indexOfRun(xs: readonly number[], run: readonly number[]): number {
     return i;
   }
   return 0;
-}
-
-function fail(message: string): never {
-  throw new ValidationError(message, [message]);
 }
