@@ -79,8 +79,16 @@ async function models(req: ApiRequest): Promise<ApiResponse> {
       return { body: SERVER };
     case 'serverLive':
       return { body: { live: true } };
-    case 'serverReady':
-      return scorer.ready ? { body: { ready: true } } : { status: 503, body: { ready: false } };
+    case 'serverReady': {
+      if (!scorer.ready) {
+        return { status: 503, body: { ready: false, reason: 'the models are still loading' } };
+      }
+      const { ready, models } = scorer.serverReadiness();
+      return {
+        status: ready ? 200 : 503,
+        body: { ready, ...(models.length > 0 ? { models } : {}) },
+      };
+    }
     case 'modelMetadata':
     case 'modelVersionMetadata':
       return { body: scorer.metadataV2(registry.resolve(name, req.params.version)) };

@@ -14,6 +14,7 @@ import {
   monitoringReportSchema,
   predictRequestSchema,
   predictResponseSchema,
+  readinessSchema,
   v2ModelMetadataSchema,
   v2ServerMetadataSchema,
 } from '#core/protocol.ts';
@@ -111,8 +112,8 @@ export const OPERATIONS: readonly Operation[] = [
     path: '/v2/health/ready',
     function: 'models',
     tag: 'v2',
-    summary: 'Readiness: every model session is loaded.',
-    response: errorResponseSchema.partial(),
+    summary: 'Readiness: every model session is loaded and every live version can answer.',
+    response: readinessSchema,
   }),
   op({
     id: 'modelMetadata',
@@ -140,7 +141,7 @@ export const OPERATIONS: readonly Operation[] = [
     function: 'predict',
     tag: 'v2',
     summary: 'Model readiness (live version).',
-    response: errorResponseSchema.partial(),
+    response: readinessSchema,
   }),
   op({
     id: 'modelVersionReady',
@@ -149,7 +150,7 @@ export const OPERATIONS: readonly Operation[] = [
     function: 'predict',
     tag: 'v2',
     summary: 'Model version readiness.',
-    response: errorResponseSchema.partial(),
+    response: readinessSchema,
   }),
   op({
     id: 'infer',

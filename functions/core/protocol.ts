@@ -14,6 +14,19 @@ export const errorResponseSchema = z
   })
   .meta({ id: 'Error' });
 
+export const readinessSchema = z
+  .object({
+    ready: z.boolean(),
+    name: z.string().optional(),
+    version: z.string().optional(),
+    reason: z.string().optional().describe('Why not ready, and whether a fallback answers meanwhile.'),
+    models: z
+      .array(z.object({ name: z.string(), version: z.string(), ready: z.boolean(), reason: z.string() }))
+      .optional()
+      .describe('Server readiness: each live version that cannot answer now, and why.'),
+  })
+  .meta({ id: 'Readiness' });
+
 export const predictRequestSchema = z
   .strictObject({
     instances: z

@@ -386,7 +386,7 @@ export class Scorer {
 
   /**
    * Whether this process can answer for a version now, and why not: still loading, or its
-   * endpoint's circuit is open and no fallback model answers in its place.
+   * endpoint's circuit is open (with or without a fallback answering in its place).
    */
   readiness(mv: ModelVersion): { ready: boolean; reason?: string } {
     if (!this.ready) return { ready: false, reason: 'the models are still loading' };
@@ -399,17 +399,39 @@ export class Scorer {
       };
     }
     if (this.remote.breaker(endpoint).state !== 'open') return { ready: true };
+    // Not ready even with a fallback: the model itself cannot answer. Its predictions are still
+    // answered, by the fallback, and the reason says so (issue 17, item 12).
     const fb = mv.route.fallback;
     if (fb) {
       return {
-        ready: true,
-        reason: `endpoint ${endpoint.name}'s circuit is open; ${fb.model} answers in its place`,
+        ready: false,
+        reason: `endpoint ${endpoint.name}'s circuit is open; ${fb.model} answers its predictions in its place`,
       };
     }
     return {
       ready: false,
       reason: `endpoint ${endpoint.name}'s circuit is open and no fallback is configured`,
     };
+  }
+
+  /**
+   * Server readiness, strict as Triton's: every session is loaded and every live version (both
+   * sides of a canary) can answer in this process. Lists the versions that cannot, and why.
+   */
+  serverReadiness(): {
+    ready: boolean;
+    models: { name: string; version: string; ready: boolean; reason: string }[];
+  } {
+    if (!this.ready) return { ready: false, models: [] };
+    const models = this.registry.list().flatMap((entry) =>
+      entry.policy.live.flatMap(({ version }) => {
+        const mv = entry.versions.find((v) => v.version === version);
+        if (!mv) return [];
+        const { ready, reason } = this.readiness(mv);
+        return reason ? [{ name: mv.name, version: mv.version, ready, reason }] : [];
+      }),
+    );
+    return { ready: models.every((m) => m.ready), models };
   }
 
   /** The fallback version to answer with, when the endpoint's circuit is open and one is configured. */

@@ -183,11 +183,15 @@ describe('SageMaker route against the real serving container', () => {
       return true;
     });
     assert.ok(Date.now() - started < 2000, 'within the budget');
-    // The circuit is open now: the model stays ready, because its fallback answers, and says so.
+    // The circuit is open now: the model is not ready, though its fallback answers, and says so;
+    // nor is the server, which names it.
     await s.warmup();
-    assert.deepEqual(s.readiness(mv), {
-      ready: true,
-      reason: "endpoint infera-fraud-detector-xl-1's circuit is open; fraud-detector answers in its place",
+    const reason =
+      "endpoint infera-fraud-detector-xl-1's circuit is open; fraud-detector answers its predictions in its place";
+    assert.deepEqual(s.readiness(mv), { ready: false, reason });
+    assert.deepEqual(s.serverReadiness(), {
+      ready: false,
+      models: [{ name: 'fraud-detector-xl', version: '1', ready: false, reason }],
     });
     const fb = await s.score(mv, instances);
     assert.equal(fb.served.target, 'fallback');
@@ -205,6 +209,8 @@ describe('SageMaker route against the real serving container', () => {
     const back = await s.score(mv, instances);
     assert.equal(back.served.target, 'sagemaker');
     assert.equal(s.remote?.breaker(mv.route.endpoint as never).state, 'closed');
+    assert.deepEqual(s.readiness(mv), { ready: true });
+    assert.deepEqual(s.serverReadiness(), { ready: true, models: [] });
   });
 
   it('reports a model not ready while its circuit is open and no fallback answers, and ready again after', async () => {
@@ -377,13 +383,26 @@ describe('npm start with a heavy model', () => {
     assert.equal(fb.status, 200);
     assert.equal(fb.headers.get('x-infera-fallback'), 'fraud-detector@1');
     assert.equal((fb.json.fallback as { model: string }).model, 'fraud-detector');
-    // Ready all along, since the fallback answers; the reason says so.
-    const ready = (await (await fetch(`${p.url}/v2/models/fraud-detector-xl/ready`)).json()) as {
+    // Not ready while the circuit is open, model and server alike; the reasons say the fallback answers.
+    const ready = await fetch(`${p.url}/v2/models/fraud-detector-xl/ready`);
+    const readyBody = (await ready.json()) as { ready: boolean; reason?: string };
+    assert.equal(ready.status, 503);
+    assert.equal(readyBody.ready, false);
+    assert.match(
+      readyBody.reason ?? '',
+      /circuit is open; fraud-detector answers its predictions in its place/,
+    );
+    const server = await fetch(`${p.url}/v2/health/ready`);
+    const serverBody = (await server.json()) as {
       ready: boolean;
-      reason?: string;
+      models?: { name: string; reason: string }[];
     };
-    assert.equal(ready.ready, true);
-    assert.match(ready.reason ?? '', /circuit is open; fraud-detector answers in its place/);
+    assert.equal(server.status, 503);
+    assert.equal(serverBody.ready, false);
+    assert.deepEqual(
+      serverBody.models?.map((m) => m.name),
+      ['fraud-detector-xl'],
+    );
     let back: Awaited<ReturnType<typeof post>> | undefined;
     for (let i = 0; i < 60; i++) {
       await new Promise((r) => setTimeout(r, 250));
@@ -392,6 +411,9 @@ describe('npm start with a heavy model', () => {
     }
     assert.equal(back?.status, 200);
     assert.equal(back?.headers.get('x-infera-route'), 'sagemaker', 'recovered after the restart');
+    const readyAgain = await fetch(`${p.url}/v2/health/ready`);
+    assert.equal(readyAgain.status, 200);
+    assert.deepEqual(await readyAgain.json(), { ready: true });
     assert.match(p.output(), /container for infera-fraud-detector-xl-1 exited \(SIGKILL\); restarting/);
   });
 });
