@@ -60,7 +60,8 @@ Options:
 `,
   list: `Usage: infera batch list [--json] [--url <url>]
 
-Lists the newest batch jobs, newest first.
+Lists your newest batch jobs (the 20 latest), newest first. A job is seen only by the principal
+that started it, unless the deployment shares every job (infera:batchSharedView).
 `,
 };
 

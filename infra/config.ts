@@ -55,6 +55,11 @@ export const deployConfigSchema = z
       .describe('Reserved concurrency of each model function.'),
     alarmEmail: z.email().optional(),
     batchMaxConcurrency: z.coerce.number().int().min(2).max(1000).default(10),
+    batchSharedView: bool
+      .default(false)
+      .describe(
+        'Every caller of the batch API sees every job and its results. Off: a job is seen only by the principal that started it.',
+      ),
     retainData: bool.default(true),
     logRetentionDays: z.coerce.number().int().positive().default(30),
   })

@@ -119,6 +119,8 @@ export class S3ObjectStore implements ObjectStore, UrlSigner {
           Bucket: bucket,
           Key: key,
           Body: body,
+          // Given, so an empty body is not taken for a stream of unknown length.
+          ContentLength: Buffer.byteLength(body),
           ContentType: opts.contentType ?? 'application/octet-stream',
           ...(opts.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
         }),

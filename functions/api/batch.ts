@@ -1,53 +1,89 @@
-import { completeUpload, createUpload, jobResults, jobStatus, listJobs } from '#core/batch/service.ts';
+import type { Viewer } from '#core/batch/owner.ts';
+import {
+  type BatchDeps,
+  completeUpload,
+  createUpload,
+  jobResults,
+  jobStatus,
+  listJobs,
+} from '#core/batch/service.ts';
+import { ForbiddenError } from '#core/errors.ts';
+import type { UrlSigner } from '#core/ports.ts';
 import type { BatchCompleteRequest, BatchCreateRequest } from '#core/protocol.ts';
 import { batchDeps } from '#shared/batch.ts';
 import { loadConfig } from '#shared/config.ts';
 import { type ApiRequest, type ApiResponse, createApiHandler } from '#shared/http.ts';
 
-const config = loadConfig();
-const deps = await batchDeps(config, { scoring: false });
-const ttl = config.BATCH_URL_TTL_SECONDS;
-
-/** The batch job API: start a job (presigned upload), follow it, fetch its results. */
-async function batch(req: ApiRequest): Promise<ApiResponse> {
-  const jobId = req.params.jobId ?? '';
-  switch (req.operation.id) {
-    case 'createBatchJob': {
-      const body = req.body as BatchCreateRequest;
-      req.scope.model = body.model;
-      const ticket = await createUpload(deps, deps.s3, body, ttl);
-      return {
-        status: 201,
-        body: {
-          ...ticket,
-          statusUrl: `/v1/batch/${ticket.jobId}`,
-          ...('multipart' in ticket ? { completeUrl: `/v1/batch/${ticket.jobId}/complete` } : {}),
-        },
-      };
-    }
-    case 'listBatchJobs':
-      return { body: { jobs: await listJobs(deps) } };
-    case 'getBatchJob':
-      return { body: await jobStatus(deps, jobId) };
-    case 'getBatchResults': {
-      const files = await jobResults(deps, deps.s3, jobId, ttl);
-      return {
-        body: {
-          jobId,
-          expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
-          ...files,
-        },
-      };
-    }
-    case 'completeBatchUpload':
-      await completeUpload(deps, deps.s3, jobId, req.body as BatchCompleteRequest);
-      return { body: await jobStatus(deps, jobId) };
-    default:
-      throw new Error(`batch handler has no case for ${req.operation.id}`);
-  }
+export interface BatchApiOptions {
+  /** Lifetime of presigned upload and download URLs, seconds. */
+  readonly ttl: number;
+  /** Every caller sees every job (BATCH_SHARED_VIEW). */
+  readonly sharedView: boolean;
+  readonly maxBodyBytes: number;
 }
 
-export const handler = createApiHandler('batch', batch, {
+/**
+ * Who is asking, from API Gateway's authorizer. A job is its starter's alone unless the
+ * deployment shares them all (BATCH_SHARED_VIEW); a caller nobody authenticated gets no jobs.
+ */
+function viewerOf(req: ApiRequest, sharedView: boolean): Viewer {
+  if (req.caller) return { owner: req.caller, shared: sharedView };
+  if (sharedView) return { owner: { id: 'anonymous' }, shared: true };
+  throw new ForbiddenError(
+    'Batch jobs belong to the caller that started them, and this request has no authenticated caller (no IAM or JWT authorizer on the route). Call with SigV4 credentials, or set BATCH_SHARED_VIEW=true (infera:batchSharedView) to share every job with every caller.',
+  );
+}
+
+/** The batch job API: start a job (presigned upload), follow it, fetch its results. */
+export function createBatchApiHandler(deps: BatchDeps & { s3: UrlSigner }, opts: BatchApiOptions) {
+  const { ttl } = opts;
+  return createApiHandler(
+    'batch',
+    async (req: ApiRequest): Promise<ApiResponse> => {
+      const jobId = req.params.jobId ?? '';
+      const viewer = viewerOf(req, opts.sharedView);
+      switch (req.operation.id) {
+        case 'createBatchJob': {
+          const body = req.body as BatchCreateRequest;
+          req.scope.model = body.model;
+          const ticket = await createUpload(deps, deps.s3, body, viewer.owner, ttl);
+          return {
+            status: 201,
+            body: {
+              ...ticket,
+              statusUrl: `/v1/batch/${ticket.jobId}`,
+              ...('multipart' in ticket ? { completeUrl: `/v1/batch/${ticket.jobId}/complete` } : {}),
+            },
+          };
+        }
+        case 'listBatchJobs':
+          return { body: { jobs: await listJobs(deps, viewer) } };
+        case 'getBatchJob':
+          return { body: await jobStatus(deps, jobId, viewer) };
+        case 'getBatchResults': {
+          const files = await jobResults(deps, deps.s3, jobId, viewer, ttl);
+          return {
+            body: {
+              jobId,
+              expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
+              ...files,
+            },
+          };
+        }
+        case 'completeBatchUpload':
+          await completeUpload(deps, deps.s3, jobId, viewer, req.body as BatchCompleteRequest);
+          return { body: await jobStatus(deps, jobId, viewer) };
+        default:
+          throw new Error(`batch handler has no case for ${req.operation.id}`);
+      }
+    },
+    { maxBodyBytes: opts.maxBodyBytes, metrics: false },
+  );
+}
+
+const config = loadConfig();
+export const handler = createBatchApiHandler(await batchDeps(config, { scoring: false }), {
+  ttl: config.BATCH_URL_TTL_SECONDS,
+  sharedView: config.BATCH_SHARED_VIEW,
   maxBodyBytes: config.MAX_BODY_BYTES,
-  metrics: false,
 });

@@ -1,4 +1,5 @@
 import type { S3Event } from 'aws-lambda';
+import { ownerFromS3Principal } from '#core/batch/owner.ts';
 import type { Upload } from '#core/batch/service.ts';
 
 /** What S3 sends once when a notification configuration is saved. It names no object. */
@@ -35,12 +36,14 @@ export function uploadsIn(event: SplitEvent): Upload[] {
     if (!r.eventName?.startsWith('ObjectCreated:')) continue;
     const key = eventKey(r.s3.object.key);
     if (key.endsWith('/')) continue;
+    const uploader = ownerFromS3Principal(r.userIdentity?.principalId);
     uploads.push({
       bucket: r.s3.bucket.name,
       key,
       ...(r.s3.object.eTag ? { etag: r.s3.object.eTag } : {}),
       ...(r.s3.object.sequencer ? { sequencer: r.s3.object.sequencer } : {}),
       ...(r.eventTime ? { eventTime: r.eventTime } : {}),
+      ...(uploader ? { uploader } : {}),
     });
   }
   return uploads;

@@ -101,6 +101,13 @@ export class ConfigError extends InferaError {
   }
 }
 
+/** The caller is known not to be allowed, or cannot be known (403). */
+export class ForbiddenError extends InferaError {
+  constructor(message: string) {
+    super(message, { status: 403, code: 'forbidden' });
+  }
+}
+
 /** A conditional storage operation failed: the object changed, or already exists (412). */
 export class PreconditionFailedError extends InferaError {
   constructor(message: string) {

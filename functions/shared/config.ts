@@ -73,6 +73,9 @@ export const configSchema = z.object({
     .max(7 * 24 * 3600)
     .default(3600)
     .describe('Lifetime of presigned upload and download URLs.'),
+  BATCH_SHARED_VIEW: flag.describe(
+    'Every caller sees every batch job. Off by default: a job is seen only by the principal that started it.',
+  ),
   AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: z
     .url()
     .optional()

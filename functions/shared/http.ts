@@ -5,6 +5,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type FunctionName, matchPath, OPERATIONS, type Operation } from '#api/routes.ts';
+import type { Owner } from '#core/batch/owner.ts';
 import { attachBinaryInputs, binaryHeaderLength, type Framing, frameBinary } from '#core/binary.ts';
 import {
   InferaError,
@@ -18,6 +19,7 @@ import { checkJsonDepth } from '#core/json-depth.ts';
 import { jsonErrorWhere } from '#core/json-error.ts';
 import { formatIssues } from '#core/manifest.ts';
 import type { InferRequest } from '#core/protocol.ts';
+import { callerOf } from './caller.ts';
 import { logger, metrics, tracer } from './observability.ts';
 
 /** What a handler function receives: the matched operation and the validated request. */
@@ -38,6 +40,8 @@ export interface ApiRequest {
   readonly framing?: Framing;
   /** A raw body (an image file, plain text) for a `raw` operation; `body` is then undefined. */
   readonly raw?: RawBody;
+  /** Who API Gateway says is calling (IAM principal or JWT subject); undefined on an open route. */
+  readonly caller?: Owner;
 }
 
 export interface RawBody {
@@ -206,6 +210,7 @@ function setRequest(
   raw: RawBody | undefined,
 ): void {
   tracer.putAnnotation('operation', operation.id);
+  const caller = callerOf(event);
   const remaining = context.getRemainingTimeInMillis?.() ?? 30_000;
   const deadline = Date.now() + Math.max(remaining - 1000, Math.min(remaining, 100));
   event.api = {
@@ -217,6 +222,7 @@ function setRequest(
     requestId,
     deadline,
     scope: {},
+    ...(caller ? { caller } : {}),
     ...(framing ? { framing } : {}),
     ...(raw ? { raw } : {}),
   };

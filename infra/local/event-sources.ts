@@ -17,6 +17,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { S3Event, SQSBatchResponse, SQSEvent, SQSMessageAttributes } from 'aws-lambda';
+import { LOCAL_OWNER } from '#core/batch/owner.ts';
 import type { UploadNotice } from './aws.ts';
 import { lambdaContext } from './gateway.ts';
 
@@ -32,7 +33,7 @@ export function s3EventFor(n: UploadNotice, region: string): S3Event {
         awsRegion: region,
         eventTime: n.eventTime,
         eventName: n.eventName,
-        userIdentity: { principalId: 'local' },
+        userIdentity: { principalId: LOCAL_OWNER.id },
         requestParameters: { sourceIPAddress: n.sourceIp },
         responseElements: { 'x-amz-request-id': randomUUID(), 'x-amz-id-2': 'local' },
         s3: {

@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyEventV2WithIAMAuthorizer,
+  APIGatewayProxyResultV2,
+  Context,
+} from 'aws-lambda';
 import { type FunctionName, matchPath, routePaths } from '#api/routes.ts';
+import { LOCAL_OWNER } from '#core/batch/owner.ts';
 import { answerClientErrors } from '#shared/client-errors.ts';
 import { foreignRequest } from './guard.ts';
 
@@ -37,6 +43,17 @@ export interface Gateway {
   readonly server: Server;
   close(): Promise<void>;
 }
+
+/** The local principal, in the shape API Gateway's IAM authorizer gives a SigV4 caller. */
+const LOCAL_IAM = {
+  accessKey: 'local',
+  accountId: '000000000000',
+  callerId: LOCAL_OWNER.id,
+  principalOrgId: '',
+  userArn: LOCAL_OWNER.arn ?? LOCAL_OWNER.id,
+  userId: LOCAL_OWNER.id,
+  cognitoIdentity: null,
+};
 
 const TEXT_TYPES = /^(text\/|application\/(json|.*\+json|xml|x-www-form-urlencoded|javascript))/i;
 
@@ -201,7 +218,7 @@ function toEvent(
   body: Buffer,
   routeKey: string,
   pathParameters: Record<string, string> | undefined,
-): APIGatewayProxyEventV2 {
+): APIGatewayProxyEventV2WithIAMAuthorizer {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
@@ -233,6 +250,9 @@ function toEvent(
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',
       },
+      // No authentication locally: every caller is the one local principal, as API Gateway's IAM
+      // authorizer would name a SigV4 caller. Batch jobs are owned by it (issue 17, item 18).
+      authorizer: { iam: LOCAL_IAM },
       requestId: randomUUID(),
       routeKey,
       stage: '$default',

@@ -156,7 +156,7 @@ export class InferaStack extends Stack {
         reservedConcurrency: config.reservedConcurrency,
         ...(alarmTopic ? { alarmTopic } : {}),
         removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-        environment: routeEnv,
+        environment: { ...routeEnv, ...(config.batchSharedView ? { BATCH_SHARED_VIEW: 'true' } : {}) },
       });
       this.observability?.addBatch(this.batch);
       new CfnOutput(this, 'BatchInputBucket', { value: this.batch.inputBucket.bucketName });

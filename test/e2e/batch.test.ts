@@ -371,7 +371,8 @@ describe('batch scoring on the local S3 + SQS', () => {
         'one call and two retries, as Lambda retries async invocations',
       );
       const { jobStatus } = await import('#core/batch/service.ts');
-      const view = await jobStatus(deps, jobId);
+      const { LOCAL_OWNER } = await import('#core/batch/owner.ts');
+      const view = await jobStatus(deps, jobId, { owner: LOCAL_OWNER, shared: false });
       assert.equal(view.status, 'failed');
       assert.match(view.error ?? '', /simulated S3 outage/);
     } finally {

@@ -153,4 +153,23 @@ describe('deployment settings for each component', () => {
       },
     );
   });
+
+  it('shares batch jobs among callers only when infera:batchSharedView is on', async () => {
+    const sharedOf = async (context: Record<string, string>) => {
+      const { resources } = await synthApp(US, context);
+      return Object.values(resources)
+        .filter((r) => r.Type === 'AWS::Lambda::Function')
+        .map(
+          (r) =>
+            (r.Properties as { Environment?: { Variables?: Record<string, unknown> } }).Environment
+              ?.Variables,
+        )
+        .filter((v) => v?.BATCH_INPUT_BUCKET !== undefined)
+        .map((v) => v?.BATCH_SHARED_VIEW ?? 'unset');
+    };
+    const byDefault = await sharedOf({});
+    assert.ok(byDefault.length >= 4, 'the batch functions');
+    assert.deepEqual(new Set(byDefault), new Set(['unset']));
+    assert.deepEqual(new Set(await sharedOf({ 'infera:batchSharedView': 'true' })), new Set(['true']));
+  });
 });

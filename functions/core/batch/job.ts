@@ -152,6 +152,10 @@ export const jobRecordSchema = z.object({
     .optional()
     .describe('Where the chunks are scored: the score function itself, or the SageMaker endpoint.'),
   createdAt: z.string(),
+  owner: z
+    .object({ id: z.string(), arn: z.string().optional() })
+    .optional()
+    .describe('The principal that started the job: only it sees the job, unless the view is shared.'),
   source: z
     .object({
       bucket: z.string(),

@@ -11,6 +11,7 @@ import {
   chunkFailureSchema,
   failedAtSplit,
   formatFromKey,
+  JOB_ID,
   type JobRecord,
   type JobStatus,
   type JobSummary,
@@ -25,6 +26,7 @@ import {
   summarise,
 } from './job.ts';
 import { type Line, readLines } from './lines.ts';
+import { canSee, type Owner, ownerIndexPrefix, type Viewer } from './owner.ts';
 import { planChunks } from './plan.ts';
 import { createRowDecoder, resultFormat } from './rows.ts';
 
@@ -65,6 +67,8 @@ export interface Upload {
   readonly etag?: string;
   readonly sequencer?: string;
   readonly eventTime?: string;
+  /** Who uploaded it, as the S3 event names them: the job's owner when no API call started it. */
+  readonly uploader?: Owner;
 }
 
 export type SplitOutcome =
@@ -84,6 +88,14 @@ export async function readJob(d: BatchDeps, jobId: string): Promise<JobRecord | 
 async function writeJob(d: BatchDeps, job: JobRecord): Promise<void> {
   await d.store.write(d.settings.outputBucket, keys.job(job.jobId), `${JSON.stringify(job, null, 2)}\n`, {
     contentType: JSON_TYPE,
+  });
+}
+
+/** Files the job under its owner, so listing a principal's jobs reads only theirs. */
+async function indexOwner(d: BatchDeps, jobId: string, owner: Owner | undefined): Promise<void> {
+  if (!owner) return;
+  await d.store.write(d.settings.outputBucket, `${ownerIndexPrefix(owner)}${jobId}`, '', {
+    contentType: 'text/plain',
   });
 }
 
@@ -133,13 +145,16 @@ export async function splitUpload(d: BatchDeps, u: Upload): Promise<SplitOutcome
       reason: `s3://${u.bucket}/${u.key} was overwritten; the newer upload is its own job`,
     };
   }
+  const owner = existing?.owner ?? u.uploader;
   const job: JobRecord = {
     jobId,
     state: 'splitting',
     model: 'error' in parsed ? '(none)' : parsed.model,
     createdAt: existing?.createdAt ?? now(d),
+    ...(owner ? { owner } : {}),
     source: { bucket: u.bucket, key: u.key, etag: head.etag, bytes: head.bytes },
   };
+  if (!existing?.owner) await indexOwner(d, jobId, owner);
   if ('error' in parsed) return failJob(d, job, parsed.error);
 
   const metaVersion = head.metadata.version ?? head.metadata['model-version'];
@@ -247,8 +262,10 @@ export async function splitFailed(d: BatchDeps, u: Upload, error: string): Promi
     state: 'splitting',
     model: 'error' in parsed ? '(none)' : parsed.model,
     createdAt: now(d),
+    ...(u.uploader ? { owner: u.uploader } : {}),
     source: { bucket: u.bucket, key: u.key, ...(u.etag ? { etag: stripQuotes(u.etag) } : {}) },
   };
+  if (!existing) await indexOwner(d, jobId, u.uploader);
   const text = error.length > MAX_REASON ? `${error.slice(0, MAX_REASON)}…` : error;
   return failJob(d, job, `the split step failed on every attempt (${text}); upload the file again to retry`);
 }
@@ -480,6 +497,8 @@ export interface JobView {
   readonly model: string;
   readonly version?: string;
   readonly createdAt: string;
+  /** Who started the job: their ARN when the API saw it, else their principal id. */
+  readonly owner?: string;
   readonly source?: JobRecord['source'];
   readonly format?: string;
   readonly ignoredColumns?: readonly string[];
@@ -490,15 +509,25 @@ export interface JobView {
   readonly error?: string;
 }
 
-/** What `GET /v1/batch/{jobId}` shows: the outcome when finished, else progress from the markers. */
-export async function jobStatus(d: BatchDeps, jobId: string): Promise<JobView> {
+/**
+ * A job the viewer may see. Someone else's job is answered exactly as a missing one, so its
+ * existence is not disclosed.
+ */
+async function visibleJob(d: BatchDeps, jobId: string, viewer: Viewer, hint: string): Promise<JobRecord> {
   const job = await readJob(d, jobId);
-  if (!job) throw new NotFoundError(`No batch job '${jobId}'. Recent jobs are listed at GET /v1/batch.`);
+  if (!job || !canSee(job, viewer)) throw new NotFoundError(`No batch job '${jobId}'. ${hint}`);
+  return job;
+}
+
+/** What `GET /v1/batch/{jobId}` shows: the outcome when finished, else progress from the markers. */
+export async function jobStatus(d: BatchDeps, jobId: string, viewer: Viewer): Promise<JobView> {
+  const job = await visibleJob(d, jobId, viewer, 'Your recent jobs are listed at GET /v1/batch.');
   const base = {
     jobId,
     model: job.model,
     ...(job.version ? { version: job.version } : {}),
     createdAt: job.createdAt,
+    ...(job.owner ? { owner: job.owner.arn ?? job.owner.id } : {}),
     ...(job.source ? { source: job.source } : {}),
     ...(job.format ? { format: job.format } : {}),
     ...(job.ignoredColumns ? { ignoredColumns: job.ignoredColumns } : {}),
@@ -516,18 +545,26 @@ export async function jobStatus(d: BatchDeps, jobId: string): Promise<JobView> {
   return { ...base, status: job.state === 'splitting' ? 'splitting' : 'running', progress };
 }
 
-/** The newest jobs first. */
-export async function listJobs(d: BatchDeps, limit = 20): Promise<JobView[]> {
-  const prefixes = await d.store.listPrefixes(d.settings.outputBucket, '');
-  const ids = prefixes
-    .map((p) => p.replace(/\/$/, ''))
-    .sort()
-    .reverse()
-    .slice(0, limit);
+/** The viewer's newest jobs first (everyone's, in a shared view). */
+export async function listJobs(d: BatchDeps, viewer: Viewer, limit = 20): Promise<JobView[]> {
+  const ids: string[] = [];
+  if (viewer.shared) {
+    for (const p of await d.store.listPrefixes(d.settings.outputBucket, '')) {
+      const id = p.replace(/\/$/, '');
+      if (JOB_ID.test(id)) ids.push(id);
+    }
+  } else {
+    const prefix = ownerIndexPrefix(viewer.owner);
+    for await (const o of d.store.list(d.settings.outputBucket, prefix)) {
+      const id = o.key.slice(prefix.length);
+      if (JOB_ID.test(id)) ids.push(id);
+    }
+  }
+  ids.sort().reverse();
   const views: JobView[] = [];
-  for (const id of ids) {
+  for (const id of ids.slice(0, limit)) {
     try {
-      views.push(await jobStatus(d, id));
+      views.push(await jobStatus(d, id, viewer));
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
     }
@@ -547,9 +584,10 @@ export async function jobResults(
   d: BatchDeps,
   signer: UrlSigner,
   jobId: string,
+  viewer: Viewer,
   expiresIn: number,
 ): Promise<{ status: JobStatus; parts: ResultFile[]; errors: ResultFile[] }> {
-  const view = await jobStatus(d, jobId);
+  const view = await jobStatus(d, jobId, viewer);
   const parts: ResultFile[] = [];
   const errors: ResultFile[] = [];
   for await (const o of d.store.list(d.settings.outputBucket, `${jobId}/`)) {
@@ -606,6 +644,7 @@ export async function createUpload(
   d: BatchDeps,
   signer: UrlSigner,
   req: { model: string; version?: string; filename?: string; bytes?: number },
+  owner: Owner,
   expiresIn: number,
 ): Promise<UploadTicket> {
   const mv = d.registry.resolve(req.model, req.version);
@@ -619,7 +658,9 @@ export async function createUpload(
     model: mv.name,
     version: mv.version,
     createdAt: now(d),
+    owner,
   });
+  await indexOwner(d, jobId, owner);
   const expiresAt = new Date((d.now ? d.now() : new Date()).getTime() + expiresIn * 1000).toISOString();
   const base = { jobId, model: mv.name, version: mv.version, bucket, key, expiresAt };
   const bytes = req.bytes ?? 0;
@@ -639,10 +680,10 @@ export async function completeUpload(
   d: BatchDeps,
   signer: UrlSigner,
   jobId: string,
+  viewer: Viewer,
   req: { key: string; uploadId: string; parts: { partNumber: number; etag: string }[] },
 ): Promise<void> {
-  const job = await readJob(d, jobId);
-  if (!job) throw new NotFoundError(`No batch job '${jobId}'. Start one with POST /v1/batch.`);
+  const job = await visibleJob(d, jobId, viewer, 'Start one with POST /v1/batch.');
   if (req.key.split('/')[1] !== jobId) {
     throw new ValidationError(
       `key: '${req.key}' does not belong to job '${jobId}'; send the key POST /v1/batch returned`,
