@@ -172,6 +172,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'start') {
+    const { tuneProcessMemory } = await import('../infra/local/memory.ts');
+    tuneProcessMemory();
     const { start } = await import('../infra/local/start.ts');
     await start(rest);
     return -1; // keeps running until a signal

@@ -71,6 +71,7 @@ export function sessionOptions(
     executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    ...(process.env.X_ARENA === '0' ? { enableCpuMemArena: false } : {}),
     intraOpNumThreads: options.intraOpThreads,
     interOpNumThreads: options.interOpThreads,
     // Spinning threads burn the fractional vCPU Lambda gives small functions; yield instead.

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { answerClientErrors } from '../../functions/shared/client-errors.ts';
 import { foreignRequest } from './guard.ts';
+import { childMemorySettings } from './memory.ts';
 
 /**
  * A local SageMaker: one serving-container process per heavy model (the same code the image
@@ -84,8 +85,10 @@ export class LocalContainer {
     this.#ready.promise.catch(() => {});
     this.state = 'starting';
     this.port = undefined;
-    const child = spawn(process.execPath, [SERVE, 'serve'], {
+    const memory = childMemorySettings();
+    const child = spawn(process.execPath, [...memory.execArgv, SERVE, 'serve'], {
       env: {
+        ...memory.env,
         ...process.env,
         SM_MODEL_DIR: this.spec.modelDir,
         SAGEMAKER_BIND_TO_PORT: '0',

@@ -11,6 +11,7 @@ import { type LocalBatch, startLocalBatch } from './batch.ts';
 import { dashboardPages } from './dashboard.ts';
 import type { Handler } from './event-sources.ts';
 import { type LambdaHandler, startGateway } from './gateway.ts';
+import { tuneProcessMemory } from './memory.ts';
 import { type LocalSageMaker, startLocalSageMaker } from './sagemaker.ts';
 
 const HELP = `Usage: npm start [-- options]   (or: infera start [options])
@@ -427,4 +428,7 @@ function batchBanner(aws: LocalAws, url: string, state: string | undefined): str
 
 export { DEFAULT_NAMES };
 
-if (import.meta.main) await start();
+if (import.meta.main) {
+  tuneProcessMemory();
+  await start();
+}

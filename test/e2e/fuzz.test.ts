@@ -53,7 +53,7 @@ describe(`fuzzing npm start (${RUNS} requests per listener, seed ${SEED})`, () =
     const health = await fetch(`${platform.url}/v2/health/live`);
     assert.equal(health.status, 200, 'the platform is still up');
     const grown = rssMb(platform.proc.pid as number) - before;
-    assert.ok(grown < 300, `memory grew ${grown.toFixed(0)} MB over the run`);
+    assert.ok(grown < 100, `memory grew ${grown.toFixed(0)} MB over the run`);
   });
 
   it('answers every hostile request to the local SageMaker runtime without a 5xx or a crash', async () => {

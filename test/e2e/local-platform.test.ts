@@ -56,6 +56,26 @@ describe('local platform (npm start)', () => {
     assert.match(p.output(), /curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/v1\/models\/iris\/predict/);
   });
 
+  it('runs itself and its serving containers with the memory settings, under the pid it started with', () => {
+    const settings = (pid: number) => ({
+      argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'),
+      env: readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0'),
+    });
+    const self = settings(p.proc.pid as number);
+    assert.ok(self.argv.includes('--max-semi-space-size=8'), self.argv.join(' '));
+    for (const v of [
+      'MALLOC_ARENA_MAX=2',
+      'MALLOC_MMAP_THRESHOLD_=1048576',
+      'MALLOC_TRIM_THRESHOLD_=1048576',
+    ])
+      assert.ok(self.env.includes(v), v);
+    const container = Object.values(p.containers)[0] as number;
+    assert.ok(container, p.output());
+    const child = settings(container);
+    assert.ok(child.argv.includes('--max-semi-space-size=8'), child.argv.join(' '));
+    assert.ok(child.env.includes('MALLOC_ARENA_MAX=2'));
+  });
+
   for (const [model, query, version] of [
     ['fraud-detector', '', '1'],
     ['fraud-detector', '?version=2', '2'],

@@ -184,6 +184,18 @@ describe('predict handler (API Gateway v2 events)', () => {
     });
   }
 
+  it('names each instance that is not an object, ten at most, however many there are', async () => {
+    const r = await predict(
+      await apigwEvent('predict-iris.json', { body: { instances: [{}, 7, ...Array(5_000).fill('x')] } }),
+      lambdaContext(),
+    );
+    assert.equal(r.statusCode, 400, r.body);
+    const details = body(r).details as string[];
+    assert.equal(details.length, 10);
+    assert.equal(details[0], 'body.instances[1]: expected object, got number');
+    assert.equal(details[9], 'body.instances[10]: expected object, got string');
+  });
+
   it('returns 500 with a request id and no stack trace when scoring fails inside', async () => {
     const event = await apigwEvent('predict-iris.json', {
       path: '/v1/models/iris-broken/predict',
