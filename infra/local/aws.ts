@@ -96,6 +96,49 @@ export function handlerEnv(aws: LocalAws): Record<string, string> {
   };
 }
 
+/**
+ * Errors fauxqs does not answer itself reach Fastify's default handler, which made a malformed
+ * body a 500 quoting the body back. Answer them as AWS would: a 400 naming the problem, in the
+ * protocol's own error shape (SQS JSON, or S3 XML), echoing nothing the client sent.
+ */
+function emulatorErrors(
+  err: Error & { statusCode?: number; code?: string },
+  request: { headers: Record<string, string | string[] | undefined> },
+  reply: {
+    code(n: number): { header(k: string, v: string): { send(b: string): unknown } };
+  },
+): unknown {
+  const json = String(request.headers['content-type'] ?? '').includes('x-amz-json');
+  let status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+  let code = 'InternalError';
+  let message = `The emulator failed on this request (${err.name}).`;
+  if (status < 500) {
+    code = 'InvalidRequest';
+    message = err.message;
+  } else if (err instanceof SyntaxError) {
+    status = 400;
+    code = json ? 'SerializationException' : 'MalformedXML';
+    message = json ? 'The request body is not valid JSON.' : 'The request body is not well-formed.';
+  } else if (err.code === 'ERR_INVALID_ARG_TYPE' || err instanceof TypeError) {
+    status = 400;
+    code = 'InvalidRequest';
+    message = 'The request does not have the parts this operation needs (body, parameters or headers).';
+  }
+  if (json) {
+    return reply
+      .code(status)
+      .header('content-type', 'application/x-amz-json-1.0')
+      .send(JSON.stringify({ __type: `com.amazon.coral.service#${code}`, message }));
+  }
+  const xml = message.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return reply
+    .code(status)
+    .header('content-type', 'application/xml')
+    .send(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xml}</Message></Error>`,
+    );
+}
+
 export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAws> {
   const names = opts.names ?? DEFAULT_NAMES;
   const host = opts.host ?? '127.0.0.1';
@@ -112,6 +155,7 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
     ...(persisted ? { stores: persisted.stores as never } : {}),
   });
   if (persisted) app.addHook('preClose', async () => persisted.close());
+  app.setErrorHandler(emulatorErrors);
   const listeners: ((n: UploadNotice) => void)[] = [];
   let sequence = 0;
   let s3: S3Client | undefined;

@@ -1,6 +1,6 @@
 /**
  * Property-based fuzzing of everything npm start listens on: every API route, the local SageMaker
- * runtime, with hostile methods, paths, headers and bodies (test/fuzz/requests.ts). Each request
+ * runtime and the S3 + SQS emulator, with hostile methods, paths, headers and bodies (test/fuzz/requests.ts). Each request
  * must get an answer within the time bound, never a 5xx, and a JSON error body naming the problem
  * when it is refused; the platform must stay up and its memory bounded. A fixed seed and a bounded
  * count here (FUZZ_RUNS, default 300); `npm run fuzz` runs 10,000.
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { apiRequest, sagemakerRequest } from '../fuzz/requests.ts';
+import { apiRequest, awsRequest, sagemakerRequest } from '../fuzz/requests.ts';
 import { send } from '../fuzz/run.ts';
 import { type RunningPlatform, startPlatform } from '../helpers.ts';
 
@@ -71,5 +71,21 @@ describe(`fuzzing npm start (${RUNS} requests per listener, seed ${SEED})`, () =
     );
     const alive = await send(runtime, { target: 'sagemaker', method: 'GET', path: '/', headers: {} });
     assert.ok(alive.status > 0);
+  });
+
+  it('answers every hostile request to the S3 + SQS emulator without a 5xx or a crash', async () => {
+    const aws = platform.awsEndpoint as string;
+    await fc.assert(
+      fc.asyncProperty(awsRequest, async (r) => {
+        const a = await send(aws, r);
+        assert.ok(
+          a.status >= 200 && a.status < 500,
+          `${r.method} ${r.path} ${JSON.stringify(r.headers)} answered ${a.status}: ${a.body.slice(0, 300)}`,
+        );
+      }),
+      { numRuns: RUNS, seed: SEED + 2, endOnFailure: true },
+    );
+    const health = await fetch(`${platform.url}/v2/health/live`);
+    assert.equal(health.status, 200, 'the platform is still up');
   });
 });
