@@ -234,7 +234,22 @@ function servedKeys(served: Served): Record<string, unknown> {
   }
 }
 
+/**
+ * Where a request for this model goes, from its path and query alone: a body refused at the edge
+ * still answers with `x-infera-route`, as every answer from a model's routes does.
+ */
+function routeOf(params: Readonly<Record<string, string>>, query: Readonly<Record<string, string>>) {
+  const name = params.model;
+  if (!name) return {};
+  try {
+    return { model: name, route: registry.resolve(name, params.version ?? query.version).route.target };
+  } catch {
+    return { model: name };
+  }
+}
+
 export const handler = createApiHandler('predict', predict, {
   maxBodyBytes: config.MAX_BODY_BYTES,
   metrics: true,
+  scopeOf: routeOf,
 });

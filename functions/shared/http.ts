@@ -93,7 +93,13 @@ export interface ApiResponse {
   readonly binary?: readonly Uint8Array[];
 }
 
-type ApiEvent = APIGatewayProxyEventV2 & { api?: ApiRequest };
+type ApiEvent = APIGatewayProxyEventV2 & { api?: ApiRequest; early?: ApiRequest['scope'] };
+
+/** What a function knows of a request from its path alone: the model, and where it routes. */
+export type ScopeOf = (
+  params: Readonly<Record<string, string>>,
+  query: Readonly<Record<string, string>>,
+) => ApiRequest['scope'];
 type Result = APIGatewayProxyStructuredResultV2;
 
 export function json(
@@ -237,6 +243,7 @@ export function httpEdge(opts: {
   operations: readonly Operation[];
   maxBodyBytes: number;
   countInvalid: boolean;
+  scopeOf?: ScopeOf;
 }): MiddlewareObj<ApiEvent, Result> {
   const resolved = new Map<string, Resolved>();
   return {
@@ -248,6 +255,8 @@ export function httpEdge(opts: {
       const query: Record<string, string> = {};
       for (const [k, v] of Object.entries(event.queryStringParameters ?? {}))
         if (v !== undefined) query[k] = v;
+      // Known before the body is read, so a refused body still says where it would have gone.
+      if (opts.scopeOf) event.early = opts.scopeOf(params, query);
       let body: unknown;
       let framing: ApiRequest['framing'];
       if (operation.request) {
@@ -349,7 +358,7 @@ export function httpEdge(opts: {
     onError: (request) => {
       const { event, context, error } = request;
       const requestId = requestIdOf(event, context);
-      const scope = event.api?.scope ?? {};
+      const scope = event.api?.scope ?? event.early ?? {};
       if (error instanceof InferaError && error.expose) {
         // Messages name paths and bounds, never payload values, so they are safe to log.
         logger.warn('request rejected', {
@@ -405,7 +414,7 @@ export function httpEdge(opts: {
 export function createApiHandler(
   fn: FunctionName,
   impl: (req: ApiRequest) => Promise<ApiResponse>,
-  opts: { maxBodyBytes: number; metrics: boolean },
+  opts: { maxBodyBytes: number; metrics: boolean; scopeOf?: ScopeOf },
 ) {
   const operations = OPERATIONS.filter((o) => o.function === fn);
   const h = middy<ApiEvent, Result>()
@@ -413,7 +422,14 @@ export function createApiHandler(
     .use(captureLambdaHandler(tracer, { captureResponse: false }));
   if (opts.metrics) h.use(logMetrics(metrics));
   return h
-    .use(httpEdge({ operations, maxBodyBytes: opts.maxBodyBytes, countInvalid: opts.metrics }))
+    .use(
+      httpEdge({
+        operations,
+        maxBodyBytes: opts.maxBodyBytes,
+        countInvalid: opts.metrics,
+        ...(opts.scopeOf ? { scopeOf: opts.scopeOf } : {}),
+      }),
+    )
     .handler(async (event) => {
       const api = event.api as ApiRequest;
       const res = await impl(api);

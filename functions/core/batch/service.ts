@@ -614,6 +614,8 @@ export const PART_BYTES = 8 * 1024 * 1024;
  * megabytes of answer. Parts grow instead (S3 takes up to 5 GiB each), so 1,000 cover S3's 5 TiB.
  */
 const MAX_PARTS = 1000;
+/** Part URLs signed between two turns of the event loop. */
+const SIGN_SLICE = 25;
 /** S3's largest object. */
 export const MAX_UPLOAD_BYTES = 5 * 1024 ** 4;
 
@@ -670,8 +672,11 @@ export async function createUpload(
   const count = Math.ceil(bytes / partBytes);
   const uploadId = await signer.createMultipartUpload(bucket, key);
   const parts: { partNumber: number; url: string }[] = [];
-  for (let n = 1; n <= count; n++)
+  for (let n = 1; n <= count; n++) {
     parts.push({ partNumber: n, url: await signer.partUrl(bucket, key, uploadId, n, expiresIn) });
+    // Signing is CPU work: let other requests in between slices (a process serving many).
+    if (n % SIGN_SLICE === 0) await new Promise((r) => setImmediate(r));
+  }
   return { ...base, multipart: { uploadId, partBytes, parts } };
 }
 

@@ -213,6 +213,14 @@ describe('predict handler (API Gateway v2 events)', () => {
     const rejected = (await capture(() => predict(bad, lambdaContext()))).result;
     assert.equal(rejected.statusCode, 400);
     assert.equal(rejected.headers?.['x-infera-route'], 'lambda');
+    // A body refused at the edge, before the handler ran, names the route as well.
+    for (const over of [{ body: '{}' }, { body: '{"instances": [' }, { body: { instances: [] } }]) {
+      const edge = (
+        await capture(async () => predict(await apigwEvent('predict-iris.json', over), lambdaContext()))
+      ).result;
+      assert.equal(edge.statusCode, 400, edge.body);
+      assert.equal(edge.headers?.['x-infera-route'], 'lambda', JSON.stringify(over));
+    }
   });
 
   it('serves v2 infer on the same handler and reads the version from the path', async () => {

@@ -11,9 +11,9 @@ import {
 import { bytesOf, readLines } from '#core/batch/lines.ts';
 import { planChunks } from '#core/batch/plan.ts';
 import { createRowDecoder } from '#core/batch/rows.ts';
-import { sendAll } from '#core/batch/service.ts';
+import { type BatchDeps, createUpload, MAX_UPLOAD_BYTES, sendAll } from '#core/batch/service.ts';
 import { ValidationError } from '#core/errors.ts';
-import type { MessageQueue, QueueEntry } from '#core/ports.ts';
+import type { MessageQueue, ObjectStore, QueueEntry, UrlSigner } from '#core/ports.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { MODELS } from '../../helpers.ts';
 
@@ -326,5 +326,49 @@ describe('sendAll', () => {
       sendAll(queue, 'q', [{ id: '7', body: 'x' }], { attempts: 2, backoffMs: 1 }),
       /refused 1 chunk message\(s\) after 2 attempts: chunk 7: KMS.Throttled/,
     );
+  });
+});
+
+describe('upload tickets', () => {
+  it('signs at most 1,000 part URLs for the largest object, and lets other work run between slices', async () => {
+    const store = {
+      write: async () => 'written' as const,
+      readText: async () => undefined,
+    } as unknown as ObjectStore;
+    let signed = 0;
+    const signer = {
+      createMultipartUpload: async () => 'upload-1',
+      partUrl: async (_b: string, _k: string, _u: string, n: number) => {
+        signed++;
+        return `https://signed/${n}`;
+      },
+    } as unknown as UrlSigner;
+    const deps = {
+      store,
+      registry,
+      settings: { inputBucket: 'in', outputBucket: 'out' },
+      log: { info() {}, warn() {}, error() {} },
+    } as unknown as BatchDeps;
+    // Counts how often the event loop got a turn while the ticket was being built.
+    let turns = 0;
+    let running = true;
+    const tick = () => {
+      if (!running) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const ticket = await createUpload(
+      deps,
+      signer,
+      { model: 'fraud-detector', bytes: MAX_UPLOAD_BYTES },
+      { id: 'me' },
+      60,
+    );
+    running = false;
+    assert.ok('multipart' in ticket);
+    assert.equal(ticket.multipart.parts.length, 1000);
+    assert.equal(signed, 1000);
+    assert.ok(turns >= 30, `the event loop turned ${turns} times while 1,000 URLs were signed`);
   });
 });
