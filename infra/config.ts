@@ -110,7 +110,7 @@ export function readDeployConfig(get: (key: string) => unknown, keys: readonly s
         : [`  ${CONTEXT_PREFIX}${i.path.join('.')}: ${i.message}`],
     );
     throw new Error(
-      `Invalid deployment settings (cdk.json "context", or -c ${CONTEXT_PREFIX}<key>=<value>):\n${lines.join('\n')}\nSee README "Deploy to AWS".`,
+      `Invalid deployment settings (cdk.json "context", or -c ${CONTEXT_PREFIX}<key>=<value>):\n${lines.join('\n')}\nSee docs/deploy.md.`,
     );
   }
   return parsed.data;

@@ -421,7 +421,7 @@ function trainFraud(root: string): void {
       `fraud-detector v${v.version}: ${v.algorithm}, holdout AUC ${metrics.auc}, accuracy ${metrics.accuracy} at threshold ${threshold}`,
     );
   }
-  // v1 is live and v2 is the candidate: `infera release fraud-detector 2 --canary 20` is the first step of the README.
+  // v1 is live and v2 is the candidate: `infera release fraud-detector 2 --canary 20` is the first step in docs/releases-and-monitoring.md.
   emit(join(root, 'fraud-detector', 'aliases.json'), { live: '1' });
 }
 

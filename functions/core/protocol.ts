@@ -390,7 +390,7 @@ export const batchResultsSchema = z
 
 const latencySummary = z.object({ p50: z.number(), p90: z.number(), p99: z.number() });
 
-/** GET /v1/models/{model}/monitoring. The per-version details are documented in README "Monitoring". */
+/** GET /v1/models/{model}/monitoring. The per-version details are documented in docs/releases-and-monitoring.md. */
 export const monitoringReportSchema = z
   .looseObject({
     model: z.string(),

@@ -118,7 +118,7 @@ export class ModelRegistry {
     if (problems.length > 0) throw new ModelPackageError(problems);
     if (models.size === 0) {
       throw new ModelPackageError([
-        `${rel(root)}: no models found. Add one as ${rel(root)}/<name>/1/{model.onnx,model.json}; see README "Bring your own model".`,
+        `${rel(root)}: no models found. Add one as ${rel(root)}/<name>/1/{model.onnx,model.json}; see docs/models.md "Bring your own model".`,
       ]);
     }
     return new ModelRegistry(root, models);
@@ -331,7 +331,7 @@ async function loadVersion(
     manifestPath,
     problems,
     rel,
-    `add ${rel(manifestPath)}; see README "Bring your own model"`,
+    `add ${rel(manifestPath)}; see docs/models.md "Bring your own model"`,
   );
   if (json === undefined) return undefined;
   const parsed = manifestSchema.safeParse(json, { reportInput: true });

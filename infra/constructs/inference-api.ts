@@ -67,7 +67,7 @@ export interface InferenceApiProps {
  *
  * HTTP API rather than REST API: the handlers speak payload 2.0, it costs about 70% less per
  * request, adds less latency, and has native JWT authorizers; what it lacks (API keys, usage
- * plans, WAF) is listed in the README with the way to add it.
+ * plans, WAF) is listed in docs/deploy.md with the way to add it.
  */
 export class InferenceApi extends Construct {
   readonly api: HttpApi;

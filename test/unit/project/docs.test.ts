@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { describe, it } from 'node:test';
+import { configSchema } from '#shared/config.ts';
+
+const root = new URL('../../../', import.meta.url).pathname;
+const pages = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
+const text = (page: string) => readFileSync(join(root, page), 'utf8');
+
+/** The markdown outside fenced code blocks, where links and headings mean something. */
+function prose(md: string): string {
+  return md.replace(/^```[\s\S]*?^```/gm, '');
+}
+
+/** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
+function anchors(md: string): Set<string> {
+  const seen = new Map<string, number>();
+  const out = new Set<string>();
+  for (const m of prose(md).matchAll(/^#{1,6} (.+)$/gm)) {
+    const base = (m[1] as string)
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    out.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return out;
+}
+
+describe('the documentation', () => {
+  it('keeps the README short: about 150 lines at most, the rest in docs/', () => {
+    const lines = text('README.md').split('\n').length;
+    assert.ok(lines <= 150, `README.md has ${lines} lines`);
+  });
+
+  it('has no broken relative link or anchor in the README or docs/', () => {
+    const broken: string[] = [];
+    for (const page of pages) {
+      for (const m of prose(text(page)).matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1] as string;
+        if (/^[a-z]+:/i.test(target)) continue;
+        const [file, anchor] = target.split('#') as [string, string | undefined];
+        const path = file === '' ? join(root, page) : join(root, dirname(page), file);
+        if (!existsSync(path)) {
+          broken.push(`${page}: ${target} (no ${relative(root, path)})`);
+          continue;
+        }
+        if (anchor && path.endsWith('.md') && !anchors(readFileSync(path, 'utf8')).has(anchor)) {
+          broken.push(`${page}: ${target} (no heading #${anchor})`);
+        }
+      }
+    }
+    assert.deepEqual(broken, []);
+  });
+
+  it('links every page under docs/ from the README', () => {
+    const readme = text('README.md');
+    for (const page of pages.filter((p) => p.startsWith('docs/')))
+      assert.ok(readme.includes(`](${page})`), page);
+  });
+
+  it('documents every environment variable the functions read, and no other', () => {
+    const doc = text('docs/configuration.md');
+    const documented = new Set(
+      [...doc.matchAll(/^\|([^|]+)\|/gm)].flatMap((m) =>
+        [...(m[1] as string).matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((x) => x[1] as string),
+      ),
+    );
+    const read = Object.keys(configSchema.shape);
+    assert.deepEqual(
+      read.filter((k) => !documented.has(k)),
+      [],
+      'read by the functions but not in docs/configuration.md',
+    );
+    assert.deepEqual(
+      [...documented].filter((k) => !read.includes(k)),
+      [],
+      'in docs/configuration.md but not read by the functions',
+    );
+  });
+
+  it('carries no history lines (which issue built what)', () => {
+    for (const page of pages) assert.doesNotMatch(text(page), /\bissue \d+/i, page);
+  });
+});
