@@ -7,7 +7,7 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { chunkMessageSchema } from '#core/batch/job.ts';
 import { type BatchDeps, processChunk } from '#core/batch/service.ts';
-import { formatIssues } from '#core/manifest.ts';
+import { formatIssues } from '#core/issues.ts';
 import { batchDeps } from '#shared/batch.ts';
 import { loadConfig } from '#shared/config.ts';
 import { logger, metrics, tracer } from '#shared/observability.ts';

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import * as z from 'zod';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { InferaError } from '#core/errors.ts';
-import { formatIssues } from '#core/manifest.ts';
+import { formatIssues } from '#core/issues.ts';
 import { BatchingModel } from '#core/microbatch.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { Scorer } from '#core/scoring.ts';

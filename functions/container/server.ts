@@ -8,9 +8,9 @@ import {
   frameBinary,
 } from '#core/binary.ts';
 import { InferaError, PayloadTooLargeError, ValidationError } from '#core/errors.ts';
+import { formatIssues } from '#core/issues.ts';
 import { checkJsonDepth } from '#core/json-depth.ts';
 import { jsonErrorWhere } from '#core/json-error.ts';
-import { formatIssues } from '#core/manifest.ts';
 import type { BatchingModel } from '#core/microbatch.ts';
 import { inferRequestSchema, type Prediction, predictRequestSchema } from '#core/protocol.ts';
 import { rawInstance } from '#core/raw.ts';

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ValidationError } from './errors.ts';
-import { type Feature, formatIssues } from './manifest.ts';
+import { formatIssues } from './issues.ts';
+import type { Feature } from './manifest.ts';
 
 /** How many field problems one error response lists; the rest are counted, not listed. */
 export const MAX_LISTED_PROBLEMS = 20;

@@ -3,14 +3,8 @@ import { type FSWatcher, watch } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ModelPackageError, NotFoundError } from './errors.ts';
-import {
-  type Aliases,
-  formatIssues,
-  type Manifest,
-  MODEL_NAME,
-  manifestSchema,
-  VERSION,
-} from './manifest.ts';
+import { formatIssues } from './issues.ts';
+import { type Aliases, type Manifest, MODEL_NAME, manifestSchema, VERSION } from './manifest.ts';
 import { DEFAULT_ROUTE_POLICY, decideRoute, type Route, type RoutePolicy } from './routing.ts';
 import {
   type AliasesFile,

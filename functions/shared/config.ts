@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import * as z from 'zod';
 import { ConfigError } from '#core/errors.ts';
-import { formatIssues } from '#core/manifest.ts';
+import { formatIssues } from '#core/issues.ts';
 import { parseRouteOverrides } from '#core/routing.ts';
 
 const flag = z

@@ -15,9 +15,9 @@ import {
   ValidationError,
 } from '#core/errors.ts';
 import { imageFormat } from '#core/image/format.ts';
+import { formatIssues } from '#core/issues.ts';
 import { checkJsonDepth } from '#core/json-depth.ts';
 import { jsonErrorWhere } from '#core/json-error.ts';
-import { formatIssues } from '#core/manifest.ts';
 import type { InferRequest } from '#core/protocol.ts';
 import { callerOf } from './caller.ts';
 import { logger, metrics, tracer } from './observability.ts';

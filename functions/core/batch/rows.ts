@@ -1,7 +1,8 @@
 import type * as z from 'zod';
 import { ValidationError } from '../errors.ts';
 import { instanceSchema } from '../features.ts';
-import { type Feature, formatIssues, type Manifest, soleImageInput } from '../manifest.ts';
+import { formatIssues } from '../issues.ts';
+import { type Feature, type Manifest, soleImageInput } from '../manifest.ts';
 import { parseCsvLine } from './csv.ts';
 
 /** csv and jsonl are rows of text; image is one PNG or JPEG file, scored as one row. */

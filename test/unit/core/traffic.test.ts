@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatIssues } from '#core/manifest.ts';
+import { formatIssues } from '#core/issues.ts';
 import {
   aliasesFileSchema,
   pick,
