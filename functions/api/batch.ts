@@ -10,9 +10,9 @@ import {
 import { ForbiddenError } from '#core/errors.ts';
 import type { UrlSigner } from '#core/ports.ts';
 import type { BatchCompleteRequest, BatchCreateRequest } from '#core/protocol.ts';
+import { type ApiRequest, type ApiResponse, createApiHandler } from '#http/edge.ts';
 import { batchDeps } from '#shared/batch.ts';
 import { loadConfig } from '#shared/config.ts';
-import { type ApiRequest, type ApiResponse, createApiHandler } from '#shared/http.ts';
 
 export interface BatchApiOptions {
   /** Lifetime of presigned upload and download URLs, seconds. */

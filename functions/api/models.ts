@@ -3,10 +3,10 @@ import { BINARY_EXTENSION } from '#core/binary.ts';
 import { NotFoundError } from '#core/errors.ts';
 import { instanceSchema } from '#core/features.ts';
 import type { TrafficPolicy } from '#core/traffic.ts';
+import { type ApiRequest, type ApiResponse, createApiHandler } from '#http/edge.ts';
+import { buildOpenApi } from '#http/openapi.ts';
 import { loadConfig } from '#shared/config.ts';
-import { type ApiRequest, type ApiResponse, createApiHandler } from '#shared/http.ts';
 import { getPlatform } from '#shared/platform.ts';
-import { buildOpenApi } from './openapi.ts';
 
 const config = loadConfig();
 const { registry, scorer } = await getPlatform(config);

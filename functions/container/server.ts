@@ -16,7 +16,7 @@ import { inferRequestSchema, type Prediction, predictRequestSchema } from '#core
 import { rawInstance } from '#core/raw.ts';
 import type { ModelVersion } from '#core/registry.ts';
 import type { Scorer } from '#core/scoring.ts';
-import { answerClientErrors } from '#shared/client-errors.ts';
+import { answerClientErrors } from '#http/client-errors.ts';
 
 /**
  * The SageMaker hosting contract over the scoring core: GET /ping, POST /invocations (JSON v1

@@ -15,7 +15,7 @@ import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type FunctionName, routePaths } from '#api/routes.ts';
+import { type FunctionName, routePaths } from '#http/routes.ts';
 import { acknowledge } from '../lib/nag.ts';
 
 /** Who may call the API. */

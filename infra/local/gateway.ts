@@ -7,9 +7,9 @@ import type {
   APIGatewayProxyResultV2,
   Context,
 } from 'aws-lambda';
-import { type FunctionName, matchPath, routePaths } from '#api/routes.ts';
 import { LOCAL_OWNER } from '#core/batch/owner.ts';
-import { answerClientErrors } from '#shared/client-errors.ts';
+import { answerClientErrors } from '#http/client-errors.ts';
+import { type FunctionName, matchPath, routePaths } from '#http/routes.ts';
 import { foreignRequest } from './guard.ts';
 
 export type LambdaHandler = (

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { answerClientErrors } from '../../functions/shared/client-errors.ts';
+import { answerClientErrors } from '#http/client-errors.ts';
 import { foreignRequest } from './guard.ts';
 import { childMemorySettings } from './memory.ts';
 

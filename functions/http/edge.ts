@@ -4,7 +4,6 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type FunctionName, matchPath, OPERATIONS, type Operation } from '#api/routes.ts';
 import type { Owner } from '#core/batch/owner.ts';
 import { attachBinaryInputs, binaryHeaderLength, type Framing, frameBinary } from '#core/binary.ts';
 import {
@@ -19,8 +18,9 @@ import { formatIssues } from '#core/issues.ts';
 import { checkJsonDepth } from '#core/json-depth.ts';
 import { jsonErrorWhere } from '#core/json-error.ts';
 import type { InferRequest } from '#core/protocol.ts';
+import { type FunctionName, matchPath, OPERATIONS, type Operation } from '#http/routes.ts';
+import { logger, metrics, tracer } from '#shared/observability.ts';
 import { callerOf } from './caller.ts';
-import { logger, metrics, tracer } from './observability.ts';
 
 /** What a handler function receives: the matched operation and the validated request. */
 export interface ApiRequest {
