@@ -34,8 +34,8 @@ const ROOT = new URL('..', import.meta.url).pathname;
 
 async function worker(): Promise<void> {
   const { startSqsEventSource } = await import('../infra/local/event-sources.ts');
-  const split = (await import('#batch/split.ts')).handler as unknown as (e: unknown, c: unknown) => Promise<unknown>;
-  const score = (await import('#batch/score.ts')).handler as unknown as (e: unknown, c: unknown) => Promise<unknown>;
+  const split = (await import('#pipeline/split.ts')).handler as unknown as (e: unknown, c: unknown) => Promise<unknown>;
+  const score = (await import('#pipeline/score.ts')).handler as unknown as (e: unknown, c: unknown) => Promise<unknown>;
   const { SQSClient } = await import('@aws-sdk/client-sqs');
   const sqs = new SQSClient({ endpoint: process.env.AWS_ENDPOINT_URL });
   const source = startSqsEventSource({

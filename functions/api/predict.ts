@@ -136,7 +136,7 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
           ),
     );
   }
-  served ??= { target: 'lambda' };
+  served ??= { target: 'in-process' };
   if (capture.sampled() && predictions) {
     void capture.capture({
       time: new Date().toISOString(),
@@ -173,7 +173,8 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
   metrics.addMetadata('prediction', record as unknown as string);
   const headers: Record<string, string> = {
     'x-model-version': mv.version,
-    'x-infera-route': served.target,
+    // This handler is the Lambda function: in-process here means the route `lambda`.
+    'x-infera-route': served.target === 'in-process' ? 'lambda' : served.target,
     'x-infera-traffic': routed.via,
   };
   if (served.target === 'fallback') headers['x-infera-fallback'] = `${served.model}@${served.version}`;
@@ -215,7 +216,7 @@ function v2Predictions(response: InferResponse): Prediction[] {
 /** What the access log says about who answered. */
 function servedKeys(served: Served): Record<string, unknown> {
   switch (served.target) {
-    case 'lambda':
+    case 'in-process':
       return { servedBy: 'lambda' };
     case 'sagemaker':
       return {

@@ -50,9 +50,12 @@ interface Prepared {
 
 type Run = (feeds: Record<string, HostTensor>) => Promise<Record<string, HostTensor>>;
 
-/** Who answered a request: this process, the model's endpoint, or its fallback. */
+/**
+ * Who answered a request: this process (a Lambda function, the serving container, a batch worker
+ * or npm start), the model's endpoint, or its fallback.
+ */
 export type Served =
-  | { readonly target: 'lambda' }
+  | { readonly target: 'in-process' }
   | {
       readonly target: 'sagemaker';
       readonly endpoint: string;
@@ -142,8 +145,8 @@ export class Scorer {
   }
 
   /** Whether this process runs the version itself, rather than calling its endpoint. */
-  local(mv: ModelVersion): boolean {
-    return this.#extra.serveAll === true || servedLocally(mv);
+  inProcess(mv: ModelVersion): boolean {
+    return this.#extra.serveAll === true || routedInProcess(mv);
   }
 
   /**
@@ -153,7 +156,7 @@ export class Scorer {
   async warmup(): Promise<void> {
     const problems: string[] = [];
     for (const mv of this.registry.allVersions()) {
-      if (!this.local(mv)) continue;
+      if (!this.inProcess(mv)) continue;
       try {
         await this.prepare(mv);
       } catch (err) {
@@ -167,7 +170,7 @@ export class Scorer {
 
   /** True once every locally served version has a session. */
   get ready(): boolean {
-    return this.registry.allVersions().every((mv) => !this.local(mv) || this.#prepared.has(mv));
+    return this.registry.allVersions().every((mv) => !this.inProcess(mv) || this.#prepared.has(mv));
   }
 
   prepare(mv: ModelVersion): Promise<Prepared> {
@@ -200,7 +203,7 @@ export class Scorer {
   }
 
   async #session(mv: ModelVersion): Promise<Prepared> {
-    if (!this.local(mv)) {
+    if (!this.inProcess(mv)) {
       throw new NotImplementedError(
         `Model '${mv.name}' version ${mv.version} is served by SageMaker endpoint ${mv.route.endpoint?.name}, and this process has no SageMaker client configured.`,
       );
@@ -245,7 +248,7 @@ export class Scorer {
   /** v1 with routing: scores here, on the model's endpoint, or on its fallback; says which. */
   async score(mv: ModelVersion, instances: readonly unknown[], opts: ScoreOptions = {}): Promise<Scored> {
     await codecsFor(mv);
-    if (!this.local(mv)) return this.#remotePredict(mv, instances, opts);
+    if (!this.inProcess(mv)) return this.#remotePredict(mv, instances, opts);
     // A processor runs where the model runs: here, or in the serving container for an endpoint.
     const proc = await this.#processor(mv);
     const ctx: ProcessorContext = { model: mv.name, version: mv.version, manifest: mv.manifest };
@@ -274,7 +277,7 @@ export class Scorer {
           ),
         )
       : predictions;
-    return { predictions: out, served: { target: 'lambda' }, ...(inputs ? { inputs } : {}) };
+    return { predictions: out, served: { target: 'in-process' }, ...(inputs ? { inputs } : {}) };
   }
 
   /** The model's own pipeline in this process: validate, pre-process, one session.run, map. */
@@ -390,7 +393,7 @@ export class Scorer {
    */
   readiness(mv: ModelVersion): { ready: boolean; reason?: string } {
     if (!this.ready) return { ready: false, reason: 'the models are still loading' };
-    if (this.local(mv)) return { ready: true };
+    if (this.inProcess(mv)) return { ready: true };
     const endpoint = mv.route.endpoint;
     if (!this.remote || !endpoint) {
       return {
@@ -468,7 +471,7 @@ export class Scorer {
    */
   async inferRouted(mv: ModelVersion, req: InferRequest, opts: ScoreOptions = {}): Promise<Inferred> {
     await codecsFor(mv);
-    if (!this.local(mv)) return this.#remoteInfer(mv, req, opts);
+    if (!this.inProcess(mv)) return this.#remoteInfer(mv, req, opts);
     const p = await this.#session(mv);
     const m = mv.manifest;
     const { feeds, n, rows } = this.#feedsV2(mv, req, p.schema, opts, await this.#text(mv));
@@ -486,7 +489,7 @@ export class Scorer {
         ...(req.id !== undefined ? { id: req.id } : {}),
         outputs,
       },
-      served: { target: 'lambda' },
+      served: { target: 'in-process' },
       ...(rows ? { rows } : {}),
       ...(inputs ? { inputs } : {}),
     };
@@ -625,7 +628,7 @@ export class Scorer {
 }
 
 /** Whether the version's route keeps it in-process (as opposed to a SageMaker endpoint). */
-export function servedLocally(mv: ModelVersion): boolean {
+export function routedInProcess(mv: ModelVersion): boolean {
   return mv.route.target === 'lambda';
 }
 

@@ -190,7 +190,7 @@ export class BatchScoringPipeline extends Construct {
     };
 
     this.splitFunction = new InferaFunction(this, 'Split', {
-      entry: 'functions/batch/split.ts',
+      entry: 'functions/pipeline/split.ts',
       description: 'infera batch: plans an upload into chunks and queues them',
       serviceName,
       onnxRuntime: props.onnxRuntime,
@@ -201,7 +201,7 @@ export class BatchScoringPipeline extends Construct {
       environment,
     });
     this.splitFailedFunction = new InferaFunction(this, 'SplitFailed', {
-      entry: 'functions/batch/split-failed.ts',
+      entry: 'functions/pipeline/split-failed.ts',
       description:
         'infera batch: ends a job failed, with its reason, when the split step failed on every attempt',
       serviceName,
@@ -222,7 +222,7 @@ export class BatchScoringPipeline extends Construct {
       finding(this, 'AwsSolutions-IAM5', 'Resource', `${this.splitFailedFunction.functionArn}:*`),
     );
     this.scoreFunction = new InferaFunction(this, 'Score', {
-      entry: 'functions/batch/score.ts',
+      entry: 'functions/pipeline/score.ts',
       description: 'infera batch: scores one chunk per message, writes its part and error file',
       serviceName,
       onnxRuntime: props.onnxRuntime,

@@ -214,9 +214,9 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     models = (await import('#api/models.ts')).handler as unknown as LambdaHandler;
     if (aws) {
       batch = (await import('#api/batch.ts')).handler as unknown as LambdaHandler;
-      const split = (await import('#batch/split.ts')).handler as unknown as Handler;
-      const splitFailed = (await import('#batch/split-failed.ts')).handler as unknown as Handler;
-      const score = (await import('#batch/score.ts')).handler as unknown as Handler;
+      const split = (await import('#pipeline/split.ts')).handler as unknown as Handler;
+      const splitFailed = (await import('#pipeline/split-failed.ts')).handler as unknown as Handler;
+      const score = (await import('#pipeline/score.ts')).handler as unknown as Handler;
       localBatch = startLocalBatch({ aws, split, splitFailed, score, ...(log ? { log } : {}) });
       // After a crash: a job still "splitting" lost its split with the process; announce its file
       // again. Queued chunks need nothing: SQS kept them, and they come back when their visibility ends.

@@ -118,7 +118,7 @@ before(async () => {
   api = createBatchApiHandler(deps, { ...opts, sharedView: false }) as unknown as ApiHandler;
   // The same handler in a deployment that shares every job (BATCH_SHARED_VIEW=true).
   shared = createBatchApiHandler(deps, { ...opts, sharedView: true }) as unknown as ApiHandler;
-  split = (await import('#batch/split.ts')).handler as unknown as Handler;
+  split = (await import('#pipeline/split.ts')).handler as unknown as Handler;
 });
 
 after(async () => {
