@@ -5,6 +5,7 @@ import type { InferRequest, InferResponse, Prediction, PredictRequest } from '#c
 import { rawInstance } from '#core/raw.ts';
 import type { Inferred, Served } from '#core/scoring.ts';
 import { type ApiRequest, type ApiResponse, createApiHandler } from '#http/edge.ts';
+import { watchAliases } from '#shared/alias-watcher.ts';
 import { loadConfig } from '#shared/config.ts';
 import { getCapture, getMonitoring } from '#shared/monitoring.ts';
 import { logger, metrics, tracer } from '#shared/observability.ts';
@@ -17,7 +18,7 @@ const capture = getCapture(config);
 let coldStart = true;
 if (config.WATCH_ALIASES) {
   // Locally, `infera release/rollback/shadow` rewrite aliases.json; the change applies at once.
-  registry.watchAliases((model, r) => {
+  watchAliases(registry, (model, r) => {
     if (r.problems.length > 0)
       logger.error('aliases.json not applied; the previous traffic policy stays', {
         model,

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as z from 'zod';
 import {
@@ -32,6 +31,7 @@ import {
 } from './protocol.ts';
 import type { ModelRegistry, ModelVersion } from './registry.ts';
 import { EndpointError, EndpointFault, type RemoteEndpoints } from './remote.ts';
+import { readModelBytes } from './repository.ts';
 import type { EndpointRef } from './routing.ts';
 import { asInstance, stackTensorInstances, tabularFeeds } from './seam/decode-v1.ts';
 import { asJsonRequest, columnsToRows, tensorFeeds } from './seam/decode-v2.ts';
@@ -183,7 +183,7 @@ export class Scorer {
   }
 
   async #load(mv: ModelVersion): Promise<Prepared> {
-    const bytes = await readFile(mv.modelPath);
+    const bytes = await readModelBytes(mv);
     const loaded = await this.engine.load(bytes, this.#options);
     const problems = checkSignature(mv, loaded);
     if (problems.length > 0) {
