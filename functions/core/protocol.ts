@@ -48,6 +48,13 @@ export const errorResponseSchema = z
   })
   .meta({ id: 'Error' });
 
+export const livenessSchema = z.object({ live: z.literal(true) }).meta({ id: 'Liveness' });
+
+/** /openapi.json: an OpenAPI 3.1 document (validated as such by the tests). */
+export const openApiDocumentSchema = z
+  .looseObject({ openapi: z.string(), info: z.looseObject({}), paths: z.looseObject({}) })
+  .meta({ id: 'OpenApiDocument' });
+
 export const readinessSchema = z
   .object({
     ready: z.boolean(),
@@ -354,6 +361,10 @@ export const batchJobSchema = z
     model: z.string(),
     version: z.string().optional(),
     createdAt: z.string(),
+    owner: z
+      .string()
+      .optional()
+      .describe('Who started the job: their ARN when the API saw it, else their principal id.'),
     source: z.record(z.string(), z.unknown()).optional(),
     format: z.string().optional(),
     ignoredColumns: z.array(z.string()).optional().describe('CSV columns that are not model features.'),

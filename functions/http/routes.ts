@@ -6,12 +6,13 @@ import {
   batchJobSchema,
   batchResultsSchema,
   batchUploadTicketSchema,
-  errorResponseSchema,
   inferRequestSchema,
   inferResponseSchema,
+  livenessSchema,
   modelDetailSchema,
   modelListSchema,
   monitoringReportSchema,
+  openApiDocumentSchema,
   predictRequestSchema,
   predictResponseSchema,
   readinessSchema,
@@ -104,7 +105,7 @@ export const OPERATIONS: readonly Operation[] = [
     function: 'models',
     tag: 'v2',
     summary: 'Liveness.',
-    response: errorResponseSchema.partial(),
+    response: livenessSchema,
   }),
   op({
     id: 'serverReady',
@@ -228,7 +229,7 @@ export const OPERATIONS: readonly Operation[] = [
     function: 'models',
     tag: 'meta',
     summary: 'This API as OpenAPI 3.1, generated from the code.',
-    response: errorResponseSchema.partial(),
+    response: openApiDocumentSchema,
   }),
 ];
 

@@ -188,7 +188,7 @@ export type ChunkFailure = z.infer<typeof chunkFailureSchema>;
 export type JobStatus = 'awaiting-upload' | 'splitting' | 'running' | 'succeeded' | 'partial' | 'failed';
 
 /** `_SUCCESS.json` / `_FAILED.json`: the job's outcome. Every input row is in exactly one count. */
-export interface JobSummary {
+export type JobSummary = {
   readonly jobId: string;
   readonly status: 'succeeded' | 'partial' | 'failed';
   readonly model: string;
@@ -207,7 +207,7 @@ export interface JobSummary {
   readonly createdAt: string;
   readonly finishedAt: string;
   readonly durationMs: number;
-}
+};
 
 export interface Progress {
   readonly chunksDone: number;

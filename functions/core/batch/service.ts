@@ -1,6 +1,8 @@
 import { basename } from 'node:path';
+import type * as z from 'zod';
 import { invalid, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.ts';
 import type { MessageQueue, ObjectStore, QueueEntry, UrlSigner } from '../ports.ts';
+import type { batchJobSchema, batchUploadTicketSchema } from '../protocol.ts';
 import type { ModelRegistry, ModelVersion } from '../registry.ts';
 import { EndpointError } from '../remote.ts';
 import { ChunkMismatchError, scoreChunk } from './chunk.ts';
@@ -19,7 +21,6 @@ import {
   jobRecordSchema,
   keys,
   newJobId,
-  type Progress,
   parseMarkerKey,
   parseUploadKey,
   progressOf,
@@ -491,23 +492,8 @@ export async function finaliseIfComplete(d: BatchDeps, jobId: string): Promise<J
   return summary;
 }
 
-export interface JobView {
-  readonly jobId: string;
-  readonly status: JobStatus;
-  readonly model: string;
-  readonly version?: string;
-  readonly createdAt: string;
-  /** Who started the job: their ARN when the API saw it, else their principal id. */
-  readonly owner?: string;
-  readonly source?: JobRecord['source'];
-  readonly format?: string;
-  readonly ignoredColumns?: readonly string[];
-  readonly rowsTotal?: number;
-  readonly chunks?: number;
-  readonly progress?: Progress;
-  readonly summary?: JobSummary;
-  readonly error?: string;
-}
+/** What `GET /v1/batch/{jobId}` answers: exactly its route's response schema. */
+export type JobView = z.infer<typeof batchJobSchema>;
 
 /**
  * A job the viewer may see. Someone else's job is answered exactly as a missing one, so its
@@ -619,23 +605,8 @@ const SIGN_SLICE = 25;
 /** S3's largest object. */
 export const MAX_UPLOAD_BYTES = 5 * 1024 ** 4;
 
-export type UploadTicket = {
-  readonly jobId: string;
-  readonly model: string;
-  readonly version: string;
-  readonly bucket: string;
-  readonly key: string;
-  readonly expiresAt: string;
-} & (
-  | { readonly upload: { readonly method: 'PUT'; readonly url: string } }
-  | {
-      readonly multipart: {
-        readonly uploadId: string;
-        readonly partBytes: number;
-        readonly parts: readonly { partNumber: number; url: string }[];
-      };
-    }
-);
+/** What `POST /v1/batch` answers, before the handler adds the status and complete URLs. */
+export type UploadTicket = Omit<z.infer<typeof batchUploadTicketSchema>, 'statusUrl' | 'completeUrl'>;
 
 /**
  * `POST /v1/batch`: pins the model version now, records the job as awaiting its upload, and
