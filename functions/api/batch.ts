@@ -1,12 +1,6 @@
+import type { BatchDeps } from '#core/batch/deps.ts';
+import { completeUpload, createUpload, jobResults, jobStatus, listJobs } from '#core/batch/jobs-api.ts';
 import type { Viewer } from '#core/batch/owner.ts';
-import {
-  type BatchDeps,
-  completeUpload,
-  createUpload,
-  jobResults,
-  jobStatus,
-  listJobs,
-} from '#core/batch/service.ts';
 import { ForbiddenError } from '#core/errors.ts';
 import type { UrlSigner } from '#core/ports.ts';
 import type { BatchCompleteRequest, BatchCreateRequest } from '#core/protocol.ts';

@@ -1,6 +1,6 @@
 import type { S3Event } from 'aws-lambda';
+import type { Upload } from '#core/batch/deps.ts';
 import { ownerFromS3Principal } from '#core/batch/owner.ts';
-import type { Upload } from '#core/batch/service.ts';
 
 /** What S3 sends once when a notification configuration is saved. It names no object. */
 interface S3TestEvent {

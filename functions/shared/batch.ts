@@ -1,6 +1,6 @@
 import { S3ObjectStore, s3Client } from '#adapters/s3.ts';
 import { SqsQueue, sqsClient } from '#adapters/sqs.ts';
-import type { BatchDeps, Log } from '#core/batch/service.ts';
+import type { BatchDeps, Log } from '#core/batch/deps.ts';
 import { batchSettings, type Config } from './config.ts';
 import { logger } from './observability.ts';
 import { getPlatform, getRegistry } from './platform.ts';

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { encode as encodePng } from 'fast-png';
-import type { BatchDeps } from '#core/batch/service.ts';
+import type { BatchDeps } from '#core/batch/deps.ts';
 import type { ObjectStore } from '#core/ports.ts';
 import type { UploadNotice } from '../../infra/local/aws.ts';
 import { handlerEnv, type LocalAws, startLocalAws } from '../../infra/local/aws.ts';
@@ -370,7 +370,7 @@ describe('batch scoring on the local S3 + SQS', () => {
         [key, key, key],
         'one call and two retries, as Lambda retries async invocations',
       );
-      const { jobStatus } = await import('#core/batch/service.ts');
+      const { jobStatus } = await import('#core/batch/jobs-api.ts');
       const { LOCAL_OWNER } = await import('#core/batch/owner.ts');
       const view = await jobStatus(deps, jobId, { owner: LOCAL_OWNER, shared: false });
       assert.equal(view.status, 'failed');

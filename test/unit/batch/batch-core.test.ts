@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { csvField, parseCsvLine } from '#core/batch/csv.ts';
+import type { BatchDeps } from '#core/batch/deps.ts';
 import {
   type ChunkMarker,
   jobIdForUpload,
@@ -8,10 +9,11 @@ import {
   parseUploadKey,
   summarise,
 } from '#core/batch/job.ts';
+import { createUpload, MAX_UPLOAD_BYTES } from '#core/batch/jobs-api.ts';
 import { bytesOf, readLines } from '#core/batch/lines.ts';
 import { planChunks } from '#core/batch/plan.ts';
 import { createRowDecoder } from '#core/batch/rows.ts';
-import { type BatchDeps, createUpload, MAX_UPLOAD_BYTES, sendAll } from '#core/batch/service.ts';
+import { sendAll } from '#core/batch/split-step.ts';
 import { ValidationError } from '#core/errors.ts';
 import type { MessageQueue, ObjectStore, QueueEntry, UrlSigner } from '#core/ports.ts';
 import { ModelRegistry } from '#core/registry.ts';
