@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type * as z from 'zod';
+import { parseInferResponse, parsePredictions, splitForPayload } from './endpoint-codec.ts';
 import {
   invalid as fail,
   InferaError,
@@ -21,16 +22,9 @@ import {
   type ProcessorContext,
   runStep,
 } from './processor.ts';
-import {
-  type InferRequest,
-  type InferResponse,
-  inferResponseSchema,
-  type Prediction,
-  predictionSchema,
-  type V2ModelMetadata,
-} from './protocol.ts';
+import type { InferRequest, InferResponse, Prediction, V2ModelMetadata } from './protocol.ts';
 import type { ModelRegistry, ModelVersion } from './registry.ts';
-import { EndpointError, EndpointFault, type RemoteEndpoints } from './remote.ts';
+import { EndpointError, type RemoteEndpoints } from './remote.ts';
 import { readModelBytes } from './repository.ts';
 import type { EndpointRef } from './routing.ts';
 import { asInstance, stackTensorInstances, tabularFeeds } from './seam/decode-v1.ts';
@@ -630,77 +624,6 @@ export class Scorer {
 /** Whether the version's route keeps it in-process (as opposed to a SageMaker endpoint). */
 export function routedInProcess(mv: ModelVersion): boolean {
   return mv.route.target === 'lambda';
-}
-
-/** Splits instances into request bodies under a row and byte limit, serialising each instance once. */
-export function splitForPayload(
-  instances: readonly unknown[],
-  maxRows: number,
-  maxBytes: number,
-): { body: string; count: number }[] {
-  const parts: { body: string; count: number }[] = [];
-  const head = '{"instances":[';
-  let items: string[] = [];
-  let bytes = head.length + 2;
-  const flush = () => {
-    if (items.length === 0) return;
-    parts.push({ body: `${head}${items.join(',')}]}`, count: items.length });
-    items = [];
-    bytes = head.length + 2;
-  };
-  instances.forEach((inst, i) => {
-    const json = JSON.stringify(inst);
-    const size = Buffer.byteLength(json) + 1;
-    if (head.length + 2 + size > maxBytes) {
-      throw new PayloadTooLargeError(
-        `instances[${i}] alone is ${size} bytes, over the ${maxBytes}-byte limit of one SageMaker call; such inputs need asynchronous inference.`,
-      );
-    }
-    if (items.length >= maxRows || bytes + size > maxBytes) flush();
-    items.push(json);
-    bytes += size;
-  });
-  flush();
-  return parts;
-}
-
-const predictionsReply = predictionSchema.array();
-
-/** An endpoint reply's body as JSON, or a 'malformed' fault quoting how it starts. */
-function replyJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    throw new EndpointFault(
-      'malformed',
-      `the body is not JSON (starts ${JSON.stringify(body.slice(0, 40))})`,
-    );
-  }
-}
-
-function parsePredictions(body: string, expected: number): Prediction[] {
-  const json = replyJson(body);
-  const list = (json as { predictions?: unknown } | null)?.predictions;
-  const parsed = predictionsReply.safeParse(list);
-  if (!parsed.success)
-    throw new EndpointFault('malformed', 'expected {"predictions": [...]} with one object per instance');
-  if (parsed.data.length !== expected) {
-    throw new EndpointFault(
-      'malformed',
-      `it returned ${parsed.data.length} predictions for ${expected} instances`,
-    );
-  }
-  return parsed.data;
-}
-
-function parseInferResponse(body: string): InferResponse {
-  const parsed = inferResponseSchema.safeParse(replyJson(body));
-  if (!parsed.success || parsed.data.outputs.length === 0)
-    throw new EndpointFault(
-      'malformed',
-      'expected an Open Inference Protocol v2 infer response with outputs',
-    );
-  return parsed.data;
 }
 
 /** Loads the image decoders before a request to a model with an image input (once per process). */
