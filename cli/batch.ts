@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { formatFromKey } from '#core/batch/job.ts';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
 import { imagesToJsonl } from './images.ts';
 import { bytes, duration, ProgressBar } from './progress.ts';
@@ -217,10 +218,16 @@ export async function batchCommand(argv: string[]): Promise<number> {
   return download(base, target, values.out, Boolean(values.errors));
 }
 
+/** The upload's media type, from the same suffixes the split step reads the format from. */
 function contentType(file: string): string {
-  if (/\.png$/i.test(file)) return 'image/png';
-  if (/\.jpe?g$/i.test(file)) return 'image/jpeg';
-  return /\.jsonl$|\.ndjson$|\.json$/i.test(file) ? 'application/x-ndjson' : 'text/csv';
+  switch (formatFromKey(file)) {
+    case 'image':
+      return /\.png$/i.test(file) ? 'image/png' : 'image/jpeg';
+    case 'jsonl':
+      return 'application/x-ndjson';
+    default:
+      return 'text/csv';
+  }
 }
 
 async function isDirectory(path: string): Promise<boolean> {

@@ -5,10 +5,11 @@
  * rollback move the Lambda alias `live`, whose version weights are how Lambda splits traffic.
  */
 import { rename, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type FunctionVersion, pointAlias } from '#adapters/lambda.ts';
 import type { MonitoringReport } from '#core/monitoring/monitor.ts';
+import { relPath } from '#core/paths.ts';
 import {
   type AliasesFile,
   aliasesFileOf,
@@ -183,7 +184,7 @@ export async function changeLocal(
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify(t.file, null, 2)}\n`);
   await rename(tmp, path);
-  console.log(`${o.model}: ${t.summary} (${relative(process.cwd(), path)}).`);
+  console.log(`${o.model}: ${t.summary} (${relPath(path)}).`);
   console.log('A running npm start applies it at once. Commit aliases.json so the next cdk deploy ships it.');
   return 0;
 }

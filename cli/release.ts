@@ -2,10 +2,11 @@
  * `infera deployments` and `infera rollback`: where `live` points and moving it back, either in
  * the local models/ folder (aliases.json) or on a deployed stack (the Lambda alias `live`).
  */
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type FunctionVersion, getAlias, lambdaClient, listVersions, pointAlias } from '#adapters/lambda.ts';
 import { ModelPackageError } from '#core/errors.ts';
+import { relPath } from '#core/paths.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { rollback } from '#core/traffic.ts';
 import { liveFromDescription, modelFunctionName } from '../infra/lib/names.ts';
@@ -204,7 +205,7 @@ export async function deploymentsCommand(args: string[]): Promise<number> {
         ]),
       ]),
     );
-    console.log(`\n* live (${relative(process.cwd(), join(o.models, o.model, 'aliases.json'))})`);
+    console.log(`\n* live (${relPath(join(o.models, o.model, 'aliases.json'))})`);
     return 0;
   }
   const { fn, versions, alias } = await readCloud(o);

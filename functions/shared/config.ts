@@ -239,6 +239,26 @@ export function batchSettings(config: Config) {
 }
 
 /** Parses the environment once; a bad value fails the cold start naming the variable and the rule. */
+/**
+ * The environment that points the batch functions at their buckets and queues, written by the
+ * stack and by npm start under the names the schema above reads.
+ */
+export function batchEnvironment(r: {
+  inputBucket: string;
+  outputBucket: string;
+  queueUrl: string;
+  dlqUrl: string;
+  maxAttempts?: number;
+}): Record<string, string> {
+  return {
+    BATCH_INPUT_BUCKET: r.inputBucket,
+    BATCH_OUTPUT_BUCKET: r.outputBucket,
+    BATCH_QUEUE_URL: r.queueUrl,
+    BATCH_DLQ_URL: r.dlqUrl,
+    ...(r.maxAttempts !== undefined ? { BATCH_MAX_ATTEMPTS: String(r.maxAttempts) } : {}),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (env === process.env && cached) return cached;
   const parsed = configSchema.safeParse(env, { reportInput: true });

@@ -17,13 +17,12 @@ import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
+import { BATCH_SUFFIXES } from '#core/batch/job.ts';
+import { batchEnvironment } from '#shared/config.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
 import { InferaFunction } from './infera-function.ts';
 import type { OnnxRuntimeLayer } from './onnxruntime-layer.ts';
 import type { SageMakerModelEndpoint } from './sagemaker-endpoint.ts';
-
-/** Upload suffixes that start a job; they match the formats the split function reads. */
-export const BATCH_SUFFIXES = ['.csv', '.jsonl', '.ndjson', '.json', '.png', '.jpg', '.jpeg'] as const;
 
 export interface BatchScoringPipelineProps {
   readonly onnxRuntime: OnnxRuntimeLayer;
@@ -181,11 +180,13 @@ export class BatchScoringPipeline extends Construct {
     const serviceName = props.serviceName ?? 'infera-batch';
     const environment = {
       MODELS_DIR: '/var/task/models',
-      BATCH_INPUT_BUCKET: this.inputBucket.bucketName,
-      BATCH_OUTPUT_BUCKET: this.outputBucket.bucketName,
-      BATCH_QUEUE_URL: this.queue.queueUrl,
-      BATCH_DLQ_URL: this.deadLetterQueue.queueUrl,
-      BATCH_MAX_ATTEMPTS: String(maxAttempts),
+      ...batchEnvironment({
+        inputBucket: this.inputBucket.bucketName,
+        outputBucket: this.outputBucket.bucketName,
+        queueUrl: this.queue.queueUrl,
+        dlqUrl: this.deadLetterQueue.queueUrl,
+        maxAttempts,
+      }),
       ...props.environment,
     };
 
@@ -281,7 +282,8 @@ export class BatchScoringPipeline extends Construct {
     this.deadLetterQueue.grantSendMessages(this.scoreFunction);
     for (const endpoint of props.endpoints ?? []) endpoint.grantInvoke(this.scoreFunction);
 
-    for (const suffix of BATCH_SUFFIXES) {
+    // Upload suffixes that start a job: the formats the split function reads.
+    for (const suffix of Object.keys(BATCH_SUFFIXES)) {
       this.inputBucket.addEventNotification(
         EventType.OBJECT_CREATED,
         new LambdaDestination(this.splitFunction),

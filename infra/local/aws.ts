@@ -16,6 +16,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
+import { batchEnvironment } from '#shared/config.ts';
 import { persistentStores } from './fauxqs-state.ts';
 import { foreignRequest } from './guard.ts';
 
@@ -89,10 +90,12 @@ export function handlerEnv(aws: LocalAws): Record<string, string> {
     AWS_REGION: aws.region,
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
-    BATCH_INPUT_BUCKET: aws.names.inputBucket,
-    BATCH_OUTPUT_BUCKET: aws.names.outputBucket,
-    BATCH_QUEUE_URL: aws.queueUrl,
-    BATCH_DLQ_URL: aws.dlqUrl,
+    ...batchEnvironment({
+      inputBucket: aws.names.inputBucket,
+      outputBucket: aws.names.outputBucket,
+      queueUrl: aws.queueUrl,
+      dlqUrl: aws.dlqUrl,
+    }),
   };
 }
 

@@ -69,11 +69,23 @@ export function parseUploadKey(key: string): UploadKey | { error: string } {
   return { model, ...(version ? { version } : {}), ...(jobId ? { jobId } : {}), filename };
 }
 
+/**
+ * The upload suffixes batch reads, and the format each means. The split step reads the format from
+ * them, the CLI its content type, and the stack filters the bucket's notifications on them.
+ */
+export const BATCH_SUFFIXES: Readonly<Record<string, BatchFormat>> = {
+  '.csv': 'csv',
+  '.jsonl': 'jsonl',
+  '.ndjson': 'jsonl',
+  '.json': 'jsonl',
+  '.png': 'image',
+  '.jpg': 'image',
+  '.jpeg': 'image',
+};
+
 export function formatFromKey(key: string): BatchFormat | undefined {
   const k = key.toLowerCase();
-  if (k.endsWith('.png') || k.endsWith('.jpg') || k.endsWith('.jpeg')) return 'image';
-  if (k.endsWith('.csv')) return 'csv';
-  if (k.endsWith('.jsonl') || k.endsWith('.ndjson') || k.endsWith('.json')) return 'jsonl';
+  for (const [suffix, format] of Object.entries(BATCH_SUFFIXES)) if (k.endsWith(suffix)) return format;
   return undefined;
 }
 
