@@ -6,11 +6,11 @@
 import { availableParallelism } from 'node:os';
 import * as z from 'zod';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
-import { InferaError } from '#core/errors.ts';
-import { formatIssues } from '#core/issues.ts';
+import { ConfigError, InferaError } from '#core/errors.ts';
 import { BatchingModel } from '#core/microbatch.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { Scorer } from '#core/scoring.ts';
+import { readEnv } from '#shared/config.ts';
 import { createContainerServer, parseFault } from './server.ts';
 
 const HELP = `Usage: node functions/container/serve.ts serve
@@ -76,12 +76,14 @@ async function main(argv: string[]): Promise<void> {
     );
     process.exit(2);
   }
-  const parsed = envSchema.safeParse(process.env, { reportInput: true });
-  if (!parsed.success) {
-    console.error(`Invalid container configuration:\n  - ${formatIssues(parsed.error).join('\n  - ')}`);
+  let env: z.output<typeof envSchema>;
+  try {
+    env = readEnv(envSchema);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`Invalid container configuration:\n  - ${err.details.join('\n  - ')}`);
     process.exit(2);
   }
-  const env = parsed.data;
   const fault = parseFault(env.INFERA_FAULT);
   const registry = await ModelRegistry.fromVersionDir(env.SM_MODEL_DIR);
   const mv = registry.allVersions()[0];

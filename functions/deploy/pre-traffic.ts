@@ -2,12 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { CodeDeployClient, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
 import middy from '@middy/core';
 import * as z from 'zod';
+import { codeDeployHookReporter } from '#adapters/codedeploy.ts';
 import { invokeJson, lambdaClient } from '#adapters/lambda.ts';
-import { ConfigError } from '#core/errors.ts';
 import { type GoldenCase, goldenSchema, runGoldenChecks } from '#core/golden.ts';
+import { readEnv } from '#shared/config.ts';
 import { askFunction } from '#shared/golden-events.ts';
 import { logger, tracer } from '#shared/observability.ts';
 
@@ -17,22 +17,18 @@ import { logger, tracer } from '#shared/observability.ts';
  * event, compares the predictions within the fixture's tolerance, and fails the deployment on
  * any mismatch, so CodeDeploy rolls back and no caller ever sees the broken version.
  */
-const env = z
-  .object({
+const config = readEnv(
+  z.object({
     TARGET_FUNCTION_ARN: z.string().min(1).describe('The new version: fn.currentVersion.functionArn.'),
     FIXTURES_DIR: z.string().min(1).default('fixtures'),
     AWS_ENDPOINT_URL_LAMBDA: z.url().optional(),
     AWS_ENDPOINT_URL_CODEDEPLOY: z.url().optional(),
-  })
-  .safeParse(process.env);
-if (!env.success) {
-  throw new ConfigError(env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-}
-const config = env.data;
+  }),
+);
 const lambda = lambdaClient(
   config.AWS_ENDPOINT_URL_LAMBDA ? { endpoint: config.AWS_ENDPOINT_URL_LAMBDA } : {},
 );
-const codedeploy = new CodeDeployClient(
+const reportHook = codeDeployHookReporter(
   config.AWS_ENDPOINT_URL_CODEDEPLOY ? { endpoint: config.AWS_ENDPOINT_URL_CODEDEPLOY } : {},
 );
 
@@ -77,13 +73,7 @@ async function preTraffic(event: HookEvent): Promise<{ status: 'Succeeded' | 'Fa
     // Whatever went wrong, CodeDeploy must hear an answer, or the deployment hangs for an hour.
     logger.error('pre-traffic check could not run; failing the deployment', { error: err as Error });
   }
-  await codedeploy.send(
-    new PutLifecycleEventHookExecutionStatusCommand({
-      deploymentId: event.DeploymentId,
-      lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId,
-      status,
-    }),
-  );
+  await reportHook(event.DeploymentId, event.LifecycleEventHookExecutionId, status);
   return { status };
 }
 

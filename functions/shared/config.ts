@@ -259,10 +259,20 @@ export function batchEnvironment(r: {
   };
 }
 
+/**
+ * Environment variables read through a schema, or a ConfigError with one `NAME: problem` line per
+ * variable. Every process infera runs reads its environment this way: the functions (loadConfig),
+ * the serving container and the pre-traffic hook.
+ */
+export function readEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  const parsed = schema.safeParse(env, { reportInput: true });
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
+  return parsed.data;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (env === process.env && cached) return cached;
-  const parsed = configSchema.safeParse(env, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
-  if (env === process.env) cached = parsed.data;
-  return parsed.data;
+  const config = readEnv(configSchema, env);
+  if (env === process.env) cached = config;
+  return config;
 }
