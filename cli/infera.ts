@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
- * The infera CLI. It talks to the platform over HTTP only, so the same commands work against
- * `npm start` and a deployed API (--url or INFERA_URL).
+ * The infera CLI. Most commands talk to the platform's API (--url or INFERA_URL), so they work
+ * against `npm start` and a deployed API alike. The model-lifecycle commands (release, promote,
+ * shadow, deployments, rollback) act on the local models/ folder or, with --stack/--function, on
+ * the Lambda alias `live` through the AWS SDK.
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { batchCommand } from './batch.ts';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
-import { compareCommand, promoteCommand, releaseCommand, shadowCommand } from './lifecycle.ts';
-import { deploymentsCommand, rollbackCommand } from './release.ts';
+import { deploymentsCommand, rollbackCommand } from './deployments.ts';
+import { compareCommand, promoteCommand, releaseCommand, shadowCommand } from './release.ts';
 
 const HELP: Record<string, string> = {
   main: `infera: serverless ONNX inference, locally and on AWS.

@@ -1,79 +1,95 @@
 /**
- * `infera deployments` and `infera rollback`: where `live` points and moving it back, either in
- * the local models/ folder (aliases.json) or on a deployed stack (the Lambda alias `live`).
+ * `infera release`, `promote`, `shadow` and `compare`: moving live traffic between versions and
+ * comparing them. Locally they rewrite models/<model>/aliases.json atomically, and a running
+ * `npm start` applies the change at once. On AWS (--stack / --function) release and promote move
+ * the Lambda alias `live`, whose version weights are how Lambda splits traffic. Where they act is
+ * decided in target.ts.
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type FunctionVersion, getAlias, lambdaClient, listVersions, pointAlias } from '#adapters/lambda.ts';
-import { ModelPackageError } from '#core/errors.ts';
-import { relPath } from '#core/paths.ts';
-import { ModelRegistry } from '#core/registry.ts';
-import { rollback } from '#core/traffic.ts';
-import { liveFromDescription, modelFunctionName } from '../infra/lib/names.ts';
-import { CliError, table } from './common.ts';
-import { changeLocal } from './lifecycle.ts';
+import { type FunctionVersion, pointAlias } from '#adapters/lambda.ts';
+import type { MonitoringReport } from '#core/monitoring/monitor.ts';
+import { promote, release, setShadow } from '#core/traffic.ts';
+import { api, CliError, DEFAULT_URL, table } from './common.ts';
+import { awsError, changeLocal, isCloud, liveModelVersion, readCloud, releaseOptions } from './target.ts';
 
 export const RELEASE_HELP = {
-  deployments: `Usage: infera deployments <model> [--stack <name> | --function <name>] [--region <r>] [--models <dir>] [--json]
+  release: `Usage: infera release <model> <version> [--canary <percent>] [--models <dir> | --stack <name>]
 
-Shows a model's versions and where its "live" alias points.
+Sends live traffic to a model version: all of it, or <percent> of it as a canary while the rest
+stays on the current live version. The current live version is kept as "previous", so
+infera rollback returns to it.
 
-Local (default): reads models/<model>/ and aliases.json.
-AWS (--stack or --function): lists the published versions of the model's Lambda function and
-its "live" alias, including a canary split while CodeDeploy shifts traffic. Uses your AWS
-credentials and region as the AWS CLI does.
+Local (default): rewrites models/<model>/aliases.json, e.g. {"live": {"1": 0.8, "2": 0.2}}.
+A running npm start applies it at once, no restart. Callers that send the header
+x-infera-routing-key stay on one side of the split. Commit aliases.json to deploy the policy.
+AWS (--stack or --function): gives the newest published function version serving <version>
+the weight on the Lambda alias "live" (the same mechanism a CodeDeploy canary uses).
 
 Options:
-  --stack <name>      deployed stack name (cdk.json infera:stackName, default Infera); the function is <stack>-<model>
-  --function <name>   the Lambda function name, when it is not <stack>-<model>
-  --region <region>   AWS region (default: AWS_REGION / your profile)
-  --models <dir>      local models folder (default: models)
-  --json              print JSON
+  --canary <percent>   share of live traffic for <version>, above 0 and below 100
+  --models <dir>       local models folder (default: models)
+  --stack <name>       deployed stack name; the function is <stack>-<model>
+  --function <name>    the Lambda function name, when it is not <stack>-<model>
+  --region <region>    AWS region
+
+Examples:
+  infera release fraud-detector 2 --canary 20
+  infera release fraud-detector 2              (all traffic)
 `,
-  rollback: `Usage: infera rollback <model> [--to <version>] [--stack <name> | --function <name>] [--region <r>] [--models <dir>] [--yes]
+  promote: `Usage: infera promote <model> [--models <dir> | --stack <name>]
 
-Moves a model's "live" alias back.
-
-Local (default): points "live" in models/<model>/aliases.json back to one version: from a
-canary split, the stable side; otherwise "previous" (set by infera release), or else the next
-lower version; or --to <version>. A running npm start applies it at once.
-AWS (--stack or --function): points the Lambda alias "live" at the previous published function
-version, or at the newest one whose live model version is --to <version>. Each Lambda version
-holds its code and its models, so both roll back together. This is immediate and takes any
-canary weight off. The next cdk deploy moves "live" again: revert models/ (or aliases.json) in
-git before you deploy, or the rollback is undone.
+Makes the candidate the live version: the canary of a split, or else the shadow version.
+The version it replaces is kept as "previous" for infera rollback.
 
 Options:
-  --to <version>      model version to serve (default: the one before the current)
-  --stack <name>      deployed stack name; the function is <stack>-<model>
-  --function <name>   the Lambda function name, when it is not <stack>-<model>
-  --region <region>   AWS region
-  --models <dir>      local models folder (default: models)
+  --models <dir>       local models folder (default: models)
+  --stack <name>       deployed stack: the canary function version takes the whole alias
+  --function <name>    the Lambda function name, when it is not <stack>-<model>
+  --region <region>    AWS region
+`,
+  shadow: `Usage: infera shadow <model> <version> | infera shadow <model> --off
+
+Scores every live request with <version> as well, after the response has gone: the caller never
+sees it and never waits for it. Its predictions are compared with the live ones (agreement,
+score deltas, latency): see infera compare and the dashboard. Shadows run at most
+SHADOW_MAX_IN_FLIGHT at a time; beyond that they are skipped and counted.
+
+Local: rewrites aliases.json ("shadow": "<version>"); npm start applies it at once.
+AWS: commit aliases.json and cdk deploy; the deployed function reads the same file.
+
+Options:
+  --off              stop shadowing
+  --models <dir>     local models folder (default: models)
+`,
+  compare: `Usage: infera compare <model> <a> <b> [--url <url>] [--json]
+
+Compares two versions on recorded traffic, from GET /v1/models/<model>/monitoring:
+per version the requests, share, latency p50/p90/p99, error rate, mean score and
+low-confidence rate; and, for requests one shadowed for the other, the agreement rate and
+score deltas on the very same inputs.
+
+Options:
+  --url <url>   API to talk to (default: $INFERA_URL or ${DEFAULT_URL})
+  --json        print the two versions' figures as JSON
 `,
 };
 
-export interface ReleaseOptions {
-  readonly model: string;
-  readonly to?: string;
-  readonly stack?: string;
-  readonly function?: string;
-  readonly region?: string;
-  readonly models: string;
-  readonly json: boolean;
-}
+type Command = keyof typeof RELEASE_HELP;
 
-function parse(command: 'deployments' | 'rollback', args: string[]): ReleaseOptions | undefined {
+function parse(command: Command, args: string[]) {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
       args,
       allowPositionals: true,
       options: {
-        to: { type: 'string' },
+        canary: { type: 'string' },
+        off: { type: 'boolean', default: false },
+        models: { type: 'string', default: 'models' },
         stack: { type: 'string' },
         function: { type: 'string' },
         region: { type: 'string' },
-        models: { type: 'string', default: 'models' },
+        url: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -86,210 +102,231 @@ function parse(command: 'deployments' | 'rollback', args: string[]): ReleaseOpti
     console.log(RELEASE_HELP[command]);
     return undefined;
   }
-  const [model, extra] = parsed.positionals;
-  if (!model)
-    throw new CliError(`Name the model: infera ${command} <model>`, ['List models with: infera models'], 2);
-  if (extra) throw new CliError(`Unexpected argument '${extra}'.`, [`See: infera ${command} --help`], 2);
-  if (command === 'deployments' && values.to) {
-    throw new CliError('--to is for infera rollback.', [], 2);
-  }
-  return releaseOptions(model, values);
-}
-
-/** The options every model-lifecycle command shares, from parsed flags. */
-export function releaseOptions(
-  model: string,
-  values: Readonly<Record<string, string | boolean | undefined>>,
-): ReleaseOptions {
-  return {
-    model,
-    models: values.models as string,
-    json: values.json === true,
-    ...(typeof values.to === 'string' ? { to: values.to } : {}),
-    ...(typeof values.stack === 'string' ? { stack: values.stack } : {}),
-    ...(typeof values.function === 'string' ? { function: values.function } : {}),
-    ...(typeof values.region === 'string' ? { region: values.region } : {}),
-  };
-}
-
-const isCloud = (o: ReleaseOptions) => o.stack !== undefined || o.function !== undefined;
-
-/** The Lambda function of a model on a stack: the name the CDK gives it (infra/lib/names.ts). */
-export function functionNameFor(o: ReleaseOptions): string {
-  if (o.function) return o.function;
-  const name = modelFunctionName(o.stack as string, o.model);
-  if (!name) {
+  const usage = RELEASE_HELP[command].split('\n')[0] as string;
+  const want = { release: 2, promote: 1, shadow: values.off ? 1 : 2, compare: 3 }[command];
+  if (parsed.positionals.length !== want) {
     throw new CliError(
-      `The function name ${o.stack}-${o.model} would be over 64 characters, so the stack let CloudFormation name it.`,
-      ['Pass it with --function (see the Function-<model> output of the stack).'],
+      parsed.positionals.length < want
+        ? `Missing arguments. ${usage}`
+        : `Unexpected argument '${parsed.positionals[want]}'.`,
+      [`See: infera ${command} --help`],
       2,
     );
   }
-  return name;
-}
-
-/** The model version a Lambda version serves, from the description the CDK gives it. */
-export function liveModelVersion(v: FunctionVersion): string | undefined {
-  return liveFromDescription(v.description);
-}
-
-/** The model's function on AWS, its published versions and its live alias. */
-export async function readCloud(o: ReleaseOptions) {
-  const fn = functionNameFor(o);
-  const client = lambdaClient(o.region ? { region: o.region } : {});
-  try {
-    const [versions, alias] = await Promise.all([listVersions(client, fn), getAlias(client, fn, 'live')]);
-    return { fn, client, versions, alias };
-  } catch (err) {
-    awsError(err, fn);
-  }
-}
-
-export async function loadLocal(o: ReleaseOptions) {
-  try {
-    const registry = await ModelRegistry.load(o.models, { only: [o.model] });
-    return registry.get(o.model);
-  } catch (err) {
-    if (err instanceof ModelPackageError) throw new CliError(err.message, [], 1);
-    throw err;
-  }
-}
-
-export function awsError(err: unknown, fn: string): never {
-  const e = err as { name?: string; message?: string };
-  if (e.name === 'ResourceNotFoundException') {
-    throw new CliError(`Lambda function ${fn} (or its "live" alias) was not found: ${e.message}`, [
-      'Check --stack/--function and --region; the stack output Function-<model> names it.',
-    ]);
-  }
-  if (e.name === 'CredentialsProviderError' || /credential/i.test(e.message ?? '')) {
-    throw new CliError(`No AWS credentials: ${e.message}`, [
-      'Configure them as for the AWS CLI (aws configure, AWS_PROFILE).',
-    ]);
-  }
-  throw new CliError(`AWS call failed (${e.name ?? 'error'}): ${e.message ?? String(err)}`);
-}
-
-export async function deploymentsCommand(args: string[]): Promise<number> {
-  const o = parse('deployments', args);
-  if (!o) return 0;
-  if (!isCloud(o)) {
-    const entry = await loadLocal(o);
-    const share = new Map(entry.policy.live.map((w) => [w.version, w.weight]));
-    const rows = entry.versions.map((v) => ({
-      version: v.version,
-      live: share.has(v.version),
-      ...(share.size > 1 && share.has(v.version) ? { weight: share.get(v.version) } : {}),
-      ...(entry.policy.shadow === v.version ? { shadow: true } : {}),
-      aliases: Object.entries(entry.aliases)
-        .filter(([, t]) => t === v.version)
-        .map(([a]) => a),
-      target: v.route.target,
-      createdAt: v.manifest.lineage?.createdAt ?? '',
-      sha256: v.manifest.sha256,
-    }));
-    if (o.json) {
-      console.log(JSON.stringify({ model: o.model, where: 'local', versions: rows }, null, 2));
-      return 0;
+  const [model, ...rest] = parsed.positionals as [string, ...string[]];
+  const o = releaseOptions(model, values);
+  let canary: number | undefined;
+  if (typeof values.canary === 'string') {
+    canary = Number(values.canary.replace(/%$/, ''));
+    if (!Number.isFinite(canary) || canary <= 0 || canary >= 100) {
+      throw new CliError(
+        `--canary must be a percentage above 0 and below 100, e.g. --canary 10; got '${values.canary}'.`,
+        [],
+        2,
+      );
     }
-    console.log(
-      table([
-        ['VERSION', 'LIVE', 'ALIASES', 'TARGET', 'CREATED', 'SHA256'],
-        ...rows.map((r) => [
-          `${r.live ? '* ' : '  '}${r.version}`,
-          r.live ? `${Math.round((r.weight ?? 1) * 100)}%` : r.shadow ? 'shadow' : '-',
-          r.aliases.join(',') || '-',
-          r.target,
-          r.createdAt || '-',
-          r.sha256.slice(0, 12),
-        ]),
-      ]),
-    );
-    console.log(`\n* live (${relPath(join(o.models, o.model, 'aliases.json'))})`);
-    return 0;
   }
-  const { fn, versions, alias } = await readCloud(o);
-  if (o.json) {
-    console.log(JSON.stringify({ model: o.model, function: fn, alias, versions }, null, 2));
-    return 0;
-  }
-  console.log(
-    table([
-      ['FUNCTION VERSION', 'MODEL LIVE', 'TRAFFIC', 'DEPLOYED', 'CODE SHA256'],
-      ...versions.map((v) => {
-        const weight = alias.additionalWeights[v.version];
-        const traffic =
-          v.version === alias.functionVersion
-            ? `${Math.round((1 - Object.values(alias.additionalWeights).reduce((a, b) => a + b, 0)) * 100)}%`
-            : weight !== undefined
-              ? `${Math.round(weight * 100)}% (canary)`
-              : '-';
-        return [
-          `${v.version === alias.functionVersion ? '* ' : '  '}${v.version}`,
-          liveModelVersion(v) ?? '?',
-          traffic,
-          v.lastModified || '-',
-          v.codeSha256.slice(0, 12),
-        ];
-      }),
-    ]),
-  );
-  console.log(`\n* ${fn}:live`);
-  return 0;
+  if (command !== 'release' && canary !== undefined)
+    throw new CliError('--canary is for infera release.', [], 2);
+  return {
+    o,
+    rest,
+    canary,
+    off: values.off === true,
+    url: (values.url as string | undefined) ?? process.env.INFERA_URL ?? DEFAULT_URL,
+  };
 }
 
-export async function rollbackCommand(args: string[]): Promise<number> {
-  const o = parse('rollback', args);
-  if (!o) return 0;
-  if (!isCloud(o)) {
-    return changeLocal(o, (file, entry) =>
-      rollback(
-        file,
-        entry.policy,
-        entry.versions.map((v) => v.version),
-        o.to,
-      ),
-    );
-  }
+export async function releaseCommand(args: string[]): Promise<number> {
+  const p = parse('release', args);
+  if (!p) return 0;
+  const { o, rest, canary } = p;
+  const version = rest[0] as string;
+  if (!isCloud(o)) return changeLocal(o, (file, entry) => release(file, entry.policy, version, canary));
   const { fn, client, versions, alias } = await readCloud(o);
+  const target = newestServing(versions, version);
+  if (!target) throw noneServing(fn, o.model, version, versions);
   const current = alias.functionVersion;
-  let target: FunctionVersion | undefined;
-  if (o.to) {
-    target = [...versions].reverse().find((v) => liveModelVersion(v) === o.to && v.version !== current);
-    if (!target) {
-      const served = [...new Set(versions.map(liveModelVersion).filter(Boolean))].join(', ') || 'none';
-      throw new CliError(
-        `No other published version of ${fn} serves ${o.model} version ${o.to}. Model versions on record: ${served}.`,
-        [`See: infera deployments ${o.model} --stack ...`],
-      );
-    }
-  } else {
-    target = [...versions].reverse().find((v) => Number(v.version) < Number(current));
-    if (!target)
-      throw new CliError(
-        `${fn}:live is on version ${current}, the oldest published; nothing to roll back to.`,
-      );
+  if (target.version === current) {
+    console.log(`${fn}:live is already on function version ${current} (model ${version}); nothing changed.`);
+    return 0;
   }
-  const canary = Object.keys(alias.additionalWeights).length > 0;
-  let after: Awaited<ReturnType<typeof pointAlias>>;
+  const weight = canary === undefined ? undefined : Math.round(canary * 100) / 10_000;
   try {
-    after = await pointAlias(
+    const after = await pointAlias(
       client,
       fn,
       'live',
-      target.version,
-      `Rolled back by infera rollback from ${current} at ${new Date().toISOString()}`,
+      weight === undefined ? target.version : current,
+      `infera release ${o.model} ${version}${weight === undefined ? '' : ` --canary ${canary}`} at ${new Date().toISOString()}`,
+      weight === undefined ? {} : { [target.version]: weight },
+    );
+    console.log(
+      weight === undefined
+        ? `${fn}:live ${current} -> ${after.functionVersion} (model ${version}).`
+        : `${fn}:live ${current} (${Math.round((1 - weight) * 1000) / 10}%) + ${target.version} (model ${version}, ${Math.round(weight * 1000) / 10}%, canary).`,
     );
   } catch (err) {
     awsError(err, fn);
   }
-  console.log(
-    `${fn}:live ${current} (model ${liveModelVersion(versions.find((v) => v.version === current) ?? target) ?? '?'}) -> ${after.functionVersion} (model ${liveModelVersion(target) ?? '?'})${canary ? ', canary weight removed' : ''}.`,
-  );
-  if (canary)
-    console.log(
-      'A CodeDeploy deployment was shifting traffic: stop it in CodeDeploy so it does not shift again.',
-    );
-  console.log('The next cdk deploy moves live again: revert models/ in git first.');
+  console.log('The next cdk deploy sets live from aliases.json again: commit the same change there.');
   return 0;
 }
+
+export async function promoteCommand(args: string[]): Promise<number> {
+  const p = parse('promote', args);
+  if (!p) return 0;
+  const { o } = p;
+  if (!isCloud(o)) return changeLocal(o, (file, entry) => promote(file, entry.policy));
+  const { fn, client, versions, alias } = await readCloud(o);
+  const [canary] = Object.keys(alias.additionalWeights);
+  if (!canary) {
+    throw new CliError(`${fn}:live has no canary weight; there is nothing to promote.`, [
+      `Start one with: infera release ${o.model} <version> --canary 10 --stack ...`,
+    ]);
+  }
+  try {
+    await pointAlias(client, fn, 'live', canary, `infera promote at ${new Date().toISOString()}`);
+  } catch (err) {
+    awsError(err, fn);
+  }
+  const model = liveModelVersion(
+    versions.find((v) => v.version === canary) ?? {
+      version: canary,
+      description: '',
+      lastModified: '',
+      codeSha256: '',
+    },
+  );
+  console.log(`${fn}:live ${alias.functionVersion} -> ${canary} (model ${model ?? '?'}), canary promoted.`);
+  return 0;
+}
+
+export async function shadowCommand(args: string[]): Promise<number> {
+  const p = parse('shadow', args);
+  if (!p) return 0;
+  const { o, rest, off } = p;
+  if (isCloud(o)) {
+    throw new CliError('On AWS a shadow version is part of the deployed package, not of the alias.', [
+      `Set it locally (infera shadow ${o.model} <version>), commit models/${o.model}/aliases.json and run cdk deploy.`,
+    ]);
+  }
+  return changeLocal(o, (file, entry) => setShadow(file, entry.policy, off ? undefined : rest[0]));
+}
+
+function newestServing(versions: readonly FunctionVersion[], model: string): FunctionVersion | undefined {
+  return [...versions].reverse().find((v) => liveModelVersion(v) === model);
+}
+
+function noneServing(fn: string, model: string, version: string, versions: readonly FunctionVersion[]) {
+  const served = [...new Set(versions.map(liveModelVersion).filter(Boolean))].join(', ') || 'none';
+  return new CliError(
+    `No published version of ${fn} serves ${model} version ${version}. Model versions on record: ${served}.`,
+    ['Deploy it first: add models/<model>/<version>/ and run cdk deploy (live stays where it is).'],
+  );
+}
+
+// ---------------------------------------------------------------- compare
+
+type VersionFigures = MonitoringReport['versions'][number];
+
+export async function compareCommand(args: string[]): Promise<number> {
+  const p = parse('compare', args);
+  if (!p) return 0;
+  const { o, rest, url } = p;
+  const [a, b] = rest as [string, string];
+  if (a === b)
+    throw new CliError('Name two different versions, e.g. infera compare fraud-detector 1 2.', [], 2);
+  const report = (await api(
+    url,
+    `/v1/models/${encodeURIComponent(o.model)}/monitoring`,
+  )) as MonitoringReport & {
+    policy: { live: { version: string; weight: number }[]; shadow: string | null };
+  };
+  const va = report.versions.find((v) => v.version === a);
+  const vb = report.versions.find((v) => v.version === b);
+  const pairs = report.comparisons.filter(
+    (c) => (c.primary === a && c.shadow === b) || (c.primary === b && c.shadow === a),
+  );
+  if (o.json) {
+    console.log(
+      JSON.stringify(
+        {
+          model: o.model,
+          policy: report.policy,
+          versions: { [a]: va ?? null, [b]: vb ?? null },
+          comparisons: pairs,
+        },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  const total = (va?.total.requests ?? 0) + (vb?.total.requests ?? 0);
+  const weight = (v: string) => report.policy.live.find((w) => w.version === v)?.weight;
+  const role = (v: string) =>
+    weight(v) !== undefined
+      ? `live ${Math.round((weight(v) as number) * 1000) / 10}%`
+      : report.policy.shadow === v
+        ? 'shadow'
+        : 'not live';
+  const col = (v: VersionFigures | undefined, f: (x: VersionFigures) => string) => (v ? f(v) : 'no traffic');
+  const ms = (x: VersionFigures) =>
+    `${fmt(x.total.latencyMs.p50)} / ${fmt(x.total.latencyMs.p90)} / ${fmt(x.total.latencyMs.p99)}`;
+  console.log(`${o.model}: version ${a} vs ${b}, traffic since ${report.since} (this platform process)\n`);
+  console.log(
+    table([
+      ['', `v${a}`, `v${b}`],
+      ['policy', role(a), role(b)],
+      ['requests', col(va, (x) => String(x.total.requests)), col(vb, (x) => String(x.total.requests))],
+      [
+        'share served',
+        col(va, (x) => pct(total ? x.total.requests / total : 0)),
+        col(vb, (x) => pct(total ? x.total.requests / total : 0)),
+      ],
+      ['latency p50/p90/p99 ms', col(va, ms), col(vb, ms)],
+      ['error rate', col(va, (x) => pct(x.total.errorRate)), col(vb, (x) => pct(x.total.errorRate))],
+      ['mean score', col(va, (x) => fmt(x.total.meanScore)), col(vb, (x) => fmt(x.total.meanScore))],
+      [
+        'low confidence',
+        col(va, (x) => pct(x.total.lowConfidenceRate)),
+        col(vb, (x) => pct(x.total.lowConfidenceRate)),
+      ],
+      ['drifting features', col(va, (x) => drifting(x)), col(vb, (x) => drifting(x))],
+    ]),
+  );
+  console.log('');
+  if (pairs.length === 0) {
+    console.log(
+      `No paired traffic: ${a} and ${b} have not scored the same requests, so agreement is unknown.\n` +
+        `Record it with: infera shadow ${o.model} ${b}   (every live request is also scored by ${b})`,
+    );
+    return 0;
+  }
+  for (const c of pairs) {
+    console.log(
+      `Paired on the same requests (v${c.primary} live, v${c.shadow} shadow): ${c.requests} requests, ${c.instances} instances`,
+    );
+    console.log(
+      table([
+        ['agreement', pct(c.agreement ?? 0)],
+        ['mean score delta (shadow - live)', fmt(c.meanDelta)],
+        ['mean |score delta|', fmt(c.meanAbsDelta)],
+        ['max |score delta|', fmt(c.maxAbsDelta)],
+        ['latency p50/p99 ms, live', `${fmt(c.latencyMs.primary.p50)} / ${fmt(c.latencyMs.primary.p99)}`],
+        ['latency p50/p99 ms, shadow', `${fmt(c.latencyMs.shadow.p50)} / ${fmt(c.latencyMs.shadow.p99)}`],
+        ['shadow errors / skipped', `${c.errors} / ${c.skipped}`],
+      ]).replace(/^/gm, '  '),
+    );
+  }
+  return 0;
+}
+
+const pct = (v: number | null) => (v === null ? '-' : `${Math.round(v * 1000) / 10}%`);
+const fmt = (v: number | null) => (v === null ? '-' : String(Number(v.toPrecision(3))));
+const drifting = (x: VersionFigures) =>
+  x.features
+    .filter((f) => f.window.drifting)
+    .map((f) => f.name)
+    .join(', ') || 'none';

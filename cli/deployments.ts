@@ -1,0 +1,217 @@
+/**
+ * `infera deployments` and `infera rollback`: where `live` points and moving it back, either in
+ * the local models/ folder (aliases.json) or on a deployed stack (the Lambda alias `live`).
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type FunctionVersion, pointAlias } from '#adapters/lambda.ts';
+import { relPath } from '#core/paths.ts';
+import { rollback } from '#core/traffic.ts';
+import { CliError, table } from './common.ts';
+import {
+  awsError,
+  changeLocal,
+  isCloud,
+  liveModelVersion,
+  loadLocal,
+  type ReleaseOptions,
+  readCloud,
+  releaseOptions,
+} from './target.ts';
+
+export const DEPLOYMENTS_HELP = {
+  deployments: `Usage: infera deployments <model> [--stack <name> | --function <name>] [--region <r>] [--models <dir>] [--json]
+
+Shows a model's versions and where its "live" alias points.
+
+Local (default): reads models/<model>/ and aliases.json.
+AWS (--stack or --function): lists the published versions of the model's Lambda function and
+its "live" alias, including a canary split while CodeDeploy shifts traffic. Uses your AWS
+credentials and region as the AWS CLI does.
+
+Options:
+  --stack <name>      deployed stack name (cdk.json infera:stackName, default Infera); the function is <stack>-<model>
+  --function <name>   the Lambda function name, when it is not <stack>-<model>
+  --region <region>   AWS region (default: AWS_REGION / your profile)
+  --models <dir>      local models folder (default: models)
+  --json              print JSON
+`,
+  rollback: `Usage: infera rollback <model> [--to <version>] [--stack <name> | --function <name>] [--region <r>] [--models <dir>] [--yes]
+
+Moves a model's "live" alias back.
+
+Local (default): points "live" in models/<model>/aliases.json back to one version: from a
+canary split, the stable side; otherwise "previous" (set by infera release), or else the next
+lower version; or --to <version>. A running npm start applies it at once.
+AWS (--stack or --function): points the Lambda alias "live" at the previous published function
+version, or at the newest one whose live model version is --to <version>. Each Lambda version
+holds its code and its models, so both roll back together. This is immediate and takes any
+canary weight off. The next cdk deploy moves "live" again: revert models/ (or aliases.json) in
+git before you deploy, or the rollback is undone.
+
+Options:
+  --to <version>      model version to serve (default: the one before the current)
+  --stack <name>      deployed stack name; the function is <stack>-<model>
+  --function <name>   the Lambda function name, when it is not <stack>-<model>
+  --region <region>   AWS region
+  --models <dir>      local models folder (default: models)
+`,
+};
+
+function parse(command: 'deployments' | 'rollback', args: string[]): ReleaseOptions | undefined {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        to: { type: 'string' },
+        stack: { type: 'string' },
+        function: { type: 'string' },
+        region: { type: 'string' },
+        models: { type: 'string', default: 'models' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new CliError((err as Error).message, [`See: infera ${command} --help`], 2);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help) {
+    console.log(DEPLOYMENTS_HELP[command]);
+    return undefined;
+  }
+  const [model, extra] = parsed.positionals;
+  if (!model)
+    throw new CliError(`Name the model: infera ${command} <model>`, ['List models with: infera models'], 2);
+  if (extra) throw new CliError(`Unexpected argument '${extra}'.`, [`See: infera ${command} --help`], 2);
+  if (command === 'deployments' && values.to) {
+    throw new CliError('--to is for infera rollback.', [], 2);
+  }
+  return releaseOptions(model, values);
+}
+
+export async function deploymentsCommand(args: string[]): Promise<number> {
+  const o = parse('deployments', args);
+  if (!o) return 0;
+  if (!isCloud(o)) {
+    const entry = await loadLocal(o);
+    const share = new Map(entry.policy.live.map((w) => [w.version, w.weight]));
+    const rows = entry.versions.map((v) => ({
+      version: v.version,
+      live: share.has(v.version),
+      ...(share.size > 1 && share.has(v.version) ? { weight: share.get(v.version) } : {}),
+      ...(entry.policy.shadow === v.version ? { shadow: true } : {}),
+      aliases: Object.entries(entry.aliases)
+        .filter(([, t]) => t === v.version)
+        .map(([a]) => a),
+      target: v.route.target,
+      createdAt: v.manifest.lineage?.createdAt ?? '',
+      sha256: v.manifest.sha256,
+    }));
+    if (o.json) {
+      console.log(JSON.stringify({ model: o.model, where: 'local', versions: rows }, null, 2));
+      return 0;
+    }
+    console.log(
+      table([
+        ['VERSION', 'LIVE', 'ALIASES', 'TARGET', 'CREATED', 'SHA256'],
+        ...rows.map((r) => [
+          `${r.live ? '* ' : '  '}${r.version}`,
+          r.live ? `${Math.round((r.weight ?? 1) * 100)}%` : r.shadow ? 'shadow' : '-',
+          r.aliases.join(',') || '-',
+          r.target,
+          r.createdAt || '-',
+          r.sha256.slice(0, 12),
+        ]),
+      ]),
+    );
+    console.log(`\n* live (${relPath(join(o.models, o.model, 'aliases.json'))})`);
+    return 0;
+  }
+  const { fn, versions, alias } = await readCloud(o);
+  if (o.json) {
+    console.log(JSON.stringify({ model: o.model, function: fn, alias, versions }, null, 2));
+    return 0;
+  }
+  console.log(
+    table([
+      ['FUNCTION VERSION', 'MODEL LIVE', 'TRAFFIC', 'DEPLOYED', 'CODE SHA256'],
+      ...versions.map((v) => {
+        const weight = alias.additionalWeights[v.version];
+        const traffic =
+          v.version === alias.functionVersion
+            ? `${Math.round((1 - Object.values(alias.additionalWeights).reduce((a, b) => a + b, 0)) * 100)}%`
+            : weight !== undefined
+              ? `${Math.round(weight * 100)}% (canary)`
+              : '-';
+        return [
+          `${v.version === alias.functionVersion ? '* ' : '  '}${v.version}`,
+          liveModelVersion(v) ?? '?',
+          traffic,
+          v.lastModified || '-',
+          v.codeSha256.slice(0, 12),
+        ];
+      }),
+    ]),
+  );
+  console.log(`\n* ${fn}:live`);
+  return 0;
+}
+
+export async function rollbackCommand(args: string[]): Promise<number> {
+  const o = parse('rollback', args);
+  if (!o) return 0;
+  if (!isCloud(o)) {
+    return changeLocal(o, (file, entry) =>
+      rollback(
+        file,
+        entry.policy,
+        entry.versions.map((v) => v.version),
+        o.to,
+      ),
+    );
+  }
+  const { fn, client, versions, alias } = await readCloud(o);
+  const current = alias.functionVersion;
+  let target: FunctionVersion | undefined;
+  if (o.to) {
+    target = [...versions].reverse().find((v) => liveModelVersion(v) === o.to && v.version !== current);
+    if (!target) {
+      const served = [...new Set(versions.map(liveModelVersion).filter(Boolean))].join(', ') || 'none';
+      throw new CliError(
+        `No other published version of ${fn} serves ${o.model} version ${o.to}. Model versions on record: ${served}.`,
+        [`See: infera deployments ${o.model} --stack ...`],
+      );
+    }
+  } else {
+    target = [...versions].reverse().find((v) => Number(v.version) < Number(current));
+    if (!target)
+      throw new CliError(
+        `${fn}:live is on version ${current}, the oldest published; nothing to roll back to.`,
+      );
+  }
+  const canary = Object.keys(alias.additionalWeights).length > 0;
+  let after: Awaited<ReturnType<typeof pointAlias>>;
+  try {
+    after = await pointAlias(
+      client,
+      fn,
+      'live',
+      target.version,
+      `Rolled back by infera rollback from ${current} at ${new Date().toISOString()}`,
+    );
+  } catch (err) {
+    awsError(err, fn);
+  }
+  console.log(
+    `${fn}:live ${current} (model ${liveModelVersion(versions.find((v) => v.version === current) ?? target) ?? '?'}) -> ${after.functionVersion} (model ${liveModelVersion(target) ?? '?'})${canary ? ', canary weight removed' : ''}.`,
+  );
+  if (canary)
+    console.log(
+      'A CodeDeploy deployment was shifting traffic: stop it in CodeDeploy so it does not shift again.',
+    );
+  console.log('The next cdk deploy moves live again: revert models/ in git first.');
+  return 0;
+}
