@@ -1,20 +1,45 @@
-import type { Feature } from '../manifest.ts';
 import type { Prediction } from '../protocol.ts';
 import type { ModelVersion } from '../registry.ts';
 import {
+  addInto,
+  binsOf,
+  type Counts,
+  confidenceOf,
+  F_BEYOND,
+  F_BINS,
+  F_MISSING,
+  F_N,
+  F_OUT,
+  type FeatureTrack,
+  featureSummary,
+  fractions,
+  inc,
+  type Pairing,
+  quantiles,
+  round,
+  sameValue,
+  scoreOf,
+  sum,
+  summary,
+  VersionTrack,
+} from './counters.ts';
+import {
   type Bins,
   binLabels,
-  categoricalBins,
   chiSquare,
   ksStatistic,
   LATENCY_BINS,
   latencyBinOf,
   latencyQuantile,
   numericBinOf,
-  numericBins,
   psi,
 } from './drift.ts';
-import { type InputKey, type InputMoments, inputKeys, mergeMoments, summarizeMoments } from './inputs.ts';
+import { type InputMoments, mergeMoments, summarizeMoments } from './inputs.ts';
+import type { DriftEvent, MonitoringReport, MonitorOptions, Observation } from './types.ts';
+import { DEFAULT_MONITOR_OPTIONS } from './types.ts';
+
+export { scoreOf } from './counters.ts';
+export * from './types.ts';
 
 /**
  * Streaming monitoring of the scoring path: per model version, request counts, latency, errors,
@@ -23,178 +48,6 @@ import { type InputKey, type InputMoments, inputKeys, mergeMoments, summarizeMom
  * shadow comparisons. Memory is fixed: a ring of time buckets of fixed-size count arrays, plus
  * the same counts since start. Nothing here does I/O; callers send the events it raises.
  */
-
-export interface MonitorOptions {
-  /** The window "last N minutes" covers. */
-  readonly windowMinutes: number;
-  /** Time resolution of the window and of the dashboard's series. */
-  readonly bucketSeconds: number;
-  /** PSI at or above which a feature (or the prediction score) is drifting. */
-  readonly psiThreshold: number;
-  /** Observations the window needs before drift is judged: fewer are too noisy. */
-  readonly minSamples: number;
-  /** A prediction whose chosen label has a lower probability than this is low-confidence. */
-  readonly lowConfidence: number;
-  /** Drift events kept for the report. */
-  readonly maxEvents: number;
-}
-
-export const DEFAULT_MONITOR_OPTIONS: MonitorOptions = {
-  windowMinutes: 5,
-  bucketSeconds: 10,
-  psiThreshold: 0.2,
-  minSamples: 500,
-  lowConfidence: 0.6,
-  maxEvents: 50,
-};
-
-/** Raised once when a feature (or the score) crosses the threshold; again only after it recovers. */
-export interface DriftEvent {
-  readonly type: 'infera.drift';
-  readonly kind: 'feature' | 'prediction';
-  readonly model: string;
-  readonly version: string;
-  /** The feature name, or "score" for the prediction score. */
-  readonly feature: string;
-  readonly psi: number;
-  readonly threshold: number;
-  readonly ks?: number;
-  readonly chiSquare?: number;
-  readonly samples: number;
-  readonly windowMinutes: number;
-  readonly time: string;
-}
-
-/** How a request went, as the handler saw it. */
-export interface Observation {
-  readonly latencyMs: number;
-  /** HTTP status: 2xx served, 4xx rejected (bad input), 5xx failed. */
-  readonly status: number;
-  /** v1 instances as received (before validation, so rejected values count too). */
-  readonly instances?: readonly unknown[];
-  readonly predictions?: readonly Prediction[];
-  /** A tensor, image or text model's input moments, in inputKeys(manifest) order. */
-  readonly inputs?: readonly InputMoments[];
-}
-
-interface FeatureTrack {
-  readonly feature: Feature;
-  readonly bins: Bins | undefined;
-  readonly expectedMissing: number | undefined;
-  readonly trainingMin: number | undefined;
-  readonly trainingMax: number | undefined;
-}
-
-interface Counts {
-  start: number;
-  requests: number;
-  instances: number;
-  rejected: number;
-  errors: number;
-  lowConfidence: number;
-  scored: number;
-  scoreSum: number;
-  readonly latency: Uint32Array;
-  readonly score: Float64Array;
-  /** Per feature: n, missing, outOfRange, beyondTraining, then the bins. */
-  readonly features: Float64Array[];
-  /** Per tensor input (or image channel, or text length): count, sum, sum of squares, min, max. */
-  readonly inputs: Float64Array[];
-}
-
-const F_N = 0;
-const F_MISSING = 1;
-const F_OUT = 2;
-const F_BEYOND = 3;
-const F_BINS = 4;
-
-class VersionTrack {
-  readonly mv: ModelVersion;
-  readonly features: FeatureTrack[];
-  readonly inputKeys: InputKey[];
-  readonly scoreBins: Bins | undefined;
-  readonly ring: Counts[];
-  readonly total: Counts;
-  readonly drifting = new Set<string>();
-
-  constructor(mv: ModelVersion, slots: number) {
-    this.mv = mv;
-    const m = mv.manifest;
-    const stats = m.trainingStats;
-    this.features =
-      m.inputs.kind === 'tabular'
-        ? m.inputs.features.map((f) => {
-            const s = stats?.features[f.name];
-            let bins: Bins | undefined;
-            if (s && 'quantiles' in s) bins = numericBins(s);
-            else if (s && 'frequencies' in s) bins = categoricalBins(s);
-            return {
-              feature: f,
-              bins,
-              expectedMissing: s?.missingRate,
-              trainingMin: s && 'min' in s ? s.min : undefined,
-              trainingMax: s && 'max' in s ? s.max : undefined,
-            };
-          })
-        : [];
-    this.inputKeys = inputKeys(m);
-    this.scoreBins = stats?.score ? numericBins(stats.score) : undefined;
-    this.total = this.counts(0);
-    this.ring = Array.from({ length: slots }, () => this.counts(-1));
-  }
-
-  /** Zeroed counts shaped for this version's features and score bins. */
-  counts(start: number): Counts {
-    return {
-      start,
-      requests: 0,
-      instances: 0,
-      rejected: 0,
-      errors: 0,
-      lowConfidence: 0,
-      scored: 0,
-      scoreSum: 0,
-      latency: new Uint32Array(LATENCY_BINS),
-      score: new Float64Array(binCount(this.scoreBins)),
-      features: this.features.map((t) => new Float64Array(F_BINS + binCount(t.bins))),
-      inputs: this.inputKeys.map(() => new Float64Array(5)),
-    };
-  }
-
-  bucket(start: number, slot: number): Counts {
-    const c = this.ring[slot] as Counts;
-    if (c.start !== start) {
-      c.start = start;
-      c.requests = c.instances = c.rejected = c.errors = c.lowConfidence = c.scored = c.scoreSum = 0;
-      c.latency.fill(0);
-      c.score.fill(0);
-      for (const f of c.features) f.fill(0);
-      for (const f of c.inputs) f.fill(0);
-    }
-    return c;
-  }
-}
-
-const binCount = (b: Bins | undefined) =>
-  b === undefined ? 0 : b.kind === 'numeric' ? b.edges.length + 1 : b.categories.length + 1;
-
-/** A paired comparison of a live version and its shadow on the same requests. */
-interface Pairing {
-  readonly model: string;
-  readonly primary: string;
-  readonly shadow: string;
-  requests: number;
-  instances: number;
-  agree: number;
-  sumAbsDelta: number;
-  sumDelta: number;
-  maxAbsDelta: number;
-  errors: number;
-  skipped: number;
-  readonly primaryLatency: Uint32Array;
-  readonly shadowLatency: Uint32Array;
-}
-
 export class Monitor {
   readonly options: MonitorOptions;
   readonly #now: () => number;
@@ -581,162 +434,4 @@ export class Monitor {
       events: [...this.events(model)].reverse(),
     };
   }
-}
-
-export type MonitoringReport = {
-  model: string;
-  generatedAt: string;
-  since: string;
-  windowMinutes: number;
-  bucketSeconds: number;
-  psiThreshold: number;
-  minSamples: number;
-  lowConfidence: number;
-  versions: VersionReport[];
-  comparisons: {
-    primary: string;
-    shadow: string;
-    requests: number;
-    instances: number;
-    agreement: number | null;
-    meanDelta: number | null;
-    meanAbsDelta: number | null;
-    maxAbsDelta: number;
-    errors: number;
-    skipped: number;
-    latencyMs: { primary: LatencySummary; shadow: LatencySummary };
-  }[];
-  events: DriftEvent[];
-};
-
-export type LatencySummary = { p50: number; p90: number; p99: number };
-
-export type VersionReport = {
-  version: string;
-  window: ReturnType<typeof summary>;
-  total: ReturnType<typeof summary>;
-  series: {
-    t: number;
-    requests: number;
-    perSecond: number;
-    errors: number;
-    rejected: number;
-    p50: number;
-    p90: number;
-    p99: number;
-  }[];
-  features: {
-    name: string;
-    type: string;
-    window: ReturnType<typeof featureSummary>;
-    total: ReturnType<typeof featureSummary>;
-  }[];
-  /** Tensor, image and text models: per input, image channel ("x[0]") or tokens per text. */
-  inputs: {
-    name: string;
-    kind: 'values' | 'tokens';
-    window: ReturnType<typeof summarizeMoments>;
-    total: ReturnType<typeof summarizeMoments>;
-    training: { mean: number; std: number; min: number; max: number } | null;
-  }[];
-  score: {
-    labels: string[];
-    expected: number[];
-    window: number[];
-    total: number[];
-    psi: number | null;
-    ks: number | null;
-    samples: number;
-    drifting: boolean;
-  } | null;
-};
-
-/** A count summary over `seconds` of traffic. */
-function summary(c: Counts, seconds: number) {
-  return {
-    requests: c.requests,
-    instances: c.instances,
-    perSecond: round(c.requests / seconds),
-    errors: c.errors,
-    rejected: c.rejected,
-    errorRate: c.requests > 0 ? round(c.errors / c.requests) : 0,
-    rejectedRate: c.requests > 0 ? round(c.rejected / c.requests) : 0,
-    latencyMs: quantiles(c.latency),
-    meanScore: c.scored > 0 ? round(c.scoreSum / c.scored) : null,
-    lowConfidenceRate: c.scored > 0 ? round(c.lowConfidence / c.scored) : null,
-  };
-}
-
-function featureSummary(ft: FeatureTrack, c: Float64Array, o: MonitorOptions) {
-  const n = c[F_N] as number;
-  const bins = binsOf(c);
-  const binned = sum(bins);
-  const p = ft.bins && binned > 0 ? psi(ft.bins.expected, bins) : null;
-  return {
-    count: n,
-    missingRate: n > 0 ? round((c[F_MISSING] as number) / n) : 0,
-    expectedMissingRate: ft.expectedMissing ?? null,
-    outOfRangeRate: n > 0 ? round((c[F_OUT] as number) / n) : 0,
-    beyondTrainingRate: n > 0 ? round((c[F_BEYOND] as number) / n) : 0,
-    psi: p === null ? null : round(p),
-    ks: ft.bins?.kind === 'numeric' && binned > 0 ? round(ksStatistic(ft.bins.expected, bins)) : null,
-    chiSquare:
-      ft.bins?.kind === 'categorical' && binned > 0
-        ? round(chiSquare(ft.bins.expected, bins).statistic)
-        : null,
-    drifting: p !== null && binned >= o.minSamples && p >= o.psiThreshold,
-    judged: binned >= o.minSamples,
-    bins: ft.bins
-      ? { labels: binLabels(ft.bins), expected: ft.bins.expected.map(round), actual: fractions(bins) }
-      : null,
-  };
-}
-
-function quantiles(latency: ArrayLike<number>): LatencySummary {
-  return {
-    p50: round(latencyQuantile(latency, 0.5)),
-    p90: round(latencyQuantile(latency, 0.9)),
-    p99: round(latencyQuantile(latency, 0.99)),
-  };
-}
-
-const binsOf = (c: Float64Array) => c.subarray(F_BINS);
-
-function fractions(counts: ArrayLike<number>): number[] {
-  const n = sum(counts);
-  return Array.from(counts, (v) => (n > 0 ? round(v / n) : 0));
-}
-
-function sum(counts: ArrayLike<number>): number {
-  let n = 0;
-  for (let i = 0; i < counts.length; i++) n += counts[i] as number;
-  return n;
-}
-
-function inc(into: Uint32Array | Float64Array, i: number): void {
-  into[i] = (into[i] as number) + 1;
-}
-
-function addInto(into: Uint32Array | Float64Array, from: ArrayLike<number>): void {
-  for (let i = 0; i < from.length; i++) into[i] = (into[i] as number) + (from[i] as number);
-}
-
-const round = (v: number) => Number(v.toPrecision(4));
-
-/** The number a prediction's drift and deltas are measured on: its score, or its value. */
-export function scoreOf(p: Prediction): number | undefined {
-  if (typeof p.score === 'number') return p.score;
-  if (typeof p.value === 'number') return p.value;
-  return undefined;
-}
-
-/** The probability of the label a classifier chose. */
-function confidenceOf(p: Prediction): number | undefined {
-  if (p.label === undefined || !p.probabilities) return undefined;
-  return (p.probabilities as Record<string, number>)[p.label as string];
-}
-
-function sameValue(a: number | undefined, b: number | undefined): boolean {
-  if (a === undefined || b === undefined) return false;
-  return Math.abs(a - b) <= 1e-6 + 0.01 * Math.abs(a);
 }
