@@ -93,7 +93,11 @@ export interface ApiResponse {
   readonly binary?: readonly Uint8Array[];
 }
 
-type ApiEvent = APIGatewayProxyEventV2 & { api?: ApiRequest; early?: ApiRequest['scope'] };
+type ApiEvent = APIGatewayProxyEventV2 & {
+  api?: ApiRequest;
+  /** The path and query, once resolved: a body refused afterwards still names its route. */
+  resolved?: { params: Record<string, string>; query: Record<string, string> };
+};
 
 /** What a function knows of a request from its path alone: the model, and where it routes. */
 export type ScopeOf = (
@@ -255,8 +259,7 @@ export function httpEdge(opts: {
       const query: Record<string, string> = {};
       for (const [k, v] of Object.entries(event.queryStringParameters ?? {}))
         if (v !== undefined) query[k] = v;
-      // Known before the body is read, so a refused body still says where it would have gone.
-      if (opts.scopeOf) event.early = opts.scopeOf(params, query);
+      event.resolved = { params, query };
       let body: unknown;
       let framing: ApiRequest['framing'];
       if (operation.request) {
@@ -358,7 +361,11 @@ export function httpEdge(opts: {
     onError: (request) => {
       const { event, context, error } = request;
       const requestId = requestIdOf(event, context);
-      const scope = event.api?.scope ?? event.early ?? {};
+      // Before the handler ran, only the path says where the request would have gone (read here,
+      // on the error path, not for every request).
+      const scope =
+        event.api?.scope ??
+        (event.resolved && opts.scopeOf ? opts.scopeOf(event.resolved.params, event.resolved.query) : {});
       if (error instanceof InferaError && error.expose) {
         // Messages name paths and bounds, never payload values, so they are safe to log.
         logger.warn('request rejected', {
