@@ -80,13 +80,10 @@ async function models(req: ApiRequest): Promise<ApiResponse> {
     case 'serverLive':
       return { body: { live: true } };
     case 'serverReady': {
-      if (!scorer.ready) {
-        return { status: 503, body: { ready: false, reason: 'the models are still loading' } };
-      }
-      const { ready, models } = scorer.serverReadiness();
+      const { ready, reason, models } = scorer.serverReadiness();
       return {
         status: ready ? 200 : 503,
-        body: { ready, ...(models.length > 0 ? { models } : {}) },
+        body: { ready, ...(reason ? { reason } : {}), ...(models.length > 0 ? { models } : {}) },
       };
     }
     case 'modelMetadata':

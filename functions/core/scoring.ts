@@ -417,9 +417,10 @@ export class Scorer {
    */
   serverReadiness(): {
     ready: boolean;
+    reason?: string;
     models: { name: string; version: string; ready: boolean; reason: string }[];
   } {
-    if (!this.ready) return { ready: false, models: [] };
+    if (!this.ready) return { ready: false, reason: 'the models are still loading', models: [] };
     const models = this.registry.list().flatMap((entry) =>
       entry.policy.live.flatMap(({ version }) => {
         const mv = entry.versions.find((v) => v.version === version);
