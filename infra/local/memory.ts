@@ -27,15 +27,21 @@ export const SEMI_SPACE_FLAG = '--max-semi-space-size=8';
 
 const MARK = 'INFERA_MEMORY_TUNED';
 
-/** What a child Node process (a serving container) should be started with. */
-export function childMemorySettings(env: NodeJS.ProcessEnv = process.env): {
+/**
+ * What a Node process should be started with: the malloc variables not set yet, and the
+ * semi-space flag unless NODE_OPTIONS or the process's own flags (`execArgv`) already set one.
+ */
+export function childMemorySettings(
+  env: NodeJS.ProcessEnv = process.env,
+  execArgv: readonly string[] = [],
+): {
   env: Record<string, string>;
   execArgv: string[];
 } {
   if (env.INFERA_MEMORY_TUNING === 'off') return { env: {}, execArgv: [] };
   const extra: Record<string, string> = {};
   for (const [k, v] of Object.entries(MALLOC_ENV)) if (env[k] === undefined) extra[k] = v;
-  const userSet = /--max-semi-space-size/.test(env.NODE_OPTIONS ?? '');
+  const userSet = [env.NODE_OPTIONS ?? '', ...execArgv].some((a) => a.includes('--max-semi-space-size'));
   return { env: extra, execArgv: userSet ? [] : [SEMI_SPACE_FLAG] };
 }
 
@@ -47,9 +53,7 @@ export function tuneProcessMemory(): void {
   const env = process.env;
   if (env[MARK] === '1' || env.INFERA_MEMORY_TUNING === 'off') return;
   if (process.platform !== 'linux' || typeof process.execve !== 'function') return;
-  const { env: extra } = childMemorySettings(env);
-  const userSet = process.execArgv.some((a) => a.startsWith('--max-semi-space-size'));
-  const flags = userSet || /--max-semi-space-size/.test(env.NODE_OPTIONS ?? '') ? [] : [SEMI_SPACE_FLAG];
+  const { env: extra, execArgv: flags } = childMemorySettings(env, process.execArgv);
   process.execve(
     process.execPath,
     [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)],
