@@ -308,31 +308,26 @@ ${sm ? sageMakerBanner(sm, url, registry) : '\n  SageMaker endpoints are off (--
   }, 500).unref();
 }
 
-/** Announces again the input of every job whose split had not finished. */
+/**
+ * Announces again the input of every job whose split had not finished. Job records are read as
+ * the batch functions read them: one `_job.json` per job folder, through the S3 port.
+ */
 async function resumeSplits(aws: LocalAws): Promise<number> {
-  const { GetObjectCommand, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+  const { S3ObjectStore } = await import('#adapters/s3.ts');
+  const { JOB_ID, jobRecordSchema, keys } = await import('#core/batch/job.ts');
+  const store = new S3ObjectStore(aws.s3);
+  const bucket = aws.names.outputBucket;
   let resumed = 0;
-  let token: string | undefined;
-  do {
-    const page = await aws.s3.send(
-      new ListObjectsV2Command({ Bucket: aws.names.outputBucket, ContinuationToken: token }),
-    );
-    for (const o of page.Contents ?? []) {
-      if (!o.Key?.endsWith('/_job.json')) continue;
-      const r = await aws.s3.send(new GetObjectCommand({ Bucket: aws.names.outputBucket, Key: o.Key }));
-      const job = JSON.parse(
-        await (r.Body as { transformToString(): Promise<string> }).transformToString(),
-      ) as {
-        state?: string;
-        source?: { bucket?: string; key?: string };
-      };
-      if (job.state === 'splitting' && job.source?.bucket === aws.names.inputBucket && job.source.key) {
-        await aws.replay(job.source.key);
-        resumed++;
-      }
+  for (const prefix of await store.listPrefixes(bucket, '')) {
+    const jobId = prefix.replace(/\/$/, '');
+    if (!JOB_ID.test(jobId)) continue;
+    const text = await store.readText(bucket, keys.job(jobId));
+    const job = text === undefined ? undefined : jobRecordSchema.safeParse(JSON.parse(text)).data;
+    if (job?.state === 'splitting' && job.source?.bucket === aws.names.inputBucket) {
+      await aws.replay(job.source.key);
+      resumed++;
     }
-    token = page.NextContinuationToken;
-  } while (token);
+  }
   return resumed;
 }
 
