@@ -105,7 +105,7 @@ export function handlerEnv(aws: LocalAws): Record<string, string> {
  * protocol's own error shape (SQS JSON, or S3 XML), echoing nothing the client sent.
  */
 function emulatorErrors(
-  err: Error & { statusCode?: number; code?: string },
+  err: Error & { statusCode?: number },
   request: { headers: Record<string, string | string[] | undefined> },
   reply: {
     code(n: number): { header(k: string, v: string): { send(b: string): unknown } };
@@ -122,7 +122,7 @@ function emulatorErrors(
     status = 400;
     code = json ? 'SerializationException' : 'MalformedXML';
     message = json ? 'The request body is not valid JSON.' : 'The request body is not well-formed.';
-  } else if (err.code === 'ERR_INVALID_ARG_TYPE' || err instanceof TypeError) {
+  } else if (err instanceof TypeError) {
     status = 400;
     code = 'InvalidRequest';
     message = 'The request does not have the parts this operation needs (body, parameters or headers).';
