@@ -3,7 +3,7 @@ import { binaryOutputNames, encodeBinaryOutputs } from '#core/binary.ts';
 import { InferaError, PayloadTooLargeError } from '#core/errors.ts';
 import type { InferRequest, InferResponse, Prediction, PredictRequest } from '#core/protocol.ts';
 import { rawInstance } from '#core/raw.ts';
-import type { Inferred, Served } from '#core/scoring.ts';
+import type { Inferred, Served } from '#core/scoring/types.ts';
 import { type ApiRequest, type ApiResponse, createApiHandler } from '#http/edge.ts';
 import { watchAliases } from '#shared/alias-watcher.ts';
 import { loadConfig } from '#shared/config.ts';

@@ -9,7 +9,7 @@ import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { ConfigError, InferaError } from '#core/errors.ts';
 import { BatchingModel } from '#core/microbatch.ts';
 import { ModelRegistry } from '#core/registry.ts';
-import { Scorer } from '#core/scoring.ts';
+import { Scorer } from '#core/scoring/scorer.ts';
 import { readEnv } from '#shared/config.ts';
 import { createContainerServer, parseFault } from './server.ts';
 

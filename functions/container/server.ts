@@ -15,7 +15,7 @@ import type { BatchingModel } from '#core/microbatch.ts';
 import { inferRequestSchema, type Prediction, predictRequestSchema } from '#core/protocol.ts';
 import { rawInstance } from '#core/raw.ts';
 import type { ModelVersion } from '#core/registry.ts';
-import type { Scorer } from '#core/scoring.ts';
+import type { Scorer } from '#core/scoring/scorer.ts';
 import { answerClientErrors } from '#http/client-errors.ts';
 
 /**

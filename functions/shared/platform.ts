@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { RemoteEndpoints } from '#core/remote.ts';
-import { Scorer } from '#core/scoring.ts';
+import { Scorer } from '#core/scoring/scorer.ts';
 import type { Config } from './config.ts';
 
 export interface Platform {

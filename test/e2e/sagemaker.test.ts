@@ -7,7 +7,7 @@ import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { SageMakerInvoker, sagemakerClient } from '#adapters/sagemaker.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { EndpointError, RemoteEndpoints } from '#core/remote.ts';
-import { Scorer } from '#core/scoring.ts';
+import { Scorer } from '#core/scoring/scorer.ts';
 import {
   type LocalContainer,
   type LocalSageMaker,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { ModelRegistry } from '#core/registry.ts';
-import { Scorer } from '#core/scoring.ts';
+import { Scorer } from '#core/scoring/scorer.ts';
 import { createContainerServer } from '../../../functions/container/server.ts';
 import { MODELS } from '../../helpers.ts';
 

@@ -16,7 +16,7 @@ import { type ModelPackageError, ValidationError } from '#core/errors.ts';
 import { DATATYPES } from '#core/manifest.ts';
 import { BatchingModel } from '#core/microbatch.ts';
 import { ModelRegistry } from '#core/registry.ts';
-import { Scorer } from '#core/scoring.ts';
+import { Scorer } from '#core/scoring/scorer.ts';
 import { DATATYPE_TO_TYPE } from '#core/tensors.ts';
 import type { ElemType } from '../../../scripts/lib/onnx.ts';
 import { MODELS, writeTensorModel } from '../../helpers.ts';

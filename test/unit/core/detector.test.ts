@@ -16,7 +16,7 @@ import { binaryOutputNames, encodeBinaryOutputs } from '#core/binary.ts';
 import { loadImageCodecs } from '#core/image/codecs.ts';
 import { decodeImage } from '#core/image/decode.ts';
 import { ModelRegistry } from '#core/registry.ts';
-import { Scorer } from '#core/scoring.ts';
+import { Scorer } from '#core/scoring/scorer.ts';
 import { MODELS, ROOT } from '../../helpers.ts';
 
 // The package's exports hide its files; it is a devDependency, installed at the root.

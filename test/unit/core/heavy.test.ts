@@ -3,14 +3,14 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
-import { splitForPayload } from '#core/endpoint-codec.ts';
 import { type Manifest, manifestSchema } from '#core/manifest.ts';
 import { BatchingModel } from '#core/microbatch.ts';
 import type { EndpointCall, EndpointReply, HostTensor } from '#core/ports.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { CircuitBreaker, EndpointError, EndpointFault, RemoteEndpoints } from '#core/remote.ts';
 import { decideRoute, defaultEndpointName, parseRouteOverrides } from '#core/routing.ts';
-import { Scorer } from '#core/scoring.ts';
+import { splitForPayload } from '#core/scoring/endpoint-codec.ts';
+import { Scorer } from '#core/scoring/scorer.ts';
 import { copyModels, editJson, golden, MODELS, readJson } from '../../helpers.ts';
 
 const threads = { intraOpThreads: 1, interOpThreads: 1 };

@@ -19,7 +19,7 @@ import { formatIssues } from '#core/issues.ts';
 import { manifestSchema } from '#core/manifest.ts';
 import { rawInstance } from '#core/raw.ts';
 import { ModelRegistry } from '#core/registry.ts';
-import { Scorer } from '#core/scoring.ts';
+import { Scorer } from '#core/scoring/scorer.ts';
 import { MODELS, ROOT, readJson } from '../../helpers.ts';
 
 const FIXTURES = join(MODELS, 'text-direction/1/fixtures');

@@ -13,7 +13,7 @@ import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import type { ModelPackageError } from '#core/errors.ts';
 import { sigmoid } from '#core/postprocess.ts';
 import { ModelRegistry } from '#core/registry.ts';
-import { Scorer } from '#core/scoring.ts';
+import { Scorer } from '#core/scoring/scorer.ts';
 import { editJson, MODELS, writeTensorModel } from '../../helpers.ts';
 
 const threads = { intraOpThreads: 1, interOpThreads: 1 };

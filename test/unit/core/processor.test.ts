@@ -12,7 +12,7 @@ import { before, describe, it } from 'node:test';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import type { InferaError, ModelPackageError } from '#core/errors.ts';
 import { ModelRegistry } from '#core/registry.ts';
-import { Scorer } from '#core/scoring.ts';
+import { Scorer } from '#core/scoring/scorer.ts';
 import { editJson, golden, MODELS } from '../../helpers.ts';
 
 const threads = { intraOpThreads: 1, interOpThreads: 1 };

@@ -14,7 +14,7 @@ import { formatIssues } from '#core/issues.ts';
 import { manifestSchema, type TextSpec } from '#core/manifest.ts';
 import { rawInstance } from '#core/raw.ts';
 import { ModelRegistry } from '#core/registry.ts';
-import { Scorer } from '#core/scoring.ts';
+import { Scorer } from '#core/scoring/scorer.ts';
 import { MAX_TEXT_CHARS, TextTokenizer } from '#core/text/tokenizer.ts';
 import { MODELS, ROOT, readJson } from '../../helpers.ts';
 

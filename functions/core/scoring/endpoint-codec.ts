@@ -1,6 +1,6 @@
-import { PayloadTooLargeError } from './errors.ts';
-import { type InferResponse, inferResponseSchema, type Prediction, predictionSchema } from './protocol.ts';
-import { EndpointFault } from './remote.ts';
+import { PayloadTooLargeError } from '../errors.ts';
+import { type InferResponse, inferResponseSchema, type Prediction, predictionSchema } from '../protocol.ts';
+import { EndpointFault } from '../remote.ts';
 
 /**
  * The wire format between the scorer and a SageMaker endpoint running infera's container: request

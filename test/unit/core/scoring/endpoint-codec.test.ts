@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseInferResponse, parsePredictions } from '#core/endpoint-codec.ts';
+import { parseInferResponse, parsePredictions } from '#core/scoring/endpoint-codec.ts';
 
 describe('replies from an endpoint', () => {
   it('reads one prediction per instance', () => {

@@ -7,8 +7,8 @@ import { diffWithin } from '#core/golden.ts';
 import type { InferenceEngine, LoadedModel } from '#core/ports.ts';
 import type { InferRequest } from '#core/protocol.ts';
 import { ModelRegistry } from '#core/registry.ts';
-import { Scorer } from '#core/scoring.ts';
-import { copyModels, editJson, golden, MODELS, toV2Columns, writeEchoModel } from '../../helpers.ts';
+import { Scorer } from '#core/scoring/scorer.ts';
+import { copyModels, editJson, golden, MODELS, toV2Columns, writeEchoModel } from '../../../helpers.ts';
 
 /** The real engine, wrapped to count loads and runs. */
 function countingEngine() {

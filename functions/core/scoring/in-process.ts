@@ -1,0 +1,85 @@
+/**
+ * A model run in this process: feeds → one `session.run` → post-process → predictions (v1) or v2
+ * outputs, with a processor.ts's preprocess and postprocess around v1 instances.
+ */
+import { inputMoments } from '../monitoring/inputs.ts';
+import { postprocess } from '../postprocess.ts';
+import { type Postprocess, type Preprocess, type ProcessorContext, runStep } from '../processor.ts';
+import type { InferRequest } from '../protocol.ts';
+import type { ModelVersion } from '../registry.ts';
+import { asInstance } from '../seam/decode-v1.ts';
+import { outputNames, toPredictions, toV2Outputs } from '../seam/encode.ts';
+import { feedsV1, feedsV2 } from './feeds.ts';
+import type { PreparedVersions } from './prepared.ts';
+import type { Inferred, Prepared, Scored, ScoreOptions } from './types.ts';
+
+/** v1 in this process: preprocess each instance, score them in one run, postprocess each prediction. */
+export async function scoreInProcess(
+  versions: PreparedVersions,
+  p: Prepared,
+  instances: readonly unknown[],
+): Promise<Scored> {
+  const { mv } = p;
+  const proc = await versions.processor(mv);
+  const ctx: ProcessorContext = { model: mv.name, version: mv.version, manifest: mv.manifest };
+  const input = proc?.preprocess
+    ? await Promise.all(
+        instances.map((inst, i) =>
+          runStep(
+            () => (proc.preprocess as Preprocess)(asInstance(inst, i), ctx),
+            ctx,
+            'processor preprocess',
+            `instances[${i}]`,
+          ),
+        ),
+      )
+    : instances;
+  const m = mv.manifest;
+  const { feeds, rows } = feedsV1(mv, input, p.schema, await versions.text(mv));
+  const out = postprocess(m, await p.model.run(feeds, outputNames(m)), feeds);
+  const predictions = toPredictions(m, out, rows ? rows.length : input.length);
+  const inputs = m.inputs.kind === 'tensors' ? inputMoments(m, feeds) : undefined;
+  const answered = proc?.postprocess
+    ? await Promise.all(
+        predictions.map((pred, i) =>
+          runStep(
+            () => (proc.postprocess as Postprocess)(pred, input[i] as Record<string, unknown>, ctx),
+            ctx,
+            'processor postprocess',
+            `predictions[${i}]`,
+          ),
+        ),
+      )
+    : predictions;
+  return { predictions: answered, served: { target: 'in-process' }, ...(inputs ? { inputs } : {}) };
+}
+
+/** v2 in this process: one run, the outputs the request asked for, and what monitoring needs. */
+export async function inferInProcess(
+  versions: PreparedVersions,
+  p: Prepared,
+  req: InferRequest,
+  opts: ScoreOptions,
+): Promise<Inferred> {
+  const { mv } = p;
+  const m = mv.manifest;
+  const { feeds, n, rows } = feedsV2(mv, req, p.schema, opts, await versions.text(mv));
+  const inputs = m.inputs.kind === 'tensors' ? inputMoments(m, feeds) : undefined;
+  const out = postprocess(m, await p.model.run(feeds, outputNames(m)), feeds);
+  let outputs = toV2Outputs(m, out, n);
+  if (req.outputs) {
+    const wanted = new Set(req.outputs.map((o) => o.name));
+    outputs = outputs.filter((o) => wanted.has(o.name));
+  }
+  return {
+    response: {
+      model_name: mv.name,
+      model_version: mv.version,
+      ...(req.id !== undefined ? { id: req.id } : {}),
+      outputs,
+    },
+    served: { target: 'in-process' },
+    ...(rows ? { rows } : {}),
+    ...(inputs ? { inputs } : {}),
+  };
+}

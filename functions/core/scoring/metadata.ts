@@ -1,0 +1,23 @@
+/** Open Inference Protocol v2 model metadata: the tensors a client sends and gets back. */
+import { featureDatatype } from '../features.ts';
+import type { V2ModelMetadata } from '../protocol.ts';
+import type { ModelVersion } from '../registry.ts';
+import { v2OutputMetadata } from '../seam/encode.ts';
+
+/** The metadata of one version; `versions` lists every version of its model. */
+export function metadataV2(mv: ModelVersion, versions: readonly string[]): V2ModelMetadata {
+  const m = mv.manifest;
+  const inputs =
+    m.inputs.kind === 'tabular'
+      ? m.inputs.features.map((f) => ({ name: f.name, datatype: featureDatatype(f), shape: [-1] }))
+      : m.inputs.text
+        ? [{ name: m.inputs.text.field, datatype: 'BYTES', shape: [-1] }]
+        : m.inputs.tensors.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }));
+  return {
+    name: mv.name,
+    versions: [...versions],
+    platform: 'onnx_onnxv1',
+    inputs,
+    outputs: v2OutputMetadata(m),
+  };
+}

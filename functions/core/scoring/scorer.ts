@@ -1,0 +1,148 @@
+/**
+ * The scoring core: one session per model version per process, and one pipeline for every way in.
+ * decode (seam/decode-v1.ts, seam/decode-v2.ts) → validate and build feeds (feeds.ts) → one
+ * session.run and post-processing (in-process.ts) → encode (seam/encode.ts) in the caller's
+ * protocol, or the same request sent to the model's SageMaker endpoint (endpoint-path.ts). Knows
+ * nothing of HTTP or AWS; handlers adapt it.
+ */
+import { NotImplementedError } from '../errors.ts';
+import { loadImageCodecs } from '../image/codecs.ts';
+import type { EngineOptions, InferenceEngine } from '../ports.ts';
+import type { InferRequest, InferResponse, Prediction, V2ModelMetadata } from '../protocol.ts';
+import type { ModelRegistry, ModelVersion } from '../registry.ts';
+import type { RemoteEndpoints } from '../remote.ts';
+import { EndpointPath } from './endpoint-path.ts';
+import { tabularRows } from './feeds.ts';
+import { inferInProcess, scoreInProcess } from './in-process.ts';
+import { metadataV2 } from './metadata.ts';
+import { PreparedVersions } from './prepared.ts';
+import { type Readiness, type ServerReadiness, serverReadiness, versionReadiness } from './readiness.ts';
+import type { Inferred, Prepared, Scored, ScoreOptions, ScorerOptions } from './types.ts';
+
+export class Scorer {
+  readonly registry: ModelRegistry;
+  readonly engine: InferenceEngine;
+  readonly remote: RemoteEndpoints | undefined;
+  readonly #serveAll: boolean;
+  readonly #versions: PreparedVersions;
+  readonly #endpoint: EndpointPath;
+
+  constructor(
+    registry: ModelRegistry,
+    engine: InferenceEngine,
+    options: EngineOptions,
+    extra: ScorerOptions = {},
+  ) {
+    this.registry = registry;
+    this.engine = engine;
+    this.remote = extra.remote;
+    this.#serveAll = extra.serveAll === true;
+    this.#versions = new PreparedVersions(engine, options, extra.wrap);
+    this.#endpoint = new EndpointPath(registry, this.#versions, this, {
+      remote: extra.remote,
+      ...(extra.remoteMaxRows !== undefined ? { maxRows: extra.remoteMaxRows } : {}),
+      ...(extra.remoteMaxBytes !== undefined ? { maxBytes: extra.remoteMaxBytes } : {}),
+    });
+  }
+
+  /** Whether this process runs the version itself, rather than calling its endpoint. */
+  inProcess(mv: ModelVersion): boolean {
+    return this.#serveAll || routedInProcess(mv);
+  }
+
+  /**
+   * Loads every locally served version and checks each graph against its manifest, so a mismatch
+   * fails start-up (naming the file and the fix) instead of a request.
+   */
+  warmup(): Promise<void> {
+    return this.#versions.warmup(this.registry.allVersions().filter((mv) => this.inProcess(mv)));
+  }
+
+  /** True once every locally served version has a session. */
+  get ready(): boolean {
+    return this.registry.allVersions().every((mv) => !this.inProcess(mv) || this.#versions.has(mv));
+  }
+
+  /** The version's session, loaded and checked against its manifest once. */
+  prepare(mv: ModelVersion): Promise<Prepared> {
+    return this.#versions.session(mv);
+  }
+
+  #session(mv: ModelVersion): Promise<Prepared> {
+    if (!this.inProcess(mv)) {
+      throw new NotImplementedError(
+        `Model '${mv.name}' version ${mv.version} is served by SageMaker endpoint ${mv.route.endpoint?.name}, and this process has no SageMaker client configured.`,
+      );
+    }
+    return this.#versions.session(mv);
+  }
+
+  /** v1: JSON instances in, one prediction per instance out, in one `session.run`. */
+  async predict(
+    mv: ModelVersion,
+    instances: readonly unknown[],
+    opts: ScoreOptions = {},
+  ): Promise<Prediction[]> {
+    return (await this.score(mv, instances, opts)).predictions;
+  }
+
+  /** v1 with routing: scores here, on the model's endpoint, or on its fallback; says which. */
+  async score(mv: ModelVersion, instances: readonly unknown[], opts: ScoreOptions = {}): Promise<Scored> {
+    await codecsFor(mv);
+    if (!this.inProcess(mv)) return this.#endpoint.predict(mv, instances, opts);
+    return scoreInProcess(this.#versions, await this.#session(mv), instances);
+  }
+
+  /** Open Inference Protocol v2 infer. */
+  async infer(mv: ModelVersion, req: InferRequest, opts: ScoreOptions = {}): Promise<InferResponse> {
+    return (await this.inferRouted(mv, req, opts)).response;
+  }
+
+  /**
+   * v2 infer with routing, like `score`. For a tabular model it also returns the request's rows as
+   * v1 instances, so monitoring and capture see v2 traffic exactly as they see v1.
+   */
+  async inferRouted(mv: ModelVersion, req: InferRequest, opts: ScoreOptions = {}): Promise<Inferred> {
+    await codecsFor(mv);
+    if (!this.inProcess(mv)) return this.#endpoint.infer(mv, req, opts);
+    return inferInProcess(this.#versions, await this.#session(mv), req, opts);
+  }
+
+  /** Whether this process can answer for a version now, and why not. */
+  readiness(mv: ModelVersion): Readiness {
+    return versionReadiness(this, mv);
+  }
+
+  /** Server readiness: the live versions that cannot answer, and why. */
+  serverReadiness(): ServerReadiness {
+    return serverReadiness(this);
+  }
+
+  /** A tabular v2 request's rows as v1 instances, unvalidated (see feeds.ts). */
+  tabularRows(
+    mv: ModelVersion,
+    req: InferRequest,
+    opts: ScoreOptions = {},
+  ): Record<string, unknown>[] | undefined {
+    return tabularRows(mv, req, opts);
+  }
+
+  /** v2 model metadata: the tensors a client sends and gets back. */
+  metadataV2(mv: ModelVersion): V2ModelMetadata {
+    return metadataV2(
+      mv,
+      this.registry.get(mv.name).versions.map((v) => v.version),
+    );
+  }
+}
+
+/** Whether the version's route keeps it in-process (as opposed to a SageMaker endpoint). */
+export function routedInProcess(mv: ModelVersion): boolean {
+  return mv.route.target === 'lambda';
+}
+
+/** Loads the image decoders before a request to a model with an image input (once per process). */
+function codecsFor(mv: ModelVersion): Promise<unknown> | undefined {
+  const m = mv.manifest;
+  return m.inputs.kind === 'tensors' && m.inputs.tensors.some((t) => t.image) ? loadImageCodecs() : undefined;
+}

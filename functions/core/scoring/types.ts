@@ -1,0 +1,77 @@
+/** The scorer's public shapes: who served an answer, the options a caller passes, what it gets back. */
+import type * as z from 'zod';
+import type { InputMoments } from '../monitoring/inputs.ts';
+import type { LoadedModel } from '../ports.ts';
+import type { InferResponse, Prediction } from '../protocol.ts';
+import type { ModelVersion } from '../registry.ts';
+import type { RemoteEndpoints } from '../remote.ts';
+
+/** A model version made ready to serve: its session plus everything derived once from its manifest. */
+export interface Prepared {
+  readonly mv: ModelVersion;
+  readonly model: LoadedModel;
+  /** Instance schema of a tabular model; tensor models are checked by shape instead. */
+  readonly schema?: z.ZodType<Record<string, unknown>>;
+}
+
+/**
+ * Who answered a request: this process (a Lambda function, the serving container, a batch worker
+ * or npm start), the model's endpoint, or its fallback.
+ */
+export type Served =
+  | { readonly target: 'in-process' }
+  | {
+      readonly target: 'sagemaker';
+      readonly endpoint: string;
+      readonly variant: string | undefined;
+      readonly attempts: number;
+      readonly calls: number;
+    }
+  | {
+      readonly target: 'fallback';
+      readonly endpoint: string;
+      readonly model: string;
+      readonly version: string;
+      readonly reason: string;
+    };
+
+export interface ScoreOptions {
+  /** Epoch ms by which the answer is needed, e.g. from the Lambda context. */
+  readonly deadline?: number;
+  /** Answer from the fallback model while the endpoint's circuit is open (API yes, batch no). */
+  readonly allowFallback?: boolean;
+  /** Rows one v2 request may carry (the API's MAX_INSTANCES); batch chunks set none. */
+  readonly maxRows?: number;
+}
+
+/** A v2 answer, who served it, and for a tabular model the request's rows as v1 instances. */
+export interface Inferred {
+  readonly response: InferResponse;
+  readonly served: Served;
+  readonly rows?: readonly Record<string, unknown>[];
+  /** A tensor, image or text model's input statistics for monitoring (inputKeys order). */
+  readonly inputs?: readonly InputMoments[];
+}
+
+/** v1 predictions, who served them, and a tensor model's input statistics. */
+export interface Scored {
+  readonly predictions: Prediction[];
+  readonly served: Served;
+  readonly inputs?: readonly InputMoments[];
+}
+
+export interface ScorerOptions {
+  /** Calls SageMaker endpoints for models routed there; without it they answer 501. */
+  readonly remote?: RemoteEndpoints;
+  /** Serve every version in-process whatever its route (the serving container does). */
+  readonly serveAll?: boolean;
+  /** Wraps each loaded model, e.g. with micro-batching. */
+  readonly wrap?: (model: LoadedModel, mv: ModelVersion) => LoadedModel;
+  /** Rows per endpoint call; larger inputs (batch chunks) go in several calls. */
+  readonly remoteMaxRows?: number;
+  /** Request bytes per endpoint call: SageMaker's synchronous limit is 6 MB. */
+  readonly remoteMaxBytes?: number;
+}
+
+/** SageMaker InvokeEndpoint's payload limit. */
+export const SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024;
