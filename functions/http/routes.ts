@@ -1,4 +1,5 @@
 import type * as z from 'zod';
+import { monitoringReportSchema } from '#core/monitoring/report-schema.ts';
 import {
   batchCompleteRequestSchema,
   batchCreateRequestSchema,
@@ -11,7 +12,6 @@ import {
   livenessSchema,
   modelDetailSchema,
   modelListSchema,
-  monitoringReportSchema,
   openApiDocumentSchema,
   predictRequestSchema,
   predictResponseSchema,
@@ -19,7 +19,6 @@ import {
   v2ModelMetadataSchema,
   v2ServerMetadataSchema,
 } from '#core/protocol.ts';
-
 /** Which deployed function serves an operation. The local gateway and the CDK API both read this. */
 export type FunctionName = 'predict' | 'models' | 'batch';
 

@@ -1,6 +1,12 @@
+import type * as z from 'zod';
 import type { Prediction } from '../protocol.ts';
-import type { featureSummary, summary } from './counters.ts';
-import type { InputMoments, summarizeMoments } from './inputs.ts';
+import type { InputMoments } from './inputs.ts';
+import type {
+  driftEventSchema,
+  latencySummarySchema,
+  monitorReportSchema,
+  versionReportSchema,
+} from './report-schema.ts';
 
 /** What monitoring is configured with, what it observes, and what it reports. */
 
@@ -29,21 +35,7 @@ export const DEFAULT_MONITOR_OPTIONS: MonitorOptions = {
 };
 
 /** Raised once when a feature (or the score) crosses the threshold; again only after it recovers. */
-export interface DriftEvent {
-  readonly type: 'infera.drift';
-  readonly kind: 'feature' | 'prediction';
-  readonly model: string;
-  readonly version: string;
-  /** The feature name, or "score" for the prediction score. */
-  readonly feature: string;
-  readonly psi: number;
-  readonly threshold: number;
-  readonly ks?: number;
-  readonly chiSquare?: number;
-  readonly samples: number;
-  readonly windowMinutes: number;
-  readonly time: string;
-}
+export type DriftEvent = z.infer<typeof driftEventSchema>;
 
 /** How a request went, as the handler saw it. */
 export interface Observation {
@@ -57,72 +49,7 @@ export interface Observation {
   readonly inputs?: readonly InputMoments[];
 }
 
-export type MonitoringReport = {
-  model: string;
-  generatedAt: string;
-  since: string;
-  windowMinutes: number;
-  bucketSeconds: number;
-  psiThreshold: number;
-  minSamples: number;
-  lowConfidence: number;
-  versions: VersionReport[];
-  comparisons: {
-    primary: string;
-    shadow: string;
-    requests: number;
-    instances: number;
-    agreement: number | null;
-    meanDelta: number | null;
-    meanAbsDelta: number | null;
-    maxAbsDelta: number;
-    errors: number;
-    skipped: number;
-    latencyMs: { primary: LatencySummary; shadow: LatencySummary };
-  }[];
-  events: DriftEvent[];
-};
-
-export type LatencySummary = { p50: number; p90: number; p99: number };
-
-export type VersionReport = {
-  version: string;
-  window: ReturnType<typeof summary>;
-  total: ReturnType<typeof summary>;
-  series: {
-    t: number;
-    requests: number;
-    perSecond: number;
-    errors: number;
-    rejected: number;
-    p50: number;
-    p90: number;
-    p99: number;
-  }[];
-  features: {
-    name: string;
-    type: string;
-    window: ReturnType<typeof featureSummary>;
-    total: ReturnType<typeof featureSummary>;
-  }[];
-  /** Tensor, image and text models: per input, image channel ("x[0]") or tokens per text. */
-  inputs: {
-    name: string;
-    kind: 'values' | 'tokens';
-    window: ReturnType<typeof summarizeMoments>;
-    total: ReturnType<typeof summarizeMoments>;
-    training: { mean: number; std: number; min: number; max: number } | null;
-  }[];
-  score: {
-    labels: string[];
-    expected: number[];
-    window: number[];
-    total: number[];
-    psi: number | null;
-    ks: number | null;
-    samples: number;
-    drifting: boolean;
-  } | null;
-};
-
-/** A count summary over `seconds` of traffic. */
+/** The Monitor's report for one model; the route adds the traffic policy (report-schema.ts). */
+export type MonitoringReport = z.infer<typeof monitorReportSchema>;
+export type VersionReport = z.infer<typeof versionReportSchema>;
+export type LatencySummary = z.infer<typeof latencySummarySchema>;

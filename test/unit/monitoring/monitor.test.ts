@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { parseCaptureTarget } from '#core/monitoring/capture.ts';
 import { MAX_SAMPLED } from '#core/monitoring/inputs.ts';
 import { Monitor } from '#core/monitoring/monitor.ts';
+import { monitorReportSchema } from '#core/monitoring/report-schema.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { loadConfig } from '#shared/config.ts';
 import { Capture, Monitoring } from '#shared/monitoring.ts';
@@ -249,5 +250,37 @@ describe('input statistics for image and text models', () => {
       tv?.inputs.map((i) => [i.name, i.kind, i.window.count, i.window.min, i.window.max]),
       [['text', 'tokens', 2, 5, 7]],
     );
+    for (const model of ['text-direction', 'ticket-router']) {
+      const report = monitor.report(model);
+      assert.deepEqual(monitorReportSchema.parse(report), report);
+    }
+  });
+});
+
+describe('the report against its documented schema', () => {
+  it('parses with the schema the monitoring route publishes and keeps every field: features, score, drift events and shadow comparisons', async () => {
+    const monitoring = new Monitoring(loadConfig({ MONITOR_EMIT_SECONDS: '0' }));
+    const m = monitoring.monitor;
+    const data = rows(1000, 21, 'amount');
+    for (let i = 0; i < data.length; i += 10) {
+      const batch = data.slice(i, i + 10);
+      m.observe(mv, {
+        latencyMs: 2,
+        status: 200,
+        instances: batch,
+        predictions: batch.map(() => ({
+          label: 'fraud',
+          score: 0.9,
+          probabilities: { legit: 0.1, fraud: 0.9 },
+        })),
+      });
+    }
+    assert.ok(m.evaluate().length > 0, 'the drifted feature raises an event');
+    const preds = [{ label: 'legit', score: 0.1, probabilities: { legit: 0.9, fraud: 0.1 } }];
+    await monitoring.shadow(mv, registry.resolve('fraud-detector', '2'), preds, 1, async () => preds);
+    const report = m.report('fraud-detector');
+    assert.ok(report.events.length > 0 && report.comparisons.length === 1);
+    assert.ok(report.versions[0]?.score && (report.versions[0]?.features.length ?? 0) > 0);
+    assert.deepEqual(monitorReportSchema.parse(report), report);
   });
 });
