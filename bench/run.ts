@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommand, runMain, usageError } from '../cli/args.ts';
 import { b1 } from './b1-handler.ts';
 import { b2 } from './b2-http.ts';
 import { b3 } from './b3-batch.ts';
@@ -114,31 +114,31 @@ function markdown(results: readonly BenchResult[], info: ReturnType<typeof machi
   return `${out.join('\n')}\n`;
 }
 
+const COMMAND = 'npm run bench --';
+
 async function main(): Promise<void> {
-  let values: { quick?: boolean; only?: string; out?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
+  const parsed = parseCommand(
+    {
+      name: COMMAND,
+      help: HELP,
       options: {
         quick: { type: 'boolean', default: false },
         only: { type: 'string' },
         out: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
       },
-    }));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${HELP}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+    },
+    process.argv.slice(2),
+  );
+  if (!parsed) return;
+  const { values } = parsed;
   const quick = values.quick ?? false;
   const only = values.only ? values.only.split(',').map((s) => s.trim().toUpperCase()) : Object.keys(BENCHES);
   const unknown = only.filter((id) => !(id in BENCHES));
   if (unknown.length > 0) {
-    console.error(`--only: unknown benchmark(s) ${unknown.join(', ')}; the benchmarks are ${ORDER.join(', ')}.`);
-    process.exit(2);
+    throw usageError(
+      COMMAND,
+      `--only: unknown benchmark(s) ${unknown.join(', ')}; the benchmarks are ${ORDER.join(', ')}.`,
+    );
   }
   const out = values.out ?? (quick ? join(tmpdir(), 'infera-bench-quick') : HERE);
   const started = performance.now();
@@ -172,5 +172,5 @@ async function main(): Promise<void> {
   console.log(`Wrote ${join(out, 'results.json')} and ${join(out, 'RESULTS.md')} in ${Math.round(seconds)} s.`);
 }
 
-await main();
-process.exit(0);
+await runMain(main);
+process.exit();

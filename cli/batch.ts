@@ -8,8 +8,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { formatFromKey } from '#core/batch/job.ts';
+import { parseCommand, usageError } from './args.ts';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
 import { imagesToJsonl } from './images.ts';
 import { bytes, duration, ProgressBar } from './progress.ts';
@@ -107,7 +107,7 @@ interface Ticket {
 const FINAL = new Set(['succeeded', 'partial', 'failed']);
 
 function usage(sub: string, message: string): never {
-  throw new CliError(message, [`See: infera batch ${sub} --help`], 2);
+  throw usageError(`infera batch ${sub}`, message);
 }
 
 export async function batchCommand(argv: string[]): Promise<number> {
@@ -123,21 +123,11 @@ export async function batchCommand(argv: string[]): Promise<number> {
       2,
     );
   }
-  let values: {
-    url?: string;
-    model?: string;
-    version?: string;
-    wait?: boolean;
-    json?: boolean;
-    out?: string;
-    errors?: boolean;
-    help?: boolean;
-  };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: rest,
-      allowPositionals: true,
+  const parsed = parseCommand(
+    {
+      name: `infera batch ${sub}`,
+      help: BATCH_HELP[sub] as string,
+      positionals: true,
       options: {
         url: { type: 'string' },
         model: { type: 'string', short: 'm' },
@@ -146,16 +136,12 @@ export async function batchCommand(argv: string[]): Promise<number> {
         json: { type: 'boolean', default: false },
         out: { type: 'string', short: 'o' },
         errors: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
       },
-    }));
-  } catch (err) {
-    usage(sub, (err as Error).message);
-  }
-  if (values.help) {
-    console.log(BATCH_HELP[sub]);
-    return 0;
-  }
+    },
+    rest,
+  );
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const base = values.url ?? process.env.INFERA_URL ?? DEFAULT_URL;
   if (sub === 'list') {
     const { jobs } = (await api(base, '/v1/batch')) as { jobs: Job[] };

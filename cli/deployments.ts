@@ -3,15 +3,16 @@
  * the local models/ folder (aliases.json) or on a deployed stack (the Lambda alias `live`).
  */
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { type FunctionVersion, pointAlias } from '#adapters/lambda.ts';
 import { relPath } from '#core/paths.ts';
 import { rollback } from '#core/traffic.ts';
+import { parseCommand, usageError } from './args.ts';
 import { CliError, table } from './common.ts';
 import {
   awsError,
   changeLocal,
   isCloud,
+  LIFECYCLE_FLAGS,
   liveModelVersion,
   loadLocal,
   type ReleaseOptions,
@@ -59,33 +60,21 @@ Options:
 };
 
 function parse(command: 'deployments' | 'rollback', args: string[]): ReleaseOptions | undefined {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        to: { type: 'string' },
-        stack: { type: 'string' },
-        function: { type: 'string' },
-        region: { type: 'string' },
-        models: { type: 'string', default: 'models' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new CliError((err as Error).message, [`See: infera ${command} --help`], 2);
-  }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
-  if (values.help) {
-    console.log(DEPLOYMENTS_HELP[command]);
-    return undefined;
-  }
+  const parsed = parseCommand(
+    {
+      name: `infera ${command}`,
+      help: DEPLOYMENTS_HELP[command],
+      positionals: true,
+      options: { ...LIFECYCLE_FLAGS, to: { type: 'string' } },
+    },
+    args,
+  );
+  if (!parsed) return undefined;
+  const { values } = parsed;
   const [model, extra] = parsed.positionals;
   if (!model)
     throw new CliError(`Name the model: infera ${command} <model>`, ['List models with: infera models'], 2);
-  if (extra) throw new CliError(`Unexpected argument '${extra}'.`, [`See: infera ${command} --help`], 2);
+  if (extra) throw usageError(`infera ${command}`, `Unexpected argument '${extra}'.`);
   if (command === 'deployments' && values.to) {
     throw new CliError('--to is for infera rollback.', [], 2);
   }

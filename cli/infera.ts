@@ -6,7 +6,7 @@
  * the Lambda alias `live` through the AWS SDK.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { parseCommand, runMain, usageError } from './args.ts';
 import { batchCommand } from './batch.ts';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
 import { deploymentsCommand, rollbackCommand } from './deployments.ts';
@@ -196,11 +196,11 @@ export async function main(argv: string[]): Promise<number> {
       2,
     );
   }
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
+  const parsed = parseCommand(
+    {
+      name: `infera ${command}`,
+      help: HELP[command] as string,
+      positionals: true,
       options: {
         url: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -209,29 +209,12 @@ export async function main(argv: string[]): Promise<number> {
         image: { type: 'string' },
         text: { type: 'string' },
         version: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
       },
-    });
-  } catch (err) {
-    throw new CliError((err as Error).message, [`See: infera ${command} --help`], 2);
-  }
-  const { values, positionals } = parsed as {
-    values: {
-      url?: string;
-      json?: boolean;
-      data?: string;
-      file?: string;
-      image?: string;
-      text?: string;
-      version?: string;
-      help?: boolean;
-    };
-    positionals: string[];
-  };
-  if (values.help) {
-    console.log(HELP[command]);
-    return 0;
-  }
+    },
+    rest,
+  );
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const base = values.url ?? process.env.INFERA_URL ?? DEFAULT_URL;
 
   if (command === 'models') {
@@ -266,8 +249,7 @@ export async function main(argv: string[]): Promise<number> {
       ['List models with: infera models'],
       2,
     );
-  if (positionals.length > 1)
-    throw new CliError(`Unexpected argument '${positionals[1]}'.`, ['See: infera predict --help'], 2);
+  if (positionals.length > 1) throw usageError('infera predict', `Unexpected argument '${positionals[1]}'.`);
   const m = encodeURIComponent(model);
   if (values.image !== undefined || values.text !== undefined) {
     if ([values.data, values.file, values.image, values.text].filter((v) => v !== undefined).length > 1)
@@ -310,20 +292,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** Runs the CLI, reporting errors as `error: ...` lines with a non-zero exit code. */
-export async function runCli(argv: string[]): Promise<void> {
-  try {
-    const code = await main(argv);
-    if (code >= 0) process.exitCode = code;
-  } catch (err) {
-    if (err instanceof CliError) {
-      console.error(`error: ${err.message}`);
-      for (const d of err.details) console.error(`  ${d}`);
-      process.exitCode = err.exitCode;
-    } else {
-      console.error(`error: ${(err as Error).stack ?? err}`);
-      process.exitCode = 1;
-    }
-  }
+export function runCli(argv: string[]): Promise<void> {
+  return runMain(() => main(argv));
 }
 
 if (import.meta.main) await runCli(process.argv.slice(2));

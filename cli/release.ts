@@ -5,12 +5,20 @@
  * the Lambda alias `live`, whose version weights are how Lambda splits traffic. Where they act is
  * decided in target.ts.
  */
-import { parseArgs } from 'node:util';
 import { type FunctionVersion, pointAlias } from '#adapters/lambda.ts';
 import type { MonitoringReport } from '#core/monitoring/monitor.ts';
 import { promote, release, setShadow } from '#core/traffic.ts';
+import { parseCommand, usageError } from './args.ts';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
-import { awsError, changeLocal, isCloud, liveModelVersion, readCloud, releaseOptions } from './target.ts';
+import {
+  awsError,
+  changeLocal,
+  isCloud,
+  LIFECYCLE_FLAGS,
+  liveModelVersion,
+  readCloud,
+  releaseOptions,
+} from './target.ts';
 
 export const RELEASE_HELP = {
   release: `Usage: infera release <model> <version> [--canary <percent>] [--models <dir> | --stack <name>]
@@ -77,40 +85,30 @@ Options:
 type Command = keyof typeof RELEASE_HELP;
 
 function parse(command: Command, args: string[]) {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
+  const parsed = parseCommand(
+    {
+      name: `infera ${command}`,
+      help: RELEASE_HELP[command],
+      positionals: true,
       options: {
+        ...LIFECYCLE_FLAGS,
         canary: { type: 'string' },
         off: { type: 'boolean', default: false },
-        models: { type: 'string', default: 'models' },
-        stack: { type: 'string' },
-        function: { type: 'string' },
-        region: { type: 'string' },
         url: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
       },
-    });
-  } catch (err) {
-    throw new CliError((err as Error).message, [`See: infera ${command} --help`], 2);
-  }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
-  if (values.help) {
-    console.log(RELEASE_HELP[command]);
-    return undefined;
-  }
+    },
+    args,
+  );
+  if (!parsed) return undefined;
+  const { values } = parsed;
   const usage = RELEASE_HELP[command].split('\n')[0] as string;
   const want = { release: 2, promote: 1, shadow: values.off ? 1 : 2, compare: 3 }[command];
   if (parsed.positionals.length !== want) {
-    throw new CliError(
+    throw usageError(
+      `infera ${command}`,
       parsed.positionals.length < want
         ? `Missing arguments. ${usage}`
         : `Unexpected argument '${parsed.positionals[want]}'.`,
-      [`See: infera ${command} --help`],
-      2,
     );
   }
   const [model, ...rest] = parsed.positionals as [string, ...string[]];

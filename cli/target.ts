@@ -24,6 +24,15 @@ export interface ReleaseOptions {
   readonly json: boolean;
 }
 
+/** The flags every model-lifecycle command takes: where it acts (a models folder or a stack) and --json. */
+export const LIFECYCLE_FLAGS = {
+  models: { type: 'string', default: 'models' },
+  stack: { type: 'string' },
+  function: { type: 'string' },
+  region: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
 /** The options every model-lifecycle command shares, from parsed flags. */
 export function releaseOptions(
   model: string,

@@ -6,7 +6,8 @@
  *   npm run cost:idle -- --template cdk.out/Infera.template.json
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCommand, runMain } from '../cli/args.ts';
+import { CliError } from '../cli/common.ts';
 import { HOURS_PER_MONTH, IDLE_PRICES, idleCost } from '../infra/lib/idle-cost.ts';
 
 const HELP = `Usage: npm run cost:idle -- [--template <file>]
@@ -21,39 +22,37 @@ Options:
   -h, --help         show this help
 `;
 
-let values: { template?: string | undefined; help?: boolean | undefined };
-try {
-  ({ values } = parseArgs({
-    options: { template: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  }));
-} catch (err) {
-  console.error(`${(err as Error).message}\n\n${HELP}`);
-  process.exit(2);
-}
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
-}
-const file = values.template ?? 'cdk.out/Infera.template.json';
-let template: unknown;
-try {
-  template = JSON.parse(readFileSync(file, 'utf8'));
-} catch (err) {
-  console.error(
-    `Cannot read the template ${file}: ${(err as Error).message}\nRun npx cdk synth first, or pass --template.`,
+const COMMAND = 'npm run cost:idle --';
+
+async function main(): Promise<number> {
+  const parsed = parseCommand(
+    { name: COMMAND, help: HELP, options: { template: { type: 'string' } } },
+    process.argv.slice(2),
   );
-  process.exit(1);
-}
-const cost = idleCost(template as Parameters<typeof idleCost>[0]);
-const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
-console.log(`Idle cost of ${file} (${IDLE_PRICES.region} list prices, ${IDLE_PRICES.date}):`);
-for (const l of cost.lines) console.log(`  ${l.what.padEnd(52)} ${usd(l.monthly).padStart(10)} a month`);
-console.log(`  ${'always-on compute'.padEnd(52)} ${usd(cost.computeMonthly).padStart(10)} a month`);
-console.log(
-  `  ${'total'.padEnd(52)} ${usd(cost.monthly).padStart(10)} a month, ${usd(cost.hourly)} an hour (${HOURS_PER_MONTH} h a month)`,
-);
-if (cost.unpriced.length > 0) {
+  if (!parsed) return 0;
+  const file = parsed.values.template ?? 'cdk.out/Infera.template.json';
+  let template: unknown;
+  try {
+    template = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`Cannot read the template ${file}: ${(err as Error).message}`, [
+      'Run npx cdk synth first, or pass --template.',
+    ]);
+  }
+  const cost = idleCost(template as Parameters<typeof idleCost>[0]);
+  const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
+  console.log(`Idle cost of ${file} (${IDLE_PRICES.region} list prices, ${IDLE_PRICES.date}):`);
+  for (const l of cost.lines) console.log(`  ${l.what.padEnd(52)} ${usd(l.monthly).padStart(10)} a month`);
+  console.log(`  ${'always-on compute'.padEnd(52)} ${usd(cost.computeMonthly).padStart(10)} a month`);
   console.log(
-    `  not priced (no list price here; add it to infra/lib/idle-cost.ts): ${cost.unpriced.join(', ')}`,
+    `  ${'total'.padEnd(52)} ${usd(cost.monthly).padStart(10)} a month, ${usd(cost.hourly)} an hour (${HOURS_PER_MONTH} h a month)`,
   );
+  if (cost.unpriced.length > 0) {
+    console.log(
+      `  not priced (no list price here; add it to infra/lib/idle-cost.ts): ${cost.unpriced.join(', ')}`,
+    );
+  }
+  return 0;
 }
+
+await runMain(main);

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-import { once } from 'node:events';
 /**
  * Writes a synthetic transactions file for batch scoring, streamed in blocks so millions of rows
  * never sit in memory. Same seed, same file.
  *
  *   npm run batch:sample -- --rows 100000 -o transactions.csv
  */
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { numberFlag, parseCommand, runMain, usageError } from '../cli/args.ts';
 import { generateTransactions, TRANSACTION_COLUMNS } from './lib/fraud-data.ts';
 
 const HELP = `Usage: npm run batch:sample -- [options]
@@ -53,37 +53,34 @@ export async function makeBatchFile(
   await once(file, 'finish');
 }
 
-if (import.meta.main) {
-  let values: { rows?: string; format?: string; out?: string; seed?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
+const COMMAND = 'npm run batch:sample --';
+
+async function main(): Promise<number | undefined> {
+  const parsed = parseCommand(
+    {
+      name: COMMAND,
+      help: HELP,
       options: {
         rows: { type: 'string', default: '100000' },
         format: { type: 'string' },
         out: { type: 'string', short: 'o' },
         seed: { type: 'string', default: '7' },
-        help: { type: 'boolean', short: 'h' },
       },
-    }));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${HELP}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.log(HELP);
-    process.exit(0);
-  }
-  const rows = Number(values.rows);
-  if (!Number.isInteger(rows) || rows < 1) {
-    console.error(`--rows must be a whole number above 0, got '${values.rows}'`);
-    process.exit(2);
-  }
+    },
+    process.argv.slice(2),
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
+  const rows = numberFlag(COMMAND, 'rows', values.rows, { min: 1, max: 1e9, integer: true }) as number;
+  const seed = numberFlag(COMMAND, 'seed', values.seed, { min: 0, max: 2 ** 31, integer: true }) as number;
   const format = (values.format ?? (values.out?.endsWith('.jsonl') ? 'jsonl' : 'csv')) as 'csv' | 'jsonl';
   if (format !== 'csv' && format !== 'jsonl') {
-    console.error(`--format must be csv or jsonl, got '${values.format}'`);
-    process.exit(2);
+    throw usageError(COMMAND, `--format must be csv or jsonl, got '${values.format}'.`);
   }
   const out = values.out ?? `transactions-${rows}.${format}`;
-  await makeBatchFile(out, rows, format, Number(values.seed));
+  await makeBatchFile(out, rows, format, seed);
   console.log(`wrote ${rows} rows to ${out}`);
+  return 0;
 }
+
+if (import.meta.main) await runMain(main);

@@ -15,7 +15,8 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommand, runMain } from '../cli/args.ts';
+import { CliError } from '../cli/common.ts';
 import { fraudProbability, generateTransactions, type Transaction } from './lib/fraud-data.ts';
 import { fitStandardiser, normal, rng, sigmoid, standardise, trainLogistic } from './lib/ml.ts';
 import { GraphBuilder } from './lib/onnx.ts';
@@ -209,23 +210,25 @@ export async function ensureHeavyModel(
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    options: {
-      write: { type: 'boolean', default: false },
-      models: { type: 'string', default: 'models' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(
-      `Usage: node scripts/make-heavy-model.ts [--write] [--models DIR]\n\nBuilds ${NAME} v${VERSION}'s model.onnx (not stored in git) if it is missing or stale.\n  --write   also rewrite model.json and fixtures/golden.json (after changing the generator)\n  --models  models folder (default: models)`,
+  const COMMAND = 'node scripts/make-heavy-model.ts';
+  await runMain(async () => {
+    const parsed = parseCommand(
+      {
+        name: COMMAND,
+        help: `Usage: ${COMMAND} [--write] [--models DIR]\n\nBuilds ${NAME} v${VERSION}'s model.onnx (not stored in git) if it is missing or stale.\n  --write   also rewrite model.json and fixtures/golden.json (after changing the generator)\n  --models  models folder (default: models)`,
+        options: {
+          write: { type: 'boolean', default: false },
+          models: { type: 'string', default: 'models' },
+        },
+      },
+      process.argv.slice(2),
     );
-  } else {
+    if (!parsed) return 0;
     try {
-      await ensureHeavyModel(values.models, { write: values.write });
+      await ensureHeavyModel(parsed.values.models, { write: parsed.values.write });
     } catch (err) {
-      console.error((err as Error).message);
-      process.exitCode = 1;
+      throw new CliError((err as Error).message);
     }
-  }
+    return 0;
+  });
 }

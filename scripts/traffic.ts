@@ -8,9 +8,9 @@
  *   npm run traffic -- --drift amount             amount x3 from the first request
  *   npm run traffic -- --model iris --rate 50 --duration 20
  */
-import { parseArgs } from 'node:util';
 import type { Feature, Manifest } from '#core/manifest.ts';
 import { numericBins } from '#core/monitoring/drift.ts';
+import { numberFlag, parseCommand, runMain } from '../cli/args.ts';
 import { rng } from './lib/ml.ts';
 
 const HELP = `Usage: npm run traffic -- [options]
@@ -46,11 +46,13 @@ interface Options {
   seed: number;
 }
 
+const COMMAND = 'npm run traffic --';
+
 function parse(argv: string[]): Options | undefined {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
+  const parsed = parseCommand(
+    {
+      name: COMMAND,
+      help: HELP,
       options: {
         url: { type: 'string' },
         model: { type: 'string', default: 'fraud-detector' },
@@ -62,35 +64,21 @@ function parse(argv: string[]): Options | undefined {
         share: { type: 'string', default: '0.5' },
         users: { type: 'string', default: '0' },
         seed: { type: 'string', default: '1' },
-        help: { type: 'boolean', short: 'h', default: false },
       },
-    }));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${HELP}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return undefined;
-  }
-  const num = (flag: string, min: number, max: number) => {
-    const v = Number(values[flag]);
-    if (!Number.isFinite(v) || v < min || v > max) {
-      console.error(`--${flag} must be a number from ${min} to ${max}, got '${values[flag]}'.`);
-      process.exit(2);
-    }
-    return v;
-  };
+    },
+    argv,
+  );
+  if (!parsed) return undefined;
+  const { values } = parsed;
+  const num = (flag: keyof typeof values & string, min: number, max: number) =>
+    numberFlag(COMMAND, flag, values[flag] as string, { min, max }) as number;
   return {
-    url: ((values.url as string | undefined) ?? process.env.INFERA_URL ?? 'http://127.0.0.1:3000').replace(
-      /\/+$/,
-      '',
-    ),
-    model: values.model as string,
+    url: (values.url ?? process.env.INFERA_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, ''),
+    model: values.model,
     rate: num('rate', 0.1, 10_000),
     batch: Math.round(num('batch', 1, 1000)),
     duration: num('duration', 1, 86_400),
-    ...(values.drift ? { drift: values.drift as string } : {}),
+    ...(values.drift ? { drift: values.drift } : {}),
     factor: num('factor', 0, 1e6),
     share: num('share', 0, 1),
     users: Math.round(num('users', 0, 1e9)),
@@ -300,4 +288,4 @@ async function main(): Promise<void> {
   if (failed > 0 || [...statuses.keys()].some((s) => s >= 500)) process.exitCode = 1;
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await runMain(main);

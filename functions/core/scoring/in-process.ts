@@ -6,7 +6,6 @@ import { inputMoments } from '../monitoring/inputs.ts';
 import { postprocess } from '../postprocess.ts';
 import { type Postprocess, type Preprocess, type ProcessorContext, runStep } from '../processor.ts';
 import type { InferRequest } from '../protocol.ts';
-import type { ModelVersion } from '../registry.ts';
 import { asInstance } from '../seam/decode-v1.ts';
 import { outputNames, toPredictions, toV2Outputs } from '../seam/encode.ts';
 import { feedsV1, feedsV2 } from './feeds.ts';
