@@ -98,34 +98,48 @@ export interface TrainOptions {
   seed: number;
 }
 
-/** Binary logistic regression on standardised inputs. Returns weights [d] and bias. */
-export function trainLogistic(x: number[][], y: number[], o: TrainOptions): { w: number[]; b: number } {
-  const d = x[0]?.length ?? 0;
-  const params = new Float64Array(d + 1);
-  const grad = new Float64Array(d + 1);
-  const opt = new Adam(d + 1, o.lr);
-  const rand = rng(o.seed);
-  const order = x.map((_, i) => i);
+/**
+ * The training loop every model here shares: shuffled mini-batches, the batch's mean gradient
+ * plus L2 on the weights (the parameters before index `decayed`; biases are not decayed), one
+ * Adam step per batch. `accumulate` adds one row's gradient to `grad`.
+ */
+function minibatchAdam(
+  params: Float64Array,
+  rows: number,
+  decayed: number,
+  o: TrainOptions,
+  rand: () => number,
+  accumulate: (row: number, grad: Float64Array) => void,
+): void {
+  const grad = new Float64Array(params.length);
+  const opt = new Adam(params.length, o.lr);
+  const order = Array.from({ length: rows }, (_, i) => i);
   for (let e = 0; e < o.epochs; e++) {
     shuffle(order, rand);
     for (let s = 0; s < order.length; s += o.batch) {
       grad.fill(0);
       const end = Math.min(s + o.batch, order.length);
-      for (let k = s; k < end; k++) {
-        const i = order[k] as number;
-        const row = x[i] as number[];
-        let z = params[d] as number;
-        for (let j = 0; j < d; j++) z += (params[j] as number) * (row[j] as number);
-        const err = sigmoid(z) - (y[i] as number);
-        for (let j = 0; j < d; j++) grad[j] = (grad[j] as number) + err * (row[j] as number);
-        grad[d] = (grad[d] as number) + err;
-      }
+      for (let q = s; q < end; q++) accumulate(order[q] as number, grad);
       const n = end - s;
-      for (let j = 0; j <= d; j++)
-        grad[j] = (grad[j] as number) / n + (j < d ? o.l2 * (params[j] as number) : 0);
+      for (let j = 0; j < params.length; j++)
+        grad[j] = (grad[j] as number) / n + (j < decayed ? o.l2 * (params[j] as number) : 0);
       opt.step(params, grad);
     }
   }
+}
+
+/** Binary logistic regression on standardised inputs. Returns weights [d] and bias. */
+export function trainLogistic(x: number[][], y: number[], o: TrainOptions): { w: number[]; b: number } {
+  const d = x[0]?.length ?? 0;
+  const params = new Float64Array(d + 1);
+  minibatchAdam(params, x.length, d, o, rng(o.seed), (i, grad) => {
+    const row = x[i] as number[];
+    let z = params[d] as number;
+    for (let j = 0; j < d; j++) z += (params[j] as number) * (row[j] as number);
+    const err = sigmoid(z) - (y[i] as number);
+    for (let j = 0; j < d; j++) grad[j] = (grad[j] as number) + err * (row[j] as number);
+    grad[d] = (grad[d] as number) + err;
+  });
   return { w: Array.from(params.subarray(0, d)), b: params[d] as number };
 }
 
@@ -158,43 +172,28 @@ export function trainMlp(x: number[][], y: number[], hidden: number, o: TrainOpt
   const params = new Float64Array(size);
   for (let i = 0; i < n1; i++) params[i] = normal(rand) * Math.sqrt(2 / d);
   for (let i = 0; i < hidden; i++) params[n1 + hidden + i] = normal(rand) * Math.sqrt(2 / hidden);
-  const grad = new Float64Array(size);
-  const opt = new Adam(size, o.lr);
-  const order = x.map((_, i) => i);
   const h = new Float64Array(hidden);
-  for (let e = 0; e < o.epochs; e++) {
-    shuffle(order, rand);
-    for (let s = 0; s < order.length; s += o.batch) {
-      grad.fill(0);
-      const end = Math.min(s + o.batch, order.length);
-      for (let q = s; q < end; q++) {
-        const i = order[q] as number;
-        const row = x[i] as number[];
-        for (let k = 0; k < hidden; k++) {
-          let a = params[n1 + k] as number;
-          for (let j = 0; j < d; j++) a += (row[j] as number) * (params[j * hidden + k] as number);
-          h[k] = Math.max(a, 0);
-        }
-        let z = params[size - 1] as number;
-        for (let k = 0; k < hidden; k++) z += (h[k] as number) * (params[n1 + hidden + k] as number);
-        const err = sigmoid(z) - (y[i] as number);
-        grad[size - 1] = (grad[size - 1] as number) + err;
-        for (let k = 0; k < hidden; k++) {
-          const w2 = params[n1 + hidden + k] as number;
-          grad[n1 + hidden + k] = (grad[n1 + hidden + k] as number) + err * (h[k] as number);
-          if ((h[k] as number) <= 0) continue;
-          const dh = err * w2;
-          grad[n1 + k] = (grad[n1 + k] as number) + dh;
-          for (let j = 0; j < d; j++)
-            grad[j * hidden + k] = (grad[j * hidden + k] as number) + dh * (row[j] as number);
-        }
-      }
-      const n = end - s;
-      for (let j = 0; j < size; j++)
-        grad[j] = (grad[j] as number) / n + (j < n1 ? o.l2 * (params[j] as number) : 0);
-      opt.step(params, grad);
+  minibatchAdam(params, x.length, n1, o, rand, (i, grad) => {
+    const row = x[i] as number[];
+    for (let k = 0; k < hidden; k++) {
+      let a = params[n1 + k] as number;
+      for (let j = 0; j < d; j++) a += (row[j] as number) * (params[j * hidden + k] as number);
+      h[k] = Math.max(a, 0);
     }
-  }
+    let z = params[size - 1] as number;
+    for (let k = 0; k < hidden; k++) z += (h[k] as number) * (params[n1 + hidden + k] as number);
+    const err = sigmoid(z) - (y[i] as number);
+    grad[size - 1] = (grad[size - 1] as number) + err;
+    for (let k = 0; k < hidden; k++) {
+      const w2 = params[n1 + hidden + k] as number;
+      grad[n1 + hidden + k] = (grad[n1 + hidden + k] as number) + err * (h[k] as number);
+      if ((h[k] as number) <= 0) continue;
+      const dh = err * w2;
+      grad[n1 + k] = (grad[n1 + k] as number) + dh;
+      for (let j = 0; j < d; j++)
+        grad[j * hidden + k] = (grad[j * hidden + k] as number) + dh * (row[j] as number);
+    }
+  });
   const w1: number[][] = [];
   for (let j = 0; j < d; j++) w1.push(Array.from(params.subarray(j * hidden, (j + 1) * hidden)));
   return {
@@ -222,38 +221,21 @@ export function trainSoftmax(
   const d = x[0]?.length ?? 0;
   const size = d * k + k;
   const params = new Float64Array(size);
-  const grad = new Float64Array(size);
-  const opt = new Adam(size, o.lr);
-  const rand = rng(o.seed);
-  const order = x.map((_, i) => i);
-  for (let e = 0; e < o.epochs; e++) {
-    shuffle(order, rand);
-    for (let s = 0; s < order.length; s += o.batch) {
-      grad.fill(0);
-      const end = Math.min(s + o.batch, order.length);
-      for (let q = s; q < end; q++) {
-        const i = order[q] as number;
-        const row = x[i] as number[];
-        const z = new Array<number>(k);
-        for (let c = 0; c < k; c++) {
-          let a = params[d * k + c] as number;
-          for (let j = 0; j < d; j++) a += (row[j] as number) * (params[j * k + c] as number);
-          z[c] = a;
-        }
-        const p = softmax(z);
-        for (let c = 0; c < k; c++) {
-          const err = (p[c] as number) - (y[i] === c ? 1 : 0);
-          grad[d * k + c] = (grad[d * k + c] as number) + err;
-          for (let j = 0; j < d; j++)
-            grad[j * k + c] = (grad[j * k + c] as number) + err * (row[j] as number);
-        }
-      }
-      const n = end - s;
-      for (let j = 0; j < size; j++)
-        grad[j] = (grad[j] as number) / n + (j < d * k ? o.l2 * (params[j] as number) : 0);
-      opt.step(params, grad);
+  minibatchAdam(params, x.length, d * k, o, rng(o.seed), (i, grad) => {
+    const row = x[i] as number[];
+    const z = new Array<number>(k);
+    for (let c = 0; c < k; c++) {
+      let a = params[d * k + c] as number;
+      for (let j = 0; j < d; j++) a += (row[j] as number) * (params[j * k + c] as number);
+      z[c] = a;
     }
-  }
+    const p = softmax(z);
+    for (let c = 0; c < k; c++) {
+      const err = (p[c] as number) - (y[i] === c ? 1 : 0);
+      grad[d * k + c] = (grad[d * k + c] as number) + err;
+      for (let j = 0; j < d; j++) grad[j * k + c] = (grad[j * k + c] as number) + err * (row[j] as number);
+    }
+  });
   const w: number[][] = [];
   for (let j = 0; j < d; j++) w.push(Array.from(params.subarray(j * k, (j + 1) * k)));
   return { w, b: Array.from(params.subarray(d * k)) };
