@@ -19,6 +19,7 @@ import { buildApp } from 'fauxqs';
 import { batchEnvironment } from '#shared/config.ts';
 import { persistentStores } from './fauxqs-state.ts';
 import { foreignRequest } from './guard.ts';
+import { addConditionalWrites } from './s3-conditional.ts';
 
 export interface LocalAwsNames {
   readonly inputBucket: string;
@@ -172,6 +173,8 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
         .header('content-type', 'application/json')
         .send({ error: foreign, code: 'forbidden' });
   });
+
+  addConditionalWrites(app, () => s3);
 
   // S3 event notifications: fauxqs does not implement them, so watch completed writes instead.
   app.addHook('onResponse', async (request, reply) => {
