@@ -17,6 +17,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseCommand, runMain } from '../cli/args.ts';
 import { CliError } from '../cli/common.ts';
+import { expectedBinary } from './lib/expected.ts';
 import { fraudProbability, generateTransactions, type Transaction } from './lib/fraud-data.ts';
 import { fitStandardiser, normal, rng, sigmoid, standardise, trainLogistic } from './lib/ml.ts';
 import { GraphBuilder } from './lib/onnx.ts';
@@ -159,14 +160,7 @@ function build(progress: (line: string) => void): Built {
     description: 'Holdout rows and the outputs of the float64 forward pass in scripts/make-heavy-model.ts.',
     tolerance: 1e-3,
     instances: picks.map((i) => ({ ...(holdout.rows[i] as Transaction) })),
-    expected: picks.map((i) => {
-      const p = scores[i] as number;
-      return {
-        label: p >= threshold ? 'fraud' : 'legit',
-        score: p,
-        probabilities: { legit: 1 - p, fraud: p },
-      };
-    }),
+    expected: picks.map((i) => expectedBinary(scores[i] as number, threshold)),
   };
   return { onnx, manifest, golden, metrics };
 }

