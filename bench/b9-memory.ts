@@ -8,11 +8,12 @@
  * The baseline is the same platform with `INFERA_MEMORY_TUNING=off`: no cap on V8's young
  * generation and glibc's default malloc thresholds (infra/local/memory.ts). Talks only to 127.0.0.1.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { type UploadTicket, uploadToTicket } from '../cli/upload.ts';
 import { makeBatchFile } from '../scripts/make-batch-file.ts';
 import { apiRequest } from '../test/fuzz/requests.ts';
 import { send } from '../test/fuzz/run.ts';
@@ -74,32 +75,23 @@ async function hostileRound(url: string, round: number, big: number, fuzzed: num
   await Promise.all(Array.from({ length: 8 }, worker));
 }
 
-async function batchJob(url: string, body: Buffer): Promise<void> {
+async function batchJob(url: string, file: string): Promise<void> {
+  const { size } = statSync(file);
   const post = await fetch(`${url}/v1/batch`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'fraud-detector', bytes: body.length }),
+    body: JSON.stringify({ model: 'fraud-detector', bytes: size }),
   });
-  const t = (await post.json()) as {
-    jobId: string;
-    key: string;
-    upload?: { url: string };
-    multipart?: { uploadId: string; partBytes: number; parts: { partNumber: number; url: string }[] };
-  };
-  if (t.upload) await fetch(t.upload.url, { method: 'PUT', body: new Uint8Array(body) });
-  else if (t.multipart) {
-    const parts: { partNumber: number; etag: string }[] = [];
-    for (const p of t.multipart.parts) {
-      const start = (p.partNumber - 1) * t.multipart.partBytes;
-      const r = await fetch(p.url, { method: 'PUT', body: new Uint8Array(body.subarray(start, start + t.multipart.partBytes)) });
-      parts.push({ partNumber: p.partNumber, etag: r.headers.get('etag') ?? '' });
-    }
+  const t = (await post.json()) as UploadTicket;
+  if (!post.ok) throw new Error(`B9: POST /v1/batch answered ${post.status}: ${JSON.stringify(t)}`);
+  const parts = await uploadToTicket(t, file, size, 'text/csv');
+  if (t.multipart) {
     await fetch(`${url}/v1/batch/${t.jobId}/complete`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ key: t.key, uploadId: t.multipart.uploadId, parts }),
     });
-  } else throw new Error(`B9: POST /v1/batch answered ${post.status}: ${JSON.stringify(t)}`);
+  }
   for (;;) {
     const s = (await (await fetch(`${url}/v1/batch/${t.jobId}`)).json()) as { status: string };
     if (s.status === 'succeeded') return;
@@ -114,7 +106,7 @@ interface Readings {
   readonly jobs: number[];
 }
 
-async function measure(opts: BenchOptions, tuned: boolean, file: Buffer | undefined): Promise<Readings> {
+async function measure(opts: BenchOptions, tuned: boolean, file: string | undefined): Promise<Readings> {
   const rounds = opts.quick ? 1 : 3;
   const state = await mkdtemp(join(tmpdir(), 'infera-b9-state-'));
   let platform: Proc | undefined;
@@ -159,9 +151,8 @@ export async function b9(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
   try {
     const path = join(dir, 'tx.csv');
     await makeBatchFile(path, rows, 'csv', 4);
-    const file = readFileSync(path);
-    const tuned = await measure(opts, true, file);
-    const untuned = await measure(opts, false, file);
+    const tuned = await measure(opts, true, path);
+    const untuned = await measure(opts, false, path);
     const last = (xs: number[]) => xs[xs.length - 1] as number;
     const one = (x: number) => summarize([x]);
     const figure = (label: string, platform: number, baseline: number, limit: number): Figure => ({

@@ -4,15 +4,16 @@
  */
 
 import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { formatFromKey } from '#core/batch/job.ts';
 import { parseCommand, usageError } from './args.ts';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
 import { imagesToJsonl } from './images.ts';
 import { bytes, duration, ProgressBar } from './progress.ts';
+import { type UploadTicket, uploadToTicket } from './upload.ts';
 
 export const BATCH_HELP: Record<string, string> = {
   batch: `Usage: infera batch <subcommand> [options]
@@ -93,15 +94,10 @@ interface Job {
   error?: string;
 }
 
-interface Ticket {
-  jobId: string;
-  model: string;
-  version: string;
-  bucket: string;
-  key: string;
-  upload?: { method: 'PUT'; url: string };
-  multipart?: { uploadId: string; partBytes: number; parts: { partNumber: number; url: string }[] };
-  completeUrl?: string;
+interface Ticket extends UploadTicket {
+  readonly model: string;
+  readonly version: string;
+  readonly bucket: string;
 }
 
 const FINAL = new Set(['succeeded', 'partial', 'failed']);
@@ -251,61 +247,12 @@ async function submit(base: string, file: string, model: string, version?: strin
   })) as Ticket;
 
   const bar = new ProgressBar({ label: 'upload', unit: '', format: bytes });
-  let sent = 0;
-  const counting = () =>
-    new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        sent += chunk.length;
-        bar.update(sent, size);
-        cb(null, chunk);
-      },
-    });
-  const put = async (url: string, start: number, end: number): Promise<string> => {
-    const body = Readable.toWeb(
-      createReadStream(file, { start, end: end - 1 }).pipe(counting()),
-    ) as ReadableStream;
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method: 'PUT',
-        body,
-        headers: { 'content-length': String(end - start), 'content-type': contentType(file) },
-        duplex: 'half',
-      } as RequestInit);
-    } catch (err) {
-      throw new CliError(
-        `Upload to S3 failed: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`,
-      );
-    }
-    if (!res.ok) {
-      throw new CliError(`Upload to S3 failed: ${res.status} ${res.statusText}`, [
-        (await res.text()).slice(0, 300),
-      ]);
-    }
-    return res.headers.get('etag') ?? '';
-  };
-  if (ticket.upload) {
-    await put(ticket.upload.url, 0, size);
-  } else if (ticket.multipart) {
-    const { uploadId, partBytes, parts } = ticket.multipart;
-    const etags: { partNumber: number; etag: string }[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < parts.length) {
-        const p = parts[next++] as { partNumber: number; url: string };
-        const start = (p.partNumber - 1) * partBytes;
-        etags.push({
-          partNumber: p.partNumber,
-          etag: await put(p.url, start, Math.min(size, start + partBytes)),
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(4, parts.length) }, worker));
-    etags.sort((a, b) => a.partNumber - b.partNumber);
+  const parts = await uploadToTicket(ticket, file, size, contentType(file), (sent) => bar.update(sent, size));
+  if (ticket.multipart) {
     await api(base, ticket.completeUrl ?? `/v1/batch/${ticket.jobId}/complete`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ key: ticket.key, uploadId, parts: etags }),
+      body: JSON.stringify({ key: ticket.key, uploadId: ticket.multipart.uploadId, parts }),
     });
   }
   bar.done();

@@ -5,11 +5,12 @@
  * document fails too.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OPERATIONS } from '#http/routes.ts';
+import { type UploadTicket, uploadToTicket } from '../../cli/upload.ts';
 import { makeBatchFile } from '../../scripts/make-batch-file.ts';
 import { golden, type RunningPlatform, startPlatform, toV2Columns } from '../helpers.ts';
 
@@ -40,32 +41,6 @@ async function finished(jobId: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`job ${jobId} did not finish`);
-}
-
-/** Puts a file where a ticket says, in one PUT or in parts; returns the parts' ETags. */
-interface Ticket {
-  jobId: string;
-  key: string;
-  upload?: { url: string };
-  multipart?: { uploadId: string; partBytes: number; parts: { partNumber: number; url: string }[] };
-}
-
-async function upload(ticket: Ticket, bytes: Buffer): Promise<{ partNumber: number; etag: string }[]> {
-  if (ticket.upload) {
-    await fetch(ticket.upload.url, { method: 'PUT', body: new Uint8Array(bytes) });
-    return [];
-  }
-  const m = ticket.multipart as NonNullable<typeof ticket.multipart>;
-  const parts: { partNumber: number; etag: string }[] = [];
-  for (const part of m.parts) {
-    const start = (part.partNumber - 1) * m.partBytes;
-    const r = await fetch(part.url, {
-      method: 'PUT',
-      body: new Uint8Array(bytes.subarray(start, start + m.partBytes)),
-    });
-    parts.push({ partNumber: part.partNumber, etag: r.headers.get('etag') ?? '' });
-  }
-  return parts;
 }
 
 /** One valid request per operation id: the route table's every entry must have one here. */
@@ -103,19 +78,19 @@ const requests: Record<string, () => Promise<{ status: number; json: unknown }>>
   getBatchResults: async () => {
     const file = join(tmpdir(), `infera-responses-${process.pid}.csv`);
     await makeBatchFile(file, 50, 'csv', 1);
-    const ticket = (await call('POST', '/v1/batch', { model: 'fraud-detector' })).json as Ticket;
-    await upload(ticket, await readFile(file));
+    const ticket = (await call('POST', '/v1/batch', { model: 'fraud-detector' })).json as UploadTicket;
+    await uploadToTicket(ticket, file, (await stat(file)).size, 'text/csv');
     await finished(ticket.jobId);
     return call('GET', `/v1/batch/${ticket.jobId}/results`);
   },
   completeBatchUpload: async () => {
     const file = join(tmpdir(), `infera-responses-big-${process.pid}.csv`);
     await makeBatchFile(file, 160_000, 'csv', 1);
-    const bytes = await readFile(file);
-    const ticket = (await call('POST', '/v1/batch', { model: 'fraud-detector', bytes: bytes.length }))
-      .json as Ticket;
+    const { size } = await stat(file);
+    const ticket = (await call('POST', '/v1/batch', { model: 'fraud-detector', bytes: size }))
+      .json as UploadTicket;
     if (!ticket.multipart) assert.fail('a file over 8 MiB gets a multipart ticket');
-    const parts = await upload(ticket, bytes);
+    const parts = await uploadToTicket(ticket, file, size, 'text/csv');
     return call('POST', `/v1/batch/${ticket.jobId}/complete`, {
       key: ticket.key,
       uploadId: ticket.multipart.uploadId,
