@@ -1,4 +1,3 @@
-import { pathToFileURL } from 'node:url';
 import { InferaError, ModelPackageError } from './errors.ts';
 import type { Manifest } from './manifest.ts';
 import type { Prediction } from './protocol.ts';
@@ -41,14 +40,8 @@ export interface Processor {
   readonly postprocess?: Postprocess;
 }
 
-/** Imports a processor file and checks what it exports. */
-export async function loadProcessor(path: string, where: string): Promise<Processor> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  } catch (err) {
-    throw new ModelPackageError([`${where}: could not be loaded: ${(err as Error).message}`]);
-  }
+/** Checks what an imported processor module exports; `where` names its file in messages. */
+export function asProcessor(mod: Record<string, unknown>, where: string): Processor {
   const problems: string[] = [];
   for (const name of ['preprocess', 'postprocess'] as const) {
     if (mod[name] !== undefined && typeof mod[name] !== 'function')

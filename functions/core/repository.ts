@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ModelPackageError } from './errors.ts';
 import { formatIssues } from './issues.ts';
 import { type Aliases, type Manifest, MODEL_NAME, manifestSchema, VERSION } from './manifest.ts';
@@ -102,6 +103,19 @@ export async function loadVersionDir(dir: string): Promise<Map<string, ModelEntr
 /** A version's ONNX bytes, for the session that runs it. */
 export function readModelBytes(mv: ModelVersion): Promise<Uint8Array> {
   return readFile(mv.modelPath);
+}
+
+/**
+ * A version's processor.ts as a module: Node imports it as written (its sha256 was checked when
+ * the version was loaded). Its exports are checked by the caller (processor.ts).
+ */
+export async function importProcessor(mv: ModelVersion, file: string): Promise<Record<string, unknown>> {
+  const path = join(mv.dir, file);
+  try {
+    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new ModelPackageError([`${rel(path)}: could not be loaded: ${(err as Error).message}`]);
+  }
 }
 
 /** A JSON file beside a model's manifest (a tokenizer), refused over `maxBytes` before it is read. */

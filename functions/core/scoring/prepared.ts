@@ -1,7 +1,7 @@
 /**
  * Everything made once per model version and process: the ONNX session (checked against the
  * manifest), a tabular model's instance schema, a text model's tokenizer and a processor.ts. The
- * model's bytes come from the repository, the one disk reader core declares.
+ * model's bytes and its processor.ts come from the repository, the one disk reader core declares.
  */
 import { join } from 'node:path';
 import type * as z from 'zod';
@@ -9,9 +9,9 @@ import { ModelPackageError } from '../errors.ts';
 import { instanceSchema } from '../features.ts';
 import { relPath as rel } from '../paths.ts';
 import type { EngineOptions, InferenceEngine, LoadedModel } from '../ports.ts';
-import { loadProcessor, type Processor } from '../processor.ts';
+import { asProcessor, type Processor } from '../processor.ts';
 import type { ModelVersion } from '../registry.ts';
-import { readModelBytes } from '../repository.ts';
+import { importProcessor, readModelBytes } from '../repository.ts';
 import { checkSignature } from '../seam/signature.ts';
 import { loadTokenizer, type TextInput } from '../text/load.ts';
 import type { Prepared } from './types.ts';
@@ -119,8 +119,7 @@ export class PreparedVersions {
     if (!spec) return Promise.resolve(undefined);
     let p = this.#processors.get(mv);
     if (!p) {
-      const path = join(mv.dir, spec.file);
-      p = loadProcessor(path, rel(path));
+      p = importProcessor(mv, spec.file).then((mod) => asProcessor(mod, rel(join(mv.dir, spec.file))));
       this.#processors.set(mv, p);
       p.catch(() => this.#processors.delete(mv));
     }

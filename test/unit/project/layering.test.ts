@@ -22,6 +22,11 @@ describe('the layers of functions/', () => {
       importsOf(f).some((i) => i.startsWith('node:fs')),
     );
     assert.deepEqual(readers, ['functions/core/repository.ts']);
+    // Importing a file by its path reads the disk too (a model's processor.ts).
+    const importers = sources('functions/core').filter((f) =>
+      /pathToFileURL|import\((?!['"])/.test(readFileSync(join(root, f), 'utf8')),
+    );
+    assert.deepEqual(importers, ['functions/core/repository.ts']);
   });
 
   it('keeps AWS, middy, HTTP and the outer layers out of functions/core', () => {
