@@ -234,7 +234,7 @@ export async function b3(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
       ],
       limits: [
         'The baseline reads a local file and writes a local file; the platform does what makes a batch job safe and resumable: a multipart upload into the S3 emulator, a split function that streams the object and writes 5,000-row chunk messages to SQS, two pollers receiving and deleting them, per-row zod validation with a reason for every rejected row, each chunk\'s results written to S3, and a summary that counts every row. On 2 cores the emulator, the functions and the load share the CPU; on AWS, S3 and SQS run elsewhere and the score function scales out (up to 10 concurrent batches by default).',
-        'RSS is not a leak: without a heap cap V8 sizes its heap to the work, so a longer job holds more garbage before collecting it. The live heap (what survives a full GC) stayed at 27–30 MB from 100k to 1M rows in issue 3\'s capped run; at 4M rows the peak is still under 512 MB.',
+        'RSS is not a leak: without a heap cap V8 sizes its heap to the work, so a longer job holds more garbage before collecting it. The live heap (what survives a full GC) stayed at 27–30 MB from 100k to 1M rows in a run with a capped heap; at 4M rows the peak is still under 512 MB.',
       ],
     };
   } finally {

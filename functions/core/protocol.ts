@@ -13,7 +13,7 @@ const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.i
 /**
  * An array checked where it lies. z.array() copies the array and allocates a result per element:
  * a 5 MB body of a million numbers cost 100 ms and about 80 MB, which stayed resident after the
- * request (issue 17, item 20). This checks the length and, when asked, that each element is an
+ * request. This checks the length and, when asked, that each element is an
  * object, with the same issues z.array() would give; the seam checks the values against the model.
  * `json` is its JSON Schema, so /openapi.json is unchanged.
  */

@@ -251,7 +251,7 @@ function toEvent(
         userAgent: headers['user-agent'] ?? '',
       },
       // No authentication locally: every caller is the one local principal, as API Gateway's IAM
-      // authorizer would name a SigV4 caller. Batch jobs are owned by it (issue 17, item 18).
+      // authorizer would name a SigV4 caller. Batch jobs are owned by it.
       authorizer: { iam: LOCAL_IAM },
       requestId: randomUUID(),
       routeKey,

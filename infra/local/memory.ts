@@ -2,7 +2,7 @@
  * Memory settings for the long-running local processes (npm start and its serving containers).
  *
  * Big request bodies used to leave 200 to 300 MB resident that was never given back, although
- * the JavaScript heap went back to its size before them (issue 17, item 20; `npm run bench --
+ * the JavaScript heap went back to its size before them (`npm run bench --
  * --only B9` measures it). Two allocators kept it:
  * - V8's young generation grew to its largest size under the churn and stayed there. It is capped
  *   at 8 MB per semi-space (`--max-semi-space-size`).

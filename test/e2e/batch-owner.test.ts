@@ -1,5 +1,5 @@
 /**
- * Batch jobs belong to the principal that started them (issue 17, item 18): through the API (the
+ * Batch jobs belong to the principal that started them: through the API (the
  * IAM authorizer's userId) or by a direct upload (the S3 event's principalId). List, status,
  * results and complete answer only that principal, unless the deployment shares every job.
  * Real handlers on the fauxqs S3 emulator; only the authorizer context is written by hand, as

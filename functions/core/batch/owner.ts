@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Who a batch job belongs to, and who may see it (issue 17, item 18). A job records the principal
+ * Who a batch job belongs to, and who may see it. A job records the principal
  * that started it; list, status, results and complete answer only that principal, unless the
  * deployment shares every job with every caller (BATCH_SHARED_VIEW).
  */

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 
 // The project config is read by every npm command; anything npm does not know becomes a warning
-// on each of them (issue 17, item 25).
+// on each of them.
 const root = new URL('../../../', import.meta.url).pathname;
 const npm = (...args: string[]) => spawnSync('npm', args, { cwd: root, encoding: 'utf8' });
 
