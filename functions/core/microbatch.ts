@@ -6,8 +6,11 @@ import type { HostTensor, LoadedModel, TensorData } from './ports.ts';
  * dimension into one `session.run`, and each caller gets back its own rows of every output.
  *
  * Adaptive: while a run is in flight, new calls queue; when it finishes, the next run takes
- * everything queued (up to `maxBatchRows`). Under low load a call waits at most `maxDelayMs` for
- * company; under high load the in-flight run is the batching window. Validation happens before
+ * everything queued (up to `maxBatchRows`), so under high load the in-flight run is the batching
+ * window. A call that finds the engine free waits for company (at most `maxDelayMs`, as Triton's
+ * dynamic batcher's queue delay) only while calls have been arriving together: the model keeps
+ * an average of how many other calls each arrival found waiting or running. A lone caller (one
+ * client, or a trickle) finds none, and runs at once. Validation happens before
  * `run` (in the scorer), so an invalid request never joins a batch; if a batched run still fails,
  * its calls are retried one by one so one bad call cannot fail the others.
  */
@@ -29,6 +32,14 @@ export interface MicroBatchStats {
   splits: number;
 }
 
+/** Weight of the newest arrival in the company average (about the last 10 arrivals count). */
+const COMPANY_WEIGHT = 0.1;
+/** Wait for company only while arrivals have found, on average, at least half a call beside them. */
+const COMPANY_THRESHOLD = 0.5;
+/** Arrivals have paused once the last is this many average gaps old (and at least QUIET_MIN_MS). */
+const QUIET_GAPS = 2;
+const QUIET_MIN_MS = 0.05;
+
 interface Pending {
   readonly feeds: Readonly<Record<string, HostTensor>>;
   readonly outputNames: readonly string[] | undefined;
@@ -47,6 +58,14 @@ export class BatchingModel implements LoadedModel {
   readonly #opts: Required<MicroBatchOptions>;
   readonly #queue: Pending[] = [];
   #inflight = 0;
+  /** Calls in the runs in flight. */
+  #running = 0;
+  /** Moving average of the calls each arrival found queued or running: is anyone likely to join? */
+  #company = 0;
+  /** When the last call arrived, and the moving average of the gaps between arrivals (ms). */
+  #lastArrival = Number.NEGATIVE_INFINITY;
+  #gap = 1;
+  #checking = false;
   #timer: NodeJS.Timeout | undefined;
   /** Set when the graph's outputs do not follow the batch dimension; batching then stops. */
   #unbatchable = false;
@@ -64,6 +83,11 @@ export class BatchingModel implements LoadedModel {
   ): Promise<Record<string, HostTensor>> {
     const rows = batchRows(feeds);
     this.stats.calls++;
+    this.#company += (this.#queue.length + this.#running - this.#company) * COMPANY_WEIGHT;
+    const now = performance.now();
+    const gap = Math.min(now - this.#lastArrival, 1000);
+    this.#gap += (gap - this.#gap) * COMPANY_WEIGHT;
+    this.#lastArrival = now;
     if (rows === undefined || this.#unbatchable) return this.#direct(feeds, outputNames, rows ?? 0);
     return new Promise((resolve, reject) => {
       this.#queue.push({
@@ -81,6 +105,7 @@ export class BatchingModel implements LoadedModel {
 
   release(): Promise<void> {
     clearTimeout(this.#timer);
+    this.#timer = undefined;
     return this.#inner.release();
   }
 
@@ -99,17 +124,41 @@ export class BatchingModel implements LoadedModel {
       const head = this.#queue[0] as Pending;
       let queuedRows = 0;
       for (const p of this.#queue) if (p.key === head.key) queuedRows += p.rows;
-      const waited = performance.now() - head.at;
-      if (queuedRows < this.#opts.maxBatchRows && waited < this.#opts.maxDelayMs) {
-        if (!this.#timer) {
-          this.#timer = setTimeout(() => {
-            this.#timer = undefined;
-            this.#pump();
-          }, this.#opts.maxDelayMs - waited);
-        }
+      const now = performance.now();
+      const waited = now - head.at;
+      const expectCompany = this.#company >= COMPANY_THRESHOLD;
+      // Arrivals still coming: the last one is more recent than a few typical gaps between them.
+      const arriving = now - this.#lastArrival < Math.max(QUIET_MIN_MS, QUIET_GAPS * this.#gap);
+      if (
+        expectCompany &&
+        arriving &&
+        queuedRows < this.#opts.maxBatchRows &&
+        waited < this.#opts.maxDelayMs
+      ) {
+        this.#recheck(this.#opts.maxDelayMs - waited);
         return;
       }
       this.#dispatch(this.#take(head.key));
+    }
+  }
+
+  /**
+   * Looks again once the event loop has taken in what arrived (setImmediate: timers are 1 ms
+   * coarse, finer than the gaps that matter here), and at the latest when the delay is up.
+   */
+  #recheck(remainingMs: number): void {
+    if (!this.#timer) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#pump();
+      }, remainingMs);
+    }
+    if (!this.#checking) {
+      this.#checking = true;
+      setImmediate(() => {
+        this.#checking = false;
+        this.#pump();
+      });
     }
   }
 
@@ -130,21 +179,27 @@ export class BatchingModel implements LoadedModel {
 
   #dispatch(batch: Pending[]): void {
     this.#inflight++;
-    this.#runBatch(batch).finally(() => {
+    this.#running += batch.length;
+    void this.#runBatch(batch).then((settle) => {
+      // Counted as done before the callers hear back, so a caller that calls again at once
+      // finds the engine free and no company, as it should.
       this.#inflight--;
+      this.#running -= batch.length;
+      settle();
       this.#pump();
     });
   }
 
-  async #runBatch(batch: Pending[]): Promise<void> {
+  /** Runs a batch; never throws. Returns what hands each caller its rows or its error. */
+  async #runBatch(batch: Pending[]): Promise<() => void> {
     const first = batch[0] as Pending;
     if (batch.length === 1) {
       try {
-        first.resolve(await this.#direct(first.feeds, first.outputNames, first.rows));
+        const out = await this.#direct(first.feeds, first.outputNames, first.rows);
+        return () => first.resolve(out);
       } catch (err) {
-        first.reject(err);
+        return () => first.reject(err);
       }
-      return;
     }
     const total = batch.reduce((a, p) => a + p.rows, 0);
     this.stats.largestBatch = Math.max(this.stats.largestBatch, total);
@@ -153,30 +208,35 @@ export class BatchingModel implements LoadedModel {
       out = await this.#direct(concatFeeds(batch.map((p) => p.feeds)), first.outputNames, total);
     } catch {
       this.stats.splits++;
-      await this.#oneByOne(batch);
-      return;
+      return this.#oneByOne(batch);
     }
     if (Object.values(out).some((t) => t.dims[0] !== total)) {
       // This graph's outputs do not keep the batch dimension: rows cannot be handed back. Stop batching.
       this.#unbatchable = true;
-      await this.#oneByOne(batch);
-      return;
+      return this.#oneByOne(batch);
     }
-    let offset = 0;
-    for (const p of batch) {
-      p.resolve(sliceOutputs(out, offset, p.rows));
-      offset += p.rows;
-    }
+    return () => {
+      let offset = 0;
+      for (const p of batch) {
+        p.resolve(sliceOutputs(out, offset, p.rows));
+        offset += p.rows;
+      }
+    };
   }
 
-  async #oneByOne(batch: readonly Pending[]): Promise<void> {
+  async #oneByOne(batch: readonly Pending[]): Promise<() => void> {
+    const settles: (() => void)[] = [];
     for (const p of batch) {
       try {
-        p.resolve(await this.#direct(p.feeds, p.outputNames, p.rows));
+        const out = await this.#direct(p.feeds, p.outputNames, p.rows);
+        settles.push(() => p.resolve(out));
       } catch (err) {
-        p.reject(err);
+        settles.push(() => p.reject(err));
       }
     }
+    return () => {
+      for (const settle of settles) settle();
+    };
   }
 }
 

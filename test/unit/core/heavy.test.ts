@@ -375,6 +375,59 @@ describe('BatchingModel', () => {
       [[2], 'error', [6]],
     );
     assert.equal(model.stats.splits, 1);
-    assert.equal(runs, 4, 'one batched run, then one run per caller');
+    assert.equal(runs, 4, 'the first alone (the engine was free), the other two batched, then one run each');
+  });
+
+  /** A model that doubles its input and counts its runs and the rows of each. */
+  const doubling = () => {
+    const batches: number[] = [];
+    const inner = {
+      inputs: [],
+      outputs: [],
+      release: async () => {},
+      async run(feeds: Readonly<Record<string, HostTensor>>) {
+        const x = feeds.x as HostTensor;
+        batches.push(x.dims[0] as number);
+        await new Promise((r) => setImmediate(r));
+        return {
+          y: { type: 'float32' as const, data: (x.data as Float32Array).map((v) => v * 2), dims: x.dims },
+        };
+      },
+    };
+    return { inner, batches };
+  };
+  const feed = (v: number) => ({ x: { type: 'float32' as const, data: Float32Array.of(v), dims: [1, 1] } });
+
+  it('runs a lone caller at once instead of waiting for company that is not coming', {
+    timeout: 10_000,
+  }, async () => {
+    const { inner, batches } = doubling();
+    // A minute's wait would time this test out: one caller at a time must never wait.
+    const model = new BatchingModel(inner, { maxBatchRows: 64, maxDelayMs: 60_000 });
+    for (let i = 1; i <= 20; i++) {
+      const out = await model.run(feed(i));
+      assert.deepEqual(Array.from(out.y?.data as Float32Array), [2 * i]);
+    }
+    assert.deepEqual(batches, Array(20).fill(1));
+  });
+
+  it('waits for company once calls arrive together, and batches them', { timeout: 10_000 }, async () => {
+    const { inner, batches } = doubling();
+    const model = new BatchingModel(inner, { maxBatchRows: 64, maxDelayMs: 20 });
+    // Waves of 16 concurrent callers: after the first wave, arrivals have company, and each wave
+    // that finds the engine free waits (at most 20 ms) to be run together.
+    for (let wave = 0; wave < 5; wave++) {
+      const outs = await Promise.all(Array.from({ length: 16 }, (_, i) => model.run(feed(i))));
+      outs.forEach((o, i) => assert.deepEqual(Array.from(o.y?.data as Float32Array), [2 * i]));
+    }
+    assert.equal(
+      batches.reduce((a, b) => a + b, 0),
+      80,
+    );
+    assert.ok(batches.length <= 10, `80 calls in ${batches.length} runs: ${batches.join(', ')}`);
+    assert.ok(
+      batches.slice(-4).every((b) => b === 16),
+      `later waves run as one batch: ${batches.join(', ')}`,
+    );
   });
 });
