@@ -92,7 +92,8 @@ export function encodeInstances(
 /** Encoders are built once per manifest's feature list, not once per request. */
 const ENCODERS = new WeakMap<readonly Feature[], ((v: unknown) => number)[]>();
 
-function encodersFor(features: readonly Feature[]): ((v: unknown) => number)[] {
+/** Each feature's value → float encoder (category index, 0/1, the number), in feature order. */
+export function encodersFor(features: readonly Feature[]): ((v: unknown) => number)[] {
   let e = ENCODERS.get(features);
   if (!e) {
     e = features.map(encoderFor);

@@ -36,5 +36,6 @@ export async function batchDeps(
     log,
     // No fallback for batch: a chunk waits for its endpoint (SQS retries it) rather than mixing models.
     predict: (mv, instances) => scorer.predict(mv, instances, { allowFallback: false }),
+    matrixScorer: (mv) => scorer.matrixScorer(mv),
   };
 }

@@ -4,6 +4,7 @@ import type { Prediction } from '../protocol.ts';
 import { csvField } from './csv.ts';
 import type { Line } from './lines.ts';
 import type { BatchFormat, RowDecoder } from './rows.ts';
+import type { TabularEncoder } from './tabular-fast.ts';
 
 /** A chunk's outputs, ready to write: results and rejected rows, as text, plus the counts. */
 export interface ChunkOutput {
@@ -26,6 +27,14 @@ export interface ChunkInput {
   readonly hasId: boolean;
   /** Scores validated instances, in one engine call. */
   readonly predict: (instances: readonly Record<string, unknown>[]) => Promise<Prediction[]>;
+  /**
+   * A tabular model scored in this process: rows go straight into its input matrix
+   * (tabular-fast.ts) and are scored without a second validation. Same results and errors.
+   */
+  readonly encoded?: {
+    readonly encoder: TabularEncoder;
+    readonly predict: (x: Float32Array, rows: number) => Promise<Prediction[]>;
+  };
 }
 
 /** Raised when the bytes no longer match the plan (the object changed). Retrying cannot help. */
@@ -38,6 +47,7 @@ const RAW_LIMIT = 500;
  * explains each rejected row with its row and file line number. Pure apart from `predict`.
  */
 export async function scoreChunk(input: ChunkInput): Promise<ChunkOutput> {
+  if (input.encoded) return scoreEncoded(input, input.encoded.encoder, input.encoded.predict);
   const valid: { row: number; id?: string; instance: Record<string, unknown> }[] = [];
   const errors: string[] = [];
   let i = 0;
@@ -86,6 +96,66 @@ export async function scoreChunk(input: ChunkInput): Promise<ChunkOutput> {
       errors.sort((a, b) => rowOf(a) - rowOf(b));
     }
   }
+  return {
+    results: formatResults(input.manifest, input.format, scored, input.hasId),
+    errors: errors.length > 0 ? `${errors.join('\n')}\n` : '',
+    rowsRead: i,
+    scored: scored.length,
+    rejected: errors.length,
+  };
+}
+
+/** scoreChunk for a tabular model scored here: each valid row is written once, into the matrix. */
+async function scoreEncoded(
+  input: ChunkInput,
+  encoder: TabularEncoder,
+  predict: (x: Float32Array, rows: number) => Promise<Prediction[]>,
+): Promise<ChunkOutput> {
+  const width = encoder.width;
+  // Sized by the plan; a chunk with more lines than planned is refused below, before scoring.
+  const x = new Float32Array(input.rows * width);
+  const rowNumbers = new Int32Array(input.rows);
+  const ids: (string | undefined)[] = [];
+  const errors: string[] = [];
+  let n = 0;
+  let i = 0;
+  for await (const line of input.lines) {
+    const row = input.firstRow + i;
+    i++;
+    if (i > input.rows) continue;
+    const lineNo = row + input.headerLines;
+    const text = line.text.charCodeAt(0) === 0xfeff ? line.text.slice(1) : line.text;
+    if (line.problem) {
+      errors.push(errorLine(row, lineNo, line.problem, undefined, ''));
+      continue;
+    }
+    const fast = encoder.encode(text, x, n * width);
+    if (fast !== undefined) {
+      rowNumbers[n] = row;
+      ids[n] = fast ?? undefined;
+      n++;
+      continue;
+    }
+    const d = input.decoder.decode(text);
+    if (!d.ok) {
+      errors.push(errorLine(row, lineNo, d.error, d.id, text));
+      continue;
+    }
+    encoder.encodeInstance(d.instance, x, n * width);
+    rowNumbers[n] = row;
+    ids[n] = d.id;
+    n++;
+  }
+  if (i !== input.rows) {
+    throw new ChunkMismatchError(
+      `the chunk has ${i} row(s) but the split planned ${input.rows}; the input object changed after the job started`,
+    );
+  }
+  const preds = n > 0 ? await predict(x.subarray(0, n * width), n) : [];
+  const scored = preds.map((p, k) => {
+    const id = ids[k];
+    return { row: rowNumbers[k] as number, ...(id !== undefined ? { id } : {}), p };
+  });
   return {
     results: formatResults(input.manifest, input.format, scored, input.hasId),
     errors: errors.length > 0 ? `${errors.join('\n')}\n` : '',

@@ -30,6 +30,13 @@ export interface BatchDeps {
   readonly now?: () => Date;
   /** Scores validated instances of a model version (the scoring core, or a remote endpoint). */
   readonly predict?: (mv: ModelVersion, instances: readonly Record<string, unknown>[]) => Promise<unknown[]>;
+  /**
+   * For a tabular version scored in this process: scores rows given as its input matrix, already
+   * checked by the worker's fast decoder. Undefined (or answering undefined) keeps `predict`.
+   */
+  readonly matrixScorer?: (
+    mv: ModelVersion,
+  ) => ((x: Float32Array, rows: number) => Promise<unknown[]>) | undefined;
   /** Told each chunk's row counts once its outputs are written: the BatchRows metrics. */
   readonly onChunkScored?: (counts: { readonly scored: number; readonly rejected: number }) => void;
 }

@@ -7,6 +7,7 @@ import { type ChunkFailure, type ChunkMessage, keys } from './job.ts';
 import { finaliseIfComplete } from './job-store.ts';
 import { type Line, readLines } from './lines.ts';
 import { createRowDecoder, resultFormat } from './rows.ts';
+import { createTabularEncoder } from './tabular-fast.ts';
 
 /** The score step: one chunk message → its part and error files, and its marker. */
 
@@ -61,6 +62,13 @@ export async function processChunk(
     });
     const predict = d.predict;
     if (!predict) throw new Error('BatchDeps.predict is not set; the score function needs a scorer');
+    const matrix = d.matrixScorer?.(mv);
+    const encoder = matrix
+      ? createTabularEncoder(mv.manifest, msg.format, {
+          ...(msg.columns ? { columns: msg.columns } : {}),
+          ...(msg.idColumn ? { idColumn: msg.idColumn } : {}),
+        })
+      : undefined;
     const out = await scoreChunk({
       lines: msg.format === 'image' ? wholeFile(body, msg.start) : readLines(body, { offset: msg.start }),
       firstRow: msg.firstRow,
@@ -71,6 +79,7 @@ export async function processChunk(
       manifest: mv.manifest,
       hasId: msg.idColumn !== undefined || msg.format === 'image',
       predict: (instances) => predict(mv, instances) as Promise<never>,
+      ...(matrix && encoder ? { encoded: { encoder, predict: matrix as never } } : {}),
     });
     const type = resultFormat(msg.format) === 'csv' ? 'text/csv' : 'application/x-ndjson';
     if (out.scored > 0)

@@ -2,10 +2,11 @@
  * A model run in this process: feeds → one `session.run` → post-process → predictions (v1) or v2
  * outputs, with a processor.ts's preprocess and postprocess around v1 instances.
  */
+import { InferaError } from '../errors.ts';
 import { inputMoments } from '../monitoring/inputs.ts';
 import { postprocess } from '../postprocess.ts';
 import { type Postprocess, type Preprocess, type ProcessorContext, runStep } from '../processor.ts';
-import type { InferRequest } from '../protocol.ts';
+import type { InferRequest, Prediction } from '../protocol.ts';
 import { asInstance } from '../seam/decode-v1.ts';
 import { outputNames, toPredictions, toV2Outputs } from '../seam/encode.ts';
 import { feedsV1, feedsV2 } from './feeds.ts';
@@ -81,4 +82,18 @@ export async function inferInProcess(
     ...(rows ? { rows } : {}),
     ...(inputs ? { inputs } : {}),
   };
+}
+
+/**
+ * A tabular model's rows already checked and encoded as its input matrix (the batch worker's fast
+ * path): one run, post-processing, predictions. No second validation.
+ */
+export async function scoreMatrix(p: Prepared, x: Float32Array, rows: number): Promise<Prediction[]> {
+  const m = p.mv.manifest;
+  if (m.inputs.kind !== 'tabular') throw new InferaError(`Model '${p.mv.name}' is not tabular.`);
+  const feeds = {
+    [m.inputs.tensor]: { type: 'float32' as const, data: x, dims: [rows, m.inputs.features.length] },
+  };
+  const out = postprocess(m, await p.model.run(feeds, outputNames(m)), feeds);
+  return toPredictions(m, out, rows);
 }

@@ -13,7 +13,7 @@ import type { ModelRegistry, ModelVersion } from '../registry.ts';
 import type { RemoteEndpoints } from '../remote.ts';
 import { EndpointPath } from './endpoint-path.ts';
 import { tabularRows } from './feeds.ts';
-import { inferInProcess, scoreInProcess } from './in-process.ts';
+import { inferInProcess, scoreInProcess, scoreMatrix } from './in-process.ts';
 import { metadataV2 } from './metadata.ts';
 import { PreparedVersions } from './prepared.ts';
 import { type Readiness, type ServerReadiness, serverReadiness, versionReadiness } from './readiness.ts';
@@ -91,6 +91,17 @@ export class Scorer {
     await codecsFor(mv);
     if (!this.inProcess(mv)) return this.#endpoint.predict(mv, instances, opts);
     return scoreInProcess(this.#versions, await this.#session(mv), instances);
+  }
+
+  /**
+   * Scores a tabular version's rows given as its input matrix, already checked (the batch worker's
+   * fast path); undefined when the version cannot take one: it runs on an endpoint, or a
+   * processor.ts works on its instances.
+   */
+  matrixScorer(mv: ModelVersion): ((x: Float32Array, rows: number) => Promise<Prediction[]>) | undefined {
+    if (!this.inProcess(mv) || mv.manifest.processor || mv.manifest.inputs.kind !== 'tabular')
+      return undefined;
+    return async (x, rows) => scoreMatrix(await this.#session(mv), x, rows);
   }
 
   /** Open Inference Protocol v2 infer. */

@@ -1,0 +1,146 @@
+/**
+ * The batch worker's fast path for tabular rows: a CSV or JSON Lines line straight into its row of
+ * the model's input matrix, with no per-row object and no zod parse. It only ever accepts a line
+ * that the full decoder (rows.ts) would accept with the same values; for anything else (quoting,
+ * a value out of range, a missing required value, an unknown category, a blank line) it answers
+ * "ask the full decoder", which gives the row's exact message. So the same rows are rejected for
+ * the same reasons, and the scorer need not validate the matrix again.
+ */
+import { encodersFor } from '../features.ts';
+import type { Feature, Manifest } from '../manifest.ts';
+import type { BatchFormat } from './rows.ts';
+
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
+const FALSE = new Set(['false', 'f', 'no', 'n', '0']);
+
+export interface TabularEncoder {
+  /** Columns of the input matrix: the model's features, in manifest order. */
+  readonly width: number;
+  /**
+   * Writes the line's row into `out` from `at` when it is certainly valid and returns its id (or
+   * null when it has none); undefined means the full decoder must judge the line.
+   */
+  encode(text: string, out: Float32Array, at: number): string | null | undefined;
+  /** Writes an instance the full decoder accepted into `out` from `at`. */
+  encodeInstance(instance: Readonly<Record<string, unknown>>, out: Float32Array, at: number): void;
+}
+
+/** A value as the full decoder's schema would take it, encoded; undefined when in any doubt. */
+type Check = (v: unknown) => number | undefined;
+
+function checkFor(f: Feature, encode: (v: unknown) => number): Check {
+  const missing = f.required ? undefined : encode(f.default);
+  switch (f.type) {
+    case 'number':
+    case 'integer': {
+      const min = f.min ?? Number.NEGATIVE_INFINITY;
+      const max = f.max ?? Number.POSITIVE_INFINITY;
+      const integer = f.type === 'integer';
+      return (v) => {
+        if (v === null || v === undefined) return missing;
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) return undefined;
+        if (integer && !Number.isSafeInteger(v)) return undefined;
+        return encode(v);
+      };
+    }
+    case 'boolean':
+      return (v) =>
+        v === null || v === undefined ? missing : typeof v === 'boolean' ? encode(v) : undefined;
+    case 'categorical': {
+      const values = new Set(f.values);
+      return (v) =>
+        v === null || v === undefined
+          ? missing
+          : typeof v === 'string' && values.has(v)
+            ? encode(v)
+            : undefined;
+    }
+  }
+}
+
+/** A CSV field (trimmed) as the full decoder coerces it; undefined when it would not. */
+function coerceField(f: Feature, raw: string): unknown {
+  const s = raw.trim();
+  if (s === '') return null;
+  if (f.type === 'number' || f.type === 'integer') return NUMBER.test(s) ? Number(s) : undefined;
+  if (f.type === 'boolean') {
+    const l = s.toLowerCase();
+    return TRUE.has(l) ? true : FALSE.has(l) ? false : undefined;
+  }
+  return s;
+}
+
+/**
+ * The fast encoder for a tabular model's CSV or JSON Lines rows; undefined for other models and
+ * formats, which keep the full decoder alone.
+ */
+export function createTabularEncoder(
+  manifest: Manifest,
+  format: BatchFormat,
+  opts: { columns?: readonly string[]; idColumn?: string } = {},
+): TabularEncoder | undefined {
+  if (manifest.inputs.kind !== 'tabular' || (format !== 'csv' && format !== 'jsonl')) return undefined;
+  const features = manifest.inputs.features;
+  const width = features.length;
+  const encoders = encodersFor(features);
+  const checks = features.map((f, i) => checkFor(f, encoders[i] as (v: unknown) => number));
+  const encodeInstance = (instance: Readonly<Record<string, unknown>>, out: Float32Array, at: number) => {
+    for (let c = 0; c < width; c++) {
+      const f = features[c] as Feature;
+      out[at + c] = (encoders[c] as (v: unknown) => number)(instance[f.name] ?? f.default);
+    }
+  };
+
+  if (format === 'jsonl') {
+    const idKey = opts.idColumn ?? 'id';
+    return {
+      width,
+      encodeInstance,
+      encode(text, out, at) {
+        let obj: unknown;
+        try {
+          obj = JSON.parse(text);
+        } catch {
+          return undefined;
+        }
+        if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return undefined;
+        const row = obj as Record<string, unknown>;
+        for (let c = 0; c < width; c++) {
+          const v = (checks[c] as Check)(row[(features[c] as Feature).name]);
+          if (v === undefined) return undefined;
+          out[at + c] = v;
+        }
+        const idValue = row[idKey];
+        const id = idValue === undefined || idValue === null ? '' : String(idValue);
+        return id === '' ? null : id;
+      },
+    };
+  }
+
+  const columns = opts.columns ?? [];
+  const columnCount = columns.length;
+  const index = features.map((f) => columns.indexOf(f.name));
+  const idIndex = opts.idColumn ? columns.indexOf(opts.idColumn) : -1;
+  return {
+    width,
+    encodeInstance,
+    encode(text, out, at) {
+      // Quoted fields and blank lines go to the full decoder (its CSV parser and messages).
+      if (text.includes('"') || text.trim() === '') return undefined;
+      const fields = text.split(',');
+      if (fields.length !== columnCount) return undefined;
+      for (let c = 0; c < width; c++) {
+        const col = index[c] as number;
+        const f = features[c] as Feature;
+        const value = col < 0 ? undefined : coerceField(f, fields[col] as string);
+        if (col >= 0 && value === undefined) return undefined;
+        const v = (checks[c] as Check)(value);
+        if (v === undefined) return undefined;
+        out[at + c] = v;
+      }
+      const id = idIndex >= 0 ? (fields[idIndex] as string) : '';
+      return id === '' ? null : id;
+    },
+  };
+}
