@@ -18,10 +18,9 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { handlerEnv, startLocalAws } from '../infra/local/aws.ts';
+import { handlerEnv, type LocalAws, startLocalAws } from '../infra/local/aws.ts';
 import { liveVersion } from './lib/models.ts';
 import type { BenchOptions, BenchResult, Figure } from './lib/report.ts';
 import { startProcess } from './lib/proc.ts';
@@ -83,18 +82,34 @@ async function scoreOnly(): Promise<void> {
   }
   const started = performance.now();
   for (const msg of messages) await processChunk(d, msg as never, 1);
-  process.send?.({ seconds: (performance.now() - started) / 1000, chunks: messages.length });
+  process.send?.({ seconds: (performance.now() - started) / 1000, chunks: messages.length }, () => process.exit(0));
+}
+
+/** Puts the file into the emulator's input bucket as a client would: a multipart upload. Returns its ETag. */
+async function upload(aws: LocalAws, key: string, file: string, size: number): Promise<string> {
+  const { UploadId } = await aws.s3.send(new CreateMultipartUploadCommand({ Bucket: aws.names.inputBucket, Key: key }));
+  const parts: { PartNumber: number; ETag: string }[] = [];
+  for (let n = 1, off = 0; off < size; n++, off += PART) {
+    const chunks: Buffer[] = [];
+    for await (const c of createReadStream(file, { start: off, end: Math.min(size, off + PART) - 1 })) chunks.push(c as Buffer);
+    const r = await aws.s3.send(
+      new UploadPartCommand({ Bucket: aws.names.inputBucket, Key: key, UploadId, PartNumber: n, Body: Buffer.concat(chunks) }),
+    );
+    parts.push({ PartNumber: n, ETag: r.ETag as string });
+  }
+  const done = await aws.s3.send(
+    new CompleteMultipartUploadCommand({ Bucket: aws.names.inputBucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }),
+  );
+  return (done.ETag ?? '').replace(/"/g, '');
 }
 
 /** B3's worker-alone figure: the file already in the store, split, then scored chunk by chunk. */
-async function workerRun(file: string, rows: number): Promise<number> {
+async function workerRun(file: string, rows: number, size: number): Promise<number> {
   const aws = await startLocalAws({ port: 0 });
   try {
     const key = `fraud-detector/worker-${rows}.csv`;
-    const put = await aws.s3.send(
-      new PutObjectCommand({ Bucket: aws.names.inputBucket, Key: key, Body: readFileSync(file) }),
-    );
-    const child = fork(new URL(import.meta.url).pathname, ['--score-only', aws.names.inputBucket, key, (put.ETag ?? '').replace(/"/g, '')], {
+    const etag = await upload(aws, key, file, size);
+    const child = fork(new URL(import.meta.url).pathname, ['--score-only', aws.names.inputBucket, key, etag], {
       env: { ...process.env, ...handlerEnv(aws), POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
@@ -148,19 +163,7 @@ async function platformRun(file: string, rows: number, size: number): Promise<Pl
 
   const key = `fraud-detector/tx-${rows}.csv`;
   const started = performance.now();
-  const { UploadId } = await aws.s3.send(new CreateMultipartUploadCommand({ Bucket: aws.names.inputBucket, Key: key }));
-  const parts: { PartNumber: number; ETag: string }[] = [];
-  for (let n = 1, off = 0; off < size; n++, off += PART) {
-    const chunks: Buffer[] = [];
-    for await (const c of createReadStream(file, { start: off, end: Math.min(size, off + PART) - 1 })) chunks.push(c as Buffer);
-    const r = await aws.s3.send(
-      new UploadPartCommand({ Bucket: aws.names.inputBucket, Key: key, UploadId, PartNumber: n, Body: Buffer.concat(chunks) }),
-    );
-    parts.push({ PartNumber: n, ETag: r.ETag as string });
-  }
-  await aws.s3.send(
-    new CompleteMultipartUploadCommand({ Bucket: aws.names.inputBucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }),
-  );
+  await upload(aws, key, file, size);
 
   let summary: Record<string, unknown> | undefined;
   const deadline = Date.now() + 30 * 60_000;
@@ -232,7 +235,7 @@ export async function b3(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
         `B3: ${main.toLocaleString('en-US')} rows, round ${r + 1} of ${rounds}: platform, the worker alone, then baseline`,
       );
       plat.push(await platformRun(m.file, main, m.size));
-      alone.push(await workerRun(m.file, main));
+      alone.push(await workerRun(m.file, main, m.size));
       base.push(await baselineRun(m.file, main, dir));
     }
     const aloneRatio = summarize(alone.map((s, i) => main / s / (main / (base[i] as number))));

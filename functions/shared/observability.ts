@@ -1,3 +1,5 @@
+// First: it decides the X-Ray SDK's mode before the Tracer loads it.
+import './xray-mode.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
