@@ -221,7 +221,10 @@ function formatResults(
       for (const t of m.outputs.tensors ?? []) cells.push(csvField(JSON.stringify(p[t.name])));
     } else {
       const probs = (p.probabilities ?? {}) as Record<string, number>;
-      cells.push(csvField(p.label), num(p.score), ...labels.map((l) => num(probs[l])));
+      const shown = labels.map((l) => num(probs[l]));
+      // The score is one of the probabilities: format it once (num is the costly part of a row).
+      const same = labels.findIndex((l) => probs[l] === p.score);
+      cells.push(csvField(p.label), same >= 0 ? (shown[same] as string) : num(p.score), ...shown);
     }
     lines.push(cells.join(','));
   }

@@ -418,7 +418,7 @@ describe('BatchingModel', () => {
     // that finds the engine free waits (at most 20 ms) to be run together.
     for (let wave = 0; wave < 5; wave++) {
       const outs = await Promise.all(Array.from({ length: 16 }, (_, i) => model.run(feed(i))));
-      outs.forEach((o, i) => assert.deepEqual(Array.from(o.y?.data as Float32Array), [2 * i]));
+      for (const [i, o] of outs.entries()) assert.deepEqual(Array.from(o.y?.data as Float32Array), [2 * i]);
     }
     assert.equal(
       batches.reduce((a, b) => a + b, 0),
