@@ -63,7 +63,13 @@ export async function listMarkers(d: BatchDeps, jobId: string): Promise<ChunkMar
  * Writes the job's summary once every chunk has a marker. Any worker may find it complete; the
  * summary is a conditional write, so only the first one lands (and they would write the same counts).
  */
-export async function finaliseIfComplete(d: BatchDeps, jobId: string): Promise<JobSummary | undefined> {
+export async function finaliseIfComplete(
+  d: BatchDeps,
+  jobId: string,
+  /** The job's chunk count when the caller knows it (a chunk message does): one listing answers "not yet". */
+  chunks?: number,
+): Promise<JobSummary | undefined> {
+  if (chunks !== undefined && progressOf(await listMarkers(d, jobId)).done.size < chunks) return undefined;
   const job = await readJob(d, jobId);
   if (!job || job.chunks === undefined || job.state === 'failed') return undefined;
   if (await readSummary(d, jobId)) return undefined;

@@ -45,7 +45,7 @@ export async function processChunk(
     return 'dead-lettered';
   }
   if (await chunkIsDone(d, msg)) {
-    await finaliseIfComplete(d, msg.jobId);
+    await finaliseIfComplete(d, msg.jobId, msg.chunks);
     return 'already-done';
   }
   try {
@@ -115,7 +115,7 @@ export async function processChunk(
     await deadLetter(d, msg, reason, receiveCount);
     return 'dead-lettered';
   }
-  await finaliseIfComplete(d, msg.jobId);
+  await finaliseIfComplete(d, msg.jobId, msg.chunks);
   return 'scored';
 }
 
@@ -149,7 +149,7 @@ async function deadLetter(d: BatchDeps, msg: ChunkMessage, reason: string, attem
     attempts: String(attempts),
   });
   d.log.error('chunk dead-lettered', { jobId: msg.jobId, chunk: msg.chunk, attempts, reason });
-  await finaliseIfComplete(d, msg.jobId);
+  await finaliseIfComplete(d, msg.jobId, msg.chunks);
 }
 
 /** An image file's bytes as the one "line" of its chunk, base64 text for the image row decoder. */

@@ -149,6 +149,28 @@ describe('the batch job store', () => {
     assert.match(s?.reason ?? '', /1 of 2 chunk\(s\) failed .*chunk 1: the endpoint kept failing/);
   });
 
+  it('answers "not yet" from one listing when the caller knows the chunk count, and finishes the same way', async () => {
+    const jobId = '20260101-000000-77777777';
+    await writeJob(d, job(jobId));
+    await mark(jobId, 0, 3, 2, 1);
+    const reads: string[] = [];
+    const store = d.store;
+    const counting: BatchDeps = {
+      ...d,
+      store: Object.assign(Object.create(store) as typeof store, {
+        readText: (bucket: string, key: string) => {
+          reads.push(key);
+          return store.readText(bucket, key);
+        },
+      }),
+    };
+    assert.equal(await finaliseIfComplete(counting, jobId, 2), undefined);
+    assert.deepEqual(reads, [], 'no object read while a chunk is missing');
+    await mark(jobId, 1, 2, 2, 0);
+    const s = await finaliseIfComplete(counting, jobId, 2);
+    assert.deepEqual([s?.status, s?.rowsScored, s?.rowsRejected], ['succeeded', 4, 1]);
+  });
+
   it('leaves a job that failed at its split alone', async () => {
     const jobId = '20260101-000000-88888888';
     await writeJob(d, job(jobId, { state: 'failed', chunks: 0 }));
