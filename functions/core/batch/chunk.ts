@@ -64,11 +64,7 @@ export async function scoreChunk(input: ChunkInput): Promise<ChunkOutput> {
     if (d.ok) valid.push({ row, instance: d.instance, ...(d.id !== undefined ? { id: d.id } : {}) });
     else errors.push(errorLine(row, lineNo, d.error, d.id, text));
   }
-  if (i !== input.rows) {
-    throw new ChunkMismatchError(
-      `the chunk has ${i} row(s) but the split planned ${input.rows}; the input object changed after the job started`,
-    );
-  }
+  checkRowCount(input, i);
 
   let scored: { row: number; id?: string; p: Prediction }[] = [];
   if (valid.length > 0) {
@@ -96,13 +92,7 @@ export async function scoreChunk(input: ChunkInput): Promise<ChunkOutput> {
       errors.sort((a, b) => rowOf(a) - rowOf(b));
     }
   }
-  return {
-    results: formatResults(input.manifest, input.format, scored, input.hasId),
-    errors: errors.length > 0 ? `${errors.join('\n')}\n` : '',
-    rowsRead: i,
-    scored: scored.length,
-    rejected: errors.length,
-  };
+  return chunkOutput(input, scored, errors, i);
 }
 
 /** scoreChunk for a tabular model scored here: each valid row is written once, into the matrix. */
@@ -146,20 +136,34 @@ async function scoreEncoded(
     ids[n] = d.id;
     n++;
   }
-  if (i !== input.rows) {
-    throw new ChunkMismatchError(
-      `the chunk has ${i} row(s) but the split planned ${input.rows}; the input object changed after the job started`,
-    );
-  }
+  checkRowCount(input, i);
   const preds = n > 0 ? await predict(x.subarray(0, n * width), n) : [];
   const scored = preds.map((p, k) => {
     const id = ids[k];
     return { row: rowNumbers[k] as number, ...(id !== undefined ? { id } : {}), p };
   });
+  return chunkOutput(input, scored, errors, i);
+}
+
+/** A chunk whose row count differs from the plan was changed under the job: no retry can help. */
+function checkRowCount(input: ChunkInput, rowsRead: number): void {
+  if (rowsRead !== input.rows) {
+    throw new ChunkMismatchError(
+      `the chunk has ${rowsRead} row(s) but the split planned ${input.rows}; the input object changed after the job started`,
+    );
+  }
+}
+
+function chunkOutput(
+  input: ChunkInput,
+  scored: readonly { row: number; id?: string; p: Prediction }[],
+  errors: readonly string[],
+  rowsRead: number,
+): ChunkOutput {
   return {
     results: formatResults(input.manifest, input.format, scored, input.hasId),
     errors: errors.length > 0 ? `${errors.join('\n')}\n` : '',
-    rowsRead: i,
+    rowsRead,
     scored: scored.length,
     rejected: errors.length,
   };

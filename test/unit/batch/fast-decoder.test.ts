@@ -14,19 +14,10 @@ import { createRowDecoder } from '#core/batch/rows.ts';
 import { createTabularEncoder } from '#core/batch/tabular-fast.ts';
 import { ModelRegistry, type ModelVersion } from '#core/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
+import { TRANSACTION_COLUMNS } from '../../../scripts/lib/fraud-data.ts';
 import { MODELS } from '../../helpers.ts';
 
-const HEADER = [
-  'transaction_id',
-  'amount',
-  'merchant_category',
-  'hour',
-  'distance_from_home_km',
-  'transactions_last_hour',
-  'card_present',
-  'account_age_days',
-  'is_foreign',
-];
+const HEADER = ['transaction_id', ...TRANSACTION_COLUMNS];
 
 /** Values for each column, good and bad, as they turn up in real exports. */
 const CELLS: Record<string, readonly string[]> = {
