@@ -78,15 +78,22 @@ export function encodeInstances(
 ): Float32Array {
   const width = features.length;
   const out = new Float32Array(rows.length * width);
-  const encoders = encodersFor(features);
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r] as Record<string, unknown>;
-    for (let c = 0; c < width; c++) {
-      const f = features[c] as Feature;
-      out[r * width + c] = (encoders[c] as (v: unknown) => number)(row[f.name] ?? f.default);
-    }
-  }
+  const write = rowEncoder(features);
+  for (let r = 0; r < rows.length; r++) write(rows[r] as Record<string, unknown>, out, r * width);
   return out;
+}
+
+/** Writes one validated instance into `out` from `at`: one row of the [N, F] matrix. */
+export type RowEncoder = (row: Readonly<Record<string, unknown>>, out: Float32Array, at: number) => void;
+
+export function rowEncoder(features: readonly Feature[]): RowEncoder {
+  const encoders = encodersFor(features);
+  return (row, out, at) => {
+    for (let c = 0; c < features.length; c++) {
+      const f = features[c] as Feature;
+      out[at + c] = (encoders[c] as (v: unknown) => number)(row[f.name] ?? f.default);
+    }
+  };
 }
 
 /** Encoders are built once per manifest's feature list, not once per request. */

@@ -72,24 +72,29 @@ export function checkHeader(
   return { ignored: columns.filter((c) => c !== '' && !names.has(c)), problems };
 }
 
+/** A trimmed, non-empty CSV value as its feature's JSON value; undefined when it is not one. */
+export function csvValue(f: Feature, s: string): number | boolean | string | undefined {
+  switch (f.type) {
+    case 'number':
+    case 'integer':
+      return NUMBER.test(s) ? Number(s) : undefined;
+    case 'boolean': {
+      const l = s.toLowerCase();
+      return TRUE.has(l) ? true : FALSE.has(l) ? false : undefined;
+    }
+    case 'categorical':
+      return s;
+  }
+}
+
 function coerce(f: Feature, raw: string): { value: unknown } | { error: string } {
   const s = raw.trim();
   if (s === '') return { value: null };
-  switch (f.type) {
-    case 'number':
-    case 'integer': {
-      if (!NUMBER.test(s)) return { error: `${f.name}: '${clip(s)}' is not a number` };
-      return { value: Number(s) };
-    }
-    case 'boolean': {
-      const l = s.toLowerCase();
-      if (TRUE.has(l)) return { value: true };
-      if (FALSE.has(l)) return { value: false };
-      return { error: `${f.name}: '${clip(s)}' is not a boolean; use true/false, yes/no or 1/0` };
-    }
-    case 'categorical':
-      return { value: s };
-  }
+  const value = csvValue(f, s);
+  if (value !== undefined) return { value };
+  return f.type === 'boolean'
+    ? { error: `${f.name}: '${clip(s)}' is not a boolean; use true/false, yes/no or 1/0` }
+    : { error: `${f.name}: '${clip(s)}' is not a number` };
 }
 
 function clip(s: string, n = 40): string {

@@ -6,13 +6,9 @@
  * "ask the full decoder", which gives the row's exact message. So the same rows are rejected for
  * the same reasons, and the scorer need not validate the matrix again.
  */
-import { encodersFor } from '../features.ts';
+import { encodersFor, rowEncoder } from '../features.ts';
 import type { Feature, Manifest } from '../manifest.ts';
-import type { BatchFormat } from './rows.ts';
-
-const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
-const FALSE = new Set(['false', 'f', 'no', 'n', '0']);
+import { type BatchFormat, csvValue } from './rows.ts';
 
 export interface TabularEncoder {
   /** Columns of the input matrix: the model's features, in manifest order. */
@@ -59,16 +55,10 @@ function checkFor(f: Feature, encode: (v: unknown) => number): Check {
   }
 }
 
-/** A CSV field (trimmed) as the full decoder coerces it; undefined when it would not. */
+/** A CSV field as the full decoder coerces it: null when empty, undefined when it would not. */
 function coerceField(f: Feature, raw: string): unknown {
   const s = raw.trim();
-  if (s === '') return null;
-  if (f.type === 'number' || f.type === 'integer') return NUMBER.test(s) ? Number(s) : undefined;
-  if (f.type === 'boolean') {
-    const l = s.toLowerCase();
-    return TRUE.has(l) ? true : FALSE.has(l) ? false : undefined;
-  }
-  return s;
+  return s === '' ? null : csvValue(f, s);
 }
 
 /**
@@ -85,12 +75,7 @@ export function createTabularEncoder(
   const width = features.length;
   const encoders = encodersFor(features);
   const checks = features.map((f, i) => checkFor(f, encoders[i] as (v: unknown) => number));
-  const encodeInstance = (instance: Readonly<Record<string, unknown>>, out: Float32Array, at: number) => {
-    for (let c = 0; c < width; c++) {
-      const f = features[c] as Feature;
-      out[at + c] = (encoders[c] as (v: unknown) => number)(instance[f.name] ?? f.default);
-    }
-  };
+  const encodeInstance = rowEncoder(features);
 
   if (format === 'jsonl') {
     const idKey = opts.idColumn ?? 'id';
