@@ -69,11 +69,15 @@ export async function finaliseIfComplete(
   /** The job's chunk count when the caller knows it (a chunk message does): one listing answers "not yet". */
   chunks?: number,
 ): Promise<JobSummary | undefined> {
-  if (chunks !== undefined && progressOf(await listMarkers(d, jobId)).done.size < chunks) return undefined;
+  let markers: ChunkMarker[] | undefined;
+  if (chunks !== undefined) {
+    markers = await listMarkers(d, jobId);
+    if (progressOf(markers).done.size < chunks) return undefined;
+  }
   const job = await readJob(d, jobId);
   if (!job || job.chunks === undefined || job.state === 'failed') return undefined;
   if (await readSummary(d, jobId)) return undefined;
-  const markers = await listMarkers(d, jobId);
+  markers ??= await listMarkers(d, jobId);
   const p = progressOf(markers);
   if (p.done.size < job.chunks) return undefined;
   const failures: ChunkFailure[] = [];

@@ -33,7 +33,11 @@ const LOADING = 'the models are still loading';
  * in its place), or ready.
  */
 export function versionReadiness(src: ReadinessSource, mv: ModelVersion): Readiness {
-  if (!src.ready) return { ready: false, reason: LOADING };
+  return src.ready ? loadedReadiness(src, mv) : { ready: false, reason: LOADING };
+}
+
+/** A version's readiness once every session is loaded: its endpoint's circuit decides. */
+function loadedReadiness(src: ReadinessSource, mv: ModelVersion): Readiness {
   if (src.inProcess(mv)) return { ready: true };
   const endpoint = mv.route.endpoint;
   if (!src.remote || !endpoint) {
@@ -65,7 +69,7 @@ export function serverReadiness(src: ReadinessSource): ServerReadiness {
     entry.policy.live.flatMap(({ version }) => {
       const mv = entry.versions.find((v) => v.version === version);
       if (!mv) return [];
-      const { ready, reason } = versionReadiness(src, mv);
+      const { ready, reason } = loadedReadiness(src, mv);
       return reason ? [{ name: mv.name, version: mv.version, ready, reason }] : [];
     }),
   );
