@@ -5,7 +5,6 @@
  * protocol, or the same request sent to the model's SageMaker endpoint (endpoint-path.ts). Knows
  * nothing of HTTP or AWS; handlers adapt it.
  */
-import { NotImplementedError } from '../errors.ts';
 import { loadImageCodecs } from '../image/codecs.ts';
 import type { EngineOptions, InferenceEngine } from '../ports.ts';
 import type { InferRequest, InferResponse, Prediction, V2ModelMetadata } from '../protocol.ts';
@@ -68,15 +67,6 @@ export class Scorer {
     return this.#versions.session(mv);
   }
 
-  #session(mv: ModelVersion): Promise<Prepared> {
-    if (!this.inProcess(mv)) {
-      throw new NotImplementedError(
-        `Model '${mv.name}' version ${mv.version} is served by SageMaker endpoint ${mv.route.endpoint?.name}, and this process has no SageMaker client configured.`,
-      );
-    }
-    return this.#versions.session(mv);
-  }
-
   /** v1: JSON instances in, one prediction per instance out, in one `session.run`. */
   async predict(
     mv: ModelVersion,
@@ -90,7 +80,7 @@ export class Scorer {
   async score(mv: ModelVersion, instances: readonly unknown[], opts: ScoreOptions = {}): Promise<Scored> {
     await codecsFor(mv);
     if (!this.inProcess(mv)) return this.#endpoint.predict(mv, instances, opts);
-    return scoreInProcess(this.#versions, await this.#session(mv), instances);
+    return scoreInProcess(this.#versions, await this.#versions.session(mv), instances);
   }
 
   /**
@@ -101,7 +91,7 @@ export class Scorer {
   matrixScorer(mv: ModelVersion): ((x: Float32Array, rows: number) => Promise<Prediction[]>) | undefined {
     if (!this.inProcess(mv) || mv.manifest.processor || mv.manifest.inputs.kind !== 'tabular')
       return undefined;
-    return async (x, rows) => scoreMatrix(await this.#session(mv), x, rows);
+    return async (x, rows) => scoreMatrix(await this.#versions.session(mv), x, rows);
   }
 
   /** Open Inference Protocol v2 infer. */
@@ -116,7 +106,7 @@ export class Scorer {
   async inferRouted(mv: ModelVersion, req: InferRequest, opts: ScoreOptions = {}): Promise<Inferred> {
     await codecsFor(mv);
     if (!this.inProcess(mv)) return this.#endpoint.infer(mv, req, opts);
-    return inferInProcess(this.#versions, await this.#session(mv), req, opts);
+    return inferInProcess(this.#versions, await this.#versions.session(mv), req, opts);
   }
 
   /** Whether this process can answer for a version now, and why not. */
