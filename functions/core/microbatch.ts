@@ -185,8 +185,11 @@ export class BatchingModel implements LoadedModel {
       // finds the engine free and no company, as it should.
       this.#inflight--;
       this.#running -= batch.length;
-      settle();
-      this.#pump();
+      try {
+        settle();
+      } finally {
+        this.#pump();
+      }
     });
   }
 
