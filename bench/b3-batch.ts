@@ -20,6 +20,7 @@ import {
   ListObjectsV2Command,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import type { Message } from '@aws-sdk/client-sqs';
 import { handlerEnv, type LocalAws, startLocalAws } from '../infra/local/aws.ts';
 import { liveVersion } from './lib/models.ts';
 import type { BenchOptions, BenchResult, Figure } from './lib/report.ts';
@@ -57,32 +58,46 @@ async function worker(): Promise<void> {
 }
 
 /**
- * The score worker alone, in its own process: the job is split first (not timed), then every
- * chunk message is taken off the queue and handed to the score step, one after another. Timed:
- * the score step only (ranged S3 read, decode, score, result and marker writes). Sends seconds.
+ * The score worker alone, in its own process: the job is split first (not timed), then the chunk
+ * messages are taken off the queue and handed to the score function's handler in SQS events of up
+ * to 10 records, as Lambda would. Timed: the handler only (ranged S3 reads, decode, score, result
+ * and marker writes). Sends seconds.
  */
 async function scoreOnly(): Promise<void> {
   const { batchDeps } = await import('#shared/batch.ts');
   const { loadConfig } = await import('#shared/config.ts');
   const { splitUpload } = await import('#core/batch/split-step.ts');
-  const { processChunk } = await import('#core/batch/score-step.ts');
-  const { chunkMessageSchema } = await import('#core/batch/job.ts');
+  const { createScoreHandler } = await import('#pipeline/score.ts');
+  const { sqsEventFor } = await import('../infra/local/event-sources.ts');
+  const { lambdaContext } = await import('../infra/local/gateway.ts');
   const { SQSClient, ReceiveMessageCommand } = await import('@aws-sdk/client-sqs');
   const d = await batchDeps(loadConfig(), { scoring: true });
   const [bucket, key, etag] = process.argv.slice(3) as [string, string, string];
   await splitUpload(d, { bucket, key, etag });
   const sqs = new SQSClient({ endpoint: process.env.AWS_ENDPOINT_URL });
-  const messages: unknown[] = [];
+  const batches: Message[][] = [];
   for (;;) {
     const r = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: d.settings.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 900 }),
+      new ReceiveMessageCommand({
+        QueueUrl: d.settings.queueUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 900,
+        MessageSystemAttributeNames: ['All'],
+      }),
     );
     if (!r.Messages?.length) break;
-    for (const m of r.Messages) messages.push(chunkMessageSchema.parse(JSON.parse(m.Body as string)));
+    batches.push(r.Messages);
   }
+  const handler = createScoreHandler(d);
+  const arn = process.env.QUEUE_ARN as string;
   const started = performance.now();
-  for (const msg of messages) await processChunk(d, msg as never, 1);
-  process.send?.({ seconds: (performance.now() - started) / 1000, chunks: messages.length }, () => process.exit(0));
+  let chunks = 0;
+  for (const batch of batches) {
+    const res = await handler(sqsEventFor(batch, arn, 'us-east-1'), lambdaContext('score', 900_000));
+    if (res.batchItemFailures.length > 0) throw new Error(`B3: ${res.batchItemFailures.length} chunk(s) failed`);
+    chunks += batch.length;
+  }
+  process.send?.({ seconds: (performance.now() - started) / 1000, chunks }, () => process.exit(0));
 }
 
 /** Puts the file into the emulator's input bucket as a client would: a multipart upload. Returns its ETag. */
@@ -110,7 +125,7 @@ async function workerRun(file: string, rows: number, size: number): Promise<numb
     const key = `fraud-detector/worker-${rows}.csv`;
     const etag = await upload(aws, key, file, size);
     const child = fork(new URL(import.meta.url).pathname, ['--score-only', aws.names.inputBucket, key, etag], {
-      env: { ...process.env, ...handlerEnv(aws), POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' },
+      env: { ...process.env, ...handlerEnv(aws), QUEUE_ARN: aws.queueArn, POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     const got = await new Promise<{ seconds: number }>((resolve, reject) => {

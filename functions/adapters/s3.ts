@@ -113,14 +113,16 @@ export class S3ObjectStore implements ObjectStore, UrlSigner {
     body: string,
     opts: { contentType?: string; ifNoneMatch?: boolean } = {},
   ): Promise<'written' | 'exists'> {
+    // Encoded once: the length, the signature and the socket all read these bytes.
+    const bytes = Buffer.from(body, 'utf8');
     try {
       await this.client.send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: key,
-          Body: body,
+          Body: bytes,
           // Given, so an empty body is not taken for a stream of unknown length.
-          ContentLength: Buffer.byteLength(body),
+          ContentLength: bytes.length,
           ContentType: opts.contentType ?? 'application/octet-stream',
           ...(opts.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
         }),

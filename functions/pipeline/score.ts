@@ -6,6 +6,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { BatchDeps } from '#core/batch/deps.ts';
+import { inFlight } from '#core/batch/in-flight.ts';
 import { chunkMessageSchema } from '#core/batch/job.ts';
 import { processChunk } from '#core/batch/score-step.ts';
 import { formatIssues } from '#core/issues.ts';
@@ -16,10 +17,15 @@ import { logger, metrics, tracer } from '#shared/observability.ts';
 /**
  * The score function: SQS chunk messages in, parts and error files out. Powertools' BatchProcessor
  * reports failed records individually (ReportBatchItemFailures), so one bad chunk never makes the
- * others run again. Records run one after another: one chunk's rows in memory at a time.
+ * others run again. Two records run at a time (CHUNKS_IN_FLIGHT): one chunk decodes and scores while
+ * the other's results are written, and at most two chunks' rows are in memory. Log lines name their
+ * job and chunk themselves, since two records share the logger.
  */
+export const CHUNKS_IN_FLIGHT = 2;
+
 export function createScoreHandler(deps: BatchDeps) {
   const processor = new BatchProcessor(EventType.SQS);
+  const slot = inFlight(CHUNKS_IN_FLIGHT);
 
   const record = async (r: SQSRecord): Promise<string> => {
     let body: unknown;
@@ -39,8 +45,7 @@ export function createScoreHandler(deps: BatchDeps) {
     }
     const msg = parsed.data;
     const attempt = Number(r.attributes?.ApproximateReceiveCount ?? '1') || 1;
-    logger.appendKeys({ jobId: msg.jobId, chunk: msg.chunk, model: msg.model, version: msg.version });
-    const outcome = await processChunk(deps, msg, attempt);
+    const outcome = await slot(() => processChunk(deps, msg, attempt));
     if (outcome === 'scored') metrics.addMetric('BatchChunksScored', MetricUnit.Count, 1);
     if (outcome === 'dead-lettered') metrics.addMetric('BatchChunksDeadLettered', MetricUnit.Count, 1);
     return outcome;
@@ -51,7 +56,7 @@ export function createScoreHandler(deps: BatchDeps) {
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(logMetrics(metrics))
     .handler(async (event, context) =>
-      processPartialResponse(event, record, processor, { context, processInParallel: false }),
+      processPartialResponse(event, record, processor, { context, processInParallel: true }),
     );
 }
 

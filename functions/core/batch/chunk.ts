@@ -1,8 +1,8 @@
 import { ValidationError } from '../errors.ts';
 import type { Manifest } from '../manifest.ts';
 import type { Prediction } from '../protocol.ts';
-import { csvField } from './csv.ts';
 import type { Line } from './lines.ts';
+import { formatResults } from './results.ts';
 import type { BatchFormat, RowDecoder } from './rows.ts';
 import type { TabularEncoder } from './tabular-fast.ts';
 
@@ -181,56 +181,4 @@ function errorLine(row: number, line: number, error: string, id: string | undefi
 
 function rowOf(errorJson: string): number {
   return Number(/"row":(\d+)/.exec(errorJson)?.[1] ?? 0);
-}
-
-/** Float32 scores printed with the digits they have (9 significant digits round-trip a float32). */
-export function num(x: unknown): string {
-  if (typeof x !== 'number') return csvField(x);
-  if (Number.isInteger(x)) return String(x);
-  return String(Number(x.toPrecision(9)));
-}
-
-/** The results header for a model's CSV output. */
-export function resultColumns(m: Manifest, hasId: boolean): string[] {
-  const cols = ['row', ...(hasId ? ['id'] : [])];
-  if (m.task === 'regression') return [...cols, 'value'];
-  if (m.task === 'embedding') return [...cols, 'embedding'];
-  if (m.task === 'tensor') return [...cols, ...(m.outputs.tensors ?? []).map((t) => t.name)];
-  return [...cols, 'label', 'score', ...(m.outputs.labels ?? []).map((l) => `p_${l}`)];
-}
-
-function formatResults(
-  m: Manifest,
-  format: BatchFormat,
-  rows: readonly { row: number; id?: string; p: Prediction }[],
-  hasId: boolean,
-): string {
-  if (format !== 'csv') {
-    let out = '';
-    for (const r of rows)
-      out += `${JSON.stringify({ row: r.row, ...(r.id !== undefined ? { id: r.id } : {}), ...r.p })}\n`;
-    return out;
-  }
-  const labels = m.outputs.labels ?? [];
-  const lines = [resultColumns(m, hasId).join(',')];
-  for (const r of rows) {
-    const cells: string[] = [String(r.row)];
-    if (hasId) cells.push(csvField(r.id));
-    const p = r.p;
-    if (m.task === 'regression') {
-      cells.push(Array.isArray(p.value) ? csvField(JSON.stringify(p.value)) : num(p.value));
-    } else if (m.task === 'embedding') {
-      cells.push(csvField(JSON.stringify(p.embedding)));
-    } else if (m.task === 'tensor') {
-      for (const t of m.outputs.tensors ?? []) cells.push(csvField(JSON.stringify(p[t.name])));
-    } else {
-      const probs = (p.probabilities ?? {}) as Record<string, number>;
-      const shown = labels.map((l) => num(probs[l]));
-      // The score is one of the probabilities: format it once (num is the costly part of a row).
-      const same = labels.findIndex((l) => probs[l] === p.score);
-      cells.push(csvField(p.label), same >= 0 ? (shown[same] as string) : num(p.score), ...shown);
-    }
-    lines.push(cells.join(','));
-  }
-  return `${lines.join('\n')}\n`;
 }
