@@ -17,7 +17,8 @@ export interface ChunkOutput {
 }
 
 export interface ChunkInput {
-  readonly lines: AsyncIterable<Line>;
+  /** The chunk's lines, in the batches they were read in (readLineBatches). */
+  readonly lines: AsyncIterable<readonly Line[]>;
   readonly firstRow: number;
   readonly rows: number;
   readonly headerLines: number;
@@ -51,18 +52,20 @@ export async function scoreChunk(input: ChunkInput): Promise<ChunkOutput> {
   const valid: { row: number; id?: string; instance: Record<string, unknown> }[] = [];
   const errors: string[] = [];
   let i = 0;
-  for await (const line of input.lines) {
-    const row = input.firstRow + i;
-    i++;
-    const lineNo = row + input.headerLines;
-    const text = line.text.charCodeAt(0) === 0xfeff ? line.text.slice(1) : line.text;
-    if (line.problem) {
-      errors.push(errorLine(row, lineNo, line.problem, undefined, ''));
-      continue;
+  for await (const batch of input.lines) {
+    for (const line of batch) {
+      const row = input.firstRow + i;
+      i++;
+      const lineNo = row + input.headerLines;
+      const text = line.text.charCodeAt(0) === 0xfeff ? line.text.slice(1) : line.text;
+      if (line.problem) {
+        errors.push(errorLine(row, lineNo, line.problem, undefined, ''));
+        continue;
+      }
+      const d = input.decoder.decode(text);
+      if (d.ok) valid.push({ row, instance: d.instance, ...(d.id !== undefined ? { id: d.id } : {}) });
+      else errors.push(errorLine(row, lineNo, d.error, d.id, text));
     }
-    const d = input.decoder.decode(text);
-    if (d.ok) valid.push({ row, instance: d.instance, ...(d.id !== undefined ? { id: d.id } : {}) });
-    else errors.push(errorLine(row, lineNo, d.error, d.id, text));
   }
   checkRowCount(input, i);
 
@@ -109,32 +112,34 @@ async function scoreEncoded(
   const errors: string[] = [];
   let n = 0;
   let i = 0;
-  for await (const line of input.lines) {
-    const row = input.firstRow + i;
-    i++;
-    if (i > input.rows) continue;
-    const lineNo = row + input.headerLines;
-    const text = line.text.charCodeAt(0) === 0xfeff ? line.text.slice(1) : line.text;
-    if (line.problem) {
-      errors.push(errorLine(row, lineNo, line.problem, undefined, ''));
-      continue;
-    }
-    const fast = encoder.encode(text, x, n * width);
-    if (fast !== undefined) {
+  for await (const batch of input.lines) {
+    for (const line of batch) {
+      const row = input.firstRow + i;
+      i++;
+      if (i > input.rows) continue;
+      const lineNo = row + input.headerLines;
+      const text = line.text.charCodeAt(0) === 0xfeff ? line.text.slice(1) : line.text;
+      if (line.problem) {
+        errors.push(errorLine(row, lineNo, line.problem, undefined, ''));
+        continue;
+      }
+      const fast = encoder.encode(text, x, n * width);
+      if (fast !== undefined) {
+        rowNumbers[n] = row;
+        ids[n] = fast ?? undefined;
+        n++;
+        continue;
+      }
+      const d = input.decoder.decode(text);
+      if (!d.ok) {
+        errors.push(errorLine(row, lineNo, d.error, d.id, text));
+        continue;
+      }
+      encoder.encodeInstance(d.instance, x, n * width);
       rowNumbers[n] = row;
-      ids[n] = fast ?? undefined;
+      ids[n] = d.id;
       n++;
-      continue;
     }
-    const d = input.decoder.decode(text);
-    if (!d.ok) {
-      errors.push(errorLine(row, lineNo, d.error, d.id, text));
-      continue;
-    }
-    encoder.encodeInstance(d.instance, x, n * width);
-    rowNumbers[n] = row;
-    ids[n] = d.id;
-    n++;
   }
   checkRowCount(input, i);
   const preds = n > 0 ? await predict(x.subarray(0, n * width), n) : [];

@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 
 /** One line of a text file, located by byte offsets so chunks can be re-read by range. */
 export interface Line {
@@ -35,6 +35,18 @@ export async function* readLines(
   source: AsyncIterable<Uint8Array>,
   opts: ReadLinesOptions = {},
 ): AsyncGenerator<Line> {
+  for await (const batch of readLineBatches(source, opts)) yield* batch;
+}
+
+/**
+ * readLines, one batch per read buffer: the lines that end in it (and the final line at the end).
+ * The whole lines of an ASCII buffer are decoded with one call and cut as strings; any other
+ * buffer is cut and checked line by line. Either way, each line gets the same text and offsets.
+ */
+export async function* readLineBatches(
+  source: AsyncIterable<Uint8Array>,
+  opts: ReadLinesOptions = {},
+): AsyncGenerator<Line[]> {
   const decode = opts.decode ?? true;
   const maxLine = opts.maxLineBytes ?? MAX_LINE_BYTES;
   let offset = opts.offset ?? 0; // offset of the first byte of `pending`
@@ -42,6 +54,7 @@ export async function* readLines(
   let pendingBytes = 0;
   let overlong = false;
   let index = 0;
+  const overlongProblem = `line is longer than ${maxLine} bytes`;
 
   const emit = (parts: Buffer[], bytes: number, hadNewline: boolean): Line => {
     const start = offset;
@@ -51,7 +64,7 @@ export async function* readLines(
     index++;
     if (overlong) {
       overlong = false;
-      return { start, end, text: '', problem: `line is longer than ${maxLine} bytes` };
+      return { start, end, text: '', problem: overlongProblem };
     }
     if (!wanted) return { start, end, text: '' };
     let buf = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
@@ -62,12 +75,42 @@ export async function* readLines(
     return { start, end, text: buf.toString('utf8') };
   };
 
+  /** Whole ASCII lines `region` (ending in a newline) into `batch`: one decode, then string cuts. */
+  const asciiLines = (region: Buffer, batch: Line[]): void => {
+    const text = region.toString('latin1');
+    let p = 0;
+    while (p < text.length) {
+      const nl = text.indexOf('\n', p);
+      const start = offset;
+      offset += nl + 1 - p;
+      index++;
+      if (nl + 1 - p > maxLine + 2) batch.push({ start, end: offset, text: '', problem: overlongProblem });
+      else {
+        const e = nl > p && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+        batch.push({ start, end: offset, text: text.slice(p, e) });
+      }
+      p = nl + 1;
+    }
+  };
+
   for await (const chunk of source) {
     const data = Buffer.isBuffer(chunk)
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const batch: Line[] = [];
     let from = 0;
+    let triedAscii = decode !== true;
     while (from < data.length) {
+      if (!triedAscii && pendingBytes === 0 && !overlong) {
+        // The lines that start here and end in this buffer, decoded at once when they are ASCII.
+        triedAscii = true;
+        const last = data.lastIndexOf(NL);
+        if (last >= from && isAscii(data.subarray(from, last + 1))) {
+          asciiLines(data.subarray(from, last + 1), batch);
+          from = last + 1;
+          continue;
+        }
+      }
       const nl = data.indexOf(NL, from);
       if (nl === -1) {
         const rest = data.subarray(from);
@@ -84,13 +127,14 @@ export async function* readLines(
       const bytes = pendingBytes + piece.length;
       if (!overlong && bytes > maxLine + 2) overlong = true;
       const parts = overlong ? [] : pending.length === 0 ? [piece] : [...pending, piece];
-      yield emit(parts, bytes, true);
+      batch.push(emit(parts, bytes, true));
       pending = [];
       pendingBytes = 0;
       from = nl + 1;
     }
+    if (batch.length > 0) yield batch;
   }
-  if (pendingBytes > 0) yield emit(pending, pendingBytes, false);
+  if (pendingBytes > 0) yield [emit(pending, pendingBytes, false)];
 }
 
 /** Wraps a Buffer or string as a one-chunk async source (tests, small objects). */

@@ -5,7 +5,7 @@ import { ChunkMismatchError, scoreChunk } from './chunk.ts';
 import { type BatchDeps, JSON_TYPE, now } from './deps.ts';
 import { type ChunkFailure, type ChunkMessage, keys } from './job.ts';
 import { finaliseIfComplete } from './job-store.ts';
-import { type Line, readLines } from './lines.ts';
+import { type Line, readLineBatches } from './lines.ts';
 import { createRowDecoder, resultFormat } from './rows.ts';
 import { createTabularEncoder } from './tabular-fast.ts';
 
@@ -70,7 +70,8 @@ export async function processChunk(
         })
       : undefined;
     const out = await scoreChunk({
-      lines: msg.format === 'image' ? wholeFile(body, msg.start) : readLines(body, { offset: msg.start }),
+      lines:
+        msg.format === 'image' ? wholeFile(body, msg.start) : readLineBatches(body, { offset: msg.start }),
       firstRow: msg.firstRow,
       rows: msg.rows,
       headerLines: msg.headerLines,
@@ -153,12 +154,12 @@ async function deadLetter(d: BatchDeps, msg: ChunkMessage, reason: string, attem
 }
 
 /** An image file's bytes as the one "line" of its chunk, base64 text for the image row decoder. */
-async function* wholeFile(body: AsyncIterable<Uint8Array>, start: number): AsyncGenerator<Line> {
+async function* wholeFile(body: AsyncIterable<Uint8Array>, start: number): AsyncGenerator<Line[]> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const b of body) {
     parts.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
     size += b.length;
   }
-  yield { start, end: start + size, text: Buffer.concat(parts, size).toString('base64') };
+  yield [{ start, end: start + size, text: Buffer.concat(parts, size).toString('base64') }];
 }

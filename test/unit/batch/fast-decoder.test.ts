@@ -146,12 +146,19 @@ const GOOD_JSONL = JSON.stringify({
   is_foreign: true,
 });
 
-async function* asLines(lines: readonly string[]): AsyncGenerator<Line> {
+/** The lines as readLineBatches hands them over: in batches (here of up to 7). */
+async function* asLines(lines: readonly string[]): AsyncGenerator<Line[]> {
   let at = 0;
+  let batch: Line[] = [];
   for (const text of lines) {
-    yield { start: at, end: at + text.length + 1, text };
+    batch.push({ start: at, end: at + text.length + 1, text });
     at += text.length + 1;
+    if (batch.length === 7) {
+      yield batch;
+      batch = [];
+    }
   }
+  if (batch.length > 0) yield batch;
 }
 
 describe('the fast batch decoder against the full one', () => {

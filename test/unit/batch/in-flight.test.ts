@@ -8,15 +8,17 @@ function tracker() {
   let peak = 0;
   const order: number[] = [];
   const release: (() => void)[] = [];
-  const task = (n: number, fail = false) => async () => {
-    running++;
-    peak = Math.max(peak, running);
-    order.push(n);
-    await new Promise<void>((r) => release.push(r));
-    running--;
-    if (fail) throw new Error(`task ${n} failed`);
-    return n;
-  };
+  const task =
+    (n: number, fail = false) =>
+    async () => {
+      running++;
+      peak = Math.max(peak, running);
+      order.push(n);
+      await new Promise<void>((r) => release.push(r));
+      running--;
+      if (fail) throw new Error(`task ${n} failed`);
+      return n;
+    };
   const tick = () => new Promise((r) => setImmediate(r));
   return { task, release, order, tick, peak: () => peak };
 }

@@ -222,8 +222,8 @@ describe('models of every datatype, written only as a manifest', () => {
       { id: 'c', pixels: [[[4, 6, 8]]] },
     ];
     const out = await scoreChunk({
-      lines: (async function* (): AsyncGenerator<Line> {
-        for (const r of rows) yield { text: JSON.stringify(r) } as Line;
+      lines: (async function* (): AsyncGenerator<Line[]> {
+        yield rows.map((r) => ({ text: JSON.stringify(r) }) as Line);
       })(),
       firstRow: 1,
       rows: rows.length,
