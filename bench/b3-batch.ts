@@ -91,13 +91,16 @@ async function scoreOnly(): Promise<void> {
   const handler = createScoreHandler(d);
   const arn = process.env.QUEUE_ARN as string;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   let chunks = 0;
   for (const batch of batches) {
     const res = await handler(sqsEventFor(batch, arn, 'us-east-1'), lambdaContext('score', 900_000));
     if (res.batchItemFailures.length > 0) throw new Error(`B3: ${res.batchItemFailures.length} chunk(s) failed`);
     chunks += batch.length;
   }
-  process.send?.({ seconds: (performance.now() - started) / 1000, chunks }, () => process.exit(0));
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = (used.user + used.system) / 1e6;
+  process.send?.({ seconds: (performance.now() - started) / 1000, cpuSeconds, chunks }, () => process.exit(0));
 }
 
 /** Puts the file into the emulator's input bucket as a client would: a multipart upload. Returns its ETag. */

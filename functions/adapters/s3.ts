@@ -110,11 +110,11 @@ export class S3ObjectStore implements ObjectStore, UrlSigner {
   async write(
     bucket: string,
     key: string,
-    body: string,
+    body: string | Uint8Array,
     opts: { contentType?: string; ifNoneMatch?: boolean } = {},
   ): Promise<'written' | 'exists'> {
     // Encoded once: the length, the signature and the socket all read these bytes.
-    const bytes = Buffer.from(body, 'utf8');
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     try {
       await this.client.send(
         new PutObjectCommand({

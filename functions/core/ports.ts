@@ -109,7 +109,8 @@ export interface ObjectStore {
   write(
     bucket: string,
     key: string,
-    body: string,
+    /** Text is written as UTF-8. */
+    body: string | Uint8Array,
     opts?: { contentType?: string; ifNoneMatch?: boolean },
   ): Promise<'written' | 'exists'>;
   /** Keys under a prefix, in key order, all pages. */

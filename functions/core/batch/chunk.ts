@@ -8,7 +8,8 @@ import type { TabularEncoder } from './tabular-fast.ts';
 
 /** A chunk's outputs, ready to write: results and rejected rows, as text, plus the counts. */
 export interface ChunkOutput {
-  readonly results: string;
+  /** The results file as UTF-8: CSV for CSV input, JSON Lines otherwise. */
+  readonly results: Uint8Array;
   /** JSON Lines of `{row, line, error, id?, raw}`; empty when every row was valid. */
   readonly errors: string;
   readonly rowsRead: number;

@@ -39,32 +39,74 @@ export function resultColumns(m: Manifest, hasId: boolean): string[] {
 }
 
 /**
- * The chunk's results as text. Lines are joined once at the end: one flat string, which encodes to
- * bytes in one pass (a string grown by `+=` is a rope that must be flattened first).
+ * The chunk's results file, as UTF-8 bytes. Each row's text goes straight into one growing buffer:
+ * no string per file to flatten and encode afterwards.
  */
 export function formatResults(
   m: Manifest,
   format: BatchFormat,
   rows: readonly ScoredRow[],
   hasId: boolean,
-): string {
-  if (rows.length === 0) return format === 'csv' ? `${resultColumns(m, hasId).join(',')}\n` : '';
+): Uint8Array {
+  const out = new TextBytes(rows.length * 64);
   if (format !== 'csv') {
-    const lines = new Array<string>(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i] as ScoredRow;
-      lines[i] = JSON.stringify({ row: r.row, ...(r.id !== undefined ? { id: r.id } : {}), ...r.p });
+    for (const r of rows) {
+      out.add(JSON.stringify({ row: r.row, ...(r.id !== undefined ? { id: r.id } : {}), ...r.p }));
+      out.add('\n');
     }
-    return `${lines.join('\n')}\n`;
+    return out.bytes();
   }
   const cell = cellsFor(m);
-  const lines = new Array<string>(rows.length + 1);
-  lines[0] = resultColumns(m, hasId).join(',');
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i] as ScoredRow;
-    lines[i + 1] = hasId ? `${r.row},${csvField(r.id)},${cell(r.p)}` : `${r.row},${cell(r.p)}`;
+  out.add(resultColumns(m, hasId).join(','));
+  out.add('\n');
+  for (const r of rows) {
+    out.add(String(r.row));
+    out.add(',');
+    if (hasId) {
+      out.add(csvField(r.id));
+      out.add(',');
+    }
+    out.add(cell(r.p));
+    out.add('\n');
   }
-  return `${lines.join('\n')}\n`;
+  return out.bytes();
+}
+
+/** A growing UTF-8 buffer; ASCII text (most of a results file) is copied a byte at a time. */
+export class TextBytes {
+  #buf: Buffer;
+  #len = 0;
+
+  constructor(initial = 1 << 16) {
+    this.#buf = Buffer.allocUnsafe(Math.max(64, initial));
+  }
+
+  add(s: string): void {
+    // A UTF-16 unit is at most 3 UTF-8 bytes (a surrogate pair, 2 units, is 4).
+    if (this.#len + s.length * 3 > this.#buf.length) this.#grow(this.#len + s.length * 3);
+    const buf = this.#buf;
+    let len = this.#len;
+    for (let k = 0; k < s.length; k++) {
+      const c = s.charCodeAt(k);
+      if (c > 0x7f) {
+        this.#len = len + buf.write(k === 0 ? s : s.slice(k), len, 'utf8');
+        return;
+      }
+      buf[len++] = c;
+    }
+    this.#len = len;
+  }
+
+  /** The text so far; valid until the next add. */
+  bytes(): Uint8Array {
+    return this.#buf.subarray(0, this.#len);
+  }
+
+  #grow(need: number): void {
+    const next = Buffer.allocUnsafe(Math.max(need, this.#buf.length * 2));
+    this.#buf.copy(next, 0, 0, this.#len);
+    this.#buf = next;
+  }
 }
 
 /** The cells after `row` (and `id`) for one prediction, by task. */

@@ -1,11 +1,12 @@
 /**
- * The results writer's number format: the fast path must print exactly what the plain rule
- * (String(Number(x.toPrecision(9)))) prints, for every float32 and double the model can give.
+ * The results writer: its number format must print exactly what the plain rule
+ * (String(Number(x.toPrecision(9)))) prints, for every float32 and double the model can give, and
+ * its byte buffer must hold exactly what Buffer.from gives for the same text.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { num } from '#core/batch/results.ts';
+import { num, TextBytes } from '#core/batch/results.ts';
 
 const plain = (x: number): string => (Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(9))));
 
@@ -57,5 +58,24 @@ describe('results number format', () => {
   it('quotes what is not a number as a CSV field, and leaves undefined empty', () => {
     assert.equal(num('a,b'), '"a,b"');
     assert.equal(num(undefined), '');
+  });
+});
+
+describe('results bytes', () => {
+  it('hold exactly the UTF-8 of the text added, whatever it contains and however much', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 40 }), { maxLength: 60 }), (parts) => {
+        const out = new TextBytes(64);
+        for (const p of parts) out.add(p);
+        assert.deepEqual(Buffer.from(out.bytes()), Buffer.from(parts.join(''), 'utf8'));
+      }),
+      { numRuns: 2000, seed: 20261126 },
+    );
+  });
+
+  it('keep ids with accents, emoji and lone surrogates as Buffer.from would', () => {
+    const out = new TextBytes(64);
+    for (const p of ['1,', 'café', ',', '😀', ',', '\ud800', 'x'.repeat(500), '\n']) out.add(p);
+    assert.deepEqual(Buffer.from(out.bytes()), Buffer.from(`1,café,😀,\ud800${'x'.repeat(500)}\n`, 'utf8'));
   });
 });

@@ -237,7 +237,8 @@ describe('models of every datatype, written only as a manifest', () => {
     assert.equal(out.scored, 2);
     assert.equal(out.rejected, 1);
     assert.deepEqual(
-      out.results
+      Buffer.from(out.results)
+        .toString('utf8')
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l)),
