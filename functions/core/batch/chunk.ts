@@ -1,8 +1,9 @@
 import { ValidationError } from '../errors.ts';
 import type { Manifest } from '../manifest.ts';
 import type { Prediction } from '../protocol.ts';
+import type { MatrixScores } from '../seam/class-scores.ts';
 import type { Line } from './lines.ts';
-import { formatResults } from './results.ts';
+import { formatClassCsv, formatResults, type ScoredRow } from './results.ts';
 import type { BatchFormat, RowDecoder } from './rows.ts';
 import type { TabularEncoder } from './tabular-fast.ts';
 
@@ -35,7 +36,7 @@ export interface ChunkInput {
    */
   readonly encoded?: {
     readonly encoder: TabularEncoder;
-    readonly predict: (x: Float32Array, rows: number) => Promise<Prediction[]>;
+    readonly predict: (x: Float32Array, rows: number) => Promise<MatrixScores>;
   };
 }
 
@@ -103,7 +104,7 @@ export async function scoreChunk(input: ChunkInput): Promise<ChunkOutput> {
 async function scoreEncoded(
   input: ChunkInput,
   encoder: TabularEncoder,
-  predict: (x: Float32Array, rows: number) => Promise<Prediction[]>,
+  predict: (x: Float32Array, rows: number) => Promise<MatrixScores>,
 ): Promise<ChunkOutput> {
   const width = encoder.width;
   // Sized by the plan; a chunk with more lines than planned is refused below, before scoring.
@@ -143,8 +144,19 @@ async function scoreEncoded(
     }
   }
   checkRowCount(input, i);
-  const preds = n > 0 ? await predict(x.subarray(0, n * width), n) : [];
-  const scored = preds.map((p, k) => {
+  const scores = n > 0 ? await predict(x.subarray(0, n * width), n) : undefined;
+  if (scores?.classes && input.format === 'csv') {
+    // A classifier's CSV is written from its score tensor: no Prediction object per row.
+    const results = formatClassCsv(
+      input.manifest,
+      input.hasId,
+      scores.classes,
+      (k) => rowNumbers[k] as number,
+      (k) => ids[k],
+    );
+    return { ...errorsOutput(errors), results, rowsRead: i, scored: n };
+  }
+  const scored = (scores?.predictions() ?? []).map((p, k) => {
     const id = ids[k];
     return { row: rowNumbers[k] as number, ...(id !== undefined ? { id } : {}), p };
   });
@@ -162,17 +174,20 @@ function checkRowCount(input: ChunkInput, rowsRead: number): void {
 
 function chunkOutput(
   input: ChunkInput,
-  scored: readonly { row: number; id?: string; p: Prediction }[],
+  scored: readonly ScoredRow[],
   errors: readonly string[],
   rowsRead: number,
 ): ChunkOutput {
   return {
+    ...errorsOutput(errors),
     results: formatResults(input.manifest, input.format, scored, input.hasId),
-    errors: errors.length > 0 ? `${errors.join('\n')}\n` : '',
     rowsRead,
     scored: scored.length,
-    rejected: errors.length,
   };
+}
+
+function errorsOutput(errors: readonly string[]): { errors: string; rejected: number } {
+  return { errors: errors.length > 0 ? `${errors.join('\n')}\n` : '', rejected: errors.length };
 }
 
 function errorLine(row: number, line: number, error: string, id: string | undefined, raw: string): string {

@@ -1,5 +1,6 @@
 import type { MessageQueue, ObjectStore } from '../ports.ts';
 import type { ModelRegistry, ModelVersion } from '../registry.ts';
+import type { MatrixScores } from '../seam/class-scores.ts';
 import type { Owner } from './owner.ts';
 
 /** What every batch step is given: storage, the queue, the registry, settings and a log. */
@@ -36,7 +37,7 @@ export interface BatchDeps {
    */
   readonly matrixScorer?: (
     mv: ModelVersion,
-  ) => ((x: Float32Array, rows: number) => Promise<unknown[]>) | undefined;
+  ) => ((x: Float32Array, rows: number) => Promise<MatrixScores>) | undefined;
   /** Told each chunk's row counts once its outputs are written: the BatchRows metrics. */
   readonly onChunkScored?: (counts: { readonly scored: number; readonly rejected: number }) => void;
 }

@@ -1,5 +1,6 @@
 import type { Manifest } from '../manifest.ts';
 import type { Prediction } from '../protocol.ts';
+import type { ClassView } from '../seam/class-scores.ts';
 import { csvField } from './csv.ts';
 import type { BatchFormat } from './rows.ts';
 
@@ -48,6 +49,15 @@ export function formatResults(
   rows: readonly ScoredRow[],
   hasId: boolean,
 ): Uint8Array {
+  if (format === 'csv' && isClassifier(m)) {
+    return formatClassCsv(
+      m,
+      hasId,
+      predictionView(m, rows),
+      (i) => (rows[i] as ScoredRow).row,
+      (i) => rows[i]?.id,
+    );
+  }
   const out = new TextBytes(rows.length * 64);
   if (format !== 'csv') {
     for (const r of rows) {
@@ -109,28 +119,70 @@ export class TextBytes {
   }
 }
 
-/** The cells after `row` (and `id`) for one prediction, by task. */
+/** The cells after `row` (and `id`) for one prediction, by task (classifiers: formatClassCsv). */
 function cellsFor(m: Manifest): (p: Prediction) => string {
   if (m.task === 'regression') {
     return (p) => (Array.isArray(p.value) ? csvField(JSON.stringify(p.value)) : num(p.value));
   }
   if (m.task === 'embedding') return (p) => csvField(JSON.stringify(p.embedding));
-  if (m.task === 'tensor') {
-    const names = (m.outputs.tensors ?? []).map((t) => t.name);
-    return (p) => names.map((n) => csvField(JSON.stringify(p[n]))).join(',');
-  }
+  const names = (m.outputs.tensors ?? []).map((t) => t.name);
+  return (p) => names.map((n) => csvField(JSON.stringify(p[n]))).join(',');
+}
+
+const isClassifier = (m: Manifest) =>
+  m.task === 'binary-classification' || m.task === 'multiclass-classification';
+
+/** Predictions seen as a classifier's answers, for formatClassCsv. */
+function predictionView(m: Manifest, rows: readonly ScoredRow[]): ClassView {
   const labels = m.outputs.labels ?? [];
-  return (p) => {
-    const probs = (p.probabilities ?? {}) as Record<string, number>;
-    let shown = '';
-    let score: string | undefined;
-    for (const l of labels) {
-      const v = probs[l];
-      const text = num(v);
-      shown += `,${text}`;
-      // The score is one of the probabilities: format it once (num is the costly part of a row).
-      if (score === undefined && v === p.score) score = text;
-    }
-    return `${csvField(p.label)},${score ?? num(p.score)}${shown}`;
+  const probs = (i: number) => ((rows[i] as ScoredRow).p.probabilities ?? {}) as Record<string, number>;
+  return {
+    rows: rows.length,
+    labels,
+    label: (i) => (rows[i] as ScoredRow).p.label,
+    score: (i) => (rows[i] as ScoredRow).p.score,
+    probability: (i, c) => probs(i)[labels[c] as string],
   };
+}
+
+/**
+ * A classifier's results as CSV: `row[,id],label,score,p_<label>…`, one line per answer. The score
+ * is one of the probabilities, so it is formatted once (num is the costly part of a row).
+ */
+export function formatClassCsv(
+  m: Manifest,
+  hasId: boolean,
+  v: ClassView,
+  row: (i: number) => number,
+  id: (i: number) => string | undefined,
+): Uint8Array {
+  const out = new TextBytes(v.rows * 64 + 256);
+  out.add(resultColumns(m, hasId).join(','));
+  out.add('\n');
+  const labels = v.labels;
+  const shown = new Array<string>(labels.length);
+  for (let i = 0; i < v.rows; i++) {
+    out.add(String(row(i)));
+    out.add(',');
+    if (hasId) {
+      out.add(csvField(id(i)));
+      out.add(',');
+    }
+    const score = v.score(i);
+    let scoreText: string | undefined;
+    for (let c = 0; c < labels.length; c++) {
+      const p = v.probability(i, c);
+      shown[c] = num(p);
+      if (scoreText === undefined && p === score) scoreText = shown[c];
+    }
+    out.add(csvField(v.label(i)));
+    out.add(',');
+    out.add(scoreText ?? num(score));
+    for (let c = 0; c < labels.length; c++) {
+      out.add(',');
+      out.add(shown[c] as string);
+    }
+    out.add('\n');
+  }
+  return out.bytes();
 }

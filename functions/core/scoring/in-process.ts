@@ -6,9 +6,10 @@ import { InferaError } from '../errors.ts';
 import { inputMoments } from '../monitoring/inputs.ts';
 import { postprocess } from '../postprocess.ts';
 import { type Postprocess, type Preprocess, type ProcessorContext, runStep } from '../processor.ts';
-import type { InferRequest, Prediction } from '../protocol.ts';
+import type { InferRequest } from '../protocol.ts';
+import type { MatrixScores } from '../seam/class-scores.ts';
 import { asInstance } from '../seam/decode-v1.ts';
-import { outputNames, toPredictions, toV2Outputs } from '../seam/encode.ts';
+import { outputNames, toMatrixScores, toPredictions, toV2Outputs } from '../seam/encode.ts';
 import { feedsV1, feedsV2 } from './feeds.ts';
 import type { PreparedVersions } from './prepared.ts';
 import type { Inferred, Prepared, Scored, ScoreOptions } from './types.ts';
@@ -88,12 +89,12 @@ export async function inferInProcess(
  * A tabular model's rows already checked and encoded as its input matrix (the batch worker's fast
  * path): one run, post-processing, predictions. No second validation.
  */
-export async function scoreMatrix(p: Prepared, x: Float32Array, rows: number): Promise<Prediction[]> {
+export async function scoreMatrix(p: Prepared, x: Float32Array, rows: number): Promise<MatrixScores> {
   const m = p.mv.manifest;
   if (m.inputs.kind !== 'tabular') throw new InferaError(`Model '${p.mv.name}' is not tabular.`);
   const feeds = {
     [m.inputs.tensor]: { type: 'float32' as const, data: x, dims: [rows, m.inputs.features.length] },
   };
   const out = postprocess(m, await p.model.run(feeds, outputNames(m)), feeds);
-  return toPredictions(m, out, rows);
+  return toMatrixScores(m, out, rows);
 }

@@ -10,6 +10,7 @@ import type { EngineOptions, InferenceEngine } from '../ports.ts';
 import type { InferRequest, InferResponse, Prediction, V2ModelMetadata } from '../protocol.ts';
 import type { ModelRegistry, ModelVersion } from '../registry.ts';
 import type { RemoteEndpoints } from '../remote.ts';
+import type { MatrixScores } from '../seam/class-scores.ts';
 import { EndpointPath } from './endpoint-path.ts';
 import { tabularRows } from './feeds.ts';
 import { inferInProcess, scoreInProcess, scoreMatrix } from './in-process.ts';
@@ -88,7 +89,7 @@ export class Scorer {
    * fast path); undefined when the version cannot take one: it runs on an endpoint, or a
    * processor.ts works on its instances.
    */
-  matrixScorer(mv: ModelVersion): ((x: Float32Array, rows: number) => Promise<Prediction[]>) | undefined {
+  matrixScorer(mv: ModelVersion): ((x: Float32Array, rows: number) => Promise<MatrixScores>) | undefined {
     if (!this.inProcess(mv) || mv.manifest.processor || mv.manifest.inputs.kind !== 'tabular')
       return undefined;
     return async (x, rows) => scoreMatrix(await this.#versions.session(mv), x, rows);

@@ -4,6 +4,7 @@ import type { HostTensor } from '../ports.ts';
 import { topK } from '../postprocess.ts';
 import type { InferOutput, Prediction } from '../protocol.ts';
 import { nest, numbersOf, TYPE_TO_DATATYPE, tensorToJson } from '../tensors.ts';
+import { ClassScores, type MatrixScores } from './class-scores.ts';
 
 /** Encode: a graph's outputs, post-processed, as v1 predictions or v2 outputs, as the manifest maps them. */
 export function outputNames(m: Manifest): string[] {
@@ -58,33 +59,32 @@ export function toPredictions(m: Manifest, out: Record<string, HostTensor>, n: n
     return preds;
   }
   const k = columns(m, t, n);
-  const labels = m.outputs.labels ?? [];
-  for (let i = 0; i < n; i++) {
-    if (m.task === 'regression') {
+  if (m.task === 'regression') {
+    for (let i = 0; i < n; i++)
       preds[i] = { value: k === 1 ? (d[i] as number) : Array.from(d.subarray(i * k, (i + 1) * k)) };
-    } else if (m.task === 'binary-classification') {
-      const pos = k === 2 ? (d[i * 2 + 1] as number) : (d[i] as number);
-      const neg = k === 2 ? (d[i * 2] as number) : 1 - pos;
-      const [negLabel, posLabel] = labels as [string, string];
-      preds[i] = {
-        label: pos >= (m.outputs.threshold ?? 0.5) ? posLabel : negLabel,
-        score: pos,
-        probabilities: { [negLabel]: neg, [posLabel]: pos },
-      };
-    } else {
-      let best = 0;
-      const probabilities: Record<string, number> = {};
-      for (let c = 0; c < k; c++) {
-        const v = d[i * k + c] as number;
-        probabilities[labels[c] as string] = v;
-        if (v > (d[i * k + best] as number)) best = c;
-      }
-      preds[i] = { label: labels[best] as string, score: d[i * k + best] as number, probabilities };
-      if (m.outputs.topK)
-        (preds[i] as Prediction).top = topK(d.subarray(i * k, (i + 1) * k), labels, m.outputs.topK);
-    }
+    return preds;
+  }
+  const cs = new ClassScores(m, d, n, k);
+  const labels = cs.labels;
+  const width = m.task === 'binary-classification' ? 2 : k;
+  const top = m.task === 'multiclass-classification' ? m.outputs.topK : undefined;
+  for (let i = 0; i < n; i++) {
+    const probabilities: Record<string, number> = {};
+    for (let c = 0; c < width; c++) probabilities[labels[c] as string] = cs.probability(i, c);
+    const p: Prediction = { label: cs.label(i), score: cs.score(i), probabilities };
+    if (top) p.top = topK(d.subarray(i * k, (i + 1) * k), labels, top);
+    preds[i] = p;
   }
   return preds;
+}
+
+/** Outputs of a matrix of rows: predictions on demand, and a classifier's answers in place. */
+export function toMatrixScores(m: Manifest, out: Record<string, HostTensor>, n: number): MatrixScores {
+  const predictions = () => toPredictions(m, out, n);
+  if (m.task !== 'binary-classification' && m.task !== 'multiclass-classification')
+    return { rows: n, predictions };
+  const t = requireOutput(out, m.outputs.tensor as string);
+  return { rows: n, classes: new ClassScores(m, numbersOf(t), n, columns(m, t, n)), predictions };
 }
 
 export function toV2Outputs(m: Manifest, out: Record<string, HostTensor>, n: number): InferOutput[] {
