@@ -6,15 +6,16 @@
  *   npm run cost:idle -- --template cdk.out/Infera.template.json
  */
 import { readFileSync } from 'node:fs';
+import { PRICES } from '#core/cost/prices.ts';
 import { parseCommand, runMain } from '../cli/args.ts';
 import { CliError } from '../cli/common.ts';
-import { HOURS_PER_MONTH, IDLE_PRICES, idleCost } from '../infra/lib/idle-cost.ts';
+import { HOURS_PER_MONTH, idleCost } from '../infra/lib/idle-cost.ts';
 
 const HELP = `Usage: npm run cost:idle -- [--template <file>]
 
 Prices the resources of a synthesized stack that are billed while nobody calls it (always-on
-SageMaker instances, provisioned concurrency, alarms, dashboards, KMS keys) at ${IDLE_PRICES.region}
-list prices of ${IDLE_PRICES.date}. Requests, per-call compute, storage and logs are usage and
+SageMaker instances, provisioned concurrency, alarms, dashboards, KMS keys) at ${PRICES.region}
+list prices of ${PRICES.date}. Requests, per-call compute, storage and logs are usage and
 are not included.
 
 Options:
@@ -41,7 +42,7 @@ async function main(): Promise<number> {
   }
   const cost = idleCost(template as Parameters<typeof idleCost>[0]);
   const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
-  console.log(`Idle cost of ${file} (${IDLE_PRICES.region} list prices, ${IDLE_PRICES.date}):`);
+  console.log(`Idle cost of ${file} (${PRICES.region} list prices, ${PRICES.date}):`);
   for (const l of cost.lines) console.log(`  ${l.what.padEnd(52)} ${usd(l.monthly).padStart(10)} a month`);
   console.log(`  ${'always-on compute'.padEnd(52)} ${usd(cost.computeMonthly).padStart(10)} a month`);
   console.log(
@@ -49,7 +50,7 @@ async function main(): Promise<number> {
   );
   if (cost.unpriced.length > 0) {
     console.log(
-      `  not priced (no list price here; add it to infra/lib/idle-cost.ts): ${cost.unpriced.join(', ')}`,
+      `  not priced (no list price here; add it to functions/core/cost/prices.ts): ${cost.unpriced.join(', ')}`,
     );
   }
   return 0;

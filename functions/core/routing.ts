@@ -57,6 +57,11 @@ const INSTANCE_FOR: Record<'none' | 'gpu' | 'inferentia', string> = {
   inferentia: 'ml.inf2.xlarge',
 };
 
+/** The instance type an endpoint gets when its manifest names none. */
+export function defaultInstanceType(accelerator: 'none' | 'gpu' | 'inferentia' = 'none'): string {
+  return INSTANCE_FOR[accelerator];
+}
+
 /** The endpoint name the CDK stack gives a version: `infera-<model>-<version>`, SageMaker-safe. */
 export function defaultEndpointName(model: string, version: string): string {
   const safe = `infera-${model}-${version}`

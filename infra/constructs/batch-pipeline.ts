@@ -18,6 +18,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { BATCH_SUFFIXES } from '#core/batch/job.ts';
+import { BATCH_MEMORY_MB } from '#core/cost/deployment.ts';
 import { batchEnvironment } from '#shared/config.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
 import { InferaFunction } from './infera-function.ts';
@@ -195,7 +196,7 @@ export class BatchScoringPipeline extends Construct {
       description: 'infera batch: plans an upload into chunks and queues them',
       serviceName,
       onnxRuntime: props.onnxRuntime,
-      memorySize: 1024,
+      memorySize: BATCH_MEMORY_MB.split,
       timeout: Duration.minutes(5),
       ...reserve(5),
       models,
@@ -227,7 +228,7 @@ export class BatchScoringPipeline extends Construct {
       description: 'infera batch: scores one chunk per message, writes its part and error file',
       serviceName,
       onnxRuntime: props.onnxRuntime,
-      memorySize: props.scoreMemorySize ?? 3072,
+      memorySize: props.scoreMemorySize ?? BATCH_MEMORY_MB.score,
       timeout: scoreTimeout,
       // The event source never runs more than maxConcurrency; reserving as many guarantees them.
       ...reserve(maxConcurrency),

@@ -19,6 +19,7 @@ import { Alias } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { modelFunctionMemoryMb } from '#core/cost/deployment.ts';
 import type { ModelEntry } from '#core/registry.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
 import { versionDescription } from '../lib/names.ts';
@@ -136,7 +137,7 @@ export class LightModelFunction extends Construct {
     const lambdaTargets = versions.flatMap((v) =>
       v.manifest.target.type === 'lambda' ? [v.manifest.target] : [],
     );
-    const memory = props.memorySize ?? Math.max(1024, ...lambdaTargets.map((t) => t.memoryMb ?? 0));
+    const memory = props.memorySize ?? modelFunctionMemoryMb(versions.map((v) => v.manifest));
     const timeoutSeconds =
       props.timeout?.toSeconds() ??
       Math.max(remote.length > 0 ? 29 : 10, ...lambdaTargets.map((t) => t.timeoutSeconds ?? 0));

@@ -1,31 +1,13 @@
 /**
  * What a synthesized template costs while nobody calls it: the resources billed by the hour or
  * the month, priced from a list. Requests, compute per call, storage and logs are usage, not
- * idle, and are left out. Pure: a template and a price list in, lines and totals out.
+ * idle, and are left out. Pure: a template and the price table (core/cost/prices.ts) in, lines
+ * and totals out.
  */
+import { HOURS_PER_MONTH } from '#core/cost/estimate.ts';
+import { PRICES, type PriceTable } from '#core/cost/prices.ts';
 
-/** us-east-1 list prices, in USD. Source: the AWS pricing pages, read 2026-11; check your region. */
-export const IDLE_PRICES = {
-  date: '2026-11',
-  region: 'us-east-1',
-  /** Standard-resolution alarm, per metric it reads, per month (a metric-math alarm pays per metric). */
-  alarmMetricMonth: 0.1,
-  /** Per dashboard per month (an account's first three are free; not counted here). */
-  dashboardMonth: 3,
-  /** Per customer-managed KMS key per month. */
-  kmsKeyMonth: 1,
-  /** Provisioned concurrency, per GB-second configured (x86_64). */
-  provisionedGbSecond: 0.0000041667,
-  /** SageMaker real-time inference, per instance-hour. */
-  sagemakerInstanceHour: {
-    'ml.c6i.xlarge': 0.238,
-    'ml.g5.xlarge': 1.408,
-    'ml.inf2.xlarge': 0.99,
-  } as Record<string, number>,
-} as const;
-export type IdlePrices = typeof IDLE_PRICES;
-
-export const HOURS_PER_MONTH = 730;
+export { HOURS_PER_MONTH } from '#core/cost/estimate.ts';
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
 export interface IdleLine {
@@ -51,7 +33,7 @@ function alarmMetrics(r: Resource): number {
 
 export function idleCost(
   template: { Resources?: Record<string, Resource> },
-  prices: IdlePrices = IDLE_PRICES,
+  prices: PriceTable = PRICES,
 ): IdleCost {
   const resources = Object.values(template.Resources ?? {});
   const of = (type: string) => resources.filter((r) => r.Type === type);
@@ -63,7 +45,7 @@ export function idleCost(
     for (const v of (r.Properties?.ProductionVariants ?? []) as Record<string, unknown>[]) {
       if (v.ServerlessConfig || typeof v.InstanceType !== 'string') continue;
       const count = Number(v.InitialInstanceCount ?? 1);
-      const hourly = prices.sagemakerInstanceHour[v.InstanceType];
+      const hourly = prices.sagemaker.instances[v.InstanceType]?.usd;
       if (hourly === undefined) {
         unpriced.push(v.InstanceType);
         continue;
@@ -80,7 +62,7 @@ export function idleCost(
     const ref = (r.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref ?? '';
     const fn = template.Resources?.[ref];
     const memoryGb = Number(fn?.Properties?.MemorySize ?? 1024) / 1024;
-    const monthly = pc * memoryGb * prices.provisionedGbSecond * 3600 * HOURS_PER_MONTH;
+    const monthly = pc * memoryGb * prices.lambda.provisionedGbSecondX86.usd * 3600 * HOURS_PER_MONTH;
     compute += monthly;
     lines.push({ what: 'Lambda provisioned concurrency', count: pc, monthly });
   }
@@ -90,7 +72,7 @@ export function idleCost(
     lines.push({
       what: `CloudWatch alarms (${alarms.length}, reading ${alarmMetricCount} metrics)`,
       count: alarms.length,
-      monthly: alarmMetricCount * prices.alarmMetricMonth,
+      monthly: alarmMetricCount * prices.cloudwatch.alarmMetricMonth.usd,
     });
   }
   const dashboards = of('AWS::CloudWatch::Dashboard').length;
@@ -98,10 +80,10 @@ export function idleCost(
     lines.push({
       what: 'CloudWatch dashboard',
       count: dashboards,
-      monthly: dashboards * prices.dashboardMonth,
+      monthly: dashboards * prices.cloudwatch.dashboardMonth.usd,
     });
   const keys = of('AWS::KMS::Key').length;
-  if (keys > 0) lines.push({ what: 'KMS key', count: keys, monthly: keys * prices.kmsKeyMonth });
+  if (keys > 0) lines.push({ what: 'KMS key', count: keys, monthly: keys * prices.kms.keyMonth.usd });
 
   const monthly = lines.reduce((s, l) => s + l.monthly, 0);
   return { lines, computeMonthly: compute, monthly, hourly: monthly / HOURS_PER_MONTH, unpriced };

@@ -1,0 +1,257 @@
+import type { InstancePrice, PriceTable } from './prices.ts';
+
+/**
+ * What a million predictions cost on each route a model version could take, from measured
+ * handler times and a price table. Pure arithmetic: every assumption is an argument, and each
+ * route carries the lines its total is made of, so a reader can redo the sum by hand.
+ */
+
+/** Lambda gives a function one vCPU at 1,769 MB, and CPU in proportion to memory. */
+export const LAMBDA_MB_PER_VCPU = 1769;
+export const HOURS_PER_MONTH = 730;
+const GB = 1024 ** 3;
+
+/** Handler times measured on one local vCPU (one onnxruntime thread), per request. */
+export interface Timing {
+  readonly rows: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Request and response body sizes, bytes. */
+  readonly requestBytes: number;
+  readonly responseBytes: number;
+}
+
+export interface Assumptions {
+  /** Time on a Lambda vCPU per unit of local vCPU time: 1 means this machine's cores are as fast. */
+  readonly cpuFactor: number;
+  /** Share of an always-on instance's capacity that traffic keeps busy. */
+  readonly utilization: number;
+  /** The times were observed on the route itself (monitoring), not measured here: no scaling. */
+  readonly observed?: boolean;
+}
+
+export interface CostLine {
+  readonly what: string;
+  readonly usd: number;
+}
+
+export type RouteKind = 'lambda' | 'sagemaker' | 'serverless' | 'batch';
+
+export interface RouteCost {
+  readonly route: string;
+  readonly kind: RouteKind;
+  /** Dollars per million predictions (rows), and what they are made of. */
+  readonly perMillion: number;
+  readonly lines: readonly CostLine[];
+  /** Latency per request at the timing's batch size, warm, as this route would see it. */
+  readonly p50Ms?: number;
+  readonly p99Ms?: number;
+  /** What the route costs a month with no traffic at all. */
+  readonly idleMonthly: number;
+  /** True when the route can cold start (a new Lambda or Serverless instance). */
+  readonly coldStarts: boolean;
+  /** Set when the route cannot be priced (no price for its instance type). */
+  readonly unpriced?: string;
+}
+
+/**
+ * A local time as it would be on a Lambda (or Serverless) function of `memoryMb`: below 1,769 MB
+ * the function has a fraction of a vCPU, so single-threaded work takes longer in proportion;
+ * above, one request's work does not get faster (infera runs one onnxruntime thread per vCPU it
+ * measures with, here one).
+ */
+export function scaleToMemory(localMs: number, memoryMb: number, a: Assumptions): number {
+  if (a.observed) return localMs;
+  return localMs * a.cpuFactor * Math.max(1, LAMBDA_MB_PER_VCPU / memoryMb);
+}
+
+const perRow = (usdPerRequest: number, rows: number) => (usdPerRequest * 1e6) / rows;
+
+/** A Lambda function behind the HTTP API: duration (billed per ms, rounded up), requests, API requests. */
+function lambdaLines(
+  durationMs: number,
+  memoryMb: number,
+  arch: 'x86_64' | 'arm64',
+  rows: number,
+  prices: PriceTable,
+): CostLine[] {
+  const gbSecond = arch === 'arm64' ? prices.lambda.gbSecondArm.usd : prices.lambda.gbSecondX86.usd;
+  const duration = (Math.ceil(durationMs) / 1000) * (memoryMb / 1024) * gbSecond;
+  return [
+    { what: `Lambda duration ${Math.ceil(durationMs)} ms × ${memoryMb} MB`, usd: perRow(duration, rows) },
+    { what: 'Lambda requests', usd: perRow(prices.lambda.request.usd, rows) },
+    { what: 'HTTP API requests', usd: perRow(prices.apiGateway.httpRequest.usd, rows) },
+  ];
+}
+
+/** The model scored inside the predict function. */
+export function lambdaRoute(
+  t: Timing,
+  memoryMb: number,
+  arch: 'x86_64' | 'arm64',
+  prices: PriceTable,
+  a: Assumptions,
+): RouteCost {
+  const p50 = scaleToMemory(t.p50Ms, memoryMb, a);
+  const p99 = scaleToMemory(t.p99Ms, memoryMb, a);
+  const lines = lambdaLines(p50, memoryMb, arch, t.rows, prices);
+  return {
+    route: `Lambda ${arch} ${memoryMb} MB`,
+    kind: 'lambda',
+    perMillion: sum(lines),
+    lines,
+    p50Ms: p50,
+    p99Ms: p99,
+    idleMonthly: 0,
+    coldStarts: true,
+  };
+}
+
+/**
+ * A SageMaker real-time endpoint: instance-hours at the stated utilization, where one instance
+ * serves one request per vCPU at a time, each taking the measured time. The predict function in
+ * front of it waits for the answer, so its duration and requests are paid too.
+ */
+export function sagemakerRoute(
+  t: Timing,
+  instanceType: string,
+  instanceCount: number,
+  functionMemoryMb: number,
+  prices: PriceTable,
+  a: Assumptions,
+): RouteCost {
+  const inst: InstancePrice | undefined = prices.sagemaker.instances[instanceType];
+  const route = `SageMaker ${instanceType} ×${instanceCount}`;
+  if (!inst) {
+    return {
+      route,
+      kind: 'sagemaker',
+      perMillion: Number.NaN,
+      lines: [],
+      idleMonthly: Number.NaN,
+      coldStarts: false,
+      unpriced: `no price for ${instanceType}; add sagemaker.instances["${instanceType}"] to a --prices file`,
+    };
+  }
+  const p50 = a.observed ? t.p50Ms : t.p50Ms * a.cpuFactor;
+  const p99 = a.observed ? t.p99Ms : t.p99Ms * a.cpuFactor;
+  const requestsPerHour = inst.vcpus * (3_600_000 / p50) * a.utilization;
+  // The predict function waits for the endpoint: it is billed for the wait, not for compute.
+  const front = lambdaLines(p50, functionMemoryMb, 'x86_64', t.rows, prices);
+  const lines = [
+    {
+      what: `${instanceType} at ${Math.round(a.utilization * 100)}% of ${inst.vcpus} vCPU × ${fmt(p50)} ms`,
+      usd: perRow(inst.usd / requestsPerHour, t.rows),
+    },
+    ...front.map((l) => ({ what: `predict function: ${l.what}`, usd: l.usd })),
+  ];
+  return {
+    route,
+    kind: 'sagemaker',
+    perMillion: sum(lines),
+    lines,
+    p50Ms: p50,
+    p99Ms: p99,
+    idleMonthly: inst.usd * instanceCount * HOURS_PER_MONTH,
+    coldStarts: false,
+  };
+}
+
+/** SageMaker Serverless Inference: memory-seconds (per ms) and data in and out, behind the predict function. */
+export function serverlessRoute(
+  t: Timing,
+  memoryMb: number,
+  functionMemoryMb: number,
+  prices: PriceTable,
+  a: Assumptions,
+): RouteCost {
+  const p50 = scaleToMemory(t.p50Ms, memoryMb, a);
+  const p99 = scaleToMemory(t.p99Ms, memoryMb, a);
+  const compute = (Math.ceil(p50) / 1000) * (memoryMb / 1024) * prices.sagemaker.serverlessGbSecond.usd;
+  const data = ((t.requestBytes + t.responseBytes) / GB) * prices.sagemaker.serverlessDataGb.usd;
+  const front = lambdaLines(p50, functionMemoryMb, 'x86_64', t.rows, prices);
+  const lines = [
+    { what: `Serverless compute ${Math.ceil(p50)} ms × ${memoryMb} MB`, usd: perRow(compute, t.rows) },
+    { what: 'Serverless data in and out', usd: perRow(data, t.rows) },
+    ...front.map((l) => ({ what: `predict function: ${l.what}`, usd: l.usd })),
+  ];
+  return {
+    route: `SageMaker Serverless ${memoryMb} MB`,
+    kind: 'serverless',
+    perMillion: sum(lines),
+    lines,
+    p50Ms: p50,
+    p99Ms: p99,
+    idleMonthly: 0,
+    coldStarts: true,
+  };
+}
+
+/** The batch pipeline's request counts per chunk (see docs/batch.md). */
+export const BATCH_REQUESTS = {
+  /** Ranged GET of the chunk. */
+  s3GetsPerChunk: 1,
+  /** Part and marker PUTs, the "already done?" LIST and the "finished?" LIST. */
+  s3PutsPerChunk: 4,
+  /** SendMessageBatch, ReceiveMessage and DeleteMessageBatch, each for up to 10 chunks. */
+  sqsPerChunk: 3 / 10,
+} as const;
+
+/**
+ * A million rows through the batch pipeline: the score function's duration (rows × the measured
+ * time per row, at its memory), the split function reading the file, and S3 and SQS requests
+ * per chunk.
+ */
+export function batchRoute(
+  rowMs: number,
+  splitRowMs: number,
+  chunkRows: number,
+  scoreMemoryMb: number,
+  splitMemoryMb: number,
+  prices: PriceTable,
+  a: Assumptions,
+): RouteCost {
+  const rows = 1e6;
+  const chunks = Math.ceil(rows / chunkRows);
+  const gbs = prices.lambda.gbSecondX86.usd;
+  const scoreMs = scaleToMemory(rowMs, scoreMemoryMb, a) * rows;
+  const splitMs = scaleToMemory(splitRowMs, splitMemoryMb, a) * rows;
+  const lines = [
+    {
+      what: `score function ${fmt(scoreMs / 1000)} s × ${scoreMemoryMb} MB`,
+      usd: (scoreMs / 1000) * (scoreMemoryMb / 1024) * gbs,
+    },
+    {
+      what: `split function ${fmt(splitMs / 1000)} s × ${splitMemoryMb} MB`,
+      usd: (splitMs / 1000) * (splitMemoryMb / 1024) * gbs,
+    },
+    {
+      what: `Lambda requests (${chunks / 10} score invocations of 10 chunks)`,
+      usd: (chunks / 10) * prices.lambda.request.usd,
+    },
+    {
+      what: `S3 requests (${chunks} chunks: ${BATCH_REQUESTS.s3GetsPerChunk} GET, ${BATCH_REQUESTS.s3PutsPerChunk} PUT or LIST each)`,
+      usd:
+        chunks *
+        (BATCH_REQUESTS.s3GetsPerChunk * prices.s3.getRequest.usd +
+          BATCH_REQUESTS.s3PutsPerChunk * prices.s3.putRequest.usd),
+    },
+    { what: 'SQS requests', usd: chunks * BATCH_REQUESTS.sqsPerChunk * prices.sqs.request.usd },
+  ];
+  return {
+    route: `batch, ${chunkRows.toLocaleString('en-US')}-row chunks`,
+    kind: 'batch',
+    perMillion: sum(lines),
+    lines,
+    idleMonthly: 0,
+    coldStarts: true,
+  };
+}
+
+function sum(lines: readonly CostLine[]): number {
+  return lines.reduce((s, l) => s + l.usd, 0);
+}
+
+function fmt(n: number): string {
+  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
