@@ -28,6 +28,7 @@ Commands:
   rollback <model>          all live traffic back to one version, at once
   shadow <model> <v>        also score live requests with a version, unseen (--off to stop)
   compare <model> <a> <b>   two versions side by side: traffic, latency, scores, agreement
+  cost [model]              what a million predictions cost on each route, and where to run
 
 Global options:
   --url <url>               API to talk to (default: $INFERA_URL or ${DEFAULT_URL})
@@ -187,11 +188,12 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'promote') return promoteCommand(await onPlatform(rest));
   if (command === 'shadow') return shadowCommand(await onPlatform(rest));
   if (command === 'compare') return compareCommand(rest);
+  if (command === 'cost') return (await import('./cost.ts')).costCommand(rest);
   if (!(command in HELP) || command === 'main') {
     throw new CliError(
       `Unknown command '${command}'.`,
       [
-        'Commands: start, models, predict, batch, deployments, release, promote, rollback, shadow, compare. See: infera --help',
+        'Commands: start, models, predict, batch, deployments, release, promote, rollback, shadow, compare, cost. See: infera --help',
       ],
       2,
     );

@@ -39,7 +39,7 @@ export class ProgressBar {
     const pct = total > 0 ? Math.min(1, done / total) : 0;
     const f = this.#format;
     const unit = this.#unit ? ` ${this.#unit}` : '';
-    const stats = `${f(done)}/${f(total)}${unit}  ${rate > 0 ? `${f(Math.round(rate))}${unit}/s` : ''}${
+    const stats = `${f(done)}/${f(total)}${unit}  ${rate > 0 ? `${rate >= 10 ? f(Math.round(rate)) : rate.toFixed(1)}${unit}/s` : ''}${
       eta !== undefined ? `  ETA ${duration(eta)}` : ''
     }${note ? `  ${note}` : ''}`;
     if (this.#tty) {

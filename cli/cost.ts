@@ -1,0 +1,454 @@
+/**
+ * `infera cost`: what a million predictions cost on each route a model version could take, and
+ * where each should run. The times are measured here, on the real predict handler (cli/cost-probe.ts
+ * in its own process), scaled to each route's CPU; the prices come from the versioned table in
+ * functions/core/cost/prices.ts, or a file that overrides it.
+ */
+import { fork } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism, cpus } from 'node:os';
+import {
+  BATCH_MEMORY_MB,
+  DEFAULT_SERVERLESS_MEMORY_MB,
+  modelFunctionMemoryMb,
+} from '#core/cost/deployment.ts';
+import {
+  type Assumptions,
+  batchRoute,
+  HOURS_PER_MONTH,
+  LAMBDA_MB_PER_VCPU,
+  lambdaRoute,
+  type RouteCost,
+  sagemakerRoute,
+  serverlessRoute,
+  type Timing,
+} from '#core/cost/estimate.ts';
+import { PRICES, type PriceTable, withOverrides } from '#core/cost/prices.ts';
+import { type Recommendation, recommend } from '#core/cost/recommend.ts';
+import type { ModelRegistry, ModelVersion } from '#core/registry.ts';
+import { defaultInstanceType } from '#core/routing.ts';
+import { loadConfig } from '#shared/config.ts';
+import { getRegistry } from '#shared/platform.ts';
+import { idleCost } from '../infra/lib/idle-cost.ts';
+import { numberFlag, parseCommand, usageError } from './args.ts';
+import { CliError, table } from './common.ts';
+import type { ProbeRequest, ProbeResult } from './cost-probe.ts';
+import { ProgressBar } from './progress.ts';
+
+export const COST_HELP = `Usage: infera cost [model] [--version <v>] [options]
+
+Prints, for each model version, what 1 million predictions cost on each route it could take
+(Lambda x86_64 and arm64 at the function's memory, SageMaker real-time at the endpoint's instance
+type, SageMaker Serverless, and batch per million rows), with p50/p99 latency, the idle cost a
+month, and the cheapest route that meets the manifest's latencyBudgetMs.
+
+The times are measured here: the real predict handler on each version's golden fixtures, at
+batch 1 and at --batch rows, on one onnxruntime thread (one vCPU). They are scaled to each
+route's CPU (Lambda: one vCPU at ${LAMBDA_MB_PER_VCPU} MB, in proportion below) and priced at list
+prices (${PRICES.region}, ${PRICES.date}). Estimates: every assumption is printed with the table.
+
+Options:
+  --version <v>         one version (number or alias) of the model; default: every version
+  --batch <n>           rows per request for the second column (default 10)
+  --calls <n>           timed calls per version and batch size (default 300)
+  --volume <n>          predictions a month, for the recommendation (default 1000000)
+  --utilization <0-1>   how busy traffic keeps an always-on instance (default 0.5)
+  --cpu-factor <x>      a Lambda vCPU's time per unit of this machine's (default 1: as fast)
+  --prices <file>       JSON overriding any part of the price table (see docs/cost.md)
+  --models <dir>        model repository (default: $MODELS_DIR or models)
+  --template <file>     synthesized stack for the idle cost (default cdk.out/Infera.template.json
+                        when it exists; else the endpoints the manifests configure)
+  --json                print the figures as JSON
+  -h, --help            show this help
+
+Examples:
+  infera cost
+  infera cost fraud-detector --version 2 --batch 50
+  infera cost --prices prices-eu-west-1.json --volume 50000000
+`;
+
+interface VersionCost {
+  readonly model: string;
+  readonly version: string;
+  readonly live: boolean;
+  readonly task: string;
+  readonly runsOn: string;
+  readonly measured: ProbeResult;
+  readonly routes: { readonly batch1: RouteCost[]; readonly batchN: RouteCost[]; readonly batch?: RouteCost };
+  readonly recommendation?: Recommendation;
+  readonly latencyBudgetMs?: number;
+}
+
+export async function costCommand(argv: string[]): Promise<number> {
+  const name = 'infera cost';
+  const parsed = parseCommand(
+    {
+      name,
+      help: COST_HELP,
+      positionals: true,
+      options: {
+        version: { type: 'string' },
+        batch: { type: 'string' },
+        calls: { type: 'string' },
+        volume: { type: 'string' },
+        utilization: { type: 'string' },
+        'cpu-factor': { type: 'string' },
+        prices: { type: 'string' },
+        models: { type: 'string' },
+        template: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    },
+    argv,
+  );
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) throw usageError(name, `Unexpected argument '${positionals[1]}'.`);
+  const model = positionals[0];
+  if (values.version !== undefined && !model)
+    throw usageError(name, '--version needs a model: infera cost <model> --version <v>.');
+  const batch = numberFlag(name, 'batch', values.batch, { min: 1, max: 1000, integer: true }) ?? 10;
+  const calls = numberFlag(name, 'calls', values.calls, { min: 10, max: 100_000, integer: true }) ?? 300;
+  const volume = numberFlag(name, 'volume', values.volume, { min: 1, max: 1e13, integer: true }) ?? 1_000_000;
+  const assumptions: Assumptions = {
+    utilization: numberFlag(name, 'utilization', values.utilization, { min: 0.01, max: 1 }) ?? 0.5,
+    cpuFactor: numberFlag(name, 'cpu-factor', values['cpu-factor'], { min: 0.05, max: 20 }) ?? 1,
+  };
+  const prices = values.prices ? await loadPrices(values.prices) : PRICES;
+
+  const modelsDir = values.models ?? process.env.MODELS_DIR ?? 'models';
+  const config = loadConfig({ ...process.env, MODELS_DIR: modelsDir });
+  const registry = await getRegistry(config);
+  const versions = pick(registry, model, values.version);
+
+  const bar = values.json ? undefined : new ProgressBar({ label: 'measuring', unit: 'versions' });
+  const next = (done: number) => {
+    const v = versions[done];
+    bar?.update(done, versions.length, v ? `${v.name} v${v.version}` : '');
+  };
+  next(0);
+  const measured = await probe(modelsDir, versions, { calls, batch }, next);
+  bar?.done();
+
+  const results: VersionCost[] = versions.map((mv, i) =>
+    costOf(registry, mv, measured[i] as ProbeResult, prices, assumptions, {
+      volume,
+      coldStartMs: config.ROUTE_LAMBDA_COLD_START_MS,
+    }),
+  );
+  const idle = await deploymentIdle(registry, prices, values.template);
+  const shared = {
+    idle,
+    prices: { region: prices.region, date: prices.date, note: prices.note },
+    assumptions: assumptionLines(assumptions, batch, calls, volume, config.ROUTE_LAMBDA_COLD_START_MS),
+  };
+  if (values.json) {
+    console.log(JSON.stringify({ ...shared, versions: results }, null, 2));
+    return 0;
+  }
+  for (const r of results) printVersion(r, batch);
+  console.log(`\nIdle cost of the deployment as configured, ${idle.from}: ${usd(idle.monthly)} a month`);
+  for (const l of idle.lines) console.log(`  ${l.what}: ${usd(l.monthly)} a month`);
+  if (idle.hint) console.log(`  ${idle.hint}`);
+  console.log('');
+  console.log('Assumptions (these figures are estimates):');
+  for (const a of shared.assumptions) console.log(`  - ${a}`);
+  console.log(`Prices: ${prices.region} list prices of ${prices.date}. ${prices.note}`);
+  return 0;
+}
+
+async function loadPrices(file: string): Promise<PriceTable> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`Cannot read the price file ${file}: ${(err as Error).message}`, [
+      'Give a JSON file with any part of the price table; see docs/cost.md.',
+    ]);
+  }
+  try {
+    return withOverrides(PRICES, raw);
+  } catch (err) {
+    throw new CliError(`The price file ${file} does not fit the price table:`, [
+      ...(err as Error).message.split('\n'),
+      'Each price needs usd (a number ≥ 0), per and source (a URL); an instance also vcpus and accelerator.',
+    ]);
+  }
+}
+
+function pick(
+  registry: ModelRegistry,
+  model: string | undefined,
+  version: string | undefined,
+): ModelVersion[] {
+  if (!model) return registry.list().flatMap((e) => e.versions);
+  const entry = registry.list().find((e) => e.name === model);
+  if (!entry) {
+    throw new CliError(
+      `No model '${model}'.`,
+      [
+        `Models: ${registry
+          .list()
+          .map((e) => e.name)
+          .join(', ')}`,
+      ],
+      2,
+    );
+  }
+  if (version === undefined) return [...entry.versions];
+  try {
+    return [registry.resolve(model, version)];
+  } catch (err) {
+    throw new CliError(
+      (err as Error).message,
+      [`Versions of ${model}: ${entry.versions.map((v) => v.version).join(', ')}`],
+      2,
+    );
+  }
+}
+
+function probe(
+  modelsDir: string,
+  versions: readonly ModelVersion[],
+  opts: { calls: number; batch: number },
+  onVersion: (done: number) => void,
+): Promise<ProbeResult[]> {
+  return new Promise((resolve, reject) => {
+    const names = [...new Set(versions.map((v) => v.name))];
+    const child = fork(new URL('./cost-probe.ts', import.meta.url).pathname, [], {
+      env: {
+        ...process.env,
+        MODELS_DIR: modelsDir,
+        MODEL_NAMES: names.join(','),
+        // Every version scored in the process, so each route is priced from the model's own time.
+        ROUTE_OVERRIDES: names.map((n) => `${n}=lambda`).join(','),
+        ORT_INTRA_OP_THREADS: '1',
+        ORT_INTER_OP_THREADS: '1',
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
+        AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+      },
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr = (stderr + c.toString()).slice(-4000);
+    });
+    const out: ProbeResult[] = [];
+    child.on('message', (m) => {
+      out.push(m as ProbeResult);
+      onVersion(out.length);
+    });
+    child.on('exit', (code) => {
+      if (out.length === versions.length) resolve(out);
+      else
+        reject(
+          new CliError(
+            `Measuring stopped after ${out.length} of ${versions.length} versions (exit ${code}).`,
+            stderr.trim().split('\n').slice(-8),
+          ),
+        );
+    });
+    const req: ProbeRequest = {
+      versions: versions.map((v) => ({ model: v.name, version: v.version })),
+      ...opts,
+    };
+    child.send(req);
+  });
+}
+
+function costOf(
+  registry: ModelRegistry,
+  mv: ModelVersion,
+  m: ProbeResult,
+  prices: PriceTable,
+  a: Assumptions,
+  o: { volume: number; coldStartMs: number },
+): VersionCost {
+  const entry = registry.list().find((e) => e.name === mv.name);
+  const fnMemory = modelFunctionMemoryMb((entry?.versions ?? [mv]).map((v) => v.manifest));
+  const target = mv.manifest.target;
+  const endpoint = mv.route.endpoint;
+  const accelerator = target.type === 'lambda' ? 'none' : (target.accelerator ?? 'none');
+  const instanceType =
+    endpoint?.instanceType ??
+    (target.type !== 'lambda' ? target.instanceType : undefined) ??
+    defaultInstanceType(accelerator);
+  const instanceCount =
+    endpoint?.instanceCount ?? (target.type !== 'lambda' ? target.instanceCount : undefined) ?? 1;
+  const serverlessMb =
+    endpoint?.serverless?.memoryMb ??
+    (target.type !== 'lambda' ? target.serverless?.memoryMb : undefined) ??
+    DEFAULT_SERVERLESS_MEMORY_MB;
+  const routesAt = (t: Timing | undefined): RouteCost[] =>
+    t
+      ? [
+          lambdaRoute(t, fnMemory, 'x86_64', prices, a),
+          lambdaRoute(t, fnMemory, 'arm64', prices, a),
+          sagemakerRoute(t, instanceType, instanceCount, fnMemory, prices, a),
+          serverlessRoute(t, serverlessMb, fnMemory, prices, a),
+        ]
+      : [];
+  const batch1 = routesAt(m.single);
+  const batchN = routesAt(m.batched);
+  const batch =
+    m.batchRowMs !== undefined
+      ? batchRoute(
+          m.batchRowMs,
+          m.splitRowMs ?? 0,
+          loadConfig().BATCH_CHUNK_ROWS,
+          BATCH_MEMORY_MB.score,
+          BATCH_MEMORY_MB.split,
+          prices,
+          a,
+        )
+      : undefined;
+  const budget = target.type === 'auto' ? target.latencyBudgetMs : undefined;
+  // One prediction per request: what a real-time caller most often sends.
+  const recommendation = recommend(batch1, {
+    ...(budget !== undefined ? { latencyBudgetMs: budget } : {}),
+    coldStartMs: o.coldStartMs,
+    volumePerMonth: o.volume,
+  });
+  return {
+    model: mv.name,
+    version: mv.version,
+    live: entry?.aliases.live === mv.version,
+    task: mv.manifest.task,
+    runsOn: `${mv.route.target}${endpoint ? ` (${endpoint.serverless ? 'serverless' : endpoint.instanceType})` : ''}: ${mv.route.reason}`,
+    measured: m,
+    routes: { batch1, batchN, ...(batch ? { batch } : {}) },
+    ...(recommendation ? { recommendation } : {}),
+    ...(budget !== undefined ? { latencyBudgetMs: budget } : {}),
+  };
+}
+
+const usd = (n: number) =>
+  Number.isNaN(n)
+    ? 'n/a'
+    : n === 0
+      ? '$0'
+      : n < 0.01
+        ? `$${n.toPrecision(2)}`
+        : n < 100
+          ? `$${n.toFixed(2)}`
+          : `$${Math.round(n).toLocaleString('en-US')}`;
+const ms = (n: number | undefined) =>
+  n === undefined ? '' : n < 10 ? `${n.toFixed(2)} ms` : `${n.toFixed(1)} ms`;
+
+function printVersion(r: VersionCost, batch: number): void {
+  console.log(`\n${r.model} v${r.version}${r.live ? ' (live)' : ''}: ${r.task}; runs on ${r.runsOn}`);
+  const m = r.measured;
+  if (m.single) {
+    console.log(
+      `  measured here, one vCPU: batch 1 p50 ${ms(m.single.p50Ms)}, p99 ${ms(m.single.p99Ms)}` +
+        (m.batched && m.batched.rows > 1
+          ? `; batch ${m.batched.rows} p50 ${ms(m.batched.p50Ms)}, p99 ${ms(m.batched.p99Ms)}`
+          : '') +
+        (m.batchRowMs !== undefined ? `; batch worker ${(1000 / m.batchRowMs).toFixed(0)} rows/s` : ''),
+    );
+  }
+  for (const p of m.problems) console.log(`  note: ${p}`);
+  if (r.routes.batch1.length > 0) {
+    const rows = [
+      [
+        'ROUTE',
+        '$/1M AT BATCH 1',
+        `$/1M AT BATCH ${batch}`,
+        'P50 (BATCH 1)',
+        'P99 (BATCH 1)',
+        'IDLE A MONTH',
+      ],
+    ];
+    r.routes.batch1.forEach((b1, i) => {
+      const bn = r.routes.batchN[i];
+      rows.push([
+        b1.route,
+        b1.unpriced ? 'not priced' : usd(b1.perMillion),
+        bn && !bn.unpriced ? usd(bn.perMillion) : '',
+        ms(b1.p50Ms),
+        ms(b1.p99Ms),
+        b1.unpriced ? '' : usd(b1.idleMonthly),
+      ]);
+    });
+    if (r.routes.batch)
+      rows.push([r.routes.batch.route, `${usd(r.routes.batch.perMillion)} per 1M rows`, '', '', '', '$0']);
+    console.log(table(rows).replace(/^/gm, '  '));
+    for (const b of r.routes.batch1) if (b.unpriced) console.log(`  ${b.route}: ${b.unpriced}`);
+  }
+  if (r.recommendation) console.log(`  recommended (batch 1): ${r.recommendation.reason}`);
+}
+
+function assumptionLines(
+  a: Assumptions,
+  batch: number,
+  calls: number,
+  volume: number,
+  coldStartMs: number,
+): string[] {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  return [
+    `Times were measured on this machine (${cpu}, ${availableParallelism()} cores) with one onnxruntime thread, ${calls} timed calls per version and batch size, warm (no cold start).`,
+    `A Lambda or Serverless function has one vCPU at ${LAMBDA_MB_PER_VCPU} MB and a proportional share below it, so a time is multiplied by ${LAMBDA_MB_PER_VCPU} / memory below that size and kept as it is above; this machine's vCPU is taken as ${a.cpuFactor === 1 ? 'as fast as' : `${a.cpuFactor}× the time of`} Lambda's (--cpu-factor). arm64 is assumed as fast as x86_64.`,
+    `A real-time instance serves one request per vCPU at a time, each taking the measured time, and traffic keeps it ${Math.round(a.utilization * 100)}% busy (--utilization); a GPU or Inferentia instance is priced at the CPU time measured here.`,
+    'SageMaker routes include the predict function that calls the endpoint (it is billed while it waits) and the HTTP API request.',
+    `The second price column sends ${batch} rows per request (--batch); a prediction is one row.`,
+    `The recommendation compares a month at ${volume.toLocaleString('en-US')} predictions (--volume); an always-on instance costs at least its idle cost; routes that can cold start meet a latency budget only if it is ${coldStartMs} ms or more (ROUTE_LAMBDA_COLD_START_MS).`,
+    'Not included: the free tier, Savings Plans, data transfer, CloudWatch Logs and metrics, X-Ray traces, S3 storage, and cold starts.',
+  ];
+}
+
+interface DeploymentIdle {
+  readonly from: string;
+  readonly monthly: number;
+  readonly lines: readonly { what: string; monthly: number }[];
+  readonly hint?: string;
+}
+
+/**
+ * What the deployment costs with no traffic: from the synthesized template when there is one
+ * (instances, provisioned concurrency, alarms, dashboards, keys), else from the endpoints the
+ * manifests configure.
+ */
+async function deploymentIdle(
+  registry: ModelRegistry,
+  prices: PriceTable,
+  template?: string,
+): Promise<DeploymentIdle> {
+  const file = template ?? 'cdk.out/Infera.template.json';
+  let text: string | undefined;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if (template !== undefined)
+      throw new CliError(`Cannot read the template ${file}: ${(err as Error).message}`, [
+        'Run npx cdk synth first, or leave out --template.',
+      ]);
+  }
+  if (text !== undefined) {
+    const cost = idleCost(JSON.parse(text) as never, prices);
+    return {
+      from: `from ${file}`,
+      monthly: cost.monthly,
+      lines: cost.lines,
+      ...(cost.unpriced.length > 0
+        ? { hint: `not priced (add them to a --prices file): ${cost.unpriced.join(', ')}` }
+        : {}),
+    };
+  }
+  const lines: { what: string; monthly: number }[] = [];
+  for (const mv of registry.list().flatMap((e) => e.versions)) {
+    const e = mv.route.endpoint;
+    if (mv.route.target !== 'sagemaker' || !e || e.serverless || !e.instanceType) continue;
+    const hourly = prices.sagemaker.instances[e.instanceType]?.usd;
+    lines.push({
+      what: `${mv.name} v${mv.version}: ${e.instanceCount ?? 1} × ${e.instanceType} (always on)`,
+      monthly: hourly === undefined ? Number.NaN : hourly * (e.instanceCount ?? 1) * HOURS_PER_MONTH,
+    });
+  }
+  return {
+    from: 'from the manifests',
+    monthly: lines.reduce((s, l) => s + (Number.isNaN(l.monthly) ? 0 : l.monthly), 0),
+    lines,
+    hint: 'Lambda and Serverless cost nothing idle. Run npx cdk synth to add alarms, dashboards, keys and provisioned concurrency.',
+  };
+}
