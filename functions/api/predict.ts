@@ -1,5 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { binaryOutputNames, encodeBinaryOutputs } from '#core/binary.ts';
+import { modelFunctionMemoryMb } from '#core/cost/deployment.ts';
+import { observedCost } from '#core/cost/observed.ts';
+import { PRICES } from '#core/cost/prices.ts';
 import { InferaError, PayloadTooLargeError } from '#core/errors.ts';
 import type { InferRequest, InferResponse, Prediction, PredictRequest } from '#core/protocol.ts';
 import { rawInstance } from '#core/raw.ts';
@@ -199,10 +202,24 @@ async function report(req: ApiRequest): Promise<ApiResponse> {
   req.scope.model = name;
   const entry = registry.get(name);
   monitoring.evaluate();
+  const body = monitoring.monitor.report(name);
+  // On Lambda the function's own memory size; elsewhere the size the stack would give it.
+  const memory =
+    Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) ||
+    modelFunctionMemoryMb(entry.versions.map((v) => v.manifest));
+  const costs = body.versions.flatMap((v) => {
+    const mv = entry.versions.find((x) => x.version === v.version);
+    if (!mv) return [];
+    const w = v.window;
+    return [
+      observedCost(mv, memory, { p50Ms: w.latencyMs.p50, requests: w.requests, rows: w.instances }, PRICES),
+    ];
+  });
   return {
     body: {
-      ...monitoring.monitor.report(name),
+      ...body,
       policy: { live: entry.policy.live, shadow: entry.policy.shadow ?? null, aliases: entry.aliases },
+      costs,
     },
   };
 }

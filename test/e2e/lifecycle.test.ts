@@ -293,7 +293,18 @@ describe('model lifecycle and monitoring on npm start', () => {
       );
       assert.equal(stable.length, 7);
       assert.equal(await page.locator('tr[data-event-feature="amount"]').count(), 1);
-      assert.match(await page.locator('#versions-table').innerText(), /v1\s+live/);
+      const versions = await page.locator('#versions-table').innerText();
+      assert.match(versions, /v1\s+live/);
+      // The estimated cost of a million predictions on v1's route, from its p50 here.
+      assert.match(versions, /est\. \$ \/ 1M/);
+      const monitoring = (await (await fetch(`${p.url}/v1/models/fraud-detector/monitoring`)).json()) as {
+        costs: { version: string; route: string; perMillionUsd: number | null; basis: string }[];
+      };
+      const v1 = monitoring.costs.find((c) => c.version === '1');
+      assert.equal(v1?.route, 'Lambda x86_64 1024 MB');
+      assert.ok((v1?.perMillionUsd ?? 0) > 0, `v1 has a cost: ${v1?.perMillionUsd}`);
+      assert.match(v1?.basis ?? '', /us-east-1 list prices of .*p50/);
+      assert.ok(versions.includes(`$${(v1?.perMillionUsd ?? 0).toFixed(2)}`), versions);
       await mkdir(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
       assert.deepEqual(errors, []);

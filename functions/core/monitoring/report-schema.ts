@@ -145,5 +145,17 @@ export const monitoringReportSchema = monitorReportSchema
       shadow: z.string().nullable(),
       aliases: z.record(z.string(), z.string()),
     }),
+    costs: z
+      .array(
+        z.object({
+          version: z.string(),
+          route: z.string(),
+          perMillionUsd: z.number().nullable(),
+          basis: z.string(),
+        }),
+      )
+      .describe(
+        "Each version's estimated cost per million predictions on its configured route, from the window's p50 latency at list prices (core/cost). `infera cost` gives every route.",
+      ),
   })
   .meta({ id: 'MonitoringReport' });

@@ -102,13 +102,24 @@ function renderVersions(r) {
       <td>${pct(w.rejectedRate)}</td>
       <td>${pct(w.lowConfidenceRate)}</td>
       <td>${num(w.meanScore, 4)}</td>
+      <td title="${esc(costOf(r, v.version)?.basis ?? '')}">${usd(costOf(r, v.version)?.perMillionUsd)}</td>
     </tr>`;
   });
   $('versions-table').innerHTML = rows.length
-    ? `<table><thead><tr><th>version</th><th>share served</th><th>req/s</th><th>p50 / p90 / p99 ms</th><th>errors</th><th>rejected</th><th>low confidence</th><th>mean score</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+    ? `<table><thead><tr><th>version</th><th>share served</th><th>req/s</th><th>p50 / p90 / p99 ms</th><th>errors</th><th>rejected</th><th>low confidence</th><th>mean score</th><th>est. $ / 1M</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
     : '<div class="empty">No requests yet. Send some: npm run traffic</div>';
   $('versions-hint').textContent =
-    `Last ${r.windowMinutes} min (counting since ${time(r.since)}). Latency is time inside the function.`;
+    `Last ${r.windowMinutes} min (counting since ${time(r.since)}). Latency is time inside the function. ` +
+    "Est. $ / 1M: a million predictions on the version's route at list prices, from this p50 (hover for the basis; infera cost compares every route).";
+}
+
+function costOf(r, version) {
+  return (r.costs ?? []).find((c) => c.version === version);
+}
+
+function usd(n) {
+  if (n === null || n === undefined) return '–';
+  return n < 0.01 ? `$${n.toPrecision(2)}` : `$${n.toFixed(2)}`;
 }
 
 function seriesLabels(r) {
