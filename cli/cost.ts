@@ -32,6 +32,7 @@ import { getRegistry } from '#shared/platform.ts';
 import { idleCost } from '../infra/lib/idle-cost.ts';
 import { numberFlag, parseCommand, usageError } from './args.ts';
 import { CliError, table } from './common.ts';
+import { cloudWatchTimes } from './cost-cloudwatch.ts';
 import type { ProbeRequest, ProbeResult } from './cost-probe.ts';
 import { ProgressBar } from './progress.ts';
 
@@ -58,6 +59,11 @@ Options:
   --models <dir>        model repository (default: $MODELS_DIR or models)
   --template <file>     synthesized stack for the idle cost (default cdk.out/Infera.template.json
                         when it exists; else the endpoints the manifests configure)
+  --stack <name>        use a deployed stack's own times from CloudWatch (PredictLatency and
+                        Predictions of each version) instead of measuring here
+  --window <hours>      with --stack: how far back to read (default 24, at most 336)
+  --region <region>     with --stack: the stack's region (default: $AWS_REGION)
+  --namespace <ns>      with --stack: the metrics namespace (default infera)
   --json                print the figures as JSON
   -h, --help            show this help
 
@@ -96,6 +102,10 @@ export async function costCommand(argv: string[]): Promise<number> {
         prices: { type: 'string' },
         models: { type: 'string' },
         template: { type: 'string' },
+        stack: { type: 'string' },
+        window: { type: 'string' },
+        region: { type: 'string' },
+        namespace: { type: 'string' },
         json: { type: 'boolean', default: false },
       },
     },
@@ -115,20 +125,44 @@ export async function costCommand(argv: string[]): Promise<number> {
     cpuFactor: numberFlag(name, 'cpu-factor', values['cpu-factor'], { min: 0.05, max: 20 }) ?? 1,
   };
   const prices = values.prices ? await loadPrices(values.prices) : PRICES;
+  const stack = values.stack;
+  const hours = numberFlag(name, 'window', values.window, { min: 1, max: 336 }) ?? 24;
+  if (!stack) {
+    for (const f of ['window', 'region', 'namespace'] as const)
+      if (values[f] !== undefined) throw usageError(name, `--${f} goes with --stack <name>.`);
+  } else {
+    for (const f of ['cpu-factor', 'calls', 'batch'] as const)
+      if (values[f] !== undefined)
+        throw usageError(
+          name,
+          `--${f} is for a measurement here; with --stack the times are the stack's own.`,
+        );
+  }
 
   const modelsDir = values.models ?? process.env.MODELS_DIR ?? 'models';
   const config = loadConfig({ ...process.env, MODELS_DIR: modelsDir });
   const registry = await getRegistry(config);
   const versions = pick(registry, model, values.version);
 
-  const bar = values.json ? undefined : new ProgressBar({ label: 'measuring', unit: 'versions' });
-  const next = (done: number) => {
-    const v = versions[done];
-    bar?.update(done, versions.length, v ? `${v.name} v${v.version}` : '');
-  };
-  next(0);
-  const measured = await probe(modelsDir, versions, { calls, batch }, next);
-  bar?.done();
+  let measured: ProbeResult[];
+  if (stack) {
+    const observed = await cloudWatchTimes(versions, {
+      stack,
+      hours,
+      namespace: values.namespace ?? 'infera',
+      ...(values.region ? { region: values.region } : {}),
+    });
+    measured = observed.map((m, i) => asOneVcpu(registry, versions[i] as ModelVersion, m));
+  } else {
+    const bar = values.json ? undefined : new ProgressBar({ label: 'measuring', unit: 'versions' });
+    const next = (done: number) => {
+      const v = versions[done];
+      bar?.update(done, versions.length, v ? `${v.name} v${v.version}` : '');
+    };
+    next(0);
+    measured = await probe(modelsDir, versions, { calls, batch }, next);
+    bar?.done();
+  }
 
   const results: VersionCost[] = versions.map((mv, i) =>
     costOf(registry, mv, measured[i] as ProbeResult, prices, assumptions, {
@@ -140,13 +174,21 @@ export async function costCommand(argv: string[]): Promise<number> {
   const shared = {
     idle,
     prices: { region: prices.region, date: prices.date, note: prices.note },
-    assumptions: assumptionLines(assumptions, batch, calls, volume, config.ROUTE_LAMBDA_COLD_START_MS),
+    source: stack ? `CloudWatch, stack ${stack}, the last ${hours} h` : 'measured here',
+    assumptions: assumptionLines(
+      assumptions,
+      batch,
+      calls,
+      volume,
+      config.ROUTE_LAMBDA_COLD_START_MS,
+      stack ? hours : undefined,
+    ),
   };
   if (values.json) {
     console.log(JSON.stringify({ ...shared, versions: results }, null, 2));
     return 0;
   }
-  for (const r of results) printVersion(r, batch);
+  for (const r of results) printVersion(r, stack !== undefined);
   console.log(`\nIdle cost of the deployment as configured, ${idle.from}: ${usd(idle.monthly)} a month`);
   for (const l of idle.lines) console.log(`  ${l.what}: ${usd(l.monthly)} a month`);
   if (idle.hint) console.log(`  ${idle.hint}`);
@@ -335,27 +377,29 @@ const usd = (n: number) =>
 const ms = (n: number | undefined) =>
   n === undefined ? '' : n < 10 ? `${n.toFixed(2)} ms` : `${n.toFixed(1)} ms`;
 
-function printVersion(r: VersionCost, batch: number): void {
+function printVersion(r: VersionCost, stack: boolean): void {
   console.log(`\n${r.model} v${r.version}${r.live ? ' (live)' : ''}: ${r.task}; runs on ${r.runsOn}`);
   const m = r.measured;
-  if (m.single) {
+  const rowsOf = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+  const one = m.single;
+  const many = m.batched && one && m.batched.rows !== one.rows ? m.batched : undefined;
+  if (one && !stack) {
     console.log(
-      `  measured here, one vCPU: batch 1 p50 ${ms(m.single.p50Ms)}, p99 ${ms(m.single.p99Ms)}` +
-        (m.batched && m.batched.rows > 1
-          ? `; batch ${m.batched.rows} p50 ${ms(m.batched.p50Ms)}, p99 ${ms(m.batched.p99Ms)}`
-          : '') +
+      `  measured here, one vCPU: batch 1 p50 ${ms(one.p50Ms)}, p99 ${ms(one.p99Ms)}` +
+        (many ? `; batch ${many.rows} p50 ${ms(many.p50Ms)}, p99 ${ms(many.p99Ms)}` : '') +
         (m.batchRowMs !== undefined ? `; batch worker ${(1000 / m.batchRowMs).toFixed(0)} rows/s` : ''),
     );
   }
   for (const p of m.problems) console.log(`  note: ${p}`);
-  if (r.routes.batch1.length > 0) {
+  if (one && r.routes.batch1.length > 0) {
+    const at = `${rowsOf(one.rows)} ROW${one.rows === 1 ? '' : 'S'}/REQUEST`;
     const rows = [
       [
         'ROUTE',
-        '$/1M AT BATCH 1',
-        `$/1M AT BATCH ${batch}`,
-        'P50 (BATCH 1)',
-        'P99 (BATCH 1)',
+        `$/1M AT ${at}`,
+        ...(many ? [`$/1M AT ${many.rows} ROWS/REQUEST`] : []),
+        `P50 (${at})`,
+        `P99 (${at})`,
         'IDLE A MONTH',
       ],
     ];
@@ -364,18 +408,42 @@ function printVersion(r: VersionCost, batch: number): void {
       rows.push([
         b1.route,
         b1.unpriced ? 'not priced' : usd(b1.perMillion),
-        bn && !bn.unpriced ? usd(bn.perMillion) : '',
+        ...(many ? [bn && !bn.unpriced ? usd(bn.perMillion) : ''] : []),
         ms(b1.p50Ms),
         ms(b1.p99Ms),
         b1.unpriced ? '' : usd(b1.idleMonthly),
       ]);
     });
     if (r.routes.batch)
-      rows.push([r.routes.batch.route, `${usd(r.routes.batch.perMillion)} per 1M rows`, '', '', '', '$0']);
+      rows.push([
+        r.routes.batch.route,
+        `${usd(r.routes.batch.perMillion)} per 1M rows`,
+        ...(many ? [''] : []),
+        '',
+        '',
+        '$0',
+      ]);
     console.log(table(rows).replace(/^/gm, '  '));
     for (const b of r.routes.batch1) if (b.unpriced) console.log(`  ${b.route}: ${b.unpriced}`);
   }
-  if (r.recommendation) console.log(`  recommended (batch 1): ${r.recommendation.reason}`);
+  if (r.recommendation)
+    console.log(
+      `  recommended (at ${rowsOf(one?.rows ?? 1)} row${one?.rows === 1 ? '' : 's'} a request): ${r.recommendation.reason}`,
+    );
+}
+
+/**
+ * A time CloudWatch saw inside a Lambda function of M MB, as one vCPU's time: below 1,769 MB the
+ * function had M/1769 of a vCPU, so its work took 1769/M times as long. The route estimates then
+ * scale it like a local measurement. A version on SageMaker keeps the endpoint's round trip.
+ */
+function asOneVcpu(registry: ModelRegistry, mv: ModelVersion, m: ProbeResult): ProbeResult {
+  if (!m.single || mv.route.target === 'sagemaker') return m;
+  const entry = registry.list().find((e) => e.name === mv.name);
+  const memory = modelFunctionMemoryMb((entry?.versions ?? [mv]).map((v) => v.manifest));
+  const f = Math.min(1, memory / LAMBDA_MB_PER_VCPU);
+  const t = { ...m.single, p50Ms: m.single.p50Ms * f, p99Ms: m.single.p99Ms * f };
+  return { ...m, single: t, batched: t };
 }
 
 function assumptionLines(
@@ -384,14 +452,19 @@ function assumptionLines(
   calls: number,
   volume: number,
   coldStartMs: number,
+  stackHours?: number,
 ): string[] {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   return [
-    `Times were measured on this machine (${cpu}, ${availableParallelism()} cores) with one onnxruntime thread, ${calls} timed calls per version and batch size, warm (no cold start).`,
-    `A Lambda or Serverless function has one vCPU at ${LAMBDA_MB_PER_VCPU} MB and a proportional share below it, so a time is multiplied by ${LAMBDA_MB_PER_VCPU} / memory below that size and kept as it is above; this machine's vCPU is taken as ${a.cpuFactor === 1 ? 'as fast as' : `${a.cpuFactor}× the time of`} Lambda's (--cpu-factor). arm64 is assumed as fast as x86_64.`,
+    stackHours !== undefined
+      ? `Times are the stack's own: CloudWatch's PredictLatency (time inside the predict function) and Predictions over the last ${stackHours} h, per version, at the observed rows per request; a version on Lambda is first brought back to one vCPU's time (× memory / ${LAMBDA_MB_PER_VCPU} below ${LAMBDA_MB_PER_VCPU} MB).`
+      : `Times were measured on this machine (${cpu}, ${availableParallelism()} cores) with one onnxruntime thread, ${calls} timed calls per version and batch size, warm (no cold start).`,
+    `A Lambda or Serverless function has one vCPU at ${LAMBDA_MB_PER_VCPU} MB and a proportional share below it, so a time is multiplied by ${LAMBDA_MB_PER_VCPU} / memory below that size and kept as it is above; ${stackHours !== undefined ? 'the times were taken on AWS, so no machine factor applies' : `this machine's vCPU is taken as ${a.cpuFactor === 1 ? 'as fast as' : `${a.cpuFactor}× the time of`} Lambda's (--cpu-factor)`}. arm64 is assumed as fast as x86_64.`,
     `A real-time instance serves one request per vCPU at a time, each taking the measured time, and traffic keeps it ${Math.round(a.utilization * 100)}% busy (--utilization); a GPU or Inferentia instance is priced at the CPU time measured here.`,
     'SageMaker routes include the predict function that calls the endpoint (it is billed while it waits) and the HTTP API request.',
-    `The second price column sends ${batch} rows per request (--batch); a prediction is one row.`,
+    stackHours !== undefined
+      ? 'A prediction is one row.'
+      : `The second price column sends ${batch} rows per request (--batch); a prediction is one row.`,
     `The recommendation compares a month at ${volume.toLocaleString('en-US')} predictions (--volume); an always-on instance costs at least its idle cost; routes that can cold start meet a latency budget only if it is ${coldStartMs} ms or more (ROUTE_LAMBDA_COLD_START_MS).`,
     'Not included: the free tier, Savings Plans, data transfer, CloudWatch Logs and metrics, X-Ray traces, S3 storage, and cold starts.',
   ];

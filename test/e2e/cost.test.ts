@@ -32,7 +32,10 @@ describe('infera cost', () => {
           'batch, 5,000-row chunks',
         ])
           assert.ok(block.includes(route), `${e.name} v${v.version}: ${route}`);
-        assert.match(block, /recommended \(batch 1\): .+: \$[\d.,]+ a month at 1,000,000 predictions; /);
+        assert.match(
+          block,
+          /recommended \(at 1 row a request\): .+: \$[\d.,]+ a month at 1,000,000 predictions; /,
+        );
         assert.doesNotMatch(block, /note: /, `${e.name} v${v.version} measured without problems`);
       }
     }

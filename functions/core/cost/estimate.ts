@@ -67,6 +67,9 @@ export function scaleToMemory(localMs: number, memoryMb: number, a: Assumptions)
 
 const perRow = (usdPerRequest: number, rows: number) => (usdPerRequest * 1e6) / rows;
 
+/** Duration as billed: rounded up to the ms (a scaled time of 6.0000000001 ms is still 6 ms). */
+export const billedMs = (ms: number) => Math.max(1, Math.ceil(ms - 1e-9));
+
 /** A Lambda function behind the HTTP API: duration (billed per ms, rounded up), requests, API requests. */
 function lambdaLines(
   durationMs: number,
@@ -76,9 +79,9 @@ function lambdaLines(
   prices: PriceTable,
 ): CostLine[] {
   const gbSecond = arch === 'arm64' ? prices.lambda.gbSecondArm.usd : prices.lambda.gbSecondX86.usd;
-  const duration = (Math.ceil(durationMs) / 1000) * (memoryMb / 1024) * gbSecond;
+  const duration = (billedMs(durationMs) / 1000) * (memoryMb / 1024) * gbSecond;
   return [
-    { what: `Lambda duration ${Math.ceil(durationMs)} ms × ${memoryMb} MB`, usd: perRow(duration, rows) },
+    { what: `Lambda duration ${billedMs(durationMs)} ms × ${memoryMb} MB`, usd: perRow(duration, rows) },
     { what: 'Lambda requests', usd: perRow(prices.lambda.request.usd, rows) },
     { what: 'HTTP API requests', usd: perRow(prices.apiGateway.httpRequest.usd, rows) },
   ];
@@ -167,11 +170,11 @@ export function serverlessRoute(
 ): RouteCost {
   const p50 = scaleToMemory(t.p50Ms, memoryMb, a);
   const p99 = scaleToMemory(t.p99Ms, memoryMb, a);
-  const compute = (Math.ceil(p50) / 1000) * (memoryMb / 1024) * prices.sagemaker.serverlessGbSecond.usd;
+  const compute = (billedMs(p50) / 1000) * (memoryMb / 1024) * prices.sagemaker.serverlessGbSecond.usd;
   const data = ((t.requestBytes + t.responseBytes) / GB) * prices.sagemaker.serverlessDataGb.usd;
   const front = lambdaLines(p50, functionMemoryMb, 'x86_64', t.rows, prices);
   const lines = [
-    { what: `Serverless compute ${Math.ceil(p50)} ms × ${memoryMb} MB`, usd: perRow(compute, t.rows) },
+    { what: `Serverless compute ${billedMs(p50)} ms × ${memoryMb} MB`, usd: perRow(compute, t.rows) },
     { what: 'Serverless data in and out', usd: perRow(data, t.rows) },
     ...front.map((l) => ({ what: `predict function: ${l.what}`, usd: l.usd })),
   ];
