@@ -25,6 +25,7 @@ import {
 } from '#core/cost/estimate.ts';
 import { PRICES, type PriceTable, withOverrides } from '#core/cost/prices.ts';
 import { type Recommendation, recommend } from '#core/cost/recommend.ts';
+import { ModelPackageError } from '#core/errors.ts';
 import type { ModelRegistry, ModelVersion } from '#core/registry.ts';
 import { defaultInstanceType } from '#core/routing.ts';
 import { loadConfig } from '#shared/config.ts';
@@ -141,7 +142,13 @@ export async function costCommand(argv: string[]): Promise<number> {
 
   const modelsDir = values.models ?? process.env.MODELS_DIR ?? 'models';
   const config = loadConfig({ ...process.env, MODELS_DIR: modelsDir });
-  const registry = await getRegistry(config);
+  const registry = await getRegistry(config).catch((err: Error) => {
+    if (err instanceof ModelPackageError)
+      throw new CliError(err.message, [
+        'Point --models (or MODELS_DIR) at the folder that holds <name>/<version>/model.json.',
+      ]);
+    throw err;
+  });
   const versions = pick(registry, model, values.version);
 
   let measured: ProbeResult[];

@@ -108,6 +108,11 @@ describe('infera cost', () => {
       [['cost', 'iris', '--version', '9'], 2, /Versions of iris: 1/],
       [['cost', '--version', '1'], 2, /--version needs a model/],
       [['cost', '--bogus'], 2, /Unknown option '--bogus'[\s\S]*See: infera cost --help/],
+      [
+        ['cost', '--models', join(dir, 'no-models')],
+        1,
+        /cannot read the models directory[\s\S]*Point --models/,
+      ],
     ];
     for (const [args, code, message] of cases) {
       const r = await cli(args);
