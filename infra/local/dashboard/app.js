@@ -36,6 +36,9 @@ async function getJson(path) {
   return body;
 }
 
+/** With many models the buttons show at most this many at once; the filter finds the rest. */
+const MAX_MODEL_BUTTONS = 40;
+
 async function loadModels() {
   const { models } = await getJson('/v1/models');
   state.models = models.map((m) => m.name);
@@ -45,12 +48,28 @@ async function loadModels() {
     : state.models.includes('fraud-detector')
       ? 'fraud-detector'
       : state.models[0];
-  $('models').innerHTML = state.models
+  const filter = $('model-filter');
+  filter.hidden = state.models.length <= 8;
+  filter.oninput = () => renderModelButtons(filter.value);
+  renderModelButtons(filter.value);
+}
+
+/** The model buttons whose names contain the filter text (the selected model always stays). */
+function renderModelButtons(text) {
+  const needle = text.trim().toLowerCase();
+  const matching = state.models.filter((m) => m.toLowerCase().includes(needle));
+  const shown = matching.slice(0, MAX_MODEL_BUTTONS);
+  if (state.model && !shown.includes(state.model) && !needle) shown.unshift(state.model);
+  $('models').innerHTML = shown
     .map(
       (m) =>
         `<button type="button" data-model="${esc(m)}" aria-pressed="${m === state.model}">${esc(m)}</button>`,
     )
     .join('');
+  $('models-shown').textContent =
+    state.models.length > 8
+      ? `${Math.min(matching.length, MAX_MODEL_BUTTONS)} of ${matching.length} matching, ${state.models.length} models`
+      : '';
   for (const b of $('models').querySelectorAll('button')) {
     b.addEventListener('click', () => {
       state.model = b.dataset.model;
