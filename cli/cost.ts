@@ -7,15 +7,11 @@
 import { fork } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
-import {
-  BATCH_MEMORY_MB,
-  DEFAULT_SERVERLESS_MEMORY_MB,
-  modelFunctionMemoryMb,
-} from '#core/cost/deployment.ts';
+import { BATCH_MEMORY_MB, modelFunctionMemoryMb } from '#core/cost/deployment.ts';
 import {
   type Assumptions,
+  alwaysOnMonthly,
   batchRoute,
-  HOURS_PER_MONTH,
   LAMBDA_MB_PER_VCPU,
   lambdaRoute,
   type RouteCost,
@@ -23,9 +19,11 @@ import {
   serverlessRoute,
   type Timing,
 } from '#core/cost/estimate.ts';
-import { PRICES, type PriceTable, withOverrides } from '#core/cost/prices.ts';
+import { type PriceTable, withOverrides } from '#core/cost/price-table.ts';
+import { PRICES } from '#core/cost/prices.ts';
 import { type Recommendation, recommend } from '#core/cost/recommend.ts';
 import { ModelPackageError } from '#core/errors.ts';
+import { DEFAULT_SERVERLESS_MEMORY_MB } from '#core/manifest.ts';
 import type { ModelRegistry, ModelVersion } from '#core/registry.ts';
 import { defaultInstanceType } from '#core/routing.ts';
 import { loadConfig } from '#shared/config.ts';
@@ -175,6 +173,7 @@ export async function costCommand(argv: string[]): Promise<number> {
     costOf(registry, mv, measured[i] as ProbeResult, prices, assumptions, {
       volume,
       coldStartMs: config.ROUTE_LAMBDA_COLD_START_MS,
+      chunkRows: config.BATCH_CHUNK_ROWS,
     }),
   );
   const idle = await deploymentIdle(registry, prices, values.template);
@@ -311,10 +310,10 @@ function costOf(
   m: ProbeResult,
   prices: PriceTable,
   a: Assumptions,
-  o: { volume: number; coldStartMs: number },
+  o: { volume: number; coldStartMs: number; chunkRows: number },
 ): VersionCost {
-  const entry = registry.list().find((e) => e.name === mv.name);
-  const fnMemory = modelFunctionMemoryMb((entry?.versions ?? [mv]).map((v) => v.manifest));
+  const entry = registry.get(mv.name);
+  const fnMemory = functionMemoryOf(registry, mv);
   const target = mv.manifest.target;
   const endpoint = mv.route.endpoint;
   const accelerator = target.type === 'lambda' ? 'none' : (target.accelerator ?? 'none');
@@ -344,7 +343,7 @@ function costOf(
       ? batchRoute(
           m.batchRowMs,
           m.splitRowMs ?? 0,
-          loadConfig().BATCH_CHUNK_ROWS,
+          o.chunkRows,
           BATCH_MEMORY_MB.score,
           BATCH_MEMORY_MB.split,
           prices,
@@ -361,7 +360,7 @@ function costOf(
   return {
     model: mv.name,
     version: mv.version,
-    live: entry?.aliases.live === mv.version,
+    live: entry.aliases.live === mv.version,
     task: mv.manifest.task,
     runsOn: `${mv.route.target}${endpoint ? ` (${endpoint.serverless ? 'serverless' : endpoint.instanceType})` : ''}: ${mv.route.reason}`,
     measured: m,
@@ -439,6 +438,11 @@ function printVersion(r: VersionCost, stack: boolean): void {
     );
 }
 
+/** The memory the stack gives the version's model function (infra's rule, core/cost/deployment.ts). */
+function functionMemoryOf(registry: ModelRegistry, mv: ModelVersion): number {
+  return modelFunctionMemoryMb(registry.get(mv.name).versions.map((v) => v.manifest));
+}
+
 /**
  * A time CloudWatch saw inside a Lambda function of M MB, as one vCPU's time: below 1,769 MB the
  * function had M/1769 of a vCPU, so its work took 1769/M times as long. The route estimates then
@@ -446,9 +450,7 @@ function printVersion(r: VersionCost, stack: boolean): void {
  */
 function asOneVcpu(registry: ModelRegistry, mv: ModelVersion, m: ProbeResult): ProbeResult {
   if (!m.single || mv.route.target === 'sagemaker') return m;
-  const entry = registry.list().find((e) => e.name === mv.name);
-  const memory = modelFunctionMemoryMb((entry?.versions ?? [mv]).map((v) => v.manifest));
-  const f = Math.min(1, memory / LAMBDA_MB_PER_VCPU);
+  const f = Math.min(1, functionMemoryOf(registry, mv) / LAMBDA_MB_PER_VCPU);
   const t = { ...m.single, p50Ms: m.single.p50Ms * f, p99Ms: m.single.p99Ms * f };
   return { ...m, single: t, batched: t };
 }
@@ -519,10 +521,9 @@ async function deploymentIdle(
   for (const mv of registry.list().flatMap((e) => e.versions)) {
     const e = mv.route.endpoint;
     if (mv.route.target !== 'sagemaker' || !e || e.serverless || !e.instanceType) continue;
-    const hourly = prices.sagemaker.instances[e.instanceType]?.usd;
     lines.push({
       what: `${mv.name} v${mv.version}: ${e.instanceCount ?? 1} × ${e.instanceType} (always on)`,
-      monthly: hourly === undefined ? Number.NaN : hourly * (e.instanceCount ?? 1) * HOURS_PER_MONTH,
+      monthly: alwaysOnMonthly(prices, e.instanceType, e.instanceCount ?? 1) ?? Number.NaN,
     });
   }
   return {

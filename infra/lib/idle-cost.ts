@@ -4,10 +4,11 @@
  * idle, and are left out. Pure: a template and the price table (core/cost/prices.ts) in, lines
  * and totals out.
  */
-import { HOURS_PER_MONTH } from '#core/cost/estimate.ts';
-import { PRICES, type PriceTable } from '#core/cost/prices.ts';
+import { alwaysOnMonthly, HOURS_PER_MONTH } from '#core/cost/estimate.ts';
+import type { PriceTable } from '#core/cost/price-table.ts';
+import { PRICES } from '#core/cost/prices.ts';
 
-export { HOURS_PER_MONTH } from '#core/cost/estimate.ts';
+export { HOURS_PER_MONTH };
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
 export interface IdleLine {
@@ -45,12 +46,11 @@ export function idleCost(
     for (const v of (r.Properties?.ProductionVariants ?? []) as Record<string, unknown>[]) {
       if (v.ServerlessConfig || typeof v.InstanceType !== 'string') continue;
       const count = Number(v.InitialInstanceCount ?? 1);
-      const hourly = prices.sagemaker.instances[v.InstanceType]?.usd;
-      if (hourly === undefined) {
+      const monthly = alwaysOnMonthly(prices, v.InstanceType, count);
+      if (monthly === undefined) {
         unpriced.push(v.InstanceType);
         continue;
       }
-      const monthly = hourly * count * HOURS_PER_MONTH;
       compute += monthly;
       lines.push({ what: `SageMaker ${v.InstanceType} instance (always on)`, count, monthly });
     }

@@ -12,6 +12,3 @@ export function modelFunctionMemoryMb(manifests: readonly Manifest[]): number {
 
 /** The batch pipeline's functions. */
 export const BATCH_MEMORY_MB = { split: 1024, score: 3072 } as const;
-
-/** SageMaker Serverless memory when the manifest gives none (its schema default). */
-export const DEFAULT_SERVERLESS_MEMORY_MB = 2048;

@@ -1,4 +1,4 @@
-import type { InstancePrice, PriceTable } from './prices.ts';
+import type { InstancePrice, PriceTable } from './price-table.ts';
 
 /**
  * What a million predictions cost on each route a model version could take, from measured
@@ -61,8 +61,18 @@ export interface RouteCost {
  * measures with, here one).
  */
 export function scaleToMemory(localMs: number, memoryMb: number, a: Assumptions): number {
-  if (a.observed) return localMs;
-  return localMs * a.cpuFactor * Math.max(1, LAMBDA_MB_PER_VCPU / memoryMb);
+  return a.observed ? localMs : onAwsCpu(localMs, a) * Math.max(1, LAMBDA_MB_PER_VCPU / memoryMb);
+}
+
+/** A time on one of AWS's vCPUs: a local time × the machine factor; an observed time as it is. */
+function onAwsCpu(ms: number, a: Assumptions): number {
+  return a.observed ? ms : ms * a.cpuFactor;
+}
+
+/** What `count` always-on instances cost a month; undefined when the table has no price for the type. */
+export function alwaysOnMonthly(prices: PriceTable, instanceType: string, count: number): number | undefined {
+  const hourly = prices.sagemaker.instances[instanceType]?.usd;
+  return hourly === undefined ? undefined : hourly * count * HOURS_PER_MONTH;
 }
 
 const perRow = (usdPerRequest: number, rows: number) => (usdPerRequest * 1e6) / rows;
@@ -85,6 +95,19 @@ function lambdaLines(
     { what: 'Lambda requests', usd: perRow(prices.lambda.request.usd, rows) },
     { what: 'HTTP API requests', usd: perRow(prices.apiGateway.httpRequest.usd, rows) },
   ];
+}
+
+/** The predict function in front of an endpoint: billed for the time it waits, not for compute. */
+function predictFunctionLines(
+  waitMs: number,
+  memoryMb: number,
+  rows: number,
+  prices: PriceTable,
+): CostLine[] {
+  return lambdaLines(waitMs, memoryMb, 'x86_64', rows, prices).map((l) => ({
+    what: `predict function: ${l.what}`,
+    usd: l.usd,
+  }));
 }
 
 /** The model scored inside the predict function. */
@@ -136,17 +159,15 @@ export function sagemakerRoute(
       unpriced: `no price for ${instanceType}; add sagemaker.instances["${instanceType}"] to a --prices file`,
     };
   }
-  const p50 = a.observed ? t.p50Ms : t.p50Ms * a.cpuFactor;
-  const p99 = a.observed ? t.p99Ms : t.p99Ms * a.cpuFactor;
+  const p50 = onAwsCpu(t.p50Ms, a);
+  const p99 = onAwsCpu(t.p99Ms, a);
   const requestsPerHour = inst.vcpus * (3_600_000 / p50) * a.utilization;
-  // The predict function waits for the endpoint: it is billed for the wait, not for compute.
-  const front = lambdaLines(p50, functionMemoryMb, 'x86_64', t.rows, prices);
   const lines = [
     {
       what: `${instanceType} at ${Math.round(a.utilization * 100)}% of ${inst.vcpus} vCPU × ${fmt(p50)} ms`,
       usd: perRow(inst.usd / requestsPerHour, t.rows),
     },
-    ...front.map((l) => ({ what: `predict function: ${l.what}`, usd: l.usd })),
+    ...predictFunctionLines(p50, functionMemoryMb, t.rows, prices),
   ];
   return {
     route,
@@ -155,7 +176,7 @@ export function sagemakerRoute(
     lines,
     p50Ms: p50,
     p99Ms: p99,
-    idleMonthly: inst.usd * instanceCount * HOURS_PER_MONTH,
+    idleMonthly: alwaysOnMonthly(prices, instanceType, instanceCount) ?? Number.NaN,
     coldStarts: false,
   };
 }
@@ -172,11 +193,10 @@ export function serverlessRoute(
   const p99 = scaleToMemory(t.p99Ms, memoryMb, a);
   const compute = (billedMs(p50) / 1000) * (memoryMb / 1024) * prices.sagemaker.serverlessGbSecond.usd;
   const data = ((t.requestBytes + t.responseBytes) / GB) * prices.sagemaker.serverlessDataGb.usd;
-  const front = lambdaLines(p50, functionMemoryMb, 'x86_64', t.rows, prices);
   const lines = [
     { what: `Serverless compute ${billedMs(p50)} ms × ${memoryMb} MB`, usd: perRow(compute, t.rows) },
     { what: 'Serverless data in and out', usd: perRow(data, t.rows) },
-    ...front.map((l) => ({ what: `predict function: ${l.what}`, usd: l.usd })),
+    ...predictFunctionLines(p50, functionMemoryMb, t.rows, prices),
   ];
   return {
     route: `SageMaker Serverless ${memoryMb} MB`,

@@ -1,6 +1,6 @@
 import type { ModelVersion } from '../registry.ts';
 import { lambdaRoute, type RouteCost, sagemakerRoute, serverlessRoute } from './estimate.ts';
-import type { PriceTable } from './prices.ts';
+import type { PriceTable } from './price-table.ts';
 
 /** A version's estimated cost from the latency its traffic shows: what the dashboard prints. */
 export interface ObservedCost {

@@ -14,6 +14,9 @@ const instanceType = z
   .string()
   .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a SageMaker instance type such as "ml.g5.xlarge"');
 
+/** SageMaker Serverless memory when the manifest gives none. */
+export const DEFAULT_SERVERLESS_MEMORY_MB = 2048;
+
 /** SageMaker Serverless Inference: CPU, scales to zero, billed per request. */
 export const serverlessSchema = z
   .strictObject({
@@ -23,7 +26,7 @@ export const serverlessSchema = z
       .refine((v) => v >= 1024 && v <= 6144 && v % 1024 === 0, {
         message: 'must be 1024, 2048, 3072, 4096, 5120 or 6144 (SageMaker Serverless memory sizes)',
       })
-      .default(2048),
+      .default(DEFAULT_SERVERLESS_MEMORY_MB),
     maxConcurrency: z.number().int().min(1).max(200).default(5),
   })
   .describe(

@@ -14,7 +14,8 @@ import {
   scaleToMemory,
   serverlessRoute,
 } from '#core/cost/estimate.ts';
-import { PRICES, withOverrides } from '#core/cost/prices.ts';
+import { withOverrides } from '#core/cost/price-table.ts';
+import { PRICES } from '#core/cost/prices.ts';
 import { monthlyCost, recommend } from '#core/cost/recommend.ts';
 
 const a = { cpuFactor: 1, utilization: 0.5 };
