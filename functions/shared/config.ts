@@ -26,6 +26,21 @@ export const configSchema = z.object({
   MODEL_NAMES: commaList
     .transform((names) => (names.length > 0 ? names : undefined))
     .describe('Comma-separated models this function serves; all when unset.'),
+  MODEL_CACHE_MB: z.coerce
+    .number()
+    .int()
+    .min(16)
+    .max(1_000_000)
+    .optional()
+    .describe(
+      'Estimated memory loaded sessions may hold (2x each model file, plus 0.5 MB); the least recently used are released beyond it. Default: half the Lambda function memory, 2048 elsewhere.',
+    ),
+  MODEL_WARMUP: z
+    .enum(['all', 'lazy'])
+    .default('all')
+    .describe(
+      'all: load and check every graph at start (released again beyond MODEL_CACHE_MB); lazy: load each on its first request (a shared model function, whose pre-traffic hook checks them).',
+    ),
   MAX_INSTANCES: z.coerce
     .number()
     .int()

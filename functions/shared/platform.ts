@@ -68,6 +68,13 @@ export async function remoteEndpoints(config: Config): Promise<RemoteEndpoints> 
   });
 }
 
+/** The session cache's budget: MODEL_CACHE_MB, else half the Lambda function's memory, else 2048. */
+export function sessionCacheMb(config: Config, env: NodeJS.ProcessEnv = process.env): number {
+  if (config.MODEL_CACHE_MB !== undefined) return config.MODEL_CACHE_MB;
+  const lambdaMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  return Number.isFinite(lambdaMb) && lambdaMb > 0 ? Math.floor(lambdaMb / 2) : 2048;
+}
+
 /**
  * The registry and the scorer, built once per process and shared by every handler in it, so
  * there is one InferenceSession per model version per process, and one circuit breaker per
@@ -84,6 +91,7 @@ export function getPlatform(config: Config): Promise<Platform> {
       {
         ...(heavy ? { remote: await remoteEndpoints(config) } : {}),
         remoteMaxRows: config.SAGEMAKER_MAX_ROWS,
+        sessions: { maxBytes: sessionCacheMb(config) * 1024 * 1024, lazy: config.MODEL_WARMUP === 'lazy' },
       },
     );
     await scorer.warmup();

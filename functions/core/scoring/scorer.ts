@@ -37,7 +37,7 @@ export class Scorer {
     this.engine = engine;
     this.remote = extra.remote;
     this.#serveAll = extra.serveAll === true;
-    this.#versions = new PreparedVersions(engine, options, extra.wrap);
+    this.#versions = new PreparedVersions(engine, options, extra.wrap, extra.sessions);
     this.#endpoint = new EndpointPath(registry, this.#versions, this, {
       remote: extra.remote,
       ...(extra.remoteMaxRows !== undefined ? { maxRows: extra.remoteMaxRows } : {}),
@@ -58,14 +58,25 @@ export class Scorer {
     return this.#versions.warmup(this.registry.allVersions().filter((mv) => this.inProcess(mv)));
   }
 
-  /** True once every locally served version has a session. */
+  /**
+   * True once every locally served version's graph has been checked (it may since have been
+   * released by the session cache, and loads again on demand). With lazy sessions, at once.
+   */
   get ready(): boolean {
-    return this.registry.allVersions().every((mv) => !this.inProcess(mv) || this.#versions.has(mv));
+    return (
+      this.#versions.lazy ||
+      this.registry.allVersions().every((mv) => !this.inProcess(mv) || this.#versions.checked(mv))
+    );
   }
 
-  /** The version's session, loaded and checked against its manifest once. */
-  prepare(mv: ModelVersion): Promise<Prepared> {
-    return this.#versions.session(mv);
+  /** The session cache: sessions held, their estimated bytes, the budget and the releases. */
+  sessionStats() {
+    return this.#versions.stats();
+  }
+
+  /** Runs `work` with the version's session, loaded and checked against its manifest on first use. */
+  withSession<T>(mv: ModelVersion, work: (p: Prepared) => Promise<T>): Promise<T> {
+    return this.#versions.use(mv, work);
   }
 
   /** v1: JSON instances in, one prediction per instance out, in one `session.run`. */
@@ -81,7 +92,7 @@ export class Scorer {
   async score(mv: ModelVersion, instances: readonly unknown[], opts: ScoreOptions = {}): Promise<Scored> {
     await codecsFor(mv);
     if (!this.inProcess(mv)) return this.#endpoint.predict(mv, instances, opts);
-    return scoreInProcess(this.#versions, await this.#versions.session(mv), instances);
+    return this.#versions.use(mv, (p) => scoreInProcess(this.#versions, p, instances));
   }
 
   /**
@@ -92,7 +103,7 @@ export class Scorer {
   matrixScorer(mv: ModelVersion): ((x: Float32Array, rows: number) => Promise<MatrixScores>) | undefined {
     if (!this.inProcess(mv) || mv.manifest.processor || mv.manifest.inputs.kind !== 'tabular')
       return undefined;
-    return async (x, rows) => scoreMatrix(await this.#versions.session(mv), x, rows);
+    return (x, rows) => this.#versions.use(mv, async (p) => scoreMatrix(p, x, rows));
   }
 
   /** Open Inference Protocol v2 infer. */
@@ -107,7 +118,7 @@ export class Scorer {
   async inferRouted(mv: ModelVersion, req: InferRequest, opts: ScoreOptions = {}): Promise<Inferred> {
     await codecsFor(mv);
     if (!this.inProcess(mv)) return this.#endpoint.infer(mv, req, opts);
-    return inferInProcess(this.#versions, await this.#versions.session(mv), req, opts);
+    return this.#versions.use(mv, (p) => inferInProcess(this.#versions, p, req, opts));
   }
 
   /** Whether this process can answer for a version now, and why not. */

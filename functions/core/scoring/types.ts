@@ -12,6 +12,20 @@ export interface Prepared {
   readonly model: LoadedModel;
   /** Instance schema of a tabular model; tensor models are checked by shape instead. */
   readonly schema?: z.ZodType<Record<string, unknown>>;
+  /** Size of the model file the session was made from: what the session cache's budget counts. */
+  readonly modelBytes: number;
+}
+
+/** How many sessions a process keeps, and when it loads them. */
+export interface SessionCacheOptions {
+  /**
+   * Estimated memory the loaded sessions may hold (2x the model file plus a fixed part each); the
+   * least recently used idle ones are released beyond it. The most recent one always stays.
+   * @default unbounded
+   */
+  readonly maxBytes?: number;
+  /** Load each session on its first request instead of at start. @default false */
+  readonly lazy?: boolean;
 }
 
 /**
@@ -65,6 +79,8 @@ export interface ScorerOptions {
   readonly remote?: RemoteEndpoints;
   /** Serve every version in-process whatever its route (the serving container does). */
   readonly serveAll?: boolean;
+  /** The session cache's budget and loading. @default every session loaded at start, none released */
+  readonly sessions?: SessionCacheOptions;
   /** Wraps each loaded model, e.g. with micro-batching. */
   readonly wrap?: (model: LoadedModel, mv: ModelVersion) => LoadedModel;
   /** Rows per endpoint call; larger inputs (batch chunks) go in several calls. */
