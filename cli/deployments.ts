@@ -17,6 +17,7 @@ import {
   loadLocal,
   type ReleaseOptions,
   readCloud,
+  refuseShared,
   releaseOptions,
 } from './target.ts';
 
@@ -162,7 +163,9 @@ export async function rollbackCommand(args: string[]): Promise<number> {
       ),
     );
   }
-  const { fn, client, versions, alias } = await readCloud(o);
+  const cloud = await readCloud(o);
+  if (o.to) refuseShared(cloud, o, 'infera rollback --to');
+  const { fn, client, versions, alias } = cloud;
   const current = alias.functionVersion;
   let target: FunctionVersion | undefined;
   if (o.to) {
@@ -200,6 +203,10 @@ export async function rollbackCommand(args: string[]): Promise<number> {
   if (canary)
     console.log(
       'A CodeDeploy deployment was shifting traffic: stop it in CodeDeploy so it does not shift again.',
+    );
+  if (cloud.shared)
+    console.log(
+      `${fn} serves every model of the stack: all of them are back on function version ${after.functionVersion}, and ${o.model} with them.`,
     );
   console.log('The next cdk deploy moves live again: revert models/ in git first.');
   return 0;

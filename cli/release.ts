@@ -17,6 +17,7 @@ import {
   LIFECYCLE_FLAGS,
   liveModelVersion,
   readCloud,
+  refuseShared,
   releaseOptions,
 } from './target.ts';
 
@@ -141,7 +142,9 @@ export async function releaseCommand(args: string[]): Promise<number> {
   const { o, rest, canary } = p;
   const version = rest[0] as string;
   if (!isCloud(o)) return changeLocal(o, (file, entry) => release(file, entry.policy, version, canary));
-  const { fn, client, versions, alias } = await readCloud(o);
+  const cloud = await readCloud(o);
+  refuseShared(cloud, o, 'infera release --stack');
+  const { fn, client, versions, alias } = cloud;
   const target = newestServing(versions, version);
   if (!target) throw noneServing(fn, o.model, version, versions);
   const current = alias.functionVersion;

@@ -5,7 +5,12 @@ import { ModelPackageError } from '#core/errors.ts';
 import { relPath } from '#core/paths.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { type AliasesFile, aliasesFileOf, type Transition } from '#core/traffic.ts';
-import { liveFromDescription, modelFunctionName } from '../infra/lib/names.ts';
+import {
+  isSharedDescription,
+  liveFromDescription,
+  modelFunctionName,
+  sharedModelsFunctionName,
+} from '../infra/lib/names.ts';
 import { CliError } from './common.ts';
 
 /**
@@ -70,16 +75,43 @@ export function liveModelVersion(v: FunctionVersion): string | undefined {
   return liveFromDescription(v.description);
 }
 
-/** The model's function on AWS, its published versions and its live alias. */
+/**
+ * The model's function on AWS, its published versions and its live alias. On a stack whose models
+ * share one function, there is no <stack>-<model>: the shared function is the model's.
+ */
 export async function readCloud(o: ReleaseOptions) {
-  const fn = functionNameFor(o);
   const client = lambdaClient(o.region ? { region: o.region } : {});
-  try {
+  const read = async (fn: string) => {
     const [versions, alias] = await Promise.all([listVersions(client, fn), getAlias(client, fn, 'live')]);
-    return { fn, client, versions, alias };
+    return { fn, client, versions, alias, shared: versions.some((v) => isSharedDescription(v.description)) };
+  };
+  const fn = functionNameFor(o);
+  try {
+    return await read(fn);
   } catch (err) {
-    awsError(err, fn);
+    const shared = o.function ? undefined : sharedModelsFunctionName(o.stack as string);
+    if ((err as { name?: string }).name !== 'ResourceNotFoundException' || !shared) awsError(err, fn);
+    try {
+      return await read(shared);
+    } catch {
+      awsError(err, fn);
+    }
   }
+}
+
+/**
+ * Refuses a per-model move of a shared model function's alias: its versions hold every model, so
+ * the alias cannot move one model alone.
+ */
+export function refuseShared(cloud: { fn: string; shared: boolean }, o: ReleaseOptions, what: string): void {
+  if (!cloud.shared) return;
+  throw new CliError(
+    `${o.model} is served by ${cloud.fn}, which all of the stack's models share: its Lambda versions hold every model, so ${what} cannot move ${o.model} alone.`,
+    [
+      `Release it in models/ (infera release ${o.model} <version> [--canary <percent>]), commit aliases.json and cdk deploy: CodeDeploy canaries the new function version, in which only ${o.model} changed, after its hook checks every model's golden fixtures.`,
+      `infera rollback ${o.model} --stack ${o.stack ?? '<stack>'} moves the whole function back one version.`,
+    ],
+  );
 }
 
 export async function loadLocal(o: ReleaseOptions) {

@@ -6,6 +6,13 @@ const list = z
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
 
 /**
+ * The most models `modelFunctions: auto` gives a function each. Each costs about 29 CloudFormation
+ * resources and 6 API routes (`npm run bench`, B11): 10 leave room under the 500 resources per
+ * stack for the shared ones and a few SageMaker endpoints.
+ */
+export const PER_MODEL_MAX = 10;
+
+/**
  * Every deployment setting, read from CDK context (cdk.json, or `-c infera:<key>=<value>`).
  * One schema, so a typo fails synth naming the key and the allowed values.
  */
@@ -53,6 +60,19 @@ export const deployConfigSchema = z
       .max(1000)
       .default(20)
       .describe('Reserved concurrency of each model function.'),
+    modelFunctions: z
+      .enum(['auto', 'per-model', 'shared'])
+      .default('auto')
+      .describe(
+        `per-model: a function (alias, canary, alarms, hook, routes) per model; shared: one function serves every model, loading sessions on demand; auto: per-model up to ${PER_MODEL_MAX} models, shared beyond.`,
+      ),
+    sharedConcurrency: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(100)
+      .describe('Reserved concurrency of the shared model function.'),
     alarmEmail: z.email().optional(),
     batchMaxConcurrency: z.coerce.number().int().min(2).max(1000).default(10),
     batchSharedView: bool

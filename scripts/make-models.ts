@@ -41,23 +41,42 @@ export async function makeModels(
   const names: string[] = [];
   for (let i = 1; i <= count; i++) {
     const name = `${prefix}-${String(i).padStart(width, '0')}`;
-    const m = irisModel({
-      name,
-      version: '1',
+    await writeModel(to, name, '1', {
       seed: SEED + 1000 + i,
-      code: 'scripts/make-models.ts',
       description: `Iris species from flower measurements: multinomial logistic regression, generated model ${i} of ${count} for scale tests.`,
     });
-    const dir = join(to, name, '1');
-    await mkdir(join(dir, 'fixtures'), { recursive: true });
-    await writeFile(join(dir, 'model.onnx'), m.onnx);
-    await writeFile(join(dir, 'model.json'), `${JSON.stringify(m.manifest, null, 2)}\n`);
-    await writeFile(join(dir, 'fixtures', 'golden.json'), `${JSON.stringify(m.golden, null, 2)}\n`);
-    await writeFile(join(to, name, 'aliases.json'), `${JSON.stringify({ live: '1' }, null, 2)}\n`);
     names.push(name);
     opts.onProgress?.(i);
   }
   return names;
+}
+
+/**
+ * Writes one generated model version (model.onnx, model.json, golden fixtures) under
+ * <to>/<name>/<version>/, and aliases.json with `live` on it (unless `live` is false).
+ */
+export async function writeModel(
+  to: string,
+  name: string,
+  version: string,
+  opts: { seed: number; description?: string; live?: boolean },
+): Promise<void> {
+  const m = irisModel({
+    name,
+    version,
+    seed: opts.seed,
+    code: 'scripts/make-models.ts',
+    description:
+      opts.description ??
+      `Iris species from flower measurements: multinomial logistic regression, generated with seed ${opts.seed}.`,
+  });
+  const dir = join(to, name, version);
+  await mkdir(join(dir, 'fixtures'), { recursive: true });
+  await writeFile(join(dir, 'model.onnx'), m.onnx);
+  await writeFile(join(dir, 'model.json'), `${JSON.stringify(m.manifest, null, 2)}\n`);
+  await writeFile(join(dir, 'fixtures', 'golden.json'), `${JSON.stringify(m.golden, null, 2)}\n`);
+  if (opts.live !== false)
+    await writeFile(join(to, name, 'aliases.json'), `${JSON.stringify({ live: version }, null, 2)}\n`);
 }
 
 async function main(): Promise<number> {

@@ -29,6 +29,12 @@ export const HEALTH_PATHS = ['/v2/health/live', '/v2/health/ready'] as const;
 export interface InferenceApiProps {
   /** Per model: the function alias that serves its predict/infer routes. */
   readonly models: ReadonlyArray<{ readonly name: string; readonly handler: IFunction }>;
+  /**
+   * One function serving every model: the predict and infer routes go to it with their `{model}`
+   * parameter, a route set whatever the number of models; `models` is then ignored.
+   * @default none: each model's routes go to its own function
+   */
+  readonly sharedHandler?: IFunction;
   /** Serves model listing, metadata, health, OpenAPI, and answers for unknown models. */
   readonly modelsHandler: IFunction;
   /** Serves /v1/batch routes. @default no batch routes */
@@ -172,7 +178,9 @@ export class InferenceApi extends Construct {
       ['batch', props.batchHandler],
     ]);
     for (const { path, function: fn } of routePaths()) {
-      if (fn === 'predict') {
+      if (fn === 'predict' && props.sharedHandler) {
+        add(path, props.sharedHandler);
+      } else if (fn === 'predict') {
         // One route per model, to that model's own function.
         for (const m of props.models) add(path.replace('{model}', m.name), m.handler);
       } else {

@@ -5,6 +5,8 @@ import {
   Dashboard,
   GraphWidget,
   type IMetric,
+  LegendPosition,
+  MathExpression,
   Metric,
   TextWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -83,6 +85,10 @@ export class Observability extends Construct {
 
   /** A model's row: calls and errors of its alias, latency and cold starts per version. */
   addModel(m: LightModelFunction): void {
+    if (m.shared) {
+      this.#addShared(m);
+      return;
+    }
     const perVersion = (metricName: string, statistic: string, label: (v: string) => string): IMetric[] =>
       m.modelVersions.map((v) => m.metricForVersion(metricName, v, { statistic, label: label(v) }));
     this.dashboard.addWidgets(
@@ -109,6 +115,47 @@ export class Observability extends Construct {
         title: `${m.modelName}: cold starts and predictions by version`,
         left: perVersion('ColdStart', 'Sum', (v) => `v${v} cold starts`),
         right: perVersion('Predictions', 'Sum', (v) => `v${v} predictions`),
+        width: 8,
+      }),
+    );
+    this.#track(...[m.errorRateAlarm, m.latencyAlarm].filter((a) => a !== undefined));
+  }
+
+  /**
+   * A shared model function: the alias's calls and errors, and per model and version the latency
+   * and predictions, by CloudWatch search. Three widgets whatever the number of models (a widget
+   * per model would outgrow the dashboard); the local dashboard and `infera compare` go per model.
+   */
+  #addShared(m: LightModelFunction): void {
+    const service = m.function.serviceName;
+    const search = (metricName: string, statistic: string, label: string) =>
+      new MathExpression({
+        expression: `SEARCH('{${m.function.metricsNamespace},service,model,version} MetricName="${metricName}" service="${service}"', '${statistic}', 60)`,
+        usingMetrics: {},
+        label,
+        period: minute,
+      });
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: `shared model function (${m.modelNames.length} models): calls and errors (live alias)`,
+        left: [
+          m.alias.metricInvocations({ period: minute, statistic: 'Sum', label: 'invocations' }),
+          m.alias.metricErrors({ period: minute, statistic: 'Sum', label: 'Lambda errors' }),
+          m.metricServerErrors({ label: '5xx answers' }),
+          m.alias.metricThrottles({ period: minute, statistic: 'Sum', label: 'throttles' }),
+        ],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'p99 predict latency by model and version (ms)',
+        left: [search('PredictLatency', 'p99', '')],
+        legendPosition: LegendPosition.HIDDEN,
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'predictions by model and version',
+        left: [search('Predictions', 'Sum', '')],
+        legendPosition: LegendPosition.HIDDEN,
         width: 8,
       }),
     );

@@ -3,6 +3,8 @@
  * so `infera rollback` and the stack cannot disagree.
  */
 
+import { createHash } from 'node:crypto';
+
 /** Lambda's limit on a function name. */
 const MAX_FUNCTION_NAME = 64;
 
@@ -21,3 +23,20 @@ export function versionDescription(model: string, live: string, versions: readon
 export function liveFromDescription(description: string): string | undefined {
   return /\blive=(\S+)/.exec(description)?.[1];
 }
+
+/** The function that serves every model of a stack laid out with one shared model function. */
+export function sharedModelsFunctionName(stackName: string): string | undefined {
+  return modelFunctionName(stackName, 'shared-models');
+}
+
+/**
+ * A shared model function's version description: how many models it holds, and a fingerprint of
+ * which version of each is live, so two Lambda versions that serve the same releases compare equal.
+ */
+export function sharedVersionDescription(live: ReadonlyMap<string, string>): string {
+  const text = [...live].map(([m, v]) => `${m}=${v}`).join(',');
+  return `shared models=${live.size} livemap=${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+}
+
+/** Whether a Lambda version description is a shared model function's (see sharedVersionDescription). */
+export const isSharedDescription = (description: string) => description.startsWith('shared models=');

@@ -5,7 +5,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { ModelEntry, ModelRegistry } from '#core/registry.ts';
 import type { EndpointRef } from '#core/routing.ts';
-import type { DeployConfig } from '../config.ts';
+import { type DeployConfig, PER_MODEL_MAX } from '../config.ts';
 import { BatchScoringPipeline } from '../constructs/batch-pipeline.ts';
 import { InferaFunction } from '../constructs/infera-function.ts';
 import { InferenceApi } from '../constructs/inference-api.ts';
@@ -13,7 +13,7 @@ import { LightModelFunction } from '../constructs/light-model-function.ts';
 import { Observability } from '../constructs/observability.ts';
 import { OnnxRuntimeLayer } from '../constructs/onnxruntime-layer.ts';
 import { SageMakerModelEndpoint } from '../constructs/sagemaker-endpoint.ts';
-import { modelFunctionName } from '../lib/names.ts';
+import { modelFunctionName, sharedModelsFunctionName } from '../lib/names.ts';
 
 export interface InferaStackProps extends StackProps {
   /** The models, as the registry loaded and checked them from `modelsDir`. */
@@ -31,7 +31,10 @@ export class InferaStack extends Stack {
   /** Unset with infera:api=false. */
   readonly api: InferenceApi | undefined;
   readonly layer: OnnxRuntimeLayer;
+  /** Each model's function: its own, or the shared one. */
   readonly models: ReadonlyMap<string, LightModelFunction>;
+  /** The function every model shares, when the layout is shared. */
+  readonly sharedModels: LightModelFunction | undefined;
   readonly endpoints: ReadonlyMap<string, SageMakerModelEndpoint>;
   readonly batch: BatchScoringPipeline | undefined;
   /** Unset with infera:dashboard=false. */
@@ -100,7 +103,39 @@ export class InferaStack extends Stack {
     this.endpoints = endpoints;
 
     const models = new Map<string, LightModelFunction>();
-    for (const entry of deployed) {
+    const layout = modelLayout(config.modelFunctions, deployed.length);
+    this.sharedModels = undefined;
+    if (layout === 'shared' && deployed.length > 0) {
+      const fn = new LightModelFunction(this, 'SharedModels', {
+        model: deployed,
+        modelsDir,
+        onnxRuntime: this.layer,
+        trafficShift: config.trafficShift,
+        canary: config.canary,
+        alarms: config.canary || config.dashboard,
+        ...(config.reservedConcurrency ? { reservedConcurrency: config.sharedConcurrency } : {}),
+        ...(config.provisionedConcurrency > 0
+          ? { provisionedConcurrency: config.provisionedConcurrency }
+          : {}),
+        ...(alarmTopic ? { alarmTopic } : {}),
+        environment: routeEnv,
+        driftEvents,
+        functionName: sharedModelsFunctionName(this.stackName),
+        logRetention: retention,
+      });
+      for (const ep of endpoints.values()) ep.grantInvoke(fn.function);
+      for (const entry of deployed) models.set(entry.name, fn);
+      this.sharedModels = fn;
+      this.observability?.addModel(fn);
+      Annotations.of(this).addInfo(
+        `${deployed.length} models share one function (infera:modelFunctions=${config.modelFunctions}); see docs/many-models.md`,
+      );
+      new CfnOutput(this, 'SharedModelsFunction', {
+        value: fn.function.functionName,
+        description: `Lambda function serving all ${deployed.length} models; its "live" alias is what the API calls.`,
+      });
+    }
+    for (const entry of layout === 'shared' ? [] : deployed) {
       const fallbacks = [
         ...new Set(entry.versions.flatMap((v) => (v.route.fallback ? [v.route.fallback.model] : []))),
       ];
@@ -180,7 +215,10 @@ export class InferaStack extends Stack {
 
   #api(config: DeployConfig, models: ReadonlyMap<string, LightModelFunction>): InferenceApi {
     return new InferenceApi(this, 'Api', {
-      models: [...models.values()].map((m) => ({ name: m.modelName, handler: m.alias })),
+      models: this.sharedModels
+        ? []
+        : [...models.values()].map((m) => ({ name: m.modelName, handler: m.alias })),
+      ...(this.sharedModels ? { sharedHandler: this.sharedModels.alias } : {}),
       modelsHandler: this.modelsFunction,
       ...(this.batch ? { batchHandler: this.batch.apiFunction } : {}),
       auth:
@@ -194,6 +232,12 @@ export class InferaStack extends Stack {
       throttleBurstLimit: config.throttleBurst,
     });
   }
+}
+
+/** Whether each model gets its own function, or all share one: the setting, or by count for auto. */
+export function modelLayout(setting: DeployConfig['modelFunctions'], models: number): 'per-model' | 'shared' {
+  if (setting !== 'auto') return setting;
+  return models > PER_MODEL_MAX ? 'shared' : 'per-model';
 }
 
 /** The default size of an endpoint that infera:sagemaker=serverless makes serverless. */

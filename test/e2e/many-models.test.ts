@@ -1,7 +1,9 @@
 /**
  * npm start with many models: 60 generated models (scripts/make-models.ts) are loaded, checked and
- * served, and the dashboard stays usable: its model list shows at most 40 buttons and a filter
- * finds any model.
+ * served by one predict function, as a shared model function serves them on AWS, with a session
+ * cache that holds fewer than all of them; a canary and a rollback of one model leave every other
+ * model's answers unchanged; and the dashboard stays usable: its model list shows at most 40
+ * buttons and a filter finds any model.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -10,18 +12,45 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { diffWithin, goldenSchema } from '#core/golden.ts';
-import { makeModels } from '../../scripts/make-models.ts';
-import { type RunningPlatform, startPlatform } from '../helpers.ts';
+import { makeModels, writeModel } from '../../scripts/make-models.ts';
+import { cli, type RunningPlatform, startPlatform } from '../helpers.ts';
 import { launchBrowser } from '../support/browser.ts';
 
 const COUNT = 60;
+const CANARIED = 'iris-007';
+const row = { sepal_length_cm: 6.0, sepal_width_cm: 2.9, petal_length_cm: 4.5, petal_width_cm: 1.5 };
+
+/** Every model's answer to the same rows, as the response bodies' predictions. */
+async function answers(url: string, names: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const name of names) {
+    const res = await fetch(`${url}/v1/models/${name}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [row, { ...row, petal_length_cm: 1.4, petal_width_cm: 0.2 }] }),
+    });
+    assert.equal(res.status, 200, name);
+    const body = (await res.json()) as { predictions: unknown; version: string };
+    out.set(name, JSON.stringify({ predictions: body.predictions, version: body.version }));
+  }
+  return out;
+}
 let dir: string;
 let p: RunningPlatform;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'infera-many-'));
   await makeModels(dir, COUNT);
-  p = await startPlatform({}, ['--models', dir, '--no-batch', '--no-sagemaker', '--quiet']);
+  // A second version of one model, not yet live: the one the canary below releases.
+  await writeModel(dir, CANARIED, '2', { seed: 99, live: false });
+  // About 30 of the 60 sessions fit: requests below keep loading and releasing them.
+  p = await startPlatform({ MODEL_CACHE_MB: '16' }, [
+    '--models',
+    dir,
+    '--no-batch',
+    '--no-sagemaker',
+    '--quiet',
+  ]);
 });
 after(async () => {
   await p?.stop();
@@ -46,6 +75,35 @@ describe(`npm start with ${COUNT} models`, () => {
         assert.deepEqual(diffWithin(g.expected[i], pred, g.tolerance, `${name}[${i}]`), []);
       });
     }
+  });
+
+  it('a canary and a rollback of one model change its answers only; every other model answers identically', async () => {
+    const names = Array.from({ length: COUNT }, (_, i) => `iris-${String(i + 1).padStart(3, '0')}`);
+    const others = names.filter((n) => n !== CANARIED);
+    const before = await answers(p.url, names);
+
+    const release = await cli(['release', CANARIED, '2', '--canary', '50', '--models', dir]);
+    assert.equal(release.code, 0, release.stderr);
+    // Sticky routing keys put callers on both sides of the 50% split.
+    const seen = new Set<string>();
+    for (let i = 0; i < 40 && seen.size < 2; i++) {
+      const res = await fetch(`${p.url}/v1/models/${CANARIED}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-infera-routing-key': `caller-${i}` },
+        body: JSON.stringify({ instances: [row] }),
+      });
+      assert.equal(res.status, 200);
+      seen.add(((await res.json()) as { version: string }).version);
+    }
+    assert.deepEqual([...seen].sort(), ['1', '2'], 'the canary serves both versions');
+    const during = await answers(p.url, others);
+    for (const n of others) assert.equal(during.get(n), before.get(n), `${n} during the canary`);
+
+    const rollback = await cli(['rollback', CANARIED, '--models', dir]);
+    assert.equal(rollback.code, 0, rollback.stderr);
+    const afterRollback = await answers(p.url, names);
+    for (const n of names) assert.equal(afterRollback.get(n), before.get(n), `${n} after the rollback`);
+    assert.equal((await fetch(`${p.url}/v2/health/ready`)).status, 200, 'the server stays ready');
   });
 
   describe('the dashboard', () => {

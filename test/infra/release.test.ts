@@ -88,6 +88,48 @@ describe('infera rollback and deployments on a deployed stack (Lambda API)', () 
   });
 });
 
+describe('infera on a stack whose models share one function (Lambda API)', () => {
+  let lambda: LambdaApi;
+  before(async () => {
+    lambda = await startLambdaApi({
+      functionName: 'Infera-shared-models',
+      versions: [
+        { version: '1', description: 'shared models=500 livemap=0123456789abcdef' },
+        { version: '2', description: 'shared models=500 livemap=fedcba9876543210' },
+      ],
+      live: '2',
+    });
+  });
+  after(() => lambda.close());
+
+  it('refuses to move one model alone, and says how its release goes', async () => {
+    const r = await cli(
+      ['release', 'gen-003', '2', '--canary', '10', '--stack', 'Infera'],
+      awsEnv(lambda.url),
+    );
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /gen-003 is served by Infera-shared-models, which all of the stack's models share/,
+    );
+    assert.match(r.stderr, /commit aliases\.json and cdk deploy: CodeDeploy canaries/);
+    assert.deepEqual(lambda.alias, { functionVersion: '2', weights: {} }, 'the alias did not move');
+    const to = await cli(['rollback', 'gen-003', '--to', '1', '--stack', 'Infera'], awsEnv(lambda.url));
+    assert.equal(to.code, 1);
+    assert.match(to.stderr, /infera rollback --to cannot move gen-003 alone/);
+  });
+
+  it('rolls the shared function back one version, and says every model moved with it', async () => {
+    const r = await cli(['rollback', 'gen-003', '--stack', 'Infera'], awsEnv(lambda.url));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lambda.alias, { functionVersion: '1', weights: {} });
+    assert.match(
+      r.stdout,
+      /Infera-shared-models serves every model of the stack: all of them are back on function version 1/,
+    );
+  });
+});
+
 describe('infera rollback and deployments locally (models/ aliases.json)', () => {
   let dir: string;
   before(async () => {
