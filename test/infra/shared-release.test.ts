@@ -51,7 +51,7 @@ async function synth(models: string, name: string) {
     );
     assert.ok(entry, `a function ${prefix}…`);
     // The code's S3 key is <asset hash>.zip; the assembly holds it as asset.<hash>/.
-    const key = (entry[1].Properties?.Code as { S3Key: string }).S3Key;
+    const key = (entry[1].Properties as { Code: { S3Key: string } }).Code.S3Key;
     return join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
   };
   return { template, code };
