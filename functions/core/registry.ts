@@ -47,7 +47,7 @@ export class ModelRegistry {
     const entry = this.#models.get(name);
     if (!entry) {
       throw new NotFoundError(
-        `Model '${name}' does not exist. Known models: ${[...this.#models.keys()].join(', ')}.`,
+        `Model '${name}' does not exist. ${knownModels([...this.#models.keys()], name)}`,
       );
     }
     return entry;
@@ -103,4 +103,27 @@ export class ModelRegistry {
     if (changed) this.#models.set(name, { ...entry, ...loaded });
     return { changed, problems };
   }
+}
+
+/** How many model names an unknown-model error lists before it points at GET /v1/models. */
+const NAMES_LISTED = 20;
+
+/**
+ * The known model names for an unknown-model error: all of them when there are few, else the ones
+ * nearest the name asked for (longest common prefix first) and a pointer to the full list.
+ */
+export function knownModels(names: readonly string[], asked: string): string {
+  if (names.length <= NAMES_LISTED) return `Known models: ${names.join(', ')}.`;
+  const common = (n: string) => {
+    let i = 0;
+    while (i < n.length && i < asked.length && n[i] === asked[i]) i++;
+    return i;
+  };
+  const nearest = names
+    .map((n) => ({ n, c: common(n) }))
+    .sort((a, b) => b.c - a.c || (a.n < b.n ? -1 : 1))
+    .slice(0, 10)
+    .map((x) => x.n)
+    .sort();
+  return `Nearest of the ${names.length} known models: ${nearest.join(', ')}; GET /v1/models lists them all.`;
 }

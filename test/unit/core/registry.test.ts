@@ -3,7 +3,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ModelPackageError, NotFoundError } from '#core/errors.ts';
-import { ModelRegistry } from '#core/registry.ts';
+import { knownModels, ModelRegistry } from '#core/registry.ts';
 import { copyModels, editJson, MODELS, writeEchoModel } from '../../helpers.ts';
 
 async function loadError(root: string): Promise<ModelPackageError> {
@@ -40,6 +40,16 @@ describe('ModelRegistry', () => {
         e instanceof NotFoundError &&
         /Known models: dominant-color, fraud-detector, fraud-detector-xl, iris/.test(e.message),
     );
+  });
+
+  it('names the nearest of many known models, not all of them, when a model does not exist', () => {
+    const names = Array.from({ length: 500 }, (_, i) => `iris-${String(i + 1).padStart(3, '0')}`);
+    const text = knownModels(names, 'iris-04');
+    assert.equal(
+      text,
+      'Nearest of the 500 known models: iris-040, iris-041, iris-042, iris-043, iris-044, iris-045, iris-046, iris-047, iris-048, iris-049; GET /v1/models lists them all.',
+    );
+    assert.equal(knownModels(['a', 'b'], 'c'), 'Known models: a, b.');
   });
 
   it('fails naming the file and the field when a manifest breaks the schema', async () => {
