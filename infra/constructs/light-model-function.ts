@@ -21,6 +21,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { modelFunctionMemoryMb } from '#core/cost/deployment.ts';
 import type { ModelEntry } from '#core/registry.ts';
+import { MALLOC_ENV } from '../lib/malloc.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
 import { sharedVersionDescription, versionDescription } from '../lib/names.ts';
 import { InferaFunction } from './infera-function.ts';
@@ -180,7 +181,8 @@ export class LightModelFunction extends Construct {
         MODELS_DIR: '/var/task/models',
         // A shared function serves every model bundled with it: their names would not fit in
         // Lambda's 4 KB of environment. Its sessions load on first use (the hook checks them all).
-        ...(this.shared ? { MODEL_WARMUP: 'lazy' } : { MODEL_NAMES: served.join(',') }),
+        // glibc gives a released session's memory back only with these (npm run bench, B11).
+        ...(this.shared ? { MODEL_WARMUP: 'lazy', ...MALLOC_ENV } : { MODEL_NAMES: served.join(',') }),
         ...(props.driftEvents ? { DRIFT_EVENT_BUS: props.driftEvents.eventBusName } : {}),
         ...props.environment,
       },

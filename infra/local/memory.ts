@@ -16,12 +16,7 @@
  * `INFERA_MEMORY_TUNING=off` skips all of it.
  */
 
-/** The environment glibc reads (only its own names; musl and macOS ignore them). */
-export const MALLOC_ENV: Readonly<Record<string, string>> = {
-  MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: '1048576',
-  MALLOC_TRIM_THRESHOLD_: '1048576',
-};
+import { MALLOC_ENV } from '../lib/malloc.ts';
 
 export const SEMI_SPACE_FLAG = '--max-semi-space-size=8';
 

@@ -125,4 +125,15 @@ describe(`a release of one model among ${COUNT} sharing a function`, () => {
     assert.ok(fixtures.includes(`fixtures/${RELEASED}/2/golden.json`));
     assert.ok(fixtures.includes('fixtures/gen-012/1/golden.json'));
   });
+
+  it('serves every bundled model, loading sessions on demand with the allocator that gives them back', () => {
+    const [, fn] = Object.entries(after2.template.Resources).find(
+      ([id, r]) => id.startsWith('SharedModelsFunction') && r.Type === 'AWS::Lambda::Function',
+    ) as [string, Resource];
+    const vars = (fn.Properties?.Environment as { Variables: Record<string, string> }).Variables;
+    assert.equal(vars.MODEL_NAMES, undefined, 'no list of names: Lambda allows 4 KB of environment');
+    assert.equal(vars.MODEL_WARMUP, 'lazy');
+    assert.equal(vars.MALLOC_TRIM_THRESHOLD_, '1048576');
+    assert.equal(vars.MALLOC_ARENA_MAX, '2');
+  });
 });
