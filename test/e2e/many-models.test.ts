@@ -1,7 +1,7 @@
 /**
- * npm start with many models: 60 generated models (scripts/make-models.ts) are loaded, checked and
+ * npm start with many models: 500 generated models (scripts/make-models.ts) are loaded, checked and
  * served by one predict function, as a shared model function serves them on AWS, with a session
- * cache that holds fewer than all of them; a canary and a rollback of one model leave every other
+ * cache that holds about 30 of them; a canary and a rollback of one model leave every other
  * model's answers unchanged; and the dashboard stays usable: its model list shows at most 40
  * buttons and a filter finds any model.
  */
@@ -16,7 +16,7 @@ import { makeModels, writeModel } from '../../scripts/make-models.ts';
 import { cli, type RunningPlatform, startPlatform } from '../helpers.ts';
 import { launchBrowser } from '../support/browser.ts';
 
-const COUNT = 60;
+const COUNT = 500;
 const CANARIED = 'iris-007';
 const row = { sepal_length_cm: 6.0, sepal_width_cm: 2.9, petal_length_cm: 4.5, petal_width_cm: 1.5 };
 
@@ -43,7 +43,7 @@ before(async () => {
   await makeModels(dir, COUNT);
   // A second version of one model, not yet live: the one the canary below releases.
   await writeModel(dir, CANARIED, '2', { seed: 99, live: false });
-  // About 30 of the 60 sessions fit: requests below keep loading and releasing them.
+  // About 30 of the 500 sessions fit: requests below keep loading and releasing them.
   p = await startPlatform({ MODEL_CACHE_MB: '16' }, [
     '--models',
     dir,
@@ -56,11 +56,26 @@ after(async () => {
   await p?.stop();
 });
 
+/** The versions of the canaried model that 40 callers, each with its own routing key, are served. */
+async function versionsSeen(url: string): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < 40; i++) {
+    const res = await fetch(`${url}/v1/models/${CANARIED}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-infera-routing-key': `caller-${i}` },
+      body: JSON.stringify({ instances: [row] }),
+    });
+    assert.equal(res.status, 200);
+    seen.add(((await res.json()) as { version: string }).version);
+  }
+  return seen;
+}
+
 describe(`npm start with ${COUNT} models`, () => {
   it('lists every model and answers each one its golden fixtures', async () => {
     const { models } = (await (await fetch(`${p.url}/v1/models`)).json()) as { models: { name: string }[] };
     assert.equal(models.length, COUNT);
-    for (const name of ['iris-001', 'iris-030', 'iris-060']) {
+    for (const name of ['iris-001', 'iris-250', 'iris-500']) {
       const g = goldenSchema.parse(
         JSON.parse(await readFile(join(dir, name, '1', 'fixtures', 'golden.json'), 'utf8')),
       );
@@ -85,22 +100,14 @@ describe(`npm start with ${COUNT} models`, () => {
     const release = await cli(['release', CANARIED, '2', '--canary', '50', '--models', dir]);
     assert.equal(release.code, 0, release.stderr);
     // Sticky routing keys put callers on both sides of the 50% split.
-    const seen = new Set<string>();
-    for (let i = 0; i < 40 && seen.size < 2; i++) {
-      const res = await fetch(`${p.url}/v1/models/${CANARIED}/predict`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-infera-routing-key': `caller-${i}` },
-        body: JSON.stringify({ instances: [row] }),
-      });
-      assert.equal(res.status, 200);
-      seen.add(((await res.json()) as { version: string }).version);
-    }
+    const seen = await versionsSeen(p.url);
     assert.deepEqual([...seen].sort(), ['1', '2'], 'the canary serves both versions');
     const during = await answers(p.url, others);
     for (const n of others) assert.equal(during.get(n), before.get(n), `${n} during the canary`);
 
     const rollback = await cli(['rollback', CANARIED, '--models', dir]);
     assert.equal(rollback.code, 0, rollback.stderr);
+    assert.deepEqual([...(await versionsSeen(p.url))], ['1'], 'every caller is back on version 1');
     const afterRollback = await answers(p.url, names);
     for (const n of names) assert.equal(afterRollback.get(n), before.get(n), `${n} after the rollback`);
     assert.equal((await fetch(`${p.url}/v2/health/ready`)).status, 200, 'the server stays ready');
