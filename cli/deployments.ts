@@ -32,7 +32,9 @@ its "live" alias, including a canary split while CodeDeploy shifts traffic. Uses
 credentials and region as the AWS CLI does.
 
 Options:
-  --stack <name>      deployed stack name (cdk.json infera:stackName, default Infera); the function is <stack>-<model>
+  --stack <name>      deployed stack name (cdk.json infera:stackName, default Infera); the
+                      function is <stack>-<model>, or <stack>-shared-models when the
+                      stack's models share one
   --function <name>   the Lambda function name, when it is not <stack>-<model>
   --region <region>   AWS region (default: AWS_REGION / your profile)
   --models <dir>      local models folder (default: models)
@@ -48,12 +50,14 @@ lower version; or --to <version>. A running npm start applies it at once.
 AWS (--stack or --function): points the Lambda alias "live" at the previous published function
 version, or at the newest one whose live model version is --to <version>. Each Lambda version
 holds its code and its models, so both roll back together. This is immediate and takes any
-canary weight off. The next cdk deploy moves "live" again: revert models/ (or aliases.json) in
-git before you deploy, or the rollback is undone.
+canary weight off. A shared model function moves back whole: every model with it. The next
+cdk deploy moves "live" again: revert models/ (or aliases.json) in git before you deploy, or
+the rollback is undone.
 
 Options:
   --to <version>      model version to serve (default: the one before the current)
-  --stack <name>      deployed stack name; the function is <stack>-<model>
+  --stack <name>      deployed stack name; the function is <stack>-<model>,
+                      or <stack>-shared-models when the stack's models share one
   --function <name>   the Lambda function name, when it is not <stack>-<model>
   --region <region>   AWS region
   --models <dir>      local models folder (default: models)

@@ -32,12 +32,15 @@ Local (default): rewrites models/<model>/aliases.json, e.g. {"live": {"1": 0.8, 
 A running npm start applies it at once, no restart. Callers that send the header
 x-infera-routing-key stay on one side of the split. Commit aliases.json to deploy the policy.
 AWS (--stack or --function): gives the newest published function version serving <version>
-the weight on the Lambda alias "live" (the same mechanism a CodeDeploy canary uses).
+the weight on the Lambda alias "live" (the same mechanism a CodeDeploy canary uses). When the
+stack's models share one function, one model cannot move alone: release it locally, commit
+aliases.json and cdk deploy (docs/many-models.md).
 
 Options:
   --canary <percent>   share of live traffic for <version>, above 0 and below 100
   --models <dir>       local models folder (default: models)
-  --stack <name>       deployed stack name; the function is <stack>-<model>
+  --stack <name>       deployed stack name; the function is <stack>-<model>,
+                       or <stack>-shared-models when the stack's models share one
   --function <name>    the Lambda function name, when it is not <stack>-<model>
   --region <region>    AWS region
 

@@ -15,12 +15,22 @@ export interface ModelVersion {
   readonly manifest: Manifest;
   /** Where it runs and why. */
   readonly route: Route;
+  /**
+   * The model file's sha256 is checked when its bytes are first read for a session, not at load
+   * (a shared model function: its cold start then reads no model file).
+   */
+  readonly hashOnUse?: true;
 }
 
 export interface LoadOptions {
   /** Restrict to these model names (a per-model Lambda function loads just its own). */
   readonly only?: readonly string[];
   readonly routing?: RoutePolicy;
+  /**
+   * 'start': read and hash every model file at load (the default: a mismatch fails start-up).
+   * 'use': only check each file's size at load, and its hash when a session first reads it.
+   */
+  readonly hashes?: 'start' | 'use';
 }
 
 export interface ModelEntry {

@@ -50,7 +50,14 @@ export async function loadModels(root: string, opts: LoadOptions = {}): Promise<
   const loaded = await Promise.all(
     names.map(async (name) => {
       const own: string[] = [];
-      const entry = await loadModel(root, name, own, rel, opts.routing ?? DEFAULT_ROUTE_POLICY);
+      const entry = await loadModel(
+        root,
+        name,
+        own,
+        rel,
+        opts.routing ?? DEFAULT_ROUTE_POLICY,
+        opts.hashes === 'use',
+      );
       return { name, entry, own };
     }),
   );
@@ -101,8 +108,13 @@ export async function loadVersionDir(dir: string): Promise<Map<string, ModelEntr
 }
 
 /** A version's ONNX bytes, for the session that runs it. */
-export function readModelBytes(mv: ModelVersion): Promise<Uint8Array> {
-  return readFile(mv.modelPath);
+export async function readModelBytes(mv: ModelVersion): Promise<Uint8Array> {
+  const bytes = await readFile(mv.modelPath);
+  if (mv.hashOnUse) {
+    const mismatch = hashMismatch(rel(join(mv.dir, 'model.json')), mv.manifest.sha256, bytes);
+    if (mismatch) throw new ModelPackageError([mismatch]);
+  }
+  return bytes;
 }
 
 /**
@@ -150,6 +162,7 @@ async function loadModel(
   problems: string[],
   rel: (p: string) => string,
   policy: RoutePolicy,
+  hashOnUse = false,
 ): Promise<ModelEntry | undefined> {
   const dir = join(root, name);
   if (!MODEL_NAME.test(name)) {
@@ -173,7 +186,10 @@ async function loadModel(
         );
         return { own };
       }
-      return { own, v: await loadVersion(join(dir, d.name), name, d.name, own, rel, policy) };
+      return {
+        own,
+        v: await loadVersion(join(dir, d.name), name, d.name, own, rel, policy, false, hashOnUse),
+      };
     }),
   );
   for (const { own, v } of loaded) {
@@ -199,6 +215,7 @@ async function loadVersion(
   rel: (p: string) => string,
   policy: RoutePolicy,
   needArtifact = false,
+  hashOnUse = false,
 ): Promise<ModelVersion | undefined> {
   const manifestPath = join(dir, 'model.json');
   const modelPath = join(dir, 'model.onnx');
@@ -238,12 +255,17 @@ async function loadVersion(
     ok = false;
   }
   let bytes: Buffer | undefined;
+  let sizeBytes: number | undefined;
   try {
-    bytes = await readFile(modelPath);
+    if (hashOnUse) sizeBytes = (await stat(modelPath)).size;
+    else {
+      bytes = await readFile(modelPath);
+      sizeBytes = bytes.length;
+    }
   } catch {
     bytes = undefined;
   }
-  const route = decideRoute({ name, version, sizeBytes: bytes?.length }, manifest, policy);
+  const route = decideRoute({ name, version, sizeBytes }, manifest, policy);
   const instance = route.endpoint?.instanceType ?? '';
   if (route.target === 'sagemaker' && instance.startsWith('ml.inf') && !route.endpoint?.image) {
     problems.push(
@@ -251,7 +273,7 @@ async function loadVersion(
     );
     ok = false;
   }
-  if (!bytes) {
+  if (sizeBytes === undefined) {
     // A SageMaker model's function needs only the manifest; its weights live with the endpoint.
     // An "auto" model qualifies only when the deployment pinned its route (ROUTE_OVERRIDES):
     // without its size, "auto" cannot decide, so a missing file must stay an error.
@@ -265,12 +287,9 @@ async function loadVersion(
     problems.push(`${rel(modelPath)}: missing; put the ONNX file next to model.json under this exact name`);
     return undefined;
   }
-  const actual = createHash('sha256').update(bytes).digest('hex');
-  if (actual !== manifest.sha256) {
-    problems.push(
-      `${rel(manifestPath)}: sha256 does not match model.onnx (file hashes to ${actual}, manifest says ${manifest.sha256}). ` +
-        `A version is immutable: if you meant to change the model, create a new version folder; if the manifest is wrong, set "sha256": "${actual}"`,
-    );
+  const mismatch = bytes ? hashMismatch(rel(manifestPath), manifest.sha256, bytes) : undefined;
+  if (mismatch) {
+    problems.push(mismatch);
     ok = false;
   }
   if (manifest.processor) {
@@ -290,7 +309,26 @@ async function loadVersion(
     }
   }
   if (!ok) return undefined;
-  return { name, version, dir, modelPath, sizeBytes: bytes.length, manifest, route };
+  return {
+    name,
+    version,
+    dir,
+    modelPath,
+    sizeBytes,
+    manifest,
+    route,
+    ...(hashOnUse ? { hashOnUse: true } : {}),
+  };
+}
+
+/** The problem when model.onnx's bytes do not hash to the manifest's sha256. */
+function hashMismatch(manifestShown: string, sha256: string, bytes: Uint8Array): string | undefined {
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual === sha256) return undefined;
+  return (
+    `${manifestShown}: sha256 does not match model.onnx (file hashes to ${actual}, manifest says ${sha256}). ` +
+    `A version is immutable: if you meant to change the model, create a new version folder; if the manifest is wrong, set "sha256": "${actual}"`
+  );
 }
 
 /** The most labels a labels file may hold, and its largest size. */

@@ -18,6 +18,8 @@ export function getRegistry(config: Config): Promise<ModelRegistry> {
   registry ??= withoutZodJit(() =>
     ModelRegistry.load(config.MODELS_DIR, {
       ...(config.MODEL_NAMES ? { only: config.MODEL_NAMES } : {}),
+      // Lazy sessions: each model file is hashed when its session first reads it, not at start.
+      ...(config.MODEL_WARMUP === 'lazy' ? { hashes: 'use' as const } : {}),
       routing: {
         sizeThresholdMb: config.ROUTE_SIZE_THRESHOLD_MB,
         lambdaColdStartMs: config.ROUTE_LAMBDA_COLD_START_MS,

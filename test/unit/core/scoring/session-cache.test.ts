@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -104,5 +104,27 @@ describe('the session cache of a process serving many models', () => {
     await scorer.predict(registry.resolve('m-003'), [row]);
     assert.equal(log.loads, 1);
     assert.equal(scorer.sessionStats().sessions, 1);
+  });
+
+  it('checks a model file against its manifest when its session first reads it, failing only that model', async () => {
+    const broken = mkdtempSync(join(tmpdir(), 'infera-lru-broken-'));
+    try {
+      await makeModels(broken, 3, { prefix: 'm' });
+      // m-003 now holds another model's bytes: its manifest's sha256 no longer matches.
+      copyFileSync(join(broken, 'm-001', '1', 'model.onnx'), join(broken, 'm-003', '1', 'model.onnx'));
+      await assert.rejects(ModelRegistry.load(broken), /m-003\/1\/model.json: sha256 does not match/);
+      const lazy = await ModelRegistry.load(broken, { hashes: 'use' });
+      const scorer = new Scorer(lazy, new OnnxRuntimeEngine(), threads, { sessions: { lazy: true } });
+      await scorer.warmup();
+      await assert.rejects(scorer.predict(lazy.resolve('m-003'), [row]), (err: Error) => {
+        assert.equal(err.name, 'ModelPackageError');
+        assert.match(err.message, /m-003\/1\/model.json: sha256 does not match model.onnx/);
+        return true;
+      });
+      assert.equal((await scorer.predict(lazy.resolve('m-002'), [row]))[0]?.label, 'setosa');
+      assert.equal(scorer.sessionStats().sessions, 1, 'the broken model holds no session');
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
   });
 });
