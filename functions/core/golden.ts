@@ -79,23 +79,32 @@ export function checkGolden(c: GoldenCase, reply: GoldenReply): GoldenResult {
   return { model: c.model, version: c.version, ok: problems.length === 0, problems: shown };
 }
 
-/** Runs every case through `ask` (one request per model version) and checks each answer. */
+/**
+ * Runs every case through `ask` (one request per model version) and checks each answer, at most
+ * `concurrency` at a time; the results come in the cases' order.
+ */
 export async function runGoldenChecks(
   cases: readonly GoldenCase[],
   ask: (c: GoldenCase) => Promise<GoldenReply>,
+  concurrency = 1,
 ): Promise<GoldenResult[]> {
-  const results: GoldenResult[] = [];
-  for (const c of cases) {
-    try {
-      results.push(checkGolden(c, await ask(c)));
-    } catch (err) {
-      results.push({
-        model: c.model,
-        version: c.version,
-        ok: false,
-        problems: [`could not call the new version: ${(err as Error).message}`],
-      });
+  const results: GoldenResult[] = new Array(cases.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < cases.length; i = next++) {
+      const c = cases[i] as GoldenCase;
+      try {
+        results[i] = checkGolden(c, await ask(c));
+      } catch (err) {
+        results[i] = {
+          model: c.model,
+          version: c.version,
+          ok: false,
+          problems: [`could not call the new version: ${(err as Error).message}`],
+        };
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, cases.length)) }, worker));
   return results;
 }

@@ -21,6 +21,13 @@ const config = readEnv(
   z.object({
     TARGET_FUNCTION_ARN: z.string().min(1).describe('The new version: fn.currentVersion.functionArn.'),
     FIXTURES_DIR: z.string().min(1).default('fixtures'),
+    GOLDEN_CONCURRENCY: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(1)
+      .describe('Golden requests in flight at once: a shared model function checks hundreds of models.'),
     AWS_ENDPOINT_URL_LAMBDA: z.url().optional(),
     AWS_ENDPOINT_URL_CODEDEPLOY: z.url().optional(),
   }),
@@ -57,6 +64,7 @@ async function preTraffic(event: HookEvent): Promise<{ status: 'Succeeded' | 'Fa
     const results = await runGoldenChecks(
       cases,
       askFunction((e) => invokeJson(lambda, config.TARGET_FUNCTION_ARN, e), event.DeploymentId),
+      config.GOLDEN_CONCURRENCY,
     );
     for (const r of results) {
       logger[r.ok ? 'info' : 'error']('golden check', {

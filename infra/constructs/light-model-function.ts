@@ -267,7 +267,8 @@ export class LightModelFunction extends Construct {
       description: `infera ${this.modelName}: runs the golden fixtures of every model it serves against a new version before it gets traffic`,
       serviceName: `${serviceName}-pre-traffic`,
       memorySize: 256,
-      timeout: Duration.minutes(5),
+      // A shared function's hook checks every model: Lambda's longest timeout, 8 requests at a time.
+      timeout: Duration.minutes(this.shared ? 15 : 5),
       // CodeDeploy runs one deployment per group at a time: one hook run, and a retry.
       ...(props.reservedConcurrency ? { reservedConcurrentExecutions: 2 } : {}),
       models: {
@@ -278,6 +279,7 @@ export class LightModelFunction extends Construct {
       environment: {
         TARGET_FUNCTION_ARN: this.function.currentVersion.functionArn,
         FIXTURES_DIR: '/var/task/fixtures',
+        ...(this.shared ? { GOLDEN_CONCURRENCY: '8' } : {}),
       },
     });
     this.function.currentVersion.grantInvoke(hook);

@@ -124,6 +124,12 @@ describe(`a release of one model among ${COUNT} sharing a function`, () => {
     assert.equal(fixtures.length, COUNT + 1);
     assert.ok(fixtures.includes(`fixtures/${RELEASED}/2/golden.json`));
     assert.ok(fixtures.includes('fixtures/gen-012/1/golden.json'));
+    const [, hook] = Object.entries(after2.template.Resources).find(
+      ([id, r]) => id.startsWith('SharedModelsPreTrafficHook') && r.Type === 'AWS::Lambda::Function',
+    ) as [string, Resource];
+    assert.equal(hook.Properties?.Timeout, 900, "Lambda's longest timeout");
+    const vars = (hook.Properties?.Environment as { Variables: Record<string, string> }).Variables;
+    assert.equal(vars.GOLDEN_CONCURRENCY, '8');
   });
 
   it('serves every bundled model, loading sessions on demand with the allocator that gives them back', () => {
