@@ -1,7 +1,7 @@
 /**
  * A smoke deploy: the real CDK CLI bootstraps an environment and deploys the app into moto_server
- * (a maintained AWS API emulator), and the real `infera` CLI moves the `live` alias through moto's
- * Lambda API. It proves asset publishing, the bootstrap contract and that the resources moto
+ * (a maintained AWS API emulator), twice (a function per model, then one shared by all), and the
+ * real `infera` CLI moves the `live` alias through moto's Lambda API. It proves asset publishing, the bootstrap contract and that the resources moto
  * implements are created; it does not prove CodeDeploy, the HTTP API with IAM auth, alarms, real
  * IAM evaluation or quotas (moto implements none of them).
  */
@@ -268,5 +268,78 @@ describe('cdk bootstrap and cdk deploy against moto_server (smoke deploy)', { ti
     const missing = await cli(['deployments', 'no-such-model', '--stack', 'Infera'], env);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /Lambda function Infera-no-such-model .*not found/);
+  });
+
+  it('deploys the models sharing one function, which infera finds and rolls back whole', async () => {
+    const stack = 'InferaShared';
+    const sharedOut = join(out, 'shared');
+    await cdk(
+      'synth',
+      '--quiet',
+      '--output',
+      sharedOut,
+      ...contextArgs,
+      '-c',
+      `infera:stackName=${stack}`,
+      '-c',
+      'infera:modelFunctions=shared',
+    );
+    await cdk('deploy', '--app', sharedOut, '--require-approval', 'never', '--progress', 'events', stack);
+    const fn = `${stack}-shared-models`;
+    const config = (await aws('lambda', 'get-function-configuration', '--function-name', fn)) as {
+      Environment: { Variables: Record<string, string> };
+    };
+    assert.equal(config.Environment.Variables.MODEL_WARMUP, 'lazy');
+    assert.equal(config.Environment.Variables.MODEL_NAMES, undefined);
+    const c = (await aws('lambda', 'get-function-concurrency', '--function-name', fn)) as {
+      ReservedConcurrentExecutions: number;
+    };
+    assert.equal(c.ReservedConcurrentExecutions, 100);
+    const { Functions } = (await aws('lambda', 'list-functions')) as {
+      Functions: { FunctionName: string }[];
+    };
+    assert.ok(!Functions.some((f) => f.FunctionName === `${stack}-iris`), 'no function of its own per model');
+
+    // Two deploys' versions, with the descriptions the stack gives a shared function, and its alias.
+    const publish = async (livemap: string) => {
+      const description = `shared models=6 livemap=${livemap}`;
+      await aws(
+        'lambda',
+        'update-function-configuration',
+        '--function-name',
+        fn,
+        '--description',
+        description,
+      );
+      return (
+        (await aws('lambda', 'publish-version', '--function-name', fn, '--description', description)) as {
+          Version: string;
+        }
+      ).Version;
+    };
+    const v1 = await publish('0000000000000001');
+    const v2 = await publish('0000000000000002');
+    await aws('lambda', 'create-alias', '--function-name', fn, '--name', 'live', '--function-version', v2);
+    const env = moto.env;
+
+    const list = await cli(['deployments', 'iris', '--stack', stack], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(`${fn}:live`));
+    const release = await cli(['release', 'iris', '1', '--stack', stack], env);
+    assert.equal(release.code, 1);
+    assert.match(
+      release.stderr,
+      new RegExp(`iris is served by ${fn}, which all of the stack's models share`),
+    );
+    const rollback = await cli(['rollback', 'iris', '--stack', stack], env);
+    assert.equal(rollback.code, 0, rollback.stderr);
+    assert.match(
+      rollback.stdout,
+      new RegExp(`${fn} serves every model of the stack: all of them are back on function version ${v1}`),
+    );
+    const alias = (await aws('lambda', 'get-alias', '--function-name', fn, '--name', 'live')) as {
+      FunctionVersion: string;
+    };
+    assert.equal(alias.FunctionVersion, v1);
   });
 });
