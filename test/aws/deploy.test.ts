@@ -1,9 +1,10 @@
 /**
  * A smoke deploy: the real CDK CLI bootstraps an environment and deploys the app into moto_server
  * (a maintained AWS API emulator), twice (a function per model, then one shared by all), and the
- * real `infera` CLI moves the `live` alias through moto's Lambda API. It proves asset publishing, the bootstrap contract and that the resources moto
- * implements are created; it does not prove CodeDeploy, the HTTP API with IAM auth, alarms, real
- * IAM evaluation or quotas (moto implements none of them).
+ * real `infera` CLI moves the `live` alias through moto's Lambda API. It proves asset publishing,
+ * the bootstrap contract and that the resources moto implements are created; it does not prove
+ * CodeDeploy, the HTTP API with IAM auth, alarms, real IAM evaluation or quotas (moto implements
+ * none of them).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
