@@ -128,7 +128,8 @@ describe(`a release of one model among ${COUNT} sharing a function`, () => {
       ([id, r]) => id.startsWith('SharedModelsPreTrafficHook') && r.Type === 'AWS::Lambda::Function',
     ) as [string, Resource];
     assert.equal(hook.Properties?.Timeout, 900, "Lambda's longest timeout");
-    const vars = (hook.Properties?.Environment as { Variables: Record<string, string> }).Variables;
+    const vars = (hook.Properties as { Environment: { Variables: Record<string, string> } }).Environment
+      .Variables;
     assert.equal(vars.GOLDEN_CONCURRENCY, '8');
   });
 
@@ -136,7 +137,8 @@ describe(`a release of one model among ${COUNT} sharing a function`, () => {
     const [, fn] = Object.entries(after2.template.Resources).find(
       ([id, r]) => id.startsWith('SharedModelsFunction') && r.Type === 'AWS::Lambda::Function',
     ) as [string, Resource];
-    const vars = (fn.Properties?.Environment as { Variables: Record<string, string> }).Variables;
+    const vars = (fn.Properties as { Environment: { Variables: Record<string, string> } }).Environment
+      .Variables;
     assert.equal(vars.MODEL_NAMES, undefined, 'no list of names: Lambda allows 4 KB of environment');
     assert.equal(vars.MODEL_WARMUP, 'lazy');
     assert.equal(vars.MALLOC_TRIM_THRESHOLD_, '1048576');
