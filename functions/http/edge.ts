@@ -146,12 +146,19 @@ function requestIdOf(event: APIGatewayProxyEventV2, context: Context): string {
 }
 
 /**
- * One ServerErrors data point under the service dimension alone. A handled 5xx is not a Lambda
- * error, so the canary alarm adds this to the alias's Errors to see a broken version.
+ * One ServerErrors data point under the service dimension alone, and, once the model is known,
+ * one under its model and version too. A handled 5xx is not a Lambda error, so the canary alarm
+ * adds the first to the alias's Errors to see a broken version; a shared model function's alarm
+ * watches each model by the second.
  */
-function serverError(): void {
+function serverError(scope: ApiRequest['scope']): void {
   const single = metrics.singleMetric();
   single.addMetric('ServerErrors', MetricUnit.Count, 1);
+  if (scope.model) {
+    const perModel = metrics.singleMetric();
+    perModel.addDimensions({ model: scope.model, version: scope.version ?? 'unresolved' });
+    perModel.addMetric('ServerErrors', MetricUnit.Count, 1);
+  }
 }
 
 interface Resolved {
@@ -374,7 +381,7 @@ export function httpEdge(opts: {
           error: error.message,
           ...scope,
         });
-        if (opts.countInvalid && error.status >= 500) serverError();
+        if (opts.countInvalid && error.status >= 500) serverError(scope);
         if (opts.countInvalid && error.status < 500) {
           if (scope.model)
             metrics.addDimensions({ model: scope.model, version: scope.version ?? 'unresolved' });
@@ -399,7 +406,7 @@ export function httpEdge(opts: {
         return;
       }
       logger.error('unhandled error', { error: error as Error, ...scope });
-      if (opts.countInvalid) serverError();
+      if (opts.countInvalid) serverError(scope);
       request.response = json(
         500,
         {

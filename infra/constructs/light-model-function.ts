@@ -78,6 +78,11 @@ export interface LightModelFunctionProps {
    */
   readonly errorRatePercent?: number;
   /**
+   * A shared function: the 5xx answers a minute of any one model that fail a deployment.
+   * @default 5
+   */
+  readonly modelErrorCount?: number;
+  /**
    * p99 duration of the alias that fails a deployment.
    * @default 1000 ms, or the timeout's 80% when a version is served by SageMaker
    */
@@ -128,6 +133,11 @@ export class LightModelFunction extends Construct {
   /** Unset when `alarms` is false. */
   readonly errorRateAlarm: Alarm | undefined;
   readonly latencyAlarm: Alarm | undefined;
+  /**
+   * A shared function's alarm on each model's handled 5xx answers (a Metrics Insights query, one
+   * contributor per model): a model with little of the traffic cannot hide in the error rate.
+   */
+  readonly modelErrorsAlarm: Alarm | undefined;
   /** The model's name; for a shared function, "shared-models". */
   readonly modelName: string;
   /** The model versions this function serves (folder names); for a shared function, every model's. */
@@ -209,13 +219,14 @@ export class LightModelFunction extends Construct {
       canary || (props.alarms ?? true) ? this.#alarms(props, timeoutSeconds, remote.length > 0) : undefined;
     this.errorRateAlarm = alarms?.[0];
     this.latencyAlarm = alarms?.[1];
+    this.modelErrorsAlarm = alarms?.[2];
     if (canary && alarms) {
       [this.preTrafficHook, this.deploymentGroup] = this.#codeDeploy(props, serviceName, alarms);
     }
   }
 
   /** Error rate and p99 duration of the live alias: what fails (and rolls back) a deployment. */
-  #alarms(props: LightModelFunctionProps, timeoutSeconds: number, remote: boolean): [Alarm, Alarm] {
+  #alarms(props: LightModelFunctionProps, timeoutSeconds: number, remote: boolean): Alarm[] {
     const model = {
       name: this.shared ? `shared model function (${this.modelNames.length} models)` : this.modelName,
     };
@@ -247,13 +258,34 @@ export class LightModelFunction extends Construct {
       datapointsToAlarm: 2,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+    const alarms = [errorRateAlarm, latencyAlarm];
+    if (this.shared) alarms.push(this.#modelErrorsAlarm(props.modelErrorCount ?? 5));
     if (props.alarmTopic) {
-      for (const alarm of [errorRateAlarm, latencyAlarm]) {
+      for (const alarm of alarms) {
         alarm.addAlarmAction(new SnsAction(props.alarmTopic));
         alarm.addOkAction(new SnsAction(props.alarmTopic));
       }
     }
-    return [errorRateAlarm, latencyAlarm];
+    return alarms;
+  }
+
+  /** Any one model of a shared function answering more than `count` 5xx a minute, two minutes running. */
+  #modelErrorsAlarm(count: number): Alarm {
+    const ns = this.function.metricsNamespace;
+    return new Alarm(this, 'ModelServerErrors', {
+      alarmDescription: `shared model function (${this.modelNames.length} models): a model answered more than ${count} 5xx a minute, two minutes running (each model is a contributor). During a deployment this rolls it back.`,
+      metric: new MathExpression({
+        expression: `SELECT SUM(ServerErrors) FROM SCHEMA("${ns}", model, service, version) WHERE service = '${this.function.serviceName}' GROUP BY model ORDER BY SUM() DESC LIMIT 500`,
+        usingMetrics: {},
+        period: Duration.minutes(1),
+        label: '5xx per model',
+      }),
+      threshold: count,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
   }
 
   /** The golden-fixture hook and the CodeDeploy group that moves the live alias. */

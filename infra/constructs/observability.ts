@@ -159,7 +159,7 @@ export class Observability extends Construct {
         width: 8,
       }),
     );
-    this.#track(...[m.errorRateAlarm, m.latencyAlarm].filter((a) => a !== undefined));
+    this.#track(...[m.errorRateAlarm, m.latencyAlarm, m.modelErrorsAlarm].filter((a) => a !== undefined));
   }
 
   /** Batch: rows scored and rejected, chunks, the queue and the DLQ. */

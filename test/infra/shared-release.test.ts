@@ -108,7 +108,17 @@ describe(`a release of one model among ${COUNT} sharing a function`, () => {
       DeploymentConfigName: string;
     };
     assert.equal(config.AlarmConfiguration.Enabled, true);
-    assert.equal(config.AlarmConfiguration.Alarms.length, 2);
+    assert.equal(config.AlarmConfiguration.Alarms.length, 3, 'error rate, p99, and 5xx per model');
+    const perModel = Object.values(after2.template.Resources).find(
+      (r) =>
+        r.Type === 'AWS::CloudWatch::Alarm' &&
+        JSON.stringify(r.Properties?.Metrics ?? []).includes('SELECT SUM(ServerErrors)'),
+    );
+    const query = (perModel?.Properties?.Metrics as { Expression: string }[] | undefined)?.[0]?.Expression;
+    assert.equal(
+      query,
+      `SELECT SUM(ServerErrors) FROM SCHEMA("infera", model, service, version) WHERE service = 'infera-shared-models' GROUP BY model ORDER BY SUM() DESC LIMIT 500`,
+    );
     assert.deepEqual(config.AutoRollbackConfiguration.Events.sort(), [
       'DEPLOYMENT_FAILURE',
       'DEPLOYMENT_STOP_ON_ALARM',

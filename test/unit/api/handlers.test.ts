@@ -201,8 +201,17 @@ describe('predict handler (API Gateway v2 events)', () => {
       path: '/v1/models/iris-broken/predict',
       pathParameters: { model: 'iris-broken' },
     });
-    const { result } = await capture(() => predict(event, lambdaContext()));
+    const { result, lines } = await capture(() => predict(event, lambdaContext()));
     assert.equal(result.statusCode, 500);
+    // Counted twice: for the function (its canary alarm) and for the model (a shared function's alarm).
+    const counted = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((o) => '_aws' in o && o.ServerErrors === 1)
+      .map((o) => [o.model, o.version]);
+    assert.deepEqual(counted, [
+      [undefined, undefined],
+      ['iris-broken', '1'],
+    ]);
     const b = body(result);
     assert.equal(b.error, 'Internal error. Quote request id JKJaXmPLvHcESHA= when reporting it.');
     assert.ok(!/at .*\.ts:\d+/.test(result.body ?? ''), 'no stack trace in the response');
