@@ -31,7 +31,16 @@ if (config.WATCH_ALIASES) {
   });
 }
 // Where each model runs and why, once per cold start: the first thing to read when a route surprises.
-for (const mv of registry.allVersions()) {
+// A function serving many models logs the count per target, and each version not run here.
+const ROUTES_LOGGED = 20;
+const versions = registry.allVersions();
+if (versions.length > ROUTES_LOGGED) {
+  const byTarget: Record<string, number> = {};
+  for (const mv of versions) byTarget[mv.route.target] = (byTarget[mv.route.target] ?? 0) + 1;
+  logger.info('routes', { versions: versions.length, ...byTarget, each: 'GET /v1/models/{model}' });
+}
+for (const mv of versions) {
+  if (versions.length > ROUTES_LOGGED && mv.route.target === 'lambda') continue;
   logger.info('route', {
     model: mv.name,
     version: mv.version,

@@ -229,7 +229,10 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     (await import('#shared/config.ts')).loadConfig(),
   );
   const url = gateway.url;
-  const lines = registry.list().map((m) => {
+  const all = registry.list();
+  // Hundreds of models: the first ones, and where to see the rest.
+  const BANNER_MODELS = 20;
+  const lines = all.slice(0, BANNER_MODELS).map((m) => {
     const live = registry.resolve(m.name);
     const where =
       live.route.target === 'sagemaker' ? `sagemaker: ${live.route.endpoint?.name}` : live.route.target;
@@ -238,10 +241,12 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
       .join(', ')
       .padEnd(5)} live -> ${m.aliases.live}  (${where})`;
   });
+  if (all.length > BANNER_MODELS)
+    lines.push(`    … and ${all.length - BANNER_MODELS} more: npx infera models, or ${url}/v1/models`);
   console.log(`
 infera is running at ${url}
 
-  Models (${registry.root}):
+  Models (${all.length} in ${registry.root}):
 ${lines.join('\n')}
 
   Try:
