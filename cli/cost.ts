@@ -5,9 +5,16 @@
  * functions/core/cost/prices.ts, or a file that overrides it.
  */
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
-import { BATCH_MEMORY_MB, modelFunctionMemoryMb } from '#core/cost/deployment.ts';
+import {
+  BATCH_MEMORY_MB,
+  type ModelFunctions,
+  modelFunctionMemoryMb,
+  modelLayout,
+  modelServiceName,
+} from '#core/cost/deployment.ts';
 import {
   type Assumptions,
   alwaysOnMonthly,
@@ -63,6 +70,9 @@ Options:
   --window <hours>      with --stack: how far back to read (default 24, at most 336)
   --region <region>     with --stack: the stack's region (default: $AWS_REGION)
   --namespace <ns>      with --stack: the metrics namespace (default infera)
+  --model-functions <auto|per-model|shared>
+                        how the stack lays out model functions, for their memory and
+                        metrics (default: cdk.json's infera:modelFunctions, else auto)
   --json                print the figures as JSON
   -h, --help            show this help
 
@@ -105,6 +115,7 @@ export async function costCommand(argv: string[]): Promise<number> {
         window: { type: 'string' },
         region: { type: 'string' },
         namespace: { type: 'string' },
+        'model-functions': { type: 'string' },
         json: { type: 'boolean', default: false },
       },
     },
@@ -148,6 +159,7 @@ export async function costCommand(argv: string[]): Promise<number> {
     throw err;
   });
   const versions = pick(registry, model, values.version);
+  const layout = modelLayout(modelFunctionsSetting(name, values['model-functions']), registry.list().length);
 
   let measured: ProbeResult[];
   if (stack) {
@@ -155,9 +167,10 @@ export async function costCommand(argv: string[]): Promise<number> {
       stack,
       hours,
       namespace: values.namespace ?? 'infera',
+      service: (mv) => modelServiceName(mv.name, layout),
       ...(values.region ? { region: values.region } : {}),
     });
-    measured = observed.map((m, i) => asOneVcpu(registry, versions[i] as ModelVersion, m));
+    measured = observed.map((m, i) => asOneVcpu(registry, versions[i] as ModelVersion, m, layout));
   } else {
     const bar = values.json ? undefined : new ProgressBar({ label: 'measuring', unit: 'versions' });
     const next = (done: number) => {
@@ -171,6 +184,7 @@ export async function costCommand(argv: string[]): Promise<number> {
 
   const results: VersionCost[] = versions.map((mv, i) =>
     costOf(registry, mv, measured[i] as ProbeResult, prices, assumptions, {
+      layout,
       volume,
       coldStartMs: config.ROUTE_LAMBDA_COLD_START_MS,
       chunkRows: config.BATCH_CHUNK_ROWS,
@@ -310,10 +324,10 @@ function costOf(
   m: ProbeResult,
   prices: PriceTable,
   a: Assumptions,
-  o: { volume: number; coldStartMs: number; chunkRows: number },
+  o: { layout: Layout; volume: number; coldStartMs: number; chunkRows: number },
 ): VersionCost {
   const entry = registry.get(mv.name);
-  const fnMemory = functionMemoryOf(registry, mv);
+  const fnMemory = functionMemoryOf(registry, mv, o.layout);
   const target = mv.manifest.target;
   const endpoint = mv.route.endpoint;
   const accelerator = target.type === 'lambda' ? 'none' : (target.accelerator ?? 'none');
@@ -438,9 +452,34 @@ function printVersion(r: VersionCost, stack: boolean): void {
     );
 }
 
-/** The memory the stack gives the version's model function (infra's rule, core/cost/deployment.ts). */
-function functionMemoryOf(registry: ModelRegistry, mv: ModelVersion): number {
-  return modelFunctionMemoryMb(registry.get(mv.name).versions.map((v) => v.manifest));
+type Layout = ReturnType<typeof modelLayout>;
+
+/**
+ * The memory the stack gives the version's model function (infra's rule, core/cost/deployment.ts):
+ * its own model's versions decide, or, for a shared function, every model's.
+ */
+function functionMemoryOf(registry: ModelRegistry, mv: ModelVersion, layout: Layout): number {
+  const versions = layout === 'shared' ? registry.allVersions() : registry.get(mv.name).versions;
+  return modelFunctionMemoryMb(versions.map((v) => v.manifest));
+}
+
+/** --model-functions, else cdk.json's infera:modelFunctions, else auto: what the stack was built with. */
+function modelFunctionsSetting(command: string, flag: string | undefined): ModelFunctions {
+  const allowed = ['auto', 'per-model', 'shared'] as const;
+  let value = flag;
+  if (value === undefined) {
+    try {
+      const cdk = JSON.parse(readFileSync('cdk.json', 'utf8')) as { context?: Record<string, unknown> };
+      const v = cdk.context?.['infera:modelFunctions'];
+      value = typeof v === 'string' ? v : undefined;
+    } catch {
+      value = undefined;
+    }
+  }
+  if (value === undefined) return 'auto';
+  if (!(allowed as readonly string[]).includes(value))
+    throw usageError(command, `--model-functions must be one of ${allowed.join(', ')}, got '${value}'.`);
+  return value as ModelFunctions;
 }
 
 /**
@@ -448,9 +487,9 @@ function functionMemoryOf(registry: ModelRegistry, mv: ModelVersion): number {
  * function had M/1769 of a vCPU, so its work took 1769/M times as long. The route estimates then
  * scale it like a local measurement. A version on SageMaker keeps the endpoint's round trip.
  */
-function asOneVcpu(registry: ModelRegistry, mv: ModelVersion, m: ProbeResult): ProbeResult {
+function asOneVcpu(registry: ModelRegistry, mv: ModelVersion, m: ProbeResult, layout: Layout): ProbeResult {
   if (!m.single || mv.route.target === 'sagemaker') return m;
-  const f = Math.min(1, functionMemoryOf(registry, mv) / LAMBDA_MB_PER_VCPU);
+  const f = Math.min(1, functionMemoryOf(registry, mv, layout) / LAMBDA_MB_PER_VCPU);
   const t = { ...m.single, p50Ms: m.single.p50Ms * f, p99Ms: m.single.p99Ms * f };
   return { ...m, single: t, batched: t };
 }

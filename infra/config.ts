@@ -1,16 +1,12 @@
 import * as z from 'zod';
+import { PER_MODEL_MAX } from '#core/cost/deployment.ts';
+
+export { PER_MODEL_MAX };
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const list = z
   .union([z.array(z.string()), z.string()])
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
-
-/**
- * The most models `modelFunctions: auto` gives a function each. Each costs about 29 CloudFormation
- * resources and 6 API routes (`npm run bench`, B11): 10 leave room under the 500 resources per
- * stack for the shared ones and a few SageMaker endpoints.
- */
-export const PER_MODEL_MAX = 10;
 
 /**
  * Every deployment setting, read from CDK context (cdk.json, or `-c infera:<key>=<value>`).

@@ -19,7 +19,7 @@ import { Alias } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { modelFunctionMemoryMb } from '#core/cost/deployment.ts';
+import { modelFunctionMemoryMb, modelServiceName } from '#core/cost/deployment.ts';
 import type { ModelEntry } from '#core/registry.ts';
 import { MALLOC_ENV } from '../lib/malloc.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
@@ -167,7 +167,8 @@ export class LightModelFunction extends Construct {
       Math.max(remote.length > 0 ? 29 : 10, ...lambdaTargets.map((t) => t.timeoutSeconds ?? 0));
     const liveOf = (e: ModelEntry) => e.aliases.live ?? e.versions.at(-1)?.version ?? '?';
     const live = liveOf(model);
-    const serviceName = props.serviceName ?? `infera-${this.modelName}`;
+    const serviceName =
+      props.serviceName ?? modelServiceName(this.modelName, this.shared ? 'shared' : 'per-model');
     const served = this.shared ? this.modelNames : [model.name, ...(props.alsoServe ?? [])];
 
     this.function = new InferaFunction(this, 'Function', {

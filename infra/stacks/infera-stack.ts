@@ -3,9 +3,10 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { modelLayout } from '#core/cost/deployment.ts';
 import type { ModelEntry, ModelRegistry } from '#core/registry.ts';
 import type { EndpointRef } from '#core/routing.ts';
-import { type DeployConfig, PER_MODEL_MAX } from '../config.ts';
+import type { DeployConfig } from '../config.ts';
 import { BatchScoringPipeline } from '../constructs/batch-pipeline.ts';
 import { InferaFunction } from '../constructs/infera-function.ts';
 import { InferenceApi } from '../constructs/inference-api.ts';
@@ -232,12 +233,6 @@ export class InferaStack extends Stack {
       throttleBurstLimit: config.throttleBurst,
     });
   }
-}
-
-/** Whether each model gets its own function, or all share one: the setting, or by count for auto. */
-export function modelLayout(setting: DeployConfig['modelFunctions'], models: number): 'per-model' | 'shared' {
-  if (setting !== 'auto') return setting;
-  return models > PER_MODEL_MAX ? 'shared' : 'per-model';
 }
 
 /** The default size of an endpoint that infera:sagemaker=serverless makes serverless. */

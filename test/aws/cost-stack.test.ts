@@ -101,6 +101,42 @@ describe('infera cost --stack', () => {
     assert.deepEqual(v2.routes.batch1, []);
   });
 
+  it("reads a shared model function's figures, and prices it at the largest memory of all models", async () => {
+    const dims = [
+      { Name: 'service', Value: 'infera-shared-models' },
+      { Name: 'model', Value: 'iris' },
+      { Name: 'version', Value: '1' },
+    ];
+    const now = new Date().toISOString();
+    await putMetrics([
+      { MetricName: 'PredictLatency', Dimensions: dims, Value: 2, Unit: 'Milliseconds', Timestamp: now },
+      { MetricName: 'Predictions', Dimensions: dims, Value: 1, Unit: 'Count', Timestamp: now },
+    ]);
+    const args = ['cost', 'iris', '--stack', 'Big', '--window', '1', '--json'];
+    const shared = await cli([...args, '--model-functions', 'shared'], moto.env);
+    assert.equal(shared.code, 0, shared.stderr);
+    const [v] = JSON.parse(shared.stdout).versions;
+    assert.ok(
+      v.measured.problems.some((p: string) => /1 requests?, 1 predictions?/.test(p)),
+      v.measured.problems,
+    );
+    // The largest Lambda target among all the shipped models is 1024 MB.
+    assert.equal(v.routes.batch1[0].route, 'Lambda x86_64 1024 MB');
+    // Its own function, on the same stack, has no figures: the metrics are the shared function's.
+    const own = await cli([...args, '--model-functions', 'per-model'], moto.env);
+    assert.equal(own.code, 0, own.stderr);
+    const [o] = JSON.parse(own.stdout).versions;
+    assert.ok(
+      o.measured.problems.some((p: string) =>
+        /no traffic in CloudWatch infera\/PredictLatency of Big-iris/.test(p),
+      ),
+      o.measured.problems,
+    );
+    const bad = await cli([...args, '--model-functions', 'grouped'], moto.env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--model-functions must be one of auto, per-model, shared, got 'grouped'/);
+  });
+
   it('refuses flags that only mean something for a local measurement', async () => {
     const r = await cli(['cost', '--stack', 'Infera', '--cpu-factor', '2'], moto.env);
     assert.equal(r.code, 2);

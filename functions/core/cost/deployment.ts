@@ -10,5 +10,25 @@ export function modelFunctionMemoryMb(manifests: readonly Manifest[]): number {
   return Math.max(1024, ...manifests.map((m) => (m.target.type === 'lambda' ? (m.target.memoryMb ?? 0) : 0)));
 }
 
+/**
+ * The most models `infera:modelFunctions=auto` gives a function each; beyond it one shared function
+ * serves them all. Each function costs about 29 CloudFormation resources and 6 API routes
+ * (`npm run bench`, B11): 10 leave room under the 500 resources per stack for the rest.
+ */
+export const PER_MODEL_MAX = 10;
+
+export type ModelFunctions = 'auto' | 'per-model' | 'shared';
+
+/** Whether each model gets its own function, or all share one: the setting, or by count for auto. */
+export function modelLayout(setting: ModelFunctions, models: number): 'per-model' | 'shared' {
+  if (setting !== 'auto') return setting;
+  return models > PER_MODEL_MAX ? 'shared' : 'per-model';
+}
+
+/** The Powertools service name (the `service` metric dimension) of the function serving a model. */
+export function modelServiceName(model: string, layout: 'per-model' | 'shared'): string {
+  return layout === 'shared' ? 'infera-shared-models' : `infera-${model}`;
+}
+
 /** The batch pipeline's functions. */
 export const BATCH_MEMORY_MB = { split: 1024, score: 3072 } as const;
