@@ -7,13 +7,23 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildApp } from '../../infra/app.ts';
 import { PER_MODEL_MAX } from '../../infra/config.ts';
 import { makeModels, writeModel } from '../../scripts/make-models.ts';
+import { type LambdaApi, startLambdaApi } from '../support/lambda-api.ts';
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
 const COUNT = PER_MODEL_MAX + 2;
@@ -54,7 +64,7 @@ async function synth(models: string, name: string) {
     const key = (entry[1].Properties as { Code: { S3Key: string } }).Code.S3Key;
     return join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
   };
-  return { template, code };
+  return { template, code, stack };
 }
 
 describe(`a release of one model among ${COUNT} sharing a function`, () => {
@@ -153,5 +163,91 @@ describe(`a release of one model among ${COUNT} sharing a function`, () => {
     assert.equal(vars.MODEL_WARMUP, 'lazy');
     assert.equal(vars.MALLOC_TRIM_THRESHOLD_, '1048576');
     assert.equal(vars.MALLOC_ARENA_MAX, '2');
+  });
+
+  describe('the bundled hook against the bundled shared function, as Lambda runs them', () => {
+    const fn = 'Infera-shared-models';
+    const context = {
+      awsRequestId: 'hook-test',
+      functionName: fn,
+      functionVersion: '2',
+      invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${fn}:2`,
+      memoryLimitInMB: '1024',
+      getRemainingTimeInMillis: () => 10_000,
+    };
+    let lambda: LambdaApi;
+    let hookTask: string;
+    let hook: (e: unknown, c: unknown) => Promise<{ status: string }>;
+
+    /** A copy of a bundle that finds onnxruntime-node in the layer, as Lambda does under /opt. */
+    const lambdaLike = (codeDir: string) => {
+      const dir = mkdtempSync(join(work, 'task-'));
+      cpSync(codeDir, join(dir, 'task'), { recursive: true });
+      symlinkSync(join(after2.stack.layer.build.dir, 'nodejs', 'node_modules'), join(dir, 'node_modules'));
+      return join(dir, 'task');
+    };
+
+    before(async () => {
+      const task = lambdaLike(after2.code('SharedModelsFunction'));
+      hookTask = lambdaLike(after2.code('SharedModelsPreTrafficHook'));
+      Object.assign(process.env, {
+        MODELS_DIR: join(task, 'models'),
+        MODEL_WARMUP: 'lazy',
+        POWERTOOLS_SERVICE_NAME: 'infera-shared-models',
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        POWERTOOLS_TRACE_ENABLED: 'false',
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+      });
+      const { handler: predict } = (await import(join(task, 'index.mjs'))) as {
+        handler: (e: unknown, c: unknown) => Promise<unknown>;
+      };
+      lambda = await startLambdaApi({
+        functionName: fn,
+        versions: [{ version: '2', description: 'shared models=13 livemap=0' }],
+        live: '1',
+        invoke: (_name, event) => predict(event, context),
+      });
+      Object.assign(process.env, {
+        TARGET_FUNCTION_ARN: `arn:aws:lambda:us-east-1:000000000000:function:${fn}:2`,
+        FIXTURES_DIR: join(hookTask, 'fixtures'),
+        GOLDEN_CONCURRENCY: '8',
+        AWS_ENDPOINT_URL_LAMBDA: lambda.url,
+        AWS_ENDPOINT_URL_CODEDEPLOY: lambda.url,
+      });
+      ({ handler: hook } = (await import(join(hookTask, 'index.mjs'))) as { handler: typeof hook });
+    });
+    after(() => lambda?.close());
+
+    it('succeeds once every model version answers its golden fixtures, one call each', async () => {
+      const out = await hook({ DeploymentId: 'd-1', LifecycleEventHookExecutionId: 'h-1' }, context);
+      assert.equal(out.status, 'Succeeded');
+      assert.deepEqual(lambda.hookStatuses, [
+        { deploymentId: 'd-1', executionId: 'h-1', status: 'Succeeded' },
+      ]);
+      assert.equal(lambda.calls.filter((c) => c.endsWith('/invocations')).length, COUNT + 1);
+    });
+
+    it('fails the deployment when one neighbour of the released model answers differently', async () => {
+      // gen-009's fixture now expects another answer: as if the release had changed gen-009 too.
+      const file = join(hookTask, 'fixtures', 'gen-009', '1', 'golden.json');
+      const pristine = readFileSync(file, 'utf8');
+      const golden = JSON.parse(pristine) as { expected: { score: number }[] };
+      (golden.expected[0] as { score: number }).score += 0.25;
+      writeFileSync(file, JSON.stringify(golden));
+      const out = await hook({ DeploymentId: 'd-2', LifecycleEventHookExecutionId: 'h-2' }, context);
+      assert.equal(out.status, 'Failed');
+      assert.deepEqual(lambda.hookStatuses.at(-1), {
+        deploymentId: 'd-2',
+        executionId: 'h-2',
+        status: 'Failed',
+      });
+      // That one fixture was the cause: restored, the same hook passes again.
+      writeFileSync(file, pristine);
+      const again = await hook({ DeploymentId: 'd-3', LifecycleEventHookExecutionId: 'h-3' }, context);
+      assert.equal(again.status, 'Succeeded');
+    });
   });
 });
