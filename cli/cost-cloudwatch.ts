@@ -9,9 +9,9 @@ import {
   type MetricDataQuery,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import { modelServiceName } from '#core/cost/deployment.ts';
+import { type ModelLayout, modelServiceName, SHARED_MODELS } from '#core/cost/deployment.ts';
 import type { ModelVersion } from '#core/registry.ts';
-import { modelFunctionName, sharedModelsFunctionName } from '../infra/lib/names.ts';
+import { modelFunctionName } from '../infra/lib/names.ts';
 import { CliError } from './common.ts';
 import type { ProbeResult } from './cost-probe.ts';
 
@@ -19,8 +19,8 @@ export interface StackWindow {
   readonly stack: string;
   readonly hours: number;
   readonly namespace: string;
-  /** The `service` dimension of the function serving a version: its own, or the shared one. */
-  readonly service: (mv: ModelVersion) => string;
+  /** How the stack lays out model functions: each version's own function, or the shared one. */
+  readonly layout: ModelLayout;
   readonly region?: string;
   readonly now?: Date;
 }
@@ -42,7 +42,7 @@ export async function cloudWatchTimes(
   const percentiles: MetricDataQuery[] = [];
   versions.forEach((mv, i) => {
     const dims = [
-      { Name: 'service', Value: w.service(mv) },
+      { Name: 'service', Value: modelServiceName(mv.name, w.layout) },
       { Name: 'model', Value: mv.name },
       { Name: 'version', Value: mv.version },
     ];
@@ -104,11 +104,8 @@ export async function cloudWatchTimes(
   return versions.map((mv, i) => {
     const get = (id: string) => value(`v${i}_${id}`);
     const requests = get('n');
-    const service = w.service(mv);
-    const fn =
-      service === modelServiceName('', 'shared')
-        ? (sharedModelsFunctionName(w.stack) ?? `${w.stack}-shared-models`)
-        : (modelFunctionName(w.stack, mv.name) ?? `${w.stack}-${mv.name}`);
+    const own = w.layout === 'shared' ? SHARED_MODELS : mv.name;
+    const fn = modelFunctionName(w.stack, own) ?? `${w.stack}-${own}`;
     const where = `CloudWatch ${w.namespace}/PredictLatency of ${fn}, model ${mv.name}, version ${mv.version}, the last ${w.hours} h`;
     if (!requests) {
       return { model: mv.name, version: mv.version, problems: [`no traffic in ${where}`] };

@@ -10,10 +10,11 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import {
   BATCH_MEMORY_MB,
+  MODEL_FUNCTIONS,
   type ModelFunctions,
+  type ModelLayout,
   modelFunctionMemoryMb,
   modelLayout,
-  modelServiceName,
 } from '#core/cost/deployment.ts';
 import {
   type Assumptions,
@@ -167,7 +168,7 @@ export async function costCommand(argv: string[]): Promise<number> {
       stack,
       hours,
       namespace: values.namespace ?? 'infera',
-      service: (mv) => modelServiceName(mv.name, layout),
+      layout,
       ...(values.region ? { region: values.region } : {}),
     });
     measured = observed.map((m, i) => asOneVcpu(registry, versions[i] as ModelVersion, m, layout));
@@ -324,7 +325,7 @@ function costOf(
   m: ProbeResult,
   prices: PriceTable,
   a: Assumptions,
-  o: { layout: Layout; volume: number; coldStartMs: number; chunkRows: number },
+  o: { layout: ModelLayout; volume: number; coldStartMs: number; chunkRows: number },
 ): VersionCost {
   const entry = registry.get(mv.name);
   const fnMemory = functionMemoryOf(registry, mv, o.layout);
@@ -452,20 +453,17 @@ function printVersion(r: VersionCost, stack: boolean): void {
     );
 }
 
-type Layout = ReturnType<typeof modelLayout>;
-
 /**
  * The memory the stack gives the version's model function (infra's rule, core/cost/deployment.ts):
  * its own model's versions decide, or, for a shared function, every model's.
  */
-function functionMemoryOf(registry: ModelRegistry, mv: ModelVersion, layout: Layout): number {
+function functionMemoryOf(registry: ModelRegistry, mv: ModelVersion, layout: ModelLayout): number {
   const versions = layout === 'shared' ? registry.allVersions() : registry.get(mv.name).versions;
   return modelFunctionMemoryMb(versions.map((v) => v.manifest));
 }
 
 /** --model-functions, else cdk.json's infera:modelFunctions, else auto: what the stack was built with. */
 function modelFunctionsSetting(command: string, flag: string | undefined): ModelFunctions {
-  const allowed = ['auto', 'per-model', 'shared'] as const;
   let value = flag;
   if (value === undefined) {
     try {
@@ -477,8 +475,11 @@ function modelFunctionsSetting(command: string, flag: string | undefined): Model
     }
   }
   if (value === undefined) return 'auto';
-  if (!(allowed as readonly string[]).includes(value))
-    throw usageError(command, `--model-functions must be one of ${allowed.join(', ')}, got '${value}'.`);
+  if (!(MODEL_FUNCTIONS as readonly string[]).includes(value))
+    throw usageError(
+      command,
+      `--model-functions must be one of ${MODEL_FUNCTIONS.join(', ')}, got '${value}'.`,
+    );
   return value as ModelFunctions;
 }
 
@@ -487,7 +488,12 @@ function modelFunctionsSetting(command: string, flag: string | undefined): Model
  * function had M/1769 of a vCPU, so its work took 1769/M times as long. The route estimates then
  * scale it like a local measurement. A version on SageMaker keeps the endpoint's round trip.
  */
-function asOneVcpu(registry: ModelRegistry, mv: ModelVersion, m: ProbeResult, layout: Layout): ProbeResult {
+function asOneVcpu(
+  registry: ModelRegistry,
+  mv: ModelVersion,
+  m: ProbeResult,
+  layout: ModelLayout,
+): ProbeResult {
   if (!m.single || mv.route.target === 'sagemaker') return m;
   const f = Math.min(1, functionMemoryOf(registry, mv, layout) / LAMBDA_MB_PER_VCPU);
   const t = { ...m.single, p50Ms: m.single.p50Ms * f, p99Ms: m.single.p99Ms * f };

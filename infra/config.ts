@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { PER_MODEL_MAX } from '#core/cost/deployment.ts';
+import { MODEL_FUNCTIONS, PER_MODEL_MAX } from '#core/cost/deployment.ts';
 
 export { PER_MODEL_MAX };
 
@@ -57,7 +57,7 @@ export const deployConfigSchema = z
       .default(20)
       .describe('Reserved concurrency of each model function.'),
     modelFunctions: z
-      .enum(['auto', 'per-model', 'shared'])
+      .enum(MODEL_FUNCTIONS)
       .default('auto')
       .describe(
         `per-model: a function (alias, canary, alarms, hook, routes) per model; shared: one function serves every model, loading sessions on demand; auto: per-model up to ${PER_MODEL_MAX} models, shared beyond.`,

@@ -19,7 +19,7 @@ import { Alias } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { modelFunctionMemoryMb, modelServiceName } from '#core/cost/deployment.ts';
+import { modelFunctionMemoryMb, modelServiceName, SHARED_MODELS } from '#core/cost/deployment.ts';
 import type { ModelEntry } from '#core/registry.ts';
 import { MALLOC_ENV } from '../lib/malloc.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
@@ -153,7 +153,7 @@ export class LightModelFunction extends Construct {
     const model = entries[0];
     if (!model) throw new Error(`${id}: a model function needs at least one model`);
     this.shared = !isEntry(props.model);
-    this.modelName = this.shared ? 'shared-models' : model.name;
+    this.modelName = this.shared ? SHARED_MODELS : model.name;
     this.modelNames = entries.map((e) => e.name);
     const versions = entries.flatMap((e) => e.versions);
     this.modelVersions = [...new Set(versions.map((v) => v.version))];
@@ -356,16 +356,11 @@ export class LightModelFunction extends Construct {
   }
 
   /** One of the predict handler's EMF metrics (PredictLatency, Predictions, ColdStart) for one model version. */
-  metricForVersion(
-    metricName: string,
-    version: string,
-    options: MetricOptions = {},
-    model: string = this.modelName,
-  ): Metric {
+  metricForVersion(metricName: string, version: string, options: MetricOptions = {}): Metric {
     return new Metric({
       namespace: this.function.metricsNamespace,
       metricName,
-      dimensionsMap: { service: this.function.serviceName, model, version },
+      dimensionsMap: { service: this.function.serviceName, model: this.modelName, version },
       period: Duration.minutes(1),
       ...options,
     });

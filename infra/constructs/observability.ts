@@ -33,6 +33,20 @@ export interface ObservabilityProps {
 
 const minute = Duration.minutes(1);
 
+/** A model function's live alias: invocations, Lambda errors, handled 5xx and throttles. */
+function callsAndErrors(m: LightModelFunction, title: string): GraphWidget {
+  return new GraphWidget({
+    title: `${title}: calls and errors (live alias)`,
+    left: [
+      m.alias.metricInvocations({ period: minute, statistic: 'Sum', label: 'invocations' }),
+      m.alias.metricErrors({ period: minute, statistic: 'Sum', label: 'Lambda errors' }),
+      m.metricServerErrors({ label: '5xx answers' }),
+      m.alias.metricThrottles({ period: minute, statistic: 'Sum', label: 'throttles' }),
+    ],
+    width: 8,
+  });
+}
+
 /**
  * One dashboard per deployment and one SNS topic for every alarm. Capabilities add their own
  * rows: per model and version, calls, errors, p50/p90/p99 latency and cold starts; for batch,
@@ -92,16 +106,7 @@ export class Observability extends Construct {
     const perVersion = (metricName: string, statistic: string, label: (v: string) => string): IMetric[] =>
       m.modelVersions.map((v) => m.metricForVersion(metricName, v, { statistic, label: label(v) }));
     this.dashboard.addWidgets(
-      new GraphWidget({
-        title: `${m.modelName}: calls and errors (live alias)`,
-        left: [
-          m.alias.metricInvocations({ period: minute, statistic: 'Sum', label: 'invocations' }),
-          m.alias.metricErrors({ period: minute, statistic: 'Sum', label: 'Lambda errors' }),
-          m.metricServerErrors({ label: '5xx answers' }),
-          m.alias.metricThrottles({ period: minute, statistic: 'Sum', label: 'throttles' }),
-        ],
-        width: 8,
-      }),
+      callsAndErrors(m, m.modelName),
       new GraphWidget({
         title: `${m.modelName}: predict latency by version (ms)`,
         left: [
@@ -118,7 +123,7 @@ export class Observability extends Construct {
         width: 8,
       }),
     );
-    this.#track(...[m.errorRateAlarm, m.latencyAlarm].filter((a) => a !== undefined));
+    this.#trackModel(m);
   }
 
   /**
@@ -136,16 +141,7 @@ export class Observability extends Construct {
         period: minute,
       });
     this.dashboard.addWidgets(
-      new GraphWidget({
-        title: `shared model function (${m.modelNames.length} models): calls and errors (live alias)`,
-        left: [
-          m.alias.metricInvocations({ period: minute, statistic: 'Sum', label: 'invocations' }),
-          m.alias.metricErrors({ period: minute, statistic: 'Sum', label: 'Lambda errors' }),
-          m.metricServerErrors({ label: '5xx answers' }),
-          m.alias.metricThrottles({ period: minute, statistic: 'Sum', label: 'throttles' }),
-        ],
-        width: 8,
-      }),
+      callsAndErrors(m, `shared model function (${m.modelNames.length} models)`),
       new GraphWidget({
         title: 'p99 predict latency by model and version (ms)',
         left: [search('PredictLatency', 'p99', '')],
@@ -159,6 +155,11 @@ export class Observability extends Construct {
         width: 8,
       }),
     );
+    this.#trackModel(m);
+  }
+
+  /** A model function's alarms, as many as it has, on the alarm summary. */
+  #trackModel(m: LightModelFunction): void {
     this.#track(...[m.errorRateAlarm, m.latencyAlarm, m.modelErrorsAlarm].filter((a) => a !== undefined));
   }
 

@@ -4,6 +4,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { SHARED_MODELS } from '#core/cost/deployment.ts';
 
 /** Lambda's limit on a function name. */
 const MAX_FUNCTION_NAME = 64;
@@ -26,7 +27,7 @@ export function liveFromDescription(description: string): string | undefined {
 
 /** The function that serves every model of a stack laid out with one shared model function. */
 export function sharedModelsFunctionName(stackName: string): string | undefined {
-  return modelFunctionName(stackName, 'shared-models');
+  return modelFunctionName(stackName, SHARED_MODELS);
 }
 
 /**

@@ -105,24 +105,26 @@ export class InferaStack extends Stack {
 
     const models = new Map<string, LightModelFunction>();
     const layout = modelLayout(config.modelFunctions, deployed.length);
+    // What every model function gets, in either layout.
+    const functionProps = {
+      modelsDir,
+      onnxRuntime: this.layer,
+      trafficShift: config.trafficShift,
+      canary: config.canary,
+      alarms: config.canary || config.dashboard,
+      ...(config.provisionedConcurrency > 0 ? { provisionedConcurrency: config.provisionedConcurrency } : {}),
+      ...(alarmTopic ? { alarmTopic } : {}),
+      environment: routeEnv,
+      driftEvents,
+      logRetention: retention,
+    };
     this.sharedModels = undefined;
     if (layout === 'shared' && deployed.length > 0) {
       const fn = new LightModelFunction(this, 'SharedModels', {
+        ...functionProps,
         model: deployed,
-        modelsDir,
-        onnxRuntime: this.layer,
-        trafficShift: config.trafficShift,
-        canary: config.canary,
-        alarms: config.canary || config.dashboard,
         ...(config.reservedConcurrency ? { reservedConcurrency: config.sharedConcurrency } : {}),
-        ...(config.provisionedConcurrency > 0
-          ? { provisionedConcurrency: config.provisionedConcurrency }
-          : {}),
-        ...(alarmTopic ? { alarmTopic } : {}),
-        environment: routeEnv,
-        driftEvents,
         functionName: sharedModelsFunctionName(this.stackName),
-        logRetention: retention,
       });
       for (const ep of endpoints.values()) ep.grantInvoke(fn.function);
       for (const entry of deployed) models.set(entry.name, fn);
@@ -141,22 +143,11 @@ export class InferaStack extends Stack {
         ...new Set(entry.versions.flatMap((v) => (v.route.fallback ? [v.route.fallback.model] : []))),
       ];
       const fn = new LightModelFunction(this, `Model-${entry.name}`, {
+        ...functionProps,
         model: entry,
-        modelsDir,
-        onnxRuntime: this.layer,
         alsoServe: fallbacks,
-        trafficShift: config.trafficShift,
-        canary: config.canary,
-        alarms: config.canary || config.dashboard,
         ...(config.reservedConcurrency ? { reservedConcurrency: config.modelConcurrency } : {}),
-        ...(config.provisionedConcurrency > 0
-          ? { provisionedConcurrency: config.provisionedConcurrency }
-          : {}),
-        ...(alarmTopic ? { alarmTopic } : {}),
-        environment: routeEnv,
-        driftEvents,
         functionName: modelFunctionName(this.stackName, entry.name),
-        logRetention: retention,
       });
       for (const v of entry.versions) endpoints.get(`${v.name}@${v.version}`)?.grantInvoke(fn.function);
       models.set(entry.name, fn);

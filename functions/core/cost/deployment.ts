@@ -17,17 +17,24 @@ export function modelFunctionMemoryMb(manifests: readonly Manifest[]): number {
  */
 export const PER_MODEL_MAX = 10;
 
-export type ModelFunctions = 'auto' | 'per-model' | 'shared';
+/** The `infera:modelFunctions` settings. */
+export const MODEL_FUNCTIONS = ['auto', 'per-model', 'shared'] as const;
+export type ModelFunctions = (typeof MODEL_FUNCTIONS)[number];
+/** What a setting comes to for a given number of models. */
+export type ModelLayout = Exclude<ModelFunctions, 'auto'>;
+
+/** What a shared model function is called in its function name and service: <stack>-shared-models. */
+export const SHARED_MODELS = 'shared-models';
 
 /** Whether each model gets its own function, or all share one: the setting, or by count for auto. */
-export function modelLayout(setting: ModelFunctions, models: number): 'per-model' | 'shared' {
+export function modelLayout(setting: ModelFunctions, models: number): ModelLayout {
   if (setting !== 'auto') return setting;
   return models > PER_MODEL_MAX ? 'shared' : 'per-model';
 }
 
 /** The Powertools service name (the `service` metric dimension) of the function serving a model. */
-export function modelServiceName(model: string, layout: 'per-model' | 'shared'): string {
-  return layout === 'shared' ? 'infera-shared-models' : `infera-${model}`;
+export function modelServiceName(model: string, layout: ModelLayout): string {
+  return `infera-${layout === 'shared' ? SHARED_MODELS : model}`;
 }
 
 /** The batch pipeline's functions. */

@@ -94,11 +94,6 @@ export class PreparedVersions {
     return this.#checked.has(mv);
   }
 
-  /** Whether the version's session is loaded or loading now. */
-  loaded(mv: ModelVersion): boolean {
-    return this.#prepared.has(mv);
-  }
-
   /** Sessions held, their estimated bytes, the budget and how many were released to keep to it. */
   stats(): { sessions: number; bytes: number; maxBytes: number; evictions: number } {
     return {
