@@ -52,6 +52,18 @@ async function aws(...args: string[]): Promise<Record<string, unknown>> {
   return r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : {};
 }
 
+/**
+ * Publishes a version of a function with a description, as a deploy of the stack leaves one:
+ * moto's CloudFormation gives AWS::Lambda::Version the function's description, so it is set first.
+ */
+async function publishVersion(fn: string, description: string): Promise<string> {
+  await aws('lambda', 'update-function-configuration', '--function-name', fn, '--description', description);
+  const v = (await aws('lambda', 'publish-version', '--function-name', fn, '--description', description)) as {
+    Version: string;
+  };
+  return v.Version;
+}
+
 /** The real CDK CLI; cdk.json's `node infra/app.ts` runs on the project's pinned Node. */
 async function cdk(...args: string[]) {
   const PATH = `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`;
@@ -215,24 +227,8 @@ describe('cdk bootstrap and cdk deploy against moto_server (smoke deploy)', { ti
     // moto's CloudFormation gives AWS::Lambda::Version the function's description and skips
     // AWS::Lambda::Alias, so the versions and the alias two deploys would leave are made here,
     // through moto's Lambda API, with the descriptions the stack gives them.
-    const publish = async (live: string) => {
-      const description = `model fraud-detector live=${live} versions=1,2`;
-      await aws(
-        'lambda',
-        'update-function-configuration',
-        '--function-name',
-        fn,
-        '--description',
-        description,
-      );
-      return (
-        (await aws('lambda', 'publish-version', '--function-name', fn, '--description', description)) as {
-          Version: string;
-        }
-      ).Version;
-    };
-    const v1 = await publish('1');
-    const v2 = await publish('2');
+    const v1 = await publishVersion(fn, 'model fraud-detector live=1 versions=1,2');
+    const v2 = await publishVersion(fn, 'model fraud-detector live=2 versions=1,2');
     await aws('lambda', 'create-alias', '--function-name', fn, '--name', 'live', '--function-version', v1);
     const alias = async () =>
       (await aws('lambda', 'get-alias', '--function-name', fn, '--name', 'live')) as {
@@ -302,24 +298,8 @@ describe('cdk bootstrap and cdk deploy against moto_server (smoke deploy)', { ti
     assert.ok(!Functions.some((f) => f.FunctionName === `${stack}-iris`), 'no function of its own per model');
 
     // Two deploys' versions, with the descriptions the stack gives a shared function, and its alias.
-    const publish = async (livemap: string) => {
-      const description = `shared models=6 livemap=${livemap}`;
-      await aws(
-        'lambda',
-        'update-function-configuration',
-        '--function-name',
-        fn,
-        '--description',
-        description,
-      );
-      return (
-        (await aws('lambda', 'publish-version', '--function-name', fn, '--description', description)) as {
-          Version: string;
-        }
-      ).Version;
-    };
-    const v1 = await publish('0000000000000001');
-    const v2 = await publish('0000000000000002');
+    const v1 = await publishVersion(fn, 'shared models=6 livemap=0000000000000001');
+    const v2 = await publishVersion(fn, 'shared models=6 livemap=0000000000000002');
     await aws('lambda', 'create-alias', '--function-name', fn, '--name', 'live', '--function-version', v2);
     const env = moto.env;
 

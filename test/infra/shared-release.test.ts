@@ -7,16 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import {
-  cpSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,6 +15,7 @@ import { buildApp } from '../../infra/app.ts';
 import { PER_MODEL_MAX } from '../../infra/config.ts';
 import { makeModels, writeModel } from '../../scripts/make-models.ts';
 import { type LambdaApi, startLambdaApi } from '../support/lambda-api.ts';
+import { LAMBDA_TEST_ENV, lambdaLike } from '../support/lambda-task.ts';
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
 const COUNT = PER_MODEL_MAX + 2;
@@ -179,27 +171,16 @@ describe(`a release of one model among ${COUNT} sharing a function`, () => {
     let hookTask: string;
     let hook: (e: unknown, c: unknown) => Promise<{ status: string }>;
 
-    /** A copy of a bundle that finds onnxruntime-node in the layer, as Lambda does under /opt. */
-    const lambdaLike = (codeDir: string) => {
-      const dir = mkdtempSync(join(work, 'task-'));
-      cpSync(codeDir, join(dir, 'task'), { recursive: true });
-      symlinkSync(join(after2.stack.layer.build.dir, 'nodejs', 'node_modules'), join(dir, 'node_modules'));
-      return join(dir, 'task');
-    };
+    const bundleOf = (prefix: string) => lambdaLike(after2.code(prefix), after2.stack.layer.build.dir, work);
 
     before(async () => {
-      const task = lambdaLike(after2.code('SharedModelsFunction'));
-      hookTask = lambdaLike(after2.code('SharedModelsPreTrafficHook'));
+      const task = bundleOf('SharedModelsFunction');
+      hookTask = bundleOf('SharedModelsPreTrafficHook');
       Object.assign(process.env, {
+        ...LAMBDA_TEST_ENV,
         MODELS_DIR: join(task, 'models'),
         MODEL_WARMUP: 'lazy',
         POWERTOOLS_SERVICE_NAME: 'infera-shared-models',
-        POWERTOOLS_LOG_LEVEL: 'ERROR',
-        POWERTOOLS_METRICS_DISABLED: 'true',
-        POWERTOOLS_TRACE_ENABLED: 'false',
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
       });
       const { handler: predict } = (await import(join(task, 'index.mjs'))) as {
         handler: (e: unknown, c: unknown) => Promise<unknown>;

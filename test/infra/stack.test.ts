@@ -22,6 +22,7 @@ import type { InferaStack } from '../../infra/stacks/infera-stack.ts';
 import { LAMBDA_UNZIPPED_LIMIT_BYTES } from '../../layers/onnxruntime/build.ts';
 import { MODELS, run } from '../helpers.ts';
 import { type LambdaApi, startLambdaApi } from '../support/lambda-api.ts';
+import { LAMBDA_TEST_ENV, lambdaLike } from '../support/lambda-task.ts';
 
 type Resource = { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> };
 
@@ -569,14 +570,7 @@ describe('deployment settings', () => {
 });
 
 describe('pre-traffic hook against the bundled function and layer', () => {
-  /** A copy of a staged bundle that resolves onnxruntime-node from the layer folder, as Lambda does from /opt. */
-  function lambdaLike(assetPath: string): string {
-    const dir = mkdtempSync(join(tmpdir(), 'infera-task-'));
-    cpSync(assetPath, join(dir, 'task'), { recursive: true });
-    symlinkSync(join(stack.layer.build.dir, 'nodejs', 'node_modules'), join(dir, 'node_modules'));
-    return join(dir, 'task');
-  }
-  const assetOf = (fn: IConstruct) => stagedPath(fn) as string;
+  const bundleOf = (fn: IConstruct) => lambdaLike(stagedPath(fn) as string, stack.layer.build.dir);
   const context = {
     awsRequestId: 'hook-test',
     functionName: 'Infera-fraud-detector',
@@ -592,19 +586,14 @@ describe('pre-traffic hook against the bundled function and layer', () => {
   before(async () => {
     const m = stack.models.get('fraud-detector');
     assert.ok(m?.preTrafficHook);
-    const task = lambdaLike(assetOf(m.function));
-    hookTask = lambdaLike(assetOf(m.preTrafficHook));
+    const task = bundleOf(m.function);
+    hookTask = bundleOf(m.preTrafficHook);
     Object.assign(process.env, {
+      ...LAMBDA_TEST_ENV,
       MODELS_DIR: join(task, 'models'),
       MODEL_NAMES: 'fraud-detector',
       POWERTOOLS_SERVICE_NAME: 'infera-fraud-detector',
       POWERTOOLS_METRICS_NAMESPACE: 'infera',
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      POWERTOOLS_TRACE_ENABLED: 'false',
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
     });
     ({ handler: predict } = (await import(join(task, 'index.mjs'))) as { handler: typeof predict });
     lambda = await startLambdaApi({
