@@ -5,7 +5,6 @@
  * functions/core/cost/prices.ts, or a file that overrides it.
  */
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import {
@@ -36,6 +35,7 @@ import type { ModelRegistry, ModelVersion } from '#core/registry.ts';
 import { defaultInstanceType } from '#core/routing.ts';
 import { loadConfig } from '#shared/config.ts';
 import { getRegistry } from '#shared/platform.ts';
+import { cdkJsonContext } from '../infra/lib/cdk-json.ts';
 import { idleCost } from '../infra/lib/idle-cost.ts';
 import { numberFlag, parseCommand, usageError } from './args.ts';
 import { CliError, table } from './common.ts';
@@ -467,8 +467,7 @@ function modelFunctionsSetting(command: string, flag: string | undefined): Model
   let value = flag;
   if (value === undefined) {
     try {
-      const cdk = JSON.parse(readFileSync('cdk.json', 'utf8')) as { context?: Record<string, unknown> };
-      const v = cdk.context?.['infera:modelFunctions'];
+      const v = cdkJsonContext()['infera:modelFunctions'];
       value = typeof v === 'string' ? v : undefined;
     } catch {
       value = undefined;

@@ -3,22 +3,13 @@
  * models/ exactly as the functions will, builds the stack, and applies cdk-nag's AWS Solutions
  * checks, so `cdk synth` fails on any unsuppressed finding.
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { App, type Environment, Validations } from 'aws-cdk-lib';
 import { ModelRegistry } from '#core/registry.ts';
 import { type DeployConfig, readDeployConfig } from './config.ts';
-import { PROJECT_ROOT } from './constructs/infera-function.ts';
+import { cdkJsonContext } from './lib/cdk-json.ts';
 import { AwsSolutionsChecks } from './lib/nag.ts';
 import { InferaStack } from './stacks/infera-stack.ts';
-
-/** cdk.json's context (feature flags, default settings): what the CDK CLI gives the app. */
-function cdkJsonContext(): Record<string, unknown> {
-  const file = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
-    context?: Record<string, unknown>;
-  };
-  return file.context ?? {};
-}
 
 /** The environment `cdk deploy` gives the app: the account and region of the credentials in use. */
 function cliEnvironment(): Environment | undefined {
