@@ -6,7 +6,9 @@
 import { resolve } from 'node:path';
 import { App, type Environment, Validations } from 'aws-cdk-lib';
 import { ModelRegistry } from '#core/registry.ts';
+import { DEFAULT_ROUTE_POLICY, endpointPrefixOf } from '#core/routing.ts';
 import { type DeployConfig, readDeployConfig } from './config.ts';
+import { AwsRulesPlugin } from './lib/aws-rules-plugin.ts';
 import { cdkJsonContext } from './lib/cdk-json.ts';
 import { AwsSolutionsChecks } from './lib/nag.ts';
 import { InferaStack } from './stacks/infera-stack.ts';
@@ -34,7 +36,10 @@ export async function buildApp(
   const all = app.node.getAllContext();
   const config = readDeployConfig((k) => app.node.tryGetContext(k), Object.keys(all));
   const modelsDir = resolve(config.models);
-  const registry = await ModelRegistry.load(modelsDir);
+  // Endpoints are named after the stack, so two stacks in one account and region never collide.
+  const registry = await ModelRegistry.load(modelsDir, {
+    routing: { ...DEFAULT_ROUTE_POLICY, endpointPrefix: endpointPrefixOf(config.stackName) },
+  });
   const stack = new InferaStack(app, config.stackName, {
     registry,
     modelsDir,
@@ -43,7 +48,13 @@ export async function buildApp(
       'infera: serverless ONNX inference (API, per-model functions with canaries, batch, SageMaker)',
     ...(env ? { env } : {}),
   });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  Validations.of(app).addPlugins(
+    new AwsSolutionsChecks(app, { verbose: true }),
+    new AwsRulesPlugin({
+      memoryCapMb: config.lambdaMemoryCapMb,
+      accountConcurrency: config.accountConcurrency,
+    }),
+  );
   return { app, stack, config };
 }
 

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { MODEL_FUNCTIONS, PER_MODEL_MAX } from '#core/cost/deployment.ts';
+import { limitOf } from '#core/aws/rules.ts';
+import { BATCH_MEMORY_MB, MODEL_FUNCTIONS, PER_MODEL_MAX } from '#core/cost/deployment.ts';
 
 export { PER_MODEL_MAX };
 
@@ -45,10 +46,32 @@ export const deployConfigSchema = z
     trafficShift: z.enum(['canary', 'linear', 'all-at-once']).default('canary'),
     provisionedConcurrency: z.coerce.number().int().min(0).default(0),
     reservedConcurrency: bool
-      .default(true)
+      .default(false)
       .describe(
-        'Give every function reserved concurrency; false for accounts whose concurrency quota is too small to reserve any.',
+        'Give every function reserved concurrency. Off by default: a new account (quota 10) can reserve none. Turn on with infera:accountConcurrency set to your quota (npx infera preflight reads it).',
       ),
+    accountConcurrency: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(limitOf('lambda-concurrency-new-account'))
+      .describe(
+        "The account's Lambda concurrency quota; synth refuses reservations that would leave fewer than 100 unreserved.",
+      ),
+    lambdaMemoryCapMb: z.coerce
+      .number()
+      .int()
+      .min(128)
+      .max(limitOf('lambda-memory'))
+      .default(limitOf('lambda-memory-new-account'))
+      .describe("The account's Lambda memory ceiling: 3008 MB on a new account until the quota is raised."),
+    batchScoreMemoryMb: z.coerce
+      .number()
+      .int()
+      .min(128)
+      .max(limitOf('lambda-memory'))
+      .default(BATCH_MEMORY_MB.score)
+      .describe('Memory of the batch score function.'),
     modelConcurrency: z.coerce
       .number()
       .int()

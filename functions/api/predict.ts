@@ -51,8 +51,22 @@ for (const mv of versions) {
   });
 }
 
-/** v1 predict and v2 infer: pick the version, score in one session.run, record what happened. */
+/**
+ * Every answer waits for the work it started (drift events, capture, shadow) within
+ * MONITOR_FLUSH_MS and the invocation's deadline: Lambda freezes the instance once the handler
+ * returns, and work still running then may never finish (AWS rule lambda-freeze).
+ */
 async function predict(req: ApiRequest): Promise<ApiResponse> {
+  try {
+    return await answer(req);
+  } finally {
+    const remaining = req.deadline - Date.now();
+    await monitoring.flush(Math.max(0, Math.min(config.MONITOR_FLUSH_MS, remaining)));
+  }
+}
+
+/** v1 predict and v2 infer: pick the version, score in one session.run, record what happened. */
+async function answer(req: ApiRequest): Promise<ApiResponse> {
   if (req.operation.id === 'getMonitoring') return report(req);
   if (req.operation.id === 'modelReady' || req.operation.id === 'modelVersionReady') return readiness(req);
   const name = req.params.model ?? '';
@@ -141,26 +155,30 @@ async function predict(req: ApiRequest): Promise<ApiResponse> {
   const shadow = routed.shadow && served?.target !== 'fallback' ? routed.shadow : undefined;
   if (shadow && predictions) {
     const request = req.body;
-    void monitoring.shadow(mv, shadow, predictions, latencyMs, async () =>
-      v1 && instances
-        ? (await scorer.score(shadow, instances, { allowFallback: false })).predictions
-        : v2Predictions(
-            (await scorer.inferRouted(shadow, request as InferRequest, { allowFallback: false })).response,
-          ),
+    monitoring.track(
+      monitoring.shadow(mv, shadow, predictions, latencyMs, async () =>
+        v1 && instances
+          ? (await scorer.score(shadow, instances, { allowFallback: false })).predictions
+          : v2Predictions(
+              (await scorer.inferRouted(shadow, request as InferRequest, { allowFallback: false })).response,
+            ),
+      ),
     );
   }
   served ??= { target: 'in-process' };
   if (capture.sampled() && predictions) {
-    void capture.capture({
-      time: new Date().toISOString(),
-      requestId: req.requestId,
-      model: mv.name,
-      version: mv.version,
-      traffic: routed.via,
-      // Binary tensor bytes are not captured; their shape and size are.
-      instances: instances ?? (req.body as InferRequest).inputs.map(({ raw: _raw, ...input }) => input),
-      predictions,
-    });
+    monitoring.track(
+      capture.capture({
+        time: new Date().toISOString(),
+        requestId: req.requestId,
+        model: mv.name,
+        version: mv.version,
+        traffic: routed.via,
+        // Binary tensor bytes are not captured; their shape and size are.
+        instances: instances ?? (req.body as InferRequest).inputs.map(({ raw: _raw, ...input }) => input),
+        predictions,
+      }),
+    );
   }
 
   metrics.addDimensions({ model: mv.name, version: mv.version });

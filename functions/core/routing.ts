@@ -18,6 +18,8 @@ export interface EndpointRef {
   /** A user-supplied serving image (e.g. Neuron on Inferentia); unset means the infera ONNX container. */
   readonly image?: string;
   readonly modelDataUrl?: string;
+  /** As the manifest says; unset means on for instances, off for serverless. */
+  readonly networkIsolation?: boolean;
 }
 
 export interface Route {
@@ -41,6 +43,11 @@ export interface RoutePolicy {
   readonly lambdaColdStartMs: number;
   /** `model` or `model@version` -> target; wins over the manifest. */
   readonly overrides: Readonly<Record<string, RouteTarget>>;
+  /**
+   * What endpoint names start with: the stack's name (lower case) on AWS, so two stacks in one
+   * account and region never share an endpoint; `infera` locally.
+   */
+  readonly endpointPrefix?: string;
 }
 
 export const DEFAULT_ROUTE_POLICY: RoutePolicy = {
@@ -50,6 +57,19 @@ export const DEFAULT_ROUTE_POLICY: RoutePolicy = {
 };
 
 export const DEFAULT_VARIANT = 'AllTraffic';
+
+/** The endpoint name prefix outside a stack (npm start, tests). */
+export const DEFAULT_ENDPOINT_PREFIX = 'infera';
+
+/** A stack's endpoint prefix: its name in lower case, SageMaker-safe (ENDPOINT_PREFIX). */
+export function endpointPrefixOf(stackName: string): string {
+  return stackName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40);
+}
 
 const INSTANCE_FOR: Record<'none' | 'gpu' | 'inferentia', string> = {
   none: 'ml.c6i.xlarge',
@@ -62,9 +82,13 @@ export function defaultInstanceType(accelerator: 'none' | 'gpu' | 'inferentia' =
   return INSTANCE_FOR[accelerator];
 }
 
-/** The endpoint name the CDK stack gives a version: `infera-<model>-<version>`, SageMaker-safe. */
-export function defaultEndpointName(model: string, version: string): string {
-  const safe = `infera-${model}-${version}`
+/** The endpoint name the CDK stack gives a version: `<prefix>-<model>-<version>`, SageMaker-safe. */
+export function defaultEndpointName(
+  model: string,
+  version: string,
+  prefix = DEFAULT_ENDPOINT_PREFIX,
+): string {
+  const safe = `${prefix}-${model}-${version}`
     .replace(/[^a-zA-Z0-9-]+/g, '-')
     .replace(/-{2,}/g, '-')
     .replace(/-$/, '');
@@ -94,15 +118,17 @@ export function decideRoute(
       serverless?: ServerlessConfig;
       image?: string;
       modelDataUrl?: string;
+      networkIsolation?: boolean;
     } = t.type === 'lambda' ? {} : t;
     return {
-      name: e.endpointName ?? defaultEndpointName(mv.name, mv.version),
+      name: e.endpointName ?? defaultEndpointName(mv.name, mv.version, policy.endpointPrefix),
       variant: e.variant ?? DEFAULT_VARIANT,
       ...(e.serverless
         ? { serverless: e.serverless }
         : { instanceType: e.instanceType ?? INSTANCE_FOR[accelerator], instanceCount: e.instanceCount ?? 1 }),
       ...(e.image ? { image: e.image } : {}),
       ...(e.modelDataUrl ? { modelDataUrl: e.modelDataUrl } : {}),
+      ...(e.networkIsolation !== undefined ? { networkIsolation: e.networkIsolation } : {}),
     };
   };
   const accel =

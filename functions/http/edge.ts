@@ -21,6 +21,7 @@ import type { InferRequest } from '#core/protocol.ts';
 import { type FunctionName, matchPath, OPERATIONS, type Operation } from '#http/routes.ts';
 import { logger, metrics, tracer } from '#shared/observability.ts';
 import { callerOf } from './caller.ts';
+import { assertResultFits } from './lambda-payload.ts';
 
 /** What a handler function receives: the matched operation and the validated request. */
 export interface ApiRequest {
@@ -447,7 +448,11 @@ export function createApiHandler(
     .handler(async (event) => {
       const api = event.api as ApiRequest;
       const res = await impl(api);
-      if (res.binary) return binaryResult(res.status ?? 200, api, res.body, res.binary, { ...res.headers });
-      return json(res.status ?? 200, res.body, api.requestId, { ...res.headers });
+      // An answer Lambda could not return becomes a 413 that says why, on AWS and locally alike.
+      if (res.binary)
+        return assertResultFits(
+          binaryResult(res.status ?? 200, api, res.body, res.binary, { ...res.headers }),
+        );
+      return assertResultFits(json(res.status ?? 200, res.body, api.requestId, { ...res.headers }));
     });
 }

@@ -6,7 +6,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { BatchDeps } from '#core/batch/deps.ts';
-import { inFlight } from '#core/batch/in-flight.ts';
+import { CHUNKS_IN_FLIGHT, inFlight } from '#core/batch/in-flight.ts';
 import { chunkMessageSchema } from '#core/batch/job.ts';
 import { processChunk } from '#core/batch/score-step.ts';
 import { formatIssues } from '#core/issues.ts';
@@ -21,7 +21,6 @@ import { logger, metrics, tracer } from '#shared/observability.ts';
  * the other's results are written, and at most two chunks' rows are in memory. Log lines name their
  * job and chunk themselves, since two records share the logger.
  */
-export const CHUNKS_IN_FLIGHT = 2;
 
 export function createScoreHandler(deps: BatchDeps) {
   const processor = new BatchProcessor(EventType.SQS);

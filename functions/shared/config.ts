@@ -145,6 +145,13 @@ export const configSchema = z.object({
       return overrides;
     })
     .describe('name[@version]=lambda|sagemaker, comma-separated; wins over manifests.'),
+  ENDPOINT_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9](-?[a-z0-9]){0,39}$/, 'must be 1-40 lower-case letters, digits and single hyphens')
+    .default('infera')
+    .describe(
+      'SageMaker endpoint names are <prefix>-<model>-<version>; the stack sets its own name, so two stacks never share an endpoint.',
+    ),
   WATCH_ALIASES: flag.describe(
     'Reload models/<name>/aliases.json when it changes (npm start sets it; a deployed version is immutable).',
   ),
@@ -153,6 +160,15 @@ export const configSchema = z.object({
     .regex(/^[a-z0-9-]+$/, 'must be a lowercase header name such as x-infera-routing-key')
     .default('x-infera-routing-key')
     .describe('Request header whose value keeps a caller on one side of a canary split (sticky routing).'),
+  MONITOR_FLUSH_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(60_000)
+    .default(2000)
+    .describe(
+      'How long a predict invocation waits, before it returns, for its drift events, capture and shadow to finish: Lambda freezes the instance once the handler returns.',
+    ),
   SHADOW_MAX_IN_FLIGHT: z.coerce
     .number()
     .int()

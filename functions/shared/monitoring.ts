@@ -23,6 +23,8 @@ export class Monitoring {
   #lastEmitted: number;
   #shadowsInFlight = 0;
   #trailing: NodeJS.Timeout | undefined;
+  /** Drift deliveries, shadows and captures not finished yet (see flush). */
+  readonly #pending = new Set<Promise<unknown>>();
   /** Drift figures go out one feature per EMF line; publishing clears the dimensions for the next. */
   readonly #figures = new Metrics({
     namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'infera',
@@ -79,17 +81,63 @@ export class Monitoring {
     const events = this.monitor.evaluate();
     if (events.length > 0) {
       for (const e of events) logger.warn('drift detected', { drift: e });
-      void this.#sinks.then((sinks) =>
-        Promise.all(
-          sinks.map((send) =>
-            send(events).catch((err: unknown) =>
-              logger.error('drift event not delivered', { error: err as Error, events: events.length }),
+      let failed = false;
+      this.track(
+        this.#sinks.then(async (sinks) => {
+          await Promise.all(
+            sinks.map((send) =>
+              send(events).catch((err: unknown) => {
+                failed = true;
+                logger.error('drift event not delivered', { error: err as Error, events: events.length });
+              }),
             ),
-          ),
-        ),
+          );
+          // Raised again by the next evaluation that still sees the drift.
+          if (failed) this.monitor.retract(events);
+        }),
       );
     }
     return events;
+  }
+
+  /**
+   * Holds work the invocation must finish: Lambda freezes the instance when the handler returns,
+   * and work left running may never complete (AWS rule lambda-freeze). The handler awaits flush().
+   */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.#pending.add(work);
+    const done = () => this.#pending.delete(work);
+    work.then(done, done);
+    return work;
+  }
+
+  /** How much tracked work has not finished. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Waits until every tracked piece of work has finished, or `budgetMs` has passed. Returns how
+   * many were left (logged, by count only); the work itself goes on if the process lives.
+   */
+  async flush(budgetMs: number): Promise<number> {
+    if (this.#pending.size === 0) return 0;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, budgetMs);
+    });
+    // Work tracked while waiting (a delivery started by a shadow's result) is waited for too.
+    while (this.#pending.size > 0) {
+      const settled = await Promise.race([
+        Promise.allSettled([...this.#pending]).then(() => true),
+        expired.then(() => false),
+      ]);
+      if (!settled) break;
+    }
+    clearTimeout(timer);
+    const left = this.#pending.size;
+    if (left > 0) logger.warn('monitoring work left unfinished at the budget', { left, budgetMs });
+    return left;
   }
 
   /** DriftPSI, OutOfRange and Missing per model, version and feature, as EMF. */
@@ -106,9 +154,10 @@ export class Monitoring {
   }
 
   /**
-   * Scores a shadow version on the same input after the response has gone, and records how it
-   * compares. Never awaited by the request; at most SHADOW_MAX_IN_FLIGHT at once, beyond which
-   * shadows are skipped (and counted), so a slow shadow cannot build up memory or latency.
+   * Scores a shadow version on the same input once the answer is ready, and records how it
+   * compares. The invocation waits for it before returning (flush, MONITOR_FLUSH_MS); at most
+   * SHADOW_MAX_IN_FLIGHT at once, beyond which shadows are skipped (and counted), so a slow shadow
+   * cannot build up memory or latency.
    */
   shadow(
     primary: ModelVersion,
@@ -187,8 +236,9 @@ async function sinksFor(config: Config): Promise<Sink[]> {
 const MAX_CAPTURES_IN_FLIGHT = 16;
 
 /**
- * Sampled input/output capture (CAPTURE_SAMPLE_RATE, CAPTURE_DESTINATION, CAPTURE_REDACT). Never
- * awaited by a request; a failed write is logged without the payload.
+ * Sampled input/output capture (CAPTURE_SAMPLE_RATE, CAPTURE_DESTINATION, CAPTURE_REDACT). The
+ * invocation waits for the write before returning (Monitoring.flush); a failed write is logged
+ * without the payload.
  */
 export class Capture {
   readonly #rate: number;

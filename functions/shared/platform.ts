@@ -24,6 +24,7 @@ export function getRegistry(config: Config): Promise<ModelRegistry> {
         sizeThresholdMb: config.ROUTE_SIZE_THRESHOLD_MB,
         lambdaColdStartMs: config.ROUTE_LAMBDA_COLD_START_MS,
         overrides: config.ROUTE_OVERRIDES,
+        endpointPrefix: config.ENDPOINT_PREFIX,
       },
     }),
   );

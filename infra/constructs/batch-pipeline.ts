@@ -41,7 +41,7 @@ export interface BatchScoringPipelineProps {
    * @default 2 minutes
    */
   readonly scoreTimeout?: Duration;
-  /** @default 3072 */
+  /** @default 3008 (BATCH_MEMORY_MB.score: a new account's Lambda memory ceiling) */
   readonly scoreMemorySize?: number;
   /**
    * Score workers at most: caps what a big upload can do to a SageMaker endpoint and to your bill.
@@ -74,8 +74,9 @@ export interface BatchScoringPipelineProps {
   readonly alarmTopic?: ITopic;
   /**
    * Reserved concurrency for every function here: split 5, score `maxConcurrency`, API 10, the
-   * split-failure handler 2, and CDK's bucket-notification handler 1.
-   * @default true
+   * split-failure handler 2, and CDK's bucket-notification handler 1. Needs an account quota of
+   * at least 100 plus these (AWS rule lambda-unreserved-minimum); a new account's is 10.
+   * @default false
    */
   readonly reservedConcurrency?: boolean;
   /** @default 'infera-batch' */
@@ -110,7 +111,7 @@ export class BatchScoringPipeline extends Construct {
     const scoreTimeout = props.scoreTimeout ?? Duration.minutes(2);
     const maxAttempts = props.maxAttempts ?? 3;
     const maxConcurrency = props.maxConcurrency ?? 10;
-    const reserving = props.reservedConcurrency ?? true;
+    const reserving = props.reservedConcurrency ?? false;
     const reserve = (n: number) => (reserving ? { reservedConcurrentExecutions: n } : {});
 
     // Every bucket here gets the same security defaults; only purpose-specific settings differ.

@@ -26,6 +26,7 @@ import { acknowledge, finding } from '../lib/nag.ts';
 import { sharedVersionDescription, versionDescription } from '../lib/names.ts';
 import { InferaFunction } from './infera-function.ts';
 import type { OnnxRuntimeLayer } from './onnxruntime-layer.ts';
+import type { SageMakerModelEndpoint } from './sagemaker-endpoint.ts';
 
 /** How CodeDeploy moves the `live` alias to a new version. */
 export type TrafficShift = 'canary' | 'linear' | 'all-at-once';
@@ -364,6 +365,16 @@ export class LightModelFunction extends Construct {
       period: Duration.minutes(1),
       ...options,
     });
+  }
+
+  /**
+   * This function calls an endpoint: it may invoke it, and each new version waits for it. A
+   * version published before its endpoint exists would meet the pre-traffic hook with no endpoint
+   * to call, and the release would roll back.
+   */
+  routesTo(endpoint: SageMakerModelEndpoint): void {
+    endpoint.grantInvoke(this.function);
+    this.function.currentVersion.node.addDependency(endpoint.endpoint);
   }
 
   /** Lets a principal call the live alias, and only it. */

@@ -12,6 +12,7 @@ import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { defaultEndpointName, endpointPrefixOf } from '#core/routing.ts';
 import { modelTarball } from '../lib/model-tarball.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
 import { PROJECT_ROOT } from './infera-function.ts';
@@ -35,7 +36,7 @@ export interface AsyncInference {
 export interface SageMakerModelEndpointProps {
   readonly modelName: string;
   readonly modelVersion: string;
-  /** @default infera-<model>-<version>: the name the router's manifest route expects */
+  /** @default <stack name in lower case>-<model>-<version>: the name the router's route expects (ENDPOINT_PREFIX) */
   readonly endpointName?: string;
   /**
    * The model version folder, packed into model.tar.gz for the repo's serving container.
@@ -94,6 +95,12 @@ export interface SageMakerModelEndpointProps {
   readonly volumeKey?: IKey;
   /** @default no alarm actions */
   readonly alarmTopic?: ITopic;
+  /**
+   * Run the container with no network. Serverless Inference cannot (AWS rule
+   * sagemaker-serverless-features), and cdk synth fails if it is asked to.
+   * @default true on instances, false on serverless
+   */
+  readonly networkIsolation?: boolean;
   /** @default 'linux/amd64' for the repo's container */
   readonly platform?: Platform;
 }
@@ -116,10 +123,15 @@ export class SageMakerModelEndpoint extends Construct {
   readonly latencyAlarm: Alarm | undefined;
   readonly scaling: ScalableTarget | undefined;
   readonly isAsync: boolean;
+  /** Set for a serverless endpoint. */
+  readonly serverless: ServerlessInference | undefined;
 
   constructor(scope: Construct, id: string, props: SageMakerModelEndpointProps) {
     super(scope, id);
-    this.endpointName = props.endpointName ?? `infera-${props.modelName}-${props.modelVersion}`.slice(0, 63);
+    this.endpointName =
+      props.endpointName ??
+      defaultEndpointName(props.modelName, props.modelVersion, endpointPrefixOf(Stack.of(this).stackName));
+    this.serverless = props.serverless;
     this.variantName = props.variantName ?? 'AllTraffic';
     this.isAsync = props.async !== undefined;
     if (props.serverless && props.async) {
@@ -196,6 +208,7 @@ export class SageMakerModelEndpoint extends Construct {
       modelDataUrl = data.s3ObjectUrl;
     }
 
+    const isolated = props.networkIsolation ?? !props.serverless;
     this.model = new CfnModel(this, 'Model', {
       executionRoleArn: this.role.roleArn,
       primaryContainer: {
@@ -203,7 +216,9 @@ export class SageMakerModelEndpoint extends Construct {
         modelDataUrl,
         environment: { INFERA_EXECUTION_PROVIDER: 'auto', POWERTOOLS_SERVICE_NAME: this.endpointName },
       },
-      enableNetworkIsolation: true,
+      // Serverless Inference refuses network isolation (AWS rule sagemaker-serverless-features):
+      // the endpoint would fail to create and the stack roll back.
+      enableNetworkIsolation: isolated,
     });
     this.model.node.addDependency(this.role);
 
@@ -304,7 +319,9 @@ export class SageMakerModelEndpoint extends Construct {
     );
     acknowledge(
       this.model,
-      'The model runs with network isolation (no inbound or outbound network from the container), so a VPC adds cost (NAT, endpoints) without reducing exposure. Put it in a VPC with vpcConfig if your policy requires.',
+      !isolated
+        ? 'This model runs without network isolation: SageMaker Serverless Inference supports neither it nor VPC configuration (AWS rule sagemaker-serverless-features), or its manifest turned it off. The container has no inbound network, and its role can read only its own model data and write its own logs.'
+        : 'The model runs with network isolation (no inbound or outbound network from the container), so a VPC adds cost (NAT, endpoints) without reducing exposure. Put it in a VPC with vpcConfig if your policy requires.',
       'AwsSolutions-SM1',
     );
     if (!props.volumeKey) {

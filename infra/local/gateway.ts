@@ -7,8 +7,10 @@ import type {
   APIGatewayProxyResultV2,
   Context,
 } from 'aws-lambda';
+import { limitOf, megabytes } from '#core/aws/rules.ts';
 import { LOCAL_OWNER } from '#core/batch/owner.ts';
 import { answerClientErrors } from '#http/client-errors.ts';
+import { resultBytes } from '#http/lambda-payload.ts';
 import { type FunctionName, matchPath, routePaths } from '#http/routes.ts';
 import { foreignRequest } from './guard.ts';
 
@@ -23,9 +25,9 @@ export interface GatewayOptions {
   readonly host?: string;
   /** 0 picks a free port. */
   readonly port?: number;
-  /** API Gateway HTTP API caps integration time at 30 s. */
+  /** @default 30 s: the HTTP API's integration timeout (AWS rule http-api-integration-timeout) */
   readonly timeoutMs?: number;
-  /** API Gateway HTTP API caps payloads at 10 MB. */
+  /** @default 10 MB: the HTTP API's payload limit (AWS rule http-api-payload) */
   readonly maxPayloadBytes?: number;
   /** One line per request, like an access log. */
   readonly onRequest?: (line: string) => void;
@@ -55,6 +57,11 @@ const LOCAL_IAM = {
   cognitoIdentity: null,
 };
 
+/** How much of an over-limit body is read and discarded before the connection is cut. */
+const DRAIN_MAX_BYTES = 256 * 1024 * 1024;
+/** Bodies below this make events well under Lambda's 6 MB, even base64-encoded: no need to measure. */
+const EVENT_SURELY_FITS = 4 * 1024 * 1024;
+
 const TEXT_TYPES = /^(text\/|application\/(json|.*\+json|xml|x-www-form-urlencoded|javascript))/i;
 
 function send(
@@ -75,8 +82,8 @@ function send(
  */
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const host = opts.host ?? '127.0.0.1';
-  const timeoutMs = opts.timeoutMs ?? 30_000;
-  const maxPayload = opts.maxPayloadBytes ?? 10 * 1024 * 1024;
+  const timeoutMs = opts.timeoutMs ?? limitOf('http-api-integration-timeout') * 1000;
+  const maxPayload = opts.maxPayloadBytes ?? limitOf('http-api-payload');
   const routes = routePaths();
 
   const server = createServer((req, res) => {
@@ -93,29 +100,42 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const chunks: Buffer[] = [];
     let size = 0;
     let rejected = false;
+    const refuse = () => {
+      send(
+        res,
+        413,
+        {
+          error: `The request body is over ${megabytes(maxPayload)} (${maxPayload} bytes), the HTTP API's limit (AWS rule http-api-payload). Send binary tensor data instead of JSON, fewer instances per request, or use batch scoring (POST /v1/batch).`,
+          code: 'payload_too_large',
+        },
+        { connection: 'close' },
+      );
+      done(413);
+    };
     req.on('data', (chunk: Buffer) => {
-      if (rejected) return;
       size += chunk.length;
+      if (rejected) {
+        // Read to the end and discard, so a client that sends all before it reads (tritonclient)
+        // gets the 413 rather than a broken pipe; past DRAIN_MAX_BYTES it is cut off.
+        if (size > maxPayload + DRAIN_MAX_BYTES) {
+          refuse();
+          req.destroy();
+        }
+        return;
+      }
       if (size > maxPayload) {
         rejected = true;
-        send(
-          res,
-          413,
-          {
-            error: `Request body exceeds the ${maxPayload}-byte API Gateway limit; use batch scoring for large inputs.`,
-            code: 'payload_too_large',
-          },
-          { connection: 'close' },
-        );
-        done(413);
-        req.resume();
+        chunks.length = 0;
         return;
       }
       chunks.push(chunk);
     });
     req.on('error', () => res.destroy());
     req.on('end', () => {
-      if (rejected) return;
+      if (rejected) {
+        refuse();
+        return;
+      }
       handle(req, res, Buffer.concat(chunks))
         .then(done)
         .catch((err: unknown) => {
@@ -168,6 +188,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const routeKey = route ? `ANY ${route.path}` : '$default';
     const pathParameters = route ? matchPath(route.path, rawPath) : undefined;
     const event = toEvent(req, url, body, routeKey, pathParameters);
+    // What Lambda itself would refuse: an event over its synchronous request limit.
+    const eventBytes = body.length < EVENT_SURELY_FITS ? 0 : Buffer.byteLength(JSON.stringify(event));
+    if (eventBytes > limitOf('lambda-sync-request')) {
+      send(res, 413, {
+        error: `The request reaches the function as a ${megabytes(eventBytes)} event (a binary body travels base64-encoded); Lambda takes at most ${megabytes(limitOf('lambda-sync-request'))} (AWS rule lambda-sync-request). Send fewer instances per request, or use batch scoring (POST /v1/batch).`,
+        code: 'payload_too_large',
+        requestId: event.requestContext.requestId,
+      });
+      return 413;
+    }
     const context = lambdaContext(fnName, timeoutMs);
     const handler = opts.functions[fnName];
 
@@ -185,6 +215,17 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       return 500;
     } finally {
       clearTimeout(timer);
+    }
+    if (result !== 'timeout' && resultBytes(result) > limitOf('lambda-sync-response')) {
+      // The invocation fails on AWS, and API Gateway answers a bare 500; locally it says why.
+      console.error(
+        `function ${fnName} returned ${megabytes(resultBytes(result))}, over Lambda's ${megabytes(limitOf('lambda-sync-response'))} response limit (AWS rule lambda-sync-response)`,
+      );
+      send(res, 500, {
+        error: `Internal Server Error: the function's answer is over Lambda's ${megabytes(limitOf('lambda-sync-response'))} response limit (AWS rule lambda-sync-response), so API Gateway would answer 500.`,
+        code: 'internal_error',
+      });
+      return 500;
     }
     if (result === 'timeout') {
       send(res, 504, {

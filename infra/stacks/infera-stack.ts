@@ -3,9 +3,10 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { batchWorkers } from '#core/batch/in-flight.ts';
 import { modelLayout } from '#core/cost/deployment.ts';
 import type { ModelEntry, ModelRegistry } from '#core/registry.ts';
-import type { EndpointRef } from '#core/routing.ts';
+import { type EndpointRef, endpointPrefixOf } from '#core/routing.ts';
 import type { DeployConfig } from '../config.ts';
 import { BatchScoringPipeline } from '../constructs/batch-pipeline.ts';
 import { InferaFunction } from '../constructs/infera-function.ts';
@@ -74,7 +75,10 @@ export class InferaStack extends Stack {
     // start a retraining pipeline. The model functions may put events there and nowhere else.
     const driftEvents = EventBus.fromEventBusName(this, 'DriftEvents', 'default');
     const routeEnv: Record<string, string> = remote.length
-      ? { ROUTE_OVERRIDES: remoteKeys.map((k) => `${k}=sagemaker`).join(',') }
+      ? {
+          ROUTE_OVERRIDES: remoteKeys.map((k) => `${k}=sagemaker`).join(','),
+          ENDPOINT_PREFIX: endpointPrefixOf(this.stackName),
+        }
       : {};
 
     const endpoints = new Map<string, SageMakerModelEndpoint>();
@@ -94,6 +98,7 @@ export class InferaStack extends Stack {
               ...(ep.instanceCount ? { instanceCount: ep.instanceCount } : {}),
             }),
         ...(ep.image ? { imageUri: ep.image } : {}),
+        ...(ep.networkIsolation !== undefined ? { networkIsolation: ep.networkIsolation } : {}),
         ...(ep.modelDataUrl ? { modelDataUrl: ep.modelDataUrl } : { modelDir: mv.dir }),
         ...(config.canary ? {} : { canary: false as const }),
         ...(alarmTopic ? { alarmTopic } : {}),
@@ -126,7 +131,7 @@ export class InferaStack extends Stack {
         ...(config.reservedConcurrency ? { reservedConcurrency: config.sharedConcurrency } : {}),
         functionName: sharedModelsFunctionName(this.stackName),
       });
-      for (const ep of endpoints.values()) ep.grantInvoke(fn.function);
+      for (const ep of endpoints.values()) fn.routesTo(ep);
       for (const entry of deployed) models.set(entry.name, fn);
       this.sharedModels = fn;
       this.observability?.addModel(fn);
@@ -149,7 +154,10 @@ export class InferaStack extends Stack {
         ...(config.reservedConcurrency ? { reservedConcurrency: config.modelConcurrency } : {}),
         functionName: modelFunctionName(this.stackName, entry.name),
       });
-      for (const v of entry.versions) endpoints.get(`${v.name}@${v.version}`)?.grantInvoke(fn.function);
+      for (const v of entry.versions) {
+        const ep = endpoints.get(`${v.name}@${v.version}`);
+        if (ep) fn.routesTo(ep);
+      }
       models.set(entry.name, fn);
       this.observability?.addModel(fn);
       new CfnOutput(this, `Function-${entry.name}`, {
@@ -173,13 +181,26 @@ export class InferaStack extends Stack {
     });
 
     if (config.batch) {
+      // A serverless endpoint throttles calls beyond its MaxConcurrency: batch stays under it.
+      const workers = batchWorkers(
+        config.batchMaxConcurrency,
+        [...endpoints].flatMap(([key, ep]) =>
+          ep.serverless ? [{ key, maxConcurrency: ep.serverless.maxConcurrency }] : [],
+        ),
+      );
+      if (workers.limitedBy) {
+        Annotations.of(this).addInfo(
+          `batch scoring runs at most ${workers.workers} workers (infera:batchMaxConcurrency ${config.batchMaxConcurrency}), held under ${workers.limitedBy}`,
+        );
+      }
       this.batch = new BatchScoringPipeline(this, 'Batch', {
         onnxRuntime: this.layer,
         models: allNames,
         remoteVersions: remoteKeys,
         endpoints: [...endpoints.values()],
         modelsDir,
-        maxConcurrency: config.batchMaxConcurrency,
+        maxConcurrency: workers.workers,
+        scoreMemorySize: config.batchScoreMemoryMb,
         reservedConcurrency: config.reservedConcurrency,
         ...(alarmTopic ? { alarmTopic } : {}),
         removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,

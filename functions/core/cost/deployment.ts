@@ -37,5 +37,8 @@ export function modelServiceName(model: string, layout: ModelLayout): string {
   return `infera-${layout === 'shared' ? SHARED_MODELS : model}`;
 }
 
-/** The batch pipeline's functions. */
-export const BATCH_MEMORY_MB = { split: 1024, score: 3072 } as const;
+/**
+ * The batch pipeline's functions. The score function takes a new account's Lambda memory ceiling
+ * (AWS rule lambda-memory-new-account, functions/core/aws/rules.ts), so the default deploys there.
+ */
+export const BATCH_MEMORY_MB = { split: 1024, score: 3008 } as const;

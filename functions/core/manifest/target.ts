@@ -1,10 +1,11 @@
 /** Where a version runs: in Lambda, on a SageMaker endpoint (instances or serverless), or chosen by size. */
 import * as z from 'zod';
+import { cite, limitOf } from '../aws/rules.ts';
 
 const lambdaTarget = z.strictObject({
   type: z.literal('lambda'),
-  memoryMb: z.number().int().min(128).max(10240).optional(),
-  timeoutSeconds: z.number().int().min(1).max(900).optional(),
+  memoryMb: z.number().int().min(128).max(limitOf('lambda-memory')).optional(),
+  timeoutSeconds: z.number().int().min(1).max(limitOf('lambda-timeout')).optional(),
 });
 export const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const endpointName = z
@@ -23,42 +24,58 @@ export const serverlessSchema = z
     memoryMb: z
       .number()
       .int()
-      .refine((v) => v >= 1024 && v <= 6144 && v % 1024 === 0, {
+      .refine((v) => v >= 1024 && v <= limitOf('sagemaker-serverless-memory') && v % 1024 === 0, {
         message: 'must be 1024, 2048, 3072, 4096, 5120 or 6144 (SageMaker Serverless memory sizes)',
       })
       .default(DEFAULT_SERVERLESS_MEMORY_MB),
-    maxConcurrency: z.number().int().min(1).max(200).default(5),
+    maxConcurrency: z.number().int().min(1).max(limitOf('sagemaker-serverless-concurrency')).default(5),
   })
   .describe(
     'Serve from a SageMaker Serverless endpoint (CPU, no idle cost, cold starts) instead of instances.',
   );
 export type ServerlessConfig = z.infer<typeof serverlessSchema>;
 
-const sagemakerTarget = z.strictObject({
-  type: z.literal('sagemaker'),
-  serverless: serverlessSchema.optional(),
-  endpointName: endpointName
-    .optional()
-    .describe('Defaults to infera-<model>-<version>, the name the CDK stack gives the endpoint.'),
-  instanceType: instanceType
-    .optional()
-    .describe('Defaults to ml.g5.xlarge (ml.inf2.xlarge for Inferentia); not with serverless.'),
-  instanceCount: z.number().int().min(1).max(100).optional(),
-  variant: endpointName.optional().describe('Production variant; defaults to AllTraffic.'),
-  accelerator: z.enum(['none', 'gpu', 'inferentia']).optional(),
-  image: z
-    .string()
-    .min(1)
-    .optional()
-    .describe(
-      'A container image URI to serve this model instead of the infera ONNX container, e.g. a Neuron image for Inferentia.',
-    ),
-  modelDataUrl: z
-    .string()
-    .regex(/^s3:\/\/[^/]+\/.+/, 'must be an s3://bucket/key URL of a model.tar.gz')
-    .optional()
-    .describe('Model artifacts for a user-supplied image (e.g. a Neuron-compiled model).'),
-});
+const sagemakerTarget = z
+  .strictObject({
+    type: z.literal('sagemaker'),
+    serverless: serverlessSchema.optional(),
+    endpointName: endpointName
+      .optional()
+      .describe('Defaults to infera-<model>-<version>, the name the CDK stack gives the endpoint.'),
+    instanceType: instanceType
+      .optional()
+      .describe('Defaults to ml.g5.xlarge (ml.inf2.xlarge for Inferentia); not with serverless.'),
+    instanceCount: z.number().int().min(1).max(100).optional(),
+    variant: endpointName.optional().describe('Production variant; defaults to AllTraffic.'),
+    accelerator: z.enum(['none', 'gpu', 'inferentia']).optional(),
+    image: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'A container image URI to serve this model instead of the infera ONNX container, e.g. a Neuron image for Inferentia.',
+      ),
+    modelDataUrl: z
+      .string()
+      .regex(/^s3:\/\/[^/]+\/.+/, 'must be an s3://bucket/key URL of a model.tar.gz')
+      .optional()
+      .describe('Model artifacts for a user-supplied image (e.g. a Neuron-compiled model).'),
+    networkIsolation: z
+      .boolean()
+      .optional()
+      .describe(
+        'Run the container with no network. Defaults to true on instances; serverless endpoints cannot have it.',
+      ),
+  })
+  .superRefine((t, ctx) => {
+    if (t.serverless && t.networkIsolation) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['networkIsolation'],
+        message: `SageMaker Serverless Inference does not support network isolation, so the endpoint would fail to create on AWS. Remove networkIsolation, or serve the model on instances (target.instanceType instead of target.serverless). ${cite('sagemaker-serverless-features')}`,
+      });
+    }
+  });
 const autoTarget = z.strictObject({
   type: z.literal('auto'),
   sizeThresholdMb: z.number().positive().optional(),

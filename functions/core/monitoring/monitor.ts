@@ -311,6 +311,18 @@ export class Monitor {
     return raised;
   }
 
+  /**
+   * Events a sink could not deliver: their features count as not yet raised, so the next
+   * evaluation that still finds drift raises them again instead of never telling anyone.
+   */
+  retract(events: readonly DriftEvent[]): void {
+    for (const e of events) {
+      for (const t of this.#tracks.values()) {
+        if (t.mv.name === e.model && t.mv.version === e.version) t.drifting.delete(e.feature);
+      }
+    }
+  }
+
   /** Recent drift events, oldest first. */
   events(model?: string): readonly DriftEvent[] {
     return model ? this.#events.filter((e) => e.model === model) : this.#events;
