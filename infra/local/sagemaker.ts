@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { limitOf } from '#core/aws/rules.ts';
 import { answerClientErrors } from '#http/client-errors.ts';
 import { foreignRequest } from './guard.ts';
 import { childMemorySettings } from './memory.ts';
@@ -18,6 +19,8 @@ export interface LocalEndpointSpec {
   readonly variant: string;
   /** Folder with model.json and model.onnx: what /opt/ml/model holds in the container. */
   readonly modelDir: string;
+  /** A serverless endpoint takes 4 MB a request, an instance endpoint 6 MB. @default false */
+  readonly serverless?: boolean;
 }
 
 export interface LocalSageMakerOptions {
@@ -36,7 +39,6 @@ export interface LocalSageMakerOptions {
 export type ContainerState = 'starting' | 'ready' | 'down' | 'stopped';
 
 const SERVE = fileURLToPath(new URL('../../functions/container/serve.ts', import.meta.url));
-const PAYLOAD_LIMIT = 6 * 1024 * 1024;
 const ACCOUNT = '000000000000';
 
 /** One supervised container process. */
@@ -189,15 +191,21 @@ function sendError(res: ServerResponse, status: number, type: string, fields: Re
   res.end(body);
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+/** InvokeEndpoint's request limit for an endpoint (AWS rules sagemaker-*-payload). */
+const payloadLimit = (spec: LocalEndpointSpec | undefined) =>
+  limitOf(spec?.serverless ? 'sagemaker-serverless-payload' : 'sagemaker-realtime-payload');
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
+  let over = false;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > PAYLOAD_LIMIT) return undefined;
-    chunks.push(chunk);
+    // Read to the end either way, so the client gets the error rather than a broken pipe.
+    if (size > limit) over = true;
+    if (!over) chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  return over ? undefined : Buffer.concat(chunks);
 }
 
 export async function startLocalSageMaker(opts: LocalSageMakerOptions = {}): Promise<LocalSageMaker> {
@@ -239,8 +247,9 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions = {}): Pro
   answerClientErrors(server);
 
   async function handle(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
     const c = containers.get(name);
+    const limit = payloadLimit(c?.spec);
+    const body = await readBody(req, limit);
     if (!c) {
       sendError(res, 400, 'ValidationError', {
         message: `Endpoint ${name} of account ${ACCOUNT} not found.`,
@@ -249,7 +258,7 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions = {}): Pro
     }
     if (!body) {
       sendError(res, 400, 'ValidationError', {
-        message: `Request payload is over ${PAYLOAD_LIMIT} bytes, the InvokeEndpoint limit; use asynchronous inference or batch.`,
+        message: `Request payload is over ${limit} bytes, the InvokeEndpoint limit of ${c.spec.serverless ? 'a serverless' : 'an instance'} endpoint; use asynchronous inference or batch.`,
       });
       return;
     }

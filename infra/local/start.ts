@@ -330,7 +330,7 @@ async function startSageMaker(opts: Parameters<typeof startLocalSageMaker>[0] & 
       continue;
     }
     if (sm.containers.has(e.name)) continue;
-    sm.add({ name: e.name, variant: e.variant, modelDir: mv.dir });
+    sm.add({ name: e.name, variant: e.variant, modelDir: mv.dir, serverless: e.serverless !== undefined });
   }
   if (sm.containers.size > 0) {
     console.log(`Starting ${sm.containers.size} serving container(s) for the SageMaker-routed models...`);

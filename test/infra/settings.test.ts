@@ -59,10 +59,11 @@ describe('deployment settings for each component', () => {
       'ticket-router',
     ]);
     assert.ok(infos.some((i) => /infera:sagemaker=off leaves out .*fraud-detector-xl/.test(i)));
-    // What remains still serves: a function and a live alias per model, bounded.
+    // What remains still serves: a function and a live alias per model, reserving nothing (a new
+    // account's quota of 10 leaves none to reserve).
     assert.equal(count(resources, 'AWS::Lambda::Alias'), stack.models.size);
     for (const r of Object.values(resources).filter((x) => x.Type === 'AWS::Lambda::Function')) {
-      assert.ok(Number(r.Properties?.ReservedConcurrentExecutions) > 0);
+      assert.equal(r.Properties?.ReservedConcurrentExecutions, undefined);
     }
   });
 
@@ -128,7 +129,13 @@ describe('deployment settings for each component', () => {
       /infera:alarmEmail: alarm email needs the alarm topic; set infera:dashboard=true/,
     );
     await assert.rejects(
-      buildApp({ context: { ...NO_BUNDLING, 'infera:provisionedConcurrency': '30' } }),
+      buildApp({
+        context: {
+          ...NO_BUNDLING,
+          'infera:provisionedConcurrency': '30',
+          'infera:reservedConcurrency': 'true',
+        },
+      }),
       /infera:provisionedConcurrency: provisioned concurrency \(30\) cannot exceed .*infera:modelConcurrency \(20\)/,
     );
     await assert.rejects(

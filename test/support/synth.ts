@@ -51,3 +51,38 @@ export async function synthApp(env: Environment | undefined, context: Record<str
 export function findingsOf(report: ValidationReport): string[] {
   return report.pluginReports.flatMap((p) => p.violations.map((v) => `${p.pluginName}: ${v.ruleName}`));
 }
+
+export interface RuleViolation {
+  readonly ruleName: string;
+  readonly description: string;
+  readonly suggestedFix: string;
+}
+
+/**
+ * Synthesizes an app that must fail validation, as `cdk synth` would, and returns the AWS-rule
+ * findings of its validation report (the plugin infera-aws-rules).
+ */
+export async function synthViolations(
+  env: Environment | undefined,
+  context: Record<string, unknown>,
+): Promise<RuleViolation[]> {
+  const outdir = mkdtempSync(join(tmpdir(), 'infera-synth-'));
+  dirs.push(outdir);
+  const { app } = await buildApp({
+    outdir,
+    context: { ...NO_BUNDLING, ...context },
+    ...(env ? { env } : {}),
+  });
+  let failed = false;
+  try {
+    app.synth();
+  } catch (err) {
+    failed = /Validation failed/.test((err as Error).message);
+    if (!failed) throw err;
+  }
+  if (!failed) throw new Error('synth passed; expected it to fail validation');
+  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+    pluginReports: { pluginName: string; violations: RuleViolation[] }[];
+  };
+  return report.pluginReports.find((p) => p.pluginName === 'infera-aws-rules')?.violations ?? [];
+}

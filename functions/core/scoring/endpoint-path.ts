@@ -13,7 +13,7 @@ import { asJsonRequest } from '../seam/decode-v2.ts';
 import { parseInferResponse, parsePredictions, splitForPayload } from './endpoint-codec.ts';
 import { checkInstances, feedsV2 } from './feeds.ts';
 import type { PreparedVersions } from './prepared.ts';
-import { type Inferred, type Scored, type ScoreOptions, type Served, SYNC_PAYLOAD_LIMIT } from './types.ts';
+import { type Inferred, type Scored, type ScoreOptions, type Served, endpointPayloadLimit } from './types.ts';
 
 /** How the endpoint path answers from a fallback version: in-process scoring, v1 and v2. */
 export interface FallbackScoring {
@@ -25,7 +25,7 @@ export interface EndpointPathOptions {
   readonly remote: RemoteEndpoints | undefined;
   /** Rows per endpoint call. */
   readonly maxRows?: number;
-  /** Request bytes per endpoint call. */
+  /** Request bytes per endpoint call. @default the endpoint's limit, less 1 KB */
   readonly maxBytes?: number;
 }
 
@@ -35,7 +35,7 @@ export class EndpointPath {
   readonly #fallback: FallbackScoring;
   readonly #remote: RemoteEndpoints | undefined;
   readonly #maxRows: number;
-  readonly #maxBytes: number;
+  readonly #maxBytes: number | undefined;
 
   constructor(
     registry: ModelRegistry,
@@ -48,7 +48,12 @@ export class EndpointPath {
     this.#fallback = fallback;
     this.#remote = opts.remote;
     this.#maxRows = opts.maxRows ?? 1000;
-    this.#maxBytes = opts.maxBytes ?? SYNC_PAYLOAD_LIMIT - 1024;
+    this.#maxBytes = opts.maxBytes;
+  }
+
+  /** Bytes one call may carry: the setting, or the endpoint's limit less room for framing. */
+  #maxBytesFor(endpoint: EndpointRef): number {
+    return this.#maxBytes ?? endpointPayloadLimit(endpoint) - 1024;
   }
 
   /** v1 on the endpoint, in as many calls as the payload limit needs. */
@@ -59,7 +64,7 @@ export class EndpointPath {
       ? undefined
       : checkInstances(mv, instances, this.#versions.schema(mv), await this.#versions.text(mv));
     const { remote, endpoint } = this.#endpoint(mv);
-    const parts = splitForPayload(instances, this.#maxRows, this.#maxBytes);
+    const parts = splitForPayload(instances, this.#maxRows, this.#maxBytesFor(endpoint));
     const predictions: Prediction[] = [];
     let attempts = 0;
     let variant: string | undefined;
@@ -98,9 +103,9 @@ export class EndpointPath {
     };
     const { remote, endpoint } = this.#endpoint(mv);
     const body = JSON.stringify(asJsonRequest(req, mv.manifest));
-    if (Buffer.byteLength(body) > this.#maxBytes) {
+    if (Buffer.byteLength(body) > this.#maxBytesFor(endpoint)) {
       throw new PayloadTooLargeError(
-        `This request is ${Buffer.byteLength(body)} bytes; model '${mv.name}' runs on a SageMaker endpoint, whose synchronous limit is ${SYNC_PAYLOAD_LIMIT} bytes. Send fewer rows per request, or use batch scoring (POST /v1/batch), which splits large inputs across calls.`,
+        `This request is ${Buffer.byteLength(body)} bytes; model '${mv.name}' runs on a SageMaker ${endpoint.serverless ? 'Serverless ' : ''}endpoint, whose synchronous limit is ${endpointPayloadLimit(endpoint)} bytes (AWS rule ${endpoint.serverless ? 'sagemaker-serverless-payload' : 'sagemaker-realtime-payload'}). Send fewer rows per request, or use batch scoring (POST /v1/batch), which splits large inputs across calls.`,
       );
     }
     try {

@@ -1,4 +1,5 @@
 /** The scorer's public shapes: who served an answer, the options a caller passes, what it gets back. */
+import { limitOf } from '../aws/rules.ts';
 import type * as z from 'zod';
 import type { InputMoments } from '../monitoring/inputs.ts';
 import type { LoadedModel } from '../ports.ts';
@@ -89,5 +90,7 @@ export interface ScorerOptions {
   readonly remoteMaxBytes?: number;
 }
 
-/** SageMaker InvokeEndpoint's payload limit. */
-export const SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024;
+/** SageMaker InvokeEndpoint's request limit for an endpoint: 4 MB serverless, 6 MB on instances. */
+export function endpointPayloadLimit(endpoint: { readonly serverless?: unknown }): number {
+  return limitOf(endpoint.serverless ? 'sagemaker-serverless-payload' : 'sagemaker-realtime-payload');
+}

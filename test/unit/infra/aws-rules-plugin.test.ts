@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkTemplate } from '../../../infra/lib/aws-rules-plugin.ts';
+
+const NEW_ACCOUNT = { memoryCapMb: 3008, accountConcurrency: 10 };
+type Template = Parameters<typeof checkTemplate>[0];
+
+const fn = (props: Record<string, unknown>) => ({ Type: 'AWS::Lambda::Function', Properties: props });
+const serverlessEndpoint = (
+  model: Record<string, unknown>,
+  config: Record<string, unknown> = {},
+): Template => ({
+  Resources: {
+    Model: { Type: 'AWS::SageMaker::Model', Properties: model },
+    Config: {
+      Type: 'AWS::SageMaker::EndpointConfig',
+      Properties: {
+        ProductionVariants: [
+          {
+            VariantName: 'AllTraffic',
+            ModelName: { 'Fn::GetAtt': ['Model', 'ModelName'] },
+            ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 5 },
+          },
+        ],
+        ...config,
+      },
+    },
+  },
+});
+const rules = (t: Template, region?: string) => checkTemplate(t, region, NEW_ACCOUNT).map((f) => f.rule);
+
+describe('the AWS rules on a synthesized template', () => {
+  it('finds network isolation behind a serverless endpoint config, and nothing without it', () => {
+    assert.deepEqual(rules(serverlessEndpoint({ EnableNetworkIsolation: true })), [
+      'sagemaker-serverless-features',
+    ]);
+    assert.deepEqual(rules(serverlessEndpoint({ EnableNetworkIsolation: false })), []);
+  });
+
+  it('finds data capture, VPC configuration and a second variant on a serverless endpoint', () => {
+    const [f] = checkTemplate(
+      serverlessEndpoint({ VpcConfig: { Subnets: ['s'] } }, { DataCaptureConfig: { EnableCapture: true } }),
+      undefined,
+      NEW_ACCOUNT,
+    );
+    assert.equal(f?.rule, 'sagemaker-serverless-features');
+    assert.match(f?.problem ?? '', /data capture .*VPC configuration \(Model\)/);
+  });
+
+  it('finds a serverless endpoint in a China region only', () => {
+    const t = serverlessEndpoint({ EnableNetworkIsolation: false });
+    assert.deepEqual(rules(t, 'cn-north-1'), ['sagemaker-serverless-regions']);
+    assert.deepEqual(rules(t, 'eu-west-1'), []);
+  });
+
+  it('finds a function above the account memory cap, and takes it when the cap is raised', () => {
+    const t = { Resources: { Big: fn({ MemorySize: 3072 }) } };
+    assert.deepEqual(rules(t), ['lambda-memory-new-account']);
+    assert.deepEqual(checkTemplate(t, undefined, { ...NEW_ACCOUNT, memoryCapMb: 10240 }), []);
+    assert.deepEqual(rules({ Resources: { Fits: fn({ MemorySize: 3008 }) } }), []);
+  });
+
+  it('finds reservations that would leave fewer than 100 unreserved executions', () => {
+    const t = {
+      Resources: { A: fn({ ReservedConcurrentExecutions: 20 }), B: fn({ ReservedConcurrentExecutions: 5 }) },
+    };
+    const [f] = checkTemplate(t, undefined, NEW_ACCOUNT);
+    assert.equal(f?.rule, 'lambda-unreserved-minimum');
+    assert.equal(f?.resource, 'A, B');
+    assert.deepEqual(checkTemplate(t, undefined, { ...NEW_ACCOUNT, accountConcurrency: 125 }), []);
+    assert.equal(checkTemplate(t, undefined, { ...NEW_ACCOUNT, accountConcurrency: 124 }).length, 1);
+  });
+
+  it('finds a function behind an HTTP API integration, through its alias, that outlives the 30 s integration', () => {
+    const t = (timeout: number): Template => ({
+      Resources: {
+        Fn: fn({ Timeout: timeout }),
+        Live: { Type: 'AWS::Lambda::Alias', Properties: { FunctionName: { Ref: 'Fn' } } },
+        Integ: { Type: 'AWS::ApiGatewayV2::Integration', Properties: { IntegrationUri: { Ref: 'Live' } } },
+      },
+    });
+    assert.deepEqual(rules(t(35)), ['http-api-integration-timeout']);
+    assert.deepEqual(rules(t(30)), []);
+  });
+
+  it('finds an SQS event source whose queue would redeliver a message still being worked on', () => {
+    const t = (visibility: number): Template => ({
+      Resources: {
+        Fn: fn({ Timeout: 120 }),
+        Q: { Type: 'AWS::SQS::Queue', Properties: { VisibilityTimeout: visibility } },
+        Esm: {
+          Type: 'AWS::Lambda::EventSourceMapping',
+          Properties: {
+            FunctionName: { Ref: 'Fn' },
+            EventSourceArn: { 'Fn::GetAtt': ['Q', 'Arn'] },
+            ScalingConfig: { MaximumConcurrency: 1 },
+          },
+        },
+      },
+    });
+    assert.deepEqual(rules(t(300)).sort(), ['sqs-maximum-concurrency', 'sqs-visibility']);
+    assert.deepEqual(rules(t(720)), ['sqs-maximum-concurrency']);
+  });
+
+  it('finds a function whose environment is over 4 KB', () => {
+    const t = { Resources: { Env: fn({ Environment: { Variables: { MODEL_NAMES: 'm,'.repeat(2100) } } }) } };
+    assert.deepEqual(rules(t), ['lambda-environment']);
+  });
+});
