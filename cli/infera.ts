@@ -29,6 +29,7 @@ Commands:
   shadow <model> <v>        also score live requests with a version, unseen (--off to stop)
   compare <model> <a> <b>   two versions side by side: traffic, latency, scores, agreement
   cost [model]              what a million predictions cost on each route, and where to run
+  preflight                 before a deploy: will the stack deploy on this account and region?
 
 Global options:
   --url <url>               API to talk to (default: $INFERA_URL or ${DEFAULT_URL})
@@ -189,11 +190,12 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'shadow') return shadowCommand(await onPlatform(rest));
   if (command === 'compare') return compareCommand(rest);
   if (command === 'cost') return (await import('./cost.ts')).costCommand(rest);
+  if (command === 'preflight') return (await import('./preflight.ts')).preflightCommand(rest);
   if (!(command in HELP) || command === 'main') {
     throw new CliError(
       `Unknown command '${command}'.`,
       [
-        'Commands: start, models, predict, batch, deployments, release, promote, rollback, shadow, compare, cost. See: infera --help',
+        'Commands: start, models, predict, batch, deployments, release, promote, rollback, shadow, compare, cost, preflight. See: infera --help',
       ],
       2,
     );

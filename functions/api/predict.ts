@@ -19,6 +19,8 @@ const { registry, scorer } = await getPlatform(config);
 const monitoring = getMonitoring(config);
 const capture = getCapture(config);
 let coldStart = true;
+/** The Lambda version running this code ($LATEST locally). */
+const FUNCTION_VERSION = process.env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST';
 if (config.WATCH_ALIASES) {
   // Locally, `infera release/rollback/shadow` rewrite aliases.json; the change applies at once.
   watchAliases(registry, (model, r) => {
@@ -182,6 +184,9 @@ async function answer(req: ApiRequest): Promise<ApiResponse> {
   }
 
   metrics.addDimensions({ model: mv.name, version: mv.version });
+  // The same figures by Lambda version and route: what a canary's alarms read (the new version
+  // alone, with one latency bar for in-process models and another for SageMaker-routed ones).
+  metrics.addDimensions({ route: mv.route.target, functionVersion: FUNCTION_VERSION });
   if (coldStart) {
     metrics.addMetric('ColdStart', MetricUnit.Count, 1);
     coldStart = false;

@@ -71,12 +71,57 @@ export function checkGolden(c: GoldenCase, reply: GoldenReply): GoldenResult {
   } else {
     const body = reply.body as { version?: unknown; predictions?: unknown } | undefined;
     if (body?.version !== c.version) problems.push(`answered by version ${String(body?.version)}`);
+    const fallback = fallbackOf(reply);
+    if (fallback) problems.push(`answered by the fallback ${fallback}, not by the version's endpoint`);
     problems.push(...diffWithin(c.golden.expected, body?.predictions, c.golden.tolerance, 'predictions'));
   }
   // A broken model tends to fail every row: the first few say enough.
   const shown = problems.slice(0, 5);
   if (problems.length > shown.length) shown.push(`... and ${problems.length - shown.length} more`);
   return { model: c.model, version: c.version, ok: problems.length === 0, problems: shown };
+}
+
+/** The fallback model that answered instead of the version's endpoint, if one did. */
+function fallbackOf(reply: GoldenReply): string | undefined {
+  const fb = (reply.body as { fallback?: { model?: unknown; version?: unknown } } | undefined)?.fallback;
+  return fb ? `${String(fb.model)}@${String(fb.version)}` : undefined;
+}
+
+/**
+ * Whether a reply says the version's SageMaker endpoint is not serving yet: a serverless
+ * endpoint's first calls cold-start, and the function answers 503 (circuit open), 504 (timed out)
+ * or from its fallback meanwhile.
+ */
+export function endpointNotWarm(reply: GoldenReply): boolean {
+  return reply.status === 503 || reply.status === 504 || (reply.status === 200 && fallbackOf(reply) !== undefined);
+}
+
+/**
+ * Asks again, with growing pauses, while the endpoint is not warm and the deadline allows: the
+ * golden check then judges the endpoint serving, not its cold start. The last reply is what is
+ * checked, so an endpoint that never warms fails the check with its own status.
+ */
+export function untilWarm(
+  ask: (c: GoldenCase) => Promise<GoldenReply>,
+  opts: {
+    readonly deadline: number;
+    readonly now?: () => number;
+    readonly sleep?: (ms: number) => Promise<void>;
+    readonly onWait?: (c: GoldenCase, reply: GoldenReply, waitMs: number) => void;
+  },
+): (c: GoldenCase) => Promise<GoldenReply> {
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  return async (c) => {
+    let pause = 1000;
+    for (;;) {
+      const reply = await ask(c);
+      if (!endpointNotWarm(reply) || now() + pause >= opts.deadline) return reply;
+      opts.onWait?.(c, reply, pause);
+      await sleep(pause);
+      pause = Math.min(pause * 2, 15_000);
+    }
+  };
 }
 
 /**

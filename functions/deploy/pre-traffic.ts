@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { codeDeployHookReporter } from '#adapters/codedeploy.ts';
 import { invokeJson, lambdaClient } from '#adapters/lambda.ts';
-import { type GoldenCase, goldenSchema, runGoldenChecks } from '#core/golden.ts';
+import { type GoldenCase, goldenSchema, runGoldenChecks, untilWarm } from '#core/golden.ts';
 import { readEnv } from '#shared/config.ts';
 import { askFunction } from '#shared/golden-events.ts';
 import { logger, tracer } from '#shared/observability.ts';
@@ -57,13 +58,26 @@ interface HookEvent {
   readonly LifecycleEventHookExecutionId: string;
 }
 
-async function preTraffic(event: HookEvent): Promise<{ status: 'Succeeded' | 'Failed' }> {
+async function preTraffic(event: HookEvent, context: Context): Promise<{ status: 'Succeeded' | 'Failed' }> {
   let status: 'Succeeded' | 'Failed' = 'Failed';
   try {
     const cases = loadCases(config.FIXTURES_DIR);
+    // A SageMaker-routed version's endpoint may cold-start (serverless): ask again until it
+    // answers itself, leaving 30 s of the hook's own time to report to CodeDeploy.
+    const deadline = Date.now() + context.getRemainingTimeInMillis() - 30_000;
+    const ask = askFunction((e) => invokeJson(lambda, config.TARGET_FUNCTION_ARN, e), event.DeploymentId);
     const results = await runGoldenChecks(
       cases,
-      askFunction((e) => invokeJson(lambda, config.TARGET_FUNCTION_ARN, e), event.DeploymentId),
+      untilWarm(ask, {
+        deadline,
+        onWait: (c, reply, waitMs) =>
+          logger.info('endpoint not warm yet; asking again', {
+            model: c.model,
+            version: c.version,
+            status: reply.status,
+            waitMs,
+          }),
+      }),
       config.GOLDEN_CONCURRENCY,
     );
     for (const r of results) {
@@ -85,7 +99,7 @@ async function preTraffic(event: HookEvent): Promise<{ status: 'Succeeded' | 'Fa
   return { status };
 }
 
-export const handler = middy<HookEvent, { status: 'Succeeded' | 'Failed' }>()
+export const handler = middy<HookEvent, { status: 'Succeeded' | 'Failed' }, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(captureLambdaHandler(tracer))
   .handler(preTraffic);

@@ -147,14 +147,17 @@ function requestIdOf(event: APIGatewayProxyEventV2, context: Context): string {
 }
 
 /**
- * One ServerErrors data point under the service dimension alone, and, once the model is known,
- * one under its model and version too. A handled 5xx is not a Lambda error, so the canary alarm
- * adds the first to the alias's Errors to see a broken version; a shared model function's alarm
- * watches each model by the second.
+ * One ServerErrors data point under the service dimension alone, one under the Lambda version
+ * and, once the model is known, one under its model and version too. A handled 5xx is not a
+ * Lambda error, so the canary alarm adds the version's count to that version's Errors; the
+ * dashboard reads the first; a shared model function's alarm watches each model by the third.
  */
 function serverError(scope: ApiRequest['scope']): void {
   const single = metrics.singleMetric();
   single.addMetric('ServerErrors', MetricUnit.Count, 1);
+  const byVersion = metrics.singleMetric();
+  byVersion.addDimensions({ functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST' });
+  byVersion.addMetric('ServerErrors', MetricUnit.Count, 1);
   if (scope.model) {
     const perModel = metrics.singleMetric();
     perModel.addDimensions({ model: scope.model, version: scope.version ?? 'unresolved' });

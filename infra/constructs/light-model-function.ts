@@ -84,10 +84,21 @@ export interface LightModelFunctionProps {
    */
   readonly modelErrorCount?: number;
   /**
-   * p99 duration of the alias that fails a deployment.
-   * @default 1000 ms, or the timeout's 80% when a version is served by SageMaker
+   * p99 prediction latency of the new version's in-process models that fails a deployment.
+   * @default 1000 ms
    */
   readonly p99LatencyMs?: number;
+  /**
+   * p99 prediction latency of the new version's SageMaker-routed models that fails a deployment.
+   * @default 80% of the function's timeout
+   */
+  readonly remoteP99LatencyMs?: number;
+  /**
+   * The fewest calls a minute the error rate is taken over: a canary that sees 2 calls, one
+   * failing, counts as 1 in 10, so a small canary cannot hide its errors in a small sample.
+   * @default 10
+   */
+  readonly minRequests?: number;
   /**
    * Provisioned concurrency on the `live` alias: no cold starts, paid by the hour.
    * @default none
@@ -133,7 +144,10 @@ export class LightModelFunction extends Construct {
   readonly deploymentGroup: LambdaDeploymentGroup | undefined;
   /** Unset when `alarms` is false. */
   readonly errorRateAlarm: Alarm | undefined;
+  /** The p99 alarm of the in-process models (or, with none, of the SageMaker-routed ones). */
   readonly latencyAlarm: Alarm | undefined;
+  /** Every p99 alarm: one per route the function's versions take (in-process, SageMaker). */
+  readonly latencyAlarms: readonly Alarm[];
   /**
    * A shared function's alarm on each model's handled 5xx answers (a Metrics Insights query, one
    * contributor per model): a model with little of the traffic cannot hide in the error rate.
@@ -217,58 +231,93 @@ export class LightModelFunction extends Construct {
     });
 
     const canary = props.canary ?? true;
-    const alarms =
-      canary || (props.alarms ?? true) ? this.#alarms(props, timeoutSeconds, remote.length > 0) : undefined;
-    this.errorRateAlarm = alarms?.[0];
-    this.latencyAlarm = alarms?.[1];
-    this.modelErrorsAlarm = alarms?.[2];
+    const routes = [
+      ...(versions.some((v) => v.route.target === 'lambda') ? (['lambda'] as const) : []),
+      ...(remote.length > 0 ? (['sagemaker'] as const) : []),
+    ];
+    const alarms = canary || (props.alarms ?? true) ? this.#alarms(props, timeoutSeconds, routes) : undefined;
+    this.errorRateAlarm = alarms?.errorRate;
+    this.latencyAlarms = alarms?.latency ?? [];
+    this.latencyAlarm = this.latencyAlarms[0];
+    this.modelErrorsAlarm = alarms?.modelErrors;
     if (canary && alarms) {
-      [this.preTrafficHook, this.deploymentGroup] = this.#codeDeploy(props, serviceName, alarms);
+      const all = [alarms.errorRate, ...alarms.latency, ...(alarms.modelErrors ? [alarms.modelErrors] : [])];
+      [this.preTrafficHook, this.deploymentGroup] = this.#codeDeploy(props, serviceName, all);
+      // The alarms name the new version: they must be updated before CodeDeploy starts shifting.
+      for (const alarm of all) this.alias.node.addDependency(alarm);
     }
   }
 
-  /** Error rate and p99 duration of the live alias: what fails (and rolls back) a deployment. */
-  #alarms(props: LightModelFunctionProps, timeoutSeconds: number, remote: boolean): Alarm[] {
+  /**
+   * What fails (and rolls back) a deployment, read for the new version alone: the live alias's
+   * metrics would dilute a 10% canary's errors ninefold. Lambda's Invocations and Errors by
+   * ExecutedVersion, the handled 5xx and prediction latency the handler publishes by
+   * functionVersion, and one p99 threshold per route, so a SageMaker-routed model's long calls do
+   * not set the bar for the in-process ones.
+   */
+  #alarms(
+    props: LightModelFunctionProps,
+    timeoutSeconds: number,
+    routes: readonly ('lambda' | 'sagemaker')[],
+  ): { errorRate: Alarm; latency: Alarm[]; modelErrors?: Alarm } {
     const model = {
       name: this.shared ? `shared model function (${this.modelNames.length} models)` : this.modelName,
     };
     const minute = Duration.minutes(1);
-    const invocations = this.alias.metricInvocations({ period: minute, statistic: 'Sum' });
-    const errors = this.alias.metricErrors({ period: minute, statistic: 'Sum' });
-    const serverErrors = this.metricServerErrors();
-    const errorRateAlarm = new Alarm(this, 'ErrorRate', {
-      alarmDescription: `${model.name}: more than ${props.errorRatePercent ?? 5}% of calls to the live alias failed (Lambda errors plus 5xx answers). During a deployment this rolls it back.`,
+    const version = this.function.currentVersion.version;
+    const executed = {
+      FunctionName: this.function.functionName,
+      Resource: `${this.function.functionName}:${this.alias.aliasName}`,
+      ExecutedVersion: version,
+    };
+    const lambdaMetric = (metricName: string) =>
+      new Metric({ namespace: 'AWS/Lambda', metricName, dimensionsMap: executed, period: minute, statistic: 'Sum' });
+    const serverErrors = this.metricServerErrors({ dimensionsMap: { service: this.function.serviceName, functionVersion: version } });
+    const min = props.minRequests ?? 10;
+    const rate = props.errorRatePercent ?? 5;
+    const errorRate = new Alarm(this, 'ErrorRate', {
+      alarmDescription: `${model.name}: more than ${rate}% of the calls to the version being deployed failed (Lambda errors plus 5xx answers, over at least ${min} calls a minute). During a deployment this rolls it back.`,
       metric: new MathExpression({
-        expression: 'IF(inv > 0, 100 * (FILL(err, 0) + FILL(srv, 0)) / inv, 0)',
-        usingMetrics: { inv: invocations, err: errors, srv: serverErrors },
+        expression: `IF(FILL(inv, 0) >= ${min}, 100 * (FILL(err, 0) + FILL(srv, 0)) / FILL(inv, 0), 100 * (FILL(err, 0) + FILL(srv, 0)) / ${min})`,
+        usingMetrics: { inv: lambdaMetric('Invocations'), err: lambdaMetric('Errors'), srv: serverErrors },
         period: minute,
-        label: 'error rate %',
+        label: 'error rate % of the new version',
       }),
-      threshold: props.errorRatePercent ?? 5,
+      threshold: rate,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 2,
       datapointsToAlarm: 2,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    const p99 = props.p99LatencyMs ?? (remote ? Math.round(timeoutSeconds * 800) : 1000);
-    const latencyAlarm = new Alarm(this, 'LatencyP99', {
-      alarmDescription: `${model.name}: p99 duration of the live alias above ${p99} ms. During a deployment this rolls it back.`,
-      metric: this.alias.metric('Duration', { period: minute, statistic: 'p99' }),
-      threshold: p99,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+    const latency = routes.map((route) => {
+      const p99 =
+        route === 'lambda'
+          ? (props.p99LatencyMs ?? 1000)
+          : (props.remoteP99LatencyMs ?? Math.round(timeoutSeconds * 800));
+      return new Alarm(this, route === 'lambda' ? 'LatencyP99' : 'RemoteLatencyP99', {
+        alarmDescription: `${model.name}: p99 prediction latency of the version being deployed, for its ${route === 'lambda' ? 'in-process' : 'SageMaker-routed'} models, above ${p99} ms. During a deployment this rolls it back.`,
+        metric: new Metric({
+          namespace: this.function.metricsNamespace,
+          metricName: 'PredictLatency',
+          dimensionsMap: { service: this.function.serviceName, route, functionVersion: version },
+          period: minute,
+          statistic: 'p99',
+        }),
+        threshold: p99,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
     });
-    const alarms = [errorRateAlarm, latencyAlarm];
-    if (this.shared) alarms.push(this.#modelErrorsAlarm(props.modelErrorCount ?? 5));
+    const modelErrors = this.shared ? this.#modelErrorsAlarm(props.modelErrorCount ?? 5) : undefined;
     if (props.alarmTopic) {
-      for (const alarm of alarms) {
+      for (const alarm of [errorRate, ...latency, ...(modelErrors ? [modelErrors] : [])]) {
         alarm.addAlarmAction(new SnsAction(props.alarmTopic));
         alarm.addOkAction(new SnsAction(props.alarmTopic));
       }
     }
-    return alarms;
+    return { errorRate, latency, ...(modelErrors ? { modelErrors } : {}) };
   }
 
   /** Any one model of a shared function answering more than `count` 5xx a minute, two minutes running. */

@@ -160,7 +160,7 @@ export class Observability extends Construct {
 
   /** A model function's alarms, as many as it has, on the alarm summary. */
   #trackModel(m: LightModelFunction): void {
-    this.#track(...[m.errorRateAlarm, m.latencyAlarm, m.modelErrorsAlarm].filter((a) => a !== undefined));
+    this.#track(...[m.errorRateAlarm, ...m.latencyAlarms, m.modelErrorsAlarm].filter((a) => a !== undefined));
   }
 
   /** Batch: rows scored and rejected, chunks, the queue and the DLQ. */

@@ -166,27 +166,53 @@ describe('LightModelFunction', () => {
     }
   });
 
-  it('alarms on the alias error rate (Lambda errors plus 5xx answers) and p99 duration', () => {
+  it('alarms on the error rate and p99 of the version being deployed alone, over at least 10 calls a minute', () => {
     const m = stack.models.get('iris');
     assert.ok(m);
+    const version = {
+      'Fn::GetAtt': [stack.getLogicalId(m.function.currentVersion.node.defaultChild as never), 'Version'],
+    };
     const rate = props(resources[lid(m.errorRateAlarm)] as Resource);
     assert.equal(rate.Threshold, 5);
-    const expr = (
-      rate.Metrics as { Expression?: string; MetricStat?: { Metric: { MetricName: string } } }[]
-    ).map((x) => x.Expression ?? x.MetricStat?.Metric.MetricName);
+    type Stat = {
+      Expression?: string;
+      MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: unknown }[] } };
+    };
+    const metrics = rate.Metrics as Stat[];
     assert.deepEqual(
-      expr.sort(),
+      metrics.map((x) => x.Expression ?? x.MetricStat?.Metric.MetricName).sort(),
       [
         'Errors',
-        'IF(inv > 0, 100 * (FILL(err, 0) + FILL(srv, 0)) / inv, 0)',
+        'IF(FILL(inv, 0) >= 10, 100 * (FILL(err, 0) + FILL(srv, 0)) / FILL(inv, 0), 100 * (FILL(err, 0) + FILL(srv, 0)) / 10)',
         'Invocations',
         'ServerErrors',
       ].sort(),
     );
+    // Lambda's metrics by ExecutedVersion, the handler's by functionVersion: the new version's own.
+    for (const s of metrics.filter((x) => x.MetricStat)) {
+      const dims = Object.fromEntries((s.MetricStat?.Metric.Dimensions ?? []).map((d) => [d.Name, d.Value]));
+      assert.deepEqual(dims.ExecutedVersion ?? dims.functionVersion, version, JSON.stringify(dims));
+    }
     const p99 = props(resources[lid(m.latencyAlarm)] as Resource);
     assert.equal(p99.ExtendedStatistic, 'p99');
-    assert.equal(p99.MetricName, 'Duration');
+    assert.equal(p99.MetricName, 'PredictLatency');
+    assert.equal(p99.Threshold, 1000);
+    assert.deepEqual(
+      Object.fromEntries(
+        (p99.Dimensions as { Name: string; Value: unknown }[]).map((d) => [d.Name, d.Value]),
+      ),
+      { service: 'infera-iris', route: 'lambda', functionVersion: version },
+    );
     assert.deepEqual(p99.AlarmActions, [{ Ref: lid(stack.observability?.alarmTopic) }]);
+  });
+
+  it('gives a SageMaker-routed model its own p99 bar, not the in-process one', () => {
+    const xl = stack.models.get('fraud-detector-xl');
+    assert.ok(xl);
+    assert.equal(xl.latencyAlarms.length, 1);
+    const p99 = props(resources[lid(xl.latencyAlarm)] as Resource);
+    assert.equal(p99.Threshold, 23_200);
+    assert.ok(JSON.stringify(p99.Dimensions).includes('"sagemaker"'));
   });
 
   it('lets the pre-traffic hook invoke only the new version of its own function', () => {

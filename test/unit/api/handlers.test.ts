@@ -86,6 +86,15 @@ describe('predict handler (API Gateway v2 events)', () => {
     assert.equal(emf.version, '1');
     assert.equal(emf.Predictions, 1);
     assert.equal(typeof emf.PredictLatency, 'number');
+    // Also by Lambda version and route, which the canary's alarms read.
+    assert.equal(emf.route, 'lambda');
+    assert.equal(emf.functionVersion, '$LATEST');
+    const sets = (emf._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0]
+      ?.Dimensions;
+    assert.deepEqual(sets, [
+      ['service', 'model', 'version'],
+      ['service', 'route', 'functionVersion'],
+    ]);
     // One line per request: the request's record is metadata on the EMF line, not a second log line.
     const record = emf.prediction as Record<string, unknown>;
     assert.equal(record.requestId, 'JKJaXmPLvHcESHA=');
@@ -203,14 +212,16 @@ describe('predict handler (API Gateway v2 events)', () => {
     });
     const { result, lines } = await capture(() => predict(event, lambdaContext()));
     assert.equal(result.statusCode, 500);
-    // Counted twice: for the function (its canary alarm) and for the model (a shared function's alarm).
+    // Counted three times: for the function (the dashboard), for its Lambda version (the canary's
+    // alarm) and for the model (a shared function's alarm).
     const counted = lines
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((o) => '_aws' in o && o.ServerErrors === 1)
-      .map((o) => [o.model, o.version]);
+      .map((o) => [o.model, o.version, o.functionVersion]);
     assert.deepEqual(counted, [
-      [undefined, undefined],
-      ['iris-broken', '1'],
+      [undefined, undefined, undefined],
+      [undefined, undefined, '$LATEST'],
+      ['iris-broken', '1', undefined],
     ]);
     const b = body(result);
     assert.equal(b.error, 'Internal error. Quote request id JKJaXmPLvHcESHA= when reporting it.');
