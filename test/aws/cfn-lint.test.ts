@@ -27,9 +27,9 @@ const CASES: [string, Environment | undefined, Record<string, unknown>][] = [
     {},
   ],
   [
-    'the default deployment for 123456789012 in cn-north-1',
+    'the default deployment for 123456789012 in cn-north-1, without SageMaker (no Serverless Inference there)',
     { account: '123456789012', region: 'cn-north-1' },
-    {},
+    { 'infera:sagemaker': 'off' },
   ],
   [
     'the shipped models sharing one function (as beyond 10 models)',

@@ -169,9 +169,13 @@ describe('LightModelFunction', () => {
   it('alarms on the error rate and p99 of the version being deployed alone, over at least 10 calls a minute', () => {
     const m = stack.models.get('iris');
     assert.ok(m);
-    const version = {
-      'Fn::GetAtt': [stack.getLogicalId(m.function.currentVersion.node.defaultChild as never), 'Version'],
-    };
+    const fnId = lid(m.function);
+    const versionId = Object.entries(resources).find(
+      ([, r]) =>
+        r.Type === 'AWS::Lambda::Version' &&
+        JSON.stringify(props(r).FunctionName) === JSON.stringify({ Ref: fnId }),
+    )?.[0];
+    const version = { 'Fn::GetAtt': [versionId, 'Version'] };
     const rate = props(resources[lid(m.errorRateAlarm)] as Resource);
     assert.equal(rate.Threshold, 5);
     type Stat = {

@@ -210,6 +210,13 @@ export const AWS_RULES = {
     source: SERVERLESS,
     read: READ,
   },
+  'sagemaker-serverless-conversion': {
+    rule: 'An instance endpoint cannot be converted to serverless in place: it needs a new endpoint config.',
+    infera:
+      'Every change of capacity makes a new endpoint config (CloudFormation replaces it) and a blue/green update of the endpoint.',
+    source: SERVERLESS,
+    read: READ,
+  },
   'sagemaker-serverless-regions': {
     rule: 'Serverless Inference is not offered in the China regions (aws-cn partition).',
     infera:

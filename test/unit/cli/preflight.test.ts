@@ -137,13 +137,11 @@ describe('infera preflight on a recorded account', () => {
 
   it('reports a check it cannot read as unknown, with the reason, never as a pass', async () => {
     await account('lambda-get-account-settings-default.json');
-    lambda
-      .on(GetAccountSettingsCommand)
-      .rejects(
-        Object.assign(new Error('User is not authorized to perform: lambda:GetAccountSettings'), {
-          name: 'AccessDeniedException',
-        }),
-      );
+    lambda.on(GetAccountSettingsCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform: lambda:GetAccountSettings'), {
+        name: 'AccessDeniedException',
+      }),
+    );
     const { code, checks } = await run();
     assert.equal(code, 0);
     const c = named(checks, 'Lambda concurrency');

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
+import { AWS_RULES } from '#core/aws/rules.ts';
 import { configSchema } from '#shared/config.ts';
+import { END, rulesTable, START } from '../../../scripts/lib/aws-rules-table.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const pages = [
@@ -89,5 +91,19 @@ describe('the documentation', () => {
 
   it('carries no history lines (which issue built what)', () => {
     for (const page of pages) assert.doesNotMatch(text(page), /\bissue \d+/i, page);
+  });
+
+  it("lists AWS's rules in docs/deploy.md exactly as the rules module holds them (npm run docs:rules)", () => {
+    const page = text('docs/deploy.md');
+    const block = page.slice(page.indexOf(START) + START.length, page.indexOf(END)).trim();
+    assert.equal(block, rulesTable());
+  });
+
+  it('gives every AWS rule an AWS page or an issue as its source, and the day it was read', () => {
+    for (const [id, rule] of Object.entries(AWS_RULES)) {
+      assert.match(rule.source.url, /^https:\/\/(docs\.aws\.amazon\.com|github\.com)\//, id);
+      assert.match(rule.read, /^\d{4}-\d{2}-\d{2}$/, id);
+      assert.ok(rule.rule.length > 10 && rule.infera.length > 10, id);
+    }
   });
 });
