@@ -4,7 +4,7 @@
  * turns HTTP into API Gateway v2 events and invokes the same handler modules that are deployed.
  */
 import { join, resolve } from 'node:path';
-import { InferaError } from '#core/errors.ts';
+import { InferaError, ModelPackageError } from '#core/errors.ts';
 import { numberFlag, parseCommand, runMain } from '../../cli/args.ts';
 import { DEFAULT_NAMES, handlerEnv, type LocalAws, startLocalAws } from './aws.ts';
 import { type LocalBatch, startLocalBatch } from './batch.ts';
@@ -177,6 +177,12 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
   });
   let localBatch: LocalBatch | undefined;
   try {
+    // What AWS would refuse behind its HTTP API, refused here first, before anything serves.
+    const { apiRuleProblems } = await import('#core/aws/manifest-rules.ts');
+    const { loadConfig } = await import('#shared/config.ts');
+    const { getRegistry } = await import('#shared/platform.ts');
+    const problems = apiRuleProblems((await getRegistry(loadConfig())).allVersions());
+    if (problems.length > 0) throw new ModelPackageError(problems);
     // Imported after the environment is set: the handlers read their config at load, as on a cold start.
     predict = (await import('#api/predict.ts')).handler as unknown as LambdaHandler;
     models = (await import('#api/models.ts')).handler as unknown as LambdaHandler;

@@ -7,8 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { copyModels, type RunningPlatform, startPlatform, writeTensorModel } from '../helpers.ts';
+import {
+  copyModels,
+  editJson,
+  type RunningPlatform,
+  run,
+  startPlatform,
+  writeTensorModel,
+} from '../helpers.ts';
 import { rawPost } from '../support/http.ts';
 import { readResult } from '../support/triton.ts';
 
@@ -135,5 +143,31 @@ describe("Lambda's and API Gateway's payload limits under npm start", () => {
     assert.equal(r.status, 413);
     const body = JSON.parse(r.body.toString()) as { error: string };
     assert.match(body.error, /6\.\d MB event .*Lambda takes at most 6 MB \(AWS rule lambda-sync-request\)/);
+  });
+
+  it('refuses to start with a model whose timeout is longer than API Gateway waits, naming the field and the fix', async () => {
+    const models = await copyModels();
+    await editJson(join(models, 'iris', '1', 'model.json'), (m) => {
+      m.target = { type: 'lambda', timeoutSeconds: 35 };
+    });
+    const r = await run(process.execPath, [
+      'infra/local/start.ts',
+      '--models',
+      models,
+      '--ephemeral',
+      '--port',
+      '0',
+      '--aws-port',
+      '0',
+      '--sagemaker-port',
+      '0',
+      '--quiet',
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /iris@1: target\.timeoutSeconds is 35, but API Gateway gives up on a call after 30 s \(AWS rule http-api-integration-timeout\)/,
+    );
+    assert.match(r.stderr, /Set it to at most 29 in models\/iris\/1\/model\.json/);
   });
 });
