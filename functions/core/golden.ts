@@ -93,7 +93,9 @@ function fallbackOf(reply: GoldenReply): string | undefined {
  * or from its fallback meanwhile.
  */
 export function endpointNotWarm(reply: GoldenReply): boolean {
-  return reply.status === 503 || reply.status === 504 || (reply.status === 200 && fallbackOf(reply) !== undefined);
+  return (
+    reply.status === 503 || reply.status === 504 || (reply.status === 200 && fallbackOf(reply) !== undefined)
+  );
 }
 
 /**

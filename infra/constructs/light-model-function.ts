@@ -271,8 +271,16 @@ export class LightModelFunction extends Construct {
       ExecutedVersion: version,
     };
     const lambdaMetric = (metricName: string) =>
-      new Metric({ namespace: 'AWS/Lambda', metricName, dimensionsMap: executed, period: minute, statistic: 'Sum' });
-    const serverErrors = this.metricServerErrors({ dimensionsMap: { service: this.function.serviceName, functionVersion: version } });
+      new Metric({
+        namespace: 'AWS/Lambda',
+        metricName,
+        dimensionsMap: executed,
+        period: minute,
+        statistic: 'Sum',
+      });
+    const serverErrors = this.metricServerErrors({
+      dimensionsMap: { service: this.function.serviceName, functionVersion: version },
+    });
     const min = props.minRequests ?? 10;
     const rate = props.errorRatePercent ?? 5;
     const errorRate = new Alarm(this, 'ErrorRate', {

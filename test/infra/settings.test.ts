@@ -67,6 +67,27 @@ describe('deployment settings for each component', () => {
     }
   });
 
+  it('gives a shared function one p99 bar for in-process models and another for SageMaker-routed ones', async () => {
+    const { stack, resources } = await synthApp(US, { 'infera:modelFunctions': 'shared' });
+    const shared = stack.sharedModels;
+    assert.ok(shared);
+    const bars = shared.latencyAlarms.map((a) => {
+      const p = resources[stack.getLogicalId(a.node.defaultChild as never)]?.Properties ?? {};
+      const route = (p.Dimensions as { Name: string; Value: unknown }[]).find(
+        (d) => d.Name === 'route',
+      )?.Value;
+      return [route, p.Threshold];
+    });
+    // One SageMaker-routed model (29 s timeout) used to set a 23,200 ms bar for every model.
+    assert.deepEqual(bars, [
+      ['lambda', 1000],
+      ['sagemaker', 23_200],
+    ]);
+    const group = Object.values(resources).find((r) => r.Type === 'AWS::CodeDeploy::DeploymentGroup');
+    const config = group?.Properties?.AlarmConfiguration as { Alarms: unknown[] } | undefined;
+    assert.equal(config?.Alarms.length, 4, 'error rate, a p99 per route, and 5xx per model');
+  });
+
   it('keeps the alarms for the dashboard when canaries are off, without CodeDeploy or endpoint rollback', async () => {
     const { stack, report, resources } = await synthApp(undefined, { 'infera:canary': 'false' });
     assert.deepEqual(findingsOf(report), []);

@@ -514,6 +514,14 @@ describe('Observability and security', () => {
     }
   });
 
+  it("keeps every function within a new account's 3,008 MB of Lambda memory", () => {
+    const over = ofType('AWS::Lambda::Function').filter(([, r]) => Number(props(r).MemorySize ?? 128) > 3008);
+    assert.deepEqual(
+      over.map(([id, r]) => `${id}: ${props(r).MemorySize}`),
+      [],
+    );
+  });
+
   it('reserves no concurrency, so a new account (quota 10) deploys; the stage throttle and the queue bound the load', () => {
     const functions = ofType('AWS::Lambda::Function');
     assert.ok(functions.length >= 10);

@@ -13,7 +13,7 @@ import { asJsonRequest } from '../seam/decode-v2.ts';
 import { parseInferResponse, parsePredictions, splitForPayload } from './endpoint-codec.ts';
 import { checkInstances, feedsV2 } from './feeds.ts';
 import type { PreparedVersions } from './prepared.ts';
-import { type Inferred, type Scored, type ScoreOptions, type Served, endpointPayloadLimit } from './types.ts';
+import { endpointPayloadLimit, type Inferred, type Scored, type ScoreOptions, type Served } from './types.ts';
 
 /** How the endpoint path answers from a fallback version: in-process scoring, v1 and v2. */
 export interface FallbackScoring {

@@ -1,6 +1,7 @@
 /** The scorer's public shapes: who served an answer, the options a caller passes, what it gets back. */
-import { limitOf } from '../aws/rules.ts';
+
 import type * as z from 'zod';
+import { limitOf } from '../aws/rules.ts';
 import type { InputMoments } from '../monitoring/inputs.ts';
 import type { LoadedModel } from '../ports.ts';
 import type { InferResponse, Prediction } from '../protocol.ts';

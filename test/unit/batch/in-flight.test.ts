@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { inFlight } from '#core/batch/in-flight.ts';
+import { batchWorkers, inFlight } from '#core/batch/in-flight.ts';
 
 /** A task that records how many tasks were running when it started, and ends when told to. */
 function tracker() {
@@ -61,5 +61,23 @@ describe('the in-flight gate', () => {
 
   it('refuses a limit that is not a whole number of at least 1', () => {
     for (const n of [0, -1, 1.5, Number.NaN]) assert.throws(() => inFlight(n), /whole number ≥ 1/);
+  });
+});
+
+describe('score workers against a serverless endpoint', () => {
+  it('holds the workers to half the endpoint’s maxConcurrency, since each has two chunks in flight', () => {
+    assert.deepEqual(batchWorkers(10, []), { workers: 10 });
+    assert.deepEqual(batchWorkers(10, [{ key: 'xl@1', maxConcurrency: 5 }]), {
+      workers: 2,
+      limitedBy: 'xl@1 (serverless maxConcurrency 5)',
+    });
+    assert.deepEqual(batchWorkers(3, [{ key: 'xl@1', maxConcurrency: 200 }]), { workers: 3 });
+  });
+
+  it('refuses an endpoint that even SQS’s minimum of two workers would throttle, naming the fix', () => {
+    assert.throws(
+      () => batchWorkers(10, [{ key: 'xl@1', maxConcurrency: 3 }]),
+      /xl@1 .*maxConcurrency 3, but batch scoring keeps at least 4 calls open .*Set target\.serverless\.maxConcurrency to at least 4 .*or deploy with -c infera:batch=false/,
+    );
   });
 });
