@@ -64,7 +64,8 @@ async function preTraffic(event: HookEvent, context: Context): Promise<{ status:
     const cases = loadCases(config.FIXTURES_DIR);
     // A SageMaker-routed version's endpoint may cold-start (serverless): ask again until it
     // answers itself, leaving 30 s of the hook's own time to report to CodeDeploy.
-    const deadline = Date.now() + context.getRemainingTimeInMillis() - 30_000;
+    // (A caller without a Lambda context, such as a test harness, gets one minute.)
+    const deadline = Date.now() + (context?.getRemainingTimeInMillis?.() ?? 60_000) - 30_000;
     const ask = askFunction((e) => invokeJson(lambda, config.TARGET_FUNCTION_ARN, e), event.DeploymentId);
     const results = await runGoldenChecks(
       cases,

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import * as z from 'zod';
+import { limitOf } from '#core/aws/rules.ts';
 import { ConfigError } from '#core/errors.ts';
 import { formatIssues } from '#core/issues.ts';
 import { parseRouteOverrides } from '#core/routing.ts';
@@ -52,7 +53,7 @@ export const configSchema = z.object({
     .number()
     .int()
     .min(1024)
-    .max(6 * 1024 * 1024)
+    .max(limitOf('lambda-sync-request'))
     .default(5 * 1024 * 1024)
     .describe('Request body limit; leaves room for the event envelope inside Lambda 6 MB payload limit.'),
   ORT_INTRA_OP_THREADS: z.coerce.number().int().min(1).max(64).default(Math.min(availableParallelism(), 4)),

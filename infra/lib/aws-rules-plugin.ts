@@ -20,7 +20,7 @@ export interface AwsRulesSettings {
 }
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
-type Template = { Resources?: Record<string, Resource> };
+type Template = { Resources?: Record<string, Resource>; Outputs?: Record<string, unknown> };
 interface Finding {
   readonly rule: AwsRuleId;
   readonly resource: string;
@@ -122,6 +122,39 @@ export function checkTemplate(
       problem: `the functions reserve ${reserved} executions in all; with an account quota of ${s.accountConcurrency} (infera:accountConcurrency) at most ${Math.max(0, room)} can be reserved.`,
       fix: `deploy with -c infera:reservedConcurrency=false (the default), or raise "Concurrent executions" in Service Quotas and set -c infera:accountConcurrency=<quota> (npx infera preflight reads it)`,
     });
+  }
+
+  if (all.length > limitOf('cloudformation-resources')) {
+    findings.push({
+      rule: 'cloudformation-resources',
+      resource: 'the stack',
+      problem: `the template has ${all.length} resources.`,
+      fix: 'share one model function among the models (-c infera:modelFunctions=shared), or turn off parts you do not use (infera:dashboard, infera:batch)',
+    });
+  }
+  const outputs = Object.keys(template.Outputs ?? {}).length;
+  if (outputs > limitOf('cloudformation-outputs')) {
+    findings.push({
+      rule: 'cloudformation-outputs',
+      resource: 'the stack',
+      problem: `the template has ${outputs} outputs.`,
+      fix: 'share one model function among the models (-c infera:modelFunctions=shared), which has one output',
+    });
+  }
+  const routes = new Map<string, number>();
+  for (const [, r] of of('AWS::ApiGatewayV2::Route')) {
+    const api = JSON.stringify(r.Properties?.ApiId);
+    routes.set(api, (routes.get(api) ?? 0) + 1);
+  }
+  for (const [api, n] of routes) {
+    if (n > limitOf('http-api-routes')) {
+      findings.push({
+        rule: 'http-api-routes',
+        resource: api,
+        problem: `the HTTP API has ${n} routes.`,
+        fix: 'share one model function among the models (-c infera:modelFunctions=shared), which has 6 routes in all, or ask for a higher route quota',
+      });
+    }
   }
 
   for (const [id, integ] of of('AWS::ApiGatewayV2::Integration')) {

@@ -211,9 +211,18 @@ describe('local platform (npm start)', () => {
         'body over the limit',
         'POST',
         iris,
-        `{"instances":[${Array.from({ length: 70_000 }, () => JSON.stringify(ok)).join(',')}]}`,
+        // Padded with spaces, so its event stays under Lambda's 6 MB and the edge's limit answers.
+        `{"instances":[${JSON.stringify(ok)}]}${' '.repeat(5.2 * 1024 * 1024)}`,
         413,
         /the limit is \d+ \(MAX_BODY_BYTES\)/,
+      ],
+      [
+        'event over Lambda’s limit',
+        'POST',
+        iris,
+        `{"instances":[${Array.from({ length: 70_000 }, () => JSON.stringify(ok)).join(',')}]}`,
+        413,
+        /event .*Lambda takes at most 6 MB \(AWS rule lambda-sync-request\)/,
       ],
       [
         'too many instances',

@@ -57,6 +57,23 @@ after(async () => {
 });
 
 /** The versions of the canaried model that 40 callers, each with its own routing key, are served. */
+/**
+ * Waits until the running platform has applied aliases.json (it watches the file, so a change
+ * lands a moment after the CLI wrote it), judged by the live versions GET /v1/models/{m} reports.
+ */
+async function applied(url: string, live: string[]): Promise<void> {
+  let seen: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    const body = (await (await fetch(`${url}/v1/models/${CANARIED}`)).json()) as {
+      traffic: { live: { version: string }[] };
+    };
+    seen = body.traffic.live.map((l) => l.version).sort();
+    if (JSON.stringify(seen) === JSON.stringify(live)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`the platform still serves ${seen.join(', ')}, not ${live.join(', ')}`);
+}
+
 async function versionsSeen(url: string): Promise<Set<string>> {
   const seen = new Set<string>();
   for (let i = 0; i < 40; i++) {
@@ -99,6 +116,7 @@ describe(`npm start with ${COUNT} models`, () => {
 
     const release = await cli(['release', CANARIED, '2', '--canary', '50', '--models', dir]);
     assert.equal(release.code, 0, release.stderr);
+    await applied(p.url, ['1', '2']);
     // Sticky routing keys put callers on both sides of the 50% split.
     const seen = await versionsSeen(p.url);
     assert.deepEqual([...seen].sort(), ['1', '2'], 'the canary serves both versions');
@@ -107,6 +125,7 @@ describe(`npm start with ${COUNT} models`, () => {
 
     const rollback = await cli(['rollback', CANARIED, '--models', dir]);
     assert.equal(rollback.code, 0, rollback.stderr);
+    await applied(p.url, ['1']);
     assert.deepEqual([...(await versionsSeen(p.url))], ['1'], 'every caller is back on version 1');
     const afterRollback = await answers(p.url, names);
     for (const n of names) assert.equal(afterRollback.get(n), before.get(n), `${n} after the rollback`);

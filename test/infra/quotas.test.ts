@@ -5,12 +5,14 @@
  * resources): CloudFormation's resources, outputs and template size, the HTTP API's routes per
  * API, IAM's policy sizes, Lambda's environment size and each function's resource-based policy.
  */
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { limitOf } from '#core/aws/rules.ts';
 import { PER_MODEL_MAX } from '../../infra/config.ts';
 import { makeModels } from '../../scripts/make-models.ts';
 import { MODELS } from '../helpers.ts';
@@ -20,18 +22,18 @@ type Resource = { Type: string; Properties?: Record<string, unknown> };
 
 /** Default quotas (the resource and route ones can be raised; IAM's and Lambda's cannot). */
 const QUOTAS = {
-  resourcesPerStack: 500,
-  routesPerApi: 300,
+  resourcesPerStack: limitOf('cloudformation-resources'),
+  routesPerApi: limitOf('http-api-routes'),
   /** Inline policies of one role, all together, in characters (whitespace not counted). */
-  inlinePolicyCharsPerRole: 10_240,
-  managedPolicyChars: 6_144,
+  inlinePolicyCharsPerRole: limitOf('iam-inline-policies'),
+  managedPolicyChars: limitOf('iam-managed-policy'),
   /** A function's resource-based policy, in bytes. */
-  functionPolicyBytes: 20_480,
-  outputsPerStack: 200,
+  functionPolicyBytes: limitOf('lambda-resource-policy'),
+  outputsPerStack: limitOf('cloudformation-outputs'),
   /** A template CloudFormation reads from S3, in bytes. */
-  templateBytes: 1_000_000,
+  templateBytes: limitOf('cloudformation-template-size'),
   /** A Lambda function's environment variables, names and values, in bytes. */
-  environmentBytes: 4_096,
+  environmentBytes: limitOf('lambda-environment'),
 };
 
 const generated = mkdtempSync(join(tmpdir(), 'infera-quota-models-'));

@@ -41,6 +41,15 @@ const SAGEMAKER_QUOTAS = {
   url: 'https://docs.aws.amazon.com/general/latest/gr/sagemaker.html',
 };
 
+const CFN_QUOTAS = {
+  title: 'AWS CloudFormation User Guide: Understand CloudFormation quotas',
+  url: 'https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html',
+};
+const IAM_QUOTAS = {
+  title: 'AWS Identity and Access Management User Guide: IAM and AWS STS quotas',
+  url: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html',
+};
+
 /** Every rule, by id. The id is what a synth finding and docs/deploy.md name. */
 export const AWS_RULES = {
   'lambda-sync-request': {
@@ -118,6 +127,14 @@ export const AWS_RULES = {
     source: LAMBDA_QUOTAS,
     read: READ,
   },
+  'lambda-resource-policy': {
+    rule: "A function's resource-based policy is at most 20 KB.",
+    limit: 20 * 1024,
+    unit: 'bytes',
+    infera: 'The quota tests check every function of the default, 10-model and 500-model deployments.',
+    source: LAMBDA_QUOTAS,
+    read: READ,
+  },
   'lambda-freeze': {
     rule: 'Lambda freezes the execution environment when the handler returns; work not awaited may never run.',
     infera:
@@ -152,6 +169,47 @@ export const AWS_RULES = {
     unit: 'count',
     infera: 'Beyond 10 models one shared function serves them all behind one route set.',
     source: HTTP_API_QUOTAS,
+    read: READ,
+  },
+  'cloudformation-resources': {
+    rule: 'A stack has at most 500 resources.',
+    limit: 500,
+    unit: 'count',
+    infera:
+      'cdk synth fails a template over it; beyond 10 models one shared function keeps a stack near 113.',
+    source: CFN_QUOTAS,
+    read: READ,
+  },
+  'cloudformation-outputs': {
+    rule: 'A stack has at most 200 outputs.',
+    limit: 200,
+    unit: 'count',
+    infera: 'cdk synth fails a template over it; a shared function has one output, not one per model.',
+    source: CFN_QUOTAS,
+    read: READ,
+  },
+  'cloudformation-template-size': {
+    rule: 'A template read from S3 is at most 1 MB.',
+    limit: 1_000_000,
+    unit: 'bytes',
+    infera: 'The quota tests check the 500-model template.',
+    source: CFN_QUOTAS,
+    read: READ,
+  },
+  'iam-inline-policies': {
+    rule: "A role's inline policies take at most 10,240 characters together.",
+    limit: 10_240,
+    unit: 'count',
+    infera: 'Grants name single resources; the quota tests add up every role’s policies.',
+    source: IAM_QUOTAS,
+    read: READ,
+  },
+  'iam-managed-policy': {
+    rule: 'A managed policy is at most 6,144 characters.',
+    limit: 6_144,
+    unit: 'count',
+    infera: 'The quota tests check every managed policy.',
+    source: IAM_QUOTAS,
     read: READ,
   },
   'sagemaker-realtime-payload': {

@@ -106,4 +106,20 @@ describe('the AWS rules on a synthesized template', () => {
     const t = { Resources: { Env: fn({ Environment: { Variables: { MODEL_NAMES: 'm,'.repeat(2100) } } }) } };
     assert.deepEqual(rules(t), ['lambda-environment']);
   });
+
+  it('finds a stack over 500 resources, 200 outputs or 300 routes on one API', () => {
+    const many = (
+      n: number,
+      make: (i: number) => [string, { Type: string; Properties?: Record<string, unknown> }],
+    ) => Object.fromEntries(Array.from({ length: n }, (_, i) => make(i)));
+    const routes = many(301, (i) => [
+      `R${i}`,
+      { Type: 'AWS::ApiGatewayV2::Route', Properties: { ApiId: { Ref: 'Api' } } },
+    ]);
+    assert.deepEqual(rules({ Resources: routes }), ['http-api-routes']);
+    const queues = many(501, (i) => [`Q${i}`, { Type: 'AWS::SQS::Queue' }]);
+    assert.deepEqual(rules({ Resources: queues }), ['cloudformation-resources']);
+    const outputs = Object.fromEntries(Array.from({ length: 201 }, (_, i) => [`O${i}`, { Value: 'x' }]));
+    assert.deepEqual(rules({ Resources: {}, Outputs: outputs } as never), ['cloudformation-outputs']);
+  });
 });
