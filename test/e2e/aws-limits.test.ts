@@ -9,14 +9,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  copyModels,
-  editJson,
-  type RunningPlatform,
-  run,
-  startPlatform,
-  writeTensorModel,
-} from '../helpers.ts';
+import { copyModels, editJson, type RunningPlatform, startPlatform, writeTensorModel } from '../helpers.ts';
 import { rawPost } from '../support/http.ts';
 import { readResult } from '../support/triton.ts';
 
@@ -150,24 +143,14 @@ describe("Lambda's and API Gateway's payload limits under npm start", () => {
     await editJson(join(models, 'iris', '1', 'model.json'), (m) => {
       m.target = { type: 'lambda', timeoutSeconds: 35 };
     });
-    const r = await run(process.execPath, [
-      'infra/local/start.ts',
-      '--models',
-      models,
-      '--ephemeral',
-      '--port',
-      '0',
-      '--aws-port',
-      '0',
-      '--sagemaker-port',
-      '0',
-      '--quiet',
-    ]);
-    assert.equal(r.code, 1);
-    assert.match(
-      r.stderr,
-      /iris@1: target\.timeoutSeconds is 35, but API Gateway gives up on a call after 30 s \(AWS rule http-api-integration-timeout\)/,
-    );
-    assert.match(r.stderr, /Set it to at most 29 in models\/iris\/1\/model\.json/);
+    await assert.rejects(startPlatform({ MODELS_DIR: models }, ['--quiet']), (e: Error) => {
+      assert.match(e.message, /exited with 1/);
+      assert.match(
+        e.message,
+        /iris@1: target\.timeoutSeconds is 35, but API Gateway gives up on a call after 30 s \(AWS rule http-api-integration-timeout\)/,
+      );
+      assert.match(e.message, /Set it to at most 29 in models\/iris\/1\/model\.json/);
+      return true;
+    });
   });
 });
