@@ -157,6 +157,7 @@ export function checkTemplate(
     }
   }
 
+  const slowBehindApi = new Set<string>();
   for (const [id, integ] of of('AWS::ApiGatewayV2::Integration')) {
     const p = integ.Properties ?? {};
     const max = limitOf('http-api-integration-timeout');
@@ -170,11 +171,13 @@ export function checkTemplate(
       });
     }
     const fn = functionOf(p.IntegrationUri);
-    if (fn && timeoutOf(fn[1]) > max) {
+    // One finding a function, however many routes reach it.
+    if (fn && timeoutOf(fn[1]) > max && !slowBehindApi.has(fn[0])) {
+      slowBehindApi.add(fn[0]);
       findings.push({
         rule: 'http-api-integration-timeout',
         resource: fn[0],
-        problem: `the function behind ${id} may run ${timeoutOf(fn[1])} s; the HTTP API gives up after ${max} s and the caller sees a 503 while the function goes on.`,
+        problem: `the function behind ${id} may run ${timeoutOf(fn[1])} s; the HTTP API gives up after ${max} s and the caller gets an error while the function goes on.`,
         fix: `set target.timeoutSeconds in the model's model.json to at most ${max - 1}, or deploy with -c infera:api=false and call the function's live alias directly`,
       });
     }

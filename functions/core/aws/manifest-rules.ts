@@ -14,7 +14,7 @@ export function apiRuleProblems(versions: readonly ModelVersion[]): string[] {
     const t = mv.manifest.target;
     if (t.type === 'lambda' && t.timeoutSeconds !== undefined && t.timeoutSeconds >= max) {
       problems.push(
-        `${mv.name}@${mv.version}: target.timeoutSeconds is ${t.timeoutSeconds}, but API Gateway gives up on a call after ${max} s (AWS rule http-api-integration-timeout), so callers would see 503s while the function runs on. Set it to at most ${max - 1} in models/${mv.name}/${mv.version}/model.json; on AWS, a longer-running model can be deployed with -c infera:api=false and called through its function's live alias.`,
+        `${mv.name}@${mv.version}: target.timeoutSeconds is ${t.timeoutSeconds}, but API Gateway gives up on a call after ${max} s (AWS rule http-api-integration-timeout), so callers would get an error while the function runs on. Set it to at most ${max - 1} in models/${mv.name}/${mv.version}/model.json; on AWS, a longer-running model can be deployed with -c infera:api=false and called through its function's live alias.`,
       );
     }
   }

@@ -77,8 +77,10 @@ describe('the AWS rules on a synthesized template', () => {
         Fn: fn({ Timeout: timeout }),
         Live: { Type: 'AWS::Lambda::Alias', Properties: { FunctionName: { Ref: 'Fn' } } },
         Integ: { Type: 'AWS::ApiGatewayV2::Integration', Properties: { IntegrationUri: { Ref: 'Live' } } },
+        Infer: { Type: 'AWS::ApiGatewayV2::Integration', Properties: { IntegrationUri: { Ref: 'Live' } } },
       },
     });
+    // One finding for the function, however many routes reach it.
     assert.deepEqual(rules(t(35)), ['http-api-integration-timeout']);
     assert.deepEqual(rules(t(30)), []);
   });
