@@ -34,7 +34,9 @@ export async function cloudWatchTimes(
   w: StackWindow,
 ): Promise<ProbeResult[]> {
   const client = new CloudWatchClient(w.region ? { region: w.region } : {});
-  const end = w.now ?? new Date();
+  // The query's times travel in whole seconds: end on the next one, or a point written this
+  // second (a run straight after traffic) falls outside the window.
+  const end = w.now ?? new Date(Math.ceil(Date.now() / 1000) * 1000);
   const start = new Date(end.getTime() - w.hours * 3_600_000);
   // One data point over the whole window: the period is the window, in whole minutes.
   const period = Math.max(60, Math.ceil((w.hours * 3600) / 60) * 60);
