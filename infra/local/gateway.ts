@@ -233,7 +233,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     if (result === 'timeout') {
       send(res, 504, {
-        error: `The function did not answer within ${timeoutMs} ms.`,
+        error: `The function did not answer within ${timeoutMs / 1000} s, the HTTP API's integration timeout (AWS rule http-api-integration-timeout): on AWS, API Gateway answers 504 and the function runs on. Send fewer instances per request, or use batch scoring (POST /v1/batch) for long work.`,
         code: 'gateway_timeout',
       });
       return 504;
