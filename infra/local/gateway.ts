@@ -220,10 +220,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     } finally {
       clearTimeout(timer);
     }
-    if (result !== 'timeout' && resultBytes(result) > limitOf('lambda-sync-response')) {
+    const returned = result === 'timeout' ? 0 : resultBytes(result);
+    if (returned > limitOf('lambda-sync-response')) {
       // The invocation fails on AWS, and API Gateway answers a bare 500; locally it says why.
       console.error(
-        `function ${fnName} returned ${megabytes(resultBytes(result))}, over Lambda's ${megabytes(limitOf('lambda-sync-response'))} response limit (AWS rule lambda-sync-response)`,
+        `function ${fnName} returned ${megabytes(returned)}, over Lambda's ${megabytes(limitOf('lambda-sync-response'))} response limit (AWS rule lambda-sync-response)`,
       );
       send(res, 500, {
         error: `Internal Server Error: the function's answer is over Lambda's ${megabytes(limitOf('lambda-sync-response'))} response limit (AWS rule lambda-sync-response), so API Gateway would answer 500.`,

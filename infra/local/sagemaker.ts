@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { limitOf } from '#core/aws/rules.ts';
+import { endpointPayloadLimit } from '#core/scoring/types.ts';
 import { answerClientErrors } from '#http/client-errors.ts';
 import { foreignRequest } from './guard.ts';
 import { childMemorySettings } from './memory.ts';
@@ -191,10 +191,6 @@ function sendError(res: ServerResponse, status: number, type: string, fields: Re
   res.end(body);
 }
 
-/** InvokeEndpoint's request limit for an endpoint (AWS rules sagemaker-*-payload). */
-const payloadLimit = (spec: LocalEndpointSpec | undefined) =>
-  limitOf(spec?.serverless ? 'sagemaker-serverless-payload' : 'sagemaker-realtime-payload');
-
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -248,7 +244,7 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions = {}): Pro
 
   async function handle(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const c = containers.get(name);
-    const limit = payloadLimit(c?.spec);
+    const limit = endpointPayloadLimit(c?.spec ?? {});
     const body = await readBody(req, limit);
     if (!c) {
       sendError(res, 400, 'ValidationError', {

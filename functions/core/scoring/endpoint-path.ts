@@ -13,7 +13,14 @@ import { asJsonRequest } from '../seam/decode-v2.ts';
 import { parseInferResponse, parsePredictions, splitForPayload } from './endpoint-codec.ts';
 import { checkInstances, feedsV2 } from './feeds.ts';
 import type { PreparedVersions } from './prepared.ts';
-import { endpointPayloadLimit, type Inferred, type Scored, type ScoreOptions, type Served } from './types.ts';
+import {
+  endpointPayloadLimit,
+  endpointPayloadRule,
+  type Inferred,
+  type Scored,
+  type ScoreOptions,
+  type Served,
+} from './types.ts';
 
 /** How the endpoint path answers from a fallback version: in-process scoring, v1 and v2. */
 export interface FallbackScoring {
@@ -105,7 +112,7 @@ export class EndpointPath {
     const body = JSON.stringify(asJsonRequest(req, mv.manifest));
     if (Buffer.byteLength(body) > this.#maxBytesFor(endpoint)) {
       throw new PayloadTooLargeError(
-        `This request is ${Buffer.byteLength(body)} bytes; model '${mv.name}' runs on a SageMaker ${endpoint.serverless ? 'Serverless ' : ''}endpoint, whose synchronous limit is ${endpointPayloadLimit(endpoint)} bytes (AWS rule ${endpoint.serverless ? 'sagemaker-serverless-payload' : 'sagemaker-realtime-payload'}). Send fewer rows per request, or use batch scoring (POST /v1/batch), which splits large inputs across calls.`,
+        `This request is ${Buffer.byteLength(body)} bytes; model '${mv.name}' runs on a SageMaker ${endpoint.serverless ? 'Serverless ' : ''}endpoint, whose synchronous limit is ${endpointPayloadLimit(endpoint)} bytes (AWS rule ${endpointPayloadRule(endpoint)}). Send fewer rows per request, or use batch scoring (POST /v1/batch), which splits large inputs across calls.`,
       );
     }
     try {

@@ -91,7 +91,14 @@ export interface ScorerOptions {
   readonly remoteMaxBytes?: number;
 }
 
+/** The AWS rule that bounds an InvokeEndpoint request: serverless endpoints take less. */
+export function endpointPayloadRule(endpoint: {
+  readonly serverless?: unknown;
+}): 'sagemaker-serverless-payload' | 'sagemaker-realtime-payload' {
+  return endpoint.serverless ? 'sagemaker-serverless-payload' : 'sagemaker-realtime-payload';
+}
+
 /** SageMaker InvokeEndpoint's request limit for an endpoint: 4 MB serverless, 6 MB on instances. */
 export function endpointPayloadLimit(endpoint: { readonly serverless?: unknown }): number {
-  return limitOf(endpoint.serverless ? 'sagemaker-serverless-payload' : 'sagemaker-realtime-payload');
+  return limitOf(endpointPayloadRule(endpoint));
 }
