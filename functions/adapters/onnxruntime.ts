@@ -1,5 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { EngineOptions, HostTensor, InferenceEngine, LoadedModel, TensorType } from '#core/ports.ts';
 
@@ -55,6 +57,27 @@ function ortVersion(): string {
 
 export type ProviderChoice = 'auto' | 'cpu' | 'cuda';
 
+/** How many of a graph's nodes ran on each execution provider ("CUDAExecutionProvider": 9). */
+export type Placement = Readonly<Record<string, number>>;
+
+/**
+ * The nodes per execution provider in an ONNX Runtime profile (its JSON trace): each node's
+ * kernel event names the provider that ran it. A CUDA session can still run some nodes on CPU
+ * (ops without a CUDA kernel), so this, not the provider asked for, says where the work ran.
+ */
+export function placementOf(profile: unknown): Placement {
+  const nodes = new Map<string, Set<string>>();
+  for (const e of Array.isArray(profile) ? profile : []) {
+    const event = e as { cat?: unknown; name?: unknown; args?: { provider?: unknown } };
+    const provider = event.args?.provider;
+    if (event.cat !== 'Node' || typeof provider !== 'string' || typeof event.name !== 'string') continue;
+    const set = nodes.get(provider) ?? new Set<string>();
+    set.add(event.name.replace(/_kernel_time$|_fence_(before|after)$/, ''));
+    nodes.set(provider, set);
+  }
+  return Object.fromEntries([...nodes].map(([p, set]) => [p, set.size]));
+}
+
 /** Whether this machine shows an NVIDIA GPU to the process (as a SageMaker GPU instance does). */
 export function gpuVisible(): boolean {
   const visible = process.env.NVIDIA_VISIBLE_DEVICES;
@@ -66,9 +89,11 @@ export function gpuVisible(): boolean {
 export function sessionOptions(
   options: EngineOptions,
   provider: 'cpu' | 'cuda' = 'cpu',
+  profilePrefix?: string,
 ): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+    ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     ...(process.env.X_ARENA === '0' ? { enableCpuMemArena: false } : {}),
@@ -82,19 +107,31 @@ export function sessionOptions(
 /**
  * The onnxruntime-node implementation of the InferenceEngine port. Lambda uses the CPU provider;
  * the serving container asks for CUDA when a GPU is visible and falls back to CPU (and says so)
- * when this build of ONNX Runtime cannot use it.
+ * when this build of ONNX Runtime cannot use it, unless it was told `cuda`: then it fails.
+ * With `reportPlacement`, each session profiles its first run and reports where its nodes ran.
  */
 export class OnnxRuntimeEngine implements InferenceEngine {
   readonly name = 'onnxruntime';
   readonly version = ortVersion();
   readonly #choice: ProviderChoice;
   readonly #log: (message: string) => void;
+  readonly #reportPlacement: ((placement: Placement) => void) | undefined;
   /** The provider the last session was created with. */
   provider: 'cpu' | 'cuda' = 'cpu';
+  /** Where the last session's first run ran its nodes; unset until a run with reportPlacement. */
+  placement: Placement | undefined;
 
-  constructor(opts: { providers?: ProviderChoice; log?: (message: string) => void } = {}) {
+  constructor(
+    opts: {
+      providers?: ProviderChoice;
+      log?: (message: string) => void;
+      /** Profile each session's first run and call this with its placement. */
+      reportPlacement?: (placement: Placement) => void;
+    } = {},
+  ) {
     this.#choice = opts.providers ?? 'cpu';
     this.#log = opts.log ?? (() => {});
+    this.#reportPlacement = opts.reportPlacement;
   }
 
   async load(model: Uint8Array, options: EngineOptions): Promise<LoadedModel> {
@@ -106,8 +143,11 @@ export class OnnxRuntimeEngine implements InferenceEngine {
         return m;
       } catch (err) {
         if (this.#choice === 'cuda') {
+          const gpu = gpuVisible()
+            ? 'a GPU is visible'
+            : 'no GPU is visible (no /dev/nvidia0, NVIDIA_VISIBLE_DEVICES unset)';
           throw new Error(
-            `INFERA_EXECUTION_PROVIDER=cuda, but ONNX Runtime could not create a CUDA session: ${(err as Error).message}. Install onnxruntime-node with its CUDA binaries, or use auto.`,
+            `INFERA_EXECUTION_PROVIDER=cuda, and it will not serve on CPU, but ONNX Runtime could not create a CUDA session (${gpu}): ${(err as Error).message}. Run the cuda image (functions/container/Dockerfile --target cuda, with onnxruntime-node's CUDA 12 binaries, CUDA 12 and cuDNN 9) on a GPU instance (ml.g*, ml.p*), or set INFERA_EXECUTION_PROVIDER=auto to allow CPU.`,
           );
         }
         this.#log(`CUDA is visible but ONNX Runtime could not use it (${(err as Error).message}); using CPU`);
@@ -118,17 +158,53 @@ export class OnnxRuntimeEngine implements InferenceEngine {
   }
 
   async #create(model: Uint8Array, options: EngineOptions, provider: 'cpu' | 'cuda'): Promise<LoadedModel> {
-    return new OrtModel(await ort.InferenceSession.create(model, sessionOptions(options, provider)));
+    if (!this.#reportPlacement) {
+      return new OrtModel(await ort.InferenceSession.create(model, sessionOptions(options, provider)));
+    }
+    const report = this.#reportPlacement;
+    const dir = mkdtempSync(join(tmpdir(), 'infera-placement-'));
+    try {
+      const session = await ort.InferenceSession.create(
+        model,
+        sessionOptions(options, provider, join(dir, 'profile')),
+      );
+      return new OrtModel(session, {
+        dir,
+        done: (placement) => {
+          this.placement = placement;
+          report(placement);
+        },
+      });
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+}
+
+/** Ends a session's profile after its first run and reads the placement from it. */
+function endProfile(session: ort.InferenceSession, dir: string): Placement {
+  try {
+    session.endProfiling();
+    const file = readdirSync(dir).find((f) => f.endsWith('.json'));
+    return file ? placementOf(JSON.parse(readFileSync(join(dir, file), 'utf8'))) : {};
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
 class OrtModel implements LoadedModel {
   readonly #session: ort.InferenceSession;
+  #profile: { dir: string; done: (placement: Placement) => void } | undefined;
   readonly inputs;
   readonly outputs;
 
-  constructor(session: ort.InferenceSession) {
+  constructor(
+    session: ort.InferenceSession,
+    profile?: { dir: string; done: (placement: Placement) => void },
+  ) {
     this.#session = session;
+    this.#profile = profile;
     this.inputs = session.inputMetadata.map((m) =>
       m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name },
     );
@@ -146,12 +222,19 @@ class OrtModel implements LoadedModel {
     const result = outputNames
       ? await this.#session.run(ortFeeds, outputNames)
       : await this.#session.run(ortFeeds);
+    const profile = this.#profile;
+    if (profile) {
+      this.#profile = undefined;
+      profile.done(endProfile(this.#session, profile.dir));
+    }
     const out: Record<string, HostTensor> = {};
     for (const [name, value] of Object.entries(result)) out[name] = fromOrtTensor(name, value as ort.Tensor);
     return out;
   }
 
   release(): Promise<void> {
+    if (this.#profile) rmSync(this.#profile.dir, { recursive: true, force: true });
+    this.#profile = undefined;
     return this.#session.release();
   }
 }

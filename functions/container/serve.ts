@@ -26,7 +26,8 @@ Environment:
   INFERA_MAX_BATCH_ROWS       rows per session.run (default 64)
   INFERA_MAX_DELAY_MS         longest a request waits for company (default 2)
   INFERA_MAX_INFLIGHT         session.run calls at once (default 1)
-  INFERA_EXECUTION_PROVIDER   auto|cpu|cuda (default auto: CUDA when a GPU is visible)
+  INFERA_EXECUTION_PROVIDER   auto|cpu|cuda (default auto: CUDA when a GPU is visible; cuda:
+                              CUDA or fail to start, so a GPU endpoint never serves on CPU)
   INFERA_MAX_BODY_BYTES       request limit (default 104857600)
   ORT_INTRA_OP_THREADS        threads per operator (default: all cores)
   INFERA_ACCESS_LOG           true: one log line per request
@@ -91,6 +92,15 @@ async function main(argv: string[]): Promise<void> {
   const engine = new OnnxRuntimeEngine({
     providers: env.INFERA_EXECUTION_PROVIDER,
     log: (message) => log({ level: 'WARN', message }),
+    // ONNX Runtime's own profile of the first request says where each node ran.
+    reportPlacement: (placement) =>
+      log({
+        message: 'placement',
+        model: mv.name,
+        version: mv.version,
+        provider: engine.provider,
+        placement,
+      }),
   });
   let batching: BatchingModel | undefined;
   const scorer = new Scorer(
@@ -120,6 +130,9 @@ async function main(argv: string[]): Promise<void> {
     get provider() {
       return engine.provider;
     },
+    get placement() {
+      return engine.placement;
+    },
     log,
     accessLog: env.INFERA_ACCESS_LOG,
     ...(fault ? { fault } : {}),
@@ -143,6 +156,7 @@ async function main(argv: string[]): Promise<void> {
     version: mv.version,
     port,
     provider: engine.provider,
+    requested: env.INFERA_EXECUTION_PROVIDER,
     microbatch: env.INFERA_MICROBATCH
       ? {
           maxBatchRows: env.INFERA_MAX_BATCH_ROWS,

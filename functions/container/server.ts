@@ -30,6 +30,8 @@ export interface ContainerOptions {
   /** Chaos testing: make every invocation fail this way. Never set in production. */
   readonly fault?: Fault;
   readonly provider: string;
+  /** Nodes per execution provider in the first request, once one has run (ONNX Runtime's profile). */
+  readonly placement?: Readonly<Record<string, number>> | undefined;
   readonly batching?: BatchingModel;
   readonly log: (record: Record<string, unknown>) => void;
   readonly accessLog?: boolean;
@@ -248,6 +250,7 @@ export function createContainerServer(o: ContainerOptions): Server {
           model: o.mv.name,
           version: o.mv.version,
           provider: o.provider,
+          ...(o.placement ? { placement: o.placement } : {}),
         }),
       );
       return done(ready ? 200 : 503);
@@ -262,7 +265,15 @@ export function createContainerServer(o: ContainerOptions): Server {
       return done(200);
     }
     if (req.method === 'GET' && path === '/stats') {
-      send(res, 200, JSON.stringify({ microbatch: o.batching?.stats ?? null, provider: o.provider }));
+      send(
+        res,
+        200,
+        JSON.stringify({
+          microbatch: o.batching?.stats ?? null,
+          provider: o.provider,
+          placement: o.placement ?? null,
+        }),
+      );
       return done(200);
     }
     if (path !== '/invocations') {
