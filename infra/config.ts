@@ -37,6 +37,12 @@ export const deployConfigSchema = z
       .describe(
         'SageMaker endpoints for heavy models: as each manifest declares, all serverless, or none (heavy models are left out).',
       ),
+    imageBuild: z
+      .enum(['codebuild', 'docker'])
+      .default('codebuild')
+      .describe(
+        'How cdk deploy builds the SageMaker serving images: in AWS CodeBuild during the deployment (no Docker engine needed on this machine), or with the local Docker engine (CDK image assets).',
+      ),
     canary: bool
       .default(true)
       .describe(

@@ -7,7 +7,7 @@ import { formatIssues } from './issues.ts';
 import { type Aliases, type Manifest, MODEL_NAME, manifestSchema, VERSION } from './manifest.ts';
 import type { LoadOptions, ModelEntry, ModelVersion } from './model-types.ts';
 import { relPath as rel } from './paths.ts';
-import { DEFAULT_ROUTE_POLICY, decideRoute, type RoutePolicy } from './routing.ts';
+import { DEFAULT_ROUTE_POLICY, decideRoute, hardwareOf, type Route, type RoutePolicy } from './routing.ts';
 import {
   type AliasesFile,
   aliasesFileSchema,
@@ -266,11 +266,8 @@ async function loadVersion(
     bytes = undefined;
   }
   const route = decideRoute({ name, version, sizeBytes }, manifest, policy);
-  const instance = route.endpoint?.instanceType ?? '';
-  if (route.target === 'sagemaker' && instance.startsWith('ml.inf') && !route.endpoint?.image) {
-    problems.push(
-      `${rel(manifestPath)}: target.instanceType ${instance} is Inferentia, which runs Neuron-compiled models, not ONNX; set target.image (and target.modelDataUrl) to a Neuron serving image, or pick a GPU type such as ml.g5.xlarge`,
-    );
+  for (const problem of hardwareProblems(manifest, route)) {
+    problems.push(`${rel(manifestPath)}: ${problem}`);
     ok = false;
   }
   if (sizeBytes === undefined) {
@@ -482,4 +479,34 @@ async function readJson(
     problems.push(`${rel(path)}: not valid JSON: ${(err as Error).message}`);
     return undefined;
   }
+}
+
+/**
+ * What a manifest's target asks of the hardware that its instance type cannot give: ONNX on
+ * Inferentia or Trainium (AWS rule sagemaker-neuron), a Neuron model without its compiled
+ * artifact, or an accelerator the instance type does not carry.
+ */
+export function hardwareProblems(manifest: Manifest, route: Route): string[] {
+  const instance = route.endpoint?.instanceType;
+  if (route.target !== 'sagemaker' || !instance) return [];
+  const hardware = hardwareOf(instance);
+  const t = manifest.target;
+  const accelerator = t.type === 'lambda' ? undefined : t.accelerator;
+  const problems: string[] = [];
+  if (hardware === 'neuron' && !route.endpoint?.image) {
+    problems.push(
+      `target.instanceType ${instance} is Inferentia or Trainium, which runs Neuron-compiled models, not ONNX; set target.image to a Neuron serving image (e.g. 763104351884.dkr.ecr.<region>.amazonaws.com/pytorch-inference-neuronx:<tag>) and target.modelDataUrl to your compiled model.tar.gz (docs/heavy-models.md), or pick a GPU type such as ml.g5.xlarge`,
+    );
+  } else if (hardware === 'neuron' && !route.endpoint?.modelDataUrl) {
+    problems.push(
+      `target.instanceType ${instance} runs a Neuron-compiled model, which infera cannot build from model.onnx; set target.modelDataUrl to the s3://…/model.tar.gz your Neuron compile produced`,
+    );
+  }
+  const wanted = accelerator === 'gpu' ? 'gpu' : accelerator === 'inferentia' ? 'neuron' : undefined;
+  if (wanted && wanted !== hardware) {
+    problems.push(
+      `target.accelerator "${accelerator}" asks for ${wanted === 'gpu' ? 'an NVIDIA GPU' : 'AWS Inferentia'}, but target.instanceType ${instance} has ${hardware === 'cpu' ? 'none' : hardware === 'gpu' ? 'a GPU' : 'Neuron chips'}; choose an instance type such as ${wanted === 'gpu' ? 'ml.g5.xlarge' : 'ml.inf2.xlarge'}, or drop target.accelerator`,
+    );
+  }
+  return problems;
 }

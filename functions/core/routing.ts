@@ -77,6 +77,17 @@ const INSTANCE_FOR: Record<'none' | 'gpu' | 'inferentia', string> = {
   inferentia: 'ml.inf2.xlarge',
 };
 
+/**
+ * The accelerator a SageMaker instance type carries, by family: NVIDIA GPUs (ml.g4dn, g5, g6,
+ * p3, p4d, p5...), AWS Neuron chips (ml.inf1, inf2, trn1...), or none (CPU).
+ */
+export function hardwareOf(instanceType: string): 'gpu' | 'neuron' | 'cpu' {
+  const family = /^ml\.([a-z]+)\d/.exec(instanceType)?.[1] ?? '';
+  if (family === 'g' || family === 'p') return 'gpu';
+  if (family === 'inf' || family === 'trn') return 'neuron';
+  return 'cpu';
+}
+
 /** The instance type an endpoint gets when its manifest names none. */
 export function defaultInstanceType(accelerator: 'none' | 'gpu' | 'inferentia' = 'none'): string {
   return INSTANCE_FOR[accelerator];

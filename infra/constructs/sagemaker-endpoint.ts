@@ -4,7 +4,6 @@ import { ArnFormat, Aws, Duration, Stack } from 'aws-cdk-lib';
 import { PredefinedMetric, ScalableTarget, ServiceNamespace } from 'aws-cdk-lib/aws-applicationautoscaling';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { Effect, Grant, type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -12,10 +11,17 @@ import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { defaultEndpointName, endpointPrefixOf } from '#core/routing.ts';
+import { defaultEndpointName, endpointPrefixOf, hardwareOf } from '#core/routing.ts';
 import { modelTarball } from '../lib/model-tarball.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
-import { PROJECT_ROOT } from './infera-function.ts';
+import { type ImageBuild, type ServingImage, ServingImages } from './serving-image.ts';
+
+/**
+ * The SageMaker inference AMI of a GPU variant that runs infera's cuda image: NVIDIA driver 550,
+ * CUDA 12.4, the CUDA version the image is built on, so no forward-compatibility libraries are
+ * needed (AWS rule sagemaker-inference-ami).
+ */
+export const GPU_INFERENCE_AMI = 'al2-ami-sagemaker-inference-gpu-3-1';
 
 export interface ServerlessInference {
   /** 1024-6144, in steps of 1024. */
@@ -46,9 +52,16 @@ export interface SageMakerModelEndpointProps {
   readonly modelDir?: string;
   /**
    * A user image (e.g. a Neuron serving image for Inferentia) instead of the repo's container.
-   * @default the repo's ONNX serving container, built from functions/container/Dockerfile
+   * @default the repo's ONNX serving container, built from functions/container/Dockerfile: the
+   * cuda target on GPU instances (ml.g*, ml.p*), the cpu target elsewhere
    */
   readonly imageUri?: string;
+  /**
+   * How the repo's container is built: in CodeBuild during the deployment (no local Docker) or
+   * by the local Docker engine.
+   * @default 'codebuild'
+   */
+  readonly imageBuild?: ImageBuild;
   /**
    * s3://bucket/key of model.tar.gz for a user image.
    * @default model.tar.gz built from `modelDir` and uploaded as an asset
@@ -101,8 +114,6 @@ export interface SageMakerModelEndpointProps {
    * @default true on instances, false on serverless
    */
   readonly networkIsolation?: boolean;
-  /** @default 'linux/amd64' for the repo's container */
-  readonly platform?: Platform;
 }
 
 /**
@@ -125,6 +136,10 @@ export class SageMakerModelEndpoint extends Construct {
   readonly isAsync: boolean;
   /** Set for a serverless endpoint. */
   readonly serverless: ServerlessInference | undefined;
+  /** The accelerator its instances carry; serverless endpoints are CPU. */
+  readonly hardware: 'gpu' | 'neuron' | 'cpu';
+  /** The repo's serving image it runs; unset with a user image. */
+  readonly image: ServingImage | undefined;
 
   constructor(scope: Construct, id: string, props: SageMakerModelEndpointProps) {
     super(scope, id);
@@ -179,18 +194,24 @@ export class SageMakerModelEndpoint extends Construct {
       }),
     );
 
+    const instanceType = props.instanceType ?? 'ml.g5.xlarge';
+    const instanceCount = props.instanceCount ?? 1;
+    this.hardware = props.serverless ? 'cpu' : hardwareOf(instanceType);
+    if (this.hardware === 'neuron' && !props.imageUri) {
+      throw new Error(
+        `${this.node.path}: ${instanceType} carries AWS Inferentia or Trainium chips, which run Neuron-compiled models, not ONNX; set imageUri to a Neuron serving image and modelDataUrl to the compiled model.tar.gz (docs/heavy-models.md), or pick a GPU type such as ml.g5.xlarge.`,
+      );
+    }
     let image: string;
     if (props.imageUri) {
       image = props.imageUri;
+      this.image = undefined;
     } else {
-      const asset = new DockerImageAsset(this, 'Image', {
-        directory: PROJECT_ROOT,
-        file: 'functions/container/Dockerfile',
-        platform: props.platform ?? Platform.LINUX_AMD64,
-        exclude: ['*', '!package.json', '!package-lock.json', '!.npmrc', '!functions', '!functions/**'],
-      });
-      asset.repository.grantPull(this.role);
-      image = asset.imageUri;
+      this.image = ServingImages.of(this, props.imageBuild ?? 'codebuild').image(
+        this.hardware === 'gpu' ? 'cuda' : 'cpu',
+      );
+      this.image.grantPull(this.role);
+      image = this.image.imageUri;
     }
     let modelDataUrl = props.modelDataUrl;
     if (!modelDataUrl) {
@@ -214,7 +235,13 @@ export class SageMakerModelEndpoint extends Construct {
       primaryContainer: {
         image,
         modelDataUrl,
-        environment: { INFERA_EXECUTION_PROVIDER: 'auto', POWERTOOLS_SERVICE_NAME: this.endpointName },
+        environment: {
+          POWERTOOLS_SERVICE_NAME: this.endpointName,
+          // The cuda image serves on the GPU or fails its health check; it never falls back to CPU.
+          ...(this.image
+            ? { INFERA_EXECUTION_PROVIDER: this.image.flavour === 'cuda' ? 'cuda' : 'cpu' }
+            : {}),
+        },
       },
       // Serverless Inference refuses network isolation (AWS rule sagemaker-serverless-features):
       // the endpoint would fail to create and the stack roll back.
@@ -222,8 +249,6 @@ export class SageMakerModelEndpoint extends Construct {
     });
     this.model.node.addDependency(this.role);
 
-    const instanceType = props.instanceType ?? 'ml.g5.xlarge';
-    const instanceCount = props.instanceCount ?? 1;
     this.endpointConfig = new CfnEndpointConfig(this, 'Config', {
       productionVariants: [
         {
@@ -237,7 +262,11 @@ export class SageMakerModelEndpoint extends Construct {
                   maxConcurrency: props.serverless.maxConcurrency,
                 },
               }
-            : { instanceType, initialInstanceCount: instanceCount }),
+            : {
+                instanceType,
+                initialInstanceCount: instanceCount,
+                ...(this.image?.flavour === 'cuda' ? { inferenceAmiVersion: GPU_INFERENCE_AMI } : {}),
+              }),
         },
       ],
       ...(props.volumeKey ? { kmsKeyId: props.volumeKey.keyArn } : {}),

@@ -10,7 +10,16 @@ import type {
   PolicyValidationPluginReport,
   PolicyViolation,
 } from 'aws-cdk-lib';
-import { AWS_RULES, type AwsRuleId, cite, limitOf, serverlessInferenceIn } from '#core/aws/rules.ts';
+import {
+  AWS_RULES,
+  type AwsRuleId,
+  cite,
+  ECR_IMAGE,
+  limitOf,
+  MODEL_DATA_OBJECT,
+  serverlessInferenceIn,
+} from '#core/aws/rules.ts';
+import { hardwareOf } from '#core/routing.ts';
 
 export interface AwsRulesSettings {
   /** The account's Lambda memory ceiling (3,008 MB on a new account). */
@@ -238,6 +247,84 @@ export function checkTemplate(
         fix: 'deploy with -c infera:sagemaker=off (heavy models left out), or give the model an instance target (target.instanceType) in its model.json',
       });
     }
+  }
+
+  for (const [id, cfg] of of('AWS::SageMaker::EndpointConfig')) {
+    const variants = (cfg.Properties?.ProductionVariants as Record<string, unknown>[] | undefined) ?? [];
+    for (const v of variants) {
+      if (typeof v.InstanceType !== 'string') continue;
+      const hardware = hardwareOf(v.InstanceType);
+      const ami = typeof v.InferenceAmiVersion === 'string' ? v.InferenceAmiVersion : undefined;
+      const amiFor = ami?.includes('-gpu-') ? 'gpu' : ami?.includes('-neuron-') ? 'neuron' : undefined;
+      if (amiFor && amiFor !== hardware) {
+        findings.push({
+          rule: 'sagemaker-inference-ami',
+          resource: id,
+          problem: `InferenceAmiVersion ${ami} is for ${amiFor === 'gpu' ? 'GPU' : 'Inferentia and Trainium'} instances, but the variant runs on ${v.InstanceType}.`,
+          fix: 'remove InferenceAmiVersion, or choose an instance type of the family the AMI is for',
+        });
+      }
+      for (const modelId of refsIn(v.ModelName)) {
+        const model = resources[modelId];
+        if (model?.Type !== 'AWS::SageMaker::Model') continue;
+        const env = (
+          model.Properties?.PrimaryContainer as { Environment?: Record<string, unknown> } | undefined
+        )?.Environment;
+        if (hardware === 'neuron' && env && 'INFERA_EXECUTION_PROVIDER' in env) {
+          findings.push({
+            rule: 'sagemaker-neuron',
+            resource: modelId,
+            problem: `infera's ONNX serving image would run on ${v.InstanceType}, which runs only Neuron-compiled models.`,
+            fix: "set target.image to a Neuron image (e.g. 763104351884.dkr.ecr.<region>.amazonaws.com/pytorch-inference-neuronx:<tag>) and target.modelDataUrl to the compiled model.tar.gz in the model's model.json, or pick a GPU instance type",
+          });
+        }
+      }
+    }
+  }
+  for (const [id, model] of of('AWS::SageMaker::Model')) {
+    const c = (model.Properties?.PrimaryContainer ?? {}) as Record<string, unknown>;
+    if (typeof c.ModelDataUrl === 'string' && !MODEL_DATA_OBJECT.test(c.ModelDataUrl)) {
+      findings.push({
+        rule: 'sagemaker-model-data',
+        resource: id,
+        problem: `ModelDataUrl is ${c.ModelDataUrl}.`,
+        fix: 'point target.modelDataUrl at one .tar.gz archive in S3 (s3://bucket/key.tar.gz), in the region you deploy to',
+      });
+    }
+    const viaVpc =
+      (c.ImageConfig as { RepositoryAccessMode?: unknown } | undefined)?.RepositoryAccessMode === 'Vpc' &&
+      model.Properties?.VpcConfig !== undefined;
+    if (typeof c.Image === 'string' && !ECR_IMAGE.test(c.Image) && !viaVpc) {
+      findings.push({
+        rule: 'sagemaker-image-registry',
+        resource: id,
+        problem: `Image ${c.Image} is not in Amazon ECR.`,
+        fix: 'push the image to Amazon ECR (docker tag and docker push to <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>) and set target.image to that URI',
+      });
+    }
+  }
+
+  const builds = of('Custom::CDKContainerImageBuild').map(([id]) => id);
+  const waitsFor = (a: string, b: string, seen = new Set<string>()): boolean => {
+    if (seen.has(a)) return false;
+    seen.add(a);
+    const deps = [(resources[a] as { DependsOn?: string | string[] } | undefined)?.DependsOn ?? []].flat();
+    return deps.includes(b) || deps.some((d) => waitsFor(d, b, seen));
+  };
+  const together = builds.flatMap((a, i) =>
+    builds
+      .slice(i + 1)
+      .filter((b) => !waitsFor(a, b) && !waitsFor(b, a))
+      .map((b) => `${a}, ${b}`),
+  );
+  if (together.length > 0) {
+    findings.push({
+      rule: 'codebuild-concurrent-builds',
+      resource: together[0] as string,
+      problem:
+        'these image builds may start at the same time; a new account may run one CodeBuild build at a time.',
+      fix: 'make each build wait for the last (ServingImages does: build.node.addDependency(previous)), or deploy with -c infera:imageBuild=docker',
+    });
   }
 
   for (const [id, esm] of of('AWS::Lambda::EventSourceMapping')) {

@@ -97,7 +97,7 @@ export class InferaStack extends Stack {
               ...(ep.instanceType ? { instanceType: ep.instanceType } : {}),
               ...(ep.instanceCount ? { instanceCount: ep.instanceCount } : {}),
             }),
-        ...(ep.image ? { imageUri: ep.image } : {}),
+        ...(ep.image ? { imageUri: ep.image } : { imageBuild: config.imageBuild }),
         ...(ep.networkIsolation !== undefined ? { networkIsolation: ep.networkIsolation } : {}),
         ...(ep.modelDataUrl ? { modelDataUrl: ep.modelDataUrl } : { modelDir: mv.dir }),
         ...(config.canary ? {} : { canary: false as const }),

@@ -2,9 +2,10 @@
  * A smoke deploy: the real CDK CLI bootstraps an environment and deploys the app into moto_server
  * (a maintained AWS API emulator), twice (a function per model, then one shared by all), and the
  * real `infera` CLI moves the `live` alias through moto's Lambda API. It proves asset publishing,
- * the bootstrap contract and that the resources moto implements are created; it does not prove
- * CodeDeploy, the HTTP API with IAM auth, alarms, real IAM evaluation or quotas (moto implements
- * none of them).
+ * the bootstrap contract and that the resources moto implements are created, with no Docker engine:
+ * the serving image's build is a CodeBuild project and a custom resource, answered here as the
+ * build would answer it. It does not prove CodeDeploy, the HTTP API with IAM auth, alarms, real IAM
+ * evaluation, quotas, or that the image builds (moto implements none of them; moto runs no build).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -72,6 +73,68 @@ async function cdk(...args: string[]) {
   return r;
 }
 
+/**
+ * `cdk deploy` of one stack, playing CodeBuild's part in each serving-image build: moto runs no
+ * CodeBuild project and cannot invoke the trigger function (it needs Docker), so, as the build's
+ * post_build step does on AWS, this PUTs the custom resource's SUCCESS response to the URL
+ * CloudFormation gave it (moto's /cloudformation_<region>/cfnresponse). Returns the builds'
+ * properties as synthesized. What this proves: the stack deploys with no Docker engine and waits
+ * for its builds; it does not run a build (moto resolves the image tag before the answer, so the
+ * SageMaker model's image reads "<repository>:None" there).
+ */
+async function deployAnsweringBuilds(app: string, stack: string): Promise<{ buildCommand: string }[]> {
+  const template = JSON.parse(readFileSync(join(app, `${stack}.template.json`), 'utf8')) as {
+    Resources: Record<string, { Type: string; Properties: { buildCommand: string } }>;
+  };
+  const builds = Object.entries(template.Resources).filter(
+    ([, r]) => r.Type === 'Custom::CDKContainerImageBuild',
+  );
+  const deploy = cdk('deploy', '--app', app, '--require-approval', 'never', '--progress', 'events', stack);
+  let settled = false;
+  void deploy.finally(() => {
+    settled = true;
+  });
+  const answered = new Set<string>();
+  while (!settled && answered.size < builds.length) {
+    await new Promise((r) => setTimeout(r, 500));
+    const r = await run(
+      'aws',
+      ['cloudformation', 'describe-stacks', '--stack-name', stack, '--output', 'json'],
+      moto.env,
+    );
+    const stackId =
+      r.code === 0
+        ? (JSON.parse(r.stdout) as { Stacks: { StackId: string }[] }).Stacks[0]?.StackId
+        : undefined;
+    if (!stackId) continue;
+    for (const [logicalId] of builds) {
+      if (answered.has(logicalId)) continue;
+      const res = await fetch(
+        `${moto.url}/cloudformation_${REGION}/cfnresponse?stack=${encodeURIComponent(stackId)}`,
+        {
+          method: 'PUT',
+          body: JSON.stringify({
+            StackId: stackId,
+            RequestId: 'codebuild',
+            LogicalResourceId: logicalId,
+            PhysicalResourceId: 'cpu-smoke',
+            Status: 'SUCCESS',
+            Data: { ImageTag: 'cpu-smoke' },
+          }),
+        },
+      );
+      if (res.ok) answered.add(logicalId);
+    }
+  }
+  await deploy;
+  assert.equal(
+    answered.size,
+    builds.length,
+    `answered ${[...answered].join(', ')} of ${builds.length} builds`,
+  );
+  return builds.map(([, r]) => r.Properties);
+}
+
 before(async () => {
   requireTools('moto_server', 'aws');
   moto = await startMoto(REGION);
@@ -105,31 +168,11 @@ describe('cdk bootstrap and cdk deploy against moto_server (smoke deploy)', { ti
   it('publishes every file asset to the bootstrap bucket and creates the stack', async () => {
     await cdk('synth', '--quiet', '--output', out, ...contextArgs);
     assets = JSON.parse(readFileSync(join(out, 'Infera.assets.json'), 'utf8')) as AssetManifest;
-    // No Docker here: a placeholder under the asset's own tag makes the CLI skip the image build.
-    for (const image of Object.values(assets.dockerImages)) {
-      for (const d of Object.values(image.destinations)) {
-        await aws(
-          'ecr',
-          'put-image',
-          '--repository-name',
-          d.repositoryName,
-          '--image-tag',
-          d.imageTag,
-          '--image-manifest',
-          JSON.stringify({
-            schemaVersion: 2,
-            mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-            config: {
-              mediaType: 'application/vnd.docker.container.image.v1+json',
-              size: 2,
-              digest: `sha256:${'0'.repeat(64)}`,
-            },
-            layers: [],
-          }),
-        );
-      }
-    }
-    await cdk('deploy', '--app', out, '--require-approval', 'never', '--progress', 'events');
+    // No Docker engine: the serving image is built in CodeBuild during the deployment, not here.
+    assert.deepEqual(assets.dockerImages ?? {}, {}, 'no image for the local Docker engine to build');
+    const builds = await deployAnsweringBuilds(out, 'Infera');
+    assert.equal(builds.length, 1, 'one image build: the CPU image of the serverless endpoint');
+    assert.match(builds[0]?.buildCommand ?? '', /--target cpu --file functions\/container\/Dockerfile/);
 
     const names = Object.values(assets.files).map((f) => f.displayName ?? f.source.path);
     for (const needle of [
@@ -139,6 +182,7 @@ describe('cdk bootstrap and cdk deploy against moto_server (smoke deploy)', { ti
       'Model-fraud-detector-xl/Function/Code',
       'ModelsApi/Code',
       'Endpoint-fraud-detector-xl-1/ModelData',
+      'ServingImages/Cpu/Source',
     ]) {
       assert.ok(
         names.some((n) => n.includes(needle)),
@@ -220,6 +264,31 @@ describe('cdk bootstrap and cdk deploy against moto_server (smoke deploy)', { ti
     };
     assert.equal(variants.ProductionVariants[0]?.ServerlessConfig?.MemorySizeInMB, 2048);
     assert.equal(variants.ProductionVariants[0]?.InstanceType, undefined);
+
+    // Where the serving image comes from: built by CodeBuild into the stack's ECR repository.
+    const { repositories } = (await aws('ecr', 'describe-repositories')) as {
+      repositories: { repositoryName: string; repositoryUri: string }[];
+    };
+    const repo = repositories.find((r) => r.repositoryName === 'infera-serving');
+    assert.ok(
+      repo,
+      `the stack's serving-image repository: ${repositories.map((r) => r.repositoryName).join(', ')}`,
+    );
+    const { Models } = (await aws('sagemaker', 'list-models')) as { Models: { ModelName: string }[] };
+    const model = (await aws('sagemaker', 'describe-model', '--model-name', Models[0]?.ModelName ?? '')) as {
+      PrimaryContainer: { Image: string; Environment: Record<string, string> };
+    };
+    assert.ok(
+      model.PrimaryContainer.Image.startsWith(`${repo.repositoryUri}:`),
+      model.PrimaryContainer.Image,
+    );
+    assert.equal(model.PrimaryContainer.Environment.INFERA_EXECUTION_PROVIDER, 'cpu');
+    const { projects } = (await aws('codebuild', 'list-projects')) as { projects: string[] };
+    const built = (await aws('codebuild', 'batch-get-projects', '--names', ...projects)) as {
+      projects: { environment: { image: string; privilegedMode: boolean } }[];
+    };
+    assert.equal(built.projects.length, 1, 'one build project, shared by the images');
+    assert.equal(built.projects[0]?.environment.privilegedMode, true);
   });
 
   it('moves the live alias with infera deployments, release, promote and rollback --stack', async () => {
@@ -286,7 +355,7 @@ describe('cdk bootstrap and cdk deploy against moto_server (smoke deploy)', { ti
       '-c',
       'infera:accountConcurrency=1000',
     );
-    await cdk('deploy', '--app', sharedOut, '--require-approval', 'never', '--progress', 'events', stack);
+    await deployAnsweringBuilds(sharedOut, stack);
     const fn = `${stack}-shared-models`;
     const config = (await aws('lambda', 'get-function-configuration', '--function-name', fn)) as {
       Environment: { Variables: Record<string, string> };

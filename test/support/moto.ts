@@ -14,6 +14,8 @@ export function requireTools(...names: string[]): void {
   }
 }
 
+const MOTO_SERVER = new URL('./moto_server.py', import.meta.url).pathname;
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -36,7 +38,8 @@ export interface Moto {
 /** Starts moto_server on a free loopback port and waits until it answers. */
 export async function startMoto(region = 'us-east-1'): Promise<Moto> {
   const port = await freePort();
-  const proc: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+  // moto_server itself, with one CloudFormation resource type moto lacks added (see the script).
+  const proc: ChildProcess = spawn('python3', [MOTO_SERVER, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

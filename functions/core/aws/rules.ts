@@ -41,6 +41,15 @@ const SAGEMAKER_QUOTAS = {
   url: 'https://docs.aws.amazon.com/general/latest/gr/sagemaker.html',
 };
 
+const CREATE_MODEL = {
+  title: 'Amazon SageMaker API Reference: ContainerDefinition',
+  url: 'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html',
+};
+const PRODUCTION_VARIANT = {
+  title: 'Amazon SageMaker API Reference: ProductionVariant (InferenceAmiVersion)',
+  url: 'https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariant.html',
+};
+
 const CFN_QUOTAS = {
   title: 'AWS CloudFormation User Guide: Understand CloudFormation quotas',
   url: 'https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html',
@@ -282,6 +291,47 @@ export const AWS_RULES = {
     source: SERVERLESS,
     read: READ,
   },
+  'sagemaker-inference-ami': {
+    rule: 'A variant’s InferenceAmiVersion fixes its driver: al2-ami-sagemaker-inference-gpu-3-1 is NVIDIA driver 550 with CUDA 12.4, for GPU instances (ml.g4dn, g5, g6, p3, p4d, p5); al2-ami-sagemaker-inference-neuron-2 is for Inferentia2 and Trainium. A GPU AMI on another family, or a Neuron AMI on a GPU, is refused.',
+    infera:
+      'GPU variants that run infera’s cuda image (CUDA 12.4, cuDNN 9) pin al2-ami-sagemaker-inference-gpu-3-1, so the driver is never older than the image’s CUDA; cdk synth fails an AMI on the wrong family.',
+    source: PRODUCTION_VARIANT,
+    read: READ,
+  },
+  'sagemaker-model-data': {
+    rule: 'A container’s ModelDataUrl is the S3 path of a single gzip-compressed tar archive (the page names the .tar.gz suffix), in the region of the model; a folder (an S3 prefix) needs ModelDataSource instead.',
+    infera:
+      'infera packs each version folder into model.tar.gz itself (uploaded as a CDK file asset, whose key keeps only the last extension, .gz, as the CDK’s own SageMaker model construct does); a manifest’s target.modelDataUrl must be an s3://…/….tar.gz URL, checked when the manifest loads; cdk synth refuses a ModelDataUrl that is not a .gz object.',
+    source: CREATE_MODEL,
+    read: READ,
+  },
+  'sagemaker-image-registry': {
+    rule: 'A container’s Image is pulled from Amazon ECR, or from a private Docker registry reachable from the VPC the model is configured with (ImageConfig RepositoryAccessMode Vpc); Docker Hub and other public registries are not reachable otherwise.',
+    infera:
+      'infera’s images are built into the stack’s ECR repository; a manifest’s target.image must be an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>), checked when the manifest loads and at synth.',
+    source: CREATE_MODEL,
+    read: READ,
+  },
+  'sagemaker-neuron': {
+    rule: 'Inferentia (ml.inf1, ml.inf2) and Trainium (ml.trn1) instances run models compiled with the AWS Neuron SDK, served from a Neuron image (the AWS Deep Learning Containers’ *-inference-neuronx images); they run no ONNX model and no CUDA.',
+    infera:
+      'infera’s ONNX image is refused on those instances when the manifest loads and at synth; a model there names its Neuron image (target.image) and compiled artifact (target.modelDataUrl). See docs/heavy-models.md.',
+    source: {
+      title: 'AWS Deep Learning Containers: available images (Neuron inference containers)',
+      url: 'https://github.com/aws/deep-learning-containers/blob/master/available_images.md',
+    },
+    read: READ,
+  },
+  'codebuild-concurrent-builds': {
+    rule: 'An account runs at most its quota of concurrent CodeBuild builds per compute type; a new account’s can be 1, or 0 until the account is verified, and StartBuild beyond it fails with AccountLimitExceededException ("Cannot have more than 0 builds in queue for the account").',
+    infera:
+      'The stack’s image builds (infera:imageBuild=codebuild) run one after another, each waiting for the last; cdk synth fails two builds that could start together. If a deploy fails with that message, ask AWS Support or Service Quotas to raise "Concurrently running builds for Linux/Small environment", or deploy with -c infera:imageBuild=docker.',
+    source: {
+      title: 'AWS CodeBuild User Guide: Quotas for AWS CodeBuild',
+      url: 'https://docs.aws.amazon.com/codebuild/latest/userguide/limits.html',
+    },
+    read: READ,
+  },
   'sqs-visibility': {
     rule: "An SQS event source's queue visibility timeout should be at least six times the function's timeout.",
     limit: 6,
@@ -327,6 +377,15 @@ export function megabytes(bytes: number): string {
   const mb = bytes / MIB;
   return Number.isInteger(mb) ? `${mb} MB` : `${mb.toFixed(1)} MB`;
 }
+
+/** An Amazon ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]). */
+export const ECR_IMAGE =
+  /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9][a-z0-9._/-]*(:[\w.-]+|@sha256:[0-9a-f]{64})?$/;
+
+/** An S3 URL of one gzip-compressed tar archive, as a manifest's target.modelDataUrl must be. */
+export const MODEL_TARBALL = /^s3:\/\/[^/]+\/.+\.tar\.gz$/;
+/** A ModelDataUrl in a template: one .gz object (CDK file assets keep only the last extension). */
+export const MODEL_DATA_OBJECT = /^s3:\/\/[^/]+\/.+\.gz$/;
 
 /** The partitions and regions where a feature is missing. */
 export function partitionOf(region: string): 'aws' | 'aws-cn' | 'aws-us-gov' {

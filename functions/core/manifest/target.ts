@@ -1,6 +1,6 @@
 /** Where a version runs: in Lambda, on a SageMaker endpoint (instances or serverless), or chosen by size. */
 import * as z from 'zod';
-import { cite, limitOf } from '../aws/rules.ts';
+import { cite, ECR_IMAGE, limitOf, MODEL_TARBALL } from '../aws/rules.ts';
 
 const lambdaTarget = z.strictObject({
   type: z.literal('lambda'),
@@ -50,14 +50,20 @@ const sagemakerTarget = z
     accelerator: z.enum(['none', 'gpu', 'inferentia']).optional(),
     image: z
       .string()
-      .min(1)
+      .regex(
+        ECR_IMAGE,
+        `must be an Amazon ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>); push the image to ECR first. ${cite('sagemaker-image-registry')}`,
+      )
       .optional()
       .describe(
         'A container image URI to serve this model instead of the infera ONNX container, e.g. a Neuron image for Inferentia.',
       ),
     modelDataUrl: z
       .string()
-      .regex(/^s3:\/\/[^/]+\/.+/, 'must be an s3://bucket/key URL of a model.tar.gz')
+      .regex(
+        MODEL_TARBALL,
+        `must be the s3://bucket/key.tar.gz URL of one gzip-compressed tar archive. ${cite('sagemaker-model-data')}`,
+      )
       .optional()
       .describe('Model artifacts for a user-supplied image (e.g. a Neuron-compiled model).'),
     networkIsolation: z

@@ -127,7 +127,7 @@ describe('Routing', () => {
     await assert.rejects(ModelRegistry.load(root), (e: Error & { details: string[] }) => {
       assert.ok(
         e.details.some((d) =>
-          /Inferentia, which runs Neuron-compiled models, not ONNX; set target.image/.test(d),
+          /Inferentia or Trainium, which runs Neuron-compiled models, not ONNX; set target.image/.test(d),
         ),
         e.message,
       );
@@ -140,6 +140,84 @@ describe('Routing', () => {
     await assert.rejects(
       ModelRegistry.load(root, { only: ['fraud-detector-xl'] }),
       /names "iris", which this function does not load; add it to MODEL_NAMES/,
+    );
+  });
+});
+
+describe('what a SageMaker target asks of its hardware', () => {
+  const load = async (target: Record<string, unknown>) => {
+    const root = await copyModels();
+    await editJson(join(root, 'fraud-detector-xl', '1', 'model.json'), (m) => {
+      m.target = target;
+    });
+    try {
+      await ModelRegistry.load(root, { only: ['fraud-detector-xl', 'fraud-detector'] });
+      return [] as string[];
+    } catch (e) {
+      return (e as { details?: string[] }).details ?? [(e as Error).message];
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  };
+  const NEURON_IMAGE =
+    '763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference-neuronx:2.8.0-neuronx-py311-sdk2.26.1-ubuntu22.04';
+
+  it('takes a Neuron image with its compiled model.tar.gz on Inferentia and Trainium', async () => {
+    for (const instanceType of ['ml.inf2.xlarge', 'ml.trn1.2xlarge']) {
+      assert.deepEqual(
+        await load({
+          type: 'sagemaker',
+          instanceType,
+          image: NEURON_IMAGE,
+          modelDataUrl: 's3://my-models/fraud/neuron/model.tar.gz',
+        }),
+        [],
+      );
+    }
+  });
+
+  it('refuses ONNX on Trainium, a Neuron image without its artifact, and an accelerator the instance lacks', async () => {
+    const [onnx] = await load({ type: 'sagemaker', instanceType: 'ml.trn1.2xlarge' });
+    assert.match(
+      onnx ?? '',
+      /Inferentia or Trainium, which runs Neuron-compiled models, not ONNX; set target.image/,
+    );
+    const [noArtifact] = await load({
+      type: 'sagemaker',
+      instanceType: 'ml.inf2.xlarge',
+      image: NEURON_IMAGE,
+    });
+    assert.match(
+      noArtifact ?? '',
+      /set target.modelDataUrl to the s3:\/\/…\/model.tar.gz your Neuron compile produced/,
+    );
+    const [cpuGpu] = await load({ type: 'sagemaker', instanceType: 'ml.c6i.xlarge', accelerator: 'gpu' });
+    assert.match(
+      cpuGpu ?? '',
+      /target.accelerator "gpu" asks for an NVIDIA GPU, but target.instanceType ml.c6i.xlarge has none/,
+    );
+  });
+
+  it('refuses an image outside Amazon ECR and model data that is not one .tar.gz, citing the AWS rule', async () => {
+    const image = await load({
+      type: 'sagemaker',
+      instanceType: 'ml.inf2.xlarge',
+      image: 'pytorch/pytorch:latest',
+      modelDataUrl: 's3://b/model.tar.gz',
+    });
+    assert.ok(
+      image.some((d) => /target.image.*Amazon ECR image URI.*sagemaker-image-registry/.test(d)),
+      image.join('\n'),
+    );
+    const data = await load({
+      type: 'sagemaker',
+      instanceType: 'ml.inf2.xlarge',
+      image: NEURON_IMAGE,
+      modelDataUrl: 's3://b/compiled/',
+    });
+    assert.ok(
+      data.some((d) => /target.modelDataUrl.*\.tar\.gz.*sagemaker-model-data/.test(d)),
+      data.join('\n'),
     );
   });
 });

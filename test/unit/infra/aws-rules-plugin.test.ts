@@ -124,4 +124,87 @@ describe('the AWS rules on a synthesized template', () => {
     const outputs = Object.fromEntries(Array.from({ length: 201 }, (_, i) => [`O${i}`, { Value: 'x' }]));
     assert.deepEqual(rules({ Resources: {}, Outputs: outputs } as never), ['cloudformation-outputs']);
   });
+
+  it('finds a GPU inference AMI on a CPU instance and a Neuron AMI on a GPU, and takes each on its own family', () => {
+    const variant = (InstanceType: string, InferenceAmiVersion: string): Template => ({
+      Resources: {
+        Config: {
+          Type: 'AWS::SageMaker::EndpointConfig',
+          Properties: { ProductionVariants: [{ VariantName: 'A', InstanceType, InferenceAmiVersion }] },
+        },
+      },
+    });
+    assert.deepEqual(rules(variant('ml.c6i.xlarge', 'al2-ami-sagemaker-inference-gpu-3-1')), [
+      'sagemaker-inference-ami',
+    ]);
+    assert.deepEqual(rules(variant('ml.g5.xlarge', 'al2-ami-sagemaker-inference-neuron-2')), [
+      'sagemaker-inference-ami',
+    ]);
+    assert.deepEqual(rules(variant('ml.g5.xlarge', 'al2-ami-sagemaker-inference-gpu-3-1')), []);
+    assert.deepEqual(rules(variant('ml.inf2.xlarge', 'al2-ami-sagemaker-inference-neuron-2')), []);
+  });
+
+  it("finds infera's ONNX image on Inferentia or Trainium, and takes a Neuron image there", () => {
+    const onInstance = (InstanceType: string, Environment: Record<string, string>): Template => ({
+      Resources: {
+        Model: {
+          Type: 'AWS::SageMaker::Model',
+          Properties: {
+            PrimaryContainer: {
+              Image:
+                '763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference-neuronx:2.8.0-neuronx-py311-sdk2.26.1-ubuntu22.04',
+              ModelDataUrl: 's3://b/compiled/model.tar.gz',
+              Environment,
+            },
+          },
+        },
+        Config: {
+          Type: 'AWS::SageMaker::EndpointConfig',
+          Properties: {
+            ProductionVariants: [
+              { VariantName: 'A', InstanceType, ModelName: { 'Fn::GetAtt': ['Model', 'ModelName'] } },
+            ],
+          },
+        },
+      },
+    });
+    for (const type of ['ml.inf2.xlarge', 'ml.trn1.2xlarge']) {
+      assert.deepEqual(rules(onInstance(type, { INFERA_EXECUTION_PROVIDER: 'cpu' })), ['sagemaker-neuron']);
+      assert.deepEqual(rules(onInstance(type, {})), []);
+    }
+    assert.deepEqual(rules(onInstance('ml.g5.xlarge', { INFERA_EXECUTION_PROVIDER: 'cuda' })), []);
+  });
+
+  it('finds model data that is not one .tar.gz in S3, and an image outside Amazon ECR', () => {
+    const model = (PrimaryContainer: Record<string, unknown>): Template => ({
+      Resources: { Model: { Type: 'AWS::SageMaker::Model', Properties: { PrimaryContainer } } },
+    });
+    const ecr = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/neuron-serving:1';
+    assert.deepEqual(rules(model({ Image: ecr, ModelDataUrl: 's3://b/model/' })), ['sagemaker-model-data']);
+    assert.deepEqual(rules(model({ Image: 'nvcr.io/nvidia/tritonserver:24.05-py3' })), [
+      'sagemaker-image-registry',
+    ]);
+    assert.deepEqual(rules(model({ Image: 'pytorch/pytorch:latest' })), ['sagemaker-image-registry']);
+    assert.deepEqual(rules(model({ Image: ecr, ModelDataUrl: 's3://b/compiled/model.tar.gz' })), []);
+    assert.deepEqual(
+      rules(
+        model({ Image: `123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/serving@sha256:${'a'.repeat(64)}` }),
+      ),
+      [],
+    );
+  });
+
+  it('finds image builds that could start together, and takes a chain of builds', () => {
+    const build = (DependsOn?: string[]) => ({
+      Type: 'Custom::CDKContainerImageBuild',
+      Properties: {},
+      ...(DependsOn ? { DependsOn } : {}),
+    });
+    const chained = {
+      Resources: { A: build(), B: build(['A']), C: build(['X', 'B']), X: fn({}) },
+    } as Template;
+    assert.deepEqual(rules(chained), []);
+    const parallel = { Resources: { A: build(), B: build() } } as Template;
+    assert.deepEqual(rules(parallel), ['codebuild-concurrent-builds']);
+  });
 });
