@@ -16,6 +16,7 @@ import {
   modelLayout,
 } from '#core/cost/deployment.ts';
 import {
+  type AcceleratorTiming,
   type Assumptions,
   alwaysOnMonthly,
   batchRoute,
@@ -40,6 +41,7 @@ import { idleCost } from '../infra/lib/idle-cost.ts';
 import { numberFlag, parseCommand, usageError } from './args.ts';
 import { CliError, table } from './common.ts';
 import { cloudWatchTimes } from './cost-cloudwatch.ts';
+import { GPU_REPORT, type GpuTimes, gpuTimings, readGpuReport } from './cost-gpu.ts';
 import type { ProbeRequest, ProbeResult } from './cost-probe.ts';
 import { ProgressBar } from './progress.ts';
 
@@ -66,8 +68,12 @@ Options:
   --models <dir>        model repository (default: $MODELS_DIR or models)
   --template <file>     synthesized stack for the idle cost (default cdk.out/Infera.template.json
                         when it exists; else the endpoints the manifests configure)
+  --gpu-report <file>   GPU times from npm run test:gpu, which price a version's GPU route
+                        (default ${GPU_REPORT} when it exists; without one, a GPU route is
+                        priced at CPU time, and says so)
   --stack <name>        use a deployed stack's own times from CloudWatch (PredictLatency and
-                        Predictions of each version) instead of measuring here
+                        Predictions of each version) instead of measuring here; a GPU route's
+                        time is then the deployed GPU endpoint's
   --window <hours>      with --stack: how far back to read (default 24, at most 336)
   --region <region>     with --stack: the stack's region (default: $AWS_REGION)
   --namespace <ns>      with --stack: the metrics namespace (default infera)
@@ -113,6 +119,7 @@ export async function costCommand(argv: string[]): Promise<number> {
         models: { type: 'string' },
         template: { type: 'string' },
         stack: { type: 'string' },
+        'gpu-report': { type: 'string' },
         window: { type: 'string' },
         region: { type: 'string' },
         namespace: { type: 'string' },
@@ -150,6 +157,7 @@ export async function costCommand(argv: string[]): Promise<number> {
         );
   }
 
+  const gpu = readGpuReport(values['gpu-report'] ?? GPU_REPORT, values['gpu-report'] !== undefined);
   const modelsDir = values.models ?? process.env.MODELS_DIR ?? 'models';
   const config = loadConfig({ ...process.env, MODELS_DIR: modelsDir });
   const registry = await getRegistry(config).catch((err: Error) => {
@@ -185,6 +193,7 @@ export async function costCommand(argv: string[]): Promise<number> {
 
   const results: VersionCost[] = versions.map((mv, i) =>
     costOf(registry, mv, measured[i] as ProbeResult, prices, assumptions, {
+      gpu: stack ? 'observed' : gpu,
       layout,
       volume,
       coldStartMs: config.ROUTE_LAMBDA_COLD_START_MS,
@@ -325,7 +334,14 @@ function costOf(
   m: ProbeResult,
   prices: PriceTable,
   a: Assumptions,
-  o: { layout: ModelLayout; volume: number; coldStartMs: number; chunkRows: number },
+  o: {
+    /** test:gpu's report, or 'observed' when the times were taken on the deployed endpoint. */
+    gpu: GpuTimes | 'observed' | undefined;
+    layout: ModelLayout;
+    volume: number;
+    coldStartMs: number;
+    chunkRows: number;
+  },
 ): VersionCost {
   const entry = registry.get(mv.name);
   const fnMemory = functionMemoryOf(registry, mv, o.layout);
@@ -342,17 +358,26 @@ function costOf(
     endpoint?.serverless?.memoryMb ??
     (target.type !== 'lambda' ? target.serverless?.memoryMb : undefined) ??
     DEFAULT_SERVERLESS_MEMORY_MB;
-  const routesAt = (t: Timing | undefined): RouteCost[] =>
+  const routesAt = (t: Timing | undefined, accelerated: AcceleratorTiming | undefined): RouteCost[] =>
     t
       ? [
           lambdaRoute(t, fnMemory, 'x86_64', prices, a),
           lambdaRoute(t, fnMemory, 'arm64', prices, a),
-          sagemakerRoute(t, instanceType, instanceCount, fnMemory, prices, a),
+          sagemakerRoute(t, instanceType, instanceCount, fnMemory, prices, a, accelerated),
           serverlessRoute(t, serverlessMb, fnMemory, prices, a),
         ]
       : [];
-  const batch1 = routesAt(m.single);
-  const batchN = routesAt(m.batched);
+  // GPU time: test:gpu's report of this version, or the deployed endpoint's own (--stack).
+  const onEndpoint = (t: Timing | undefined): AcceleratorTiming | undefined =>
+    t && mv.route.target === 'sagemaker'
+      ? { ...t, source: 'CloudWatch PredictLatency of the deployed endpoint route' }
+      : undefined;
+  const gpu =
+    o.gpu === 'observed'
+      ? { single: onEndpoint(m.single), batched: onEndpoint(m.batched) }
+      : gpuTimings(o.gpu, mv.name, mv.version);
+  const batch1 = routesAt(m.single, gpu.single);
+  const batchN = routesAt(m.batched, gpu.batched);
   const batch =
     m.batchRowMs !== undefined
       ? batchRoute(
@@ -446,6 +471,15 @@ function printVersion(r: VersionCost, stack: boolean): void {
       ]);
     console.log(table(rows).replace(/^/gm, '  '));
     for (const b of r.routes.batch1) if (b.unpriced) console.log(`  ${b.route}: ${b.unpriced}`);
+    for (const [i, b] of r.routes.batch1.entries()) {
+      if (!b.timedOn || b.timedOn === 'CPU' || b.unpriced) continue;
+      const bn = r.routes.batchN[i];
+      console.log(
+        b.timedOn === 'CPU (no accelerator time)'
+          ? `  ${b.route}: priced at CPU time; no GPU time for this version (npm run test:gpu on a GPU machine measures one, --gpu-report reads it)`
+          : `  ${b.route}: priced at GPU time, ${b.timedOn}${bn?.timedOn === b.timedOn && bn.lines[0] ? `; second column ${bn.lines[0].what.match(/per (\d+)-row call/)?.[1] ?? '?'} rows a call` : ''}`,
+      );
+    }
   }
   if (r.recommendation)
     console.log(
@@ -513,7 +547,7 @@ function assumptionLines(
       ? `Times are the stack's own: CloudWatch's PredictLatency (time inside the predict function) and Predictions over the last ${stackHours} h, per version, at the observed rows per request; a version on Lambda is first brought back to one vCPU's time (× memory / ${LAMBDA_MB_PER_VCPU} below ${LAMBDA_MB_PER_VCPU} MB).`
       : `Times were measured on this machine (${cpu}, ${availableParallelism()} cores) with one onnxruntime thread, ${calls} timed calls per version and batch size, warm (no cold start).`,
     `A Lambda or Serverless function has one vCPU at ${LAMBDA_MB_PER_VCPU} MB and a proportional share below it, so a time is multiplied by ${LAMBDA_MB_PER_VCPU} / memory below that size and kept as it is above; ${stackHours !== undefined ? 'the times were taken on AWS, so no machine factor applies' : `a Lambda vCPU is assumed ${a.cpuFactor === 1 ? "as fast as this machine's" : `to take ${a.cpuFactor}× this machine's time`} (--cpu-factor)`}. arm64 is assumed as fast as x86_64.`,
-    `A real-time instance serves one request per vCPU at a time, each taking the measured time, and traffic keeps it ${Math.round(a.utilization * 100)}% busy (--utilization); a GPU or Inferentia instance is priced at the CPU time measured here.`,
+    `A real-time CPU instance serves one request per vCPU at a time, each taking the measured time, and traffic keeps it ${Math.round(a.utilization * 100)}% busy (--utilization). A GPU instance serves one request at a time on its GPU, at the GPU time of npm run test:gpu's report (--gpu-report) or, with --stack, of the deployed endpoint; with neither it is priced at CPU time, and its line says so.`,
     'SageMaker routes include the predict function that calls the endpoint (it is billed while it waits) and the HTTP API request.',
     stackHours !== undefined
       ? 'A prediction is one row.'

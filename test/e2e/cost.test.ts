@@ -4,14 +4,14 @@
  * the JSON figures recomputed here from the measured times with the same arithmetic.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { lambdaRoute, sagemakerRoute } from '#core/cost/estimate.ts';
 import { PRICES } from '#core/cost/prices.ts';
 import { ModelRegistry } from '#core/registry.ts';
-import { cli, MODELS } from '../helpers.ts';
+import { cli, copyModels, editJson, MODELS } from '../helpers.ts';
 
 const registry = await ModelRegistry.load(MODELS);
 
@@ -119,6 +119,53 @@ describe('infera cost', () => {
       assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, message, args.join(' '));
     }
+  });
+
+  it('prices a GPU route at the GPU time of a test:gpu report, and at CPU time, saying so, without one', async () => {
+    const models = await copyModels();
+    await cp(join(models, 'fraud-detector-xl'), join(models, 'gpu-scorer'), { recursive: true });
+    await editJson(join(models, 'gpu-scorer', '1', 'model.json'), (m) => {
+      m.name = 'gpu-scorer';
+      m.target = { type: 'sagemaker', accelerator: 'gpu' };
+    });
+    const report = join(models, 'gpu-check.json');
+    const timing = (p50Ms: number) => ({ calls: 200, p50Ms, p99Ms: p50Ms * 1.5 });
+    await writeFile(
+      report,
+      JSON.stringify({
+        model: 'gpu-scorer',
+        version: '1',
+        gpu: 'NVIDIA A10G, driver 550.127.05',
+        provider: 'cuda',
+        mode: 'image',
+        placement: { CUDAExecutionProvider: 14, CPUExecutionProvider: 2 },
+        tolerance: 0.001,
+        maxAbsDiff: 0.00002,
+        latency: { cpu: { 1: timing(2), 64: timing(6) }, checked: { 1: timing(0.9), 64: timing(1.2) } },
+        measuredAt: '2026-12-07T10:00:00.000Z',
+        command: 'npm run test:gpu -- --image',
+      }),
+    );
+    const args = ['cost', 'gpu-scorer', '--models', models, '--calls', '20', '--json'];
+    const withGpu = await cli([...args, '--gpu-report', report]);
+    assert.equal(withGpu.code, 0, withGpu.stderr);
+    type Out = { versions: { routes: { batch1: { route: string; p50Ms: number; timedOn?: string }[] } }[] };
+    const gpuRoute = (JSON.parse(withGpu.stdout) as Out).versions[0]?.routes.batch1.find((r) =>
+      r.route.startsWith('SageMaker ml.g5'),
+    );
+    assert.equal(gpuRoute?.p50Ms, 0.9);
+    assert.equal(gpuRoute?.timedOn, 'test:gpu on NVIDIA A10G, driver 550.127.05, 2026-12-07');
+
+    const without = await cli(['cost', 'gpu-scorer', '--models', models, '--calls', '20']);
+    assert.equal(without.code, 0, without.stderr);
+    assert.match(
+      without.stdout,
+      /SageMaker ml\.g5\.xlarge ×1: priced at CPU time; no GPU time for this version \(npm run test:gpu/,
+    );
+
+    const missing = await cli([...args, '--gpu-report', join(models, 'nope.json')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /No test:gpu report at .*nope\.json/);
   });
 
   it('explains itself with --help', async () => {

@@ -52,6 +52,8 @@ export interface RouteCost {
   readonly coldStarts: boolean;
   /** Set when the route cannot be priced (no price for its instance type). */
   readonly unpriced?: string;
+  /** A SageMaker route: where its time was taken (CPU, or the accelerator and the source). */
+  readonly timedOn?: string;
 }
 
 /**
@@ -138,6 +140,23 @@ export function lambdaRoute(
  * serves one request per vCPU at a time, each taking the measured time. The predict function in
  * front of it waits for the answer, so its duration and requests are paid too.
  */
+/**
+ * A time taken on an endpoint's accelerator (npm run test:gpu, or CloudWatch for a deployed GPU
+ * route), with where it comes from. The accelerator runs one batch at a time.
+ */
+export interface AcceleratorTiming {
+  readonly rows: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Where the time comes from, printed with the route: "test:gpu on NVIDIA A10G, 2026-12-07". */
+  readonly source: string;
+}
+
+/**
+ * A real-time SageMaker endpoint. On CPU instances each vCPU serves one request at a time, at the
+ * measured CPU time. On a GPU or Inferentia instance, a time taken on that accelerator prices it
+ * (one request at a time on the accelerator); without one, the CPU time does, and the route says so.
+ */
 export function sagemakerRoute(
   t: Timing,
   instanceType: string,
@@ -145,6 +164,7 @@ export function sagemakerRoute(
   functionMemoryMb: number,
   prices: PriceTable,
   a: Assumptions,
+  accelerated?: AcceleratorTiming,
 ): RouteCost {
   const inst: InstancePrice | undefined = prices.sagemaker.instances[instanceType];
   const route = `SageMaker ${instanceType} ×${instanceCount}`;
@@ -159,15 +179,19 @@ export function sagemakerRoute(
       unpriced: `no price for ${instanceType}; add sagemaker.instances["${instanceType}"] to a --prices file`,
     };
   }
-  const p50 = onAwsCpu(t.p50Ms, a);
-  const p99 = onAwsCpu(t.p99Ms, a);
-  const requestsPerHour = inst.vcpus * (3_600_000 / p50) * a.utilization;
+  const onAccelerator = inst.accelerator !== 'none' && accelerated !== undefined;
+  const rows = onAccelerator ? accelerated.rows : t.rows;
+  const p50 = onAccelerator ? accelerated.p50Ms : onAwsCpu(t.p50Ms, a);
+  const p99 = onAccelerator ? accelerated.p99Ms : onAwsCpu(t.p99Ms, a);
+  const servers = onAccelerator ? 1 : inst.vcpus;
+  const requestsPerHour = servers * (3_600_000 / p50) * a.utilization;
+  const busy = `${Math.round(a.utilization * 100)}%`;
+  const what = onAccelerator
+    ? `${instanceType} at ${busy} of its ${inst.accelerator === 'gpu' ? 'GPU' : 'accelerator'} × ${fmt(p50)} ms per ${rows}-row call (${accelerated.source})`
+    : `${instanceType} at ${busy} of ${inst.vcpus} vCPU × ${fmt(p50)} ms${inst.accelerator !== 'none' ? ' (CPU time: no time on its accelerator yet; npm run test:gpu measures one)' : ''}`;
   const lines = [
-    {
-      what: `${instanceType} at ${Math.round(a.utilization * 100)}% of ${inst.vcpus} vCPU × ${fmt(p50)} ms`,
-      usd: perRow(inst.usd / requestsPerHour, t.rows),
-    },
-    ...predictFunctionLines(p50, functionMemoryMb, t.rows, prices),
+    { what, usd: perRow(inst.usd / requestsPerHour, rows) },
+    ...predictFunctionLines(p50, functionMemoryMb, rows, prices),
   ];
   return {
     route,
@@ -178,6 +202,11 @@ export function sagemakerRoute(
     p99Ms: p99,
     idleMonthly: alwaysOnMonthly(prices, instanceType, instanceCount) ?? Number.NaN,
     coldStarts: false,
+    timedOn: onAccelerator
+      ? accelerated.source
+      : inst.accelerator !== 'none'
+        ? 'CPU (no accelerator time)'
+        : 'CPU',
   };
 }
 

@@ -35,7 +35,12 @@ export function observedCost(
   let r: RouteCost;
   if (mv.route.target !== 'sagemaker' || !e) r = lambdaRoute(t, functionMemoryMb, 'x86_64', prices, a);
   else if (e.serverless) r = serverlessRoute(t, e.serverless.memoryMb, functionMemoryMb, prices, a);
-  else r = sagemakerRoute(t, e.instanceType ?? '', e.instanceCount ?? 1, functionMemoryMb, prices, a);
+  // The time was taken on the endpoint itself, so on its accelerator if it has one.
+  else
+    r = sagemakerRoute(t, e.instanceType ?? '', e.instanceCount ?? 1, functionMemoryMb, prices, a, {
+      ...t,
+      source: "the window's observed time on the endpoint",
+    });
   const known = latency.requests > 0 && Number.isFinite(r.perMillion);
   return {
     version: mv.version,

@@ -68,6 +68,26 @@ describe('cost of a million predictions', () => {
     assert.equal(r.coldStarts, false);
   });
 
+  it('prices a GPU instance at GPU time, one request at a time on its GPU, and says which time it used', () => {
+    const gpu = { rows: 1, p50Ms: 2, p99Ms: 3, source: 'test:gpu on NVIDIA A10G, 2026-12-07' };
+    // 1 GPU × 3,600,000 / 2 ms × 50% = 900,000 requests an hour; $1.408 / 0.9M = $1.564444 a
+    // million; the predict function waits 2 ms at 1024 MB: $0.0333334 + $0.20 + $1.00.
+    const r = sagemakerRoute(t(40, 90), 'ml.g5.xlarge', 1, 1024, PRICES, a, gpu);
+    byHand(r.perMillion, 1.408 / 0.9 + 1.2333334);
+    assert.equal(r.p50Ms, 2);
+    assert.equal(r.timedOn, 'test:gpu on NVIDIA A10G, 2026-12-07');
+    assert.match(r.lines[0]?.what ?? '', /of its GPU × 2.00 ms per 1-row call \(test:gpu on NVIDIA A10G/);
+    // Without GPU time: the CPU time on 4 vCPU, and the line says so.
+    const cpu = sagemakerRoute(t(40, 90), 'ml.g5.xlarge', 1, 1024, PRICES, a);
+    assert.equal(cpu.timedOn, 'CPU (no accelerator time)');
+    assert.match(
+      cpu.lines[0]?.what ?? '',
+      /CPU time: no time on its accelerator yet; npm run test:gpu measures one/,
+    );
+    // A CPU instance ignores a GPU time.
+    assert.equal(sagemakerRoute(t(4, 9), 'ml.c6i.xlarge', 1, 1024, PRICES, a, gpu).timedOn, 'CPU');
+  });
+
   it('names the fix when an instance type has no price', () => {
     const r = sagemakerRoute(t(4, 9), 'ml.p5.48xlarge', 1, 1024, PRICES, a);
     assert.ok(Number.isNaN(r.perMillion));
