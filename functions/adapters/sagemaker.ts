@@ -87,6 +87,7 @@ export class SageMakerInvoker implements EndpointInvoker {
         body: r.Body ? new TextDecoder().decode(r.Body) : '',
         ...(r.ContentType ? { contentType: r.ContentType } : {}),
         ...(r.InvokedProductionVariant ? { invokedVariant: r.InvokedProductionVariant } : {}),
+        ...(r.CustomAttributes ? { customAttributes: r.CustomAttributes } : {}),
       };
     } catch (err) {
       throw toFault(err);

@@ -216,6 +216,7 @@ async function answer(req: ApiRequest): Promise<ApiResponse> {
     'x-infera-traffic': routed.via,
   };
   if (served.target === 'fallback') headers['x-infera-fallback'] = `${served.model}@${served.version}`;
+  if (served.target === 'sagemaker' && served.provider) headers['x-infera-provider'] = served.provider;
   return { body, headers, ...(binary ? { binary } : {}) };
 }
 
@@ -276,6 +277,7 @@ function servedKeys(served: Served): Record<string, unknown> {
         endpoint: served.endpoint,
         attempts: served.attempts,
         calls: served.calls,
+        ...(served.provider ? { provider: served.provider } : {}),
       };
     case 'fallback':
       return {

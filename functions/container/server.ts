@@ -292,6 +292,9 @@ export function createContainerServer(o: ContainerOptions): Server {
       send(res, 405, JSON.stringify({ error: 'Use POST /invocations.', code: 'method_not_allowed' }));
       return done(405);
     }
+    // SageMaker passes this header back to the caller verbatim (InvokeEndpoint's CustomAttributes):
+    // the predict function reports it as x-infera-provider.
+    res.setHeader('x-amzn-sagemaker-custom-attributes', `infera-provider=${o.provider}`);
     const fault = o.fault;
     const run = async (): Promise<number> => {
       if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.ms));

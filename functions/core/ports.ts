@@ -167,6 +167,8 @@ export interface EndpointReply {
   readonly body: string;
   readonly contentType?: string;
   readonly invokedVariant?: string;
+  /** What the container put in X-Amzn-SageMaker-Custom-Attributes (SageMaker passes it back verbatim). */
+  readonly customAttributes?: string;
 }
 
 /**

@@ -172,6 +172,20 @@ export interface Invoked<T> {
   readonly attempts: number;
   readonly variant: string | undefined;
   readonly latencyMs: number;
+  /** The execution provider the infera container says it ran (cuda, cpu), when it says. */
+  readonly provider: string | undefined;
+}
+
+/**
+ * The execution provider in the custom attributes an infera container answers with
+ * (`infera-provider=cuda`); undefined for other containers. Attributes are `;`-separated `k=v`.
+ */
+export function providerOf(customAttributes: string | undefined): string | undefined {
+  for (const part of (customAttributes ?? '').split(';')) {
+    const [k, v] = part.split('=').map((x) => x.trim());
+    if (k === 'infera-provider' && v && /^[a-z0-9-]{1,32}$/.test(v)) return v;
+  }
+  return undefined;
 }
 
 const RETRYABLE: ReadonlySet<FaultKind> = new Set(['unavailable', 'network', 'throttled']);
@@ -248,7 +262,13 @@ export class RemoteEndpoints {
           throw err instanceof EndpointFault ? err : new EndpointFault('malformed', (err as Error).message);
         }
         breaker.success();
-        return { value, attempts, variant: reply.invokedVariant, latencyMs: Date.now() - started };
+        return {
+          value,
+          attempts,
+          variant: reply.invokedVariant,
+          latencyMs: Date.now() - started,
+          provider: providerOf(reply.customAttributes),
+        };
       } catch (err) {
         const fault =
           err instanceof EndpointFault

@@ -311,6 +311,9 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions = {}): Pro
               res.writeHead(200, {
                 'content-type': up.headers['content-type'] ?? 'application/octet-stream',
                 'x-amzn-invoked-production-variant': c.spec.variant,
+                ...(up.headers['x-amzn-sagemaker-custom-attributes']
+                  ? { 'x-amzn-sagemaker-custom-attributes': up.headers['x-amzn-sagemaker-custom-attributes'] }
+                  : {}),
                 'content-length': text.length,
               });
               res.end(text);

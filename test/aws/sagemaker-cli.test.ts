@@ -46,7 +46,9 @@ describe('aws sagemaker-runtime invoke-endpoint with binary tensor data', () => 
       { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'us-east-1' },
     );
     assert.equal(r.code, 0, r.stderr);
-    const meta = JSON.parse(r.stdout) as { ContentType: string };
+    const meta = JSON.parse(r.stdout) as { ContentType: string; CustomAttributes?: string };
+    // The container's X-Amzn-SageMaker-Custom-Attributes, as the AWS CLI reads it back.
+    assert.equal(meta.CustomAttributes, 'infera-provider=cpu');
     const n = Number(/json-header-size=(\d+)$/.exec(meta.ContentType)?.[1]);
     const { buffers } = readResult({
       headers: { 'inference-header-content-length': n },

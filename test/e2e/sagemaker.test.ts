@@ -340,6 +340,8 @@ describe('npm start with a heavy model', () => {
     const v1 = await post('/v1/models/fraud-detector-xl/predict', { instances });
     assert.equal(v1.status, 200);
     assert.equal(v1.headers.get('x-infera-route'), 'sagemaker');
+    // The container says which execution provider ran it, through SageMaker's custom attributes.
+    assert.equal(v1.headers.get('x-infera-provider'), 'cpu');
     assert.equal((v1.json.predictions as { label: string }[])[0]?.label, expected[0]?.label);
     const v2 = await post(
       '/v2/models/fraud-detector-xl/infer',

@@ -75,6 +75,7 @@ export class EndpointPath {
     const predictions: Prediction[] = [];
     let attempts = 0;
     let variant: string | undefined;
+    let provider: string | undefined;
     for (const part of parts) {
       try {
         const r = await remote.invoke(endpoint, {
@@ -87,6 +88,7 @@ export class EndpointPath {
         for (const p of r.value) predictions.push(p);
         attempts += r.attempts;
         variant = r.variant;
+        provider = r.provider ?? provider;
       } catch (err) {
         const fb = this.#fallbackFor(mv, err, opts, predictions.length === 0);
         if (!fb) throw err;
@@ -95,7 +97,14 @@ export class EndpointPath {
     }
     return {
       predictions,
-      served: { target: 'sagemaker', endpoint: endpoint.name, variant, attempts, calls: parts.length },
+      served: {
+        target: 'sagemaker',
+        endpoint: endpoint.name,
+        variant,
+        attempts,
+        calls: parts.length,
+        ...(provider ? { provider } : {}),
+      },
       ...(inputs ? { inputs } : {}),
     };
   }
@@ -131,6 +140,7 @@ export class EndpointPath {
           variant: r.variant,
           attempts: r.attempts,
           calls: 1,
+          ...(r.provider ? { provider: r.provider } : {}),
         },
         ...withRows,
       };

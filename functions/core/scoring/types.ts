@@ -42,6 +42,8 @@ export type Served =
       readonly variant: string | undefined;
       readonly attempts: number;
       readonly calls: number;
+      /** The execution provider the endpoint's container reported (cuda on a GPU endpoint). */
+      readonly provider?: string;
     }
   | {
       readonly target: 'fallback';

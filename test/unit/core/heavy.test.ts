@@ -7,7 +7,7 @@ import { type Manifest, manifestSchema } from '#core/manifest.ts';
 import { BatchingModel } from '#core/microbatch.ts';
 import type { EndpointCall, EndpointReply, HostTensor } from '#core/ports.ts';
 import { ModelRegistry } from '#core/registry.ts';
-import { CircuitBreaker, EndpointError, EndpointFault, RemoteEndpoints } from '#core/remote.ts';
+import { CircuitBreaker, EndpointError, EndpointFault, providerOf, RemoteEndpoints } from '#core/remote.ts';
 import { decideRoute, defaultEndpointName, parseRouteOverrides } from '#core/routing.ts';
 import { splitForPayload } from '#core/scoring/endpoint-codec.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
@@ -507,5 +507,15 @@ describe('BatchingModel', () => {
       batches.slice(-4).every((b) => b === 16),
       `later waves run as one batch: ${batches.join(', ')}`,
     );
+  });
+});
+
+describe("an endpoint's custom attributes", () => {
+  it('reads the execution provider an infera container reports, and ignores anything else', () => {
+    assert.equal(providerOf('infera-provider=cuda'), 'cuda');
+    assert.equal(providerOf('trace=abc; infera-provider=cpu'), 'cpu');
+    assert.equal(providerOf(undefined), undefined);
+    assert.equal(providerOf('infera-provider=<script>'), undefined);
+    assert.equal(providerOf('other=cuda'), undefined);
   });
 });
