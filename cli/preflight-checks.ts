@@ -35,6 +35,8 @@ export interface StackNeeds {
   readonly instances: ReadonlyMap<string, number>;
   /** Serverless endpoints: config logical id -> MaxConcurrency. */
   readonly serverless: ReadonlyMap<string, number>;
+  /** Serving images built in CodeBuild during the deployment (infera:imageBuild=codebuild). */
+  readonly imageBuilds: number;
   readonly bootstrapParameter: string;
   readonly bootstrapVersion: number;
 }
@@ -81,6 +83,7 @@ export function needsOf(t: Template): StackNeeds {
     peak,
     instances,
     serverless,
+    imageBuilds: all.filter((r) => r.Type === 'Custom::CDKContainerImageBuild').length,
     bootstrapParameter: typeof parameter === 'string' ? parameter : '/cdk-bootstrap/hnb659fds/version',
     bootstrapVersion,
   };
@@ -92,6 +95,8 @@ export interface AccountReader {
   lambdaConcurrency(): Promise<number>;
   /** Service Quotas ListServiceQuotas for SageMaker: quota name -> value. */
   sagemakerQuotas(): Promise<ReadonlyMap<string, number>>;
+  /** Service Quotas ListServiceQuotas for CodeBuild: quota name -> value. */
+  codebuildQuotas(): Promise<ReadonlyMap<string, number>>;
   /** The CDK bootstrap stack's version (its SSM parameter), or undefined when there is none. */
   bootstrapVersion(parameter: string): Promise<number | undefined>;
 }
@@ -209,6 +214,8 @@ export async function preflight(needs: StackNeeds, account: AccountReader, regio
     }
   }
 
+  if (needs.imageBuilds > 0) checks.push(await codebuildCheck(needs.imageBuilds, account, region));
+
   try {
     const version = await account.bootstrapVersion(needs.bootstrapParameter);
     checks.push(
@@ -264,4 +271,44 @@ export async function preflight(needs: StackNeeds, account: AccountReader, regio
     });
   }
   return checks;
+}
+
+/** The CodeBuild quota the image builds run under: one small Linux build at a time is enough. */
+async function codebuildCheck(builds: number, account: AccountReader, region: string): Promise<Check> {
+  const name = 'CodeBuild image builds';
+  const where = QUOTAS_CONSOLE(region, 'codebuild');
+  const unverified =
+    'A new account AWS has not yet verified can refuse every build ("Cannot have more than 0 builds in queue for the account") whatever its quota says; AWS Support clears that.';
+  try {
+    const quotas = await account.codebuildQuotas();
+    const entry = [...quotas].find(([n]) => /concurrently running builds.*linux\/small/i.test(n));
+    if (!entry) {
+      return {
+        name,
+        verdict: 'unknown',
+        detail: `no quota for concurrently running Linux/Small builds was listed; the stack runs ${builds} build(s), one at a time.`,
+        fix: `Look it up in ${where}. ${unverified}`,
+      };
+    }
+    const [quota, value] = entry;
+    return value >= 1
+      ? {
+          name,
+          verdict: 'pass',
+          detail: `"${quota}" is ${value}; the stack runs ${builds} serving-image build(s), one at a time. ${unverified}`,
+        }
+      : {
+          name,
+          verdict: 'fail',
+          detail: `"${quota}" is ${value}; the stack builds ${builds} serving image(s) in CodeBuild during the deployment, which would fail. ${cite('codebuild-concurrent-builds')}`,
+          fix: `Request "${quota}" of at least 1 in ${where}, or build the images with the local Docker engine: -c infera:imageBuild=docker.`,
+        };
+  } catch (err) {
+    return {
+      name,
+      verdict: 'unknown',
+      detail: `Service Quotas did not answer for CodeBuild: ${why(err)}`,
+      fix: `Check the concurrently running builds for Linux/Small in ${where}. ${unverified}`,
+    };
+  }
 }

@@ -37,6 +37,21 @@ Options:
   --json                print JSON
 `;
 
+/** A service's quotas, name -> value: defaults first, applied values (raised quotas) win. */
+async function serviceQuotas(client: ServiceQuotasClient, ServiceCode: string): Promise<Map<string, number>> {
+  // Some quotas list only a default.
+  const values = new Map<string, number>();
+  for await (const page of paginateListAWSDefaultServiceQuotas({ client }, { ServiceCode })) {
+    for (const q of page.Quotas ?? [])
+      if (q.QuotaName && q.Value !== undefined) values.set(q.QuotaName, q.Value);
+  }
+  for await (const page of paginateListServiceQuotas({ client }, { ServiceCode })) {
+    for (const q of page.Quotas ?? [])
+      if (q.QuotaName && q.Value !== undefined) values.set(q.QuotaName, q.Value);
+  }
+  return values;
+}
+
 /** The account through the AWS SDK, with its normal credential chain. */
 function sdkAccount(region: string, profile: string | undefined): AccountReader {
   const opts = { region, ...(profile ? { profile } : {}) };
@@ -51,22 +66,8 @@ function sdkAccount(region: string, profile: string | undefined): AccountReader 
         throw new Error('GetAccountSettings answered without AccountLimit.ConcurrentExecutions');
       return n;
     },
-    async sagemakerQuotas() {
-      // Defaults first; applied values (raised quotas) win. Some quotas list only a default.
-      const values = new Map<string, number>();
-      for await (const page of paginateListAWSDefaultServiceQuotas(
-        { client: quotas },
-        { ServiceCode: 'sagemaker' },
-      )) {
-        for (const q of page.Quotas ?? [])
-          if (q.QuotaName && q.Value !== undefined) values.set(q.QuotaName, q.Value);
-      }
-      for await (const page of paginateListServiceQuotas({ client: quotas }, { ServiceCode: 'sagemaker' })) {
-        for (const q of page.Quotas ?? [])
-          if (q.QuotaName && q.Value !== undefined) values.set(q.QuotaName, q.Value);
-      }
-      return values;
-    },
+    sagemakerQuotas: () => serviceQuotas(quotas, 'sagemaker'),
+    codebuildQuotas: () => serviceQuotas(quotas, 'codebuild'),
     async bootstrapVersion(parameter) {
       try {
         const out = await ssm.send(new GetParameterCommand({ Name: parameter }));

@@ -302,6 +302,16 @@ export function checkTemplate(
         fix: 'push the image to Amazon ECR (docker tag and docker push to <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>) and set target.image to that URI',
       });
     }
+    const imageRegion =
+      typeof c.Image === 'string' ? /\.dkr\.ecr\.([a-z0-9-]+)\./.exec(c.Image)?.[1] : undefined;
+    if (region && imageRegion && imageRegion !== region) {
+      findings.push({
+        rule: 'sagemaker-image-registry',
+        resource: id,
+        problem: `Image ${c.Image} is in ${imageRegion}; the model is in ${region}.`,
+        fix: `use the image's ${region} URI (AWS publishes its Deep Learning Containers in each region), or replicate your repository to ${region} (ECR replication)`,
+      });
+    }
   }
 
   const builds = of('Custom::CDKContainerImageBuild').map(([id]) => id);

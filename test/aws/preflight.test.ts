@@ -60,12 +60,15 @@ describe('infera preflight against moto_server', () => {
       synth: 'pass',
       'Lambda concurrency': 'unknown',
       'SageMaker quotas': 'unknown',
+      'CodeBuild image builds': 'unknown',
       'CDK bootstrap': 'pass',
       'Region features': 'pass',
     });
     const lambda = checks.find((c) => c.name === 'Lambda concurrency');
     assert.match(lambda?.detail ?? '', /GetAccountSettings did not answer: .*\(HTTP 404\)/);
     assert.match(lambda?.fix ?? '', /Concurrent executions/);
+    const builds = checks.find((c) => c.name === 'CodeBuild image builds');
+    assert.match(builds?.detail ?? '', /Service Quotas did not answer for CodeBuild/);
     const quotas = checks.find((c) => c.name === 'SageMaker quotas');
     assert.match(quotas?.detail ?? '', /not available in the current Region/);
     assert.match(

@@ -23,6 +23,8 @@ export interface AwsRule {
 
 const MIB = 1024 * 1024;
 const READ = '2026-12-06';
+/** When the accelerator and image-build rules were read. */
+const READ_ACCELERATORS = '2026-12-07';
 
 const LAMBDA_QUOTAS = {
   title: 'AWS Lambda Developer Guide: Lambda quotas',
@@ -296,21 +298,21 @@ export const AWS_RULES = {
     infera:
       'GPU variants that run infera’s cuda image (CUDA 12.4, cuDNN 9) pin al2-ami-sagemaker-inference-gpu-3-1, so the driver is never older than the image’s CUDA; cdk synth fails an AMI on the wrong family.',
     source: PRODUCTION_VARIANT,
-    read: READ,
+    read: READ_ACCELERATORS,
   },
   'sagemaker-model-data': {
     rule: 'A container’s ModelDataUrl is the S3 path of a single gzip-compressed tar archive (the page names the .tar.gz suffix), in the region of the model; a folder (an S3 prefix) needs ModelDataSource instead.',
     infera:
       'infera packs each version folder into model.tar.gz itself (uploaded as a CDK file asset, whose key keeps only the last extension, .gz, as the CDK’s own SageMaker model construct does); a manifest’s target.modelDataUrl must be an s3://…/….tar.gz URL, checked when the manifest loads; cdk synth refuses a ModelDataUrl that is not a .gz object.',
     source: CREATE_MODEL,
-    read: READ,
+    read: READ_ACCELERATORS,
   },
   'sagemaker-image-registry': {
-    rule: 'A container’s Image is pulled from Amazon ECR, or from a private Docker registry reachable from the VPC the model is configured with (ImageConfig RepositoryAccessMode Vpc); Docker Hub and other public registries are not reachable otherwise.',
+    rule: 'A container’s Image is pulled from Amazon ECR, in the same region as the model, or from a private Docker registry reachable from the VPC the model is configured with (ImageConfig RepositoryAccessMode Vpc); Docker Hub and other public registries are not reachable otherwise.',
     infera:
-      'infera’s images are built into the stack’s ECR repository; a manifest’s target.image must be an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>), checked when the manifest loads and at synth.',
+      'infera’s images are built into the stack’s ECR repository; a manifest’s target.image must be an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>), checked when the manifest loads, and in the stack’s region, checked at synth.',
     source: CREATE_MODEL,
-    read: READ,
+    read: READ_ACCELERATORS,
   },
   'sagemaker-neuron': {
     rule: 'Inferentia (ml.inf1, ml.inf2) and Trainium (ml.trn1) instances run models compiled with the AWS Neuron SDK, served from a Neuron image (the AWS Deep Learning Containers’ *-inference-neuronx images); they run no ONNX model and no CUDA.',
@@ -320,17 +322,18 @@ export const AWS_RULES = {
       title: 'AWS Deep Learning Containers: available images (Neuron inference containers)',
       url: 'https://github.com/aws/deep-learning-containers/blob/master/available_images.md',
     },
-    read: READ,
+    read: READ_ACCELERATORS,
   },
   'codebuild-concurrent-builds': {
     rule: 'An account runs at most its quota of concurrent CodeBuild builds per compute type; a new account’s can be 1, or 0 until the account is verified, and StartBuild beyond it fails with AccountLimitExceededException ("Cannot have more than 0 builds in queue for the account").',
     infera:
       'The stack’s image builds (infera:imageBuild=codebuild) run one after another, each waiting for the last; cdk synth fails two builds that could start together. If a deploy fails with that message, ask AWS Support or Service Quotas to raise "Concurrently running builds for Linux/Small environment", or deploy with -c infera:imageBuild=docker.',
     source: {
-      title: 'AWS CodeBuild User Guide: Quotas for AWS CodeBuild',
-      url: 'https://docs.aws.amazon.com/codebuild/latest/userguide/limits.html',
+      title:
+        'aws-ia/terraform-aws-control_tower_account_factory#54 and awslabs/landing-zone-accelerator-on-aws#1013: StartBuild refused in new accounts (the quotas are in the AWS CodeBuild User Guide, Quotas for AWS CodeBuild)',
+      url: 'https://github.com/aws-ia/terraform-aws-control_tower_account_factory/issues/54',
     },
-    read: READ,
+    read: READ_ACCELERATORS,
   },
   'sqs-visibility': {
     rule: "An SQS event source's queue visibility timeout should be at least six times the function's timeout.",

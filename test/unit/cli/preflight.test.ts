@@ -48,7 +48,13 @@ async function run(...args: string[]): Promise<{ code: number; checks: Check[] }
 async function account(settings: string, bootstrap: string | null = '30') {
   lambda.on(GetAccountSettingsCommand).resolves(await recorded(settings));
   const q = await recorded('service-quotas-sagemaker-defaults.json');
-  quotas.on(ListAWSDefaultServiceQuotasCommand).resolves({ Quotas: q.Quotas as never });
+  quotas
+    .on(ListAWSDefaultServiceQuotasCommand, { ServiceCode: 'sagemaker' })
+    .resolves({ Quotas: q.Quotas as never });
+  const cb = await recorded('service-quotas-codebuild-defaults.json');
+  quotas
+    .on(ListAWSDefaultServiceQuotasCommand, { ServiceCode: 'codebuild' })
+    .resolves({ Quotas: cb.Quotas as never });
   quotas.on(ListServiceQuotasCommand).resolves({ Quotas: [] });
   if (bootstrap === null) {
     ssm.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'not found', $metadata: {} }));
@@ -102,6 +108,33 @@ describe('infera preflight on a recorded account', () => {
     assert.equal(c.verdict, 'fail');
     assert.match(c.detail, /reserves \d+, and Lambda keeps 100 unreserved/);
     assert.match(c.fix ?? '', /-c infera:reservedConcurrency=false/);
+  });
+
+  it('fails the CodeBuild image build on an account whose small Linux builds are held at 0, and passes it once raised', async () => {
+    await account('lambda-get-account-settings-default.json');
+    const small = 'Concurrently running builds for Linux/Small environment';
+    quotas
+      .on(ListServiceQuotasCommand, { ServiceCode: 'codebuild' })
+      .resolves({ Quotas: [{ QuotaName: small, Value: 0 }] });
+    const held = named((await run()).checks, 'CodeBuild image builds');
+    assert.equal(held.verdict, 'fail');
+    assert.match(
+      held.detail,
+      /"Concurrently running builds for Linux\/Small environment" is 0; the stack builds 1 serving image/,
+    );
+    assert.match(held.fix ?? '', /-c infera:imageBuild=docker/);
+    quotas.on(ListServiceQuotasCommand, { ServiceCode: 'codebuild' }).resolves({
+      Quotas: [{ QuotaName: 'Concurrently running builds for Linux/Small environment', Value: 1 }],
+    });
+    const raised = named((await run()).checks, 'CodeBuild image builds');
+    assert.equal(raised.verdict, 'pass');
+    assert.match(
+      raised.detail,
+      /one at a time\. A new account AWS has not yet verified can refuse every build/,
+    );
+    // Built with the local Docker engine, the stack asks nothing of CodeBuild.
+    const docker = await run('-c', 'infera:imageBuild=docker');
+    assert.ok(!docker.checks.some((c) => c.name === 'CodeBuild image builds'));
   });
 
   it('fails a GPU endpoint on an account whose quota for it is 0', async () => {

@@ -186,6 +186,9 @@ describe('the AWS rules on a synthesized template', () => {
     ]);
     assert.deepEqual(rules(model({ Image: 'pytorch/pytorch:latest' })), ['sagemaker-image-registry']);
     assert.deepEqual(rules(model({ Image: ecr, ModelDataUrl: 's3://b/compiled/model.tar.gz' })), []);
+    // An ECR image in another region than the model's.
+    assert.deepEqual(rules(model({ Image: ecr }), 'us-east-1'), ['sagemaker-image-registry']);
+    assert.deepEqual(rules(model({ Image: ecr }), 'eu-west-1'), []);
     assert.deepEqual(
       rules(
         model({ Image: `123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/serving@sha256:${'a'.repeat(64)}` }),
