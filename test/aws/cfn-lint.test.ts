@@ -4,12 +4,13 @@
  * DependsOn entries that a GetAtt already implies (each function on its role's policy).
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Environment } from 'aws-cdk-lib';
-import { MODELS, run } from '../helpers.ts';
+import { run } from '../helpers.ts';
+import { modelsWithGpuScorer } from '../support/gpu-models.ts';
 import { requireTools } from '../support/moto.ts';
 import { removeSynthOutput, synthApp } from '../support/synth.ts';
 
@@ -19,19 +20,7 @@ const lint = (template: string) => run('cfn-lint', ['--ignore-checks', ...IGNORE
 before(() => requireTools('cfn-lint'));
 after(removeSynthOutput);
 
-/** The shipped models plus one declared for a GPU: its endpoint runs the cuda image, built in CodeBuild. */
-function modelsWithGpu(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'infera-gpu-models-'));
-  cpSync(MODELS, dir, { recursive: true });
-  cpSync(join(dir, 'fraud-detector-xl'), join(dir, 'gpu-scorer'), { recursive: true });
-  const file = join(dir, 'gpu-scorer', '1', 'model.json');
-  const manifest = JSON.parse(readFileSync(file, 'utf8'));
-  manifest.name = 'gpu-scorer';
-  manifest.target = { type: 'sagemaker', accelerator: 'gpu' };
-  writeFileSync(file, JSON.stringify(manifest));
-  return dir;
-}
-const gpuModels = modelsWithGpu();
+const gpuModels = modelsWithGpuScorer();
 after(() => rmSync(gpuModels, { recursive: true, force: true }));
 
 const CASES: [string, Environment | undefined, Record<string, unknown>][] = [

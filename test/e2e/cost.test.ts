@@ -4,14 +4,15 @@
  * the JSON figures recomputed here from the measured times with the same arithmetic.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { lambdaRoute, sagemakerRoute } from '#core/cost/estimate.ts';
 import { PRICES } from '#core/cost/prices.ts';
 import { ModelRegistry } from '#core/registry.ts';
-import { cli, copyModels, editJson, MODELS } from '../helpers.ts';
+import { cli, MODELS } from '../helpers.ts';
+import { modelsWithGpuScorer } from '../support/gpu-models.ts';
 
 const registry = await ModelRegistry.load(MODELS);
 
@@ -122,12 +123,8 @@ describe('infera cost', () => {
   });
 
   it('prices a GPU route at the GPU time of a test:gpu report, and at CPU time, saying so, without one', async () => {
-    const models = await copyModels();
-    await cp(join(models, 'fraud-detector-xl'), join(models, 'gpu-scorer'), { recursive: true });
-    await editJson(join(models, 'gpu-scorer', '1', 'model.json'), (m) => {
-      m.name = 'gpu-scorer';
-      m.target = { type: 'sagemaker', accelerator: 'gpu' };
-    });
+    const models = modelsWithGpuScorer();
+    after(() => rm(models, { recursive: true, force: true }));
     const report = join(models, 'gpu-check.json');
     const timing = (p50Ms: number) => ({ calls: 200, p50Ms, p99Ms: p50Ms * 1.5 });
     await writeFile(

@@ -5,28 +5,19 @@
  * after the other, unless infera:imageBuild=docker asks for the local engine.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { App, Stack } from 'aws-cdk-lib';
 import { GPU_INFERENCE_AMI, SageMakerModelEndpoint } from '../../infra/constructs/sagemaker-endpoint.ts';
-import { MODELS } from '../helpers.ts';
+import { modelsWithGpuScorer } from '../support/gpu-models.ts';
 import { findingsOf, type Resources, removeSynthOutput, synthApp } from '../support/synth.ts';
 
 const US = { account: '123456789012', region: 'us-east-1' };
 let models: string;
 
-/** The shipped models plus gpu-scorer: fraud-detector-xl's graph, declared for a GPU. */
 before(() => {
-  models = mkdtempSync(join(tmpdir(), 'infera-models-'));
-  cpSync(MODELS, models, { recursive: true });
-  cpSync(join(models, 'fraud-detector-xl'), join(models, 'gpu-scorer'), { recursive: true });
-  const file = join(models, 'gpu-scorer', '1', 'model.json');
-  const manifest = JSON.parse(readFileSync(file, 'utf8'));
-  manifest.name = 'gpu-scorer';
-  manifest.target = { type: 'sagemaker', accelerator: 'gpu' };
-  writeFileSync(file, JSON.stringify(manifest));
+  models = modelsWithGpuScorer();
 });
 after(() => {
   removeSynthOutput();
