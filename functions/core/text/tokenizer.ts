@@ -16,6 +16,28 @@ export const MAX_TEXT_CHARS = 100_000;
 
 export type TokenRole = 'ids' | 'mask' | 'type_ids';
 
+/**
+ * Refuses text that is not what it claims to be, on every transport alike: U+FFFD is what a
+ * decoder puts where bytes were not UTF-8 (API Gateway decodes a text/plain body so, before the
+ * function sees it), and NUL characters are what UTF-16 or binary data look like as UTF-8. A
+ * model would label either with confidence.
+ */
+export function checkText(text: string, at: string): void {
+  if (text.includes('\uFFFD'))
+    fail(
+      `${at}: holds U+FFFD, the character that stands for bytes that were not UTF-8; send the text encoded as UTF-8`,
+    );
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) {
+    const head = [...text.slice(0, 16)].map((c) => c === '\u0000');
+    // UTF-16 text of Latin letters read as UTF-8: every other character is a NUL.
+    const utf16 = head.length >= 4 && head.every((isNul, k) => isNul === (k % 2 === (head[0] ? 0 : 1)));
+    fail(
+      `${at}: holds a NUL character at ${nul}${utf16 ? ' (it looks like UTF-16)' : ''}; send the text encoded as UTF-8`,
+    );
+  }
+}
+
 interface Encoded {
   readonly ids: number[];
   readonly mask: number[];
@@ -64,6 +86,7 @@ export class TextTokenizer {
   encode(text: string, at: string): Encoded {
     if (text.length > MAX_TEXT_CHARS)
       fail(`${at}: is ${text.length} characters; the limit is ${MAX_TEXT_CHARS}. Split the text`);
+    checkText(text, at);
     const full = this.#tokenizer.encode(text, { return_token_type_ids: true });
     const max = this.#spec.maxLength;
     const typeIds = full.token_type_ids ?? new Array<number>(full.ids.length).fill(0);

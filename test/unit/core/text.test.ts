@@ -145,6 +145,27 @@ describe('the shipped ticket-router text model', () => {
       /Body is not valid UTF-8 text/,
     );
   });
+
+  it('refuses text that was not UTF-8 (U+FFFD, as API Gateway hands it on), UTF-16 and NULs, and takes "__proto__" as text', async () => {
+    // Invalid UTF-8 reaches the function decoded, each bad byte a U+FFFD.
+    const lossy = Buffer.from([0x52, 0x65, 0x66, 0xff, 0x75, 0x6e, 0x64]).toString('utf8');
+    await assert.rejects(scorer.predict(mv(), [{ text: lossy }]), /instances\[0\]\.text: holds U\+FFFD/);
+    const utf16 = Buffer.from('refund please', 'utf16le').toString('utf8');
+    await assert.rejects(
+      scorer.predict(mv(), [{ text: utf16 }]),
+      /instances\[0\]\.text: holds a NUL character at 1 \(it looks like UTF-16\)/,
+    );
+    await assert.rejects(
+      scorer.predict(mv(), [{ text: '\u0000'.repeat(64) }]),
+      /holds a NUL character at 0; send the text encoded as UTF-8/,
+    );
+    await assert.rejects(
+      scorer.infer(mv(), { inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [lossy] }] }),
+      /holds U\+FFFD/,
+    );
+    const [p] = await scorer.predict(mv(), [{ text: '__proto__' }]);
+    assert.ok(p?.label);
+  });
 });
 
 describe('manifests declare text inputs, and contradictions are named', () => {
