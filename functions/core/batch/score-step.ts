@@ -35,6 +35,12 @@ export async function processChunk(
   receiveCount: number,
 ): Promise<ChunkOutcome> {
   const s = d.settings;
+  // Done before counted: SQS redelivers a whole batch when a neighbour fails or times out, so a
+  // finished chunk can come back past its attempts; it is done, not failed.
+  if (await chunkIsDone(d, msg)) {
+    await finaliseIfComplete(d, msg.jobId, msg.chunks);
+    return 'already-done';
+  }
   if (receiveCount > s.maxAttempts) {
     await deadLetter(
       d,
@@ -43,10 +49,6 @@ export async function processChunk(
       receiveCount,
     );
     return 'dead-lettered';
-  }
-  if (await chunkIsDone(d, msg)) {
-    await finaliseIfComplete(d, msg.jobId, msg.chunks);
-    return 'already-done';
   }
   try {
     const mv = d.registry.resolve(msg.model, msg.version);

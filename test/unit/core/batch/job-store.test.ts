@@ -16,6 +16,7 @@ import {
   writeSummary,
 } from '#core/batch/job-store.ts';
 import { ownerIndexPrefix } from '#core/batch/owner.ts';
+import { processChunk } from '#core/batch/score-step.ts';
 import type { MessageQueue } from '#core/ports.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { type LocalAws, startLocalAws } from '../../../../infra/local/aws.ts';
@@ -175,5 +176,33 @@ describe('the batch job store', () => {
     const jobId = '20260101-000000-88888888';
     await writeJob(d, job(jobId, { state: 'failed', chunks: 0 }));
     assert.equal(await finaliseIfComplete(d, jobId), undefined);
+  });
+
+  it('takes a finished chunk redelivered past its attempts as done, not as failed', async () => {
+    const jobId = '20260101-000000-66666666';
+    await writeJob(d, job(jobId));
+    await mark(jobId, 0, 3, 3, 0);
+    const msg = {
+      v: 1 as const,
+      jobId,
+      bucket: d.settings.inputBucket,
+      key: 'never-read.csv',
+      etag: '"x"',
+      format: 'csv' as const,
+      model: 'fraud-detector',
+      version: '1',
+      chunk: 0,
+      chunks: 2,
+      start: 0,
+      end: 10,
+      firstRow: 1,
+      rows: 3,
+      headerLines: 1,
+    };
+    // SQS brought it back a fourth time, with its neighbours: maxAttempts is 3.
+    assert.equal(await processChunk(d, msg, 4), 'already-done');
+    const failed: string[] = [];
+    for await (const o of d.store.list(d.settings.outputBucket, `${jobId}/_chunks/`)) failed.push(o.key);
+    assert.deepEqual(failed, [keys.chunkDone(jobId, { chunk: 0, rowsRead: 3, scored: 3, rejected: 0 })]);
   });
 });
