@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRowDecoder } from '#core/batch/rows.ts';
 import {
@@ -70,10 +71,16 @@ function sendError(res: ServerResponse, err: unknown): number {
     );
     return err.status;
   }
+  // The message is logged with this id (createContainerServer), never sent: the caller sees an id.
+  const id = (err as { errorId?: string }).errorId ?? randomUUID();
   send(
     res,
     500,
-    JSON.stringify({ error: `Internal error: ${(err as Error).message}`, code: 'internal_error' }),
+    JSON.stringify({
+      error: `Internal error in the model container; its log holds the details under error id ${id}.`,
+      code: 'internal_error',
+      errorId: id,
+    }),
   );
   return 500;
 }
@@ -182,7 +189,17 @@ async function invocations(o: ContainerOptions, req: IncomingMessage, res: Serve
     send(res, 200, JSON.stringify({ model: mv.name, version: mv.version, predictions }));
     return 200;
   }
-  if (type !== 'application/json' && type !== 'application/jsonlines' && type !== 'text/plain') {
+  if (type && JSON_LINES.has(type)) {
+    const rows = jsonLines(body);
+    if (rows) {
+      const predictions = await scorer.predict(mv, rows);
+      if (/jsonlines|ndjson|json-lines/.test(accept)) {
+        send(res, 200, `${predictions.map((p) => JSON.stringify(p)).join('\n')}\n`, type);
+      } else send(res, 200, JSON.stringify({ model: mv.name, version: mv.version, predictions }));
+      return 200;
+    }
+  }
+  if (type !== 'application/json' && !(type && JSON_LINES.has(type)) && type !== 'text/plain') {
     throw new InferaError(
       `Content-Type '${type}' is not supported; send application/json or text/csv (or an image or text/plain for a model that takes one).`,
       {
@@ -219,6 +236,37 @@ async function invocations(o: ContainerOptions, req: IncomingMessage, res: Serve
   throw new ValidationError(
     'Body must be {"instances": [...]} (v1) or an Open Inference Protocol v2 infer request {"inputs": [...]}.',
   );
+}
+
+/** The JSON Lines media types: SageMaker batch transform sends records this way (MULTI_RECORD). */
+const JSON_LINES = new Set(['application/jsonlines', 'application/x-ndjson', 'application/json-lines']);
+
+/**
+ * A JSON Lines body as its rows, one instance object a line; undefined for a body that is one
+ * JSON request ({"instances"} or {"inputs"}) sent with a JSON Lines type, which is read as JSON.
+ */
+function jsonLines(body: Buffer): Record<string, unknown>[] | undefined {
+  const lines = body
+    .toString('utf8')
+    .split(/\r?\n/)
+    .map((l, i) => [l, i + 1] as const)
+    .filter(([l]) => l.trim() !== '');
+  if (lines.length === 0) throw new ValidationError('Body is empty; send one JSON object a line.');
+  const rows = lines.map(([line, n]) => {
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch (err) {
+      throw new ValidationError(`Line ${n} is not valid JSON (${jsonErrorWhere(err as Error, line)}).`);
+    }
+    checkJsonDepth(row);
+    if (row === null || typeof row !== 'object' || Array.isArray(row))
+      throw new ValidationError(`Line ${n} is not a JSON object; send one instance object a line.`);
+    return row as Record<string, unknown>;
+  });
+  const only = rows.length === 1 ? rows[0] : undefined;
+  if (only && ('instances' in only || 'inputs' in only)) return undefined;
+  return rows;
 }
 
 function invalid(error: Parameters<typeof formatIssues>[0]): ValidationError {
@@ -316,8 +364,11 @@ export function createContainerServer(o: ContainerOptions): Server {
     };
     run()
       .catch((err: unknown) => {
-        if (!(err instanceof InferaError && err.expose))
-          o.log({ level: 'ERROR', message: 'invocation failed', error: String(err) });
+        if (!(err instanceof InferaError && err.expose)) {
+          const errorId = randomUUID();
+          o.log({ level: 'ERROR', message: 'invocation failed', errorId, error: String(err) });
+          if (err && typeof err === 'object') Object.assign(err, { errorId });
+        }
         return res.headersSent ? 500 : sendError(res, err);
       })
       .then(done);

@@ -335,11 +335,13 @@ function toEndpointError(
           'model_rejected_input',
           `The model container on ${name} rejected the input (status ${fault.originalStatus}): ${fault.message}`,
         );
+      // Its message stays in the log (the error's cause): a light model's internal error shows
+      // the caller a request id only, and so does a heavy model's.
       return e(
         'model',
         502,
         'model_error',
-        `The model container on ${name} failed${fault.originalStatus ? ` with status ${fault.originalStatus}` : ''}: ${fault.message}`,
+        `The model container on ${name} failed${fault.originalStatus ? ` with status ${fault.originalStatus}` : ''}; its message is in this function's log. Quote the request id when reporting it.`,
       );
     case 'invalid':
       return e('invalid', 400, 'invalid_request', `SageMaker rejected the call to ${name}: ${fault.message}`);

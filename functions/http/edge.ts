@@ -376,6 +376,8 @@ export function httpEdge(opts: {
           status: error.status,
           code: error.code,
           error: error.message,
+          // A 5xx from upstream (an endpoint's container): what it said, for the log only.
+          ...(error.status >= 500 && error.cause instanceof Error ? { cause: error.cause.message } : {}),
           ...scope,
         });
         if (opts.countInvalid && error.status >= 500) serverError(scope);

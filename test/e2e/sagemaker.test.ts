@@ -123,7 +123,13 @@ describe('SageMaker route against the real serving container', () => {
   });
 
   for (const [what, fault, status, code, extra] of [
-    ['answers 5xx', '500', 502, 'model_error', /failed with status 500: .*injected fault/],
+    [
+      'answers 5xx',
+      '500',
+      502,
+      'model_error',
+      /failed with status 500; its message is in this function's log/,
+    ],
     ['throttles', '429', 429, 'throttled', /busy/],
     ['returns a malformed body', 'malformed', 502, 'bad_endpoint_response', /cannot read/],
   ] as const) {
@@ -138,6 +144,11 @@ describe('SageMaker route against the real serving container', () => {
             assert.equal(e.status, status);
             assert.equal(e.code, code);
             assert.match(e.message, extra);
+            if (code === 'model_error') {
+              // The container's words stay in the log (the cause); the caller gets none of them.
+              assert.doesNotMatch(e.message, /injected fault/);
+              assert.match((e.cause as Error).message, /injected fault/);
+            }
             if (status === 429) assert.equal(e.headers['retry-after'], '1');
             return true;
           },

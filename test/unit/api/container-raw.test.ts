@@ -12,7 +12,7 @@ import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import { createContainerServer } from '../../../functions/container/server.ts';
-import { MODELS } from '../../helpers.ts';
+import { golden, MODELS } from '../../helpers.ts';
 
 const servers: { url: string; close: () => void }[] = [];
 
@@ -40,9 +40,11 @@ async function serve(model: string): Promise<string> {
 
 let image: string;
 let text: string;
+let tabular: string;
 before(async () => {
   image = await serve('text-direction');
   text = await serve('ticket-router');
+  tabular = await serve('iris');
 });
 after(() => {
   for (const s of servers) s.close();
@@ -87,5 +89,66 @@ describe('the serving container takes raw image and text bodies', () => {
     );
     const wrong = await fetch(text, { method: 'POST', headers: { 'content-type': 'image/png' }, body: 'x' });
     assert.equal(wrong.status, 415);
+  });
+
+  it('reads JSON Lines, one instance a line, as its MULTI_RECORD execution parameters promise', async () => {
+    const rows = (await golden('iris', '1')).instances.slice(0, 3);
+    const body = `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
+    const asJson = await fetch(tabular, {
+      method: 'POST',
+      headers: { 'content-type': 'application/jsonlines' },
+      body,
+    });
+    assert.equal(asJson.status, 200, await asJson.clone().text());
+    const { predictions } = (await asJson.json()) as { predictions: { label: string }[] };
+    assert.equal(predictions.length, 3);
+    const asLines = await fetch(tabular, {
+      method: 'POST',
+      headers: { 'content-type': 'application/jsonlines', accept: 'application/jsonlines' },
+      body,
+    });
+    const lines = (await asLines.text()).trim().split('\n');
+    assert.deepEqual(
+      lines.map((l) => (JSON.parse(l) as { label: string }).label),
+      predictions.map((p) => p.label),
+    );
+    const bad = await fetch(tabular, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: `${JSON.stringify(rows[0])}\n{"sepal_length_cm": 5,\n`,
+    });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: string }).error, /^Line 2 is not valid JSON/);
+  });
+
+  it('answers an internal failure with an error id, logging the message under it and sending none of it', async () => {
+    const registry = await ModelRegistry.load(MODELS, { only: ['iris'] });
+    const logged: Record<string, unknown>[] = [];
+    const failing = {
+      ready: true,
+      predict: () => Promise.reject(new Error('ENOENT: /opt/ml/model/secret.bin')),
+    } as unknown as Scorer;
+    const server = createContainerServer({
+      scorer: failing,
+      mv: registry.resolve('iris'),
+      maxBodyBytes: 1024 * 1024,
+      provider: 'cpu',
+      log: (r) => logged.push(r),
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: [{ sepal_length_cm: 5 }] }),
+      });
+      assert.equal(res.status, 500);
+      const body = (await res.json()) as { error: string; errorId: string };
+      assert.doesNotMatch(JSON.stringify(body), /ENOENT|secret/);
+      const line = logged.find((r) => r.errorId === body.errorId);
+      assert.match(String(line?.error), /ENOENT: \/opt\/ml\/model\/secret\.bin/);
+    } finally {
+      server.close();
+    }
   });
 });
