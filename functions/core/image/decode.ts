@@ -1,4 +1,4 @@
-import { invalid as fail } from '../errors.ts';
+import { invalid as fail, InferaError } from '../errors.ts';
 import { imageCodecs } from './codecs.ts';
 import { imageFormat } from './format.ts';
 
@@ -29,7 +29,14 @@ export function decodeImage(bytes: Uint8Array, at: string, maxPixels = MAX_IMAGE
       `${at}: is not a PNG or JPEG image (${bytes.length} bytes without either signature); send the image file's bytes`,
     );
   }
-  return format === 'png' ? png(bytes, at, maxPixels) : jpg(bytes, at, maxPixels);
+  try {
+    return format === 'png' ? png(bytes, at, maxPixels) : jpg(bytes, at, maxPixels);
+  } catch (err) {
+    // The one place a decoder's own error becomes a 400 naming the file and what is wrong: a
+    // malformed file is the caller's, never a 500.
+    if (err instanceof InferaError) throw err;
+    fail(`${at}: the ${format.toUpperCase()} could not be decoded: ${(err as Error).message}`);
+  }
 }
 
 function checkSize(width: number, height: number, at: string, maxPixels: number): void {
@@ -46,15 +53,15 @@ function png(bytes: Uint8Array, at: string, maxPixels: number): Pixels {
   if (bytes.length < 24) fail(`${at}: the PNG is truncated (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   checkSize(view.getUint32(16), view.getUint32(20), at, maxPixels);
-  let img: ReturnType<ReturnType<typeof imageCodecs>['decodePng']>;
-  try {
-    img = imageCodecs().decodePng(bytes);
-  } catch (err) {
-    fail(`${at}: the PNG could not be decoded: ${(err as Error).message}`);
-  }
+  const indexed = bytes[25] === 3; // IHDR colour type 3: each pixel an index into the PLTE chunk
+  const img = imageCodecs().decodePng(bytes);
   const { width, height } = img;
   const n = width * height;
+  if (indexed && !img.palette) {
+    fail(`${at}: the PNG is indexed-colour but has no palette (PLTE chunk); send a complete PNG file`);
+  }
   if (img.palette) {
+    checkIndices(img, img.palette.length, at);
     const rgba = imageCodecs().convertIndexedToRgb(img);
     const per = rgba.length / n;
     return { width, height, channels: 3, data: pick(rgba, per, [0, 1, 2], n) };
@@ -71,6 +78,42 @@ function png(bytes: Uint8Array, at: string, maxPixels: number): Pixels {
       return { width, height, channels: 3, data: pick(samples, 4, [0, 1, 2], n) };
     default:
       fail(`${at}: the PNG has ${img.channels} channels; send grey, grey+alpha, RGB or RGBA`);
+  }
+}
+
+/** Refuses a palette index past the palette's end, which the converter would read as nothing. */
+function checkIndices(
+  img: { data: ArrayLike<number>; depth: number; width: number; height: number },
+  entries: number,
+  at: string,
+): void {
+  const data = img.data;
+  if (img.depth === 8) {
+    for (let i = 0; i < data.length; i++) {
+      if ((data[i] as number) >= entries)
+        fail(
+          `${at}: the PNG uses palette entry ${data[i]}, but its palette has ${entries}; the file is corrupt`,
+        );
+    }
+    return;
+  }
+  const indices = unpackIndices(img);
+  for (const v of indices) {
+    if (v >= entries)
+      fail(`${at}: the PNG uses palette entry ${v}, but its palette has ${entries}; the file is corrupt`);
+  }
+}
+
+/** 1-, 2- and 4-bit palette indices, packed per row, one value each. */
+function* unpackIndices(img: { data: ArrayLike<number>; depth: number; width: number; height: number }) {
+  const perByte = 8 / img.depth;
+  const rowBytes = Math.ceil(img.width / perByte);
+  const mask = (1 << img.depth) - 1;
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < img.width; x++) {
+      const byte = img.data[y * rowBytes + Math.floor(x / perByte)] as number;
+      yield (byte >> (8 - img.depth * ((x % perByte) + 1))) & mask;
+    }
   }
 }
 

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { crc32, deflateSync } from 'node:zlib';
 import { encode as encodePng } from 'fast-png';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { ValidationError } from '#core/errors.ts';
@@ -179,6 +180,30 @@ describe("PaddleOCR's text-direction classifier, shipped", () => {
   });
 });
 
+/** A PNG of one row of 8-bit palette indices, with a PLTE chunk unless `palette` is undefined. */
+function indexedPng(indices: number[], palette: number[][] | undefined): Uint8Array {
+  const chunk = (type: string, data: Uint8Array) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(indices.length, 0);
+  ihdr.writeUInt32BE(1, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 3; // colour type: indexed
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    ...(palette ? [chunk('PLTE', Uint8Array.from(palette.flat()))] : []),
+    chunk('IDAT', deflateSync(Uint8Array.from([0, ...indices]))),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
+}
+
 describe('image inputs refuse bad files with a 400 naming the element, before allocating', () => {
   const mv = () => registry.resolve('text-direction');
 
@@ -211,6 +236,30 @@ describe('image inputs refuse bad files with a 400 naming the element, before al
       () => decodeImage(file('street-0.jpg').subarray(0, 300), 'b'),
       /^b: the JPEG could not be decoded/,
     );
+  });
+
+  it('refuses an indexed PNG with an index past its palette, or with no palette, as a 400 naming the fault', () => {
+    // 2x1 pixels, 8-bit indices 0 and 5, and a palette of one entry.
+    const bad = indexedPng([0, 5], [[255, 0, 0]]);
+    rejectsWith(
+      () => decodeImage(bad, 'instances[0].x'),
+      /^instances\[0\]\.x: the PNG uses palette entry 5, but its palette has 1; the file is corrupt/,
+    );
+    rejectsWith(
+      () => decodeImage(indexedPng([0, 0], undefined), 'a'),
+      /^a: the PNG is indexed-colour but has no palette \(PLTE chunk\)/,
+    );
+    const good = decodeImage(
+      indexedPng(
+        [0, 1],
+        [
+          [255, 0, 0],
+          [0, 0, 255],
+        ],
+      ),
+      'c',
+    );
+    assert.deepEqual(Array.from(good.data), [255, 0, 0, 0, 0, 255]);
   });
 
   it('refuses text that is not base64, and {"b64"} values with extra keys', async () => {
