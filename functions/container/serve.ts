@@ -31,6 +31,8 @@ Environment:
   INFERA_MAX_BODY_BYTES       request limit (default 104857600)
   ORT_INTRA_OP_THREADS        threads per operator (default: all cores)
   INFERA_ACCESS_LOG           true: one log line per request
+  INFERA_ALLOW_ORIGINS        bound to loopback, the container refuses foreign Host and Origin
+                              headers; these origins (comma-separated) may call it from a browser
   INFERA_FAULT                chaos testing only: 500|429|503|malformed|slow:<ms>
 `;
 
@@ -53,6 +55,7 @@ const envSchema = z.object({
   ORT_INTRA_OP_THREADS: z.coerce.number().int().min(1).max(256).default(availableParallelism()),
   INFERA_ACCESS_LOG: bool.default(false),
   INFERA_FAULT: z.string().optional(),
+  INFERA_ALLOW_ORIGINS: z.string().optional(),
 });
 
 function log(record: Record<string, unknown>): void {
@@ -123,7 +126,16 @@ async function main(argv: string[]): Promise<void> {
         : {}),
     },
   );
+  const loopback = ['127.0.0.1', '::1', 'localhost'].includes(env.INFERA_HOST);
   const server = createContainerServer({
+    ...(loopback
+      ? {
+          guard: {
+            host: env.INFERA_HOST,
+            allowOrigins: (env.INFERA_ALLOW_ORIGINS ?? '').split(',').filter(Boolean),
+          },
+        }
+      : {}),
     scorer,
     mv,
     maxBodyBytes: env.INFERA_MAX_BODY_BYTES,

@@ -18,6 +18,7 @@ import { rawInstance } from '#core/raw.ts';
 import type { ModelVersion } from '#core/registry.ts';
 import type { Scorer } from '#core/scoring/scorer.ts';
 import { answerClientErrors } from '#http/client-errors.ts';
+import { foreignRequest, type GuardOptions } from '#http/guard.ts';
 
 /**
  * The SageMaker hosting contract over the scoring core: GET /ping, POST /invocations (JSON v1
@@ -25,6 +26,11 @@ import { answerClientErrors } from '#http/client-errors.ts';
  * Scorer the Lambda functions use does the work, so a model answers the same in both places.
  */
 export interface ContainerOptions {
+  /**
+   * Refuse foreign Host and Origin headers (functions/http/guard.ts): set when the container is
+   * bound to loopback, as npm start runs it; on SageMaker it binds 0.0.0.0 and takes its calls.
+   */
+  readonly guard?: { readonly host: string } & GuardOptions;
   readonly scorer: Scorer;
   readonly mv: ModelVersion;
   readonly maxBodyBytes: number;
@@ -288,6 +294,16 @@ export function createContainerServer(o: ContainerOptions): Server {
           ms: +(performance.now() - started).toFixed(2),
         });
     };
+    const foreign = o.guard ? foreignRequest(req, o.guard.host, o.guard) : undefined;
+    if (foreign) {
+      req.resume();
+      send(
+        res,
+        foreign.status,
+        JSON.stringify({ error: foreign.error, code: foreign.status === 400 ? 'bad_request' : 'forbidden' }),
+      );
+      return done(foreign.status);
+    }
     if (req.method === 'GET' && path === '/ping') {
       const ready = o.scorer.ready;
       send(

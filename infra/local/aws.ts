@@ -16,9 +16,9 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
+import { foreignRequest, type GuardOptions } from '#http/guard.ts';
 import { batchEnvironment } from '#shared/config.ts';
 import { persistentStores } from './fauxqs-state.ts';
-import { foreignRequest } from './guard.ts';
 import { addConditionalWrites } from './s3-conditional.ts';
 
 export interface LocalAwsNames {
@@ -66,6 +66,8 @@ export interface LocalAws {
 export interface LocalAwsOptions {
   readonly port?: number;
   readonly host?: string;
+  /** Browser origins admitted on purpose (npm start --allow-origin). */
+  readonly guard?: GuardOptions;
   readonly names?: LocalAwsNames;
   /** Queue visibility timeout, seconds: how long a failed chunk waits before it is retried. */
   readonly visibilityTimeout?: number;
@@ -166,12 +168,12 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
 
   // No web page may reach the emulator: same Host and Origin rules as the gateway (guard.ts).
   app.addHook('onRequest', async (request, reply) => {
-    const foreign = foreignRequest(request.raw, host);
+    const foreign = foreignRequest(request.raw, host, opts.guard);
     if (foreign)
       await reply
-        .code(403)
+        .code(foreign.status)
         .header('content-type', 'application/json')
-        .send({ error: foreign, code: 'forbidden' });
+        .send({ error: foreign.error, code: foreign.status === 400 ? 'bad_request' : 'forbidden' });
   });
 
   addConditionalWrites(app, () => s3);

@@ -10,9 +10,9 @@ import type {
 import { limitOf, megabytes } from '#core/aws/rules.ts';
 import { LOCAL_OWNER } from '#core/batch/owner.ts';
 import { answerClientErrors } from '#http/client-errors.ts';
+import { foreignRequest, type GuardOptions } from '#http/guard.ts';
 import { resultBytes } from '#http/lambda-payload.ts';
 import { type FunctionName, matchPath, routePaths } from '#http/routes.ts';
-import { foreignRequest } from './guard.ts';
 
 export type LambdaHandler = (
   event: APIGatewayProxyEventV2,
@@ -23,6 +23,8 @@ export interface GatewayOptions {
   /** The deployed handlers, by function name. */
   readonly functions: Readonly<Record<FunctionName, LambdaHandler>>;
   readonly host?: string;
+  /** Browser origins admitted on purpose (npm start --allow-origin). */
+  readonly guard?: GuardOptions;
   /** 0 picks a free port. */
   readonly port?: number;
   /** @default 30 s: the HTTP API's integration timeout (AWS rule http-api-integration-timeout) */
@@ -94,11 +96,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const started = performance.now();
     const done = (status: number) =>
       opts.onRequest?.(`${req.method} ${req.url} ${status} ${(performance.now() - started).toFixed(1)}ms`);
-    const foreign = foreignRequest(req, host);
+    const foreign = foreignRequest(req, host, opts.guard);
     if (foreign) {
       req.resume();
-      send(res, 403, { error: foreign, code: 'forbidden', requestId: randomUUID() });
-      done(403);
+      send(res, foreign.status, {
+        error: foreign.error,
+        code: foreign.status === 400 ? 'bad_request' : 'forbidden',
+        requestId: randomUUID(),
+      });
+      done(foreign.status);
       return;
     }
     const chunks: Buffer[] = [];

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { endpointPayloadLimit } from '#core/scoring/types.ts';
 import { answerClientErrors } from '#http/client-errors.ts';
-import { foreignRequest } from './guard.ts';
+import { foreignRequest, type GuardOptions } from '#http/guard.ts';
 import { childMemorySettings } from './memory.ts';
 
 /**
@@ -34,6 +34,8 @@ export interface LocalSageMakerOptions {
   /** Extra environment for the containers (micro-batching settings, faults for tests). */
   readonly containerEnv?: Readonly<Record<string, string>>;
   readonly log?: (line: string) => void;
+  /** Browser origins admitted on purpose (npm start --allow-origin). */
+  readonly guard?: GuardOptions;
 }
 
 export type ContainerState = 'starting' | 'ready' | 'down' | 'stopped';
@@ -209,10 +211,12 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions = {}): Pro
   const invocationTimeout = opts.invocationTimeoutMs ?? 60_000;
 
   const server = createServer((req, res) => {
-    const foreign = foreignRequest(req, opts.host ?? '127.0.0.1');
+    const foreign = foreignRequest(req, opts.host ?? '127.0.0.1', opts.guard);
     if (foreign) {
       req.resume();
-      sendError(res, 403, 'AccessDeniedException', { message: foreign });
+      sendError(res, foreign.status, foreign.status === 400 ? 'ValidationError' : 'AccessDeniedException', {
+        message: foreign.error,
+      });
       return;
     }
     const m = /^\/endpoints\/([^/]+)\/invocations$/.exec((req.url ?? '').split('?')[0] ?? '');

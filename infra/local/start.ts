@@ -5,7 +5,7 @@
  */
 import { join, resolve } from 'node:path';
 import { InferaError, ModelPackageError } from '#core/errors.ts';
-import { numberFlag, parseCommand, runMain } from '../../cli/args.ts';
+import { numberFlag, parseCommand, runMain, usageError } from '../../cli/args.ts';
 import { DEFAULT_NAMES, handlerEnv, type LocalAws, startLocalAws } from './aws.ts';
 import { type LocalBatch, startLocalBatch } from './batch.ts';
 import { dashboardPages } from './dashboard.ts';
@@ -23,6 +23,9 @@ one serving-container process per heavy (SageMaker-routed) model behind a local 
 Options:
   --port <n>                 API port (default: $PORT or 3000; 0 picks a free one)
   --host <addr>              address to bind (default: 127.0.0.1)
+  --allow-origin <url>       let browser pages of this origin (scheme://host:port) call the platform,
+                             e.g. a local web app on http://localhost:5173 (repeatable; default: none,
+                             only the platform's own pages)
   --models <dir>             models folder (default: $MODELS_DIR or ./models)
   --aws-port <n>             S3 + SQS emulator port (default: 4566; 0 picks a free one)
   --no-batch                 no emulator and no batch functions
@@ -65,6 +68,7 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
         'restart-delay': { type: 'string', default: '5000' },
         port: { type: 'string' },
         host: { type: 'string', default: '127.0.0.1' },
+        'allow-origin': { type: 'string', multiple: true },
         models: { type: 'string' },
         'drift-webhook': { type: 'string' },
         state: { type: 'string', default: join('.infera', 'state') },
@@ -101,6 +105,7 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
   process.env.WATCH_ALIASES ??= 'true';
   if (values['drift-webhook']) process.env.DRIFT_WEBHOOK_URL = values['drift-webhook'];
   const log = values.quiet ? undefined : (line: string) => console.log(line);
+  const guard = { allowOrigins: allowedOrigins(values['allow-origin'] ?? []) };
 
   let aws: LocalAws | undefined;
   if (values.batch) {
@@ -108,6 +113,7 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
       aws = await startLocalAws({
         port: awsPort,
         host: values.host ?? '127.0.0.1',
+        guard,
         visibilityTimeout: visibility,
         maxReceiveCount: Number(process.env.BATCH_MAX_ATTEMPTS ?? 3) + 2,
         ...(values.ephemeral ? {} : { stateDir: values.state as string }),
@@ -138,8 +144,10 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
       ? await startSageMaker({
           host: values.host ?? '127.0.0.1',
           port: smPort,
+          guard,
           restartDelayMs: restartDelay,
           containerEnv: {
+            ...(guard.allowOrigins.length > 0 ? { INFERA_ALLOW_ORIGINS: guard.allowOrigins.join(',') } : {}),
             INFERA_MICROBATCH: values.microbatch ? 'true' : 'false',
             INFERA_MAX_BATCH_ROWS: String(values['max-batch-rows']),
             INFERA_MAX_DELAY_MS: String(values['max-delay-ms']),
@@ -162,7 +170,12 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
   // does not exist: heavy models get 502 endpoint_not_found, not whatever else is on AWS_ENDPOINT_URL.
   const emptyRuntime = sm
     ? undefined
-    : await startLocalSageMaker({ host: values.host ?? '127.0.0.1', port: 0, ...(log ? { log } : {}) });
+    : await startLocalSageMaker({
+        host: values.host ?? '127.0.0.1',
+        port: 0,
+        guard,
+        ...(log ? { log } : {}),
+      });
   if (emptyRuntime) process.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME = emptyRuntime.url;
 
   let predict: LambdaHandler;
@@ -210,6 +223,7 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     gateway = await startGateway({
       functions: { predict, models, batch },
       host: values.host,
+      guard,
       port,
       pages: {
         ...dashboardPages(),
@@ -407,5 +421,24 @@ if (import.meta.main) {
   await runMain(async () => {
     await start();
     return -1; // keeps running until a signal
+  });
+}
+
+/** --allow-origin values as origins (scheme://host:port), each checked: a bad one stops start-up. */
+function allowedOrigins(values: readonly string[]): string[] {
+  return values.map((v) => {
+    let u: URL | undefined;
+    try {
+      u = new URL(v);
+    } catch {
+      u = undefined;
+    }
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.origin === 'null') {
+      throw usageError(
+        COMMAND,
+        `--allow-origin must be an origin such as http://localhost:5173, got '${v}'.`,
+      );
+    }
+    return u.origin;
   });
 }

@@ -23,7 +23,11 @@ const INFER = '/v2/models/text-direction/infer';
 
 let platform: RunningPlatform;
 before(async () => {
-  platform = await startPlatform({ POWERTOOLS_LOG_LEVEL: 'ERROR' }, ['--no-sagemaker']);
+  platform = await startPlatform({ POWERTOOLS_LOG_LEVEL: 'ERROR' }, [
+    '--no-sagemaker',
+    '--allow-origin',
+    'http://localhost:5173',
+  ]);
 });
 after(() => platform?.stop());
 
@@ -264,6 +268,7 @@ describe('local listeners refuse web pages', () => {
   const foreign: [string, Record<string, string>][] = [
     ['a rebound Host', { host: 'attacker.example:3000' }],
     ['another origin', { origin: 'https://attacker.example' }],
+    ['a page on another local port', { origin: 'http://localhost:8080' }],
     ['a sandboxed page', { origin: 'null' }],
   ];
 
@@ -278,7 +283,7 @@ describe('local listeners refuse web pages', () => {
           ...headers,
         });
         assert.equal(r.status, 403, `${what} at ${base}${path}`);
-        assert.match(r.body.toString(), /refuse|not this local platform/);
+        assert.match(r.body.toString(), /refuse|another site|not this local platform/);
       }
     }
     // Same-origin (the dashboard's own requests) and no Origin at all (curl, SDKs) still work.
@@ -288,5 +293,11 @@ describe('local listeners refuse web pages', () => {
       'content-type': 'text/plain',
     });
     assert.equal(curlLike.status, 200);
+    // A local web app admitted with --allow-origin, and only it.
+    const app = await rawPost(platform.url, '/v1/models/ticket-router/predict', Buffer.from('refund'), {
+      'content-type': 'text/plain',
+      origin: 'http://localhost:5173',
+    });
+    assert.equal(app.status, 200);
   });
 });
