@@ -22,6 +22,9 @@ import {
   type Served,
 } from './types.ts';
 
+/** Endpoint failures after which a fallback answers: the endpoint could not answer at all. */
+const CANNOT_ANSWER: ReadonlySet<string> = new Set(['circuit-open', 'unavailable', 'network']);
+
 /** How the endpoint path answers from a fallback version: in-process scoring, v1 and v2. */
 export interface FallbackScoring {
   predict(mv: ModelVersion, instances: readonly unknown[]): Promise<Prediction[]>;
@@ -171,7 +174,13 @@ export class EndpointPath {
     return { remote: this.#remote, endpoint };
   }
 
-  /** The fallback version to answer with, when the endpoint's circuit is open and one is configured. */
+  /**
+   * The fallback version to answer with, when one is configured and the endpoint cannot answer:
+   * its circuit is open, or this request's own attempts found it unavailable or unreachable. Not
+   * when it answered (its container refused the input or failed on it, or answered nonsense), is
+   * busy (429 tells the caller when to retry), used the request's whole budget (no time is left
+   * to answer from anything), or does not exist (a deployment to fix, not to hide).
+   */
   #fallbackFor(
     mv: ModelVersion,
     err: unknown,
@@ -180,7 +189,7 @@ export class EndpointPath {
   ): { mv: ModelVersion; served: Served } | undefined {
     const fb = mv.route.fallback;
     if (!fb || opts.allowFallback === false || !nothingScored) return undefined;
-    if (!(err instanceof EndpointError) || err.kind !== 'circuit-open') return undefined;
+    if (!(err instanceof EndpointError) || !CANNOT_ANSWER.has(err.kind)) return undefined;
     const fbv = this.#registry.resolve(fb.model, fb.version);
     return {
       mv: fbv,
