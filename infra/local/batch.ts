@@ -6,6 +6,7 @@ import {
   s3EventFor,
   startSqsEventSource,
 } from './event-sources.ts';
+import { printable } from './log-safe.ts';
 
 export interface LocalBatchOptions {
   readonly aws: LocalAws;
@@ -33,7 +34,7 @@ export interface LocalBatch {
 export function startLocalBatch(o: LocalBatchOptions): LocalBatch {
   const inflight = new Set<Promise<unknown>>();
   o.aws.onUpload((n) => {
-    o.log?.(`[s3] ${n.eventName} s3://${n.bucket}/${n.key} (${n.size} bytes) -> split`);
+    o.log?.(`[s3] ${n.eventName} s3://${n.bucket}/${printable(n.key)} (${n.size} bytes) -> split`);
     const p = invokeAsync('batch-split', o.split, s3EventFor(n, o.aws.region), {
       onFailure: { name: 'batch-split-failed', handler: o.splitFailed },
       ...(o.log ? { log: o.log } : {}),

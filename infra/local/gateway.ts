@@ -13,6 +13,7 @@ import { answerClientErrors } from '#http/client-errors.ts';
 import { foreignRequest, type GuardOptions } from '#http/guard.ts';
 import { resultBytes } from '#http/lambda-payload.ts';
 import { type FunctionName, matchPath, routePaths } from '#http/routes.ts';
+import { loggedUrl, printable } from './log-safe.ts';
 
 export type LambdaHandler = (
   event: APIGatewayProxyEventV2,
@@ -95,7 +96,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const server = createServer((req, res) => {
     const started = performance.now();
     const done = (status: number) =>
-      opts.onRequest?.(`${req.method} ${req.url} ${status} ${(performance.now() - started).toFixed(1)}ms`);
+      opts.onRequest?.(
+        `${printable(req.method ?? '', 16)} ${loggedUrl(req.url)} ${status} ${(performance.now() - started).toFixed(1)}ms`,
+      );
     const foreign = foreignRequest(req, host, opts.guard);
     if (foreign) {
       req.resume();

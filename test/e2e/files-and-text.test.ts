@@ -293,6 +293,11 @@ describe('local listeners refuse web pages', () => {
       'content-type': 'text/plain',
     });
     assert.equal(curlLike.status, 200);
+    // The access log names the query's parameters, never their values.
+    await fetch(`${platform.url}/v2/health/live?token=s3cr3t-value&x=1`);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.match(platform.output(), /\[gateway\] GET \/v2\/health\/live\?token=…&x=… 200/);
+    assert.doesNotMatch(platform.output(), /s3cr3t-value/);
     // A local web app admitted with --allow-origin, and only it.
     const app = await rawPost(platform.url, '/v1/models/ticket-router/predict', Buffer.from('refund'), {
       'content-type': 'text/plain',
