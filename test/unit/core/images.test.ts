@@ -11,6 +11,9 @@ import { before, describe, it } from 'node:test';
 import { crc32, deflateSync } from 'node:zlib';
 import { encode as encodePng } from 'fast-png';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
+import { scoreChunk } from '#core/batch/chunk.ts';
+import type { Line } from '#core/batch/lines.ts';
+import { createRowDecoder } from '#core/batch/rows.ts';
 import { ValidationError } from '#core/errors.ts';
 import { loadImageCodecs } from '#core/image/codecs.ts';
 import { decodeImage } from '#core/image/decode.ts';
@@ -260,6 +263,50 @@ describe('image inputs refuse bad files with a 400 naming the element, before al
       'c',
     );
     assert.deepEqual(Array.from(good.data), [255, 0, 0, 0, 0, 255]);
+  });
+
+  it('scores 999 rows of a 1,000-row JSON Lines image chunk and rejects the one poison image with its reason', async () => {
+    const mv = registry.resolve('text-direction');
+    const good = b64(file('street-0.png'));
+    const poison = b64(indexedPng([0, 5], [[255, 0, 0]]));
+    const rows = Array.from({ length: 1000 }, (_, i) => ({
+      id: `r${i}`,
+      x: { b64: i === 617 ? poison : good },
+    }));
+    let calls = 0;
+    const out = await scoreChunk({
+      lines: (async function* (): AsyncGenerator<Line[]> {
+        yield rows.map((r) => ({ text: JSON.stringify(r) }) as Line);
+      })(),
+      firstRow: 1,
+      rows: rows.length,
+      headerLines: 0,
+      format: 'jsonl',
+      decoder: createRowDecoder(mv.manifest, 'jsonl', { idColumn: 'id' }),
+      manifest: mv.manifest,
+      hasId: true,
+      predict: (instances) => {
+        calls++;
+        return scorer.predict(mv, instances);
+      },
+    });
+    assert.equal(out.scored, 999);
+    assert.equal(out.rejected, 1);
+    const [error] = out.errors
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { row: number; id: string; error: string });
+    assert.equal(error?.row, 618);
+    assert.equal(error?.id, 'r617');
+    assert.match(error?.error ?? '', /the PNG uses palette entry 5, but its palette has 1/);
+    assert.ok(calls <= 2 * Math.ceil(Math.log2(1000)) + 1, `${calls} calls, halving to the poison row`);
+    const results = Buffer.from(out.results).toString('utf8').trim().split('\n');
+    assert.equal(results.length, 999);
+    assert.equal(
+      (JSON.parse(results[617] as string) as { row: number }).row,
+      619,
+      'in row order, the poison row left out',
+    );
   });
 
   it('refuses text that is not base64, and {"b64"} values with extra keys', async () => {
