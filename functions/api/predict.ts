@@ -86,7 +86,13 @@ async function answer(req: ApiRequest): Promise<ApiResponse> {
   tracer.putAnnotation('version', mv.version);
 
   const started = performance.now();
-  const opts = { deadline: req.deadline, allowFallback: true, maxRows: config.MAX_INSTANCES };
+  const opts = {
+    deadline: req.deadline,
+    allowFallback: true,
+    maxRows: config.MAX_INSTANCES,
+    // Image decoding stops when the invocation's time is up: nobody waits for the answer then.
+    signal: AbortSignal.timeout(Math.max(1, req.deadline - Date.now())),
+  };
   let body: unknown;
   let count = 0;
   let served: Served | undefined;

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import * as z from 'zod';
+import { PooledImageWork } from '#adapters/image-pool.ts';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { ConfigError, InferaError } from '#core/errors.ts';
 import { BatchingModel } from '#core/microbatch.ts';
@@ -30,6 +31,9 @@ Environment:
                               CUDA or fail to start, so a GPU endpoint never serves on CPU)
   INFERA_MAX_BODY_BYTES       request limit (default 104857600)
   ORT_INTRA_OP_THREADS        threads per operator (default: all cores)
+  INFERA_IMAGE_WORKERS        worker threads decoding image files, off the serving thread
+                              (default: half the cores, at least 1; 0 decodes in it)
+  INFERA_IMAGE_DECODE_TIMEOUT_MS  longest one file may take to decode (default 10000)
   INFERA_ACCESS_LOG           true: one log line per request
   INFERA_ALLOW_ORIGINS        bound to loopback, the container refuses foreign Host and Origin
                               headers; these origins (comma-separated) may call it from a browser
@@ -56,6 +60,13 @@ const envSchema = z.object({
   INFERA_ACCESS_LOG: bool.default(false),
   INFERA_FAULT: z.string().optional(),
   INFERA_ALLOW_ORIGINS: z.string().optional(),
+  INFERA_IMAGE_WORKERS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(Math.max(1, Math.floor(availableParallelism() / 2))),
+  INFERA_IMAGE_DECODE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 });
 
 function log(record: Record<string, unknown>): void {
@@ -112,6 +123,14 @@ async function main(argv: string[]): Promise<void> {
     { intraOpThreads: env.ORT_INTRA_OP_THREADS, interOpThreads: 1 },
     {
       serveAll: true,
+      ...(env.INFERA_IMAGE_WORKERS > 0
+        ? {
+            images: new PooledImageWork({
+              threads: env.INFERA_IMAGE_WORKERS,
+              timeoutMs: env.INFERA_IMAGE_DECODE_TIMEOUT_MS,
+            }),
+          }
+        : {}),
       ...(env.INFERA_MICROBATCH
         ? {
             wrap: (model) => {

@@ -151,6 +151,12 @@ function predictionsCsv(preds: readonly Prediction[]): string {
 
 async function invocations(o: ContainerOptions, req: IncomingMessage, res: ServerResponse): Promise<number> {
   const body = await readBody(req, o.maxBodyBytes);
+  // A caller that hangs up stops the image decoding its request started.
+  const gone = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  const opts = { signal: gone.signal };
   const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim().toLowerCase();
   const accept = (req.headers.accept ?? 'application/json').toLowerCase();
   const { scorer, mv } = o;
@@ -169,7 +175,7 @@ async function invocations(o: ContainerOptions, req: IncomingMessage, res: Serve
     const parsed = inferRequestSchema.safeParse(header, { reportInput: true });
     if (!parsed.success) throw invalid(parsed.error);
     const request = attachBinaryInputs(parsed.data, body.subarray(headerLength));
-    const response = await scorer.infer(mv, request);
+    const response = await scorer.infer(mv, request, opts);
     const asBinary = binaryOutputNames(
       request,
       response.outputs.map((x) => x.name),
@@ -181,7 +187,7 @@ async function invocations(o: ContainerOptions, req: IncomingMessage, res: Serve
     return 200;
   }
   if (type === 'text/csv') {
-    const preds = await scorer.predict(mv, csvInstances(mv, body.toString('utf8')));
+    const preds = await scorer.predict(mv, csvInstances(mv, body.toString('utf8')), opts);
     if (accept.includes('text/csv')) send(res, 200, predictionsCsv(preds), 'text/csv');
     else send(res, 200, JSON.stringify({ model: mv.name, version: mv.version, predictions: preds }));
     return 200;
@@ -189,16 +195,18 @@ async function invocations(o: ContainerOptions, req: IncomingMessage, res: Serve
   // One image file or plain text as the body, as the API's predict route takes it.
   const rawText = type === 'text/plain' && !/^\s*[{[]/.test(body.subarray(0, 64).toString('latin1'));
   if (type?.startsWith('image/') || type === 'application/octet-stream' || rawText) {
-    const predictions = await scorer.predict(mv, [
-      rawInstance(mv.manifest, { contentType: type as string, bytes: body }),
-    ]);
+    const predictions = await scorer.predict(
+      mv,
+      [rawInstance(mv.manifest, { contentType: type as string, bytes: body })],
+      opts,
+    );
     send(res, 200, JSON.stringify({ model: mv.name, version: mv.version, predictions }));
     return 200;
   }
   if (type && JSON_LINES.has(type)) {
     const rows = jsonLines(body);
     if (rows) {
-      const predictions = await scorer.predict(mv, rows);
+      const predictions = await scorer.predict(mv, rows, opts);
       if (/jsonlines|ndjson|json-lines/.test(accept)) {
         send(res, 200, `${predictions.map((p) => JSON.stringify(p)).join('\n')}\n`, type);
       } else send(res, 200, JSON.stringify({ model: mv.name, version: mv.version, predictions }));
@@ -228,13 +236,13 @@ async function invocations(o: ContainerOptions, req: IncomingMessage, res: Serve
   if (obj && 'inputs' in obj) {
     const parsed = inferRequestSchema.safeParse(json, { reportInput: true });
     if (!parsed.success) throw invalid(parsed.error);
-    send(res, 200, JSON.stringify(await scorer.infer(mv, parsed.data)));
+    send(res, 200, JSON.stringify(await scorer.infer(mv, parsed.data, opts)));
     return 200;
   }
   if (obj && 'instances' in obj) {
     const parsed = predictRequestSchema.safeParse(json, { reportInput: true });
     if (!parsed.success) throw invalid(parsed.error);
-    const predictions = await scorer.predict(mv, parsed.data.instances);
+    const predictions = await scorer.predict(mv, parsed.data.instances, opts);
     if (accept.includes('text/csv')) send(res, 200, predictionsCsv(predictions), 'text/csv');
     else send(res, 200, JSON.stringify({ model: mv.name, version: mv.version, predictions }));
     return 200;

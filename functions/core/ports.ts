@@ -2,6 +2,7 @@
  * Ports: what the core needs from the outside world, as interfaces. Adapters in
  * `functions/adapters/` implement them; core tests can use the real adapters or small fakes.
  */
+import type { ImageSpec, TensorSpec } from './manifest.ts';
 
 /** Element types the core moves between requests and the inference engine (ONNX's, by ORT name). */
 export type TensorType =
@@ -41,6 +42,38 @@ export interface HostTensor {
   readonly type: TensorType;
   readonly data: TensorData;
   readonly dims: readonly number[];
+  /**
+   * Image files still to decode into this feed (seam/images.ts): checked and bounded, decoded by
+   * the scorer's ImageWork before the run. `data` is empty until then.
+   */
+  readonly pending?: PendingImages;
+}
+
+/** Image files for one image input, checked against every bound, not yet decoded. */
+export interface PendingImages {
+  readonly spec: TensorSpec & { readonly image: ImageSpec };
+  readonly files: readonly Uint8Array[];
+  /** Each file's name in errors, e.g. `instances[2].x`. */
+  readonly at: readonly string[];
+}
+
+/** 8-bit pixels, `channels` per pixel, row-major: one file decoded, coloured and resized. */
+export interface PreparedPixels {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3;
+  readonly data: Uint8Array;
+}
+
+/**
+ * Where image files are decoded and resized (core/image/tensor.ts's preparePixels): in the
+ * calling thread (Lambda: one request at a time), or in a pool of worker threads, so one large
+ * image never blocks a process that answers many callers (npm start, the serving container).
+ * A file that cannot be decoded rejects with a ValidationError naming it; an aborted `signal`
+ * (the request's deadline, or its client gone) stops the work.
+ */
+export interface ImageWork {
+  prepare(work: PendingImages, signal?: AbortSignal): Promise<PreparedPixels[]>;
 }
 
 /** What the engine reports about one graph input or output. */

@@ -58,6 +58,24 @@ export const configSchema = z.object({
     .describe('Request body limit; leaves room for the event envelope inside Lambda 6 MB payload limit.'),
   ORT_INTRA_OP_THREADS: z.coerce.number().int().min(1).max(64).default(Math.min(availableParallelism(), 4)),
   ORT_INTER_OP_THREADS: z.coerce.number().int().min(1).max(64).default(1),
+  IMAGE_WORKERS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(0)
+    .describe(
+      'Worker threads that decode image files, off the thread that answers requests; 0 decodes in it (Lambda: one request at a time). npm start sets half the cores.',
+    ),
+  IMAGE_DECODE_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(10_000)
+    .describe(
+      'With IMAGE_WORKERS: longest one file may take to decode and resize before it is stopped (400).',
+    ),
   LOG_PAYLOADS: flag.describe('Log request instances. Off by default: payloads can be personal data.'),
   AWS_ENDPOINT_URL: z
     .url()

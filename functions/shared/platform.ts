@@ -94,6 +94,7 @@ export function getPlatform(config: Config): Promise<Platform> {
       {
         ...(heavy ? { remote: await remoteEndpoints(config) } : {}),
         remoteMaxRows: config.SAGEMAKER_MAX_ROWS,
+        ...(config.IMAGE_WORKERS > 0 ? { images: await imagePool(config) } : {}),
         sessions: { maxBytes: sessionCacheMb(config) * 1024 * 1024, lazy: config.MODEL_WARMUP === 'lazy' },
       },
     );
@@ -101,4 +102,10 @@ export function getPlatform(config: Config): Promise<Platform> {
     return { registry, scorer };
   })();
   return platform;
+}
+
+/** The image pool a process answering many callers decodes in (npm start); loaded only then. */
+async function imagePool(config: Config) {
+  const { PooledImageWork } = await import('#adapters/image-pool.ts');
+  return new PooledImageWork({ threads: config.IMAGE_WORKERS, timeoutMs: config.IMAGE_DECODE_TIMEOUT_MS });
 }

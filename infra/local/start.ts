@@ -3,6 +3,7 @@
  * `npm start`: the whole platform on this machine, no AWS account and no Docker. The local gateway
  * turns HTTP into API Gateway v2 events and invokes the same handler modules that are deployed.
  */
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InferaError, ModelPackageError } from '#core/errors.ts';
 import { numberFlag, parseCommand, runMain, usageError } from '../../cli/args.ts';
@@ -103,6 +104,9 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
   process.env.POWERTOOLS_SERVICE_NAME ??= 'infera-local';
   // `infera release/promote/rollback/shadow` rewrite aliases.json; the running platform follows.
   process.env.WATCH_ALIASES ??= 'true';
+  // One process answers every model here: image files are decoded in worker threads, so a large
+  // image never holds up the other requests (functions/adapters/image-pool.ts).
+  process.env.IMAGE_WORKERS ??= String(Math.max(1, Math.floor(availableParallelism() / 2)));
   if (values['drift-webhook']) process.env.DRIFT_WEBHOOK_URL = values['drift-webhook'];
   const log = values.quiet ? undefined : (line: string) => console.log(line);
   const guard = { allowOrigins: allowedOrigins(values['allow-origin'] ?? []) };

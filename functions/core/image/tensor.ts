@@ -38,18 +38,28 @@ export function preparePixels(
   return resizeFor(toChannels(decodeImage(bytes, at), spec.image.colorOrder), spec.image.resize, h, w, at);
 }
 
-/** Decodes and preprocesses `files` for `spec`; `at(i)` names file i in errors. */
+/** Decodes and preprocesses `files` for `spec`, here; `at(i)` names file i in errors. */
 export function imagesToTensor(
   spec: TensorSpec & { image: ImageSpec },
   files: readonly Uint8Array[],
   at: (i: number) => string,
 ): HostTensor {
+  return pixelsToTensor(
+    spec,
+    files.map((bytes, i) => preparePixels(spec, bytes, at(i))),
+  );
+}
+
+/** Prepared pixels (preparePixels, wherever it ran) to the input's tensor: pad, scale, normalize, lay out. */
+export function pixelsToTensor(
+  spec: TensorSpec & { image: ImageSpec },
+  placed: readonly Pixels[],
+): HostTensor {
   const { image } = spec;
   const { h: H, w: fixedW } = imageDims(spec);
   const C = channelsOf(image);
-  const placed = files.map((bytes, i) => preparePixels(spec, bytes, at(i)));
   const W = fixedW > 0 ? fixedW : Math.max(...placed.map((p) => p.width));
-  const n = files.length;
+  const n = placed.length;
   const per = C * H * W;
   const values = new Float64Array(n * per);
   const scale = image.scale ?? defaultScale(spec.datatype);

@@ -12,6 +12,7 @@ import type { EndpointRef } from '../routing.ts';
 import { asJsonRequest } from '../seam/decode-v2.ts';
 import { parseInferResponse, parsePredictions, splitForPayload } from './endpoint-codec.ts';
 import { checkInstances, feedsV2 } from './feeds.ts';
+import { resolveImages } from './images.ts';
 import type { PreparedVersions } from './prepared.ts';
 import {
   endpointPayloadLimit,
@@ -72,7 +73,14 @@ export class EndpointPath {
     // (Not with a processor: the container runs it first, and validates what it returns.)
     const inputs = mv.manifest.processor
       ? undefined
-      : checkInstances(mv, instances, this.#versions.schema(mv), await this.#versions.text(mv));
+      : await checkInstances(
+          mv,
+          instances,
+          this.#versions.schema(mv),
+          await this.#versions.text(mv),
+          this.#versions.images,
+          opts.signal,
+        );
     const { remote, endpoint } = this.#endpoint(mv);
     const parts = splitForPayload(instances, this.#maxRows, this.#maxBytesFor(endpoint));
     const predictions: Prediction[] = [];
@@ -115,6 +123,7 @@ export class EndpointPath {
   /** v2 on the endpoint, in one call under the synchronous payload limit. */
   async infer(mv: ModelVersion, req: InferRequest, opts: ScoreOptions): Promise<Inferred> {
     const { rows, feeds } = feedsV2(mv, req, this.#versions.schema(mv), opts, await this.#versions.text(mv));
+    await resolveImages(feeds, this.#versions.images, opts.signal);
     const m = mv.manifest;
     const withRows = {
       ...(rows ? { rows } : {}),

@@ -6,8 +6,9 @@
 import type * as z from 'zod';
 import { invalid as fail, InferaError } from '../errors.ts';
 import { validateInstances } from '../features.ts';
+import { inlineImageWork } from '../image/work.ts';
 import { type InputMoments, inputMoments } from '../monitoring/inputs.ts';
-import type { HostTensor } from '../ports.ts';
+import type { HostTensor, ImageWork } from '../ports.ts';
 import type { InferRequest } from '../protocol.ts';
 import type { ModelVersion } from '../registry.ts';
 import { stackTensorInstances, tabularFeeds } from '../seam/decode-v1.ts';
@@ -15,6 +16,7 @@ import { columnsToRows, tensorFeeds } from '../seam/decode-v2.ts';
 import { v2OutputMetadata } from '../seam/encode.ts';
 import { DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../tensors.ts';
 import type { TextInput } from '../text/load.ts';
+import { resolveImages } from './images.ts';
 import type { ScoreOptions } from './types.ts';
 
 type Schema = z.ZodType<Record<string, unknown>>;
@@ -47,21 +49,25 @@ export function feedsV1(
 }
 
 /**
- * Validates v1 instances exactly as in-process scoring would, without running anything; returns a
- * tensor model's input statistics for monitoring.
+ * Validates v1 instances exactly as in-process scoring would, without running anything (image
+ * files decoded with `images`); returns a tensor model's input statistics for monitoring.
  */
-export function checkInstances(
+export async function checkInstances(
   mv: ModelVersion,
   instances: readonly unknown[],
   schema: Schema | undefined,
   text: TextInput | undefined,
-): InputMoments[] | undefined {
+  images: ImageWork = inlineImageWork,
+  signal?: AbortSignal,
+): Promise<InputMoments[] | undefined> {
   const m = mv.manifest;
   if (m.inputs.kind === 'tabular') {
     if (schema) validateInstances(schema, instances);
     return undefined;
   }
-  return inputMoments(m, feedsV1(mv, instances, schema, text).feeds);
+  const { feeds } = feedsV1(mv, instances, schema, text);
+  await resolveImages(feeds, images, signal);
+  return inputMoments(m, feeds);
 }
 
 /** Validates a v2 request against the manifest and builds its feeds. */

@@ -11,6 +11,7 @@ import type { MatrixScores } from '../seam/class-scores.ts';
 import { asInstance } from '../seam/decode-v1.ts';
 import { outputNames, toMatrixScores, toPredictions, toV2Outputs } from '../seam/encode.ts';
 import { feedsV1, feedsV2 } from './feeds.ts';
+import { resolveImages } from './images.ts';
 import type { PreparedVersions } from './prepared.ts';
 import type { Inferred, Prepared, Scored, ScoreOptions } from './types.ts';
 
@@ -19,6 +20,7 @@ export async function scoreInProcess(
   versions: PreparedVersions,
   p: Prepared,
   instances: readonly unknown[],
+  opts: ScoreOptions = {},
 ): Promise<Scored> {
   const { mv } = p;
   const proc = await versions.processor(mv);
@@ -37,6 +39,7 @@ export async function scoreInProcess(
     : instances;
   const m = mv.manifest;
   const { feeds, rows } = feedsV1(mv, input, p.schema, await versions.text(mv));
+  await resolveImages(feeds, versions.images, opts.signal);
   const out = postprocess(m, await p.model.run(feeds, outputNames(m)), feeds);
   const predictions = toPredictions(m, out, rows ? rows.length : input.length);
   const inputs = m.inputs.kind === 'tensors' ? inputMoments(m, feeds) : undefined;
@@ -65,6 +68,7 @@ export async function inferInProcess(
   const { mv } = p;
   const m = mv.manifest;
   const { feeds, n, rows } = feedsV2(mv, req, p.schema, opts, await versions.text(mv));
+  await resolveImages(feeds, versions.images, opts.signal);
   const inputs = m.inputs.kind === 'tensors' ? inputMoments(m, feeds) : undefined;
   const out = postprocess(m, await p.model.run(feeds, outputNames(m)), feeds);
   let outputs = toV2Outputs(m, out, n);

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import type * as z from 'zod';
 import { ModelPackageError } from '../errors.ts';
 import { instanceSchema } from '../features.ts';
+import { inlineImageWork } from '../image/work.ts';
 import { relPath as rel } from '../paths.ts';
-import type { EngineOptions, InferenceEngine, LoadedModel } from '../ports.ts';
+import type { EngineOptions, ImageWork, InferenceEngine, LoadedModel } from '../ports.ts';
 import { asProcessor, type Processor } from '../processor.ts';
 import type { ModelVersion } from '../registry.ts';
 import { importProcessor, readModelBytes } from '../repository.ts';
@@ -51,12 +52,17 @@ export class PreparedVersions {
   readonly #tokenizers = new Map<ModelVersion, Promise<TextInput>>();
   readonly #processors = new Map<ModelVersion, Promise<Processor>>();
 
+  /** Where image files are decoded: here, or in a pool of worker threads. */
+  readonly images: ImageWork;
+
   constructor(
     engine: InferenceEngine,
     options: EngineOptions,
     wrap?: (model: LoadedModel, mv: ModelVersion) => LoadedModel,
     cache: SessionCacheOptions = {},
+    images: ImageWork = inlineImageWork,
   ) {
+    this.images = images;
     this.#engine = engine;
     this.#options = options;
     this.#wrap = wrap;

@@ -37,7 +37,7 @@ export class Scorer {
     this.engine = engine;
     this.remote = extra.remote;
     this.#serveAll = extra.serveAll === true;
-    this.#versions = new PreparedVersions(engine, options, extra.wrap, extra.sessions);
+    this.#versions = new PreparedVersions(engine, options, extra.wrap, extra.sessions, extra.images);
     this.#endpoint = new EndpointPath(registry, this.#versions, this, {
       remote: extra.remote,
       ...(extra.remoteMaxRows !== undefined ? { maxRows: extra.remoteMaxRows } : {}),
@@ -92,7 +92,7 @@ export class Scorer {
   async score(mv: ModelVersion, instances: readonly unknown[], opts: ScoreOptions = {}): Promise<Scored> {
     await codecsFor(mv);
     if (!this.inProcess(mv)) return this.#endpoint.predict(mv, instances, opts);
-    return this.#versions.use(mv, (p) => scoreInProcess(this.#versions, p, instances));
+    return this.#versions.use(mv, (p) => scoreInProcess(this.#versions, p, instances, opts));
   }
 
   /**

@@ -3,7 +3,7 @@
 import type * as z from 'zod';
 import { limitOf } from '../aws/rules.ts';
 import type { InputMoments } from '../monitoring/inputs.ts';
-import type { LoadedModel } from '../ports.ts';
+import type { ImageWork, LoadedModel } from '../ports.ts';
 import type { InferResponse, Prediction } from '../protocol.ts';
 import type { ModelVersion } from '../registry.ts';
 import type { RemoteEndpoints } from '../remote.ts';
@@ -60,6 +60,8 @@ export interface ScoreOptions {
   readonly allowFallback?: boolean;
   /** Rows one v2 request may carry (the API's MAX_INSTANCES); batch chunks set none. */
   readonly maxRows?: number;
+  /** Aborted when the answer is no longer wanted (the client went away): stops image decoding. */
+  readonly signal?: AbortSignal;
 }
 
 /** A v2 answer, who served it, and for a tabular model the request's rows as v1 instances. */
@@ -91,6 +93,8 @@ export interface ScorerOptions {
   readonly remoteMaxRows?: number;
   /** Request bytes per endpoint call: SageMaker's synchronous limit is 6 MB. */
   readonly remoteMaxBytes?: number;
+  /** Where image files are decoded. @default in the calling thread (core/image/work.ts) */
+  readonly images?: ImageWork;
 }
 
 /** The AWS rule that bounds an InvokeEndpoint request: serverless endpoints take less. */

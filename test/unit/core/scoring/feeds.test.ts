@@ -70,10 +70,10 @@ describe('request to feeds', () => {
     );
   });
 
-  it('checks v1 instances as scoring would, without running: a value out of range names its field', () => {
-    assert.equal(checkInstances(iris, [flower], schema, undefined), undefined);
-    assert.throws(
-      () => checkInstances(iris, [{ ...flower, petal_width_cm: 31 }], schema, undefined),
+  it('checks v1 instances as scoring would, without running: a value out of range names its field', async () => {
+    assert.equal(await checkInstances(iris, [flower], schema, undefined), undefined);
+    await assert.rejects(
+      checkInstances(iris, [{ ...flower, petal_width_cm: 31 }], schema, undefined),
       /petal_width_cm/,
     );
   });
