@@ -59,7 +59,7 @@ export class PooledImageWork implements ImageWork {
     } catch (err) {
       if (timeout.aborted) {
         throw new ValidationError(
-          `${task.at}: decoding the image took over ${this.#timeoutMs} ms, and was stopped; send a smaller image`,
+          `${task.at}: the image was not decoded within ${this.#timeoutMs} ms (waiting for a free decoder included), and was stopped; send a smaller image, or retry when the service is less busy`,
         );
       }
       if (/queue is at limit/i.test((err as Error).message)) {

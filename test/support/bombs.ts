@@ -4,7 +4,7 @@ import { crc32, deflateSync } from 'node:zlib';
  * A decompression bomb: a valid RGB PNG of `side` x `side` black pixels, which deflate squeezes
  * to a few tens of KB (5000 x 5000: 25 MP, about 73 KB).
  */
-export function blackPng(side: number): Uint8Array {
+export function blackPng(side: number): Buffer {
   const chunk = (type: string, data: Uint8Array) => {
     const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
     const out = Buffer.alloc(12 + data.length);

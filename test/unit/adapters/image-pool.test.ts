@@ -53,7 +53,7 @@ describe('image work off the serving thread', () => {
         assert.ok(e instanceof ValidationError);
         assert.match(
           e.message,
-          /^inputs\[0\]\.data\[0\]: decoding the image took over 100 ms, and was stopped/,
+          /^inputs\[0\]\.data\[0\]: the image was not decoded within 100 ms \(waiting for a free decoder included\), and was stopped/,
         );
         return true;
       },
