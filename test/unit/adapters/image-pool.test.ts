@@ -4,6 +4,8 @@
  * its time is stopped; a malformed file is the same 400 as in the calling thread.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PooledImageWork } from '#adapters/image-pool.ts';
 import { ValidationError } from '#core/errors.ts';
@@ -65,6 +67,25 @@ describe('image work off the serving thread', () => {
     const decoding = pool().prepare({ spec, files: [bomb], at: ['x'] }, gone.signal);
     setImmediate(() => gone.abort());
     await assert.rejects(decoding, (e: Error) => e.name === 'AbortError' || /abort/i.test(e.message));
+  });
+
+  it('refuses an 8.8 KB JPEG whose header claims 4999 x 4999 with a 400, off this thread', async () => {
+    const jpeg = Buffer.from(readFileSync(join(MODELS, 'text-direction/1/fixtures/street-0.jpg')));
+    const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    jpeg.writeUInt16BE(4999, sof + 5);
+    jpeg.writeUInt16BE(4999, sof + 7);
+    let turns = 0;
+    const ticking = setInterval(() => turns++, 5);
+    try {
+      await assert.rejects(pool().prepare({ spec, files: [new Uint8Array(jpeg)], at: ['x'] }), (e) => {
+        assert.ok(e instanceof ValidationError, String(e));
+        assert.match(e.message, /^x: the JPEG could not be decoded/);
+        return true;
+      });
+    } finally {
+      clearInterval(ticking);
+    }
+    assert.ok(turns > 0, 'timers ran while the JPEG was being decoded');
   });
 
   it('answers a malformed file as the calling thread does', async () => {
