@@ -36,6 +36,10 @@ export class PooledImageWork implements ImageWork {
       maxQueue: opts.maxQueue ?? 256,
       idleTimeout: opts.idleTimeoutMs ?? 2000,
     });
+    // A worker can answer a task just stopped (its sibling refused, its client gone): piscina then
+    // emits 'error' ("Unexpected message from Worker"), which, unheard, would end the process.
+    // The answer is no longer wanted; the task's caller has had its own error.
+    this.#pool.on('error', () => {});
   }
 
   async prepare(work: PendingImages, signal?: AbortSignal): Promise<PreparedPixels[]> {

@@ -16,6 +16,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
+import { answerClientErrors } from '#http/client-errors.ts';
 import { foreignRequest, type GuardOptions } from '#http/guard.ts';
 import { batchEnvironment } from '#shared/config.ts';
 import { persistentStores } from './fauxqs-state.ts';
@@ -162,6 +163,11 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
   });
   if (persisted) app.addHook('preClose', async () => persisted.close());
   app.setErrorHandler(emulatorErrors);
+  // Fastify answers a request line Node cannot parse with a 400 but no "Connection: close", then
+  // drops the socket, so a keep-alive client sends its next request into a closed socket. Answer
+  // as the other listeners do: the error, then the socket closed, and said so.
+  app.server.removeAllListeners('clientError');
+  answerClientErrors(app.server);
   const listeners: ((n: UploadNotice) => void)[] = [];
   let sequence = 0;
   let s3: S3Client | undefined;
