@@ -6,10 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { crc32, deflateSync } from 'node:zlib';
 import { cli, MODELS, type RunningPlatform, startPlatform } from '../helpers.ts';
 import { rawPost } from '../support/http.ts';
 import { tritonRequest } from '../support/triton.ts';
@@ -32,6 +33,26 @@ before(async () => {
 after(() => platform?.stop());
 
 const json = (r: { body: Buffer }) => JSON.parse(r.body.toString('utf8'));
+
+/** A 2 x 1 indexed PNG whose second pixel points past its one-entry palette. */
+function indexedPngPastPalette(): Buffer {
+  const chunk = (type: string, data: Uint8Array) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.from([0, 0, 0, 2, 0, 0, 0, 1, 8, 3, 0, 0, 0]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('PLTE', Uint8Array.from([255, 0, 0])),
+    chunk('IDAT', deflateSync(Uint8Array.from([0, 0, 5]))),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
+}
 
 describe('text-line images to the shipped PaddleOCR classifier through npm start', () => {
   it('labels a raw PNG or JPEG body 0 or 180, with its image type or none (curl --data-binary)', async () => {
@@ -151,6 +172,31 @@ describe('a folder of images as one batch job (infera batch submit <folder>)', (
       .map((l) => JSON.parse(l) as { id: string; label: string });
     assert.equal(rows.length, 8);
     for (const r of rows) assert.equal(r.label, /-180\./.test(r.id) ? '180' : '0', r.id);
+  });
+
+  it('scores a 1,000-row JSON Lines image job with one poison PNG: 999 scored, 1 rejected with its reason, no chunk failed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'infera-poison-'));
+    const good = file('street-0.png').toString('base64');
+    const poison = indexedPngPastPalette().toString('base64');
+    const lines = Array.from({ length: 1000 }, (_, i) =>
+      JSON.stringify({ id: `r${i}`, x: { b64: i === 417 ? poison : good } }),
+    );
+    const path = join(dir, 'images.jsonl');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const sub = await cli(['batch', 'submit', path, '-m', 'text-direction', '--wait', '--url', platform.url]);
+    assert.equal(sub.code, 0, sub.stderr + sub.stdout);
+    assert.match(sub.stdout, /status\s+succeeded/);
+    assert.match(sub.stdout, /999 scored, 1 rejected, 0 in failed chunks/);
+    const jobId = /job\s+(\S+)/.exec(sub.stdout)?.[1] as string;
+    const errors = join(dir, 'errors.jsonl');
+    const dl = await cli(['batch', 'download', jobId, '--errors', '-o', errors, '--url', platform.url]);
+    assert.equal(dl.code, 0, dl.stderr);
+    const [rejected] = (await readFile(errors, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; error: string });
+    assert.equal(rejected?.id, 'r417');
+    assert.match(rejected?.error ?? '', /palette entry 5, but its palette has 1/);
   });
 
   it('refuses a folder for a model that takes no images, naming why', async () => {
