@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { blackPng } from '../test/support/bombs.ts';
+import { blackPng } from '../test/support/png.ts';
 import type { BenchOptions, BenchResult, Figure } from './lib/report.ts';
 import { type Proc, startProcess } from './lib/proc.ts';
 import { quantile, sortNumbers, summarize } from './lib/stats.ts';

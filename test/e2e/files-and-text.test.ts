@@ -10,9 +10,9 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { crc32, deflateSync } from 'node:zlib';
 import { cli, MODELS, type RunningPlatform, startPlatform } from '../helpers.ts';
 import { rawPost } from '../support/http.ts';
+import { indexedPng } from '../support/png.ts';
 import { tritonRequest } from '../support/triton.ts';
 
 const FIXTURES = join(MODELS, 'text-direction/1/fixtures');
@@ -33,26 +33,6 @@ before(async () => {
 after(() => platform?.stop());
 
 const json = (r: { body: Buffer }) => JSON.parse(r.body.toString('utf8'));
-
-/** A 2 x 1 indexed PNG whose second pixel points past its one-entry palette. */
-function indexedPngPastPalette(): Buffer {
-  const chunk = (type: string, data: Uint8Array) => {
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.from([0, 0, 0, 2, 0, 0, 0, 1, 8, 3, 0, 0, 0]);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('PLTE', Uint8Array.from([255, 0, 0])),
-    chunk('IDAT', deflateSync(Uint8Array.from([0, 0, 5]))),
-    chunk('IEND', new Uint8Array(0)),
-  ]);
-}
 
 describe('text-line images to the shipped PaddleOCR classifier through npm start', () => {
   it('labels a raw PNG or JPEG body 0 or 180, with its image type or none (curl --data-binary)', async () => {
@@ -177,7 +157,7 @@ describe('a folder of images as one batch job (infera batch submit <folder>)', (
   it('scores a 1,000-row JSON Lines image job with one poison PNG: 999 scored, 1 rejected with its reason, no chunk failed', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'infera-poison-'));
     const good = file('street-0.png').toString('base64');
-    const poison = indexedPngPastPalette().toString('base64');
+    const poison = indexedPng([0, 5], [[255, 0, 0]]).toString('base64');
     const lines = Array.from({ length: 1000 }, (_, i) =>
       JSON.stringify({ id: `r${i}`, x: { b64: i === 417 ? poison : good } }),
     );

@@ -15,7 +15,7 @@ import { ModelRegistry } from '#core/registry.ts';
 import { imageFeed, MAX_REQUEST_PIXELS } from '#core/seam/images.ts';
 import { DEFAULT_SHAPE_LIMITS } from '#core/tensors.ts';
 import { MODELS } from '../../helpers.ts';
-import { blackPng } from '../../support/bombs.ts';
+import { blackPng } from '../../support/png.ts';
 
 let spec: TensorSpec & { image: ImageSpec };
 const bomb = blackPng(5000);

@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { crc32, deflateSync } from 'node:zlib';
 import { encode as encodePng } from 'fast-png';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { scoreChunk } from '#core/batch/chunk.ts';
@@ -25,6 +24,7 @@ import { rawInstance } from '#core/raw.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import { MODELS, ROOT, readJson } from '../../helpers.ts';
+import { indexedPng } from '../../support/png.ts';
 
 const FIXTURES = join(MODELS, 'text-direction/1/fixtures');
 const LINES = ['invoice-0', 'invoice-180', 'street-0', 'street-180'] as const;
@@ -182,30 +182,6 @@ describe("PaddleOCR's text-direction classifier, shipped", () => {
     assert.deepEqual(labels(binary), ['0', '180', '0', '180']);
   });
 });
-
-/** A PNG of one row of 8-bit palette indices, with a PLTE chunk unless `palette` is undefined. */
-function indexedPng(indices: number[], palette: number[][] | undefined): Uint8Array {
-  const chunk = (type: string, data: Uint8Array) => {
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(indices.length, 0);
-  ihdr.writeUInt32BE(1, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 3; // colour type: indexed
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    ...(palette ? [chunk('PLTE', Uint8Array.from(palette.flat()))] : []),
-    chunk('IDAT', deflateSync(Uint8Array.from([0, ...indices]))),
-    chunk('IEND', new Uint8Array(0)),
-  ]);
-}
 
 describe('image inputs refuse bad files with a 400 naming the element, before allocating', () => {
   const mv = () => registry.resolve('text-direction');
