@@ -3,23 +3,23 @@
  * into the times that price a version's GPU route.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import * as z from 'zod';
+import type * as z from 'zod';
 import type { AcceleratorTiming } from '#core/cost/estimate.ts';
-import { GPU_REPORT } from '../scripts/lib/gpu-check.ts';
+import { GPU_REPORT, gpuReportSchema } from '../scripts/lib/gpu-check.ts';
 import { CliError } from './common.ts';
 
 export { GPU_REPORT };
 
-const latency = z.object({ calls: z.number(), p50Ms: z.number().positive(), p99Ms: z.number().positive() });
-const reportSchema = z.object({
-  model: z.string(),
-  version: z.string(),
-  gpu: z.string(),
-  provider: z.enum(['cuda', 'cpu']),
-  mode: z.enum(['host', 'image']),
-  placement: z.record(z.string(), z.number()),
-  latency: z.object({ cpu: z.record(z.string(), latency), checked: z.record(z.string(), latency) }),
-  measuredAt: z.string(),
+/** What cost needs of the report (test:gpu writes the whole gpuReportSchema). */
+const reportSchema = gpuReportSchema.pick({
+  model: true,
+  version: true,
+  gpu: true,
+  provider: true,
+  mode: true,
+  placement: true,
+  latency: true,
+  measuredAt: true,
 });
 export type GpuTimes = z.infer<typeof reportSchema>;
 

@@ -56,8 +56,6 @@ Options:
 interface Server {
   readonly url: string;
   stop(): Promise<void>;
-  /** The server's recent output, for a failure message. */
-  output(): string;
 }
 
 function probeGpu() {
@@ -114,7 +112,7 @@ async function hostServer(modelDir: string, provider: 'cpu' | 'cuda', timeoutMs:
   } catch (err) {
     throw new CliError(`The ${provider} container did not start.`, [(err as Error).message]);
   }
-  return { url: `http://127.0.0.1:${proc.match[1]}`, stop: proc.stop, output: () => '' };
+  return { url: `http://127.0.0.1:${proc.match[1]}`, stop: proc.stop };
 }
 
 function docker(args: string[], timeoutMs: number) {
@@ -157,18 +155,14 @@ async function imageServer(modelDir: string, timeoutMs: number): Promise<Server>
     docker(['rm', '-f', id], 30_000);
   };
   const port = docker(['port', id, '8080/tcp'], 10_000).stdout.trim().split(':').pop();
-  const server = {
-    url: `http://127.0.0.1:${port}`,
-    stop,
-    output: () => docker(['logs', '--tail', '40', id], 10_000).stdout,
-  };
+  const server = { url: `http://127.0.0.1:${port}`, stop };
   const until = Date.now() + timeoutMs;
   for (;;) {
     const ping = await fetch(`${server.url}/ping`).catch(() => undefined);
     if (ping?.status === 200) return server;
     const state = docker(['inspect', '-f', '{{.State.Running}}', id], 10_000).stdout.trim();
     if (state !== 'true' || Date.now() > until) {
-      const logs = server.output();
+      const logs = docker(['logs', '--tail', '40', id], 10_000).stdout;
       await stop();
       throw new CliError('The cuda container did not become healthy.', [logs.trim().slice(-3000)]);
     }

@@ -11,6 +11,7 @@ import { ConfigError, InferaError } from '#core/errors.ts';
 import { BatchingModel } from '#core/microbatch.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
+import { isLoopback } from '#http/guard.ts';
 import { readEnv } from '#shared/config.ts';
 import { createContainerServer, parseFault } from './server.ts';
 
@@ -145,7 +146,7 @@ async function main(argv: string[]): Promise<void> {
         : {}),
     },
   );
-  const loopback = ['127.0.0.1', '::1', 'localhost'].includes(env.INFERA_HOST);
+  const loopback = isLoopback(env.INFERA_HOST);
   const server = createContainerServer({
     ...(loopback
       ? {

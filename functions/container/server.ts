@@ -64,7 +64,8 @@ function send(res: ServerResponse, status: number, body: string, type = 'applica
   res.end(body);
 }
 
-function sendError(res: ServerResponse, err: unknown): number {
+/** The error's answer; an internal one names only `errorId`, under which its message was logged. */
+function sendError(res: ServerResponse, err: unknown, errorId: string = randomUUID()): number {
   if (err instanceof InferaError && err.expose) {
     send(
       res,
@@ -77,15 +78,13 @@ function sendError(res: ServerResponse, err: unknown): number {
     );
     return err.status;
   }
-  // The message is logged with this id (createContainerServer), never sent: the caller sees an id.
-  const id = (err as { errorId?: string }).errorId ?? randomUUID();
   send(
     res,
     500,
     JSON.stringify({
-      error: `Internal error in the model container; its log holds the details under error id ${id}.`,
+      error: `Internal error in the model container; its log holds the details under error id ${errorId}.`,
       code: 'internal_error',
-      errorId: id,
+      errorId,
     }),
   );
   return 500;
@@ -388,12 +387,11 @@ export function createContainerServer(o: ContainerOptions): Server {
     };
     run()
       .catch((err: unknown) => {
-        if (!(err instanceof InferaError && err.expose)) {
-          const errorId = randomUUID();
+        // An internal failure's message goes to the log under an id, and only the id to the caller.
+        const errorId = randomUUID();
+        if (!(err instanceof InferaError && err.expose))
           o.log({ level: 'ERROR', message: 'invocation failed', errorId, error: String(err) });
-          if (err && typeof err === 'object') Object.assign(err, { errorId });
-        }
-        return res.headersSent ? 500 : sendError(res, err);
+        return res.headersSent ? 500 : sendError(res, err, errorId);
       })
       .then(done);
   });

@@ -12,7 +12,8 @@ import type { IncomingMessage } from 'node:http';
  */
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-const isLoopback = (hostname: string) => LOOPBACK.has(hostname) || hostname.endsWith('.localhost');
+/** Whether a host name is this machine's own (RFC 6761: *.localhost is loopback by definition). */
+export const isLoopback = (hostname: string) => LOOPBACK.has(hostname) || hostname.endsWith('.localhost');
 
 export interface GuardOptions {
   /** Origins (scheme://host:port) admitted on purpose, e.g. a local web app under development. */

@@ -237,10 +237,9 @@ export class SageMakerModelEndpoint extends Construct {
         modelDataUrl,
         environment: {
           POWERTOOLS_SERVICE_NAME: this.endpointName,
-          // The cuda image serves on the GPU or fails its health check; it never falls back to CPU.
-          ...(this.image
-            ? { INFERA_EXECUTION_PROVIDER: this.image.flavour === 'cuda' ? 'cuda' : 'cpu' }
-            : {}),
+          // The image's flavour names its provider (cpu or cuda); the cuda image serves on the GPU
+          // or fails its health check, and never falls back to CPU.
+          ...(this.image ? { INFERA_EXECUTION_PROVIDER: this.image.flavour } : {}),
         },
       },
       // Serverless Inference refuses network isolation (AWS rule sagemaker-serverless-features):

@@ -3,6 +3,7 @@
  * container's answers with the CPU container's, summarising latency, and the report `infera cost`
  * reads. No processes and no network here, so each part is tested on a machine without a GPU.
  */
+import * as z from 'zod';
 import { diffWithin } from '#core/golden.ts';
 import { quantile, sortNumbers } from '../../bench/lib/stats.ts';
 
@@ -64,11 +65,12 @@ export function maxAbsDiff(a: unknown, b: unknown): number {
   return 0;
 }
 
-export interface Latency {
-  readonly calls: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-}
+const latencySchema = z.object({
+  calls: z.number(),
+  p50Ms: z.number().positive(),
+  p99Ms: z.number().positive(),
+});
+export type Latency = z.infer<typeof latencySchema>;
 
 export function latencyOf(ms: readonly number[]): Latency {
   const sorted = sortNumbers(ms);
@@ -79,27 +81,28 @@ export function latencyOf(ms: readonly number[]): Latency {
   };
 }
 
-/** test:gpu's result, kept in GPU_REPORT for `infera cost`. */
-export interface GpuReport {
-  readonly model: string;
-  readonly version: string;
-  readonly gpu: string;
+/** test:gpu's result, kept in GPU_REPORT for `infera cost`: written here, read by cli/cost-gpu.ts. */
+export const gpuReportSchema = z.object({
+  model: z.string(),
+  version: z.string(),
+  gpu: z.string(),
   /** The provider the checked container ran: cuda on a GPU, cpu with --provider cpu. */
-  readonly provider: 'cuda' | 'cpu';
+  provider: z.enum(['cuda', 'cpu']),
   /** How the CUDA side ran: this machine's Node, or the cuda image under Docker. */
-  readonly mode: 'host' | 'image';
+  mode: z.enum(['host', 'image']),
   /** Nodes per execution provider in the checked container's first request (ONNX Runtime's profile). */
-  readonly placement: Readonly<Record<string, number>>;
-  readonly tolerance: number;
-  readonly maxAbsDiff: number;
+  placement: z.record(z.string(), z.number()),
+  tolerance: z.number(),
+  maxAbsDiff: z.number(),
   /** Timed sequential calls, per container and rows per call. */
-  readonly latency: {
-    readonly cpu: Readonly<Record<string, Latency>>;
-    readonly checked: Readonly<Record<string, Latency>>;
-  };
-  readonly measuredAt: string;
-  readonly command: string;
-}
+  latency: z.object({
+    cpu: z.record(z.string(), latencySchema),
+    checked: z.record(z.string(), latencySchema),
+  }),
+  measuredAt: z.string(),
+  command: z.string(),
+});
+export type GpuReport = z.infer<typeof gpuReportSchema>;
 
 /** Whether a placement shows the CUDA provider running nodes, and the share it ran. */
 export function cudaShare(placement: Readonly<Record<string, number>>): { nodes: number; share: number } {

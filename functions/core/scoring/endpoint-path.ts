@@ -79,7 +79,7 @@ export class EndpointPath {
           this.#versions.schema(mv),
           await this.#versions.text(mv),
           this.#versions.images,
-          opts.signal,
+          opts,
         );
     const { remote, endpoint } = this.#endpoint(mv);
     const parts = splitForPayload(instances, this.#maxRows, this.#maxBytesFor(endpoint));
@@ -123,7 +123,7 @@ export class EndpointPath {
   /** v2 on the endpoint, in one call under the synchronous payload limit. */
   async infer(mv: ModelVersion, req: InferRequest, opts: ScoreOptions): Promise<Inferred> {
     const { rows, feeds } = feedsV2(mv, req, this.#versions.schema(mv), opts, await this.#versions.text(mv));
-    await resolveImages(feeds, this.#versions.images, opts.signal);
+    await resolveImages(feeds, this.#versions.images, opts);
     const m = mv.manifest;
     const withRows = {
       ...(rows ? { rows } : {}),

@@ -58,7 +58,7 @@ export async function checkInstances(
   schema: Schema | undefined,
   text: TextInput | undefined,
   images: ImageWork = inlineImageWork,
-  signal?: AbortSignal,
+  opts: Pick<ScoreOptions, 'signal' | 'deadline'> = {},
 ): Promise<InputMoments[] | undefined> {
   const m = mv.manifest;
   if (m.inputs.kind === 'tabular') {
@@ -66,7 +66,7 @@ export async function checkInstances(
     return undefined;
   }
   const { feeds } = feedsV1(mv, instances, schema, text);
-  await resolveImages(feeds, images, signal);
+  await resolveImages(feeds, images, opts);
   return inputMoments(m, feeds);
 }
 

@@ -39,7 +39,7 @@ export async function scoreInProcess(
     : instances;
   const m = mv.manifest;
   const { feeds, rows } = feedsV1(mv, input, p.schema, await versions.text(mv));
-  await resolveImages(feeds, versions.images, opts.signal);
+  await resolveImages(feeds, versions.images, opts);
   const out = postprocess(m, await p.model.run(feeds, outputNames(m)), feeds);
   const predictions = toPredictions(m, out, rows ? rows.length : input.length);
   const inputs = m.inputs.kind === 'tensors' ? inputMoments(m, feeds) : undefined;
@@ -68,7 +68,7 @@ export async function inferInProcess(
   const { mv } = p;
   const m = mv.manifest;
   const { feeds, n, rows } = feedsV2(mv, req, p.schema, opts, await versions.text(mv));
-  await resolveImages(feeds, versions.images, opts.signal);
+  await resolveImages(feeds, versions.images, opts);
   const inputs = m.inputs.kind === 'tensors' ? inputMoments(m, feeds) : undefined;
   const out = postprocess(m, await p.model.run(feeds, outputNames(m)), feeds);
   let outputs = toV2Outputs(m, out, n);
