@@ -18,7 +18,7 @@ import { rawInstance } from '#core/raw.ts';
 import type { ModelVersion } from '#core/registry.ts';
 import type { Scorer } from '#core/scoring/scorer.ts';
 import { answerClientErrors } from '#http/client-errors.ts';
-import { foreignRequest, type GuardOptions } from '#http/guard.ts';
+import { foreignRequest, GUARDED_SERVER, type GuardOptions } from '#http/guard.ts';
 
 /**
  * The SageMaker hosting contract over the scoring core: GET /ping, POST /invocations (JSON v1
@@ -288,7 +288,7 @@ function invalid(error: Parameters<typeof formatIssues>[0]): ValidationError {
 }
 
 export function createContainerServer(o: ContainerOptions): Server {
-  const server = createServer((req, res) => {
+  const server = createServer(o.guard ? GUARDED_SERVER : {}, (req, res) => {
     const started = performance.now();
     const path = (req.url ?? '/').split('?')[0];
     const done = (status: number) => {

@@ -20,6 +20,12 @@ export interface GuardOptions {
   readonly allowOrigins?: readonly string[];
 }
 
+/**
+ * Server options for a guarded listener: Node answers a request without Host with a bare 400 of
+ * its own before any handler runs; with this, foreignRequest answers it, in JSON, naming the fix.
+ */
+export const GUARDED_SERVER = { requireHostHeader: false } as const;
+
 /** Why a request is refused, with the status to answer; undefined when it may proceed. */
 export interface Refusal {
   readonly status: 400 | 403;

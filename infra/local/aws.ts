@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
 import { answerClientErrors } from '#http/client-errors.ts';
-import { foreignRequest, type GuardOptions } from '#http/guard.ts';
+import { foreignRequest, GUARDED_SERVER, type GuardOptions } from '#http/guard.ts';
 import { batchEnvironment } from '#shared/config.ts';
 import { persistentStores } from './fauxqs-state.ts';
 import { addConditionalWrites } from './s3-conditional.ts';
@@ -168,6 +168,9 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
   // as the other listeners do: the error, then the socket closed, and said so.
   app.server.removeAllListeners('clientError');
   answerClientErrors(app.server);
+  // As GUARDED_SERVER: a request without Host reaches the guard below, which answers it in JSON.
+  // Fastify made the server; Node reads the option from the server object (not in its types).
+  Object.assign(app.server, GUARDED_SERVER);
   const listeners: ((n: UploadNotice) => void)[] = [];
   let sequence = 0;
   let s3: S3Client | undefined;

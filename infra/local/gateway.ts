@@ -10,7 +10,7 @@ import type {
 import { limitOf, megabytes } from '#core/aws/rules.ts';
 import { LOCAL_OWNER } from '#core/batch/owner.ts';
 import { answerClientErrors } from '#http/client-errors.ts';
-import { foreignRequest, type GuardOptions } from '#http/guard.ts';
+import { foreignRequest, GUARDED_SERVER, type GuardOptions } from '#http/guard.ts';
 import { resultBytes } from '#http/lambda-payload.ts';
 import { type FunctionName, matchPath, routePaths } from '#http/routes.ts';
 import { loggedUrl, printable } from './log-safe.ts';
@@ -93,7 +93,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const maxPayload = opts.maxPayloadBytes ?? limitOf('http-api-payload');
   const routes = routePaths();
 
-  const server = createServer((req, res) => {
+  const server = createServer(GUARDED_SERVER, (req, res) => {
     const started = performance.now();
     const done = (status: number) =>
       opts.onRequest?.(

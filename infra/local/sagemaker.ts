@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { endpointPayloadLimit } from '#core/scoring/types.ts';
 import { answerClientErrors } from '#http/client-errors.ts';
-import { foreignRequest, type GuardOptions } from '#http/guard.ts';
+import { foreignRequest, GUARDED_SERVER, type GuardOptions } from '#http/guard.ts';
 import { childMemorySettings } from './memory.ts';
 
 /**
@@ -210,7 +210,7 @@ export async function startLocalSageMaker(opts: LocalSageMakerOptions = {}): Pro
   const containers = new Map<string, LocalContainer>();
   const invocationTimeout = opts.invocationTimeoutMs ?? 60_000;
 
-  const server = createServer((req, res) => {
+  const server = createServer(GUARDED_SERVER, (req, res) => {
     const foreign = foreignRequest(req, opts.host ?? '127.0.0.1', opts.guard);
     if (foreign) {
       req.resume();

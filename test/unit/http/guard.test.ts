@@ -99,6 +99,7 @@ describe('the serving container bound to loopback', () => {
       assert.equal(page.status, 403);
       const none = await call(port, {});
       assert.equal(none.status, 400);
+      assert.match((JSON.parse(none.body) as { error: string }).error, /no Host header/);
       assert.equal((await call(port, { host: `127.0.0.1:${port}` })).status, 200);
     } finally {
       server.close();
