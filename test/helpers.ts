@@ -8,6 +8,18 @@ import { GraphBuilder } from '../scripts/lib/onnx.ts';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
 export const MODELS = join(ROOT, 'models');
+/**
+ * The models the repository ships. A user's own models may sit beside them in models/; a test
+ * that counts or lists models loads these alone, so an extra model never breaks npm test.
+ */
+export const SHIPPED_MODELS = [
+  'dominant-color',
+  'fraud-detector',
+  'fraud-detector-xl',
+  'iris',
+  'text-direction',
+  'ticket-router',
+] as const;
 
 export async function readJson<T = unknown>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, 'utf8')) as T;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ModelPackageError, NotFoundError } from '#core/errors.ts';
 import { knownModels, ModelRegistry } from '#core/registry.ts';
-import { copyModels, editJson, MODELS, writeEchoModel } from '../../helpers.ts';
+import { copyModels, editJson, MODELS, SHIPPED_MODELS, writeEchoModel } from '../../helpers.ts';
 
 async function loadError(root: string): Promise<ModelPackageError> {
   const err = await ModelRegistry.load(root).then(
@@ -17,7 +17,7 @@ async function loadError(root: string): Promise<ModelPackageError> {
 
 describe('ModelRegistry', () => {
   it('loads every shipped model and resolves the live alias by default', async () => {
-    const registry = await ModelRegistry.load(MODELS);
+    const registry = await ModelRegistry.load(MODELS, { only: [...SHIPPED_MODELS] });
     assert.deepEqual(
       registry.list().map((m) => m.name),
       ['dominant-color', 'fraud-detector', 'fraud-detector-xl', 'iris', 'text-direction', 'ticket-router'],

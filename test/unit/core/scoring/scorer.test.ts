@@ -8,7 +8,15 @@ import type { InferenceEngine, LoadedModel } from '#core/ports.ts';
 import type { InferRequest } from '#core/protocol.ts';
 import { ModelRegistry } from '#core/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
-import { copyModels, editJson, golden, MODELS, toV2Columns, writeEchoModel } from '../../../helpers.ts';
+import {
+  copyModels,
+  editJson,
+  golden,
+  MODELS,
+  SHIPPED_MODELS,
+  toV2Columns,
+  writeEchoModel,
+} from '../../../helpers.ts';
 
 /** The real engine, wrapped to count loads and runs. */
 function countingEngine() {
@@ -42,7 +50,7 @@ describe('Scorer', () => {
   let scorer: Scorer;
   let counts: { loads: number; runs: number };
   before(async () => {
-    registry = await ModelRegistry.load(MODELS);
+    registry = await ModelRegistry.load(MODELS, { only: [...SHIPPED_MODELS] });
     const c = countingEngine();
     counts = c.counts;
     scorer = new Scorer(registry, c.engine, threads);
