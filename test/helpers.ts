@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -80,9 +81,17 @@ export function lambdaContext(name = 'infera-test'): Context {
 }
 
 /** A fresh copy of the shipped models in a temp dir, to break or extend without touching the repo. */
+/** A fresh temporary copy of the shipped models alone: a user's own models in models/ stay out. */
 export async function copyModels(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'infera-models-'));
-  await cp(MODELS, dir, { recursive: true });
+  await Promise.all(SHIPPED_MODELS.map((m) => cp(join(MODELS, m), join(dir, m), { recursive: true })));
+  return dir;
+}
+
+/** `copyModels`, for synchronous callers. */
+export function copyModelsSync(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'infera-models-'));
+  for (const m of SHIPPED_MODELS) cpSync(join(MODELS, m), join(dir, m), { recursive: true });
   return dir;
 }
 

@@ -4,12 +4,11 @@
  * infra/lib/aws-rules-plugin.ts). moto accepts every one of these templates; AWS does not.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { buildApp } from '../../infra/app.ts';
-import { MODELS } from '../helpers.ts';
+import { copyModelsSync } from '../helpers.ts';
 import { NO_BUNDLING, removeSynthOutput, synthApp, synthViolations } from '../support/synth.ts';
 
 const US = { account: '123456789012', region: 'us-east-1' };
@@ -19,11 +18,10 @@ after(() => {
   for (const d of temp) rmSync(d, { recursive: true, force: true });
 });
 
-/** A copy of models/ with one version's target replaced. */
+/** A copy of the shipped models with one version's target replaced. */
 function modelsWithTarget(model: string, target: Record<string, unknown>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'infera-rules-models-'));
+  const dir = copyModelsSync();
   temp.push(dir);
-  cpSync(MODELS, dir, { recursive: true });
   const file = join(dir, model, '1', 'model.json');
   const manifest = JSON.parse(readFileSync(file, 'utf8'));
   manifest.target = target;

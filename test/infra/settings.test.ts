@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { buildApp } from '../../infra/app.ts';
-import { MODELS } from '../helpers.ts';
+import { copyModelsSync } from '../helpers.ts';
 import { findingsOf, NO_BUNDLING, type Resources, removeSynthOutput, synthApp } from '../support/synth.ts';
 
 const US = { account: '123456789012', region: 'us-east-1' };
@@ -17,11 +16,10 @@ after(() => {
 const count = (resources: Resources, prefix: string) =>
   Object.values(resources).filter((r) => r.Type.startsWith(prefix)).length;
 
-/** A copy of models/ with fraud-detector-xl's target replaced. */
+/** A copy of the shipped models with fraud-detector-xl's target replaced. */
 function modelsWithXlTarget(target: Record<string, unknown>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'infera-models-'));
+  const dir = copyModelsSync();
   temp.push(dir);
-  cpSync(MODELS, dir, { recursive: true });
   const file = join(dir, 'fraud-detector-xl', '1', 'model.json');
   const manifest = JSON.parse(readFileSync(file, 'utf8'));
   manifest.target = target;

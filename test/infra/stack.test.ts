@@ -20,13 +20,14 @@ import { bundleBytes, stagedPath } from '../../infra/constructs/onnxruntime-laye
 import { AwsSolutionsChecks } from '../../infra/lib/nag.ts';
 import type { InferaStack } from '../../infra/stacks/infera-stack.ts';
 import { LAMBDA_UNZIPPED_LIMIT_BYTES } from '../../layers/onnxruntime/build.ts';
-import { MODELS, run } from '../helpers.ts';
+import { copyModelsSync, MODELS, run } from '../helpers.ts';
 import { type LambdaApi, startLambdaApi } from '../support/lambda-api.ts';
 import { LAMBDA_TEST_ENV, lambdaLike } from '../support/lambda-task.ts';
 
 type Resource = { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> };
 
 let outdir: string;
+let models: string;
 let stack: InferaStack;
 let template: Template;
 let resources: Record<string, Resource>;
@@ -41,11 +42,14 @@ const lid = (c: { node: { defaultChild?: unknown } } | undefined) => {
 
 before(async () => {
   outdir = mkdtempSync(join(tmpdir(), 'infera-synth-'));
-  ({ stack } = await buildApp({ outdir }));
+  models = copyModelsSync();
+  ({ stack } = await buildApp({ outdir, context: { 'infera:models': models } }));
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources as Record<string, Resource>;
 });
-after(() => rmSync(outdir, { recursive: true, force: true }));
+after(() => {
+  for (const d of [outdir, models]) rmSync(d, { recursive: true, force: true });
+});
 
 describe('OnnxRuntimeLayer', () => {
   it('holds onnxruntime-node and onnxruntime-common with only the Linux x64 binaries, and no AWS SDK or Powertools', () => {

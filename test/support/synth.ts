@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Environment } from 'aws-cdk-lib';
 import { buildApp } from '../../infra/app.ts';
+import { copyModelsSync } from '../helpers.ts';
 
 /** Skips esbuild: for tests about the template and its checks, not the bundles. */
 export const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -13,14 +14,25 @@ export interface ValidationReport {
 export type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 
 const dirs: string[] = [];
-/** Removes every assembly `synthApp` wrote; call it from `after`. */
+let shipped: string | undefined;
+/** One copy of the shipped models per test file: the default `infera:models` of `synthApp`. */
+function shippedModels(): string {
+  if (!shipped) {
+    shipped = copyModelsSync();
+    dirs.push(shipped);
+  }
+  return shipped;
+}
+/** Removes every assembly and model copy `synthApp` wrote; call it from `after`. */
 export function removeSynthOutput(): void {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  shipped = undefined;
 }
 
 /**
  * Synthesizes the whole app as `cdk synth` does (cdk-nag and CDK's template validation run, and
- * fail it), without bundling, and returns the stack, its template's resources, the validation
+ * fail it), without bundling, over the shipped models unless `infera:models` says otherwise (a
+ * user's own models in models/ stay out), and returns the stack, its template's resources, the validation
  * report and the info annotations.
  */
 export async function synthApp(env: Environment | undefined, context: Record<string, unknown> = {}) {
@@ -28,7 +40,7 @@ export async function synthApp(env: Environment | undefined, context: Record<str
   dirs.push(outdir);
   const { app, stack } = await buildApp({
     outdir,
-    context: { ...NO_BUNDLING, ...context },
+    context: { ...NO_BUNDLING, 'infera:models': shippedModels(), ...context },
     ...(env ? { env } : {}),
   });
   const assembly = app.synth();
@@ -70,7 +82,7 @@ export async function synthViolations(
   dirs.push(outdir);
   const { app } = await buildApp({
     outdir,
-    context: { ...NO_BUNDLING, ...context },
+    context: { ...NO_BUNDLING, 'infera:models': shippedModels(), ...context },
     ...(env ? { env } : {}),
   });
   let failed = false;
