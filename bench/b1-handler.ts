@@ -25,13 +25,13 @@ async function child(): Promise<void> {
   const calls = Number(process.env.B1_CALLS);
   const ort = await import('onnxruntime-node');
   const { sessionOptions } = await import('#adapters/onnxruntime.ts');
-  const { loadConfig } = await import('#shared/config.ts');
-  const { predictEvent } = await import('#shared/golden-events.ts');
-  const { encodeInstances } = await import('#core/features.ts');
+  const { loadConfig } = await import('#runtime/config.ts');
+  const { predictEvent } = await import('#runtime/golden-events.ts');
+  const { encodeInstances } = await import('#core/tensor/features.ts');
   const { handler } = (await import('#api/predict.ts')) as unknown as {
     handler: (e: unknown, c: unknown) => Promise<{ statusCode: number; body: string }>;
   };
-  const { getPlatform } = await import('#shared/platform.ts');
+  const { getPlatform } = await import('#runtime/platform.ts');
   const config = loadConfig();
   const { registry } = await getPlatform(config);
   const mv = registry.resolve(MODEL);

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
-import { ModelRegistry } from '#core/registry.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 
 const [dir, countArg, budgetArg, roundsArg, hashesArg] = process.argv.slice(2);

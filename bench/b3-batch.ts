@@ -34,8 +34,8 @@ const ROOT = new URL('..', import.meta.url).pathname;
 
 async function worker(): Promise<void> {
   const { startSqsEventSource } = await import('../infra/local/event-sources.ts');
-  const split = (await import('#pipeline/split.ts')).handler as unknown as (e: unknown, c: unknown) => Promise<unknown>;
-  const score = (await import('#pipeline/score.ts')).handler as unknown as (e: unknown, c: unknown) => Promise<unknown>;
+  const split = (await import('#batch/split.ts')).handler as unknown as (e: unknown, c: unknown) => Promise<unknown>;
+  const score = (await import('#batch/score.ts')).handler as unknown as (e: unknown, c: unknown) => Promise<unknown>;
   const { SQSClient } = await import('@aws-sdk/client-sqs');
   const sqs = new SQSClient({ endpoint: process.env.AWS_ENDPOINT_URL });
   const source = startSqsEventSource({
@@ -64,10 +64,10 @@ async function worker(): Promise<void> {
  * and marker writes). Sends seconds.
  */
 async function scoreOnly(): Promise<void> {
-  const { batchDeps } = await import('#shared/batch.ts');
-  const { loadConfig } = await import('#shared/config.ts');
+  const { batchDeps } = await import('#runtime/batch.ts');
+  const { loadConfig } = await import('#runtime/config.ts');
   const { splitUpload } = await import('#core/batch/split-step.ts');
-  const { createScoreHandler } = await import('#pipeline/score.ts');
+  const { createScoreHandler } = await import('#batch/score.ts');
   const { sqsEventFor } = await import('../infra/local/event-sources.ts');
   const { lambdaContext } = await import('../infra/local/gateway.ts');
   const { SQSClient, ReceiveMessageCommand } = await import('@aws-sdk/client-sqs');

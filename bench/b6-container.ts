@@ -61,7 +61,7 @@ export async function b6(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
       figures,
       notes: [
         `One row per request, keep-alive connections straight to each container's /invocations, 64-row batches with at most 2 ms wait. ${rounds} alternating rounds of ${seconds} s after 1 s warm-up per side.`,
-        'The wait adapts to arrivals (core/microbatch.ts): a call that finds the engine free runs at once unless recent arrivals found company, and a gathering batch is dispatched as soon as arrivals pause (two average gaps), not after the full 2 ms. So 1 client pays no wait, and 8 clients gain too.',
+        'The wait adapts to arrivals (functions/container/microbatch.ts): a call that finds the engine free runs at once unless recent arrivals found company, and a gathering batch is dispatched as soon as arrivals pause (two average gaps), not after the full 2 ms. So 1 client pays no wait, and 8 clients gain too.',
       ],
     };
   } finally {

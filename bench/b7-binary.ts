@@ -51,8 +51,8 @@ async function child(): Promise<void> {
   const calls = Number(process.env.B7_CALLS);
   const ort = await import('onnxruntime-node');
   const { sessionOptions } = await import('#adapters/onnxruntime.ts');
-  const { loadConfig } = await import('#shared/config.ts');
-  const { getPlatform } = await import('#shared/platform.ts');
+  const { loadConfig } = await import('#runtime/config.ts');
+  const { getPlatform } = await import('#runtime/platform.ts');
   const { handler } = (await import('#api/predict.ts')) as unknown as {
     handler: (e: unknown, c: unknown) => Promise<{ statusCode: number; body: string; headers: Record<string, string> }>;
   };

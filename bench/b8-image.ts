@@ -8,7 +8,7 @@ import jpeg from 'jpeg-js';
 import { loadImageCodecs } from '#core/image/codecs.ts';
 import { decodeImage } from '#core/image/decode.ts';
 import { imagesToTensor } from '#core/image/tensor.ts';
-import type { ImageSpec, TensorSpec } from '#core/manifest.ts';
+import type { ImageSpec, TensorSpec } from '#core/model/manifest.ts';
 import type { BenchOptions, BenchResult } from './lib/report.ts';
 import { quantile, sortNumbers, summarize } from './lib/stats.ts';
 

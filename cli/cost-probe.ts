@@ -36,10 +36,10 @@ async function main(): Promise<void> {
   const { handler } = (await import('#api/predict.ts')) as unknown as {
     handler: (e: unknown, c: unknown) => Promise<{ statusCode: number; body: string }>;
   };
-  const { loadConfig } = await import('#shared/config.ts');
-  const { getPlatform } = await import('#shared/platform.ts');
-  const { predictEvent } = await import('#shared/golden-events.ts');
-  const { goldenSchema } = await import('#core/golden.ts');
+  const { loadConfig } = await import('#runtime/config.ts');
+  const { getPlatform } = await import('#runtime/platform.ts');
+  const { predictEvent } = await import('#runtime/golden-events.ts');
+  const { goldenSchema } = await import('#core/model/golden.ts');
   const { scoreChunk } = await import('#core/batch/chunk.ts');
   const { createRowDecoder } = await import('#core/batch/rows.ts');
   const { createTabularEncoder } = await import('#core/batch/tabular-fast.ts');

@@ -31,11 +31,11 @@ import { type PriceTable, withOverrides } from '#core/cost/price-table.ts';
 import { PRICES } from '#core/cost/prices.ts';
 import { type Recommendation, recommend } from '#core/cost/recommend.ts';
 import { ModelPackageError } from '#core/errors.ts';
-import { DEFAULT_SERVERLESS_MEMORY_MB } from '#core/manifest.ts';
-import type { ModelRegistry, ModelVersion } from '#core/registry.ts';
-import { defaultInstanceType } from '#core/routing.ts';
-import { loadConfig } from '#shared/config.ts';
-import { getRegistry } from '#shared/platform.ts';
+import { DEFAULT_SERVERLESS_MEMORY_MB } from '#core/model/manifest.ts';
+import { defaultInstanceType } from '#core/model/placement.ts';
+import type { ModelRegistry, ModelVersion } from '#core/model/registry.ts';
+import { loadConfig } from '#runtime/config.ts';
+import { getRegistry } from '#runtime/platform.ts';
 import { cdkJsonContext } from '../infra/lib/cdk-json.ts';
 import { idleCost } from '../infra/lib/idle-cost.ts';
 import { numberFlag, parseCommand, usageError } from './args.ts';
@@ -346,7 +346,7 @@ function costOf(
   const entry = registry.get(mv.name);
   const fnMemory = functionMemoryOf(registry, mv, o.layout);
   const target = mv.manifest.target;
-  const endpoint = mv.route.endpoint;
+  const endpoint = mv.placement.endpoint;
   const accelerator = target.type === 'lambda' ? 'none' : (target.accelerator ?? 'none');
   const instanceType =
     endpoint?.instanceType ??
@@ -369,7 +369,7 @@ function costOf(
       : [];
   // GPU time: test:gpu's report of this version, or the deployed endpoint's own (--stack).
   const onEndpoint = (t: Timing | undefined): AcceleratorTiming | undefined =>
-    t && mv.route.target === 'sagemaker'
+    t && mv.placement.target === 'sagemaker'
       ? { ...t, source: 'CloudWatch PredictLatency of the deployed endpoint route' }
       : undefined;
   const gpu =
@@ -402,7 +402,7 @@ function costOf(
     version: mv.version,
     live: entry.aliases.live === mv.version,
     task: mv.manifest.task,
-    runsOn: `${mv.route.target}${endpoint ? ` (${endpoint.serverless ? 'serverless' : endpoint.instanceType})` : ''}: ${mv.route.reason}`,
+    runsOn: `${mv.placement.target}${endpoint ? ` (${endpoint.serverless ? 'serverless' : endpoint.instanceType})` : ''}: ${mv.placement.reason}`,
     measured: m,
     routes: { batch1, batchN, ...(batch ? { batch } : {}) },
     ...(recommendation ? { recommendation } : {}),
@@ -527,7 +527,7 @@ function asOneVcpu(
   m: ProbeResult,
   layout: ModelLayout,
 ): ProbeResult {
-  if (!m.single || mv.route.target === 'sagemaker') return m;
+  if (!m.single || mv.placement.target === 'sagemaker') return m;
   const f = Math.min(1, functionMemoryOf(registry, mv, layout) / LAMBDA_MB_PER_VCPU);
   const t = { ...m.single, p50Ms: m.single.p50Ms * f, p99Ms: m.single.p99Ms * f };
   return { ...m, single: t, batched: t };
@@ -597,8 +597,8 @@ async function deploymentIdle(
   }
   const lines: { what: string; monthly: number }[] = [];
   for (const mv of registry.list().flatMap((e) => e.versions)) {
-    const e = mv.route.endpoint;
-    if (mv.route.target !== 'sagemaker' || !e || e.serverless || !e.instanceType) continue;
+    const e = mv.placement.endpoint;
+    if (mv.placement.target !== 'sagemaker' || !e || e.serverless || !e.instanceType) continue;
     lines.push({
       what: `${mv.name} v${mv.version}: ${e.instanceCount ?? 1} × ${e.instanceType} (always on)`,
       monthly: alwaysOnMonthly(prices, e.instanceType, e.instanceCount ?? 1) ?? Number.NaN,

@@ -4,8 +4,8 @@
  */
 import { join } from 'node:path';
 import { type FunctionVersion, pointAlias } from '#adapters/lambda.ts';
-import { relPath } from '#core/paths.ts';
-import { rollback } from '#core/traffic.ts';
+import { relPath } from '#core/model/paths.ts';
+import { rollback } from '#core/model/traffic.ts';
 import { parseCommand, usageError } from './args.ts';
 import { CliError, table } from './common.ts';
 import {
@@ -100,7 +100,7 @@ export async function deploymentsCommand(args: string[]): Promise<number> {
       aliases: Object.entries(entry.aliases)
         .filter(([, t]) => t === v.version)
         .map(([a]) => a),
-      target: v.route.target,
+      target: v.placement.target,
       createdAt: v.manifest.lineage?.createdAt ?? '',
       sha256: v.manifest.sha256,
     }));

@@ -6,8 +6,8 @@
  * decided in target.ts.
  */
 import { type FunctionVersion, pointAlias } from '#adapters/lambda.ts';
+import { promote, release, setShadow } from '#core/model/traffic.ts';
 import type { MonitoringReport } from '#core/monitoring/monitor.ts';
-import { promote, release, setShadow } from '#core/traffic.ts';
 import { parseCommand, usageError } from './args.ts';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
 import {

@@ -2,9 +2,9 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FunctionVersion, getAlias, lambdaClient, listVersions } from '#adapters/lambda.ts';
 import { ModelPackageError } from '#core/errors.ts';
-import { relPath } from '#core/paths.ts';
-import { ModelRegistry } from '#core/registry.ts';
-import { type AliasesFile, aliasesFileOf, type Transition } from '#core/traffic.ts';
+import { relPath } from '#core/model/paths.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
+import { type AliasesFile, aliasesFileOf, type Transition } from '#core/model/traffic.ts';
 import {
   isSharedDescription,
   liveFromDescription,

@@ -5,8 +5,8 @@
  */
 import { resolve } from 'node:path';
 import { App, type Environment, Validations } from 'aws-cdk-lib';
-import { ModelRegistry } from '#core/registry.ts';
-import { DEFAULT_ROUTE_POLICY, endpointPrefixOf } from '#core/routing.ts';
+import { DEFAULT_PLACEMENT_POLICY, endpointPrefixOf } from '#core/model/placement.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
 import { type DeployConfig, readDeployConfig } from './config.ts';
 import { AwsRulesPlugin } from './lib/aws-rules-plugin.ts';
 import { cdkJsonContext } from './lib/cdk-json.ts';
@@ -38,7 +38,7 @@ export async function buildApp(
   const modelsDir = resolve(config.models);
   // Endpoints are named after the stack, so two stacks in one account and region never collide.
   const registry = await ModelRegistry.load(modelsDir, {
-    routing: { ...DEFAULT_ROUTE_POLICY, endpointPrefix: endpointPrefixOf(config.stackName) },
+    routing: { ...DEFAULT_PLACEMENT_POLICY, endpointPrefix: endpointPrefixOf(config.stackName) },
   });
   const stack = new InferaStack(app, config.stackName, {
     registry,

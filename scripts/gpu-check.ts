@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { goldenSchema } from '#core/golden.ts';
+import { goldenSchema } from '#core/model/golden.ts';
 import { type Proc, startProcess } from '../bench/lib/proc.ts';
 import { numberFlag, parseCommand, runMain, usageError } from '../cli/args.ts';
 import { CliError } from '../cli/common.ts';

@@ -8,7 +8,7 @@
  *   npm run traffic -- --drift amount             amount x3 from the first request
  *   npm run traffic -- --model iris --rate 50 --duration 20
  */
-import type { Feature, Manifest } from '#core/manifest.ts';
+import type { Feature, Manifest } from '#core/model/manifest.ts';
 import { numericBins } from '#core/monitoring/drift.ts';
 import { numberFlag, parseCommand, runMain } from '../cli/args.ts';
 import { rng } from './lib/ml.ts';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { sessionOptions } from '#adapters/onnxruntime.ts';
-import { loadConfig } from '#shared/config.ts';
+import { loadConfig } from '#runtime/config.ts';
 
 export interface BareFeature {
   readonly name: string;

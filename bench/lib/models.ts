@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { goldenSchema } from '#core/golden.ts';
-import { ModelRegistry, type ModelVersion } from '#core/registry.ts';
+import { goldenSchema } from '#core/model/golden.ts';
+import { ModelRegistry, type ModelVersion } from '#core/model/registry.ts';
 
 export const MODELS = new URL('../../models', import.meta.url).pathname;
 

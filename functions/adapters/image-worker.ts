@@ -7,7 +7,7 @@
 import { InferaError } from '#core/errors.ts';
 import { loadImageCodecs } from '#core/image/codecs.ts';
 import { preparePixels } from '#core/image/tensor.ts';
-import type { ImageSpec, TensorSpec } from '#core/manifest.ts';
+import type { ImageSpec, TensorSpec } from '#core/model/manifest.ts';
 
 export interface ImageTask {
   readonly spec: TensorSpec & { readonly image: ImageSpec };

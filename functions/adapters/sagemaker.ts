@@ -1,8 +1,8 @@
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { EndpointFault, type FaultKind } from '#core/endpoint/remote.ts';
+import { DEFAULT_VARIANT } from '#core/model/placement.ts';
 import type { EndpointCall, EndpointInvoker, EndpointReply } from '#core/ports.ts';
-import { EndpointFault, type FaultKind } from '#core/remote.ts';
-import { DEFAULT_VARIANT } from '#core/routing.ts';
 
 /**
  * SageMaker runtime behind the EndpointInvoker port. Locally the same client points at the

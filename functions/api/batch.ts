@@ -3,10 +3,10 @@ import { completeUpload, createUpload, jobResults, jobStatus, listJobs } from '#
 import type { Viewer } from '#core/batch/owner.ts';
 import { ForbiddenError } from '#core/errors.ts';
 import type { UrlSigner } from '#core/ports.ts';
-import type { BatchCompleteRequest, BatchCreateRequest } from '#core/protocol.ts';
+import type { BatchCompleteRequest, BatchCreateRequest } from '#core/protocol/schemas.ts';
 import { type ApiRequest, type ApiResponse, createApiHandler } from '#http/edge.ts';
-import { batchDeps } from '#shared/batch.ts';
-import { loadConfig } from '#shared/config.ts';
+import { batchDeps } from '#runtime/batch.ts';
+import { loadConfig } from '#runtime/config.ts';
 
 export interface BatchApiOptions {
   /** Lifetime of presigned upload and download URLs, seconds. */

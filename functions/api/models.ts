@@ -1,12 +1,12 @@
 import * as z from 'zod';
-import { BINARY_EXTENSION } from '#core/binary.ts';
 import { NotFoundError } from '#core/errors.ts';
-import { instanceSchema } from '#core/features.ts';
-import type { TrafficPolicy } from '#core/traffic.ts';
+import type { TrafficPolicy } from '#core/model/traffic.ts';
+import { BINARY_EXTENSION } from '#core/protocol/binary.ts';
+import { instanceSchema } from '#core/tensor/features.ts';
 import { type ApiRequest, type ApiResponse, createApiHandler } from '#http/edge.ts';
 import { buildOpenApi } from '#http/openapi.ts';
-import { loadConfig } from '#shared/config.ts';
-import { getPlatform } from '#shared/platform.ts';
+import { loadConfig } from '#runtime/config.ts';
+import { getPlatform } from '#runtime/platform.ts';
 
 const config = loadConfig();
 const { registry, scorer } = await getPlatform(config);
@@ -33,7 +33,7 @@ async function models(req: ApiRequest): Promise<ApiResponse> {
               versions: m.versions.map((v) => v.version),
               aliases: m.aliases,
               traffic: trafficOf(m.policy),
-              target: live.route.target,
+              target: live.placement.target,
             };
           }),
         },
@@ -53,9 +53,9 @@ async function models(req: ApiRequest): Promise<ApiResponse> {
           traffic: trafficOf(entry.policy),
           target: m.target,
           route: {
-            ...mv.route,
-            ...(mv.route.endpoint && scorer.remote
-              ? { circuit: scorer.remote.breaker(mv.route.endpoint).state }
+            ...mv.placement,
+            ...(mv.placement.endpoint && scorer.remote
+              ? { circuit: scorer.remote.breaker(mv.placement.endpoint).state }
               : {}),
           },
           sha256: m.sha256,

@@ -1,18 +1,18 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { binaryOutputNames, encodeBinaryOutputs } from '#core/binary.ts';
 import { modelFunctionMemoryMb } from '#core/cost/deployment.ts';
 import { observedCost } from '#core/cost/observed.ts';
 import { PRICES } from '#core/cost/prices.ts';
 import { InferaError, PayloadTooLargeError } from '#core/errors.ts';
-import type { InferRequest, InferResponse, Prediction, PredictRequest } from '#core/protocol.ts';
-import { rawInstance } from '#core/raw.ts';
+import { binaryOutputNames, encodeBinaryOutputs } from '#core/protocol/binary.ts';
+import { rawInstance } from '#core/protocol/raw.ts';
+import type { InferRequest, InferResponse, Prediction, PredictRequest } from '#core/protocol/schemas.ts';
 import type { Inferred, Served } from '#core/scoring/types.ts';
 import { type ApiRequest, type ApiResponse, createApiHandler } from '#http/edge.ts';
-import { watchAliases } from '#shared/alias-watcher.ts';
-import { loadConfig } from '#shared/config.ts';
-import { getCapture, getMonitoring } from '#shared/monitoring.ts';
-import { logger, metrics, tracer } from '#shared/observability.ts';
-import { getPlatform } from '#shared/platform.ts';
+import { watchAliases } from '#runtime/alias-watcher.ts';
+import { loadConfig } from '#runtime/config.ts';
+import { getCapture, getMonitoring } from '#runtime/monitoring.ts';
+import { logger, metrics, tracer } from '#runtime/observability.ts';
+import { getPlatform } from '#runtime/platform.ts';
 
 const config = loadConfig();
 const { registry, scorer } = await getPlatform(config);
@@ -38,18 +38,20 @@ const ROUTES_LOGGED = 20;
 const versions = registry.allVersions();
 if (versions.length > ROUTES_LOGGED) {
   const byTarget: Record<string, number> = {};
-  for (const mv of versions) byTarget[mv.route.target] = (byTarget[mv.route.target] ?? 0) + 1;
+  for (const mv of versions) byTarget[mv.placement.target] = (byTarget[mv.placement.target] ?? 0) + 1;
   logger.info('routes', { versions: versions.length, ...byTarget, each: 'GET /v1/models/{model}' });
 }
 for (const mv of versions) {
-  if (versions.length > ROUTES_LOGGED && mv.route.target === 'lambda') continue;
+  if (versions.length > ROUTES_LOGGED && mv.placement.target === 'lambda') continue;
   logger.info('route', {
     model: mv.name,
     version: mv.version,
-    target: mv.route.target,
-    reason: mv.route.reason,
-    ...(mv.route.endpoint ? { endpoint: mv.route.endpoint.name } : {}),
-    ...(mv.route.fallback ? { fallback: `${mv.route.fallback.model}@${mv.route.fallback.version}` } : {}),
+    target: mv.placement.target,
+    reason: mv.placement.reason,
+    ...(mv.placement.endpoint ? { endpoint: mv.placement.endpoint.name } : {}),
+    ...(mv.placement.fallback
+      ? { fallback: `${mv.placement.fallback.model}@${mv.placement.fallback.version}` }
+      : {}),
   });
 }
 
@@ -77,11 +79,15 @@ async function answer(req: ApiRequest): Promise<ApiResponse> {
   req.scope.model = name;
   const v1 = req.operation.id === 'predict';
   const routingKey = req.headers[config.ROUTING_KEY_HEADER];
-  const routed = registry.route(name, (v1 ? req.query.version : req.params.version) ?? undefined, routingKey);
+  const routed = registry.pickVersion(
+    name,
+    (v1 ? req.query.version : req.params.version) ?? undefined,
+    routingKey,
+  );
   const { mv } = routed;
   req.scope.version = mv.version;
-  req.scope.route = mv.route.target;
-  if (mv.route.endpoint) req.scope.endpoint = mv.route.endpoint.name;
+  req.scope.route = mv.placement.target;
+  if (mv.placement.endpoint) req.scope.endpoint = mv.placement.endpoint.name;
   tracer.putAnnotation('model', mv.name);
   tracer.putAnnotation('version', mv.version);
 
@@ -170,7 +176,7 @@ async function answer(req: ApiRequest): Promise<ApiResponse> {
       ),
     );
   }
-  served ??= { target: 'in-process' };
+  served ??= { target: 'lambda' };
   if (capture.sampled() && predictions) {
     monitoring.track(
       capture.capture({
@@ -189,7 +195,7 @@ async function answer(req: ApiRequest): Promise<ApiResponse> {
   metrics.addDimensions({ model: mv.name, version: mv.version });
   // The same figures by Lambda version and route: what a canary's alarms read (the new version
   // alone, with one latency bar for in-process models and another for SageMaker-routed ones).
-  metrics.addDimensions({ route: mv.route.target, functionVersion: FUNCTION_VERSION });
+  metrics.addDimensions({ route: mv.placement.target, functionVersion: FUNCTION_VERSION });
   if (coldStart) {
     metrics.addMetric('ColdStart', MetricUnit.Count, 1);
     coldStart = false;
@@ -212,8 +218,7 @@ async function answer(req: ApiRequest): Promise<ApiResponse> {
   metrics.addMetadata('prediction', record as unknown as string);
   const headers: Record<string, string> = {
     'x-model-version': mv.version,
-    // This handler is the Lambda function: in-process here means the route `lambda`.
-    'x-infera-route': served.target === 'in-process' ? 'lambda' : served.target,
+    'x-infera-route': served.target,
     'x-infera-traffic': routed.via,
   };
   if (served.target === 'fallback') headers['x-infera-fallback'] = `${served.model}@${served.version}`;
@@ -270,7 +275,7 @@ function v2Predictions(response: InferResponse): Prediction[] {
 /** What the access log says about who answered. */
 function servedKeys(served: Served): Record<string, unknown> {
   switch (served.target) {
-    case 'in-process':
+    case 'lambda':
       return { servedBy: 'lambda' };
     case 'sagemaker':
       return {
@@ -298,7 +303,7 @@ function routeOf(params: Readonly<Record<string, string>>, query: Readonly<Recor
   const name = params.model;
   if (!name) return {};
   try {
-    return { model: name, route: registry.resolve(name, params.version ?? query.version).route.target };
+    return { model: name, route: registry.resolve(name, params.version ?? query.version).placement.target };
   } catch {
     return { model: name };
   }

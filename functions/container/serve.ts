@@ -8,11 +8,11 @@ import * as z from 'zod';
 import { PooledImageWork } from '#adapters/image-pool.ts';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { ConfigError, InferaError } from '#core/errors.ts';
-import { BatchingModel } from '#core/microbatch.ts';
-import { ModelRegistry } from '#core/registry.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import { isLoopback } from '#http/guard.ts';
-import { readEnv } from '#shared/config.ts';
+import { readEnv } from '#runtime/config.ts';
+import { BatchingModel } from './microbatch.ts';
 import { createContainerServer, parseFault } from './server.ts';
 
 const HELP = `Usage: node functions/container/serve.ts serve

@@ -1,24 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRowDecoder } from '#core/batch/rows.ts';
+import { InferaError, PayloadTooLargeError, ValidationError } from '#core/errors.ts';
+import type { ModelVersion } from '#core/model/registry.ts';
 import {
   attachBinaryInputs,
   binaryHeaderLength,
   binaryOutputNames,
   encodeBinaryOutputs,
   frameBinary,
-} from '#core/binary.ts';
-import { InferaError, PayloadTooLargeError, ValidationError } from '#core/errors.ts';
-import { formatIssues } from '#core/issues.ts';
-import { checkJsonDepth } from '#core/json-depth.ts';
-import { jsonErrorWhere } from '#core/json-error.ts';
-import type { BatchingModel } from '#core/microbatch.ts';
-import { inferRequestSchema, type Prediction, predictRequestSchema } from '#core/protocol.ts';
-import { rawInstance } from '#core/raw.ts';
-import type { ModelVersion } from '#core/registry.ts';
+} from '#core/protocol/binary.ts';
+import { formatIssues } from '#core/protocol/issues.ts';
+import { checkJsonDepth } from '#core/protocol/json-depth.ts';
+import { jsonErrorWhere } from '#core/protocol/json-error.ts';
+import { rawInstance } from '#core/protocol/raw.ts';
+import { inferRequestSchema, type Prediction, predictRequestSchema } from '#core/protocol/schemas.ts';
 import type { Scorer } from '#core/scoring/scorer.ts';
 import { answerClientErrors } from '#http/client-errors.ts';
 import { foreignRequest, GUARDED_SERVER, type GuardOptions } from '#http/guard.ts';
+import type { BatchingModel } from './microbatch.ts';
 
 /**
  * The SageMaker hosting contract over the scoring core: GET /ping, POST /invocations (JSON v1

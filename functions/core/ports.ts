@@ -2,7 +2,7 @@
  * Ports: what the core needs from the outside world, as interfaces. Adapters in
  * `functions/adapters/` implement them; core tests can use the real adapters or small fakes.
  */
-import type { ImageSpec, TensorSpec } from './manifest.ts';
+import type { ImageSpec, TensorSpec } from './model/manifest.ts';
 
 /** Element types the core moves between requests and the inference engine (ONNX's, by ORT name). */
 export type TensorType =
@@ -43,7 +43,7 @@ export interface HostTensor {
   readonly data: TensorData;
   readonly dims: readonly number[];
   /**
-   * Image files still to decode into this feed (seam/images.ts): checked and bounded, decoded by
+   * Image files still to decode into this feed (protocol/images.ts): checked and bounded, decoded by
    * the scorer's ImageWork before the run. `data` is empty until then.
    */
   readonly pending?: PendingImages;
@@ -205,7 +205,7 @@ export interface EndpointReply {
 }
 
 /**
- * Invokes model endpoints. Implementations throw `EndpointFault` (core/remote.ts) with the kind
+ * Invokes model endpoints. Implementations throw `EndpointFault` (core/endpoint/remote.ts) with the kind
  * of failure, so the core's retry, breaker and error mapping never see a vendor's error types.
  */
 export interface EndpointInvoker {

@@ -1,6 +1,6 @@
 import { InferaError, ModelPackageError } from './errors.ts';
-import type { Manifest } from './manifest.ts';
-import type { Prediction } from './protocol.ts';
+import type { Manifest } from './model/manifest.ts';
+import type { Prediction } from './protocol/schemas.ts';
 
 /**
  * The typed escape hatch: a `processor.ts` beside `model.json`, declared in the manifest with its

@@ -7,10 +7,10 @@ import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { codeDeployHookReporter } from '#adapters/codedeploy.ts';
 import { invokeJson, lambdaClient } from '#adapters/lambda.ts';
-import { type GoldenCase, goldenSchema, runGoldenChecks, untilWarm } from '#core/golden.ts';
-import { readEnv } from '#shared/config.ts';
-import { askFunction } from '#shared/golden-events.ts';
-import { logger, tracer } from '#shared/observability.ts';
+import { type GoldenCase, goldenSchema, runGoldenChecks, untilWarm } from '#core/model/golden.ts';
+import { readEnv } from '#runtime/config.ts';
+import { askFunction } from '#runtime/golden-events.ts';
+import { logger, tracer } from '#runtime/observability.ts';
 
 /**
  * CodeDeploy's BeforeAllowTraffic hook for a model function. Before the canary gets any traffic,

@@ -5,7 +5,6 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Owner } from '#core/batch/owner.ts';
-import { attachBinaryInputs, binaryHeaderLength, type Framing, frameBinary } from '#core/binary.ts';
 import {
   InferaError,
   MethodNotAllowedError,
@@ -14,12 +13,13 @@ import {
   ValidationError,
 } from '#core/errors.ts';
 import { imageFormat } from '#core/image/format.ts';
-import { formatIssues } from '#core/issues.ts';
-import { checkJsonDepth } from '#core/json-depth.ts';
-import { jsonErrorWhere } from '#core/json-error.ts';
-import type { InferRequest } from '#core/protocol.ts';
+import { attachBinaryInputs, binaryHeaderLength, type Framing, frameBinary } from '#core/protocol/binary.ts';
+import { formatIssues } from '#core/protocol/issues.ts';
+import { checkJsonDepth } from '#core/protocol/json-depth.ts';
+import { jsonErrorWhere } from '#core/protocol/json-error.ts';
+import type { InferRequest } from '#core/protocol/schemas.ts';
 import { type FunctionName, matchPath, OPERATIONS, type Operation } from '#http/routes.ts';
-import { logger, metrics, tracer } from '#shared/observability.ts';
+import { logger, metrics, tracer } from '#runtime/observability.ts';
 import { callerOf } from './caller.ts';
 import { assertResultFits } from './lambda-payload.ts';
 

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
-import { instanceSchema } from '#core/features.ts';
-import type { Datatype, TensorSpec } from '#core/manifest.ts';
-import '#core/protocol.ts';
-import type { ModelRegistry } from '#core/registry.ts';
+import type { Datatype, TensorSpec } from '#core/model/manifest.ts';
+import { instanceSchema } from '#core/tensor/features.ts';
+import '#core/protocol/schemas.ts';
+import type { ModelRegistry } from '#core/model/registry.ts';
 import { OPERATIONS } from './routes.ts';
 
 const ERROR_STATUSES: Record<string, string> = {

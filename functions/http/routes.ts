@@ -18,7 +18,7 @@ import {
   readinessSchema,
   v2ModelMetadataSchema,
   v2ServerMetadataSchema,
-} from '#core/protocol.ts';
+} from '#core/protocol/schemas.ts';
 /** Which deployed function serves an operation. The local gateway and the CDK API both read this. */
 export type FunctionName = 'predict' | 'models' | 'batch';
 

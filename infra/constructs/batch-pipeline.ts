@@ -19,7 +19,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { BATCH_SUFFIXES } from '#core/batch/job.ts';
 import { BATCH_MEMORY_MB } from '#core/cost/deployment.ts';
-import { batchEnvironment } from '#shared/config.ts';
+import { batchEnvironment } from '#runtime/config.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
 import { InferaFunction } from './infera-function.ts';
 import type { OnnxRuntimeLayer } from './onnxruntime-layer.ts';
@@ -193,7 +193,7 @@ export class BatchScoringPipeline extends Construct {
     };
 
     this.splitFunction = new InferaFunction(this, 'Split', {
-      entry: 'functions/pipeline/split.ts',
+      entry: 'functions/batch/split.ts',
       description: 'infera batch: plans an upload into chunks and queues them',
       serviceName,
       onnxRuntime: props.onnxRuntime,
@@ -204,7 +204,7 @@ export class BatchScoringPipeline extends Construct {
       environment,
     });
     this.splitFailedFunction = new InferaFunction(this, 'SplitFailed', {
-      entry: 'functions/pipeline/split-failed.ts',
+      entry: 'functions/batch/split-failed.ts',
       description:
         'infera batch: ends a job failed, with its reason, when the split step failed on every attempt',
       serviceName,
@@ -225,7 +225,7 @@ export class BatchScoringPipeline extends Construct {
       finding(this, 'AwsSolutions-IAM5', 'Resource', `${this.splitFailedFunction.functionArn}:*`),
     );
     this.scoreFunction = new InferaFunction(this, 'Score', {
-      entry: 'functions/pipeline/score.ts',
+      entry: 'functions/batch/score.ts',
       description: 'infera batch: scores one chunk per message, writes its part and error file',
       serviceName,
       onnxRuntime: props.onnxRuntime,

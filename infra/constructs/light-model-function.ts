@@ -20,7 +20,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { modelFunctionMemoryMb, modelServiceName, SHARED_MODELS } from '#core/cost/deployment.ts';
-import type { ModelEntry } from '#core/registry.ts';
+import type { ModelEntry } from '#core/model/registry.ts';
 import { MALLOC_ENV } from '../lib/malloc.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
 import { sharedVersionDescription, versionDescription } from '../lib/names.ts';
@@ -172,7 +172,7 @@ export class LightModelFunction extends Construct {
     this.modelNames = entries.map((e) => e.name);
     const versions = entries.flatMap((e) => e.versions);
     this.modelVersions = [...new Set(versions.map((v) => v.version))];
-    const remote = versions.filter((v) => v.route.target === 'sagemaker');
+    const remote = versions.filter((v) => v.placement.target === 'sagemaker');
     const lambdaTargets = versions.flatMap((v) =>
       v.manifest.target.type === 'lambda' ? [v.manifest.target] : [],
     );
@@ -232,7 +232,7 @@ export class LightModelFunction extends Construct {
 
     const canary = props.canary ?? true;
     const routes = [
-      ...(versions.some((v) => v.route.target === 'lambda') ? (['lambda'] as const) : []),
+      ...(versions.some((v) => v.placement.target === 'lambda') ? (['lambda'] as const) : []),
       ...(remote.length > 0 ? (['sagemaker'] as const) : []),
     ];
     const alarms = canary || (props.alarms ?? true) ? this.#alarms(props, timeoutSeconds, routes) : undefined;

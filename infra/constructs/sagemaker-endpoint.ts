@@ -11,7 +11,7 @@ import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { defaultEndpointName, endpointPrefixOf, hardwareOf } from '#core/routing.ts';
+import { defaultEndpointName, endpointPrefixOf, hardwareOf } from '#core/model/placement.ts';
 import { modelTarball } from '../lib/model-tarball.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
 import { type ImageBuild, type ServingImage, ServingImages } from './serving-image.ts';

@@ -6,7 +6,7 @@ import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { CfnPolicy, type IGrantable, ManagedPolicy } from 'aws-cdk-lib/aws-iam';
 import type { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct, type IConstruct } from 'constructs';
-import { endpointPrefixOf } from '#core/routing.ts';
+import { endpointPrefixOf } from '#core/model/placement.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
 import { PROJECT_ROOT } from './infera-function.ts';
 

@@ -19,7 +19,7 @@ import {
   MODEL_DATA_OBJECT,
   serverlessInferenceIn,
 } from '#core/aws/rules.ts';
-import { hardwareOf } from '#core/routing.ts';
+import { hardwareOf } from '#core/model/placement.ts';
 
 export interface AwsRulesSettings {
   /** The account's Lambda memory ceiling (3,008 MB on a new account). */

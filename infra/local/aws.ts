@@ -18,7 +18,7 @@ import {
 import { buildApp } from 'fauxqs';
 import { answerClientErrors } from '#http/client-errors.ts';
 import { foreignRequest, GUARDED_SERVER, type GuardOptions } from '#http/guard.ts';
-import { batchEnvironment } from '#shared/config.ts';
+import { batchEnvironment } from '#runtime/config.ts';
 import { persistentStores } from './fauxqs-state.ts';
 import { addConditionalWrites } from './s3-conditional.ts';
 

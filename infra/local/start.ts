@@ -196,8 +196,8 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
   try {
     // What AWS would refuse behind its HTTP API, refused here first, before anything serves.
     const { apiRuleProblems } = await import('#core/aws/manifest-rules.ts');
-    const { loadConfig } = await import('#shared/config.ts');
-    const { getRegistry } = await import('#shared/platform.ts');
+    const { loadConfig } = await import('#runtime/config.ts');
+    const { getRegistry } = await import('#runtime/platform.ts');
     const problems = apiRuleProblems((await getRegistry(loadConfig())).allVersions());
     if (problems.length > 0) throw new ModelPackageError(problems);
     // Imported after the environment is set: the handlers read their config at load, as on a cold start.
@@ -205,9 +205,9 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     models = (await import('#api/models.ts')).handler as unknown as LambdaHandler;
     if (aws) {
       batch = (await import('#api/batch.ts')).handler as unknown as LambdaHandler;
-      const split = (await import('#pipeline/split.ts')).handler as unknown as Handler;
-      const splitFailed = (await import('#pipeline/split-failed.ts')).handler as unknown as Handler;
-      const score = (await import('#pipeline/score.ts')).handler as unknown as Handler;
+      const split = (await import('#batch/split.ts')).handler as unknown as Handler;
+      const splitFailed = (await import('#batch/split-failed.ts')).handler as unknown as Handler;
+      const score = (await import('#batch/score.ts')).handler as unknown as Handler;
       localBatch = startLocalBatch({ aws, split, splitFailed, score, ...(log ? { log } : {}) });
       // After a crash: a job still "splitting" lost its split with the process; announce its file
       // again. Queued chunks need nothing: SQS kept them, and they come back when their visibility ends.
@@ -249,8 +249,8 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     process.exit(1);
   }
 
-  const { registry } = await (await import('#shared/platform.ts')).getPlatform(
-    (await import('#shared/config.ts')).loadConfig(),
+  const { registry } = await (await import('#runtime/platform.ts')).getPlatform(
+    (await import('#runtime/config.ts')).loadConfig(),
   );
   const url = gateway.url;
   const all = registry.list();
@@ -259,7 +259,9 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
   const lines = all.slice(0, BANNER_MODELS).map((m) => {
     const live = registry.resolve(m.name);
     const where =
-      live.route.target === 'sagemaker' ? `sagemaker: ${live.route.endpoint?.name}` : live.route.target;
+      live.placement.target === 'sagemaker'
+        ? `sagemaker: ${live.placement.endpoint?.name}`
+        : live.placement.target;
     return `    ${m.name.padEnd(18)} versions ${m.versions
       .map((v) => v.version)
       .join(', ')
@@ -337,12 +339,12 @@ async function startSageMaker(opts: Parameters<typeof startLocalSageMaker>[0] & 
   await ensureHeavyModel(process.env.MODELS_DIR ?? 'models', { log: (line) => console.log(line) });
   const sm = await startLocalSageMaker(opts);
   process.env.AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME = sm.url;
-  const { loadConfig } = await import('#shared/config.ts');
-  const { getRegistry } = await import('#shared/platform.ts');
+  const { loadConfig } = await import('#runtime/config.ts');
+  const { getRegistry } = await import('#runtime/platform.ts');
   const registry = await getRegistry(loadConfig());
   for (const mv of registry.allVersions()) {
-    const e = mv.route.endpoint;
-    if (mv.route.target !== 'sagemaker' || !e) continue;
+    const e = mv.placement.endpoint;
+    if (mv.placement.target !== 'sagemaker' || !e) continue;
     if (e.image) {
       console.log(
         `  ${mv.name}@${mv.version} uses its own image (${e.image}), which cannot run here; it answers 502 endpoint_not_found locally.`,
@@ -377,15 +379,15 @@ const FRAUD_EXAMPLE =
 function sageMakerBanner(
   sm: LocalSageMaker,
   url: string,
-  registry: { allVersions(): readonly import('#core/registry.ts').ModelVersion[] },
+  registry: { allVersions(): readonly import('#core/model/registry.ts').ModelVersion[] },
 ): string {
   const rows = [...sm.containers.values()].map((c) => {
-    const mv = registry.allVersions().find((v) => v.route.endpoint?.name === c.spec.name);
+    const mv = registry.allVersions().find((v) => v.placement.endpoint?.name === c.spec.name);
     return `    ${c.spec.name.padEnd(28)} ${mv ? `${mv.name}@${mv.version}` : ''}  container pid ${c.pid} on 127.0.0.1:${c.port}`;
   });
   if (rows.length === 0) return `\n  Local SageMaker runtime: ${sm.url} (no SageMaker-routed models)\n`;
-  const heavy = registry.allVersions().find((v) => sm.containers.has(v.route.endpoint?.name ?? ''));
-  const endpoint = heavy?.route.endpoint?.name ?? '';
+  const heavy = registry.allVersions().find((v) => sm.containers.has(v.placement.endpoint?.name ?? ''));
+  const endpoint = heavy?.placement.endpoint?.name ?? '';
   const body =
     heavy?.manifest.inputs.kind === 'tabular' && heavy.name.startsWith('fraud')
       ? FRAUD_EXAMPLE

@@ -5,8 +5,8 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { batchWorkers } from '#core/batch/in-flight.ts';
 import { modelLayout } from '#core/cost/deployment.ts';
-import type { ModelEntry, ModelRegistry } from '#core/registry.ts';
-import { type EndpointRef, endpointPrefixOf } from '#core/routing.ts';
+import { type EndpointRef, endpointPrefixOf } from '#core/model/placement.ts';
+import type { ModelEntry, ModelRegistry } from '#core/model/registry.ts';
 import type { DeployConfig } from '../config.ts';
 import { BatchScoringPipeline } from '../constructs/batch-pipeline.ts';
 import { InferaFunction } from '../constructs/infera-function.ts';
@@ -60,7 +60,7 @@ export class InferaStack extends Stack {
       architecture: config.architecture === 'arm64' ? Architecture.ARM_64 : Architecture.X86_64,
     });
 
-    const servedBySageMaker = (m: ModelEntry) => m.versions.some((v) => v.route.target === 'sagemaker');
+    const servedBySageMaker = (m: ModelEntry) => m.versions.some((v) => v.placement.target === 'sagemaker');
     const deployed = registry.list().filter((m) => config.sagemaker !== 'off' || !servedBySageMaker(m));
     const leftOut = registry.list().filter((m) => !deployed.includes(m));
     if (leftOut.length > 0) {
@@ -68,7 +68,7 @@ export class InferaStack extends Stack {
         `infera:sagemaker=off leaves out the models served by SageMaker: ${leftOut.map((m) => m.name).join(', ')}`,
       );
     }
-    const remote = deployed.flatMap((m) => m.versions).filter((mv) => mv.route.target === 'sagemaker');
+    const remote = deployed.flatMap((m) => m.versions).filter((mv) => mv.placement.target === 'sagemaker');
     const remoteKeys = remote.map((mv) => `${mv.name}@${mv.version}`);
     // Pin the synth-time route in the functions, so "auto" decides the same way without the weights.
     // Drift events go to the account's default bus, where a rule on source infera.monitoring can
@@ -83,7 +83,7 @@ export class InferaStack extends Stack {
 
     const endpoints = new Map<string, SageMakerModelEndpoint>();
     for (const mv of remote) {
-      const ep = mv.route.endpoint;
+      const ep = mv.placement.endpoint;
       if (!ep) continue;
       const serverless = endpointCapacity(`${mv.name}@${mv.version}`, ep, config.sagemaker);
       const endpoint = new SageMakerModelEndpoint(this, `Endpoint-${mv.name}-${mv.version}`, {
@@ -145,7 +145,7 @@ export class InferaStack extends Stack {
     }
     for (const entry of layout === 'shared' ? [] : deployed) {
       const fallbacks = [
-        ...new Set(entry.versions.flatMap((v) => (v.route.fallback ? [v.route.fallback.model] : []))),
+        ...new Set(entry.versions.flatMap((v) => (v.placement.fallback ? [v.placement.fallback.model] : []))),
       ];
       const fn = new LightModelFunction(this, `Model-${entry.name}`, {
         ...functionProps,

@@ -1,7 +1,7 @@
 /**
  * What a golden fixture expects a classifier to answer, from the float64 probabilities the
  * training code computes: the same label, score and probabilities the platform's post-processing
- * gives (functions/core/postprocess.ts), so the graph is checked against its training.
+ * gives (functions/core/tensor/postprocess.ts), so the graph is checked against its training.
  */
 
 /** A binary classifier: `fraud` at or above the threshold, `legit` below. */

@@ -4,7 +4,7 @@
  * reads. No processes and no network here, so each part is tested on a machine without a GPU.
  */
 import * as z from 'zod';
-import { diffWithin } from '#core/golden.ts';
+import { diffWithin } from '#core/model/golden.ts';
 import { quantile, sortNumbers } from '../../bench/lib/stats.ts';
 
 /** Where test:gpu writes its report, and where `infera cost` looks for it. */

@@ -111,14 +111,14 @@ before(async () => {
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
   });
   const { createBatchApiHandler } = await import('#api/batch.ts');
-  const { batchDeps } = await import('#shared/batch.ts');
-  const { loadConfig } = await import('#shared/config.ts');
+  const { batchDeps } = await import('#runtime/batch.ts');
+  const { loadConfig } = await import('#runtime/config.ts');
   const deps = await batchDeps(loadConfig(), { scoring: false });
   const opts = { ttl: 600, maxBodyBytes: 1_000_000 };
   api = createBatchApiHandler(deps, { ...opts, sharedView: false }) as unknown as ApiHandler;
   // The same handler in a deployment that shares every job (BATCH_SHARED_VIEW=true).
   shared = createBatchApiHandler(deps, { ...opts, sharedView: true }) as unknown as ApiHandler;
-  split = (await import('#pipeline/split.ts')).handler as unknown as Handler;
+  split = (await import('#batch/split.ts')).handler as unknown as Handler;
 });
 
 after(async () => {

@@ -43,15 +43,15 @@ before(async () => {
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
   });
-  const splitModule = await import('#pipeline/split.ts');
+  const splitModule = await import('#batch/split.ts');
   split = splitModule.handler as unknown as Handler;
   createSplitHandler = splitModule.createSplitHandler as unknown as (deps: BatchDeps) => Handler;
-  const splitFailed = (await import('#pipeline/split-failed.ts')).handler as unknown as Handler;
-  const scoreModule = await import('#pipeline/score.ts');
+  const splitFailed = (await import('#batch/split-failed.ts')).handler as unknown as Handler;
+  const scoreModule = await import('#batch/score.ts');
   createScoreHandler = scoreModule.createScoreHandler as unknown as (deps: BatchDeps) => Handler;
   score = scoreModule.handler as unknown as Handler;
-  const { batchDeps } = await import('#shared/batch.ts');
-  const { loadConfig } = await import('#shared/config.ts');
+  const { batchDeps } = await import('#runtime/batch.ts');
+  const { loadConfig } = await import('#runtime/config.ts');
   deps = await batchDeps(loadConfig(), { scoring: true });
   aws.onUpload((n) => notices.push(n));
   batch = startLocalBatch({
@@ -265,7 +265,7 @@ describe('batch scoring on the local S3 + SQS', () => {
       assert.equal(results.size + errors.size, 3_000);
       assert.equal(s.rowsScored + s.rowsRejected, 3_000);
     } finally {
-      score = (await import('#pipeline/score.ts')).handler as unknown as Handler;
+      score = (await import('#batch/score.ts')).handler as unknown as Handler;
     }
   });
 
@@ -313,7 +313,7 @@ describe('batch scoring on the local S3 + SQS', () => {
       assert.match(m.MessageAttributes?.reason?.StringValue ?? '', /simulated S3 outage/);
       assert.equal(JSON.parse(m.Body ?? '{}').chunk, 1);
     } finally {
-      score = (await import('#pipeline/score.ts')).handler as unknown as Handler;
+      score = (await import('#batch/score.ts')).handler as unknown as Handler;
     }
   });
 

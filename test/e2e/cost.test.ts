@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { lambdaRoute, sagemakerRoute } from '#core/cost/estimate.ts';
 import { PRICES } from '#core/cost/prices.ts';
-import { ModelRegistry } from '#core/registry.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
 import { cli, MODELS } from '../helpers.ts';
 import { modelsWithGpuScorer } from '../support/gpu-models.ts';
 

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import type { Manifest } from '#core/manifest.ts';
+import type { Manifest } from '#core/model/manifest.ts';
 import { rng } from '../../scripts/lib/ml.ts';
 import { rowSampler } from '../../scripts/traffic.ts';
 import { cli, copyModels, ROOT, type RunningPlatform, run, startPlatform } from '../helpers.ts';

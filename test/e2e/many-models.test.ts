@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { diffWithin, goldenSchema } from '#core/golden.ts';
+import { diffWithin, goldenSchema } from '#core/model/golden.ts';
 import { makeModels, writeModel } from '../../scripts/make-models.ts';
 import { cli, type RunningPlatform, startPlatform } from '../helpers.ts';
 import { launchBrowser } from '../support/browser.ts';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { SageMakerInvoker, sagemakerClient } from '#adapters/sagemaker.ts';
-import { ModelRegistry } from '#core/registry.ts';
-import { EndpointError, RemoteEndpoints } from '#core/remote.ts';
+import { EndpointError, RemoteEndpoints } from '#core/endpoint/remote.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import {
   type LocalContainer,
@@ -46,7 +46,11 @@ describe('SageMaker route against the real serving container', () => {
     sm = await startLocalSageMaker({ port: 0, restartDelayMs: 60_000 });
     registry = await ModelRegistry.load(MODELS);
     const mv = registry.resolve('fraud-detector-xl');
-    container = sm.add({ name: mv.route.endpoint?.name as string, variant: 'AllTraffic', modelDir: mv.dir });
+    container = sm.add({
+      name: mv.placement.endpoint?.name as string,
+      variant: 'AllTraffic',
+      modelDir: mv.dir,
+    });
     await container.ready();
   });
   after(() => sm.close());
@@ -70,7 +74,7 @@ describe('SageMaker route against the real serving container', () => {
     const bad = await fetch(`${sm.url}/endpoints/%E0%A4%A/invocations`, { method: 'POST', body: 'x' });
     assert.equal(bad.status, 400);
     assert.match(await bad.text(), /not valid percent-encoding/);
-    const endpoint = registry.resolve('fraud-detector-xl').route.endpoint?.name as string;
+    const endpoint = registry.resolve('fraud-detector-xl').placement.endpoint?.name as string;
     const ok = await fetch(`${sm.url}/endpoints/${endpoint}/invocations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -106,7 +110,7 @@ describe('SageMaker route against the real serving container', () => {
   it('passes the container rejecting a body on as a 400 with its message', async () => {
     const invoker = new SageMakerInvoker(sagemakerClient({ endpoint: sm.url, timeoutMs: 5000 }));
     const remote = new RemoteEndpoints(invoker);
-    const endpoint = registry.resolve('fraud-detector-xl').route.endpoint as never;
+    const endpoint = registry.resolve('fraud-detector-xl').placement.endpoint as never;
     await assert.rejects(
       remote.invoke(endpoint, {
         body: '{"instances":[{"amount":"lots"}]}',
@@ -223,7 +227,7 @@ describe('SageMaker route against the real serving container', () => {
     await new Promise((r) => setTimeout(r, 350));
     const back = await s.score(mv, instances);
     assert.equal(back.served.target, 'sagemaker');
-    assert.equal(s.remote?.breaker(mv.route.endpoint as never).state, 'closed');
+    assert.equal(s.remote?.breaker(mv.placement.endpoint as never).state, 'closed');
     assert.deepEqual(s.readiness(mv), { ready: true });
     assert.deepEqual(s.serverReadiness(), { ready: true, models: [] });
   });

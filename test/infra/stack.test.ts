@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import type { GoldenCase } from '#core/golden.ts';
+import type { GoldenCase } from '#core/model/golden.ts';
 import { buildApp } from '../../infra/app.ts';
 import { bundleBytes, stagedPath } from '../../infra/constructs/onnxruntime-layer.ts';
 import { AwsSolutionsChecks } from '../../infra/lib/nag.ts';
@@ -700,8 +700,8 @@ describe('pre-traffic hook against the bundled function and layer', () => {
   });
 
   it('fails the check naming the prediction that moved when the model answers differently', async () => {
-    const { runGoldenChecks } = await import('#core/golden.ts');
-    const { askFunction } = await import('#shared/golden-events.ts');
+    const { runGoldenChecks } = await import('#core/model/golden.ts');
+    const { askFunction } = await import('#runtime/golden-events.ts');
     const golden = JSON.parse(
       readFileSync(join(MODELS, 'fraud-detector', '2', 'fixtures', 'golden.json'), 'utf8'),
     );

@@ -1,4 +1,4 @@
-import type { Datatype } from '#core/manifest.ts';
+import type { Datatype } from '#core/model/manifest.ts';
 
 /** Values at and inside each datatype's limits, which must come back unchanged. */
 export const EDGES: Record<Datatype, unknown[]> = {

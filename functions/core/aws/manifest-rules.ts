@@ -3,7 +3,7 @@
  * as `cdk synth` checks the template (infra/lib/aws-rules-plugin.ts): a model whose route cannot
  * work behind API Gateway is refused at start-up, not at its first slow request.
  */
-import type { ModelVersion } from '../registry.ts';
+import type { ModelVersion } from '../model/registry.ts';
 import { limitOf } from './rules.ts';
 
 /** Each problem names the model version, the field, the rule and the fix. */

@@ -1,7 +1,7 @@
 import { ValidationError } from '../errors.ts';
-import type { Manifest } from '../manifest.ts';
-import type { Prediction } from '../protocol.ts';
-import type { MatrixScores } from '../seam/class-scores.ts';
+import type { Manifest } from '../model/manifest.ts';
+import type { MatrixScores } from '../protocol/class-scores.ts';
+import type { Prediction } from '../protocol/schemas.ts';
 import type { Line } from './lines.ts';
 import { formatClassCsv, formatResults, type ScoredRow } from './results.ts';
 import type { BatchFormat, RowDecoder } from './rows.ts';

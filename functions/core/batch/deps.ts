@@ -1,6 +1,6 @@
+import type { ModelRegistry, ModelVersion } from '../model/registry.ts';
 import type { MessageQueue, ObjectStore } from '../ports.ts';
-import type { ModelRegistry, ModelVersion } from '../registry.ts';
-import type { MatrixScores } from '../seam/class-scores.ts';
+import type { MatrixScores } from '../protocol/class-scores.ts';
 import type { Owner } from './owner.ts';
 
 /** What every batch step is given: storage, the queue, the registry, settings and a log. */

@@ -1,6 +1,6 @@
 import { limitOf } from '../aws/rules.ts';
 
-/** Chunks one score function works on at once (see functions/pipeline/score.ts). */
+/** Chunks one score function works on at once (see functions/batch/score.ts). */
 export const CHUNKS_IN_FLIGHT = 2;
 
 /**

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import type * as z from 'zod';
 import { invalid, NotFoundError, ValidationError } from '../errors.ts';
 import type { UrlSigner } from '../ports.ts';
-import type { batchJobSchema, batchUploadTicketSchema } from '../protocol.ts';
+import type { batchJobSchema, batchUploadTicketSchema } from '../protocol/schemas.ts';
 import { type BatchDeps, now } from './deps.ts';
 import { JOB_ID, type JobRecord, type JobStatus, newJobId, progressOf } from './job.ts';
 import { indexOwner, listMarkers, readJob, readSummary, writeJob } from './job-store.ts';

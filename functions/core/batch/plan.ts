@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.ts';
 import { imageFormat } from '../image/format.ts';
-import type { Manifest } from '../manifest.ts';
+import type { Manifest } from '../model/manifest.ts';
 import { parseCsvLine } from './csv.ts';
 import { MAX_LINE_BYTES, readLines } from './lines.ts';
 import type { BatchFormat } from './rows.ts';

@@ -1,6 +1,6 @@
-import type { Manifest } from '../manifest.ts';
-import type { Prediction } from '../protocol.ts';
-import type { ClassView } from '../seam/class-scores.ts';
+import type { Manifest } from '../model/manifest.ts';
+import type { ClassView } from '../protocol/class-scores.ts';
+import type { Prediction } from '../protocol/schemas.ts';
 import { csvField } from './csv.ts';
 import type { BatchFormat } from './rows.ts';
 

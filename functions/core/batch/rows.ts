@@ -1,8 +1,8 @@
 import type * as z from 'zod';
 import { ValidationError } from '../errors.ts';
-import { instanceSchema } from '../features.ts';
-import { formatIssues } from '../issues.ts';
-import { type Feature, type Manifest, soleImageInput } from '../manifest.ts';
+import { type Feature, type Manifest, soleImageInput } from '../model/manifest.ts';
+import { formatIssues } from '../protocol/issues.ts';
+import { instanceSchema } from '../tensor/features.ts';
 import { parseCsvLine } from './csv.ts';
 
 /** csv and jsonl are rows of text; image is one PNG or JPEG file, scored as one row. */

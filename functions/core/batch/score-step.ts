@@ -1,5 +1,5 @@
+import { EndpointError } from '../endpoint/remote.ts';
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../errors.ts';
-import { EndpointError } from '../remote.ts';
 import { asciiJson, asciiText } from './ascii-json.ts';
 import { ChunkMismatchError, scoreChunk } from './chunk.ts';
 import { type BatchDeps, JSON_TYPE, now } from './deps.ts';

@@ -1,6 +1,6 @@
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../errors.ts';
+import type { ModelVersion } from '../model/registry.ts';
 import type { MessageQueue, QueueEntry } from '../ports.ts';
-import type { ModelVersion } from '../registry.ts';
 import { asciiJson } from './ascii-json.ts';
 import { type BatchDeps, now, type Upload } from './deps.ts';
 import {
@@ -81,8 +81,8 @@ export async function splitUpload(d: BatchDeps, u: Upload): Promise<SplitOutcome
   }
   job.version = mv.version;
   job.route = {
-    target: mv.route.target,
-    ...(mv.route.endpoint ? { endpoint: mv.route.endpoint.name } : {}),
+    target: mv.placement.target,
+    ...(mv.placement.endpoint ? { endpoint: mv.placement.endpoint.name } : {}),
   };
   await writeJob(d, job);
 
@@ -140,8 +140,8 @@ export async function splitUpload(d: BatchDeps, u: Upload): Promise<SplitOutcome
     jobId,
     model: mv.name,
     version: mv.version,
-    route: mv.route.target,
-    ...(mv.route.endpoint ? { endpoint: mv.route.endpoint.name } : {}),
+    route: mv.placement.target,
+    ...(mv.placement.endpoint ? { endpoint: mv.placement.endpoint.name } : {}),
     rows: plan.rowsTotal,
     chunks: plan.chunks.length,
   });

@@ -6,8 +6,9 @@
  * "ask the full decoder", which gives the row's exact message. So the same rows are rejected for
  * the same reasons, and the scorer need not validate the matrix again.
  */
-import { encodersFor, rowEncoder } from '../features.ts';
-import type { Feature, Manifest } from '../manifest.ts';
+
+import type { Feature, Manifest } from '../model/manifest.ts';
+import { encodersFor, rowEncoder } from '../tensor/features.ts';
 import { type BatchFormat, csvValue } from './rows.ts';
 
 export interface TabularEncoder {

@@ -1,4 +1,4 @@
-import type { Manifest } from '../manifest.ts';
+import type { Manifest } from '../model/manifest.ts';
 
 /**
  * Sizes the CDK stacks give the functions, shared with the cost model so that what `infera cost`

@@ -1,4 +1,4 @@
-import type { ModelVersion } from '../registry.ts';
+import type { ModelVersion } from '../model/registry.ts';
 import { lambdaRoute, type RouteCost, sagemakerRoute, serverlessRoute } from './estimate.ts';
 import type { PriceTable } from './price-table.ts';
 
@@ -31,9 +31,9 @@ export function observedCost(
     responseBytes: 0,
   };
   const a = { cpuFactor: 1, utilization: 0.5, observed: true };
-  const e = mv.route.endpoint;
+  const e = mv.placement.endpoint;
   let r: RouteCost;
-  if (mv.route.target !== 'sagemaker' || !e) r = lambdaRoute(t, functionMemoryMb, 'x86_64', prices, a);
+  if (mv.placement.target !== 'sagemaker' || !e) r = lambdaRoute(t, functionMemoryMb, 'x86_64', prices, a);
   else if (e.serverless) r = serverlessRoute(t, e.serverless.memoryMb, functionMemoryMb, prices, a);
   // The time was taken on the endpoint itself, so on its accelerator if it has one.
   else
@@ -48,6 +48,6 @@ export function observedCost(
     perMillionUsd: known ? r.perMillion : null,
     basis: r.unpriced
       ? r.unpriced
-      : `${prices.region} list prices of ${prices.date}, the window's p50 (${latency.p50Ms.toFixed(2)} ms) and ${rows.toFixed(1)} rows per request${mv.route.target === 'sagemaker' && !e?.serverless ? ', the instance 50% busy' : ''}; no data transfer or logs`,
+      : `${prices.region} list prices of ${prices.date}, the window's p50 (${latency.p50Ms.toFixed(2)} ms) and ${rows.toFixed(1)} rows per request${mv.placement.target === 'sagemaker' && !e?.serverless ? ', the instance 50% busy' : ''}; no data transfer or logs`,
   };
 }

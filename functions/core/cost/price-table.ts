@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { formatIssues } from '../issues.ts';
+import { formatIssues } from '../protocol/issues.ts';
 
 /**
  * The price table's shape, and an override file merged over it. Apart from the table itself

@@ -1,7 +1,7 @@
 import { invalid } from '../errors.ts';
-import type { Datatype, ImageSpec, TensorSpec } from '../manifest.ts';
+import type { Datatype, ImageSpec, TensorSpec } from '../model/manifest.ts';
 import type { HostTensor, TensorData } from '../ports.ts';
-import { DATATYPE_TO_TYPE, float16Bits } from '../tensors.ts';
+import { DATATYPE_TO_TYPE, float16Bits } from '../tensor/tensors.ts';
 import { decodeImage, type Pixels } from './decode.ts';
 import { resizeBilinear } from './resize.ts';
 

@@ -1,6 +1,6 @@
-import type { Feature } from '../manifest.ts';
-import type { Prediction } from '../protocol.ts';
-import type { ModelVersion } from '../registry.ts';
+import type { Feature } from '../model/manifest.ts';
+import type { ModelVersion } from '../model/registry.ts';
+import type { Prediction } from '../protocol/schemas.ts';
 import {
   type Bins,
   binLabels,

@@ -1,4 +1,4 @@
-import type { Manifest } from '../manifest.ts';
+import type { Manifest } from '../model/manifest.ts';
 import type { HostTensor } from '../ports.ts';
 
 /**

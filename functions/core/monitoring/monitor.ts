@@ -1,5 +1,5 @@
-import type { Prediction } from '../protocol.ts';
-import type { ModelVersion } from '../registry.ts';
+import type { ModelVersion } from '../model/registry.ts';
+import type { Prediction } from '../protocol/schemas.ts';
 import {
   addInto,
   binsOf,

@@ -1,5 +1,5 @@
 import type * as z from 'zod';
-import type { Prediction } from '../protocol.ts';
+import type { Prediction } from '../protocol/schemas.ts';
 import type { InputMoments } from './inputs.ts';
 import type {
   driftEventSchema,

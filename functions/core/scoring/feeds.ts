@@ -5,16 +5,16 @@
  */
 import type * as z from 'zod';
 import { invalid as fail, InferaError } from '../errors.ts';
-import { validateInstances } from '../features.ts';
 import { inlineImageWork } from '../image/work.ts';
+import type { ModelVersion } from '../model/registry.ts';
 import { type InputMoments, inputMoments } from '../monitoring/inputs.ts';
 import type { HostTensor, ImageWork } from '../ports.ts';
-import type { InferRequest } from '../protocol.ts';
-import type { ModelVersion } from '../registry.ts';
-import { stackTensorInstances, tabularFeeds } from '../seam/decode-v1.ts';
-import { columnsToRows, tensorFeeds } from '../seam/decode-v2.ts';
-import { v2OutputMetadata } from '../seam/encode.ts';
-import { DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../tensors.ts';
+import { stackTensorInstances, tabularFeeds } from '../protocol/decode-v1.ts';
+import { columnsToRows, tensorFeeds } from '../protocol/decode-v2.ts';
+import { v2OutputMetadata } from '../protocol/encode.ts';
+import type { InferRequest } from '../protocol/schemas.ts';
+import { validateInstances } from '../tensor/features.ts';
+import { DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../tensor/tensors.ts';
 import type { TextInput } from '../text/load.ts';
 import { resolveImages } from './images.ts';
 import type { ScoreOptions } from './types.ts';

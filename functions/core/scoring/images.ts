@@ -3,7 +3,7 @@ import type { HostTensor, ImageWork } from '../ports.ts';
 import type { ScoreOptions } from './types.ts';
 
 /**
- * Decodes the image files a request's feeds still carry (seam/images.ts), with the scorer's
+ * Decodes the image files a request's feeds still carry (protocol/images.ts), with the scorer's
  * ImageWork, and puts each input's tensor in place. Every feed is whole afterwards. The work
  * stops when `opts.signal` aborts or `opts.deadline` passes; the deadline's timer is made only
  * for a request that has images, not on every request's path.

@@ -4,12 +4,12 @@
  */
 import { InferaError } from '../errors.ts';
 import { inputMoments } from '../monitoring/inputs.ts';
-import { postprocess } from '../postprocess.ts';
 import { type Postprocess, type Preprocess, type ProcessorContext, runStep } from '../processor.ts';
-import type { InferRequest } from '../protocol.ts';
-import type { MatrixScores } from '../seam/class-scores.ts';
-import { asInstance } from '../seam/decode-v1.ts';
-import { outputNames, toMatrixScores, toPredictions, toV2Outputs } from '../seam/encode.ts';
+import type { MatrixScores } from '../protocol/class-scores.ts';
+import { asInstance } from '../protocol/decode-v1.ts';
+import { outputNames, toMatrixScores, toPredictions, toV2Outputs } from '../protocol/encode.ts';
+import type { InferRequest } from '../protocol/schemas.ts';
+import { postprocess } from '../tensor/postprocess.ts';
 import { feedsV1, feedsV2 } from './feeds.ts';
 import { resolveImages } from './images.ts';
 import type { PreparedVersions } from './prepared.ts';
@@ -55,7 +55,7 @@ export async function scoreInProcess(
         ),
       )
     : predictions;
-  return { predictions: answered, served: { target: 'in-process' }, ...(inputs ? { inputs } : {}) };
+  return { predictions: answered, served: { target: 'lambda' }, ...(inputs ? { inputs } : {}) };
 }
 
 /** v2 in this process: one run, the outputs the request asked for, and what monitoring needs. */
@@ -83,7 +83,7 @@ export async function inferInProcess(
       ...(req.id !== undefined ? { id: req.id } : {}),
       outputs,
     },
-    served: { target: 'in-process' },
+    served: { target: 'lambda' },
     ...(rows ? { rows } : {}),
     ...(inputs ? { inputs } : {}),
   };

@@ -1,8 +1,9 @@
 /** Open Inference Protocol v2 model metadata: the tensors a client sends and gets back. */
-import { featureDatatype } from '../features.ts';
-import type { V2ModelMetadata } from '../protocol.ts';
-import type { ModelVersion } from '../registry.ts';
-import { v2OutputMetadata } from '../seam/encode.ts';
+
+import type { ModelVersion } from '../model/registry.ts';
+import { v2OutputMetadata } from '../protocol/encode.ts';
+import type { V2ModelMetadata } from '../protocol/schemas.ts';
+import { featureDatatype } from '../tensor/features.ts';
 
 /** The metadata of one version; `versions` lists every version of its model. */
 export function metadataV2(mv: ModelVersion, versions: readonly string[]): V2ModelMetadata {

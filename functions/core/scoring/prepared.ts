@@ -10,14 +10,14 @@
 import { join } from 'node:path';
 import type * as z from 'zod';
 import { ModelPackageError } from '../errors.ts';
-import { instanceSchema } from '../features.ts';
 import { inlineImageWork } from '../image/work.ts';
-import { relPath as rel } from '../paths.ts';
+import { relPath as rel } from '../model/paths.ts';
+import type { ModelVersion } from '../model/registry.ts';
+import { importProcessor, readModelBytes } from '../model/repository.ts';
 import type { EngineOptions, ImageWork, InferenceEngine, LoadedModel } from '../ports.ts';
 import { asProcessor, type Processor } from '../processor.ts';
-import type { ModelVersion } from '../registry.ts';
-import { importProcessor, readModelBytes } from '../repository.ts';
-import { checkSignature } from '../seam/signature.ts';
+import { checkSignature } from '../protocol/signature.ts';
+import { instanceSchema } from '../tensor/features.ts';
 import { loadTokenizer, type TextInput } from '../text/load.ts';
 import type { Prepared, SessionCacheOptions } from './types.ts';
 

@@ -3,8 +3,9 @@
  * and why not. Strict as Triton's server readiness: every session loaded and every live version
  * (both sides of a canary) able to answer.
  */
-import type { ModelRegistry, ModelVersion } from '../registry.ts';
-import type { RemoteEndpoints } from '../remote.ts';
+
+import type { RemoteEndpoints } from '../endpoint/remote.ts';
+import type { ModelRegistry, ModelVersion } from '../model/registry.ts';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -39,7 +40,7 @@ export function versionReadiness(src: ReadinessSource, mv: ModelVersion): Readin
 /** A version's readiness once every session is loaded: its endpoint's circuit decides. */
 function loadedReadiness(src: ReadinessSource, mv: ModelVersion): Readiness {
   if (src.inProcess(mv)) return { ready: true };
-  const endpoint = mv.route.endpoint;
+  const endpoint = mv.placement.endpoint;
   if (!src.remote || !endpoint) {
     return {
       ready: false,
@@ -49,7 +50,7 @@ function loadedReadiness(src: ReadinessSource, mv: ModelVersion): Readiness {
   if (src.remote.breaker(endpoint).state !== 'open') return { ready: true };
   // Not ready even with a fallback: the model itself cannot answer. Its predictions are still
   // answered, by the fallback, and the reason says so.
-  const fb = mv.route.fallback;
+  const fb = mv.placement.fallback;
   if (fb) {
     return {
       ready: false,

@@ -1,17 +1,18 @@
 /**
  * The scoring core: one session per model version per process, and one pipeline for every way in.
- * decode (seam/decode-v1.ts, seam/decode-v2.ts) → validate and build feeds (feeds.ts) → one
- * session.run and post-processing (in-process.ts) → encode (seam/encode.ts) in the caller's
- * protocol, or the same request sent to the model's SageMaker endpoint (endpoint-path.ts). Knows
+ * decode (protocol/decode-v1.ts, protocol/decode-v2.ts) → validate and build feeds (feeds.ts) → one
+ * session.run and post-processing (in-process.ts) → encode (protocol/encode.ts) in the caller's
+ * protocol, or the same request sent to the model's SageMaker endpoint (endpoint/path.ts). Knows
  * nothing of HTTP or AWS; handlers adapt it.
  */
+
+import { EndpointPath } from '../endpoint/path.ts';
+import type { RemoteEndpoints } from '../endpoint/remote.ts';
 import { loadImageCodecs } from '../image/codecs.ts';
+import type { ModelRegistry, ModelVersion } from '../model/registry.ts';
 import type { EngineOptions, InferenceEngine } from '../ports.ts';
-import type { InferRequest, InferResponse, Prediction, V2ModelMetadata } from '../protocol.ts';
-import type { ModelRegistry, ModelVersion } from '../registry.ts';
-import type { RemoteEndpoints } from '../remote.ts';
-import type { MatrixScores } from '../seam/class-scores.ts';
-import { EndpointPath } from './endpoint-path.ts';
+import type { MatrixScores } from '../protocol/class-scores.ts';
+import type { InferRequest, InferResponse, Prediction, V2ModelMetadata } from '../protocol/schemas.ts';
 import { tabularRows } from './feeds.ts';
 import { inferInProcess, scoreInProcess, scoreMatrix } from './in-process.ts';
 import { metadataV2 } from './metadata.ts';
@@ -151,7 +152,7 @@ export class Scorer {
 
 /** Whether the version's route keeps it in-process (as opposed to a SageMaker endpoint). */
 export function routedInProcess(mv: ModelVersion): boolean {
-  return mv.route.target === 'lambda';
+  return mv.placement.target === 'lambda';
 }
 
 /** Loads the image decoders before a request to a model with an image input (once per process). */

@@ -2,11 +2,11 @@
 
 import type * as z from 'zod';
 import { limitOf } from '../aws/rules.ts';
+import type { RemoteEndpoints } from '../endpoint/remote.ts';
+import type { ModelVersion } from '../model/registry.ts';
 import type { InputMoments } from '../monitoring/inputs.ts';
 import type { ImageWork, LoadedModel } from '../ports.ts';
-import type { InferResponse, Prediction } from '../protocol.ts';
-import type { ModelVersion } from '../registry.ts';
-import type { RemoteEndpoints } from '../remote.ts';
+import type { InferResponse, Prediction } from '../protocol/schemas.ts';
 
 /** A model version made ready to serve: its session plus everything derived once from its manifest. */
 export interface Prepared {
@@ -31,11 +31,12 @@ export interface SessionCacheOptions {
 }
 
 /**
- * Who answered a request: this process (a Lambda function, the serving container, a batch worker
- * or npm start), the model's endpoint, or its fallback.
+ * Who answered a request, in the placement's words: `lambda` when this process ran the graph, as a
+ * model placed on Lambda runs (the serving container, a batch worker and npm start say so too),
+ * the model's SageMaker endpoint, or its fallback.
  */
 export type Served =
-  | { readonly target: 'in-process' }
+  | { readonly target: 'lambda' }
   | {
       readonly target: 'sagemaker';
       readonly endpoint: string;

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { ModelPackageError } from '../errors.ts';
-import type { TextSpec } from '../manifest.ts';
-import { relPath as rel } from '../paths.ts';
-import type { ModelVersion } from '../registry.ts';
-import { readPackageJson } from '../repository.ts';
+import type { TextSpec } from '../model/manifest.ts';
+import { relPath as rel } from '../model/paths.ts';
+import type { ModelVersion } from '../model/registry.ts';
+import { readPackageJson } from '../model/repository.ts';
 import { TextTokenizer } from './tokenizer.ts';
 
 /** A text model's tokenizer and how its manifest uses it. */

@@ -1,8 +1,8 @@
 import type { Tokenizer } from '@huggingface/tokenizers';
 import { invalid as fail, ModelPackageError } from '../errors.ts';
-import type { Datatype, TensorSpec, TextSpec } from '../manifest.ts';
+import type { Datatype, TensorSpec, TextSpec } from '../model/manifest.ts';
 import type { HostTensor } from '../ports.ts';
-import { DATATYPE_TO_TYPE } from '../tensors.ts';
+import { DATATYPE_TO_TYPE } from '../tensor/tensors.ts';
 
 /**
  * Text to the token tensors a graph names (input_ids, attention_mask, token_type_ids), with a

@@ -10,10 +10,10 @@ import { after, before, describe, it } from 'node:test';
 import { PooledImageWork } from '#adapters/image-pool.ts';
 import { ValidationError } from '#core/errors.ts';
 import { inlineImageWork } from '#core/image/work.ts';
-import type { ImageSpec, TensorSpec } from '#core/manifest.ts';
-import { ModelRegistry } from '#core/registry.ts';
-import { imageFeed, MAX_REQUEST_PIXELS } from '#core/seam/images.ts';
-import { DEFAULT_SHAPE_LIMITS } from '#core/tensors.ts';
+import type { ImageSpec, TensorSpec } from '#core/model/manifest.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
+import { imageFeed, MAX_REQUEST_PIXELS } from '#core/protocol/images.ts';
+import { DEFAULT_SHAPE_LIMITS } from '#core/tensor/tensors.ts';
 import { MODELS } from '../../helpers.ts';
 import { blackPng } from '../../support/png.ts';
 

@@ -9,9 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
-import { ModelRegistry } from '#core/registry.ts';
+import { createContainerServer } from '#container/server.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
-import { createContainerServer } from '../../../functions/container/server.ts';
 import { golden, MODELS } from '../../helpers.ts';
 
 const servers: { url: string; close: () => void }[] = [];

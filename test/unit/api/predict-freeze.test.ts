@@ -33,8 +33,8 @@ before(async () => {
 
 describe('the predict handler before Lambda freezes it', () => {
   it('has written its capture and scored its shadow by the time it resolves, with nothing left pending', async () => {
-    const { getMonitoring } = await import('#shared/monitoring.ts');
-    const { loadConfig } = await import('#shared/config.ts');
+    const { getMonitoring } = await import('#runtime/monitoring.ts');
+    const { loadConfig } = await import('#runtime/config.ts');
     const monitoring = getMonitoring(loadConfig());
     const g = await golden('fraud-detector', '1');
     const event = await apigwEvent('predict-iris.json', {

@@ -15,8 +15,8 @@ import { planChunks } from '#core/batch/plan.ts';
 import { createRowDecoder } from '#core/batch/rows.ts';
 import { sendAll } from '#core/batch/split-step.ts';
 import { ValidationError } from '#core/errors.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
 import type { MessageQueue, ObjectStore, QueueEntry, UrlSigner } from '#core/ports.ts';
-import { ModelRegistry } from '#core/registry.ts';
 import { MODELS } from '../../helpers.ts';
 
 const registry = await ModelRegistry.load(MODELS);

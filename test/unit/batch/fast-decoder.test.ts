@@ -12,7 +12,7 @@ import { type ChunkOutput, scoreChunk } from '#core/batch/chunk.ts';
 import type { Line } from '#core/batch/lines.ts';
 import { createRowDecoder } from '#core/batch/rows.ts';
 import { createTabularEncoder } from '#core/batch/tabular-fast.ts';
-import { ModelRegistry, type ModelVersion } from '#core/registry.ts';
+import { ModelRegistry, type ModelVersion } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import { TRANSACTION_COLUMNS } from '../../../scripts/lib/fraud-data.ts';
 import { MODELS } from '../../helpers.ts';

@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
-import { binaryOutputNames, encodeBinaryOutputs } from '#core/binary.ts';
 import { loadImageCodecs } from '#core/image/codecs.ts';
 import { decodeImage } from '#core/image/decode.ts';
-import { ModelRegistry } from '#core/registry.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
+import { binaryOutputNames, encodeBinaryOutputs } from '#core/protocol/binary.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import { MODELS, ROOT } from '../../helpers.ts';
 

@@ -3,13 +3,19 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
-import { type Manifest, manifestSchema } from '#core/manifest.ts';
-import { BatchingModel } from '#core/microbatch.ts';
+import { BatchingModel } from '#container/microbatch.ts';
+import { splitForPayload } from '#core/endpoint/codec.ts';
+import {
+  CircuitBreaker,
+  EndpointError,
+  EndpointFault,
+  providerOf,
+  RemoteEndpoints,
+} from '#core/endpoint/remote.ts';
+import { type Manifest, manifestSchema } from '#core/model/manifest.ts';
+import { decidePlacement, defaultEndpointName, parseRouteOverrides } from '#core/model/placement.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
 import type { EndpointCall, EndpointReply, HostTensor } from '#core/ports.ts';
-import { ModelRegistry } from '#core/registry.ts';
-import { CircuitBreaker, EndpointError, EndpointFault, providerOf, RemoteEndpoints } from '#core/remote.ts';
-import { decideRoute, defaultEndpointName, parseRouteOverrides } from '#core/routing.ts';
-import { splitForPayload } from '#core/scoring/endpoint-codec.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import { copyModels, editJson, golden, MODELS, readJson } from '../../helpers.ts';
 
@@ -25,10 +31,10 @@ const mv = (sizeBytes?: number) => ({ name: 'fraud-detector', version: '2', size
 
 describe('Routing', () => {
   it('keeps an explicit target and says so', async () => {
-    const r = decideRoute(mv(999 * MB), await manifest());
+    const r = decidePlacement(mv(999 * MB), await manifest());
     assert.equal(r.target, 'lambda');
     assert.match(r.reason, /manifest sets target "lambda"/);
-    const s = decideRoute(mv(1), await manifest((m) => (m.target = 'sagemaker')));
+    const s = decidePlacement(mv(1), await manifest((m) => (m.target = 'sagemaker')));
     assert.equal(s.target, 'sagemaker');
     assert.deepEqual(s.endpoint, {
       name: 'infera-fraud-detector-2',
@@ -40,20 +46,20 @@ describe('Routing', () => {
 
   it('sends an auto model over the size threshold to SageMaker, naming the size and the threshold', async () => {
     const auto = await manifest((m) => (m.target = 'auto'));
-    const small = decideRoute(mv(2 * MB), auto);
+    const small = decidePlacement(mv(2 * MB), auto);
     assert.equal(small.target, 'lambda');
     assert.match(small.reason, /2\.0 MB, within the 200 MB threshold/);
-    const big = decideRoute(mv(300 * MB), auto);
+    const big = decidePlacement(mv(300 * MB), auto);
     assert.equal(big.target, 'sagemaker');
     assert.match(big.reason, /300 MB, over the 200 MB threshold/);
     // No accelerator declared: a CPU instance, not an idle GPU.
     assert.equal(big.endpoint?.instanceType, 'ml.c6i.xlarge');
-    const custom = decideRoute(
+    const custom = decidePlacement(
       mv(60 * MB),
       await manifest((m) => (m.target = { type: 'auto', sizeThresholdMb: 50 })),
     );
     assert.equal(custom.target, 'sagemaker');
-    const policy = decideRoute(mv(60 * MB), auto, {
+    const policy = decidePlacement(mv(60 * MB), auto, {
       sizeThresholdMb: 50,
       lambdaColdStartMs: 1000,
       overrides: {},
@@ -62,17 +68,20 @@ describe('Routing', () => {
   });
 
   it('sends an auto model that needs an accelerator or a tight latency budget to SageMaker', async () => {
-    const gpu = decideRoute(mv(1), await manifest((m) => (m.target = { type: 'auto', accelerator: 'gpu' })));
+    const gpu = decidePlacement(
+      mv(1),
+      await manifest((m) => (m.target = { type: 'auto', accelerator: 'gpu' })),
+    );
     assert.equal(gpu.target, 'sagemaker');
     assert.match(gpu.reason, /accelerator "gpu", and Lambda is CPU only/);
     assert.equal(gpu.endpoint?.instanceType, 'ml.g5.xlarge');
-    const fast = decideRoute(
+    const fast = decidePlacement(
       mv(1),
       await manifest((m) => (m.target = { type: 'auto', latencyBudgetMs: 200 })),
     );
     assert.equal(fast.target, 'sagemaker');
     assert.match(fast.reason, /latency budget of 200 ms is below a Lambda cold start \(1000 ms/);
-    const relaxed = decideRoute(
+    const relaxed = decidePlacement(
       mv(1),
       await manifest((m) => (m.target = { type: 'auto', latencyBudgetMs: 5000 })),
     );
@@ -82,7 +91,7 @@ describe('Routing', () => {
   it('lets ROUTE_OVERRIDES win, keeping the reason it overrode', async () => {
     const { overrides, problems } = parseRouteOverrides('fraud-detector@2=sagemaker, iris=lambda');
     assert.deepEqual(problems, []);
-    const r = decideRoute(mv(1), await manifest(), {
+    const r = decidePlacement(mv(1), await manifest(), {
       sizeThresholdMb: 200,
       lambdaColdStartMs: 1000,
       overrides,
@@ -97,7 +106,7 @@ describe('Routing', () => {
   });
 
   it('gives a serverless target a serverless endpoint with no instance type, on the CPU', async () => {
-    const r = decideRoute(
+    const r = decidePlacement(
       mv(1),
       await manifest((m) => (m.target = { type: 'sagemaker', serverless: { memoryMb: 4096 } })),
     );
@@ -118,7 +127,7 @@ describe('Routing', () => {
     await rm(join(root, 'fraud-detector-xl', '1', 'model.onnx'));
     const reg = await ModelRegistry.load(root);
     assert.equal(reg.resolve('fraud-detector-xl').sizeBytes, undefined);
-    assert.equal(reg.resolve('fraud-detector-xl').route.fallback?.model, 'fraud-detector');
+    assert.equal(reg.resolve('fraud-detector-xl').placement.fallback?.model, 'fraud-detector');
 
     await editJson(join(root, 'fraud-detector-xl', '1', 'model.json'), (m) => {
       m.fallback = 'iris';

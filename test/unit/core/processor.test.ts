@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import type { InferaError, ModelPackageError } from '#core/errors.ts';
-import { ModelRegistry } from '#core/registry.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import { editJson, golden, MODELS } from '../../helpers.ts';
 

@@ -9,10 +9,10 @@ import type { IncomingMessage } from 'node:http';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { ModelRegistry } from '#core/registry.ts';
+import { createContainerServer } from '#container/server.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
 import type { Scorer } from '#core/scoring/scorer.ts';
 import { foreignRequest } from '#http/guard.ts';
-import { createContainerServer } from '../../../functions/container/server.ts';
 import { MODELS } from '../../helpers.ts';
 
 const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;

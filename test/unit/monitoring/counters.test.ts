@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ModelRegistry } from '#core/model/registry.ts';
 import {
   binCount,
   confidenceOf,
@@ -16,7 +17,6 @@ import {
 } from '#core/monitoring/counters.ts';
 import { LATENCY_BINS, latencyBinOf } from '#core/monitoring/drift.ts';
 import { DEFAULT_MONITOR_OPTIONS } from '#core/monitoring/types.ts';
-import { ModelRegistry } from '#core/registry.ts';
 import { MODELS } from '../../helpers.ts';
 
 const registry = await ModelRegistry.load(MODELS, { only: ['fraud-detector', 'dominant-color'] });

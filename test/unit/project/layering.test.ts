@@ -21,17 +21,17 @@ describe('the layers of functions/', () => {
     const readers = sources('functions/core').filter((f) =>
       importsOf(f).some((i) => i.startsWith('node:fs')),
     );
-    assert.deepEqual(readers, ['functions/core/repository.ts']);
+    assert.deepEqual(readers, ['functions/core/model/repository.ts']);
     // Importing a file by its path reads the disk too (a model's processor.ts).
     const importers = sources('functions/core').filter((f) =>
       /pathToFileURL|import\((?!['"])/.test(readFileSync(join(root, f), 'utf8')),
     );
-    assert.deepEqual(importers, ['functions/core/repository.ts']);
+    assert.deepEqual(importers, ['functions/core/model/repository.ts']);
   });
 
   it('keeps AWS, middy, HTTP and the outer layers out of functions/core', () => {
     const outward =
-      /^(@aws-sdk|@aws-lambda-powertools|@middy|node:http|node:https|#shared|#http|#api|#pipeline|#adapters)/;
+      /^(@aws-sdk|@aws-lambda-powertools|@middy|node:http|node:https|#runtime|#http|#api|#batch|#adapters|#container)/;
     const found = sources('functions/core').flatMap((f) =>
       importsOf(f)
         .filter((i) => outward.test(i))
@@ -42,10 +42,10 @@ describe('the layers of functions/', () => {
 
   it('keeps the handlers out of the edge and the shared modules', () => {
     const upward = sources('functions/http')
-      .concat(sources('functions/shared'))
+      .concat(sources('functions/runtime'))
       .flatMap((f) =>
         importsOf(f)
-          .filter((i) => /^#(api|pipeline)\//.test(i))
+          .filter((i) => /^#(api|batch)\//.test(i))
           .map((i) => `${f} imports ${i}`),
       );
     assert.deepEqual(upward, []);

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
-import { diffWithin, goldenSchema } from '#core/golden.ts';
-import { ModelRegistry } from '#core/registry.ts';
+import { diffWithin, goldenSchema } from '#core/model/golden.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import { makeModels } from '../../../scripts/make-models.ts';
 

@@ -17,8 +17,8 @@ import {
 } from '#core/batch/job-store.ts';
 import { ownerIndexPrefix } from '#core/batch/owner.ts';
 import { processChunk } from '#core/batch/score-step.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
 import type { MessageQueue } from '#core/ports.ts';
-import { ModelRegistry } from '#core/registry.ts';
 import { type LocalAws, startLocalAws } from '../../../../infra/local/aws.ts';
 import { MODELS } from '../../../helpers.ts';
 

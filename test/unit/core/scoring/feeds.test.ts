@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { ValidationError } from '#core/errors.ts';
-import { instanceSchema } from '#core/features.ts';
-import type { InferRequest } from '#core/protocol.ts';
-import { ModelRegistry, type ModelVersion } from '#core/registry.ts';
+import { ModelRegistry, type ModelVersion } from '#core/model/registry.ts';
+import type { InferRequest } from '#core/protocol/schemas.ts';
 import { checkInstances, feedsV1, feedsV2, limitsFor, tabularRows } from '#core/scoring/feeds.ts';
-import { DEFAULT_SHAPE_LIMITS } from '#core/tensors.ts';
+import { instanceSchema } from '#core/tensor/features.ts';
+import { DEFAULT_SHAPE_LIMITS } from '#core/tensor/tensors.ts';
 import { MODELS } from '../../../helpers.ts';
 
 const flower = { sepal_length_cm: 5.1, sepal_width_cm: 3.5, petal_length_cm: 1.4, petal_width_cm: 0.2 };

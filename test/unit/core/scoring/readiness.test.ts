@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { RemoteEndpoints } from '#core/endpoint/remote.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
 import type { EndpointInvoker } from '#core/ports.ts';
-import { ModelRegistry } from '#core/registry.ts';
-import { RemoteEndpoints } from '#core/remote.ts';
 import { type ReadinessSource, serverReadiness, versionReadiness } from '#core/scoring/readiness.ts';
 import { routedInProcess } from '#core/scoring/scorer.ts';
 import { MODELS } from '../../../helpers.ts';
@@ -29,7 +29,7 @@ describe('readiness', () => {
   });
   const openCircuit = (src: ReadinessSource) => {
     const mv = registry.resolve('fraud-detector-xl', '1');
-    const endpoint = mv.route.endpoint;
+    const endpoint = mv.placement.endpoint;
     assert.ok(endpoint && src.remote);
     const breaker = src.remote.breaker(endpoint);
     for (let i = 0; i < src.remote.policy.breaker.failureThreshold; i++) breaker.failure(false);

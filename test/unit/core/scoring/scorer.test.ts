@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { ModelPackageError, ValidationError } from '#core/errors.ts';
-import { diffWithin } from '#core/golden.ts';
+import { diffWithin } from '#core/model/golden.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
 import type { InferenceEngine, LoadedModel } from '#core/ports.ts';
-import type { InferRequest } from '#core/protocol.ts';
-import { ModelRegistry } from '#core/registry.ts';
+import type { InferRequest } from '#core/protocol/schemas.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import {
   copyModels,

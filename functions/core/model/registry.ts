@@ -1,0 +1,129 @@
+import { NotFoundError } from '../errors.ts';
+import { loadModels, loadVersionDir, readAliases } from './repository.ts';
+import { LIVE, pick, stickyPoint } from './traffic.ts';
+import type { LoadOptions, ModelEntry, ModelVersion, Picked } from './types.ts';
+import { DEFAULT_ALIAS } from './types.ts';
+
+export type { LoadOptions, ModelEntry, ModelVersion, Picked } from './types.ts';
+export { DEFAULT_ALIAS } from './types.ts';
+
+/**
+ * The model registry: everything under `models/`, loaded and checked once at start-up.
+ * A broken package fails the load with one message listing every problem (file, field, fix),
+ * so nothing can fail later, mid-request.
+ */
+export class ModelRegistry {
+  readonly root: string;
+  readonly #models: Map<string, ModelEntry>;
+
+  private constructor(root: string, models: Map<string, ModelEntry>) {
+    this.root = root;
+    this.#models = models;
+  }
+
+  /** Loads and verifies every model package under `root`, and decides each version's route. */
+  static async load(root: string, opts: LoadOptions = {}): Promise<ModelRegistry> {
+    return new ModelRegistry(root, await loadModels(root, opts));
+  }
+
+  /**
+   * One version from a flat folder holding model.json and model.onnx: what a SageMaker container
+   * finds under /opt/ml/model. It is served where it is, whatever its manifest's target says.
+   */
+  static async fromVersionDir(dir: string): Promise<ModelRegistry> {
+    return new ModelRegistry(dir, await loadVersionDir(dir));
+  }
+
+  list(): readonly ModelEntry[] {
+    return [...this.#models.values()];
+  }
+
+  /** Every version of every model, in name then version order. */
+  allVersions(): readonly ModelVersion[] {
+    return this.list().flatMap((m) => m.versions);
+  }
+
+  get(name: string): ModelEntry {
+    const entry = this.#models.get(name);
+    if (!entry) {
+      throw new NotFoundError(
+        `Model '${name}' does not exist. ${knownModels([...this.#models.keys()], name)}`,
+      );
+    }
+    return entry;
+  }
+
+  /** Resolves a version number or an alias (default `live`) to one model version. */
+  resolve(name: string, versionOrAlias: string = DEFAULT_ALIAS): ModelVersion {
+    const entry = this.get(name);
+    const version = entry.aliases[versionOrAlias] ?? versionOrAlias;
+    const found = entry.versions.find((v) => v.version === version);
+    if (!found) {
+      const aliases = Object.entries(entry.aliases).map(([a, v]) => `${a} -> ${v}`);
+      throw new NotFoundError(
+        `Model '${name}' has no version or alias '${versionOrAlias}'. Known versions: ${entry.versions
+          .map((v) => v.version)
+          .join(', ')}. Aliases: ${aliases.join(', ') || 'none'}.`,
+      );
+    }
+    return found;
+  }
+
+  /**
+   * The version that answers a request: the one asked for (`?version=`), else the live policy's
+   * pick: by the caller's routing key when there is one (sticky), at random otherwise.
+   */
+  pickVersion(name: string, requested?: string, routingKey?: string): Picked {
+    if (requested !== undefined && requested !== LIVE)
+      return { mv: this.resolve(name, requested), via: 'requested' };
+    const entry = this.get(name);
+    const { policy } = entry;
+    const find = (v: string) => entry.versions.find((x) => x.version === v) as ModelVersion;
+    let via: Picked['via'] = 'live';
+    let version = policy.live[0]?.version ?? '';
+    if (policy.live.length > 1) {
+      version = pick(policy, routingKey ? stickyPoint(name, routingKey) : Math.random());
+      via = version === entry.aliases[LIVE] ? 'stable' : 'canary';
+    }
+    const shadow = policy.shadow && policy.shadow !== version ? find(policy.shadow) : undefined;
+    return { mv: find(version), via, ...(shadow ? { shadow } : {}) };
+  }
+
+  /**
+   * Re-reads one model's aliases.json and swaps its policy in, whole, if it is valid. An invalid
+   * file changes nothing: the problems are returned and the model keeps serving as before.
+   */
+  async reloadAliases(name: string): Promise<{ changed: boolean; problems: string[] }> {
+    const entry = this.get(name);
+    const { loaded, problems } = await readAliases(this.root, entry);
+    if (!loaded || problems.length > 0) return { changed: false, problems };
+    const changed =
+      JSON.stringify(loaded.policy) !== JSON.stringify(entry.policy) ||
+      JSON.stringify(loaded.aliases) !== JSON.stringify(entry.aliases);
+    if (changed) this.#models.set(name, { ...entry, ...loaded });
+    return { changed, problems };
+  }
+}
+
+/** How many model names an unknown-model error lists before it points at GET /v1/models. */
+const NAMES_LISTED = 20;
+
+/**
+ * The known model names for an unknown-model error: all of them when there are few, else the ones
+ * nearest the name asked for (longest common prefix first) and a pointer to the full list.
+ */
+export function knownModels(names: readonly string[], asked: string): string {
+  if (names.length <= NAMES_LISTED) return `Known models: ${names.join(', ')}.`;
+  const common = (n: string) => {
+    let i = 0;
+    while (i < n.length && i < asked.length && n[i] === asked[i]) i++;
+    return i;
+  };
+  const nearest = names
+    .map((n) => ({ n, c: common(n) }))
+    .sort((a, b) => b.c - a.c || (a.n < b.n ? -1 : 1))
+    .slice(0, 10)
+    .map((x) => x.n)
+    .sort();
+  return `Nearest of the ${names.length} known models: ${nearest.join(', ')}; GET /v1/models lists them all.`;
+}

@@ -1,0 +1,312 @@
+/**
+ * The Open Inference Protocol binary tensor data extension, as Triton and KServe implement it.
+ * A request or response body is a JSON header followed by raw tensor bytes:
+ * - the header's length comes from `Inference-Header-Content-Length`, or from the content type
+ *   `application/vnd.sagemaker-triton.binary+json;json-header-size=N` (SageMaker strips custom
+ *   headers);
+ * - each binary input names its byte count in `parameters.binary_data_size`, in input order;
+ * - elements are little-endian; BOOL is one byte; BYTES elements are a 4-byte little-endian
+ *   length followed by the bytes.
+ * Every size is checked against the shape before anything is allocated. Pure: bytes in, bytes out.
+ */
+import { invalid as fail } from '../errors.ts';
+import type { Datatype } from '../model/manifest.ts';
+import type { TensorData } from '../ports.ts';
+import { float16Bits, product, toTypedArray } from '../tensor/tensors.ts';
+import type { InferRequest, InferResponse } from './schemas.ts';
+
+export const HEADER_LENGTH_HEADER = 'inference-header-content-length';
+export const SAGEMAKER_BINARY_TYPE = 'application/vnd.sagemaker-triton.binary+json';
+export const BINARY_EXTENSION = 'binary_tensor_data';
+
+/** Bytes per element of each fixed-size datatype. */
+export const ELEMENT_BYTES: Readonly<Record<Exclude<Datatype, 'BYTES'>, number>> = {
+  BOOL: 1,
+  UINT8: 1,
+  INT8: 1,
+  UINT16: 2,
+  INT16: 2,
+  FP16: 2,
+  UINT32: 4,
+  INT32: 4,
+  FP32: 4,
+  UINT64: 8,
+  INT64: 8,
+  FP64: 8,
+};
+
+/**
+ * The JSON header length a binary request declares, and how it declared it, or undefined for a
+ * plain JSON body: `Inference-Header-Content-Length`, or the SageMaker content type's
+ * `json-header-size`. A binary answer is framed the same way.
+ */
+export function binaryHeaderLength(
+  headers: Readonly<Record<string, string | undefined>>,
+  bodyBytes: number,
+): { length: number; framing: Framing } | undefined {
+  const type = headers['content-type'] ?? '';
+  let raw: string | undefined = headers[HEADER_LENGTH_HEADER];
+  let from = 'Inference-Header-Content-Length';
+  if (raw === undefined && type.toLowerCase().startsWith(SAGEMAKER_BINARY_TYPE)) {
+    const m = /;\s*json-header-size\s*=\s*([^;\s]*)/i.exec(type);
+    if (!m) fail(`Content-Type ${SAGEMAKER_BINARY_TYPE} needs ;json-header-size=<bytes of the JSON header>`);
+    raw = m?.[1];
+    from = 'json-header-size';
+  }
+  if (raw === undefined) return undefined;
+  if (!/^\d{1,10}$/.test(raw.trim()))
+    fail(`${from} must be a whole number of bytes, got '${raw.slice(0, 20)}'`);
+  const n = Number(raw.trim());
+  if (n < 2 || n > bodyBytes) {
+    fail(
+      `${from} is ${n}, but the body has ${bodyBytes} bytes; it must count the JSON header, which comes first`,
+    );
+  }
+  return { length: n, framing: from === 'json-header-size' ? 'sagemaker' : 'header' };
+}
+
+/** One input's raw bytes, as the header's binary_data_size entries cut them from the body. */
+export interface BinarySlices {
+  /** Input index -> its bytes. */
+  readonly inputs: ReadonlyMap<number, Uint8Array>;
+}
+
+/**
+ * Cuts the binary part of a body into the inputs that declare `parameters.binary_data_size`, in
+ * order. The sizes must add up to the binary part exactly; an input gives either `data` or binary.
+ */
+export function sliceBinaryInputs(
+  inputs: readonly { parameters?: Record<string, unknown> | undefined; data?: unknown }[],
+  binary: Uint8Array,
+): BinarySlices {
+  const out = new Map<number, Uint8Array>();
+  let offset = 0;
+  inputs.forEach((input, i) => {
+    const size = input.parameters?.binary_data_size;
+    if (size === undefined) {
+      if (input.data === undefined) fail(`inputs[${i}]: has neither data nor parameters.binary_data_size`);
+      return;
+    }
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+      fail(
+        `inputs[${i}].parameters.binary_data_size: must be a whole number of bytes, got ${JSON.stringify(size)}`,
+      );
+    }
+    if (input.data !== undefined) {
+      fail(`inputs[${i}]: gives both data and parameters.binary_data_size; send one of them`);
+    }
+    const end = offset + (size as number);
+    if (end > binary.length) {
+      fail(
+        `inputs[${i}].parameters.binary_data_size: ${size} bytes from offset ${offset} run past the ${binary.length} bytes after the JSON header`,
+      );
+    }
+    out.set(i, binary.subarray(offset, end));
+    offset = end;
+  });
+  if (offset !== binary.length) {
+    fail(
+      `the body has ${binary.length} bytes after the JSON header, but the inputs' binary_data_size add up to ${offset}`,
+    );
+  }
+  return { inputs: out };
+}
+
+/** Raw little-endian bytes of one input to the engine's typed array, checked against the shape. */
+export function decodeBinaryTensor(
+  raw: Uint8Array,
+  datatype: Datatype,
+  shape: readonly number[],
+  path: string,
+): TensorData {
+  const n = product(shape);
+  if (datatype === 'BYTES') return decodeBytesElements(raw, n, path);
+  const size = ELEMENT_BYTES[datatype];
+  if (raw.length !== n * size) {
+    fail(
+      `${path}: binary_data_size is ${raw.length} bytes, but shape [${shape.join(', ')}] of ${datatype} needs ${n * size} (${n} × ${size})`,
+    );
+  }
+  // A copy, aligned for the typed array (a slice of the body may start at any byte).
+  const bytes = new Uint8Array(raw);
+  const buffer = bytes.buffer;
+  switch (datatype) {
+    case 'BOOL': {
+      const bad = bytes.findIndex((b) => b > 1);
+      if (bad >= 0) fail(`${path}[${bad}]: a BOOL byte must be 0 or 1, got ${bytes[bad]}`);
+      return bytes;
+    }
+    case 'UINT8':
+      return bytes;
+    case 'INT8':
+      return new Int8Array(buffer);
+    case 'UINT16':
+      return new Uint16Array(buffer);
+    case 'FP16':
+      return checkFinite(new Uint16Array(buffer), datatype, path);
+    case 'INT16':
+      return new Int16Array(buffer);
+    case 'UINT32':
+      return new Uint32Array(buffer);
+    case 'INT32':
+      return new Int32Array(buffer);
+    case 'FP32':
+      return checkFinite(new Float32Array(buffer), datatype, path);
+    case 'FP64':
+      return checkFinite(new Float64Array(buffer), datatype, path);
+    case 'UINT64':
+      return new BigUint64Array(buffer);
+    case 'INT64':
+      return new BigInt64Array(buffer);
+  }
+}
+
+/** NaN and infinities are refused, as in JSON; FP16's are the all-ones exponent (0x7c00). */
+function checkFinite<T extends Float32Array | Float64Array | Uint16Array>(
+  a: T,
+  datatype: Datatype,
+  path: string,
+): T {
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i] as number;
+    const finite = datatype === 'FP16' ? (v & 0x7c00) !== 0x7c00 : Number.isFinite(v);
+    if (!finite) fail(`${path}[${i}]: expected a finite ${datatype} number, got NaN or an infinity`);
+  }
+  return a;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * BYTES elements as they are: a 4-byte little-endian length, then that many bytes, n times,
+ * nothing left over. Views into `raw`, no copies (an image input's files).
+ */
+export function bytesElements(raw: Uint8Array, n: number, path: string): Uint8Array[] {
+  // Each element needs at least its 4-byte length: a bound before any array is allocated.
+  if (n * 4 > raw.length)
+    fail(`${path}: ${raw.length} bytes cannot hold ${n} BYTES elements (4-byte lengths)`);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const out = new Array<Uint8Array>(n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    if (at + 4 > raw.length) fail(`${path}[${i}]: the data ends before this element's 4-byte length`);
+    const len = view.getUint32(at, true);
+    at += 4;
+    if (at + len > raw.length) fail(`${path}[${i}]: its length ${len} runs past the end of the data`);
+    out[i] = raw.subarray(at, at + len);
+    at += len;
+  }
+  if (at !== raw.length) fail(`${path}: ${raw.length - at} bytes are left after ${n} BYTES elements`);
+  return out;
+}
+
+/** BYTES elements as text, each strict UTF-8. */
+function decodeBytesElements(raw: Uint8Array, n: number, path: string): string[] {
+  return bytesElements(raw, n, path).map((bytes, i): string => {
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      return fail(`${path}[${i}]: is not valid UTF-8; this model takes text`);
+    }
+  });
+}
+
+/** A tensor's elements as little-endian bytes (BYTES as length-prefixed UTF-8). */
+export function encodeBinaryTensor(datatype: Datatype, data: TensorData): Uint8Array {
+  if (Array.isArray(data)) {
+    const parts = data.map((s) => Buffer.from(s, 'utf8'));
+    const out = Buffer.alloc(parts.reduce((a, p) => a + 4 + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.writeUInt32LE(p.length, at);
+      p.copy(out, at + 4);
+      at += 4 + p.length;
+    }
+    return out;
+  }
+  if (datatype === 'BYTES') throw new Error('BYTES data must be strings');
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * An output's values as the typed array they came from. Floats are copied as they are (a model's
+ * NaN stays NaN, and is the model's, not the caller's); other types are checked like inputs.
+ */
+function outputArray(values: readonly unknown[], datatype: Datatype, name: string): TensorData {
+  if (datatype === 'FP32') return Float32Array.from(values as number[]);
+  if (datatype === 'FP64') return Float64Array.from(values as number[]);
+  if (datatype === 'FP16') return float16Bits(values as number[]);
+  return toTypedArray(values, datatype, `outputs.${name}`);
+}
+
+/**
+ * Which outputs the request asks for as binary: all of them with `parameters.binary_data_output`
+ * (what tritonclient.http sends when it names no outputs), or each output whose
+ * `parameters.binary_data` is true; an output's own `binary_data: false` wins.
+ */
+export function binaryOutputNames(req: InferRequest, outputs: readonly string[]): Set<string> {
+  const all = req.parameters?.binary_data_output === true;
+  const named = new Map((req.outputs ?? []).map((o) => [o.name, o.parameters?.binary_data]));
+  return new Set(
+    outputs.filter((name) => {
+      const own = named.get(name);
+      return own === undefined ? all : own === true;
+    }),
+  );
+}
+
+/**
+ * Moves the chosen outputs' data out of the JSON header into binary chunks, each announced by
+ * `parameters.binary_data_size`. Returns the header and the chunks, in output order.
+ */
+export function encodeBinaryOutputs(
+  response: InferResponse,
+  binary: ReadonlySet<string>,
+): { header: InferResponse; chunks: Uint8Array[] } {
+  const chunks: Uint8Array[] = [];
+  const outputs = response.outputs.map((o) => {
+    if (!binary.has(o.name)) return o;
+    const datatype = o.datatype as Datatype;
+    const bytes = encodeBinaryTensor(datatype, outputArray(o.data ?? [], datatype, o.name));
+    chunks.push(bytes);
+    const { data: _data, ...rest } = o;
+    return { ...rest, parameters: { ...o.parameters, binary_data_size: bytes.length } };
+  });
+  return { header: { ...response, outputs }, chunks };
+}
+
+/** The request with each binary input's bytes attached as `raw`, as the seam takes them. */
+export function attachBinaryInputs(req: InferRequest, binary: Uint8Array): InferRequest {
+  const { inputs } = sliceBinaryInputs(req.inputs, binary);
+  return {
+    ...req,
+    inputs: req.inputs.map((input, i) => {
+      const raw = inputs.get(i);
+      return raw ? { ...input, raw } : input;
+    }),
+  };
+}
+
+export type Framing = 'header' | 'sagemaker';
+
+/**
+ * A binary answer's bytes and headers: the JSON header, then the chunks; framed as the request
+ * was (Inference-Header-Content-Length, or SageMaker's json-header-size in the content type).
+ */
+export function frameBinary(
+  header: unknown,
+  chunks: readonly Uint8Array[],
+  framing: Framing,
+): { body: Buffer; headers: Record<string, string> } {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  return {
+    body: Buffer.concat([json, ...chunks]),
+    headers: {
+      'content-type':
+        framing === 'sagemaker'
+          ? `${SAGEMAKER_BINARY_TYPE};json-header-size=${json.length}`
+          : 'application/octet-stream',
+      [HEADER_LENGTH_HEADER]: String(json.length),
+    },
+  };
+}

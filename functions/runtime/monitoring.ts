@@ -1,0 +1,320 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ModelVersion } from '#core/model/registry.ts';
+import { type CaptureRecord, captureKey, parseCaptureTarget, redact } from '#core/monitoring/capture.ts';
+import { type DriftEvent, Monitor } from '#core/monitoring/monitor.ts';
+import type { Prediction } from '#core/protocol/schemas.ts';
+import type { Config } from './config.ts';
+import { logger } from './observability.ts';
+
+type Sink = (events: readonly DriftEvent[]) => Promise<void>;
+
+/**
+ * The monitoring of one process: the streaming Monitor, drift events sent once to a log line
+ * and, when configured, an EventBridge bus (AWS) or a webhook (local), and the per-feature
+ * figures published as EMF metrics every MONITOR_EMIT_SECONDS.
+ */
+export class Monitoring {
+  readonly monitor: Monitor;
+  readonly #config: Config;
+  readonly #sinks: Promise<Sink[]>;
+  #lastEvaluated = 0;
+  #lastEmitted: number;
+  #shadowsInFlight = 0;
+  #trailing: NodeJS.Timeout | undefined;
+  /** Drift deliveries, shadows and captures not finished yet (see flush). */
+  readonly #pending = new Set<Promise<unknown>>();
+  /** Drift figures go out one feature per EMF line; publishing clears the dimensions for the next. */
+  readonly #figures = new Metrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'infera',
+    serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'infera',
+  });
+
+  constructor(config: Config, now: () => number = Date.now) {
+    this.#config = config;
+    this.monitor = new Monitor(
+      {
+        windowMinutes: config.MONITOR_WINDOW_MINUTES,
+        bucketSeconds: config.MONITOR_BUCKET_SECONDS,
+        psiThreshold: config.DRIFT_PSI_THRESHOLD,
+        minSamples: config.DRIFT_MIN_SAMPLES,
+        lowConfidence: config.LOW_CONFIDENCE,
+      },
+      now,
+    );
+    this.#lastEmitted = now();
+    this.#sinks = sinksFor(config);
+  }
+
+  /**
+   * After each request: judge drift at most once a second, and once more a second after the
+   * last request, so the final requests of a burst are judged too; publish figures at their
+   * interval.
+   */
+  tick(now = Date.now()): void {
+    if (now - this.#lastEvaluated >= 1000) {
+      this.#lastEvaluated = now;
+      this.evaluate();
+    } else if (!this.#trailing) {
+      this.#trailing = setTimeout(
+        () => {
+          this.#trailing = undefined;
+          this.#lastEvaluated = Date.now();
+          this.evaluate();
+        },
+        1000 - (now - this.#lastEvaluated),
+      );
+      this.#trailing.unref();
+    }
+    if (
+      this.#config.MONITOR_EMIT_SECONDS > 0 &&
+      now - this.#lastEmitted >= this.#config.MONITOR_EMIT_SECONDS * 1000
+    ) {
+      this.#lastEmitted = now;
+      this.publishMetrics();
+    }
+  }
+
+  /** Judges drift now; new events go to every sink, and a sink's failure is logged, not thrown. */
+  evaluate(): DriftEvent[] {
+    const events = this.monitor.evaluate();
+    if (events.length > 0) {
+      for (const e of events) logger.warn('drift detected', { drift: e });
+      let failed = false;
+      this.track(
+        this.#sinks.then(async (sinks) => {
+          await Promise.all(
+            sinks.map((send) =>
+              send(events).catch((err: unknown) => {
+                failed = true;
+                logger.error('drift event not delivered', { error: err as Error, events: events.length });
+              }),
+            ),
+          );
+          // Raised again by the next evaluation that still sees the drift.
+          if (failed) this.monitor.retract(events);
+        }),
+      );
+    }
+    return events;
+  }
+
+  /**
+   * Holds work the invocation must finish: Lambda freezes the instance when the handler returns,
+   * and work left running may never complete (AWS rule lambda-freeze). The handler awaits flush().
+   */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.#pending.add(work);
+    const done = () => this.#pending.delete(work);
+    work.then(done, done);
+    return work;
+  }
+
+  /** How much tracked work has not finished. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Waits until every tracked piece of work has finished, or `budgetMs` has passed. Returns how
+   * many were left (logged, by count only); the work itself goes on if the process lives.
+   */
+  async flush(budgetMs: number): Promise<number> {
+    if (this.#pending.size === 0) return 0;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, budgetMs);
+    });
+    // Work tracked while waiting (a delivery started by a shadow's result) is waited for too.
+    while (this.#pending.size > 0) {
+      const settled = await Promise.race([
+        Promise.allSettled([...this.#pending]).then(() => true),
+        expired.then(() => false),
+      ]);
+      if (!settled) break;
+    }
+    clearTimeout(timer);
+    const left = this.#pending.size;
+    if (left > 0) logger.warn('monitoring work left unfinished at the budget', { left, budgetMs });
+    return left;
+  }
+
+  /** DriftPSI, OutOfRange and Missing per model, version and feature, as EMF. */
+  publishMetrics(): void {
+    if (process.env.POWERTOOLS_METRICS_DISABLED === 'true') return;
+    const m = this.#figures;
+    for (const f of this.monitor.featureFigures()) {
+      m.addDimensions({ model: f.model, version: f.version, feature: f.feature });
+      m.addMetric('DriftPSI', MetricUnit.NoUnit, f.psi);
+      m.addMetric('OutOfRange', MetricUnit.Percent, f.outOfRange * 100);
+      m.addMetric('Missing', MetricUnit.Percent, f.missing * 100);
+      m.publishStoredMetrics();
+    }
+  }
+
+  /**
+   * Scores a shadow version on the same input once the answer is ready, and records how it
+   * compares. The invocation waits for it before returning (flush, MONITOR_FLUSH_MS); at most
+   * SHADOW_MAX_IN_FLIGHT at once, beyond which shadows are skipped (and counted), so a slow shadow
+   * cannot build up memory or latency.
+   */
+  shadow(
+    primary: ModelVersion,
+    shadow: ModelVersion,
+    primaryPredictions: readonly Prediction[],
+    primaryLatencyMs: number,
+    score: () => Promise<readonly Prediction[]>,
+  ): Promise<void> {
+    if (this.#shadowsInFlight >= this.#config.SHADOW_MAX_IN_FLIGHT) {
+      this.monitor.observeShadow(primary, shadow, {
+        primary: primaryPredictions,
+        primaryLatencyMs,
+        skipped: true,
+      });
+      return Promise.resolve();
+    }
+    this.#shadowsInFlight++;
+    return new Promise<void>((resolve) => {
+      setImmediate(() => {
+        const started = performance.now();
+        score()
+          .then(
+            (predictions) =>
+              this.monitor.observeShadow(primary, shadow, {
+                primary: primaryPredictions,
+                shadow: predictions,
+                primaryLatencyMs,
+                shadowLatencyMs: performance.now() - started,
+              }),
+            (err: unknown) => {
+              logger.warn('shadow scoring failed', {
+                model: shadow.name,
+                version: shadow.version,
+                error: (err as Error).message,
+              });
+              this.monitor.observeShadow(primary, shadow, {
+                primary: primaryPredictions,
+                primaryLatencyMs,
+                failed: true,
+              });
+            },
+          )
+          .finally(() => {
+            this.#shadowsInFlight--;
+            resolve();
+          });
+      });
+    });
+  }
+}
+
+async function sinksFor(config: Config): Promise<Sink[]> {
+  const sinks: Sink[] = [];
+  if (config.DRIFT_EVENT_BUS) {
+    const { eventBridgeDriftSink } = await import('#adapters/eventbridge.ts');
+    sinks.push(eventBridgeDriftSink(config.DRIFT_EVENT_BUS));
+  }
+  if (config.DRIFT_WEBHOOK_URL) {
+    const url = config.DRIFT_WEBHOOK_URL;
+    sinks.push(async (events) => {
+      for (const e of events) {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(e),
+          signal: AbortSignal.timeout(5000),
+        });
+        if (!res.ok) throw new Error(`webhook ${url} answered ${res.status}`);
+      }
+    });
+  }
+  return sinks;
+}
+
+/** Captures in flight at most; beyond it a sampled request is not captured (and counted). */
+const MAX_CAPTURES_IN_FLIGHT = 16;
+
+/**
+ * Sampled input/output capture (CAPTURE_SAMPLE_RATE, CAPTURE_DESTINATION, CAPTURE_REDACT). The
+ * invocation waits for the write before returning (Monitoring.flush); a failed write is logged
+ * without the payload.
+ */
+export class Capture {
+  readonly #rate: number;
+  readonly #fields: ReadonlySet<string>;
+  readonly #write: ((r: CaptureRecord) => Promise<void>) | undefined;
+  #inFlight = 0;
+  dropped = 0;
+  written = 0;
+
+  constructor(config: Config) {
+    this.#rate = config.CAPTURE_DESTINATION ? config.CAPTURE_SAMPLE_RATE : 0;
+    this.#fields = new Set(config.CAPTURE_REDACT);
+    const target = config.CAPTURE_DESTINATION ? parseCaptureTarget(config.CAPTURE_DESTINATION) : undefined;
+    if (target?.kind === 'dir') {
+      this.#write = async (r) => {
+        const { folder, day } = captureKey(r);
+        const dir = join(target.path, folder);
+        await mkdir(dir, { recursive: true });
+        await appendFile(join(dir, `${day}.jsonl`), `${JSON.stringify(r)}\n`);
+      };
+    } else if (target?.kind === 's3') {
+      let store: Promise<import('#core/ports.ts').ObjectStore> | undefined;
+      this.#write = async (r) => {
+        store ??= import('#adapters/s3.ts').then(
+          ({ S3ObjectStore, s3Client }) => new S3ObjectStore(s3Client(config.AWS_ENDPOINT_URL)),
+        );
+        const { folder, day } = captureKey(r);
+        const key = [target.prefix, folder, day, `${r.requestId}.json`].filter(Boolean).join('/');
+        await (await store).write(target.bucket, key, JSON.stringify(r), { contentType: 'application/json' });
+      };
+    }
+  }
+
+  /** Whether this request is sampled; decided before any copy is made. */
+  sampled(): boolean {
+    return this.#write !== undefined && this.#rate > 0 && Math.random() < this.#rate;
+  }
+
+  /** Writes one record in the background, with the configured fields redacted. */
+  capture(record: CaptureRecord): Promise<void> {
+    const write = this.#write;
+    if (!write) return Promise.resolve();
+    if (this.#inFlight >= MAX_CAPTURES_IN_FLIGHT) {
+      this.dropped++;
+      return Promise.resolve();
+    }
+    this.#inFlight++;
+    const safe = { ...record, instances: redact(record.instances, this.#fields) as unknown[] };
+    return write(safe)
+      .then(() => {
+        this.written++;
+      })
+      .catch((err: unknown) => {
+        logger.error('capture not written', {
+          model: record.model,
+          version: record.version,
+          error: (err as Error).message,
+        });
+      })
+      .finally(() => {
+        this.#inFlight--;
+      });
+  }
+}
+
+let shared: Monitoring | undefined;
+let capture: Capture | undefined;
+
+/** The process's capture writer. */
+export function getCapture(config: Config): Capture {
+  capture ??= new Capture(config);
+  return capture;
+}
+
+/** The process's Monitoring, shared by the handlers in it (locally: all of them). */
+export function getMonitoring(config: Config): Monitoring {
+  shared ??= new Monitoring(config);
+  return shared;
+}
