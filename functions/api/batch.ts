@@ -3,8 +3,8 @@ import { completeUpload, createUpload, jobResults, jobStatus, listJobs } from '#
 import type { Viewer } from '#core/batch/owner.ts';
 import { ForbiddenError } from '#core/errors.ts';
 import type { UrlSigner } from '#core/ports.ts';
-import type { BatchCompleteRequest, BatchCreateRequest } from '#core/protocol/schemas.ts';
-import { type ApiRequest, type ApiResponse, createApiHandler } from '#http/edge.ts';
+import { createApiHandler } from '#http/api-handler.ts';
+import { type ApiRequest, type Handlers, required } from '#http/request.ts';
 import { batchDeps } from '#runtime/batch.ts';
 import { loadConfig } from '#runtime/config.ts';
 
@@ -31,48 +31,38 @@ function viewerOf(req: ApiRequest, sharedView: boolean): Viewer {
 /** The batch job API: start a job (presigned upload), follow it, fetch its results. */
 export function createBatchApiHandler(deps: BatchDeps & { s3: UrlSigner }, opts: BatchApiOptions) {
   const { ttl } = opts;
-  return createApiHandler(
-    'batch',
-    async (req: ApiRequest): Promise<ApiResponse> => {
-      const jobId = req.params.jobId ?? '';
-      const viewer = viewerOf(req, opts.sharedView);
-      switch (req.operation.id) {
-        case 'createBatchJob': {
-          const body = req.body as BatchCreateRequest;
-          req.scope.model = body.model;
-          const ticket = await createUpload(deps, deps.s3, body, viewer.owner, ttl);
-          return {
-            status: 201,
-            body: {
-              ...ticket,
-              statusUrl: `/v1/batch/${ticket.jobId}`,
-              ...('multipart' in ticket ? { completeUrl: `/v1/batch/${ticket.jobId}/complete` } : {}),
-            },
-          };
-        }
-        case 'listBatchJobs':
-          return { body: { jobs: await listJobs(deps, viewer) } };
-        case 'getBatchJob':
-          return { body: await jobStatus(deps, jobId, viewer) };
-        case 'getBatchResults': {
-          const files = await jobResults(deps, deps.s3, jobId, viewer, ttl);
-          return {
-            body: {
-              jobId,
-              expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
-              ...files,
-            },
-          };
-        }
-        case 'completeBatchUpload':
-          await completeUpload(deps, deps.s3, jobId, viewer, req.body as BatchCompleteRequest);
-          return { body: await jobStatus(deps, jobId, viewer) };
-        default:
-          throw new Error(`batch handler has no case for ${req.operation.id}`);
-      }
+  const viewer = (req: ApiRequest) => viewerOf(req, opts.sharedView);
+  const jobId = (req: ApiRequest) => req.params.jobId ?? '';
+  const handlers: Handlers<'batch'> = {
+    createBatchJob: async (req) => {
+      const who = viewer(req);
+      const body = required(req.body);
+      req.scope.model = body.model;
+      const ticket = await createUpload(deps, deps.s3, body, who.owner, ttl);
+      return {
+        status: 201,
+        body: {
+          ...ticket,
+          statusUrl: `/v1/batch/${ticket.jobId}`,
+          ...('multipart' in ticket ? { completeUrl: `/v1/batch/${ticket.jobId}/complete` } : {}),
+        },
+      };
     },
-    { maxBodyBytes: opts.maxBodyBytes, metrics: false },
-  );
+    listBatchJobs: async (req) => ({ body: { jobs: await listJobs(deps, viewer(req)) } }),
+    getBatchJob: async (req) => ({ body: await jobStatus(deps, jobId(req), viewer(req)) }),
+    getBatchResults: async (req) => {
+      const files = await jobResults(deps, deps.s3, jobId(req), viewer(req), ttl);
+      return {
+        body: { jobId: jobId(req), expiresAt: new Date(Date.now() + ttl * 1000).toISOString(), ...files },
+      };
+    },
+    completeBatchUpload: async (req) => {
+      const who = viewer(req);
+      await completeUpload(deps, deps.s3, jobId(req), who, required(req.body));
+      return { body: await jobStatus(deps, jobId(req), who) };
+    },
+  };
+  return createApiHandler('batch', handlers, { maxBodyBytes: opts.maxBodyBytes, metrics: false });
 }
 
 const config = loadConfig();

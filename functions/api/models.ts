@@ -1,10 +1,10 @@
 import * as z from 'zod';
-import { NotFoundError } from '#core/errors.ts';
 import type { TrafficPolicy } from '#core/model/traffic.ts';
 import { BINARY_EXTENSION } from '#core/protocol/binary.ts';
 import { instanceSchema } from '#core/tensor/features.ts';
-import { type ApiRequest, type ApiResponse, createApiHandler } from '#http/edge.ts';
+import { createApiHandler } from '#http/api-handler.ts';
 import { buildOpenApi } from '#http/openapi.ts';
+import type { Handlers } from '#http/request.ts';
 import { loadConfig } from '#runtime/config.ts';
 import { getPlatform } from '#runtime/platform.ts';
 
@@ -18,83 +18,77 @@ const SERVER = {
 let openapi: unknown;
 
 /** Model discovery, metadata, health and the OpenAPI document: everything that is not scoring. */
-async function models(req: ApiRequest): Promise<ApiResponse> {
-  const name = req.params.model ?? '';
-  switch (req.operation.id) {
-    case 'listModels':
-      return {
-        body: {
-          models: registry.list().map((m) => {
-            const live = registry.resolve(m.name);
-            return {
-              name: m.name,
-              description: live.manifest.description,
-              task: live.manifest.task,
-              versions: m.versions.map((v) => v.version),
-              aliases: m.aliases,
-              traffic: trafficOf(m.policy),
-              target: live.placement.target,
-            };
-          }),
-        },
-      };
-    case 'getModel': {
-      const entry = registry.get(name);
-      const mv = registry.resolve(name, req.query.version);
-      const m = mv.manifest;
-      return {
-        body: {
-          name: mv.name,
-          version: mv.version,
-          description: m.description,
-          task: m.task,
-          versions: entry.versions.map((v) => v.version),
-          aliases: entry.aliases,
-          traffic: trafficOf(entry.policy),
-          target: m.target,
-          route: {
-            ...mv.placement,
-            ...(mv.placement.endpoint && scorer.remote
-              ? { circuit: scorer.remote.breaker(mv.placement.endpoint).state }
-              : {}),
+const models: Handlers<'models'> = {
+  listModels: () => ({
+    body: {
+      models: registry.list().map((m) => {
+        const live = registry.resolve(m.name);
+        return {
+          name: m.name,
+          description: live.manifest.description,
+          task: live.manifest.task,
+          versions: m.versions.map((v) => v.version),
+          aliases: m.aliases,
+          traffic: trafficOf(m.policy),
+          target: live.placement.target,
+        };
+      }),
+    },
+  }),
+  getModel: (req) => ({ body: modelDetail(req.params.model ?? '', req.query.version) }),
+  serverMetadata: () => ({ body: SERVER }),
+  serverLive: () => ({ body: { live: true } }),
+  serverReady: () => {
+    const { ready, reason, models } = scorer.serverReadiness();
+    return {
+      status: ready ? 200 : 503,
+      body: { ready, ...(reason ? { reason } : {}), ...(models.length > 0 ? { models } : {}) },
+    };
+  },
+  modelMetadata: (req) => ({ body: scorer.metadataV2(registry.resolve(req.params.model ?? '')) }),
+  modelVersionMetadata: (req) => ({
+    body: scorer.metadataV2(registry.resolve(req.params.model ?? '', req.params.version)),
+  }),
+  openapi: () => {
+    openapi ??= buildOpenApi(registry, SERVER.version);
+    return { body: openapi };
+  },
+};
+
+/** GET /v1/models/{model}: the version's manifest, placement and input schema. */
+function modelDetail(name: string, version: string | undefined) {
+  const entry = registry.get(name);
+  const mv = registry.resolve(name, version);
+  const m = mv.manifest;
+  return {
+    name: mv.name,
+    version: mv.version,
+    description: m.description,
+    task: m.task,
+    versions: entry.versions.map((v) => v.version),
+    aliases: entry.aliases,
+    traffic: trafficOf(entry.policy),
+    target: m.target,
+    route: {
+      ...mv.placement,
+      ...(mv.placement.endpoint && scorer.remote
+        ? { circuit: scorer.remote.breaker(mv.placement.endpoint).state }
+        : {}),
+    },
+    sha256: m.sha256,
+    ...(mv.sizeBytes !== undefined ? { sizeBytes: mv.sizeBytes } : {}),
+    inputs: m.inputs,
+    outputs: m.outputs,
+    inputSchema:
+      m.inputs.kind === 'tabular'
+        ? z.toJSONSchema(instanceSchema(m.inputs.features), { io: 'input' })
+        : {
+            description: 'An object with one nested array per input tensor, without the batch dimension.',
+            tensors: m.inputs.tensors,
           },
-          sha256: m.sha256,
-          ...(mv.sizeBytes !== undefined ? { sizeBytes: mv.sizeBytes } : {}),
-          inputs: m.inputs,
-          outputs: m.outputs,
-          inputSchema:
-            m.inputs.kind === 'tabular'
-              ? z.toJSONSchema(instanceSchema(m.inputs.features), { io: 'input' })
-              : {
-                  description:
-                    'An object with one nested array per input tensor, without the batch dimension.',
-                  tensors: m.inputs.tensors,
-                },
-          ...(m.lineage ? { lineage: m.lineage } : {}),
-          ...(m.trainingStats ? { trainingStats: m.trainingStats } : {}),
-        },
-      };
-    }
-    case 'serverMetadata':
-      return { body: SERVER };
-    case 'serverLive':
-      return { body: { live: true } };
-    case 'serverReady': {
-      const { ready, reason, models } = scorer.serverReadiness();
-      return {
-        status: ready ? 200 : 503,
-        body: { ready, ...(reason ? { reason } : {}), ...(models.length > 0 ? { models } : {}) },
-      };
-    }
-    case 'modelMetadata':
-    case 'modelVersionMetadata':
-      return { body: scorer.metadataV2(registry.resolve(name, req.params.version)) };
-    case 'openapi':
-      openapi ??= buildOpenApi(registry, SERVER.version);
-      return { body: openapi };
-    default:
-      throw new NotFoundError(`No route for ${req.operation.method} ${req.operation.path}.`);
-  }
+    ...(m.lineage ? { lineage: m.lineage } : {}),
+    ...(m.trainingStats ? { trainingStats: m.trainingStats } : {}),
+  };
 }
 
 export const handler = createApiHandler('models', models, {

@@ -11,8 +11,7 @@ import {
   frameBinary,
 } from '#core/protocol/binary.ts';
 import { formatIssues } from '#core/protocol/issues.ts';
-import { checkJsonDepth } from '#core/protocol/json-depth.ts';
-import { jsonErrorWhere } from '#core/protocol/json-error.ts';
+import { checkJsonDepth, jsonErrorWhere } from '#core/protocol/json.ts';
 import { rawInstance } from '#core/protocol/raw.ts';
 import { inferRequestSchema, type Prediction, predictRequestSchema } from '#core/protocol/schemas.ts';
 import type { Scorer } from '#core/scoring/scorer.ts';

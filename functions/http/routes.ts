@@ -39,13 +39,14 @@ export interface Operation {
   readonly raw?: boolean;
 }
 
-const op = (o: Operation) => o;
+/** Keeps each operation's literal id and schemas, so handlers get typed bodies. */
+const op = <const O extends Operation>(o: O): O => o;
 
 /**
  * The API's single route table. API Gateway routes are `ANY <path>`: the handler, not the gateway,
  * answers a wrong method with 405, so the local platform and AWS behave the same.
  */
-export const OPERATIONS: readonly Operation[] = [
+const TABLE = [
   op({
     id: 'listModels',
     method: 'GET',
@@ -230,7 +231,31 @@ export const OPERATIONS: readonly Operation[] = [
     summary: 'This API as OpenAPI 3.1, generated from the code.',
     response: openApiDocumentSchema,
   }),
-];
+] as const;
+
+/** An operation of the table, its id one of the API's. */
+export type RouteOperation = Operation & { readonly id: OperationId };
+
+/** The route table, each operation seen through the common interface. */
+export const OPERATIONS: readonly RouteOperation[] = TABLE;
+
+/** One of the API's operation ids. */
+export type OperationId = (typeof TABLE)[number]['id'];
+
+type OperationOf<Id extends OperationId> = Extract<(typeof TABLE)[number], { readonly id: Id }>;
+
+/** The operations one function serves. */
+export type OperationIdOf<F extends FunctionName> = Extract<
+  (typeof TABLE)[number],
+  { readonly function: F }
+>['id'];
+
+/** An operation's request body, as its schema parses it; undefined for one that takes none. */
+export type BodyOf<Id extends OperationId> = Id extends OperationId
+  ? OperationOf<Id> extends { readonly request: infer S extends z.ZodType }
+    ? z.output<S>
+    : undefined
+  : never;
 
 /** Unique paths with the function serving each: what a gateway registers as `ANY <path>` routes. */
 export function routePaths(): { path: string; function: FunctionName }[] {

@@ -326,3 +326,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (env === process.env) cached = config;
   return config;
 }
+
+/** What Lambda sets about the function itself; outside Lambda, `$LATEST` and no memory size. */
+export const lambdaEnvSchema = z.object({
+  AWS_LAMBDA_FUNCTION_VERSION: z
+    .string()
+    .min(1)
+    .default('$LATEST')
+    .describe('Set by Lambda: the version running.'),
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Set by Lambda: the function memory in MB.'),
+});
+
+let lambda: z.output<typeof lambdaEnvSchema> | undefined;
+
+/** The Lambda environment, read once. */
+export function lambdaEnv(): z.output<typeof lambdaEnvSchema> {
+  lambda ??= readEnv(lambdaEnvSchema);
+  return lambda;
+}
+
+/** The Lambda version running this code ($LATEST locally). */
+export function functionVersion(): string {
+  return lambdaEnv().AWS_LAMBDA_FUNCTION_VERSION;
+}

@@ -289,6 +289,12 @@ export function attachBinaryInputs(req: InferRequest, binary: Uint8Array): Infer
 
 export type Framing = 'header' | 'sagemaker';
 
+/** The tensor bytes after a binary request's JSON header, and how the request was framed. */
+export interface BinaryData {
+  readonly data: Uint8Array;
+  readonly framing: Framing;
+}
+
 /**
  * A binary answer's bytes and headers: the JSON header, then the chunks; framed as the request
  * was (Inference-Header-Content-Length, or SageMaker's json-header-size in the content type).

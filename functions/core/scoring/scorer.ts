@@ -12,13 +12,14 @@ import { loadImageCodecs } from '../image/codecs.ts';
 import type { ModelRegistry, ModelVersion } from '../model/registry.ts';
 import type { EngineOptions, InferenceEngine } from '../ports.ts';
 import type { MatrixScores } from '../protocol/class-scores.ts';
+import { type InferenceRequest, scorePredictions } from '../protocol/codec.ts';
 import type { InferRequest, InferResponse, Prediction, V2ModelMetadata } from '../protocol/schemas.ts';
 import { tabularRows } from './feeds.ts';
 import { inferInProcess, scoreInProcess, scoreMatrix } from './in-process.ts';
 import { metadataV2 } from './metadata.ts';
 import { PreparedVersions } from './prepared.ts';
 import { type Readiness, type ServerReadiness, serverReadiness, versionReadiness } from './readiness.ts';
-import type { Inferred, Prepared, Scored, ScoreOptions, ScorerOptions } from './types.ts';
+import type { Inferred, Prepared, Scored, ScoreOptions, ScoreResult, ScorerOptions } from './types.ts';
 
 export class Scorer {
   readonly registry: ModelRegistry;
@@ -78,6 +79,26 @@ export class Scorer {
   /** Runs `work` with the version's session, loaded and checked against its manifest on first use. */
   withSession<T>(mv: ModelVersion, work: (p: Prepared) => Promise<T>): Promise<T> {
     return this.#versions.use(mv, work);
+  }
+
+  /**
+   * Every transport's entry: scores a decoded request where its version runs (here, its
+   * endpoint, or its fallback) and says who answered.
+   */
+  async run(mv: ModelVersion, request: InferenceRequest, opts: ScoreOptions = {}): Promise<ScoreResult> {
+    if (request.protocol === 'v1') {
+      const r = await this.score(mv, request.instances, opts);
+      return { ...r, rows: request.instances, count: r.predictions.length };
+    }
+    const r = await this.inferRouted(mv, request.request, opts);
+    return {
+      served: r.served,
+      inputs: r.inputs,
+      response: r.response,
+      rows: r.rows,
+      predictions: scorePredictions(r.response),
+      count: r.response.outputs[0]?.shape[0] ?? 0,
+    };
   }
 
   /** v1: JSON instances in, one prediction per instance out, in one `session.run`. */

@@ -74,6 +74,21 @@ export interface Inferred {
   readonly inputs?: readonly InputMoments[];
 }
 
+/** What one request's scoring produced, whatever its protocol: the after-step reads this. */
+export interface ScoreResult {
+  readonly served: Served;
+  /** v1 predictions, or a v2 answer's `score` output as predictions. */
+  readonly predictions: readonly Prediction[];
+  /** The v2 answer, for a v2 request. */
+  readonly response?: InferResponse | undefined;
+  /** The request's rows as v1 instances (a v1 request's, or a tabular v2 request's). */
+  readonly rows?: readonly unknown[] | undefined;
+  /** A tensor, image or text model's input statistics for monitoring (inputKeys order). */
+  readonly inputs?: readonly InputMoments[] | undefined;
+  /** Rows answered. */
+  readonly count: number;
+}
+
 /** v1 predictions, who served them, and a tensor model's input statistics. */
 export interface Scored {
   readonly predictions: Prediction[];

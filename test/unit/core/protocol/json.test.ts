@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkJsonDepth, MAX_JSON_DEPTH } from '#core/protocol/json-depth.ts';
+import { checkJsonDepth, MAX_JSON_DEPTH, parseJson } from '#core/protocol/json.ts';
 
 describe('the shape every JSON body is held to', () => {
   it('refuses a field named "__proto__" at any depth, and takes "__proto__" as a value', () => {
     for (const text of ['{"__proto__": {"x": 1}}', '{"instances": [{"a": 1, "__proto__": 2}]}']) {
-      assert.throws(() => checkJsonDepth(JSON.parse(text)), /Body has a field named "__proto__"/);
+      assert.throws(() => parseJson(text), /Body has a field named "__proto__"/);
     }
-    checkJsonDepth(JSON.parse('{"instances": [{"text": "__proto__"}], "x": ["__proto__"]}'));
+    parseJson('{"instances": [{"text": "__proto__"}], "x": ["__proto__"]}');
   });
 
   it(`refuses nesting beyond ${MAX_JSON_DEPTH} levels`, () => {
