@@ -1,23 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createRowDecoder } from '#core/batch/rows.ts';
-import { InferaError, PayloadTooLargeError, ValidationError } from '#core/errors.ts';
+
+import { PayloadTooLargeError, ValidationError } from '#core/errors.ts';
 import type { ModelVersion } from '#core/model/registry.ts';
-import {
-  attachBinaryInputs,
-  binaryHeaderLength,
-  binaryOutputNames,
-  encodeBinaryOutputs,
-  frameBinary,
-} from '#core/protocol/binary.ts';
-import { formatIssues } from '#core/protocol/issues.ts';
-import { checkJsonDepth, jsonErrorWhere } from '#core/protocol/json.ts';
-import { rawInstance } from '#core/protocol/raw.ts';
-import { inferRequestSchema, type Prediction, predictRequestSchema } from '#core/protocol/schemas.ts';
+import { frameBinary } from '#core/protocol/binary.ts';
+import { readBody } from '#core/protocol/body.ts';
+import { decode, encode, type Incoming, predictionsCsv } from '#core/protocol/codec.ts';
+
+import { mediaType } from '#core/protocol/raw.ts';
+import { inferRequestSchema, predictRequestSchema } from '#core/protocol/schemas.ts';
 import type { Scorer } from '#core/scoring/scorer.ts';
 import { answerClientErrors } from '#http/client-errors.ts';
+import { errorAnswer } from '#http/errors.ts';
 import { foreignRequest, GUARDED_SERVER, type GuardOptions } from '#http/guard.ts';
+import { checkBody } from '#http/middleware/validate.ts';
 import type { BatchingModel } from './microbatch.ts';
+import { csvInstances, JSON_LINES, jsonLines } from './rows.ts';
 
 /**
  * The SageMaker hosting contract over the scoring core: GET /ping, POST /invocations (JSON v1
@@ -63,227 +61,91 @@ function send(res: ServerResponse, status: number, body: string, type = 'applica
   res.end(body);
 }
 
-/** The error's answer; an internal one names only `errorId`, under which its message was logged. */
-function sendError(res: ServerResponse, err: unknown, errorId: string = randomUUID()): number {
-  if (err instanceof InferaError && err.expose) {
-    send(
-      res,
-      err.status,
-      JSON.stringify({
-        error: err.message,
-        code: err.code,
-        ...(err.details.length > 0 ? { details: err.details } : {}),
-      }),
-    );
-    return err.status;
-  }
-  send(
-    res,
-    500,
-    JSON.stringify({
-      error: `Internal error in the model container; its log holds the details under error id ${errorId}.`,
-      code: 'internal_error',
-      errorId,
-    }),
-  );
-  return 500;
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+async function readRequest(req: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
+  for await (const chunk of req) {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += bytes.length;
     if (size > limit) {
       req.resume();
       throw new PayloadTooLargeError(
         `Body is over ${limit} bytes (INFERA_MAX_BODY_BYTES); send fewer rows per invocation.`,
       );
     }
-    chunks.push(chunk);
+    chunks.push(bytes);
   }
   return Buffer.concat(chunks);
 }
 
-/** CSV in: one row per line, feature order, with or without a header naming the features. */
-function csvInstances(mv: ModelVersion, text: string): Record<string, unknown>[] {
-  const m = mv.manifest;
-  if (m.inputs.kind !== 'tabular')
-    throw new ValidationError(`Model '${mv.name}' takes tensors; send application/json.`);
-  const names = m.inputs.features.map((f) => f.name);
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length === 0) throw new ValidationError('Body is empty; send one CSV row per line.');
-  const first = (lines[0] as string).replace(/^\uFEFF/, '');
-  const headed = first.split(',')[0]?.trim() === names[0];
-  const columns = headed ? first.split(',').map((c) => c.trim()) : names;
-  const decoder = createRowDecoder(m, 'csv', { columns });
-  const rows: Record<string, unknown>[] = [];
-  const problems: string[] = [];
-  lines.slice(headed ? 1 : 0).forEach((line, i) => {
-    const d = decoder.decode(line);
-    if (d.ok) rows.push(d.instance);
-    else problems.push(`line ${i + 1 + (headed ? 1 : 0)}: ${d.error}`);
-  });
-  if (problems.length > 0) {
-    throw new ValidationError(
-      `${problems.length} CSV row(s) are invalid; first: ${problems[0]}`,
-      problems.slice(0, 100),
-    );
-  }
-  return rows;
+/** Node's headers as the body reader takes them: one string per name. */
+function headersOf(req: IncomingMessage): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
 }
 
-function predictionsCsv(preds: readonly Prediction[]): string {
-  return `${preds
-    .map((p) =>
-      p.label !== undefined
-        ? `${p.label},${p.score}`
-        : Array.isArray(p.value)
-          ? p.value.join(',')
-          : p.value !== undefined
-            ? String(p.value)
-            : JSON.stringify(p),
-    )
-    .join('\n')}\n`;
-}
-
-async function invocations(o: ContainerOptions, req: IncomingMessage, res: ServerResponse): Promise<number> {
-  const body = await readBody(req, o.maxBodyBytes);
-  // A caller that hangs up stops the image decoding its request started.
-  const gone = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) gone.abort();
+/**
+ * The body as the codec takes it. CSV and JSON Lines rows are the container's own (SageMaker batch
+ * transform sends them); everything else is read as the API reads it (core/protocol/body.ts), and
+ * JSON is v2 when it has `inputs`, v1 when it has `instances`.
+ */
+function incomingOf(mv: ModelVersion, headers: Record<string, string | undefined>, body: Buffer): Incoming {
+  const type = mediaType(headers['content-type']) ?? 'application/json';
+  if (type === 'text/csv') return { protocol: 'v1', rows: csvInstances(mv, body.toString('utf8')) };
+  const rows = JSON_LINES.has(type) ? jsonLines(body) : undefined;
+  if (rows) return { protocol: 'v1', rows };
+  const read = readBody({
+    headers: {
+      ...headers,
+      'content-type': JSON_LINES.has(type) ? 'application/json' : headers['content-type'],
+    },
+    body,
+    raw: true,
+    binary: true,
+    accepts: 'application/json or text/csv (or an image or text/plain for a model that takes one)',
   });
-  const opts = { signal: gone.signal };
-  const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim().toLowerCase();
-  const accept = (req.headers.accept ?? 'application/json').toLowerCase();
-  const { scorer, mv } = o;
-  const binary = binaryHeaderLength(req.headers as Record<string, string | undefined>, body.length);
-  if (binary) {
-    // The binary tensor data extension: SageMaker's framing (json-header-size), or Triton's header.
-    const { length: headerLength, framing } = binary;
-    let header: unknown;
-    try {
-      header = JSON.parse(body.subarray(0, headerLength).toString('utf8'));
-    } catch (err) {
-      throw new ValidationError(
-        `The JSON header is not valid JSON (${jsonErrorWhere(err as Error, body.subarray(0, headerLength).toString('latin1'))}).`,
-      );
-    }
-    const parsed = inferRequestSchema.safeParse(header, { reportInput: true });
-    if (!parsed.success) throw invalid(parsed.error);
-    const request = attachBinaryInputs(parsed.data, body.subarray(headerLength));
-    const response = await scorer.infer(mv, request, opts);
-    const asBinary = binaryOutputNames(
-      request,
-      response.outputs.map((x) => x.name),
-    );
-    const { header: out, chunks } = encodeBinaryOutputs(response, asBinary);
-    const framed = frameBinary(out, chunks, framing);
-    res.writeHead(200, { ...framed.headers, 'content-length': framed.body.length });
-    res.end(framed.body);
-    return 200;
-  }
-  if (type === 'text/csv') {
-    const preds = await scorer.predict(mv, csvInstances(mv, body.toString('utf8')), opts);
-    if (accept.includes('text/csv')) send(res, 200, predictionsCsv(preds), 'text/csv');
-    else send(res, 200, JSON.stringify({ model: mv.name, version: mv.version, predictions: preds }));
-    return 200;
-  }
-  // One image file or plain text as the body, as the API's predict route takes it.
-  const rawText = type === 'text/plain' && !/^\s*[{[]/.test(body.subarray(0, 64).toString('latin1'));
-  if (type?.startsWith('image/') || type === 'application/octet-stream' || rawText) {
-    const predictions = await scorer.predict(
-      mv,
-      [rawInstance(mv.manifest, { contentType: type as string, bytes: body })],
-      opts,
-    );
-    send(res, 200, JSON.stringify({ model: mv.name, version: mv.version, predictions }));
-    return 200;
-  }
-  if (type && JSON_LINES.has(type)) {
-    const rows = jsonLines(body);
-    if (rows) {
-      const predictions = await scorer.predict(mv, rows, opts);
-      if (/jsonlines|ndjson|json-lines/.test(accept)) {
-        send(res, 200, `${predictions.map((p) => JSON.stringify(p)).join('\n')}\n`, type);
-      } else send(res, 200, JSON.stringify({ model: mv.name, version: mv.version, predictions }));
-      return 200;
-    }
-  }
-  if (type !== 'application/json' && !(type && JSON_LINES.has(type)) && type !== 'text/plain') {
-    throw new InferaError(
-      `Content-Type '${type}' is not supported; send application/json or text/csv (or an image or text/plain for a model that takes one).`,
-      {
-        status: 415,
-        code: 'unsupported_media_type',
-      },
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new ValidationError(
-      `Body is not valid JSON (${jsonErrorWhere(err as Error, body.toString('latin1'))}).`,
-    );
-  }
-  checkJsonDepth(json);
-  const obj =
-    json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as object) : undefined;
-  if (obj && 'inputs' in obj) {
-    const parsed = inferRequestSchema.safeParse(json, { reportInput: true });
-    if (!parsed.success) throw invalid(parsed.error);
-    send(res, 200, JSON.stringify(await scorer.infer(mv, parsed.data, opts)));
-    return 200;
-  }
-  if (obj && 'instances' in obj) {
-    const parsed = predictRequestSchema.safeParse(json, { reportInput: true });
-    if (!parsed.success) throw invalid(parsed.error);
-    const predictions = await scorer.predict(mv, parsed.data.instances, opts);
-    if (accept.includes('text/csv')) send(res, 200, predictionsCsv(predictions), 'text/csv');
-    else send(res, 200, JSON.stringify({ model: mv.name, version: mv.version, predictions }));
-    return 200;
-  }
+  if (read.kind === 'raw') return { protocol: 'v1', raw: read.raw };
+  const json = read.json;
+  const has = (key: string) =>
+    json !== null && typeof json === 'object' && !Array.isArray(json) && key in json;
+  if (read.binary || has('inputs'))
+    return { protocol: 'v2', body: checkBody(inferRequestSchema, json), binary: read.binary };
+  if (has('instances')) return { protocol: 'v1', body: checkBody(predictRequestSchema, json) };
   throw new ValidationError(
     'Body must be {"instances": [...]} (v1) or an Open Inference Protocol v2 infer request {"inputs": [...]}.',
   );
 }
 
-/** The JSON Lines media types: SageMaker batch transform sends records this way (MULTI_RECORD). */
-const JSON_LINES = new Set(['application/jsonlines', 'application/x-ndjson', 'application/json-lines']);
-
-/**
- * A JSON Lines body as its rows, one instance object a line; undefined for a body that is one
- * JSON request ({"instances"} or {"inputs"}) sent with a JSON Lines type, which is read as JSON.
- */
-function jsonLines(body: Buffer): Record<string, unknown>[] | undefined {
-  const lines = body
-    .toString('utf8')
-    .split(/\r?\n/)
-    .map((l, i) => [l, i + 1] as const)
-    .filter(([l]) => l.trim() !== '');
-  if (lines.length === 0) throw new ValidationError('Body is empty; send one JSON object a line.');
-  const rows = lines.map(([line, n]) => {
-    let row: unknown;
-    try {
-      row = JSON.parse(line);
-    } catch (err) {
-      throw new ValidationError(`Line ${n} is not valid JSON (${jsonErrorWhere(err as Error, line)}).`);
-    }
-    checkJsonDepth(row);
-    if (row === null || typeof row !== 'object' || Array.isArray(row))
-      throw new ValidationError(`Line ${n} is not a JSON object; send one instance object a line.`);
-    return row as Record<string, unknown>;
+async function invocations(o: ContainerOptions, req: IncomingMessage, res: ServerResponse): Promise<number> {
+  const body = await readRequest(req, o.maxBodyBytes);
+  // A caller that hangs up stops the image decoding its request started.
+  const gone = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) gone.abort();
   });
-  const only = rows.length === 1 ? rows[0] : undefined;
-  if (only && ('instances' in only || 'inputs' in only)) return undefined;
-  return rows;
-}
-
-function invalid(error: Parameters<typeof formatIssues>[0]): ValidationError {
-  const details = formatIssues(error, 'body');
-  return new ValidationError(`Invalid request: ${details[0]}`, details);
+  const headers = headersOf(req);
+  const accept = (headers.accept ?? 'application/json').toLowerCase();
+  const { scorer, mv } = o;
+  const incoming = incomingOf(mv, headers, body);
+  const request = decode(incoming, mv.manifest);
+  const result = await scorer.run(mv, request, { signal: gone.signal });
+  const encoded = encode(mv, request, result);
+  const type = mediaType(headers['content-type']);
+  if (encoded.kind === 'binary') {
+    const framing = incoming.protocol === 'v2' ? incoming.binary?.framing : undefined;
+    const framed = frameBinary(encoded.header, encoded.chunks, framing ?? 'header');
+    res.writeHead(200, { ...framed.headers, 'content-length': framed.body.length });
+    res.end(framed.body);
+  } else if (type && JSON_LINES.has(type) && 'rows' in incoming) {
+    // JSON Lines rows answer as JSON Lines when asked to, one prediction a line.
+    if (/jsonlines|ndjson|json-lines/.test(accept))
+      send(res, 200, `${result.predictions.map((p) => JSON.stringify(p)).join('\n')}\n`, type);
+    else send(res, 200, JSON.stringify(encoded.body));
+  } else if (request.protocol === 'v1' && !('raw' in incoming) && accept.includes('text/csv')) {
+    send(res, 200, predictionsCsv(result.predictions), 'text/csv');
+  } else send(res, 200, JSON.stringify(encoded.body));
+  return 200;
 }
 
 export function createContainerServer(o: ContainerOptions): Server {
@@ -386,11 +248,14 @@ export function createContainerServer(o: ContainerOptions): Server {
     };
     run()
       .catch((err: unknown) => {
-        // An internal failure's message goes to the log under an id, and only the id to the caller.
         const errorId = randomUUID();
-        if (!(err instanceof InferaError && err.expose))
+        const answer = errorAnswer(err, { name: 'errorId', value: errorId, where: 'the model container' });
+        // An internal failure's message goes to the log under an id, and only the id to the caller.
+        if (!answer.exposed)
           o.log({ level: 'ERROR', message: 'invocation failed', errorId, error: String(err) });
-        return res.headersSent ? 500 : sendError(res, err, errorId);
+        if (res.headersSent) return 500;
+        send(res, answer.status, JSON.stringify(answer.body));
+        return answer.status;
       })
       .then(done);
   });

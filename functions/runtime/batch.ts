@@ -1,6 +1,7 @@
 import { S3ObjectStore, s3Client } from '#adapters/s3.ts';
 import { SqsQueue, sqsClient } from '#adapters/sqs.ts';
 import type { BatchDeps, Log } from '#core/batch/deps.ts';
+import { decode } from '#core/protocol/codec.ts';
 import { batchSettings, type Config } from './config.ts';
 import { logger } from './observability.ts';
 import { getPlatform, getRegistry } from './platform.ts';
@@ -35,7 +36,9 @@ export async function batchDeps(
     settings,
     log,
     // No fallback for batch: a chunk waits for its endpoint (SQS retries it) rather than mixing models.
-    predict: (mv, instances) => scorer.predict(mv, instances, { allowFallback: false }),
+    predict: async (mv, rows) =>
+      (await scorer.run(mv, decode({ protocol: 'v1', rows }, mv.manifest), { allowFallback: false }))
+        .predictions,
     matrixScorer: (mv) => scorer.matrixScorer(mv),
   };
 }

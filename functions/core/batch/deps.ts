@@ -1,6 +1,7 @@
 import type { ModelRegistry, ModelVersion } from '../model/registry.ts';
 import type { MessageQueue, ObjectStore } from '../ports.ts';
 import type { MatrixScores } from '../protocol/class-scores.ts';
+import type { Prediction } from '../protocol/schemas.ts';
 import type { Owner } from './owner.ts';
 
 /** What every batch step is given: storage, the queue, the registry, settings and a log. */
@@ -30,7 +31,10 @@ export interface BatchDeps {
   readonly log: Log;
   readonly now?: () => Date;
   /** Scores validated instances of a model version (the scoring core, or a remote endpoint). */
-  readonly predict?: (mv: ModelVersion, instances: readonly Record<string, unknown>[]) => Promise<unknown[]>;
+  readonly predict?: (
+    mv: ModelVersion,
+    instances: readonly Record<string, unknown>[],
+  ) => Promise<readonly Prediction[]>;
   /**
    * For a tabular version scored in this process: scores rows given as its input matrix, already
    * checked by the worker's fast decoder. Undefined (or answering undefined) keeps `predict`.

@@ -126,7 +126,7 @@ describe('the serving container takes raw image and text bodies', () => {
     const logged: Record<string, unknown>[] = [];
     const failing = {
       ready: true,
-      predict: () => Promise.reject(new Error('ENOENT: /opt/ml/model/secret.bin')),
+      run: () => Promise.reject(new Error('ENOENT: /opt/ml/model/secret.bin')),
     } as unknown as Scorer;
     const server = createContainerServer({
       scorer: failing,
