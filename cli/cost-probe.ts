@@ -6,7 +6,7 @@
  * and the split step's chunk planning on the same rows. Sends one message per version over IPC;
  * its stdout (the handler's logs and EMF lines) is not read.
  */
-import type { Timing } from '#core/cost/estimate.ts';
+import type { Timing } from '#core/cost/types.ts';
 
 export interface ProbeRequest {
   readonly versions: readonly { readonly model: string; readonly version: string }[];

@@ -17,19 +17,17 @@ import {
 } from '#core/cost/deployment.ts';
 import {
   type AcceleratorTiming,
-  type Assumptions,
   alwaysOnMonthly,
   batchRoute,
   LAMBDA_MB_PER_VCPU,
   lambdaRoute,
-  type RouteCost,
   sagemakerRoute,
   serverlessRoute,
-  type Timing,
 } from '#core/cost/estimate.ts';
 import { type PriceTable, withOverrides } from '#core/cost/price-table.ts';
 import { PRICES } from '#core/cost/prices.ts';
 import { type Recommendation, recommend } from '#core/cost/recommend.ts';
+import type { Assumptions, RouteCost, Timing } from '#core/cost/types.ts';
 import { ModelPackageError } from '#core/errors.ts';
 import { DEFAULT_SERVERLESS_MEMORY_MB } from '#core/model/manifest.ts';
 import { defaultInstanceType } from '#core/model/placement.ts';

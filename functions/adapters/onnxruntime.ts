@@ -79,8 +79,7 @@ export function placementOf(profile: unknown): Placement {
 }
 
 /** Whether this machine shows an NVIDIA GPU to the process (as a SageMaker GPU instance does). */
-export function gpuVisible(): boolean {
-  const visible = process.env.NVIDIA_VISIBLE_DEVICES;
+export function gpuVisible(visible?: string): boolean {
   if (visible !== undefined && visible !== '' && visible !== 'void' && visible !== 'none') return true;
   return existsSync('/dev/nvidiactl') || existsSync('/dev/nvidia0');
 }
@@ -96,7 +95,6 @@ export function sessionOptions(
     ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
-    ...(process.env.X_ARENA === '0' ? { enableCpuMemArena: false } : {}),
     intraOpNumThreads: options.intraOpThreads,
     interOpNumThreads: options.interOpThreads,
     // Spinning threads burn the fractional vCPU Lambda gives small functions; yield instead.
@@ -116,6 +114,7 @@ export class OnnxRuntimeEngine implements InferenceEngine {
   readonly #choice: ProviderChoice;
   readonly #log: (message: string) => void;
   readonly #reportPlacement: ((placement: Placement) => void) | undefined;
+  readonly #visibleDevices: string | undefined;
   /** The provider the last session was created with. */
   provider: 'cpu' | 'cuda' = 'cpu';
   /** Where the last session's first run ran its nodes; unset until a run with reportPlacement. */
@@ -127,15 +126,18 @@ export class OnnxRuntimeEngine implements InferenceEngine {
       log?: (message: string) => void;
       /** Profile each session's first run and call this with its placement. */
       reportPlacement?: (placement: Placement) => void;
+      /** NVIDIA_VISIBLE_DEVICES, as the NVIDIA container runtime sets it. */
+      visibleDevices?: string | undefined;
     } = {},
   ) {
     this.#choice = opts.providers ?? 'cpu';
     this.#log = opts.log ?? (() => {});
     this.#reportPlacement = opts.reportPlacement;
+    this.#visibleDevices = opts.visibleDevices;
   }
 
   async load(model: Uint8Array, options: EngineOptions): Promise<LoadedModel> {
-    const wantCuda = this.#choice === 'cuda' || (this.#choice === 'auto' && gpuVisible());
+    const wantCuda = this.#choice === 'cuda' || (this.#choice === 'auto' && gpuVisible(this.#visibleDevices));
     if (wantCuda) {
       try {
         const m = await this.#create(model, options, 'cuda');
@@ -143,7 +145,7 @@ export class OnnxRuntimeEngine implements InferenceEngine {
         return m;
       } catch (err) {
         if (this.#choice === 'cuda') {
-          const gpu = gpuVisible()
+          const gpu = gpuVisible(this.#visibleDevices)
             ? 'a GPU is visible'
             : 'no GPU is visible (no /dev/nvidia0, NVIDIA_VISIBLE_DEVICES unset)';
           throw new Error(

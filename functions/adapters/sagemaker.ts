@@ -1,6 +1,6 @@
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { EndpointFault, type FaultKind } from '#core/endpoint/remote.ts';
+import { EndpointFault, type FaultKind } from '#core/endpoint/faults.ts';
 import { DEFAULT_VARIANT } from '#core/model/placement.ts';
 import type { EndpointCall, EndpointInvoker, EndpointReply } from '#core/ports.ts';
 

@@ -8,7 +8,7 @@ import { PRICES } from '#core/cost/prices.ts';
 import type { ModelRegistry } from '#core/model/registry.ts';
 import type { Scorer } from '#core/scoring/scorer.ts';
 import type { ApiRequest, ApiResponse } from '#http/request.ts';
-import { lambdaEnv } from './config.ts';
+import { platformEnv } from './config.ts';
 import type { Monitoring } from './monitoring.ts';
 
 export function modelStatus(deps: {
@@ -38,7 +38,7 @@ export function modelStatus(deps: {
     const body = monitoring.monitor.report(name);
     // On Lambda the function's own memory size; elsewhere the size the stack would give it.
     const memory =
-      lambdaEnv().AWS_LAMBDA_FUNCTION_MEMORY_SIZE ??
+      platformEnv().AWS_LAMBDA_FUNCTION_MEMORY_SIZE ??
       modelFunctionMemoryMb(entry.versions.map((v) => v.manifest));
     const costs = body.versions.flatMap((v) => {
       const mv = entry.versions.find((x) => x.version === v.version);

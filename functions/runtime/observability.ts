@@ -3,14 +3,13 @@ import './xray-mode.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { platformEnv } from './config.ts';
 
 /**
  * One Logger, Metrics and Tracer per process, shared by every handler. Service and namespace
  * come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE when set (the CDK sets them).
  */
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'infera' });
-export const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'infera',
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'infera',
-});
-export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'infera' });
+const { POWERTOOLS_SERVICE_NAME: serviceName, POWERTOOLS_METRICS_NAMESPACE: namespace } = platformEnv();
+export const logger = new Logger({ serviceName });
+export const metrics = new Metrics({ namespace, serviceName });
+export const tracer = new Tracer({ serviceName });

@@ -3,7 +3,7 @@ import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { RemoteEndpoints } from '#core/endpoint/remote.ts';
 import { ModelRegistry } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
-import type { Config } from './config.ts';
+import { type Config, platformEnv } from './config.ts';
 
 export interface Platform {
   readonly registry: ModelRegistry;
@@ -72,10 +72,12 @@ export async function remoteEndpoints(config: Config): Promise<RemoteEndpoints> 
 }
 
 /** The session cache's budget: MODEL_CACHE_MB, else half the Lambda function's memory, else 2048. */
-export function sessionCacheMb(config: Config, env: NodeJS.ProcessEnv = process.env): number {
+export function sessionCacheMb(
+  config: Config,
+  lambdaMb: number | undefined = platformEnv().AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+): number {
   if (config.MODEL_CACHE_MB !== undefined) return config.MODEL_CACHE_MB;
-  const lambdaMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
-  return Number.isFinite(lambdaMb) && lambdaMb > 0 ? Math.floor(lambdaMb / 2) : 2048;
+  return lambdaMb !== undefined ? Math.floor(lambdaMb / 2) : 2048;
 }
 
 /**

@@ -15,8 +15,9 @@ import type { InferRequest } from '#core/protocol/schemas.ts';
 import type { Scorer } from '#core/scoring/scorer.ts';
 import type { ScoreResult, Served } from '#core/scoring/types.ts';
 import type { ApiEvent, ApiRequest } from '#http/request.ts';
+import type { Capture } from './capture.ts';
 import { type Config, functionVersion } from './config.ts';
-import type { Capture, Monitoring } from './monitoring.ts';
+import type { Monitoring } from './monitoring.ts';
 import { logger, metrics } from './observability.ts';
 
 /** One request to a model, as the handler saw it: what the after-step reads. */

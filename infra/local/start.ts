@@ -313,7 +313,8 @@ ${sm ? sageMakerBanner(sm, url, registry) : '\n  SageMaker endpoints are off (--
  */
 async function resumeSplits(aws: LocalAws): Promise<number> {
   const { S3ObjectStore } = await import('#adapters/s3.ts');
-  const { JOB_ID, jobRecordSchema, keys } = await import('#core/batch/job.ts');
+  const { JOB_ID, keys } = await import('#core/batch/job.ts');
+  const { jobRecordSchema } = await import('#core/batch/job-record.ts');
   const store = new S3ObjectStore(aws.s3);
   const bucket = aws.names.outputBucket;
   let resumed = 0;

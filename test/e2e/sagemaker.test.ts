@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { SageMakerInvoker, sagemakerClient } from '#adapters/sagemaker.ts';
-import { EndpointError, RemoteEndpoints } from '#core/endpoint/remote.ts';
+import { EndpointError } from '#core/endpoint/faults.ts';
+import { RemoteEndpoints } from '#core/endpoint/remote.ts';
 import { ModelRegistry } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import {
@@ -87,15 +88,18 @@ describe('SageMaker route against the real serving container', () => {
     const { instances, expected, tolerance } = await g;
     const s = scorer();
     const mv = registry.resolve('fraud-detector-xl');
-    const r = await s.score(mv, instances);
+    const r = await s.run(mv, { protocol: 'v1', instances: instances });
     assert.equal(r.served.target, 'sagemaker');
     r.predictions.forEach((p, i) => {
       assert.equal(p.label, expected[i]?.label);
       assert.ok(Math.abs((p.score as number) - (expected[i]?.score as number)) <= tolerance);
     });
-    const v2 = await s.inferRouted(mv, toV2Columns(instances[0] as Record<string, unknown>) as never);
+    const v2 = await s.run(mv, {
+      protocol: 'v2',
+      request: toV2Columns(instances[0] as Record<string, unknown>) as never,
+    });
     assert.equal(v2.served.target, 'sagemaker');
-    const score = v2.response.outputs.find((o) => o.name === 'score')?.data?.[0] as number;
+    const score = v2.response?.outputs.find((o) => o.name === 'score')?.data?.[0] as number;
     assert.ok(Math.abs(score - (expected[0]?.score as number)) <= tolerance);
   });
 
@@ -190,7 +194,7 @@ describe('SageMaker route against the real serving container', () => {
     container.kill();
     await new Promise((r) => setTimeout(r, 100));
     const started = Date.now();
-    const first = await s.score(mv, instances);
+    const first = await s.run(mv, { protocol: 'v1', instances: instances });
     assert.equal(first.served.target, 'fallback', 'the fallback answers the very first request');
     assert.match(first.served.target === 'fallback' ? first.served.reason : '', /after 3 attempts/);
     assert.equal(first.predictions.length, instances.length);
@@ -212,7 +216,7 @@ describe('SageMaker route against the real serving container', () => {
       ready: false,
       models: [{ name: 'fraud-detector-xl', version: '1', ready: false, reason }],
     });
-    const fb = await s.score(mv, instances);
+    const fb = await s.run(mv, { protocol: 'v1', instances: instances });
     assert.equal(fb.served.target, 'fallback');
     assert.equal(fb.served.target === 'fallback' && fb.served.model, 'fraud-detector');
     assert.equal(fb.predictions.length, instances.length);
@@ -225,7 +229,7 @@ describe('SageMaker route against the real serving container', () => {
     container.start();
     await container.ready();
     await new Promise((r) => setTimeout(r, 350));
-    const back = await s.score(mv, instances);
+    const back = await s.run(mv, { protocol: 'v1', instances: instances });
     assert.equal(back.served.target, 'sagemaker');
     assert.equal(s.remote?.breaker(mv.placement.endpoint as never).state, 'closed');
     assert.deepEqual(s.readiness(mv), { ready: true });

@@ -1,16 +1,14 @@
 import { type BatchDeps, JSON_TYPE, now } from './deps.ts';
+import { type ChunkMarker, keys, parseMarkerKey } from './job.ts';
 import {
   type ChunkFailure,
-  type ChunkMarker,
   chunkFailureSchema,
   type JobRecord,
   type JobSummary,
   jobRecordSchema,
-  keys,
-  parseMarkerKey,
   progressOf,
   summarise,
-} from './job.ts';
+} from './job-record.ts';
 import { type Owner, ownerIndexPrefix } from './owner.ts';
 
 /** The job's records in the output bucket: _job.json, the owner index, chunk markers and the summary. */

@@ -4,7 +4,8 @@ import { invalid, NotFoundError, ValidationError } from '../errors.ts';
 import type { UrlSigner } from '../ports.ts';
 import type { batchJobSchema, batchUploadTicketSchema } from '../protocol/schemas.ts';
 import { type BatchDeps, now } from './deps.ts';
-import { JOB_ID, type JobRecord, type JobStatus, newJobId, progressOf } from './job.ts';
+import { JOB_ID, newJobId } from './job.ts';
+import { type JobRecord, type JobStatus, progressOf } from './job-record.ts';
 import { indexOwner, listMarkers, readJob, readSummary, writeJob } from './job-store.ts';
 import { canSee, type Owner, ownerIndexPrefix, type Viewer } from './owner.ts';
 

@@ -1,9 +1,10 @@
-import { EndpointError } from '../endpoint/remote.ts';
+import { EndpointError } from '../endpoint/faults.ts';
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../errors.ts';
 import { asciiJson, asciiText } from './ascii-json.ts';
 import { ChunkMismatchError, scoreChunk } from './chunk.ts';
 import { type BatchDeps, JSON_TYPE, now } from './deps.ts';
-import { type ChunkFailure, type ChunkMessage, keys } from './job.ts';
+import { type ChunkMessage, keys } from './job.ts';
+import type { ChunkFailure } from './job-record.ts';
 import { finaliseIfComplete } from './job-store.ts';
 import { type Line, readLineBatches } from './lines.ts';
 import { createRowDecoder, resultFormat } from './rows.ts';

@@ -3,14 +3,8 @@ import type { ModelVersion } from '../model/registry.ts';
 import type { MessageQueue, QueueEntry } from '../ports.ts';
 import { asciiJson } from './ascii-json.ts';
 import { type BatchDeps, now, type Upload } from './deps.ts';
-import {
-  type ChunkMessage,
-  failedAtSplit,
-  formatFromKey,
-  type JobRecord,
-  jobIdForUpload,
-  parseUploadKey,
-} from './job.ts';
+import { type ChunkMessage, formatFromKey, jobIdForUpload, parseUploadKey } from './job.ts';
+import { failedAtSplit, type JobRecord } from './job-record.ts';
 import { finaliseIfComplete, indexOwner, readJob, writeJob, writeSummary } from './job-store.ts';
 import { planChunks } from './plan.ts';
 

@@ -1,6 +1,7 @@
 import type { ModelVersion } from '../model/registry.ts';
-import { lambdaRoute, type RouteCost, sagemakerRoute, serverlessRoute } from './estimate.ts';
+import { lambdaRoute, sagemakerRoute, serverlessRoute } from './estimate.ts';
 import type { PriceTable } from './price-table.ts';
+import type { RouteCost } from './types.ts';
 
 /** A version's estimated cost from the latency its traffic shows: what the dashboard prints. */
 export interface ObservedCost {

@@ -1,4 +1,4 @@
-import type { RouteCost } from './estimate.ts';
+import type { RouteCost } from './types.ts';
 
 /** Where a version should run: the cheapest real-time route that meets its latency budget. */
 

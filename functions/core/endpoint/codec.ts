@@ -5,7 +5,7 @@ import {
   type Prediction,
   predictionSchema,
 } from '../protocol/schemas.ts';
-import { EndpointFault } from './remote.ts';
+import { EndpointFault } from './faults.ts';
 
 /**
  * The wire format between the scorer and a SageMaker endpoint running infera's container: request

@@ -6,7 +6,8 @@
  */
 import { ValidationError } from '../errors.ts';
 import type { Manifest } from '../model/manifest.ts';
-import { attachBinaryInputs, type BinaryData, binaryOutputNames, encodeBinaryOutputs } from './binary.ts';
+import { attachBinaryInputs, type BinaryData } from './binary.ts';
+import { binaryOutputNames, encodeBinaryOutputs } from './binary-outputs.ts';
 import { type RawBody, rawInstance } from './raw.ts';
 import type { InferRequest, InferResponse, Prediction, PredictRequest } from './schemas.ts';
 

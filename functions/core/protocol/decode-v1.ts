@@ -3,14 +3,8 @@ import { imageValue } from '../image/files.ts';
 import type { Feature, TensorSpec } from '../model/manifest.ts';
 import type { HostTensor } from '../ports.ts';
 import { encodeInstances } from '../tensor/features.ts';
-import {
-  checkBounds,
-  DATATYPE_TO_TYPE,
-  flattenData,
-  product,
-  type ShapeLimits,
-  toTypedArray,
-} from '../tensor/tensors.ts';
+import { checkBounds, type ShapeLimits } from '../tensor/shapes.ts';
+import { DATATYPE_TO_TYPE, flattenData, product, toTypedArray } from '../tensor/tensors.ts';
 import type { TextInput } from '../text/load.ts';
 import { imageFeed, isImage } from './images.ts';
 

@@ -2,16 +2,8 @@ import { invalid as fail } from '../errors.ts';
 import { fromBase64 } from '../image/files.ts';
 import type { Datatype, Feature, Manifest, TensorSpec } from '../model/manifest.ts';
 import type { HostTensor } from '../ports.ts';
-import {
-  checkBounds,
-  checkShape,
-  DATATYPE_TO_TYPE,
-  flattenData,
-  product,
-  type ShapeLimits,
-  tensorToJson,
-  toTypedArray,
-} from '../tensor/tensors.ts';
+import { checkBounds, checkShape, type ShapeLimits } from '../tensor/shapes.ts';
+import { DATATYPE_TO_TYPE, flattenData, product, tensorToJson, toTypedArray } from '../tensor/tensors.ts';
 import type { TextInput } from '../text/load.ts';
 import { bytesElements, decodeBinaryTensor } from './binary.ts';
 import { imageFeed, isImage } from './images.ts';
@@ -50,16 +42,26 @@ const FEATURE_DATATYPES: Record<Feature['type'], readonly string[]> = {
 };
 
 /**
- * The request with binary inputs turned into JSON `data`, for a hop that speaks JSON (the endpoint
- * call); binary outputs are framed by whoever answers the caller.
+ * The request with binary inputs turned into JSON `data` and no output asked for as binary, for a
+ * hop that speaks JSON (the endpoint call); binary outputs are framed by whoever answers the caller.
  */
 export function asJsonRequest(req: InferRequest, m: Manifest): InferRequest {
-  if (!req.inputs.some((i) => i.raw)) return req;
   const images = new Set(
     m.inputs.kind === 'tensors' ? m.inputs.tensors.filter(isImage).map((t) => t.name) : [],
   );
+  const { binary_data_output: _all, ...parameters } = req.parameters ?? {};
   return {
     ...req,
+    ...(req.parameters ? { parameters } : {}),
+    // The hop answers in JSON: which outputs the caller wants as binary is for the last encode.
+    ...(req.outputs
+      ? {
+          outputs: req.outputs.map((o) => {
+            const { binary_data: _binary, ...keep } = o.parameters ?? {};
+            return o.parameters ? { ...o, parameters: keep } : o;
+          }),
+        }
+      : {}),
     inputs: req.inputs.map((input, i) => {
       if (!input.raw) return input;
       const { raw: _raw, parameters, ...rest } = input;

@@ -5,7 +5,8 @@ import { imageFormat } from '../image/format.ts';
 import { imageDims } from '../image/tensor.ts';
 import type { ImageSpec, TensorSpec } from '../model/manifest.ts';
 import type { HostTensor } from '../ports.ts';
-import { checkBounds, DATATYPE_TO_TYPE, type ShapeLimits } from '../tensor/tensors.ts';
+import { checkBounds, type ShapeLimits } from '../tensor/shapes.ts';
+import { DATATYPE_TO_TYPE } from '../tensor/tensors.ts';
 
 /**
  * Pixels one request may ask to decode, over all its files for one image input: four images at

@@ -14,7 +14,7 @@ import { columnsToRows, tensorFeeds } from '../protocol/decode-v2.ts';
 import { v2OutputMetadata } from '../protocol/encode.ts';
 import type { InferRequest } from '../protocol/schemas.ts';
 import { validateInstances } from '../tensor/features.ts';
-import { DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../tensor/tensors.ts';
+import { DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../tensor/shapes.ts';
 import type { TextInput } from '../text/load.ts';
 import { resolveImages } from './images.ts';
 import type { ScoreOptions } from './types.ts';

@@ -167,17 +167,17 @@ export class PreparedVersions {
       await loaded.release();
       throw new ModelPackageError(problems);
     }
+    let text: TextInput | undefined;
+    let processor: Processor | undefined;
     try {
-      await this.text(mv);
-      await this.processor(mv);
+      text = await this.text(mv);
+      processor = await this.processor(mv);
     } catch (err) {
       await loaded.release();
       throw err;
     }
     const model = this.#wrap ? this.#wrap(loaded, mv) : loaded;
-    const schema = this.schema(mv);
-    const modelBytes = bytes.byteLength;
-    return schema ? { mv, model, schema, modelBytes } : { mv, model, modelBytes };
+    return { mv, model, schema: this.schema(mv), modelBytes: bytes.byteLength, text, processor };
   }
 
   /** The instance schema of a tabular version, built once. */

@@ -12,14 +12,14 @@ import { loadImageCodecs } from '../image/codecs.ts';
 import type { ModelRegistry, ModelVersion } from '../model/registry.ts';
 import type { EngineOptions, InferenceEngine } from '../ports.ts';
 import type { MatrixScores } from '../protocol/class-scores.ts';
-import { type InferenceRequest, scorePredictions } from '../protocol/codec.ts';
+import type { InferenceRequest } from '../protocol/codec.ts';
 import type { InferRequest, InferResponse, Prediction, V2ModelMetadata } from '../protocol/schemas.ts';
 import { tabularRows } from './feeds.ts';
-import { inferInProcess, scoreInProcess, scoreMatrix } from './in-process.ts';
+import { runInProcess, scoreMatrix } from './in-process.ts';
 import { metadataV2 } from './metadata.ts';
 import { PreparedVersions } from './prepared.ts';
 import { type Readiness, type ServerReadiness, serverReadiness, versionReadiness } from './readiness.ts';
-import type { Inferred, Prepared, Scored, ScoreOptions, ScoreResult, ScorerOptions } from './types.ts';
+import type { Prepared, ScoreOptions, ScoreResult, ScorerOptions } from './types.ts';
 
 export class Scorer {
   readonly registry: ModelRegistry;
@@ -86,35 +86,25 @@ export class Scorer {
    * endpoint, or its fallback) and says who answered.
    */
   async run(mv: ModelVersion, request: InferenceRequest, opts: ScoreOptions = {}): Promise<ScoreResult> {
-    if (request.protocol === 'v1') {
-      const r = await this.score(mv, request.instances, opts);
-      return { ...r, rows: request.instances, count: r.predictions.length };
-    }
-    const r = await this.inferRouted(mv, request.request, opts);
-    return {
-      served: r.served,
-      inputs: r.inputs,
-      response: r.response,
-      rows: r.rows,
-      predictions: scorePredictions(r.response),
-      count: r.response.outputs[0]?.shape[0] ?? 0,
-    };
+    await codecsFor(mv);
+    if (!this.inProcess(mv)) return this.#endpoint.run(mv, request, opts);
+    return this.#versions.use(mv, (p) => runInProcess(this.#versions, p, request, opts));
   }
 
-  /** v1: JSON instances in, one prediction per instance out, in one `session.run`. */
+  /** v1 instances in, one prediction per instance out: run() for callers that hold instances. */
   async predict(
     mv: ModelVersion,
     instances: readonly unknown[],
     opts: ScoreOptions = {},
   ): Promise<Prediction[]> {
-    return (await this.score(mv, instances, opts)).predictions;
+    return [...(await this.run(mv, { protocol: 'v1', instances }, opts)).predictions];
   }
 
-  /** v1 with routing: scores here, on the model's endpoint, or on its fallback; says which. */
-  async score(mv: ModelVersion, instances: readonly unknown[], opts: ScoreOptions = {}): Promise<Scored> {
-    await codecsFor(mv);
-    if (!this.inProcess(mv)) return this.#endpoint.predict(mv, instances, opts);
-    return this.#versions.use(mv, (p) => scoreInProcess(this.#versions, p, instances, opts));
+  /** An Open Inference Protocol v2 request in, its answer out: run() for callers that hold one. */
+  async infer(mv: ModelVersion, request: InferRequest, opts: ScoreOptions = {}): Promise<InferResponse> {
+    const r = await this.run(mv, { protocol: 'v2', request }, opts);
+    if (!r.response) throw new Error(`scoring a v2 request to ${mv.name}@${mv.version} gave no v2 answer`);
+    return r.response;
   }
 
   /**
@@ -126,21 +116,6 @@ export class Scorer {
     if (!this.inProcess(mv) || mv.manifest.processor || mv.manifest.inputs.kind !== 'tabular')
       return undefined;
     return (x, rows) => this.#versions.use(mv, async (p) => scoreMatrix(p, x, rows));
-  }
-
-  /** Open Inference Protocol v2 infer. */
-  async infer(mv: ModelVersion, req: InferRequest, opts: ScoreOptions = {}): Promise<InferResponse> {
-    return (await this.inferRouted(mv, req, opts)).response;
-  }
-
-  /**
-   * v2 infer with routing, like `score`. For a tabular model it also returns the request's rows as
-   * v1 instances, so monitoring and capture see v2 traffic exactly as they see v1.
-   */
-  async inferRouted(mv: ModelVersion, req: InferRequest, opts: ScoreOptions = {}): Promise<Inferred> {
-    await codecsFor(mv);
-    if (!this.inProcess(mv)) return this.#endpoint.infer(mv, req, opts);
-    return this.#versions.use(mv, (p) => inferInProcess(this.#versions, p, req, opts));
   }
 
   /** Whether this process can answer for a version now, and why not. */

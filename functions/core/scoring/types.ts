@@ -6,16 +6,22 @@ import type { RemoteEndpoints } from '../endpoint/remote.ts';
 import type { ModelVersion } from '../model/registry.ts';
 import type { InputMoments } from '../monitoring/inputs.ts';
 import type { ImageWork, LoadedModel } from '../ports.ts';
+import type { Processor } from '../processor.ts';
 import type { InferResponse, Prediction } from '../protocol/schemas.ts';
+import type { TextInput } from '../text/load.ts';
 
 /** A model version made ready to serve: its session plus everything derived once from its manifest. */
 export interface Prepared {
   readonly mv: ModelVersion;
   readonly model: LoadedModel;
   /** Instance schema of a tabular model; tensor models are checked by shape instead. */
-  readonly schema?: z.ZodType<Record<string, unknown>>;
+  readonly schema?: z.ZodType<Record<string, unknown>> | undefined;
   /** Size of the model file the session was made from: what the session cache's budget counts. */
   readonly modelBytes: number;
+  /** A text model's tokenizer. */
+  readonly text?: TextInput | undefined;
+  /** The version's processor.ts, when its manifest names one. */
+  readonly processor?: Processor | undefined;
 }
 
 /** How many sessions a process keeps, and when it loads them. */
@@ -65,15 +71,6 @@ export interface ScoreOptions {
   readonly signal?: AbortSignal;
 }
 
-/** A v2 answer, who served it, and for a tabular model the request's rows as v1 instances. */
-export interface Inferred {
-  readonly response: InferResponse;
-  readonly served: Served;
-  readonly rows?: readonly Record<string, unknown>[];
-  /** A tensor, image or text model's input statistics for monitoring (inputKeys order). */
-  readonly inputs?: readonly InputMoments[];
-}
-
 /** What one request's scoring produced, whatever its protocol: the after-step reads this. */
 export interface ScoreResult {
   readonly served: Served;
@@ -87,13 +84,6 @@ export interface ScoreResult {
   readonly inputs?: readonly InputMoments[] | undefined;
   /** Rows answered. */
   readonly count: number;
-}
-
-/** v1 predictions, who served them, and a tensor model's input statistics. */
-export interface Scored {
-  readonly predictions: Prediction[];
-  readonly served: Served;
-  readonly inputs?: readonly InputMoments[];
 }
 
 export interface ScorerOptions {

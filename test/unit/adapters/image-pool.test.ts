@@ -13,7 +13,7 @@ import { inlineImageWork } from '#core/image/work.ts';
 import type { ImageSpec, TensorSpec } from '#core/model/manifest.ts';
 import { ModelRegistry } from '#core/model/registry.ts';
 import { imageFeed, MAX_REQUEST_PIXELS } from '#core/protocol/images.ts';
-import { DEFAULT_SHAPE_LIMITS } from '#core/tensor/tensors.ts';
+import { DEFAULT_SHAPE_LIMITS } from '#core/tensor/shapes.ts';
 import { MODELS } from '../../helpers.ts';
 import { blackPng } from '../../support/png.ts';
 

@@ -2,13 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { csvField, parseCsvLine } from '#core/batch/csv.ts';
 import type { BatchDeps } from '#core/batch/deps.ts';
-import {
-  type ChunkMarker,
-  jobIdForUpload,
-  parseMarkerKey,
-  parseUploadKey,
-  summarise,
-} from '#core/batch/job.ts';
+import { type ChunkMarker, jobIdForUpload, parseMarkerKey, parseUploadKey } from '#core/batch/job.ts';
+import { summarise } from '#core/batch/job-record.ts';
 import { createUpload, MAX_UPLOAD_BYTES } from '#core/batch/jobs-api.ts';
 import { bytesOf, readLines } from '#core/batch/lines.ts';
 import { planChunks } from '#core/batch/plan.ts';

@@ -15,7 +15,7 @@ import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { loadImageCodecs } from '#core/image/codecs.ts';
 import { decodeImage } from '#core/image/decode.ts';
 import { ModelRegistry } from '#core/model/registry.ts';
-import { binaryOutputNames, encodeBinaryOutputs } from '#core/protocol/binary.ts';
+import { binaryOutputNames, encodeBinaryOutputs } from '#core/protocol/binary-outputs.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import { MODELS, ROOT } from '../../helpers.ts';
 

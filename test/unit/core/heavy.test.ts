@@ -4,14 +4,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { BatchingModel } from '#container/microbatch.ts';
+import { CircuitBreaker } from '#core/endpoint/breaker.ts';
 import { splitForPayload } from '#core/endpoint/codec.ts';
-import {
-  CircuitBreaker,
-  EndpointError,
-  EndpointFault,
-  providerOf,
-  RemoteEndpoints,
-} from '#core/endpoint/remote.ts';
+import { EndpointError, EndpointFault } from '#core/endpoint/faults.ts';
+import { providerOf, RemoteEndpoints } from '#core/endpoint/remote.ts';
 import { type Manifest, manifestSchema } from '#core/model/manifest.ts';
 import { decidePlacement, defaultEndpointName, parseRouteOverrides } from '#core/model/placement.ts';
 import { ModelRegistry } from '#core/model/registry.ts';

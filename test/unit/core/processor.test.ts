@@ -103,6 +103,54 @@ describe('processor.ts around the manifest pipeline', () => {
       ],
     );
   });
+
+  it('runs the postprocess for a v2 request too, and answers the fields it adds as output tensors', async () => {
+    const flower = (await golden('iris', '1')).instances[0] as Record<string, number>;
+    const [plain] = await scorer.predict(registry.resolve('iris'), [flower]);
+    const v2 = await scorer.infer(registry.resolve('iris-proc'), {
+      inputs: Object.entries(flower).map(([name, value]) => ({
+        name,
+        datatype: 'FP64',
+        shape: [1],
+        data: [value],
+      })),
+    });
+    assert.deepEqual(
+      v2.outputs.find((o) => o.name === 'species_code'),
+      {
+        name: 'species_code',
+        datatype: 'BYTES',
+        shape: [1],
+        data: [String(plain?.label).slice(0, 3).toUpperCase()],
+      },
+    );
+    assert.ok(v2.outputs.some((o) => o.name === 'label'));
+  });
+
+  it("answers text-direction over v2 with its processor's rotate flag as a BOOL tensor", async () => {
+    const g = await golden('text-direction', '1');
+    const files = g.instances.map((i) => String((i as { x: { b64: string } }).x.b64));
+    const v2 = await scorer.infer(await ModelRegistry.load(MODELS).then((r) => r.resolve('text-direction')), {
+      inputs: [
+        {
+          name: 'x',
+          datatype: 'BYTES',
+          shape: [files.length],
+          data: files,
+          parameters: { content_type: 'base64' },
+        },
+      ],
+    });
+    assert.deepEqual(
+      v2.outputs.find((o) => o.name === 'rotate'),
+      {
+        name: 'rotate',
+        datatype: 'BOOL',
+        shape: [4],
+        data: [false, true, false, true],
+      },
+    );
+  });
 });
 
 describe('a processor is pinned and checked like the model', () => {

@@ -11,7 +11,7 @@ import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { ValidationError } from '#core/errors.ts';
 import { manifestSchema, type TextSpec } from '#core/model/manifest.ts';
 import { ModelRegistry } from '#core/model/registry.ts';
-import { encodeBinaryTensor } from '#core/protocol/binary.ts';
+import { encodeBinaryTensor } from '#core/protocol/binary-outputs.ts';
 import { formatIssues } from '#core/protocol/issues.ts';
 import { rawInstance } from '#core/protocol/raw.ts';
 import { Scorer } from '#core/scoring/scorer.ts';

@@ -8,8 +8,9 @@ import { parseCaptureTarget } from '#core/monitoring/capture.ts';
 import { MAX_SAMPLED } from '#core/monitoring/inputs.ts';
 import { Monitor } from '#core/monitoring/monitor.ts';
 import { monitorReportSchema } from '#core/monitoring/report-schema.ts';
+import { Capture } from '#runtime/capture.ts';
 import { loadConfig } from '#runtime/config.ts';
-import { Capture, Monitoring } from '#runtime/monitoring.ts';
+import { Monitoring } from '#runtime/monitoring.ts';
 import { rng } from '../../../scripts/lib/ml.ts';
 import { rowSampler } from '../../../scripts/traffic.ts';
 import { MODELS } from '../../helpers.ts';
@@ -218,7 +219,10 @@ describe('input statistics for image and text models', () => {
     const monitor = new Monitor({ windowMinutes: 5, bucketSeconds: 10 });
     const image = registry.resolve('text-direction');
     const png = await readFile(join(MODELS, 'text-direction/1/fixtures/street-0.png'));
-    const r = await scorer.score(image, [{ x: { b64: png.toString('base64') } }]);
+    const r = await scorer.run(image, {
+      protocol: 'v1',
+      instances: [{ x: { b64: png.toString('base64') } }],
+    });
     monitor.observe(image, {
       latencyMs: 5,
       status: 200,
@@ -238,7 +242,10 @@ describe('input statistics for image and text models', () => {
       assert.ok((i.window.mean as number) > 0.5, `mean ${i.window.mean}`);
     }
     const text = registry.resolve('ticket-router');
-    const t = await scorer.score(text, [{ text: 'refund my card' }, { text: 'the parcel is late again' }]);
+    const t = await scorer.run(text, {
+      protocol: 'v1',
+      instances: [{ text: 'refund my card' }, { text: 'the parcel is late again' }],
+    });
     monitor.observe(text, {
       latencyMs: 5,
       status: 200,

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { AWS_RULES } from '#core/aws/rules.ts';
-import { configSchema } from '#runtime/config.ts';
+import { configSchema } from '#runtime/config-schema.ts';
 import { END, rulesTable, START } from '../../../scripts/lib/aws-rules-table.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;

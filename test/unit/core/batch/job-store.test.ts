@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { S3ObjectStore } from '#adapters/s3.ts';
 import type { BatchDeps } from '#core/batch/deps.ts';
-import { type JobRecord, keys } from '#core/batch/job.ts';
+import { keys } from '#core/batch/job.ts';
+import type { JobRecord } from '#core/batch/job-record.ts';
 import {
   finaliseIfComplete,
   indexOwner,

@@ -71,7 +71,11 @@ describe("each endpoint's own payload limit", () => {
       serverless: { memoryMb: 2048, maxConcurrency: 5 },
     });
     const instances = await fiveMegabytes();
-    const r = await scorer.score(mv, instances, { allowFallback: false, maxRows: 1_000_000 });
+    const r = await scorer.run(
+      mv,
+      { protocol: 'v1', instances: instances },
+      { allowFallback: false, maxRows: 1_000_000 },
+    );
     assert.equal(r.predictions.length, instances.length);
     assert.ok(sizes.length >= 2, `${sizes.length} calls`);
     for (const s of sizes) assert.ok(s <= 4 * MB, `a call of ${s} bytes`);
@@ -79,7 +83,11 @@ describe("each endpoint's own payload limit", () => {
 
   it('sends the same input to an instance endpoint in one call under 6 MB', async () => {
     const { scorer, mv, sizes } = await scorerFor({ type: 'sagemaker', instanceType: 'ml.c6i.xlarge' });
-    await scorer.score(mv, await fiveMegabytes(), { allowFallback: false, maxRows: 1_000_000 });
+    await scorer.run(
+      mv,
+      { protocol: 'v1', instances: await fiveMegabytes() },
+      { allowFallback: false, maxRows: 1_000_000 },
+    );
     assert.equal(sizes.length, 1);
     assert.ok((sizes[0] ?? 0) > 4 * MB && (sizes[0] ?? 0) <= 6 * MB);
   });
@@ -106,7 +114,11 @@ describe("each endpoint's own payload limit", () => {
     const request = columns(rows);
     assert.ok(Buffer.byteLength(JSON.stringify(request)) > 4 * MB);
     await assert.rejects(
-      scorer.inferRouted(mv, request as never, { allowFallback: false, maxRows: 1_000_000 }),
+      scorer.run(
+        mv,
+        { protocol: 'v2', request: request as never },
+        { allowFallback: false, maxRows: 1_000_000 },
+      ),
       (e: Error & { status?: number }) => {
         assert.equal(e.status, 413, `${e.message} ${String((e as { cause?: unknown }).cause)}`);
         assert.match(

@@ -2,14 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ValidationError } from '#core/errors.ts';
 import { DATATYPES } from '#core/model/manifest.ts';
-import {
-  binaryHeaderLength,
-  binaryOutputNames,
-  decodeBinaryTensor,
-  encodeBinaryOutputs,
-  encodeBinaryTensor,
-  sliceBinaryInputs,
-} from '#core/protocol/binary.ts';
+import { binaryHeaderLength, decodeBinaryTensor, sliceBinaryInputs } from '#core/protocol/binary.ts';
+import { binaryOutputNames, encodeBinaryOutputs, encodeBinaryTensor } from '#core/protocol/binary-outputs.ts';
 import type { InferRequest } from '#core/protocol/schemas.ts';
 import { DATATYPE_TO_TYPE, tensorToJson, toTypedArray } from '#core/tensor/tensors.ts';
 import { EDGES } from '../../../support/datatype-samples.ts';

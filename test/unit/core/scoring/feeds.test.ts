@@ -5,7 +5,7 @@ import { ModelRegistry, type ModelVersion } from '#core/model/registry.ts';
 import type { InferRequest } from '#core/protocol/schemas.ts';
 import { checkInstances, feedsV1, feedsV2, limitsFor, tabularRows } from '#core/scoring/feeds.ts';
 import { instanceSchema } from '#core/tensor/features.ts';
-import { DEFAULT_SHAPE_LIMITS } from '#core/tensor/tensors.ts';
+import { DEFAULT_SHAPE_LIMITS } from '#core/tensor/shapes.ts';
 import { MODELS } from '../../../helpers.ts';
 
 const flower = { sepal_length_cm: 5.1, sepal_width_cm: 3.5, petal_length_cm: 1.4, petal_width_cm: 0.2 };

@@ -3,14 +3,8 @@ import { describe, it } from 'node:test';
 import { ValidationError } from '#core/errors.ts';
 import { DATATYPES, type Datatype } from '#core/model/manifest.ts';
 import type { HostTensor } from '#core/ports.ts';
-import {
-  checkBounds,
-  DATATYPE_TO_TYPE,
-  DEFAULT_SHAPE_LIMITS,
-  TYPE_TO_DATATYPE,
-  tensorToJson,
-  toTypedArray,
-} from '#core/tensor/tensors.ts';
+import { checkBounds, DEFAULT_SHAPE_LIMITS } from '#core/tensor/shapes.ts';
+import { DATATYPE_TO_TYPE, TYPE_TO_DATATYPE, tensorToJson, toTypedArray } from '#core/tensor/tensors.ts';
 import { EDGES } from '../../../support/datatype-samples.ts';
 
 /** One value just outside each datatype, with the message it must get. */
