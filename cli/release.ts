@@ -7,7 +7,7 @@
  */
 import { type FunctionVersion, pointAlias } from '#adapters/lambda.ts';
 import { promote, release, setShadow } from '#core/model/traffic.ts';
-import type { MonitoringReport } from '#core/monitoring/monitor.ts';
+import type { MonitoringReport } from '#core/monitoring/types.ts';
 import { parseCommand, usageError } from './args.ts';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
 import {

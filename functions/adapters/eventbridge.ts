@@ -1,5 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { DriftEvent } from '#core/monitoring/monitor.ts';
+import type { DriftEvent } from '#core/monitoring/types.ts';
 
 /** The EventBridge source and detail type of drift events: what a retraining rule matches on. */
 export const DRIFT_SOURCE = 'infera.monitoring';

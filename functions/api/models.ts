@@ -7,12 +7,13 @@ import { buildOpenApi } from '#http/openapi.ts';
 import type { Handlers } from '#http/request.ts';
 import { loadConfig } from '#runtime/config.ts';
 import { getPlatform } from '#runtime/platform.ts';
+import pkg from '../../package.json' with { type: 'json' };
 
 const config = loadConfig();
 const { registry, scorer } = await getPlatform(config);
 const SERVER = {
   name: 'infera',
-  version: process.env.npm_package_version ?? '0.1.0',
+  version: pkg.version,
   extensions: [BINARY_EXTENSION],
 };
 let openapi: unknown;

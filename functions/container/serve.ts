@@ -1,17 +1,11 @@
 #!/usr/bin/env node
-/**
- * The infera ONNX serving container's entry point. SageMaker starts it as `<image> serve`; locally
- * `npm start` starts one per heavy model as `node functions/container/serve.ts serve`.
- */
-import { availableParallelism } from 'node:os';
-import * as z from 'zod';
 import { PooledImageWork } from '#adapters/image-pool.ts';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { ConfigError, InferaError } from '#core/errors.ts';
 import { ModelRegistry } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import { isLoopback } from '#http/guard.ts';
-import { readEnv } from '#runtime/config.ts';
+import { type ContainerConfig, containerConfigSchema, readEnv } from '#runtime/config.ts';
 import { BatchingModel } from './microbatch.ts';
 import { createContainerServer, parseFault } from './server.ts';
 
@@ -41,35 +35,6 @@ Environment:
   INFERA_FAULT                chaos testing only: 500|429|503|malformed|slow:<ms>
 `;
 
-const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-
-const envSchema = z.object({
-  SM_MODEL_DIR: z.string().min(1).default('/opt/ml/model'),
-  SAGEMAKER_BIND_TO_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  INFERA_HOST: z.string().min(1).default('0.0.0.0'),
-  INFERA_MICROBATCH: bool.default(true),
-  INFERA_MAX_BATCH_ROWS: z.coerce.number().int().min(1).max(100_000).default(64),
-  INFERA_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(2),
-  INFERA_MAX_INFLIGHT: z.coerce.number().int().min(1).max(64).default(1),
-  INFERA_EXECUTION_PROVIDER: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
-  INFERA_MAX_BODY_BYTES: z.coerce
-    .number()
-    .int()
-    .min(1024)
-    .default(100 * 1024 * 1024),
-  ORT_INTRA_OP_THREADS: z.coerce.number().int().min(1).max(256).default(availableParallelism()),
-  INFERA_ACCESS_LOG: bool.default(false),
-  INFERA_FAULT: z.string().optional(),
-  INFERA_ALLOW_ORIGINS: z.string().optional(),
-  INFERA_IMAGE_WORKERS: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(64)
-    .default(Math.max(1, Math.floor(availableParallelism() / 2))),
-  INFERA_IMAGE_DECODE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
-});
-
 function log(record: Record<string, unknown>): void {
   console.log(
     JSON.stringify({
@@ -92,9 +57,9 @@ async function main(argv: string[]): Promise<void> {
     );
     process.exit(2);
   }
-  let env: z.output<typeof envSchema>;
+  let env: ContainerConfig;
   try {
-    env = readEnv(envSchema);
+    env = readEnv(containerConfigSchema);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(`Invalid container configuration:\n  - ${err.details.join('\n  - ')}`);
@@ -202,7 +167,7 @@ async function main(argv: string[]): Promise<void> {
   const stop = () => server.close(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  if (process.env.INFERA_EXIT_WITH_PARENT === 'true') {
+  if (env.INFERA_EXIT_WITH_PARENT) {
     // Started by npm start: leave when it does, even if it was killed without a chance to stop us.
     process.stdin.on('close', () => process.exit(0));
     process.stdin.on('end', () => process.exit(0));

@@ -1,7 +1,8 @@
+import { availableParallelism } from 'node:os';
 import * as z from 'zod';
 import { ConfigError } from '#core/errors.ts';
 import { formatIssues } from '#core/protocol/issues.ts';
-import { configSchema } from './config-schema.ts';
+import { configSchema, flag } from './config-schema.ts';
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -122,3 +123,37 @@ export function platformEnv(): z.output<typeof platformEnvSchema> {
 export function functionVersion(): string {
   return platformEnv().AWS_LAMBDA_FUNCTION_VERSION;
 }
+
+/**
+ * The serving container's settings (functions/container/serve.ts --help lists them), read with
+ * the same readEnv as the functions' own.
+ */
+export const containerConfigSchema = z.object({
+  SM_MODEL_DIR: z.string().min(1).default('/opt/ml/model'),
+  SAGEMAKER_BIND_TO_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  INFERA_HOST: z.string().min(1).default('0.0.0.0'),
+  INFERA_MICROBATCH: flag.default(true),
+  INFERA_MAX_BATCH_ROWS: z.coerce.number().int().min(1).max(100_000).default(64),
+  INFERA_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(2),
+  INFERA_MAX_INFLIGHT: z.coerce.number().int().min(1).max(64).default(1),
+  INFERA_EXECUTION_PROVIDER: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  INFERA_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(100 * 1024 * 1024),
+  ORT_INTRA_OP_THREADS: z.coerce.number().int().min(1).max(256).default(availableParallelism()),
+  INFERA_ACCESS_LOG: flag.default(false),
+  INFERA_FAULT: z.string().optional(),
+  INFERA_ALLOW_ORIGINS: z.string().optional(),
+  INFERA_IMAGE_WORKERS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(Math.max(1, Math.floor(availableParallelism() / 2))),
+  /** Set by npm start: leave when it does (its stdin closes). */
+  INFERA_EXIT_WITH_PARENT: flag,
+  INFERA_IMAGE_DECODE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+});
+export type ContainerConfig = z.output<typeof containerConfigSchema>;

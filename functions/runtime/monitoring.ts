@@ -1,6 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ModelVersion } from '#core/model/registry.ts';
-import { type DriftEvent, Monitor } from '#core/monitoring/monitor.ts';
+import { Monitor } from '#core/monitoring/monitor.ts';
+import type { DriftEvent } from '#core/monitoring/types.ts';
 import type { Prediction } from '#core/protocol/schemas.ts';
 import { type Config, platformEnv } from './config.ts';
 import { logger } from './observability.ts';

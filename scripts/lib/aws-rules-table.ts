@@ -3,7 +3,9 @@
  * limits the code enforces. `npm run docs:rules` writes it between the markers; a unit test keeps
  * the page and the module equal.
  */
-import { AWS_RULES, type AwsRule } from '#core/aws/rules.ts';
+
+import type { AwsRule } from '#core/aws/rule.ts';
+import { AWS_RULES } from '#core/aws/rules.ts';
 
 export const START =
   '<!-- aws-rules:start (npm run docs:rules writes this table from functions/core/aws/rules.ts) -->';

@@ -1,5 +1,6 @@
 import { NotFoundError } from '../errors.ts';
-import { loadModels, loadVersionDir, readAliases } from './repository.ts';
+import { readAliases } from './repository/aliases.ts';
+import { loadModels, loadVersionDir } from './repository/load.ts';
 import { LIVE, pick, stickyPoint } from './traffic.ts';
 import type { LoadOptions, ModelEntry, ModelVersion, Picked } from './types.ts';
 import { DEFAULT_ALIAS } from './types.ts';

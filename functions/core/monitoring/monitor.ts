@@ -4,42 +4,24 @@ import {
   addInto,
   binsOf,
   type Counts,
-  confidenceOf,
-  F_BEYOND,
-  F_BINS,
   F_MISSING,
   F_N,
   F_OUT,
   type FeatureTrack,
-  featureSummary,
-  fractions,
   inc,
   type Pairing,
-  quantiles,
   round,
   sameValue,
   scoreOf,
   sum,
-  summary,
   VersionTrack,
 } from './counters.ts';
-import {
-  type Bins,
-  binLabels,
-  chiSquare,
-  ksStatistic,
-  LATENCY_BINS,
-  latencyBinOf,
-  latencyQuantile,
-  numericBinOf,
-  psi,
-} from './drift.ts';
-import { type InputMoments, mergeMoments, summarizeMoments } from './inputs.ts';
+import { type Bins, chiSquare, ksStatistic, LATENCY_BINS, latencyBinOf, psi } from './drift.ts';
+import { type InputMoments, mergeMoments } from './inputs.ts';
+import { countInstances, countPredictions } from './observe.ts';
+import { comparisonReport, versionReport } from './report.ts';
 import type { DriftEvent, MonitoringReport, MonitorOptions, Observation } from './types.ts';
 import { DEFAULT_MONITOR_OPTIONS } from './types.ts';
-
-export { scoreOf } from './counters.ts';
-export * from './types.ts';
 
 /**
  * Streaming monitoring of the scoring path: per model version, request counts, latency, errors,
@@ -87,83 +69,13 @@ export class Monitor {
       if (o.status >= 500) c.errors++;
       else if (o.status >= 400) c.rejected++;
     }
-    if (o.instances && t.features.length > 0) this.#observeInstances(t, o.instances, b);
-    if (o.predictions) this.#observePredictions(t, o.predictions, b);
+    if (o.instances && t.features.length > 0) countInstances(t, o.instances, b);
+    if (o.predictions) countPredictions(t, o.predictions, b, this.options.lowConfidence);
     if (o.inputs && o.inputs.length === t.inputKeys.length) {
       o.inputs.forEach((m, i) => {
         mergeMoments(b.inputs[i] as Float64Array, m);
         mergeMoments(t.total.inputs[i] as Float64Array, m);
       });
-    }
-  }
-
-  #observeInstances(t: VersionTrack, instances: readonly unknown[], b: Counts): void {
-    b.instances += instances.length;
-    t.total.instances += instances.length;
-    for (const raw of instances) {
-      const row = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
-      for (let i = 0; i < t.features.length; i++) {
-        const ft = t.features[i] as FeatureTrack;
-        const f = ft.feature;
-        const v = row[f.name];
-        const bw = b.features[i] as Float64Array;
-        const tw = t.total.features[i] as Float64Array;
-        inc(bw, F_N);
-        inc(tw, F_N);
-        if (v === undefined || v === null) {
-          inc(bw, F_MISSING);
-          inc(tw, F_MISSING);
-          continue;
-        }
-        let bin = -1;
-        let out = false;
-        let beyond = false;
-        if (f.type === 'number' || f.type === 'integer') {
-          if (typeof v !== 'number' || !Number.isFinite(v)) out = true;
-          else {
-            out = (f.min !== undefined && v < f.min) || (f.max !== undefined && v > f.max);
-            beyond =
-              (ft.trainingMin !== undefined && v < ft.trainingMin) ||
-              (ft.trainingMax !== undefined && v > ft.trainingMax);
-            if (ft.bins?.kind === 'numeric') bin = numericBinOf(ft.bins.edges, v);
-          }
-        } else {
-          const s = f.type === 'boolean' ? (typeof v === 'boolean' ? String(v) : undefined) : v;
-          if (typeof s !== 'string' || (f.type === 'categorical' && !f.values.includes(s))) out = true;
-          if (ft.bins?.kind === 'categorical' && typeof s === 'string') {
-            const k = ft.bins.categories.indexOf(s);
-            bin = k === -1 ? ft.bins.categories.length : k;
-          }
-        }
-        if (out) {
-          inc(bw, F_OUT);
-          inc(tw, F_OUT);
-        }
-        if (beyond) {
-          inc(bw, F_BEYOND);
-          inc(tw, F_BEYOND);
-        }
-        if (bin >= 0) {
-          inc(bw, F_BINS + bin);
-          inc(tw, F_BINS + bin);
-        }
-      }
-    }
-  }
-
-  #observePredictions(t: VersionTrack, predictions: readonly Prediction[], b: Counts): void {
-    const low = this.options.lowConfidence;
-    for (const p of predictions) {
-      const s = scoreOf(p);
-      if (s === undefined) continue;
-      const conf = confidenceOf(p);
-      const bin = t.scoreBins?.kind === 'numeric' ? numericBinOf(t.scoreBins.edges, s) : -1;
-      for (const c of [b, t.total]) {
-        c.scored++;
-        c.scoreSum += s;
-        if (conf !== undefined && conf < low) c.lowConfidence++;
-        if (bin >= 0) inc(c.score, bin);
-      }
     }
   }
 
@@ -367,71 +279,8 @@ export class Monitor {
     const versions = [...this.#tracks.values()]
       .filter((t) => t.mv.name === model)
       .sort((a, b) => Number(a.mv.version) - Number(b.mv.version))
-      .map((t) => {
-        const w = this.#window(t);
-        return {
-          version: t.mv.version,
-          window: summary(w, Math.min(o.windowMinutes * 60, elapsed)),
-          total: summary(t.total, elapsed),
-          series: w.buckets.map((c) => ({
-            t: c.start,
-            requests: c.requests,
-            perSecond: round(c.requests / (this.#bucketMs / 1000)),
-            errors: c.errors,
-            rejected: c.rejected,
-            p50: round(latencyQuantile(c.latency, 0.5)),
-            p90: round(latencyQuantile(c.latency, 0.9)),
-            p99: round(latencyQuantile(c.latency, 0.99)),
-          })),
-          features: t.features.map((ft, i) => ({
-            name: ft.feature.name,
-            type: ft.feature.type,
-            window: featureSummary(ft, w.features[i] as Float64Array, o),
-            total: featureSummary(ft, t.total.features[i] as Float64Array, o),
-          })),
-          inputs: t.inputKeys.map((k, i) => {
-            const key = k.channel === undefined ? k.name : `${k.name}[${k.channel}]`;
-            const training = t.mv.manifest.trainingStats?.inputs?.[key];
-            return {
-              name: key,
-              kind: k.kind,
-              window: summarizeMoments(w.inputs[i] as Float64Array),
-              total: summarizeMoments(t.total.inputs[i] as Float64Array),
-              training: training ?? null,
-            };
-          }),
-          score: t.scoreBins
-            ? {
-                labels: binLabels(t.scoreBins),
-                expected: t.scoreBins.expected.map(round),
-                window: fractions(w.score),
-                total: fractions(t.total.score),
-                psi: sum(w.score) > 0 ? round(psi(t.scoreBins.expected, w.score)) : null,
-                ks: sum(w.score) > 0 ? round(ksStatistic(t.scoreBins.expected, w.score)) : null,
-                samples: sum(w.score),
-                drifting: t.drifting.has('score'),
-              }
-            : null,
-        };
-      });
-    const comparisons = [...this.#pairings.values()]
-      .filter((p) => p.model === model)
-      .map((p) => ({
-        primary: p.primary,
-        shadow: p.shadow,
-        requests: p.requests,
-        instances: p.instances,
-        agreement: p.instances > 0 ? round(p.agree / p.instances) : null,
-        meanDelta: p.instances > 0 ? round(p.sumDelta / p.instances) : null,
-        meanAbsDelta: p.instances > 0 ? round(p.sumAbsDelta / p.instances) : null,
-        maxAbsDelta: round(p.maxAbsDelta),
-        errors: p.errors,
-        skipped: p.skipped,
-        latencyMs: {
-          primary: quantiles(p.primaryLatency),
-          shadow: quantiles(p.shadowLatency),
-        },
-      }));
+      .map((t) => versionReport(t, this.#window(t), o, elapsed, this.#bucketMs));
+    const comparisons = [...this.#pairings.values()].filter((p) => p.model === model).map(comparisonReport);
     return {
       model,
       generatedAt: new Date(this.#now()).toISOString(),

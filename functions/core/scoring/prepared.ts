@@ -13,7 +13,7 @@ import { ModelPackageError } from '../errors.ts';
 import { inlineImageWork } from '../image/work.ts';
 import { relPath as rel } from '../model/paths.ts';
 import type { ModelVersion } from '../model/registry.ts';
-import { importProcessor, readModelBytes } from '../model/repository.ts';
+import { importProcessor, readModelBytes } from '../model/repository/files.ts';
 import type { EngineOptions, ImageWork, InferenceEngine, LoadedModel } from '../ports.ts';
 import { asProcessor, type Processor } from '../processor.ts';
 import { checkSignature } from '../protocol/signature.ts';

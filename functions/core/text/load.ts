@@ -3,7 +3,7 @@ import { ModelPackageError } from '../errors.ts';
 import type { TextSpec } from '../model/manifest.ts';
 import { relPath as rel } from '../model/paths.ts';
 import type { ModelVersion } from '../model/registry.ts';
-import { readPackageJson } from '../model/repository.ts';
+import { readPackageJson } from '../model/repository/files.ts';
 import { TextTokenizer } from './tokenizer.ts';
 
 /** A text model's tokenizer and how its manifest uses it. */

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { AWS_RULES } from '#core/aws/rules.ts';
+import { containerConfigSchema, platformEnvSchema } from '#runtime/config.ts';
 import { configSchema } from '#runtime/config-schema.ts';
 import { END, rulesTable, START } from '../../../scripts/lib/aws-rules-table.ts';
 
@@ -76,7 +77,9 @@ describe('the documentation', () => {
         [...(m[1] as string).matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((x) => x[1] as string),
       ),
     );
-    const read = Object.keys(configSchema.shape);
+    const read = [configSchema, containerConfigSchema, platformEnvSchema].flatMap((s) =>
+      Object.keys(s.shape),
+    );
     assert.deepEqual(
       read.filter((k) => !documented.has(k)),
       [],
@@ -87,6 +90,19 @@ describe('the documentation', () => {
       [],
       'in docs/configuration.md but not read by the functions',
     );
+  });
+
+  it('reads the environment only through the config module: no process.env read anywhere else in functions/', () => {
+    const files = readdirSync(join(root, 'functions'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => `functions/${f}`)
+      .filter((f) => f !== 'functions/runtime/config.ts');
+    const reads = files.flatMap((f) => {
+      // Comments may name process.env; code may only assign to it (the X-Ray mode default).
+      const code = text(f).replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+      return [...code.matchAll(/process\.env\b(?!\.[A-Z_]+\s*\?\?=)/g)].map(() => f);
+    });
+    assert.deepEqual(reads, []);
   });
 
   it('carries no history lines (which issue built what)', () => {

@@ -21,12 +21,16 @@ describe('the layers of functions/', () => {
     const readers = sources('functions/core').filter((f) =>
       importsOf(f).some((i) => i.startsWith('node:fs')),
     );
-    assert.deepEqual(readers, ['functions/core/model/repository.ts']);
+    assert.deepEqual(
+      readers.filter((f) => !f.startsWith('functions/core/model/repository/')),
+      [],
+    );
+    assert.ok(readers.length > 0, 'the model repository reads the disk');
     // Importing a file by its path reads the disk too (a model's processor.ts).
     const importers = sources('functions/core').filter((f) =>
       /pathToFileURL|import\((?!['"])/.test(readFileSync(join(root, f), 'utf8')),
     );
-    assert.deepEqual(importers, ['functions/core/model/repository.ts']);
+    assert.deepEqual(importers, ['functions/core/model/repository/files.ts']);
   });
 
   it('keeps AWS, middy, HTTP and the outer layers out of functions/core', () => {
@@ -49,5 +53,67 @@ describe('the layers of functions/', () => {
           .map((i) => `${f} imports ${i}`),
       );
     assert.deepEqual(upward, []);
+  });
+});
+
+describe('the folders of functions/core', () => {
+  it('keeps at most six files loose at the root of functions/core; the rest live in folders that name their parts', () => {
+    const loose = readdirSync(join(root, 'functions/core'), { withFileTypes: true })
+      .filter((d) => d.isFile() && d.name.endsWith('.ts'))
+      .map((d) => d.name);
+    assert.ok(loose.length <= 6, `loose: ${loose.join(', ')}`);
+    for (const part of ['protocol', 'model', 'tensor', 'endpoint', 'scoring', 'batch', 'monitoring']) {
+      assert.ok(sources(`functions/core/${part}`).length > 0, `functions/core/${part}/`);
+    }
+  });
+
+  it('keeps the codec below scoring: protocol/ and tensor/ import neither scoring, endpoints, batch nor monitoring', () => {
+    const upward = ['functions/core/protocol', 'functions/core/tensor'].flatMap((dir) =>
+      sources(dir).flatMap((f) =>
+        importsOf(f)
+          .filter((i) => /\/(scoring|endpoint|batch|monitoring)\/|model\/repository/.test(i))
+          .map((i) => `${f} imports ${i}`),
+      ),
+    );
+    assert.deepEqual(upward, []);
+  });
+
+  it('decodes and encodes once per transport: the Lambda edge, the container and the batch worker', () => {
+    const calls = (re: RegExp) =>
+      sources('functions').flatMap((f) => {
+        if (f === 'functions/core/protocol/codec.ts') return [];
+        const text = readFileSync(join(root, f), 'utf8');
+        if (!/protocol\/codec\.ts'/.test(text)) return [];
+        return [...text.matchAll(re)].map(() => f);
+      });
+    assert.deepEqual(calls(/\bdecode\(/g).sort(), [
+      'functions/api/predict.ts',
+      'functions/container/server.ts',
+      'functions/runtime/batch.ts',
+    ]);
+    assert.deepEqual(calls(/\bencode\(/g).sort(), [
+      'functions/api/predict.ts',
+      'functions/container/server.ts',
+    ]);
+  });
+
+  it('reads request bodies in one place: no JSON or binary parsing of a request outside core/protocol/', () => {
+    const readers = sources('functions')
+      .filter((f) => !f.startsWith('functions/core/protocol/'))
+      .filter((f) =>
+        /\b(attachBinaryInputs|binaryHeaderLength|sliceBinaryInputs|rawInstance)\(/.test(
+          readFileSync(join(root, f), 'utf8'),
+        ),
+      );
+    assert.deepEqual(readers, []);
+  });
+
+  it('keeps the serving container off the Lambda handlers, middy and Powertools', () => {
+    const found = sources('functions/container').flatMap((f) =>
+      importsOf(f)
+        .filter((i) => /^(#api|#batch|@middy|@aws-lambda-powertools)/.test(i))
+        .map((i) => `${f} imports ${i}`),
+    );
+    assert.deepEqual(found, []);
   });
 });

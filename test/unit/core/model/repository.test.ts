@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { readPackageJson } from '#core/model/repository.ts';
+import { readPackageJson } from '#core/model/repository/files.ts';
 
 describe('the model repository', () => {
   it('reads a JSON file beside a model, and refuses one over its size limit before reading it', async () => {

@@ -1,0 +1,89 @@
+/** The monitoring report's parts: one version's window, series, features and score; one shadow pairing. */
+import {
+  type Counts,
+  featureSummary,
+  fractions,
+  type Pairing,
+  quantiles,
+  round,
+  sum,
+  summary,
+  type VersionTrack,
+} from './counters.ts';
+import { binLabels, ksStatistic, latencyQuantile, psi } from './drift.ts';
+import { summarizeMoments } from './inputs.ts';
+import type { MonitorOptions } from './types.ts';
+
+/** One version's part of the report, from its window (`w`) and its counts since start. */
+export function versionReport(
+  t: VersionTrack,
+  w: Counts & { buckets: Counts[] },
+  o: MonitorOptions,
+  elapsed: number,
+  bucketMs: number,
+) {
+  return {
+    version: t.mv.version,
+    window: summary(w, Math.min(o.windowMinutes * 60, elapsed)),
+    total: summary(t.total, elapsed),
+    series: w.buckets.map((c) => ({
+      t: c.start,
+      requests: c.requests,
+      perSecond: round(c.requests / (bucketMs / 1000)),
+      errors: c.errors,
+      rejected: c.rejected,
+      p50: round(latencyQuantile(c.latency, 0.5)),
+      p90: round(latencyQuantile(c.latency, 0.9)),
+      p99: round(latencyQuantile(c.latency, 0.99)),
+    })),
+    features: t.features.map((ft, i) => ({
+      name: ft.feature.name,
+      type: ft.feature.type,
+      window: featureSummary(ft, w.features[i] as Float64Array, o),
+      total: featureSummary(ft, t.total.features[i] as Float64Array, o),
+    })),
+    inputs: t.inputKeys.map((k, i) => {
+      const key = k.channel === undefined ? k.name : `${k.name}[${k.channel}]`;
+      const training = t.mv.manifest.trainingStats?.inputs?.[key];
+      return {
+        name: key,
+        kind: k.kind,
+        window: summarizeMoments(w.inputs[i] as Float64Array),
+        total: summarizeMoments(t.total.inputs[i] as Float64Array),
+        training: training ?? null,
+      };
+    }),
+    score: t.scoreBins
+      ? {
+          labels: binLabels(t.scoreBins),
+          expected: t.scoreBins.expected.map(round),
+          window: fractions(w.score),
+          total: fractions(t.total.score),
+          psi: sum(w.score) > 0 ? round(psi(t.scoreBins.expected, w.score)) : null,
+          ks: sum(w.score) > 0 ? round(ksStatistic(t.scoreBins.expected, w.score)) : null,
+          samples: sum(w.score),
+          drifting: t.drifting.has('score'),
+        }
+      : null,
+  };
+}
+
+/** A shadow pairing: agreement, score deltas and both latencies. */
+export function comparisonReport(p: Pairing) {
+  return {
+    primary: p.primary,
+    shadow: p.shadow,
+    requests: p.requests,
+    instances: p.instances,
+    agreement: p.instances > 0 ? round(p.agree / p.instances) : null,
+    meanDelta: p.instances > 0 ? round(p.sumDelta / p.instances) : null,
+    meanAbsDelta: p.instances > 0 ? round(p.sumAbsDelta / p.instances) : null,
+    maxAbsDelta: round(p.maxAbsDelta),
+    errors: p.errors,
+    skipped: p.skipped,
+    latencyMs: {
+      primary: quantiles(p.primaryLatency),
+      shadow: quantiles(p.shadowLatency),
+    },
+  };
+}
