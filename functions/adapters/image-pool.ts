@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { InferaError, ValidationError } from '#core/errors.ts';
+import { InferaError, messageOf, ValidationError } from '#core/errors.ts';
 import type { ImageWork, PendingImages, PreparedPixels } from '#core/ports.ts';
 import type { ImageResult, ImageTask } from './image-worker.ts';
 
@@ -48,7 +48,7 @@ export class PooledImageWork implements ImageWork {
     const stops = signal ? [signal, siblings.signal] : [siblings.signal];
     try {
       return await Promise.all(
-        work.files.map((bytes, i) => this.#one({ spec: work.spec, bytes, at: work.at[i] as string }, stops)),
+        work.files.map((bytes, i) => this.#one({ spec: work.spec, bytes, at: work.at[i] ?? '' }, stops)),
       );
     } finally {
       siblings.abort();
@@ -66,7 +66,7 @@ export class PooledImageWork implements ImageWork {
           `${task.at}: the image was not decoded within ${this.#timeoutMs} ms (waiting for a free decoder included), and was stopped; send a smaller image, or retry when the service is less busy`,
         );
       }
-      if (/queue is at limit/i.test((err as Error).message)) {
+      if (/queue is at limit/i.test(messageOf(err))) {
         throw new InferaError('Too many images are waiting to be decoded; retry in a moment.', {
           status: 503,
           code: 'busy',

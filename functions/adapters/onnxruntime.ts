@@ -3,9 +3,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { fieldOf, messageOf } from '#core/errors.ts';
 import type { EngineOptions, HostTensor, InferenceEngine, LoadedModel, TensorType } from '#core/ports.ts';
+import { hostTensor } from '#core/tensor/host-tensor.ts';
 
-const SUPPORTED: ReadonlySet<string> = new Set<TensorType>([
+/** The element types infera can hold, and return. */
+const SUPPORTED: readonly TensorType[] = [
   'float32',
   'float64',
   'float16',
@@ -19,7 +22,7 @@ const SUPPORTED: ReadonlySet<string> = new Set<TensorType>([
   'uint64',
   'bool',
   'string',
-]);
+];
 
 /**
  * An engine tensor from a host tensor. FP16 needs care: given the half-precision bits in a
@@ -30,26 +33,29 @@ const SUPPORTED: ReadonlySet<string> = new Set<TensorType>([
 export function toOrtTensor(t: HostTensor): ort.Tensor {
   const tensor = new ort.Tensor(t.type, t.data, t.dims);
   if (t.type === 'float16' && !(tensor.data instanceof Uint16Array)) {
-    (tensor as unknown as { cpuData: Uint16Array }).cpuData = t.data as Uint16Array;
+    // cpuData is the field the binding reads; onnxruntime-common does not type it as settable.
+    Reflect.set(tensor, 'cpuData', t.data);
   }
   return tensor;
 }
 
 /** A host tensor from an engine output; FP16 comes back as its bits, whatever array ORT used. */
 export function fromOrtTensor(name: string, t: ort.Tensor): HostTensor {
-  if (!SUPPORTED.has(t.type)) {
-    throw new Error(`Output '${name}' has element type ${t.type}, which infera cannot return yet.`);
-  }
+  const type = SUPPORTED.find((s) => s === t.type);
+  if (!type) throw new Error(`Output '${name}' has element type ${t.type}, which infera cannot return yet.`);
+  const d = t.data;
   const data =
-    t.type === 'float16'
-      ? new Uint16Array((t.data as Uint16Array).buffer, (t.data as Uint16Array).byteOffset, t.data.length)
-      : (t.data as HostTensor['data']);
-  return { type: t.type as TensorType, data, dims: t.dims };
+    type === 'float16' && ArrayBuffer.isView(d)
+      ? new Uint16Array(d.buffer, d.byteOffset, d.byteLength / 2)
+      : d;
+  return hostTensor(type, data, t.dims);
 }
 
 function ortVersion(): string {
   try {
-    return (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
+    const pkg: unknown = createRequire(import.meta.url)('onnxruntime-node/package.json');
+    const version = fieldOf(pkg, 'version');
+    return typeof version === 'string' ? version : (ort.env.versions.common ?? 'unknown');
   } catch {
     return ort.env.versions.common ?? 'unknown';
   }
@@ -68,11 +74,11 @@ export type Placement = Readonly<Record<string, number>>;
 export function placementOf(profile: unknown): Placement {
   const nodes = new Map<string, Set<string>>();
   for (const e of Array.isArray(profile) ? profile : []) {
-    const event = e as { cat?: unknown; name?: unknown; args?: { provider?: unknown } };
-    const provider = event.args?.provider;
-    if (event.cat !== 'Node' || typeof provider !== 'string' || typeof event.name !== 'string') continue;
+    const provider = fieldOf(fieldOf(e, 'args'), 'provider');
+    const name = fieldOf(e, 'name');
+    if (fieldOf(e, 'cat') !== 'Node' || typeof provider !== 'string' || typeof name !== 'string') continue;
     const set = nodes.get(provider) ?? new Set<string>();
-    set.add(event.name.replace(/_kernel_time$|_fence_(before|after)$/, ''));
+    set.add(name.replace(/_kernel_time$|_fence_(before|after)$/, ''));
     nodes.set(provider, set);
   }
   return Object.fromEntries([...nodes].map(([p, set]) => [p, set.size]));
@@ -149,10 +155,10 @@ export class OnnxRuntimeEngine implements InferenceEngine {
             ? 'a GPU is visible'
             : 'no GPU is visible (no /dev/nvidia0, NVIDIA_VISIBLE_DEVICES unset)';
           throw new Error(
-            `INFERA_EXECUTION_PROVIDER=cuda, and it will not serve on CPU, but ONNX Runtime could not create a CUDA session (${gpu}): ${(err as Error).message}. Run the cuda image (functions/container/Dockerfile --target cuda, with onnxruntime-node's CUDA 12 binaries, CUDA 12 and cuDNN 9) on a GPU instance (ml.g*, ml.p*), or set INFERA_EXECUTION_PROVIDER=auto to allow CPU.`,
+            `INFERA_EXECUTION_PROVIDER=cuda, and it will not serve on CPU, but ONNX Runtime could not create a CUDA session (${gpu}): ${messageOf(err)}. Run the cuda image (functions/container/Dockerfile --target cuda, with onnxruntime-node's CUDA 12 binaries, CUDA 12 and cuDNN 9) on a GPU instance (ml.g*, ml.p*), or set INFERA_EXECUTION_PROVIDER=auto to allow CPU.`,
           );
         }
-        this.#log(`CUDA is visible but ONNX Runtime could not use it (${(err as Error).message}); using CPU`);
+        this.#log(`CUDA is visible but ONNX Runtime could not use it (${messageOf(err)}); using CPU`);
       }
     }
     this.provider = 'cpu';

@@ -7,11 +7,10 @@ import {
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
   S3Client,
-  type S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { PreconditionFailedError } from '#core/errors.ts';
+import { fieldOf, PreconditionFailedError } from '#core/errors.ts';
 import type { ObjectInfo, ObjectStore, ReadOptions, UrlSigner } from '#core/ports.ts';
 
 /**
@@ -26,10 +25,10 @@ export function s3Client(endpoint?: string): S3Client {
   });
 }
 
-const status = (err: unknown) => (err as S3ServiceException)?.$metadata?.httpStatusCode;
+const status = (err: unknown) => fieldOf(fieldOf(err, '$metadata'), 'httpStatusCode');
 
 function isMissing(err: unknown): boolean {
-  const name = (err as Error)?.name;
+  const name = fieldOf(err, 'name');
   return name === 'NoSuchKey' || name === 'NotFound' || status(err) === 404;
 }
 

@@ -1,6 +1,7 @@
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { EndpointFault, type FaultKind } from '#core/endpoint/faults.ts';
+import { fieldOf } from '#core/errors.ts';
 import { DEFAULT_VARIANT } from '#core/model/placement.ts';
 import type { EndpointCall, EndpointInvoker, EndpointReply } from '#core/ports.ts';
 
@@ -24,23 +25,20 @@ const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EA
 
 /** Translates what the SDK throws into the core's vendor-neutral fault kinds. */
 export function toFault(err: unknown): EndpointFault {
-  const e = err as {
-    name?: string;
-    message?: string;
-    code?: string;
-    OriginalStatusCode?: number;
-    OriginalMessage?: string;
-    $metadata?: { httpStatusCode?: number };
-    cause?: { code?: string };
+  const text = (key: string, from: unknown = err) => {
+    const v = fieldOf(from, key);
+    return typeof v === 'string' ? v : undefined;
   };
-  const name = e.name ?? '';
-  const message = e.message ?? String(err);
-  const status = e.$metadata?.httpStatusCode;
-  const code = e.code ?? e.cause?.code ?? '';
+  const name = text('name') ?? '';
+  const message = text('message') ?? String(err);
+  const httpStatus = fieldOf(fieldOf(err, '$metadata'), 'httpStatusCode');
+  const status = typeof httpStatus === 'number' ? httpStatus : undefined;
+  const code = text('code') ?? text('code', fieldOf(err, 'cause')) ?? '';
+  const originalStatus = fieldOf(err, 'OriginalStatusCode');
   let kind: FaultKind;
   if (name === 'ModelError') {
-    return new EndpointFault('model', e.OriginalMessage || message, {
-      ...(e.OriginalStatusCode !== undefined ? { originalStatus: e.OriginalStatusCode } : {}),
+    return new EndpointFault('model', text('OriginalMessage') || message, {
+      ...(typeof originalStatus === 'number' ? { originalStatus } : {}),
       cause: err,
     });
   }

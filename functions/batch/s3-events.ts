@@ -12,7 +12,14 @@ interface S3TestEvent {
 export type SplitEvent = S3Event | S3TestEvent;
 
 export function isTestEvent(e: SplitEvent): e is S3TestEvent {
-  return (e as S3TestEvent).Event === 's3:TestEvent';
+  return 'Event' in e && e.Event === 's3:TestEvent';
+}
+
+/** Whether a payload is an S3 event (or S3's test event): what the split function was invoked with. */
+export function isSplitEvent(v: unknown): v is SplitEvent {
+  if (typeof v !== 'object' || v === null) return false;
+  if ('Event' in v) return v.Event === 's3:TestEvent';
+  return 'Records' in v && Array.isArray(v.Records);
 }
 
 /**

@@ -8,7 +8,7 @@ import { type SplitOutcome, splitFailed } from '#core/batch/split-step.ts';
 import { batchDeps } from '#runtime/batch.ts';
 import { loadConfig } from '#runtime/config.ts';
 import { logger, metrics } from '#runtime/observability.ts';
-import { type SplitEvent, uploadsIn } from './s3-events.ts';
+import { isSplitEvent, uploadsIn } from './s3-events.ts';
 
 /**
  * What Lambda sends an on-failure destination after the last attempt of an asynchronous
@@ -45,7 +45,7 @@ export function createSplitFailedHandler(deps: BatchDeps) {
         ? `${responsePayload.errorType ?? 'Error'}: ${responsePayload.errorMessage}`
         : 'no error message';
       const outcomes: SplitOutcome[] = [];
-      for (const upload of uploadsIn(requestPayload as unknown as SplitEvent)) {
+      for (const upload of isSplitEvent(requestPayload) ? uploadsIn(requestPayload) : []) {
         const outcome = await splitFailed(deps, upload, error);
         logger.warn('batch split failed on every attempt', {
           attempts: requestContext?.approximateInvokeCount,

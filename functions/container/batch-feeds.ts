@@ -2,7 +2,9 @@
  * Feeds joined along the batch dimension and outputs cut back into each caller's rows: the
  * tensor arithmetic of micro-batching, with the checks that decide which calls may share a run.
  */
+import { nth } from '#core/checked.ts';
 import type { HostTensor, TensorData } from '#core/ports.ts';
+import { fromBytes, hostTensor } from '#core/tensor/host-tensor.ts';
 
 /** The shared batch size of all feeds, or undefined when they disagree (then it is not batchable). */
 export function batchRows(feeds: Readonly<Record<string, HostTensor>>): number | undefined {
@@ -22,36 +24,38 @@ export function compatKey(
   const parts = Object.keys(feeds)
     .sort()
     .map((k) => {
-      const t = feeds[k] as HostTensor;
-      return `${k}:${t.type}:${t.dims.slice(1).join('x')}`;
+      const t = feeds[k];
+      return `${k}:${t?.type}:${t?.dims.slice(1).join('x')}`;
     });
   return `${parts.join('|')}>${(outputNames ?? []).join(',')}`;
 }
 
-type TypedCtor = new (n: number) => TensorData;
-
 export function concatFeeds(
   all: readonly Readonly<Record<string, HostTensor>>[],
 ): Record<string, HostTensor> {
-  const first = all[0] as Readonly<Record<string, HostTensor>>;
+  const first = nth(all, 0);
   const out: Record<string, HostTensor> = {};
   for (const name of Object.keys(first)) {
-    const parts = all.map((f) => f[name] as HostTensor);
-    const head = parts[0] as HostTensor;
+    // Every call's feeds have the same names, types and inner shapes (compatKey).
+    const parts = all.map((f) => f[name]).filter((t) => t !== undefined);
+    const head = nth(parts, 0);
     let data: TensorData;
-    if (Array.isArray(head.data)) {
-      data = parts.flatMap((t) => t.data as string[]);
+    if (head.type === 'string') {
+      data = parts.flatMap((t) => (Array.isArray(t.data) ? t.data : []));
     } else {
-      const length = parts.reduce((a, t) => a + t.data.length, 0);
-      data = new (head.data.constructor as TypedCtor)(length);
+      const bytes = new Uint8Array(
+        parts.reduce((a, t) => a + (ArrayBuffer.isView(t.data) ? t.data.byteLength : 0), 0),
+      );
       let at = 0;
       for (const t of parts) {
-        (data as Float32Array).set(t.data as Float32Array, at);
-        at += t.data.length;
+        if (!ArrayBuffer.isView(t.data)) continue;
+        bytes.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+        at += t.data.byteLength;
       }
+      data = fromBytes(head.type, bytes.buffer);
     }
-    const rows = parts.reduce((a, t) => a + (t.dims[0] as number), 0);
-    out[name] = { type: head.type, data, dims: [rows, ...head.dims.slice(1)] };
+    const rows = parts.reduce((a, t) => a + (t.dims[0] ?? 0), 0);
+    out[name] = hostTensor(head.type, data, [rows, ...head.dims.slice(1)]);
   }
   return out;
 }
@@ -63,13 +67,12 @@ export function sliceOutputs(
 ): Record<string, HostTensor> {
   const mine: Record<string, HostTensor> = {};
   for (const [name, t] of Object.entries(out)) {
-    const total = t.dims[0] as number;
+    const total = t.dims[0] ?? 0;
     const per = total === 0 ? 0 : t.data.length / total;
-    mine[name] = {
-      type: t.type,
-      data: t.data.slice(offset * per, (offset + rows) * per) as TensorData,
-      dims: [rows, ...t.dims.slice(1)],
-    };
+    mine[name] = hostTensor(t.type, t.data.slice(offset * per, (offset + rows) * per), [
+      rows,
+      ...t.dims.slice(1),
+    ]);
   }
   return mine;
 }

@@ -1,3 +1,4 @@
+import { nth } from '#core/checked.ts';
 import type { HostTensor, LoadedModel } from '#core/ports.ts';
 import { batchRows, compatKey, concatFeeds, sliceOutputs } from './batch-feeds.ts';
 
@@ -122,7 +123,7 @@ export class BatchingModel implements LoadedModel {
 
   #pump(): void {
     while (this.#inflight < this.#opts.maxInflight && this.#queue.length > 0) {
-      const head = this.#queue[0] as Pending;
+      const head = nth(this.#queue, 0);
       let queuedRows = 0;
       for (const p of this.#queue) if (p.key === head.key) queuedRows += p.rows;
       const now = performance.now();
@@ -168,7 +169,7 @@ export class BatchingModel implements LoadedModel {
     const batch: Pending[] = [];
     let rows = 0;
     for (let i = 0; i < this.#queue.length; ) {
-      const p = this.#queue[i] as Pending;
+      const p = nth(this.#queue, i);
       if (p.key === key && (batch.length === 0 || rows + p.rows <= this.#opts.maxBatchRows)) {
         batch.push(p);
         rows += p.rows;
@@ -196,7 +197,7 @@ export class BatchingModel implements LoadedModel {
 
   /** Runs a batch; never throws. Returns what hands each caller its rows or its error. */
   async #runBatch(batch: Pending[]): Promise<() => void> {
-    const first = batch[0] as Pending;
+    const first = nth(batch, 0);
     if (batch.length === 1) {
       try {
         const out = await this.#direct(first.feeds, first.outputNames, first.rows);

@@ -177,7 +177,7 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   console.error(
-    `The serving container could not start.\n${err instanceof InferaError ? err.message : (err as Error).stack}`,
+    `The serving container could not start.\n${err instanceof InferaError ? err.message : err instanceof Error ? err.stack : String(err)}`,
   );
   process.exit(1);
 });

@@ -32,11 +32,11 @@ export interface ContainerOptions {
   readonly mv: ModelVersion;
   readonly maxBodyBytes: number;
   /** Chaos testing: make every invocation fail this way. Never set in production. */
-  readonly fault?: Fault;
+  readonly fault?: Fault | undefined;
   readonly provider: string;
   /** Nodes per execution provider in the first request, once one has run (ONNX Runtime's profile). */
   readonly placement?: Readonly<Record<string, number>> | undefined;
-  readonly batching?: BatchingModel;
+  readonly batching?: BatchingModel | undefined;
   readonly log: (record: Record<string, unknown>) => void;
   readonly accessLog?: boolean;
 }

@@ -119,3 +119,19 @@ export class PreconditionFailedError extends InferaError {
 export function invalid(message: string): never {
   throw new ValidationError(message, [message]);
 }
+
+/** What a thrown value says: its message when it is an Error, else its text. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A thrown value's `code` (Node's errno codes, AWS SDK error codes), when it has one. */
+export function codeOf(err: unknown): string | undefined {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** A field of a thrown value (SDK errors carry `name`, `Code`, `$metadata`...), read without trusting its shape. */
+export function fieldOf(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? Reflect.get(value, key) : undefined;
+}

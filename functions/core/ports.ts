@@ -38,9 +38,25 @@ export type TensorData =
   | string[];
 
 /** A tensor in host memory, independent of any engine's own tensor class. */
-export interface HostTensor {
-  readonly type: TensorType;
-  readonly data: TensorData;
+export type HostTensor =
+  | TypedTensor<'float32', Float32Array>
+  | TypedTensor<'float64', Float64Array>
+  | TypedTensor<'float16', Uint16Array>
+  | TypedTensor<'int8', Int8Array>
+  | TypedTensor<'uint8', Uint8Array>
+  | TypedTensor<'int16', Int16Array>
+  | TypedTensor<'uint16', Uint16Array>
+  | TypedTensor<'int32', Int32Array>
+  | TypedTensor<'uint32', Uint32Array>
+  | TypedTensor<'int64', BigInt64Array>
+  | TypedTensor<'uint64', BigUint64Array>
+  | TypedTensor<'bool', Uint8Array>
+  | TypedTensor<'string', string[]>;
+
+/** A tensor whose element type says how its data is stored: checking `type` narrows `data`. */
+export interface TypedTensor<T extends TensorType, D extends TensorData> {
+  readonly type: T;
+  readonly data: D;
   readonly dims: readonly number[];
   /**
    * Image files still to decode into this feed (protocol/images.ts): checked and bounded, decoded by

@@ -1,4 +1,4 @@
-import { InferaError, ModelPackageError } from './errors.ts';
+import { fieldOf, InferaError, ModelPackageError, messageOf } from './errors.ts';
 import type { Manifest } from './model/manifest.ts';
 import type { Prediction } from './protocol/schemas.ts';
 
@@ -63,8 +63,8 @@ export async function runStep<T>(
   try {
     return await step();
   } catch (err) {
-    const status = (err as { status?: unknown }).status;
-    const message = (err as Error)?.message ?? String(err);
+    const status = fieldOf(err, 'status');
+    const message = messageOf(err);
     if (typeof status === 'number' && status >= 400 && status <= 599) {
       throw new InferaError(`${at}: model '${ctx.model}' ${what} rejected it: ${message}`, {
         status,

@@ -94,7 +94,7 @@ async function preTraffic(event: HookEvent, context: Context): Promise<{ status:
     if (results.length > 0 && results.every((r) => r.ok)) status = 'Succeeded';
   } catch (err) {
     // Whatever went wrong, CodeDeploy must hear an answer, or the deployment hangs for an hour.
-    logger.error('pre-traffic check could not run; failing the deployment', { error: err as Error });
+    logger.error('pre-traffic check could not run; failing the deployment', { error: err });
   }
   await reportHook(event.DeploymentId, event.LifecycleEventHookExecutionId, status);
   return { status };

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
+import { isRecord } from '#core/checked.ts';
 import type { Datatype, TensorSpec } from '#core/model/manifest.ts';
 import { instanceSchema } from '#core/tensor/features.ts';
 import '#core/protocol/schemas.ts';
@@ -22,10 +23,8 @@ function pascal(name: string): string {
 
 function goldenExample(dir: string): unknown {
   try {
-    const g = JSON.parse(readFileSync(join(dir, 'fixtures', 'golden.json'), 'utf8')) as {
-      instances?: unknown[];
-    };
-    return g.instances?.[0];
+    const g: unknown = JSON.parse(readFileSync(join(dir, 'fixtures', 'golden.json'), 'utf8'));
+    return isRecord(g) && Array.isArray(g.instances) ? g.instances[0] : undefined;
   } catch {
     return undefined;
   }
@@ -44,7 +43,7 @@ export function buildOpenApi(registry: ModelRegistry, version: string): Record<s
   });
   const components: Record<string, unknown> = {};
   for (const [id, schema] of Object.entries(schemas)) {
-    const { $schema: _, ...rest } = schema as Record<string, unknown>;
+    const { $schema: _, ...rest } = schema;
     components[id] = rest;
   }
   const examples: Record<string, unknown> = {};
@@ -57,9 +56,7 @@ export function buildOpenApi(registry: ModelRegistry, version: string): Record<s
         : tensorInstance(inputs.tensors, m.name, live.version);
       continue;
     }
-    const { $schema: _, ...schema } = z.toJSONSchema(instanceSchema(inputs.features), {
-      io: 'input',
-    }) as Record<string, unknown>;
+    const { $schema: _, ...schema } = z.toJSONSchema(instanceSchema(inputs.features), { io: 'input' });
     components[`${pascal(m.name)}Instance`] = {
       ...schema,
       description: `One instance for model '${m.name}' (version ${live.version}).`,
@@ -70,7 +67,7 @@ export function buildOpenApi(registry: ModelRegistry, version: string): Record<s
 
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of OPERATIONS) {
-    const params = [...op.path.matchAll(/\{(\w+)\}/g)].map((match) => ({
+    const params: Record<string, unknown>[] = [...op.path.matchAll(/\{(\w+)\}/g)].map((match) => ({
       name: match[1],
       in: 'path',
       required: true,
@@ -80,9 +77,9 @@ export function buildOpenApi(registry: ModelRegistry, version: string): Record<s
           : { type: 'string' },
     }));
     for (const [name, description] of Object.entries(op.query ?? {})) {
-      params.push({ name, in: 'query', required: false, schema: { type: 'string' }, description } as never);
+      params.push({ name, in: 'query', required: false, schema: { type: 'string' }, description });
     }
-    const id = (s: z.ZodType) => (z.globalRegistry.get(s) as { id?: string } | undefined)?.id;
+    const id = (s: z.ZodType) => z.globalRegistry.get(s)?.id;
     const responseId = id(op.response);
     const responses: Record<string, unknown> = {
       '200': {
@@ -103,8 +100,9 @@ export function buildOpenApi(registry: ModelRegistry, version: string): Record<s
     }
     const requestId = op.request ? id(op.request) : undefined;
     const raw = op.raw ? rawBodies(registry) : {};
-    paths[op.path] ??= {};
-    (paths[op.path] as Record<string, unknown>)[op.method.toLowerCase()] = {
+    const path = paths[op.path] ?? {};
+    paths[op.path] = path;
+    path[op.method.toLowerCase()] = {
       operationId: op.id,
       summary: op.summary,
       tags: [op.tag],

@@ -271,8 +271,8 @@ export function matchPath(template: string, path: string): Record<string, string
   if (t.length !== p.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < t.length; i++) {
-    const seg = t[i] as string;
-    const val = p[i] as string;
+    const seg = t[i] ?? '';
+    const val = p[i] ?? '';
     if (seg.startsWith('{') && seg.endsWith('}')) {
       if (!val) return undefined;
       try {

@@ -1,5 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { messageOf } from '#core/errors.ts';
 import { type CaptureRecord, captureKey, parseCaptureTarget, redact } from '#core/monitoring/capture.ts';
 import type { Config } from './config.ts';
 import { logger } from './observability.ts';
@@ -67,7 +68,7 @@ export class Capture {
         logger.error('capture not written', {
           model: record.model,
           version: record.version,
-          error: (err as Error).message,
+          error: messageOf(err),
         });
       })
       .finally(() => {

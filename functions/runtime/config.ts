@@ -10,19 +10,25 @@ let cached: Config | undefined;
 
 /** The batch settings, or a ConfigError naming each missing variable. */
 export function batchSettings(config: Config) {
-  const missing = (
-    ['BATCH_INPUT_BUCKET', 'BATCH_OUTPUT_BUCKET', 'BATCH_QUEUE_URL', 'BATCH_DLQ_URL'] as const
-  ).filter((k) => !config[k]);
-  if (missing.length > 0) {
+  const {
+    BATCH_INPUT_BUCKET: inputBucket,
+    BATCH_OUTPUT_BUCKET: outputBucket,
+    BATCH_QUEUE_URL: queueUrl,
+    BATCH_DLQ_URL: dlqUrl,
+  } = config;
+  if (!inputBucket || !outputBucket || !queueUrl || !dlqUrl) {
+    const missing = (
+      ['BATCH_INPUT_BUCKET', 'BATCH_OUTPUT_BUCKET', 'BATCH_QUEUE_URL', 'BATCH_DLQ_URL'] as const
+    ).filter((k) => !config[k]);
     throw new ConfigError(
       missing.map((k) => `${k}: is required by the batch functions (the CDK stack and npm start set it)`),
     );
   }
   return {
-    inputBucket: config.BATCH_INPUT_BUCKET as string,
-    outputBucket: config.BATCH_OUTPUT_BUCKET as string,
-    queueUrl: config.BATCH_QUEUE_URL as string,
-    dlqUrl: config.BATCH_DLQ_URL as string,
+    inputBucket,
+    outputBucket,
+    queueUrl,
+    dlqUrl,
     chunkRows: config.BATCH_CHUNK_ROWS,
     chunkBytes: config.BATCH_CHUNK_BYTES,
     maxAttempts: config.BATCH_MAX_ATTEMPTS,

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { fieldOf } from '#core/errors.ts';
 import type { GoldenCase, GoldenReply } from '#core/model/golden.ts';
 
 /** The API Gateway (HTTP API, payload 2.0) event a client's predict call would produce. */
@@ -38,13 +39,15 @@ export function predictEvent(c: GoldenCase, id: string): APIGatewayProxyEventV2 
 /** Asks a function for one case and reads its API Gateway-shaped reply. */
 export function askFunction(invoke: (event: unknown) => Promise<unknown>, id: string) {
   return async (c: GoldenCase): Promise<GoldenReply> => {
-    const out = (await invoke(predictEvent(c, id))) as { statusCode?: number; body?: string } | undefined;
+    const out = await invoke(predictEvent(c, id));
+    const text = fieldOf(out, 'body');
     let body: unknown;
     try {
-      body = out?.body ? JSON.parse(out.body) : undefined;
+      body = typeof text === 'string' && text !== '' ? JSON.parse(text) : undefined;
     } catch {
       body = undefined;
     }
-    return { status: out?.statusCode ?? 0, body };
+    const status = fieldOf(out, 'statusCode');
+    return { status: typeof status === 'number' ? status : 0, body };
   };
 }

@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { messageOf } from '#core/errors.ts';
 import type { ModelVersion } from '#core/model/registry.ts';
 import { Monitor } from '#core/monitoring/monitor.ts';
 import type { DriftEvent } from '#core/monitoring/types.ts';
@@ -86,7 +87,7 @@ export class Monitoring {
             sinks.map((send) =>
               send(events).catch((err: unknown) => {
                 failed = true;
-                logger.error('drift event not delivered', { error: err as Error, events: events.length });
+                logger.error('drift event not delivered', { error: err, events: events.length });
               }),
             ),
           );
@@ -189,7 +190,7 @@ export class Monitoring {
               logger.warn('shadow scoring failed', {
                 model: shadow.name,
                 version: shadow.version,
-                error: (err as Error).message,
+                error: messageOf(err),
               });
               this.monitor.observeShadow(primary, shadow, {
                 primary: primaryPredictions,

@@ -1,3 +1,4 @@
+import { nth } from '../checked.ts';
 import { ValidationError } from '../errors.ts';
 import type { Manifest } from '../model/manifest.ts';
 import type { MatrixScores } from '../protocol/class-scores.ts';
@@ -29,7 +30,7 @@ export interface ChunkInput {
   readonly manifest: Manifest;
   readonly hasId: boolean;
   /** Scores validated instances, in one engine call. */
-  readonly predict: (instances: readonly Record<string, unknown>[]) => Promise<Prediction[]>;
+  readonly predict: (instances: readonly Record<string, unknown>[]) => Promise<readonly Prediction[]>;
   /**
    * A tabular model scored in this process: rows go straight into its input matrix
    * (tabular-fast.ts) and are scored without a second validation. Same results and errors.
@@ -99,13 +100,13 @@ async function scoreRows(
   try {
     const preds = await input.predict(rows.map((v) => v.instance));
     rows.forEach((v, k) => {
-      scored.push({ row: v.row, ...(v.id !== undefined ? { id: v.id } : {}), p: preds[k] as Prediction });
+      scored.push({ row: v.row, ...(v.id !== undefined ? { id: v.id } : {}), p: nth(preds, k) });
     });
     return [];
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
     if (rows.length === 1) {
-      const v = rows[0] as ValidRow;
+      const v = nth(rows, 0);
       // The details name the element (instances[*].x (flattened)[3]: 256 is outside …).
       const why =
         err.details.length > 0 ? err.details.join('; ') : err.message.replace(/^Invalid input: /, '');
@@ -168,14 +169,14 @@ async function scoreEncoded(
       input.manifest,
       input.hasId,
       scores.classes,
-      (k) => rowNumbers[k] as number,
+      (k) => rowNumbers[k] ?? 0,
       (k) => ids[k],
     );
     return { ...errorsOutput(errors), results, rowsRead: i, scored: n };
   }
   const scored = (scores?.predictions() ?? []).map((p, k) => {
     const id = ids[k];
-    return { row: rowNumbers[k] as number, ...(id !== undefined ? { id } : {}), p };
+    return { row: rowNumbers[k] ?? 0, ...(id !== undefined ? { id } : {}), p };
   });
   return chunkOutput(input, scored, errors, i);
 }

@@ -65,7 +65,7 @@ export function parseUploadKey(key: string): UploadKey | { error: string } {
   if (version === '')
     return { error: `'${head}' has an empty version after '@'; use <model>@<version or alias>/` };
   const filename = rest[rest.length - 1] ?? '';
-  const jobId = rest.length === 2 && JOB_ID.test(rest[0] as string) ? (rest[0] as string) : undefined;
+  const jobId = rest.length === 2 && JOB_ID.test(rest[0] ?? '') ? (rest[0] ?? '') : undefined;
   return { model, ...(version ? { version } : {}), ...(jobId ? { jobId } : {}), filename };
 }
 

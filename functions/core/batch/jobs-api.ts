@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type * as z from 'zod';
-import { invalid, NotFoundError, ValidationError } from '../errors.ts';
+import { fieldOf, invalid, NotFoundError, ValidationError } from '../errors.ts';
 import type { UrlSigner } from '../ports.ts';
 import type { batchJobSchema, batchUploadTicketSchema } from '../protocol/schemas.ts';
 import { type BatchDeps, now } from './deps.ts';
@@ -135,7 +135,12 @@ export type UploadTicket = Omit<z.infer<typeof batchUploadTicketSchema>, 'status
 export async function createUpload(
   d: BatchDeps,
   signer: UrlSigner,
-  req: { model: string; version?: string; filename?: string; bytes?: number },
+  req: {
+    model: string;
+    version?: string | undefined;
+    filename?: string | undefined;
+    bytes?: number | undefined;
+  },
   owner: Owner,
   expiresIn: number,
 ): Promise<UploadTicket> {
@@ -191,7 +196,7 @@ export async function completeUpload(
     await signer.completeMultipartUpload(d.settings.inputBucket, req.key, req.uploadId, req.parts);
   } catch (err) {
     // S3's answers about the caller's upload are the caller's to fix: a 400 naming the field.
-    const name = (err as { name?: string; Code?: string }).name ?? (err as { Code?: string }).Code ?? '';
+    const name = String(fieldOf(err, 'name') ?? fieldOf(err, 'Code') ?? '');
     const fix: Record<string, string> = {
       NoSuchUpload: `uploadId: '${req.uploadId}' is not an open upload for this job; send the uploadId POST /v1/batch returned`,
       InvalidPart:

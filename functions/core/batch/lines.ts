@@ -1,4 +1,5 @@
 import { isAscii, isUtf8 } from 'node:buffer';
+import { nth } from '../checked.ts';
 
 /** One line of a text file, located by byte offsets so chunks can be re-read by range. */
 export interface Line {
@@ -67,7 +68,7 @@ export async function* readLineBatches(
       return { start, end, text: '', problem: overlongProblem };
     }
     if (!wanted) return { start, end, text: '' };
-    let buf = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    let buf = parts.length === 1 ? nth(parts, 0) : Buffer.concat(parts);
     let len = buf.length - (hadNewline ? 1 : 0);
     if (len > 0 && buf[len - 1] === CR) len--;
     buf = buf.subarray(0, len);

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 export interface Owner {
   /** An IAM user's or role's unique id (AIDA…, AROA…), `jwt:<iss>#<sub>`, or `local`. */
   readonly id: string;
-  readonly arn?: string;
+  readonly arn?: string | undefined;
 }
 
 /** Who is asking, and whether this deployment shows them every job. */
@@ -29,7 +29,7 @@ export const LOCAL_OWNER: Owner = { id: 'local', arn: 'local' };
  */
 export function principalKey(principalId: string): string {
   const id = principalId.startsWith('AWS:') ? principalId.slice(4) : principalId;
-  return id.startsWith('AROA') ? (id.split(':')[0] as string) : id;
+  return id.startsWith('AROA') ? (id.split(':')[0] ?? '') : id;
 }
 
 /** The uploader named by an S3 event's `userIdentity.principalId`, when it names one. */

@@ -26,12 +26,12 @@ export interface SplitPlan {
 }
 
 export interface PlanOptions {
-  readonly format?: BatchFormat;
+  readonly format?: BatchFormat | undefined;
   /** Rows per chunk (one SQS message, one `session.run`). */
   readonly chunkRows: number;
   /** A chunk also closes at this many bytes, for wide rows. */
   readonly chunkBytes: number;
-  readonly idColumn?: string;
+  readonly idColumn?: string | undefined;
 }
 
 const BOM = '\uFEFF';

@@ -1,3 +1,4 @@
+import { nth } from '../checked.ts';
 import type { Manifest } from '../model/manifest.ts';
 import type { ClassView } from '../protocol/class-scores.ts';
 import type { Prediction } from '../protocol/schemas.ts';
@@ -54,7 +55,7 @@ export function formatResults(
       m,
       hasId,
       predictionView(m, rows),
-      (i) => (rows[i] as ScoredRow).row,
+      (i) => nth(rows, i).row,
       (i) => rows[i]?.id,
     );
   }
@@ -135,13 +136,13 @@ const isClassifier = (m: Manifest) =>
 /** Predictions seen as a classifier's answers, for formatClassCsv. */
 function predictionView(m: Manifest, rows: readonly ScoredRow[]): ClassView {
   const labels = m.outputs.labels ?? [];
-  const probs = (i: number) => ((rows[i] as ScoredRow).p.probabilities ?? {}) as Record<string, number>;
+  const probs = (i: number) => (nth(rows, i).p.probabilities ?? {}) as Record<string, number>;
   return {
     rows: rows.length,
     labels,
-    label: (i) => (rows[i] as ScoredRow).p.label,
-    score: (i) => (rows[i] as ScoredRow).p.score,
-    probability: (i, c) => probs(i)[labels[c] as string],
+    label: (i) => nth(rows, i).p.label,
+    score: (i) => nth(rows, i).p.score,
+    probability: (i, c) => probs(i)[labels[c] ?? ''],
   };
 }
 
@@ -180,7 +181,7 @@ export function formatClassCsv(
     out.add(scoreText ?? num(score));
     for (let c = 0; c < labels.length; c++) {
       out.add(',');
-      out.add(shown[c] as string);
+      out.add(shown[c] ?? '');
     }
     out.add('\n');
   }

@@ -1,5 +1,6 @@
 import type * as z from 'zod';
-import { ValidationError } from '../errors.ts';
+import { isRecord, nth } from '../checked.ts';
+import { messageOf, ValidationError } from '../errors.ts';
 import { type Feature, type Manifest, soleImageInput } from '../model/manifest.ts';
 import { formatIssues } from '../protocol/issues.ts';
 import { instanceSchema } from '../tensor/features.ts';
@@ -188,11 +189,11 @@ export function createRowDecoder(
       const instance: Record<string, unknown> = {};
       const problems: string[] = [];
       for (let i = 0; i < features.length; i++) {
-        const at = index[i] as number;
+        const at = index[i] ?? 0;
         if (at < 0) continue;
-        const c = coerce(features[i] as Feature, fields[at] as string);
+        const c = coerce(nth(features, i), fields[at] ?? '');
         if ('error' in c) problems.push(c.error);
-        else instance[(features[i] as Feature).name] = c.value;
+        else instance[nth(features, i).name] = c.value;
       }
       if (problems.length > 0) return { ok: false, error: problems.join('; '), ...withId };
       const r = schema.safeParse(instance, { reportInput: true });
@@ -207,10 +208,10 @@ function parseJsonObject(text: string): { value: Record<string, unknown> } | { e
   try {
     v = JSON.parse(text);
   } catch (err) {
-    return { error: `not valid JSON: ${(err as Error).message}` };
+    return { error: `not valid JSON: ${messageOf(err)}` };
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
     return { error: `expected a JSON object per line, got ${Array.isArray(v) ? 'an array' : typeof v}` };
   }
-  return { value: v as Record<string, unknown> };
+  return isRecord(v) ? { value: v } : { error: 'expected a JSON object per line' };
 }

@@ -1,5 +1,5 @@
 import { EndpointError } from '../endpoint/faults.ts';
-import { NotFoundError, PreconditionFailedError, ValidationError } from '../errors.ts';
+import { messageOf, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.ts';
 import { asciiJson, asciiText } from './ascii-json.ts';
 import { ChunkMismatchError, scoreChunk } from './chunk.ts';
 import { type BatchDeps, JSON_TYPE, now } from './deps.ts';
@@ -82,8 +82,8 @@ export async function processChunk(
       decoder,
       manifest: mv.manifest,
       hasId: msg.idColumn !== undefined || msg.format === 'image',
-      predict: (instances) => predict(mv, instances) as Promise<never>,
-      ...(matrix && encoder ? { encoded: { encoder, predict: matrix as never } } : {}),
+      predict: (instances) => predict(mv, instances),
+      ...(matrix && encoder ? { encoded: { encoder, predict: matrix } } : {}),
     });
     const type = resultFormat(msg.format) === 'csv' ? 'text/csv' : 'application/x-ndjson';
     if (out.scored > 0)
@@ -106,7 +106,7 @@ export async function processChunk(
     );
     d.onChunkScored?.({ scored: out.scored, rejected: out.rejected });
   } catch (err) {
-    const reason = (err as Error).message;
+    const reason = messageOf(err);
     if (!isPermanent(err) && receiveCount < s.maxAttempts) {
       d.log.warn('chunk failed; it will be retried', {
         jobId: msg.jobId,

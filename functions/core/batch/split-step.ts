@@ -1,4 +1,5 @@
-import { NotFoundError, PreconditionFailedError, ValidationError } from '../errors.ts';
+import { nth } from '../checked.ts';
+import { messageOf, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.ts';
 import type { ModelVersion } from '../model/registry.ts';
 import type { MessageQueue, QueueEntry } from '../ports.ts';
 import { asciiJson } from './ascii-json.ts';
@@ -191,13 +192,13 @@ export async function sendAll(
   let next = 0;
   const worker = async () => {
     while (next < batches.length) {
-      let pending = batches[next++] as QueueEntry[];
+      let pending = nth(batches, next++);
       for (let attempt = 1; pending.length > 0; attempt++) {
         let failed: { id: string; reason: string }[];
         try {
           failed = await queue.sendBatch(queueUrl, pending);
         } catch (err) {
-          failed = pending.map((e) => ({ id: e.id, reason: (err as Error).message }));
+          failed = pending.map((e) => ({ id: e.id, reason: messageOf(err) }));
         }
         if (failed.length === 0) break;
         if (attempt >= attempts) {

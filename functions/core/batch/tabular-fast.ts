@@ -6,6 +6,7 @@
  * "ask the full decoder", which gives the row's exact message. So the same rows are rejected for
  * the same reasons, and the scorer need not validate the matrix again.
  */
+import { isRecord, nth } from '../checked.ts';
 
 import type { Feature, Manifest } from '../model/manifest.ts';
 import { encodersFor, rowEncoder } from '../tensor/features.ts';
@@ -75,7 +76,7 @@ export function createTabularEncoder(
   const features = manifest.inputs.features;
   const width = features.length;
   const encoders = encodersFor(features);
-  const checks = features.map((f, i) => checkFor(f, encoders[i] as (v: unknown) => number));
+  const checks = features.map((f, i) => checkFor(f, nth(encoders, i)));
   const encodeInstance = rowEncoder(features);
 
   if (format === 'jsonl') {
@@ -90,10 +91,10 @@ export function createTabularEncoder(
         } catch {
           return undefined;
         }
-        if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return undefined;
-        const row = obj as Record<string, unknown>;
+        if (!isRecord(obj)) return undefined;
+        const row = obj;
         for (let c = 0; c < width; c++) {
-          const v = (checks[c] as Check)(row[(features[c] as Feature).name]);
+          const v = nth(checks, c)(row[nth(features, c).name]);
           if (v === undefined) return undefined;
           out[at + c] = v;
         }
@@ -117,15 +118,15 @@ export function createTabularEncoder(
       const fields = text.split(',');
       if (fields.length !== columnCount) return undefined;
       for (let c = 0; c < width; c++) {
-        const col = index[c] as number;
-        const f = features[c] as Feature;
-        const value = col < 0 ? undefined : coerceField(f, fields[col] as string);
+        const col = index[c] ?? 0;
+        const f = nth(features, c);
+        const value = col < 0 ? undefined : coerceField(f, fields[col] ?? '');
         if (col >= 0 && value === undefined) return undefined;
-        const v = (checks[c] as Check)(value);
+        const v = nth(checks, c)(value);
         if (v === undefined) return undefined;
         out[at + c] = v;
       }
-      const id = idIndex >= 0 ? (fields[idIndex] as string) : '';
+      const id = idIndex >= 0 ? (fields[idIndex] ?? '') : '';
       return id === '' ? null : id;
     },
   };

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { isRecord } from '../checked.ts';
 import { formatIssues } from '../protocol/issues.ts';
 
 /**
@@ -55,9 +56,9 @@ export function withOverrides(base: PriceTable, override: unknown): PriceTable {
 
 function merge(a: unknown, b: unknown): unknown {
   if (b === undefined) return a;
-  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
-    const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
-    for (const [k, v] of Object.entries(b as Record<string, unknown>)) out[k] = merge(out[k], v);
+  if (isRecord(a) && isRecord(b)) {
+    const out: Record<string, unknown> = { ...a };
+    for (const [k, v] of Object.entries(b)) out[k] = merge(out[k], v);
     return out;
   }
   return b;

@@ -1,3 +1,4 @@
+import { nth } from '../checked.ts';
 import type { RouteCost } from './types.ts';
 
 /** Where a version should run: the cheapest real-time route that meets its latency budget. */
@@ -55,7 +56,10 @@ export function recommend(routes: readonly RouteCost[], o: RecommendOptions): Re
   }
   const warm = candidates.filter((r) => !r.coldStarts);
   const pool = warm.length > 0 ? warm : candidates;
-  const fastest = [...pool].sort((a, b) => (a.p99Ms ?? 0) - (b.p99Ms ?? 0))[0] as RouteCost;
+  const fastest = nth(
+    [...pool].sort((a, b) => (a.p99Ms ?? 0) - (b.p99Ms ?? 0)),
+    0,
+  );
   const monthly = monthlyCost(fastest, o.volumePerMonth);
   return {
     route: fastest,

@@ -1,3 +1,4 @@
+import { isRecord } from '../checked.ts';
 import { PayloadTooLargeError } from '../errors.ts';
 import {
   type InferResponse,
@@ -61,7 +62,7 @@ function replyJson(body: string): unknown {
 
 export function parsePredictions(body: string, expected: number): Prediction[] {
   const json = replyJson(body);
-  const list = (json as { predictions?: unknown } | null)?.predictions;
+  const list = isRecord(json) ? json.predictions : undefined;
   const parsed = predictionsReply.safeParse(list);
   if (!parsed.success)
     throw new EndpointFault('malformed', 'expected {"predictions": [...]} with one object per instance');

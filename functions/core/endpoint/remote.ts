@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { messageOf } from '../errors.ts';
 import type { EndpointRef } from '../model/placement.ts';
 import type { EndpointInvoker, EndpointReply } from '../ports.ts';
 import { type BreakerOptions, CircuitBreaker } from './breaker.ts';
@@ -133,7 +134,7 @@ export class RemoteEndpoints {
         try {
           value = opts.parse(reply);
         } catch (err) {
-          throw err instanceof EndpointFault ? err : new EndpointFault('malformed', (err as Error).message);
+          throw err instanceof EndpointFault ? err : new EndpointFault('malformed', messageOf(err));
         }
         breaker.success();
         return {
@@ -147,7 +148,7 @@ export class RemoteEndpoints {
         const fault =
           err instanceof EndpointFault
             ? err
-            : new EndpointFault('network', (err as Error).message ?? String(err), { cause: err });
+            : new EndpointFault('network', messageOf(err) ?? String(err), { cause: err });
         if (unhealthy(fault)) breaker.failure(gate.probe);
         else if (fault.kind === 'model' || fault.kind === 'invalid') breaker.success();
         else breaker.release(gate.probe);

@@ -1,4 +1,4 @@
-import { invalid as fail, InferaError } from '../errors.ts';
+import { invalid as fail, InferaError, messageOf } from '../errors.ts';
 import { imageCodecs } from './codecs.ts';
 import { imageFormat } from './format.ts';
 
@@ -35,7 +35,7 @@ export function decodeImage(bytes: Uint8Array, at: string, maxPixels = MAX_IMAGE
     // The one place a decoder's own error becomes a 400 naming the file and what is wrong: a
     // malformed file is the caller's, never a 500.
     if (err instanceof InferaError) throw err;
-    fail(`${at}: the ${format.toUpperCase()} could not be decoded: ${(err as Error).message}`);
+    fail(`${at}: the ${format.toUpperCase()} could not be decoded: ${messageOf(err)}`);
   }
 }
 
@@ -90,7 +90,7 @@ function checkIndices(
   const data = img.data;
   if (img.depth === 8) {
     for (let i = 0; i < data.length; i++) {
-      if ((data[i] as number) >= entries)
+      if ((data[i] ?? 0) >= entries)
         fail(
           `${at}: the PNG uses palette entry ${data[i]}, but its palette has ${entries}; the file is corrupt`,
         );
@@ -111,7 +111,7 @@ function* unpackIndices(img: { data: ArrayLike<number>; depth: number; width: nu
   const mask = (1 << img.depth) - 1;
   for (let y = 0; y < img.height; y++) {
     for (let x = 0; x < img.width; x++) {
-      const byte = img.data[y * rowBytes + Math.floor(x / perByte)] as number;
+      const byte = img.data[y * rowBytes + Math.floor(x / perByte)] ?? 0;
       yield (byte >> (8 - img.depth * ((x % perByte) + 1))) & mask;
     }
   }
@@ -133,7 +133,7 @@ function unpack(
   let o = 0;
   for (let y = 0; y < img.height; y++) {
     for (let x = 0; x < img.width * img.channels; x++) {
-      const byte = data[y * rowBytes + Math.floor(x / perByte)] as number;
+      const byte = data[y * rowBytes + Math.floor(x / perByte)] ?? 0;
       const shift = 8 - depth * ((x % perByte) + 1);
       out[o++] = Math.round(((byte >> shift) & mask) * scale);
     }
@@ -143,7 +143,7 @@ function unpack(
 
 function to8bit(data: Uint16Array): Uint8Array {
   const out = new Uint8Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = (data[i] as number) >> 8;
+  for (let i = 0; i < data.length; i++) out[i] = (data[i] ?? 0) >> 8;
   return out;
 }
 
@@ -151,7 +151,7 @@ function to8bit(data: Uint16Array): Uint8Array {
 function pick(data: ArrayLike<number>, per: number, keep: readonly number[], n: number): Uint8Array {
   const out = new Uint8Array(n * keep.length);
   let o = 0;
-  for (let i = 0; i < n; i++) for (const c of keep) out[o++] = data[i * per + c] as number;
+  for (let i = 0; i < n; i++) for (const c of keep) out[o++] = data[i * per + c] ?? 0;
   return out;
 }
 
@@ -166,7 +166,7 @@ function jpg(bytes: Uint8Array, at: string, maxPixels: number): Pixels {
       maxMemoryUsageInMB: Math.ceil((maxPixels * 6) / 1e6) + 64,
     });
   } catch (err) {
-    const message = (err as Error).message;
+    const message = messageOf(err);
     if (/maxResolutionInMP/.test(message))
       fail(`${at}: the image is over the ${maxPixels / 1e6} MP limit; resize it before sending`);
     fail(`${at}: the JPEG could not be decoded: ${message}`);

@@ -1,3 +1,4 @@
+import { isRecord } from '../checked.ts';
 import { invalid as fail } from '../errors.ts';
 
 /**
@@ -18,8 +19,8 @@ export function fromBase64(text: string, at: string): Uint8Array {
 /** A v1 image value, `{"b64": "..."}`, to the file's bytes. */
 export function imageValue(value: unknown, at: string): Uint8Array {
   if (value instanceof Uint8Array) return value;
-  const b64 = (value as { b64?: unknown } | null)?.b64;
-  if (typeof b64 !== 'string' || Object.keys(value as object).length !== 1)
+  const b64 = isRecord(value) ? value.b64 : undefined;
+  if (typeof b64 !== 'string' || !isRecord(value) || Object.keys(value).length !== 1)
     fail(`${at}: must be {"b64": "<base64 of a PNG or JPEG file>"}`);
   return fromBase64(b64, `${at}.b64`);
 }

@@ -67,13 +67,12 @@ export function resizeBilinear(img: Pixels, width: number, height: number): Pixe
     r = new Int32Array(width * c);
     const base = sy * img.width * c;
     for (let dx = 0; dx < width; dx++) {
-      const sx = xs.index[dx] as number;
-      const a0 = xs.weight[dx * 2] as number;
-      const a1 = xs.weight[dx * 2 + 1] as number;
+      const sx = xs.index[dx] ?? 0;
+      const a0 = xs.weight[dx * 2] ?? 0;
+      const a1 = xs.weight[dx * 2 + 1] ?? 0;
       const sx1 = sx < last ? sx + 1 : sx;
       for (let k = 0; k < c; k++) {
-        r[dx * c + k] =
-          (img.data[base + sx * c + k] as number) * a0 + (img.data[base + sx1 * c + k] as number) * a1;
+        r[dx * c + k] = (img.data[base + sx * c + k] ?? 0) * a0 + (img.data[base + sx1 * c + k] ?? 0) * a1;
       }
     }
     if (rows.size > 4) rows.delete(rows.keys().next().value as number);
@@ -83,15 +82,15 @@ export function resizeBilinear(img: Pixels, width: number, height: number): Pixe
   const out = new Uint8Array(width * height * c);
   const lastRow = img.height - 1;
   for (let dy = 0; dy < height; dy++) {
-    const sy = ys.index[dy] as number;
-    const b0 = ys.weight[dy * 2] as number;
-    const b1 = ys.weight[dy * 2 + 1] as number;
+    const sy = ys.index[dy] ?? 0;
+    const b0 = ys.weight[dy * 2] ?? 0;
+    const b1 = ys.weight[dy * 2 + 1] ?? 0;
     const r0 = row(Math.min(Math.max(sy, 0), lastRow));
     const r1 = row(Math.min(Math.max(sy + 1, 0), lastRow));
     const o = dy * width * c;
     for (let i = 0; i < width * c; i++) {
       // cv2's vectorised VResizeLinear for 8-bit output: drop 4 bits, multiply, drop 16, round by 2 bits.
-      const v = (((b0 * ((r0[i] as number) >> 4)) >> 16) + ((b1 * ((r1[i] as number) >> 4)) >> 16) + 2) >> 2;
+      const v = (((b0 * ((r0[i] ?? 0) >> 4)) >> 16) + ((b1 * ((r1[i] ?? 0) >> 4)) >> 16) + 2) >> 2;
       out[o + i] = v > 255 ? 255 : v < 0 ? 0 : v;
     }
   }

@@ -1,6 +1,7 @@
 import { invalid } from '../errors.ts';
 import type { Datatype, ImageSpec, TensorSpec } from '../model/manifest.ts';
 import type { HostTensor, TensorData } from '../ports.ts';
+import { hostTensor } from '../tensor/host-tensor.ts';
 import { DATATYPE_TO_TYPE, float16Bits } from '../tensor/tensors.ts';
 import { decodeImage, type Pixels } from './decode.ts';
 import { resizeBilinear } from './resize.ts';
@@ -73,7 +74,7 @@ export function pixelsToTensor(
       for (let x = 0; x < width; x++) {
         const p = (y * width + x) * C;
         for (let c = 0; c < C; c++) {
-          const v = ((data[p + c] as number) * scale - (mean[c] as number)) / (std[c] as number);
+          const v = ((data[p + c] ?? 0) * scale - (mean[c] ?? 0)) / (std[c] ?? 0);
           const o = image.layout === 'NCHW' ? base + c * H * W + y * W + x : base + (y * W + x) * C + c;
           values[o] = v;
         }
@@ -81,7 +82,7 @@ export function pixelsToTensor(
     }
   });
   const dims = image.layout === 'NCHW' ? [n, C, H, W] : [n, H, W, C];
-  return { type: DATATYPE_TO_TYPE[spec.datatype], data: cast(values, spec.datatype), dims };
+  return hostTensor(DATATYPE_TO_TYPE[spec.datatype], cast(values, spec.datatype), dims);
 }
 
 /** Grey or RGB pixels in the colour order the model wants (GRAY with cv2's luma weights). */
@@ -91,9 +92,9 @@ function toChannels(px: Pixels, order: ImageSpec['colorOrder']): Pixels {
     if (px.channels === 1) return px;
     const out = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      const r = px.data[i * 3] as number;
-      const g = px.data[i * 3 + 1] as number;
-      const b = px.data[i * 3 + 2] as number;
+      const r = px.data[i * 3] ?? 0;
+      const g = px.data[i * 3 + 1] ?? 0;
+      const b = px.data[i * 3 + 2] ?? 0;
       out[i] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
     }
     return { ...px, channels: 1, data: out };
@@ -101,9 +102,9 @@ function toChannels(px: Pixels, order: ImageSpec['colorOrder']): Pixels {
   const out = new Uint8Array(n * 3);
   const bgr = order === 'BGR';
   for (let i = 0; i < n; i++) {
-    const r = px.channels === 1 ? (px.data[i] as number) : (px.data[i * 3] as number);
-    const g = px.channels === 1 ? r : (px.data[i * 3 + 1] as number);
-    const b = px.channels === 1 ? r : (px.data[i * 3 + 2] as number);
+    const r = px.channels === 1 ? (px.data[i] ?? 0) : (px.data[i * 3] ?? 0);
+    const g = px.channels === 1 ? r : (px.data[i * 3 + 1] ?? 0);
+    const b = px.channels === 1 ? r : (px.data[i * 3 + 2] ?? 0);
     out[i * 3] = bgr ? b : r;
     out[i * 3 + 1] = g;
     out[i * 3 + 2] = bgr ? r : b;

@@ -9,7 +9,7 @@ export const inlineImageWork: ImageWork = {
   async prepare(work: PendingImages, signal?: AbortSignal): Promise<PreparedPixels[]> {
     return work.files.map((bytes, i) => {
       signal?.throwIfAborted();
-      return preparePixels(work.spec, bytes, work.at[i] as string);
+      return preparePixels(work.spec, bytes, work.at[i] ?? '');
     });
   },
 };

@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import { isRecord, nth } from '../checked.ts';
+import { fieldOf, messageOf } from '../errors.ts';
 
 /** fixtures/golden.json: stored inputs and the outputs a correct deployment must return. */
 export const goldenSchema = z.object({
@@ -52,7 +54,7 @@ export function diffWithin(expected: unknown, actual: unknown, tolerance: number
     if (actual === null || typeof actual !== 'object' || Array.isArray(actual))
       return [`${at}: expected an object, got ${typeName(actual)}`];
     return Object.entries(expected).flatMap(([k, e]) =>
-      diffWithin(e, (actual as Record<string, unknown>)[k], tolerance, path ? `${path}.${k}` : k),
+      diffWithin(e, isRecord(actual) ? actual[k] : undefined, tolerance, path ? `${path}.${k}` : k),
     );
   }
   return Object.is(expected, actual) ? [] : [`${at}: expected ${String(expected)}, got ${String(actual)}`];
@@ -66,14 +68,16 @@ function typeName(v: unknown): string {
 export function checkGolden(c: GoldenCase, reply: GoldenReply): GoldenResult {
   const problems: string[] = [];
   if (reply.status !== 200) {
-    const error = (reply.body as { error?: unknown } | undefined)?.error;
+    const error = fieldOf(reply.body, 'error');
     problems.push(`status ${reply.status}${typeof error === 'string' ? `: ${error}` : ''}`);
   } else {
-    const body = reply.body as { version?: unknown; predictions?: unknown } | undefined;
-    if (body?.version !== c.version) problems.push(`answered by version ${String(body?.version)}`);
+    const version = fieldOf(reply.body, 'version');
+    if (version !== c.version) problems.push(`answered by version ${String(version)}`);
     const fallback = fallbackOf(reply);
     if (fallback) problems.push(`answered by the fallback ${fallback}, not by the version's endpoint`);
-    problems.push(...diffWithin(c.golden.expected, body?.predictions, c.golden.tolerance, 'predictions'));
+    problems.push(
+      ...diffWithin(c.golden.expected, fieldOf(reply.body, 'predictions'), c.golden.tolerance, 'predictions'),
+    );
   }
   // A broken model tends to fail every row: the first few say enough.
   const shown = problems.slice(0, 5);
@@ -83,8 +87,8 @@ export function checkGolden(c: GoldenCase, reply: GoldenReply): GoldenResult {
 
 /** The fallback model that answered instead of the version's endpoint, if one did. */
 function fallbackOf(reply: GoldenReply): string | undefined {
-  const fb = (reply.body as { fallback?: { model?: unknown; version?: unknown } } | undefined)?.fallback;
-  return fb ? `${String(fb.model)}@${String(fb.version)}` : undefined;
+  const fb = fieldOf(reply.body, 'fallback');
+  return fb ? `${String(fieldOf(fb, 'model'))}@${String(fieldOf(fb, 'version'))}` : undefined;
 }
 
 /**
@@ -139,7 +143,7 @@ export async function runGoldenChecks(
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < cases.length; i = next++) {
-      const c = cases[i] as GoldenCase;
+      const c = nth(cases, i);
       try {
         results[i] = checkGolden(c, await ask(c));
       } catch (err) {
@@ -147,7 +151,7 @@ export async function runGoldenChecks(
           model: c.model,
           version: c.version,
           ok: false,
-          problems: [`could not call the new version: ${(err as Error).message}`],
+          problems: [`could not call the new version: ${messageOf(err)}`],
         };
       }
     }

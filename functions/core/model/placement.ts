@@ -11,15 +11,15 @@ export interface EndpointRef {
   readonly name: string;
   readonly variant: string;
   /** Always-on instances; unset for a serverless endpoint. */
-  readonly instanceType?: string;
-  readonly instanceCount?: number;
+  readonly instanceType?: string | undefined;
+  readonly instanceCount?: number | undefined;
   /** SageMaker Serverless Inference: no instances, no idle cost. */
-  readonly serverless?: ServerlessConfig;
+  readonly serverless?: ServerlessConfig | undefined;
   /** A user-supplied serving image (e.g. Neuron on Inferentia); unset means the infera ONNX container. */
-  readonly image?: string;
-  readonly modelDataUrl?: string;
+  readonly image?: string | undefined;
+  readonly modelDataUrl?: string | undefined;
   /** As the manifest says; unset means on for instances, off for serverless. */
-  readonly networkIsolation?: boolean;
+  readonly networkIsolation?: boolean | undefined;
 }
 
 export interface Placement {
@@ -122,14 +122,14 @@ export function decidePlacement(
   const fallback = manifest.fallback ? { ...manifest.fallback } : undefined;
   const endpointFor = (accelerator: 'none' | 'gpu' | 'inferentia'): EndpointRef => {
     const e: {
-      endpointName?: string;
-      variant?: string;
-      instanceType?: string;
-      instanceCount?: number;
-      serverless?: ServerlessConfig;
-      image?: string;
-      modelDataUrl?: string;
-      networkIsolation?: boolean;
+      endpointName?: string | undefined;
+      variant?: string | undefined;
+      instanceType?: string | undefined;
+      instanceCount?: number | undefined;
+      serverless?: ServerlessConfig | undefined;
+      image?: string | undefined;
+      modelDataUrl?: string | undefined;
+      networkIsolation?: boolean | undefined;
     } = t.type === 'lambda' ? {} : t;
     return {
       name: e.endpointName ?? defaultEndpointName(mv.name, mv.version, policy.endpointPrefix),
@@ -214,7 +214,7 @@ export function parseRouteOverrides(text: string | undefined): {
       );
       continue;
     }
-    overrides[m[1] as string] = m[2] as PlacementTarget;
+    overrides[m[1] ?? ''] = m[2] as PlacementTarget;
   }
   return { overrides, problems };
 }

@@ -1,3 +1,4 @@
+import { nth } from '../checked.ts';
 import { NotFoundError } from '../errors.ts';
 import { readAliases } from './repository/aliases.ts';
 import { loadModels, loadVersionDir } from './repository/load.ts';
@@ -79,7 +80,12 @@ export class ModelRegistry {
       return { mv: this.resolve(name, requested), via: 'requested' };
     const entry = this.get(name);
     const { policy } = entry;
-    const find = (v: string) => entry.versions.find((x) => x.version === v) as ModelVersion;
+    // The policy names only versions it was checked against when the aliases were loaded.
+    const find = (v: string) =>
+      nth(
+        entry.versions,
+        entry.versions.findIndex((x) => x.version === v),
+      );
     let via: Picked['via'] = 'live';
     let version = policy.live[0]?.version ?? '';
     if (policy.live.length > 1) {

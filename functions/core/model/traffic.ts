@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { nth } from '../checked.ts';
 import { VERSION } from './manifest.ts';
 
 /**
@@ -99,7 +100,7 @@ export function plainAliases(file: AliasesFile, policy: TrafficPolicy): Record<s
 export function aliasesFileOf(aliases: Readonly<Record<string, string>>, policy: TrafficPolicy): AliasesFile {
   const live =
     policy.live.length === 1
-      ? (policy.live[0]?.version as string)
+      ? nth(policy.live, 0).version
       : Object.fromEntries(policy.live.map((w) => [w.version, w.weight]));
   const { [LIVE]: _primary, ...rest } = aliases;
   return { [LIVE]: live, ...rest };
@@ -198,7 +199,10 @@ export function release(
 export function promote(file: AliasesFile, policy: TrafficPolicy): Transition {
   if (policy.live.length === 2) {
     const stable = typeof file[PREVIOUS] === 'string' ? file[PREVIOUS] : primaryOf(policy);
-    const canary = policy.live.find((w) => w.version !== stable)?.version as string;
+    const canary = nth(
+      policy.live,
+      policy.live.findIndex((w) => w.version !== stable),
+    ).version;
     const next = withoutUndefined({ ...file, [LIVE]: canary, [PREVIOUS]: stable });
     return { ok: true, file: next, summary: `live -> version ${canary} (promoted from canary)` };
   }

@@ -23,7 +23,7 @@ export type CaptureTarget =
 
 export function parseCaptureTarget(value: string): CaptureTarget {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(value);
-  if (m) return { kind: 's3', bucket: m[1] as string, prefix: (m[2] ?? '').replace(/\/+$/, '') };
+  if (m) return { kind: 's3', bucket: m[1] ?? '', prefix: (m[2] ?? '').replace(/\/+$/, '') };
   return { kind: 'dir', path: value };
 }
 

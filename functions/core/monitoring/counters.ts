@@ -1,3 +1,4 @@
+import { nth } from '../checked.ts';
 import type { Feature } from '../model/manifest.ts';
 import type { ModelVersion } from '../model/registry.ts';
 import type { Prediction } from '../protocol/schemas.ts';
@@ -102,7 +103,7 @@ export class VersionTrack {
   }
 
   bucket(start: number, slot: number): Counts {
-    const c = this.ring[slot] as Counts;
+    const c = nth(this.ring, slot);
     if (c.start !== start) {
       c.start = start;
       c.requests = c.instances = c.rejected = c.errors = c.lowConfidence = c.scored = c.scoreSum = 0;
@@ -151,16 +152,16 @@ export function summary(c: Counts, seconds: number) {
 }
 
 export function featureSummary(ft: FeatureTrack, c: Float64Array, o: MonitorOptions) {
-  const n = c[F_N] as number;
+  const n = c[F_N] ?? 0;
   const bins = binsOf(c);
   const binned = sum(bins);
   const p = ft.bins && binned > 0 ? psi(ft.bins.expected, bins) : null;
   return {
     count: n,
-    missingRate: n > 0 ? round((c[F_MISSING] as number) / n) : 0,
+    missingRate: n > 0 ? round((c[F_MISSING] ?? 0) / n) : 0,
     expectedMissingRate: ft.expectedMissing ?? null,
-    outOfRangeRate: n > 0 ? round((c[F_OUT] as number) / n) : 0,
-    beyondTrainingRate: n > 0 ? round((c[F_BEYOND] as number) / n) : 0,
+    outOfRangeRate: n > 0 ? round((c[F_OUT] ?? 0) / n) : 0,
+    beyondTrainingRate: n > 0 ? round((c[F_BEYOND] ?? 0) / n) : 0,
     psi: p === null ? null : round(p),
     ks: ft.bins?.kind === 'numeric' && binned > 0 ? round(ksStatistic(ft.bins.expected, bins)) : null,
     chiSquare:
@@ -192,16 +193,16 @@ export function fractions(counts: ArrayLike<number>): number[] {
 
 export function sum(counts: ArrayLike<number>): number {
   let n = 0;
-  for (let i = 0; i < counts.length; i++) n += counts[i] as number;
+  for (let i = 0; i < counts.length; i++) n += counts[i] ?? 0;
   return n;
 }
 
 export function inc(into: Uint32Array | Float64Array, i: number): void {
-  into[i] = (into[i] as number) + 1;
+  into[i] = (into[i] ?? 0) + 1;
 }
 
 export function addInto(into: Uint32Array | Float64Array, from: ArrayLike<number>): void {
-  for (let i = 0; i < from.length; i++) into[i] = (into[i] as number) + (from[i] as number);
+  for (let i = 0; i < from.length; i++) into[i] = (into[i] ?? 0) + (from[i] ?? 0);
 }
 
 export const round = (v: number) => Number(v.toPrecision(4));

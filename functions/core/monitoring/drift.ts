@@ -59,8 +59,8 @@ export function numericBins(stats: NumericStatsLike): NumericBins {
   const expected = new Array<number>(edges.length + 1);
   let prev = 0;
   for (let i = 0; i < edges.length; i++) {
-    expected[i] = Math.max(0, (cdf[i] as number) - prev);
-    prev = cdf[i] as number;
+    expected[i] = Math.max(0, (cdf[i] ?? 0) - prev);
+    prev = cdf[i] ?? 0;
   }
   expected[edges.length] = Math.max(0, 1 - prev);
   return { kind: 'numeric', edges, expected: normalise(expected) };
@@ -68,7 +68,7 @@ export function numericBins(stats: NumericStatsLike): NumericBins {
 
 export function categoricalBins(stats: CategoricalStatsLike): CategoricalBins {
   const categories = Object.keys(stats.frequencies);
-  const expected = normalise([...categories.map((c) => stats.frequencies[c] as number), 0]);
+  const expected = normalise([...categories.map((c) => stats.frequencies[c] ?? 0), 0]);
   return { kind: 'categorical', categories, expected };
 }
 
@@ -83,7 +83,7 @@ export function numericBinOf(edges: readonly number[], x: number): number {
   let hi = edges.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (x <= (edges[mid] as number)) hi = mid;
+    if (x <= (edges[mid] ?? 0)) hi = mid;
     else lo = mid + 1;
   }
   return lo;
@@ -98,8 +98,8 @@ export function psi(expected: readonly number[], counts: ArrayLike<number>): num
   if (n === 0) return 0;
   let s = 0;
   for (let i = 0; i < expected.length; i++) {
-    const e = Math.max(expected[i] as number, EPSILON);
-    const a = Math.max((counts[i] as number) / n, EPSILON);
+    const e = Math.max(expected[i] ?? 0, EPSILON);
+    const a = Math.max((counts[i] ?? 0) / n, EPSILON);
     s += (a - e) * Math.log(a / e);
   }
   return s;
@@ -116,8 +116,8 @@ export function ksStatistic(expected: readonly number[], counts: ArrayLike<numbe
   let ca = 0;
   let d = 0;
   for (let i = 0; i < expected.length; i++) {
-    ce += expected[i] as number;
-    ca += (counts[i] as number) / n;
+    ce += expected[i] ?? 0;
+    ca += (counts[i] ?? 0) / n;
     d = Math.max(d, Math.abs(ce - ca));
   }
   return d;
@@ -131,8 +131,8 @@ export function chiSquare(
   const n = total(counts);
   let s = 0;
   for (let i = 0; i < expected.length; i++) {
-    const e = Math.max(expected[i] as number, EPSILON) * n;
-    const o = counts[i] as number;
+    const e = Math.max(expected[i] ?? 0, EPSILON) * n;
+    const o = counts[i] ?? 0;
     s += e > 0 ? (o - e) ** 2 / e : 0;
   }
   return { statistic: s, dof: Math.max(1, expected.filter((e) => e > 0).length - 1) };
@@ -140,7 +140,7 @@ export function chiSquare(
 
 function total(counts: ArrayLike<number>): number {
   let n = 0;
-  for (let i = 0; i < counts.length; i++) n += counts[i] as number;
+  for (let i = 0; i < counts.length; i++) n += counts[i] ?? 0;
   return n;
 }
 
@@ -150,8 +150,8 @@ export function binLabels(bins: Bins): string[] {
   const f = (v: number) => String(Number(v.toPrecision(3)));
   const e = bins.edges;
   return e
-    .map((v, i) => (i === 0 ? `<= ${f(v)}` : `${f(e[i - 1] as number)} - ${f(v)}`))
-    .concat(e.length > 0 ? [`> ${f(e[e.length - 1] as number)}`] : ['all']);
+    .map((v, i) => (i === 0 ? `<= ${f(v)}` : `${f(e[i - 1] ?? 0)} - ${f(v)}`))
+    .concat(e.length > 0 ? [`> ${f(e[e.length - 1] ?? 0)}`] : ['all']);
 }
 
 // ---------------------------------------------------------------- latency histogram
@@ -174,7 +174,7 @@ export function latencyQuantile(counts: ArrayLike<number>, q: number): number {
   const rank = Math.max(1, Math.ceil(q * n));
   let seen = 0;
   for (let i = 0; i < counts.length; i++) {
-    seen += counts[i] as number;
+    seen += counts[i] ?? 0;
     if (seen >= rank) {
       if (i === 0) return LATENCY_BASE_MS;
       return LATENCY_BASE_MS * LATENCY_GROWTH ** (i - 0.5);

@@ -91,15 +91,16 @@ function add(m: [number, number, number, number, number], v: number): void {
   if (v > m[4]) m[4] = v;
 }
 
-/** Adds `b` into the running moments `a` (a Float64Array of 5). */
-export function mergeMoments(a: Float64Array, b: InputMoments): void {
-  if (b[0] === 0) return;
+/** Adds `b` into the running moments `a` (each count, sum, sum of squares, min, max). */
+export function mergeMoments(a: Float64Array, b: InputMoments | Float64Array): void {
+  const [n = 0, sum = 0, squares = 0, min = 0, max = 0] = b;
+  if (n === 0) return;
   const empty = a[0] === 0;
-  a[0] = (a[0] as number) + b[0];
-  a[1] = (a[1] as number) + b[1];
-  a[2] = (a[2] as number) + b[2];
-  a[3] = empty ? b[3] : Math.min(a[3] as number, b[3]);
-  a[4] = empty ? b[4] : Math.max(a[4] as number, b[4]);
+  a[0] = (a[0] ?? 0) + n;
+  a[1] = (a[1] ?? 0) + sum;
+  a[2] = (a[2] ?? 0) + squares;
+  a[3] = empty ? min : Math.min(a[3] ?? 0, min);
+  a[4] = empty ? max : Math.max(a[4] ?? 0, max);
 }
 
 export function summarizeMoments(a: ArrayLike<number>): {
@@ -109,16 +110,16 @@ export function summarizeMoments(a: ArrayLike<number>): {
   min: number | null;
   max: number | null;
 } {
-  const n = a[0] as number;
+  const n = a[0] ?? 0;
   if (n === 0) return { count: 0, mean: null, std: null, min: null, max: null };
-  const mean = (a[1] as number) / n;
-  const variance = Math.max(0, (a[2] as number) / n - mean * mean);
+  const mean = (a[1] ?? 0) / n;
+  const variance = Math.max(0, (a[2] ?? 0) / n - mean * mean);
   const r = (v: number) => Math.round(v * 1e6) / 1e6;
   return {
     count: n,
     mean: r(mean),
     std: r(Math.sqrt(variance)),
-    min: r(a[3] as number),
-    max: r(a[4] as number),
+    min: r(a[3] ?? 0),
+    max: r(a[4] ?? 0),
   };
 }

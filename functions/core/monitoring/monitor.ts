@@ -1,3 +1,4 @@
+import { nth } from '../checked.ts';
 import type { ModelVersion } from '../model/registry.ts';
 import type { Prediction } from '../protocol/schemas.ts';
 import {
@@ -7,7 +8,6 @@ import {
   F_MISSING,
   F_N,
   F_OUT,
-  type FeatureTrack,
   inc,
   type Pairing,
   round,
@@ -17,7 +17,7 @@ import {
   VersionTrack,
 } from './counters.ts';
 import { type Bins, chiSquare, ksStatistic, LATENCY_BINS, latencyBinOf, psi } from './drift.ts';
-import { type InputMoments, mergeMoments } from './inputs.ts';
+import { mergeMoments } from './inputs.ts';
 import { countInstances, countPredictions } from './observe.ts';
 import { comparisonReport, versionReport } from './report.ts';
 import type { DriftEvent, MonitoringReport, MonitorOptions, Observation } from './types.ts';
@@ -73,8 +73,8 @@ export class Monitor {
     if (o.predictions) countPredictions(t, o.predictions, b, this.options.lowConfidence);
     if (o.inputs && o.inputs.length === t.inputKeys.length) {
       o.inputs.forEach((m, i) => {
-        mergeMoments(b.inputs[i] as Float64Array, m);
-        mergeMoments(t.total.inputs[i] as Float64Array, m);
+        mergeMoments(nth(b.inputs, i), m);
+        mergeMoments(nth(t.total.inputs, i), m);
       });
     }
   }
@@ -106,8 +106,8 @@ export class Monitor {
     inc(p.shadowLatency, latencyBinOf(r.shadowLatencyMs ?? 0));
     const n = Math.min(r.primary.length, r.shadow.length);
     for (let i = 0; i < n; i++) {
-      const a = r.primary[i] as Prediction;
-      const b = r.shadow[i] as Prediction;
+      const a = nth(r.primary, i);
+      const b = nth(r.shadow, i);
       p.instances++;
       const sa = scoreOf(a);
       const sb = scoreOf(b);
@@ -163,10 +163,10 @@ export class Monitor {
       addInto(sum.latency, c.latency);
       addInto(sum.score, c.score);
       c.features.forEach((f, i) => {
-        addInto(sum.features[i] as Float64Array, f);
+        addInto(nth(sum.features, i), f);
       });
       c.inputs.forEach((f, i) => {
-        mergeMoments(sum.inputs[i] as Float64Array, f as unknown as InputMoments);
+        mergeMoments(nth(sum.inputs, i), f);
       });
     }
     return { ...sum, buckets };
@@ -214,7 +214,7 @@ export class Monitor {
         }
       };
       t.features.forEach((ft, i) => {
-        judge(ft.feature.name, 'feature', ft.bins, binsOf(w.features[i] as Float64Array));
+        judge(ft.feature.name, 'feature', ft.bins, binsOf(nth(w.features, i)));
       });
       judge('score', 'prediction', t.scoreBins, w.score);
     }
@@ -254,17 +254,17 @@ export class Monitor {
     for (const t of this.#tracks.values()) {
       const w = this.#window(t);
       for (let i = 0; i < t.features.length; i++) {
-        const ft = t.features[i] as FeatureTrack;
-        const c = w.features[i] as Float64Array;
-        const n = c[F_N] as number;
+        const ft = nth(t.features, i);
+        const c = nth(w.features, i);
+        const n = c[F_N] ?? 0;
         if (n === 0) continue;
         out.push({
           model: t.mv.name,
           version: t.mv.version,
           feature: ft.feature.name,
           psi: ft.bins ? round(psi(ft.bins.expected, binsOf(c))) : 0,
-          outOfRange: (c[F_OUT] as number) / n,
-          missing: (c[F_MISSING] as number) / n,
+          outOfRange: (c[F_OUT] ?? 0) / n,
+          missing: (c[F_MISSING] ?? 0) / n,
           samples: n,
         });
       }

@@ -1,4 +1,5 @@
 /** What one observation adds to a version's counts: its rows' features, and its scores. */
+import { isRecord, nth } from '../checked.ts';
 import type { Prediction } from '../protocol/schemas.ts';
 import {
   type Counts,
@@ -8,7 +9,6 @@ import {
   F_MISSING,
   F_N,
   F_OUT,
-  type FeatureTrack,
   inc,
   scoreOf,
   type VersionTrack,
@@ -20,13 +20,13 @@ export function countInstances(t: VersionTrack, instances: readonly unknown[], b
   b.instances += instances.length;
   t.total.instances += instances.length;
   for (const raw of instances) {
-    const row = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+    const row = isRecord(raw) ? raw : {};
     for (let i = 0; i < t.features.length; i++) {
-      const ft = t.features[i] as FeatureTrack;
+      const ft = nth(t.features, i);
       const f = ft.feature;
       const v = row[f.name];
-      const bw = b.features[i] as Float64Array;
-      const tw = t.total.features[i] as Float64Array;
+      const bw = nth(b.features, i);
+      const tw = nth(t.total.features, i);
       inc(bw, F_N);
       inc(tw, F_N);
       if (v === undefined || v === null) {

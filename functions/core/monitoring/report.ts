@@ -1,4 +1,5 @@
 /** The monitoring report's parts: one version's window, series, features and score; one shadow pairing. */
+import { nth } from '../checked.ts';
 import {
   type Counts,
   featureSummary,
@@ -39,8 +40,8 @@ export function versionReport(
     features: t.features.map((ft, i) => ({
       name: ft.feature.name,
       type: ft.feature.type,
-      window: featureSummary(ft, w.features[i] as Float64Array, o),
-      total: featureSummary(ft, t.total.features[i] as Float64Array, o),
+      window: featureSummary(ft, nth(w.features, i), o),
+      total: featureSummary(ft, nth(t.total.features, i), o),
     })),
     inputs: t.inputKeys.map((k, i) => {
       const key = k.channel === undefined ? k.name : `${k.name}[${k.channel}]`;
@@ -48,8 +49,8 @@ export function versionReport(
       return {
         name: key,
         kind: k.kind,
-        window: summarizeMoments(w.inputs[i] as Float64Array),
-        total: summarizeMoments(t.total.inputs[i] as Float64Array),
+        window: summarizeMoments(nth(w.inputs, i)),
+        total: summarizeMoments(nth(t.total.inputs, i)),
         training: training ?? null,
       };
     }),

@@ -19,8 +19,8 @@ const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.i
  */
 function arrayInPlace<T>(opts: { min?: number; objects?: boolean; json: Record<string, unknown> }) {
   return z
-    .unknown()
-    .superRefine((v, ctx) => {
+    .custom<T[]>()
+    .superRefine((v: unknown, ctx) => {
       if (!Array.isArray(v)) {
         ctx.addIssue({ code: 'invalid_type', expected: 'array', input: v });
         return;
@@ -36,7 +36,7 @@ function arrayInPlace<T>(opts: { min?: number; objects?: boolean; json: Record<s
         issues++;
       }
     })
-    .meta(opts.json) as unknown as z.ZodType<T[]>;
+    .meta(opts.json);
 }
 
 export const errorResponseSchema = z

@@ -168,7 +168,7 @@ function checkFinite<T extends Float32Array | Float64Array | Uint16Array>(
   path: string,
 ): T {
   for (let i = 0; i < a.length; i++) {
-    const v = a[i] as number;
+    const v = a[i] ?? 0;
     const finite = datatype === 'FP16' ? (v & 0x7c00) !== 0x7c00 : Number.isFinite(v);
     if (!finite) fail(`${path}[${i}]: expected a finite ${datatype} number, got NaN or an infinity`);
   }

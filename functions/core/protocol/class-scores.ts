@@ -52,25 +52,25 @@ export class ClassScores implements ClassView {
     const d = this.data;
     const k = this.k;
     let best = 0;
-    for (let c = 1; c < k; c++) if ((d[i * k + c] as number) > (d[i * k + best] as number)) best = c;
+    for (let c = 1; c < k; c++) if ((d[i * k + c] ?? 0) > (d[i * k + best] ?? 0)) best = c;
     return best;
   }
 
   label(i: number): string {
-    return this.labels[this.labelIndex(i)] as string;
+    return this.labels[this.labelIndex(i)] ?? '';
   }
 
   /** Binary: the positive probability. Multiclass: the probability of the row's label. */
   score(i: number): number {
     if (this.#binary) return (this.k === 2 ? this.data[i * 2 + 1] : this.data[i]) as number;
-    return this.data[i * this.k + this.labelIndex(i)] as number;
+    return this.data[i * this.k + this.labelIndex(i)] ?? 0;
   }
 
   probability(i: number, c: number): number {
     if (this.#binary && this.k === 1) {
-      const pos = this.data[i] as number;
+      const pos = this.data[i] ?? 0;
       return c === 1 ? pos : 1 - pos;
     }
-    return this.data[i * this.k + c] as number;
+    return this.data[i * this.k + c] ?? 0;
   }
 }

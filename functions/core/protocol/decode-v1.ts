@@ -1,8 +1,10 @@
+import { isRecord } from '../checked.ts';
 import { invalid as fail } from '../errors.ts';
 import { imageValue } from '../image/files.ts';
 import type { Feature, TensorSpec } from '../model/manifest.ts';
 import type { HostTensor } from '../ports.ts';
 import { encodeInstances } from '../tensor/features.ts';
+import { hostTensor } from '../tensor/host-tensor.ts';
 import { checkBounds, type ShapeLimits } from '../tensor/shapes.ts';
 import { DATATYPE_TO_TYPE, flattenData, product, toTypedArray } from '../tensor/tensors.ts';
 import type { TextInput } from '../text/load.ts';
@@ -95,16 +97,15 @@ export function stackTensorInstances(
       for (let k = 0; k < per; k++) values.push(flat[k]);
     });
     const data = toTypedArray(values, spec.datatype, `instances[*].${spec.name} (flattened)`);
-    feeds[spec.name] = { type: DATATYPE_TO_TYPE[spec.datatype], data, dims: [instances.length, ...dims] };
+    feeds[spec.name] = hostTensor(DATATYPE_TO_TYPE[spec.datatype], data, [instances.length, ...dims]);
   }
   return feeds;
 }
 
 /** A v1 instance as the object a processor receives. */
 export function asInstance(inst: unknown, i: number): Record<string, unknown> {
-  if (inst === null || typeof inst !== 'object' || Array.isArray(inst))
-    fail(`instances[${i}]: must be an object`);
-  return inst as Record<string, unknown>;
+  if (!isRecord(inst)) fail(`instances[${i}]: must be an object`);
+  return inst;
 }
 
 function lengthAtDepth(value: unknown, depth: number): number {

@@ -1,7 +1,9 @@
+import { nth } from '../checked.ts';
 import { invalid as fail } from '../errors.ts';
 import { fromBase64 } from '../image/files.ts';
 import type { Datatype, Feature, Manifest, TensorSpec } from '../model/manifest.ts';
 import type { HostTensor } from '../ports.ts';
+import { hostTensor } from '../tensor/host-tensor.ts';
 import { checkBounds, checkShape, type ShapeLimits } from '../tensor/shapes.ts';
 import { DATATYPE_TO_TYPE, flattenData, product, tensorToJson, toTypedArray } from '../tensor/tensors.ts';
 import type { TextInput } from '../text/load.ts';
@@ -85,7 +87,7 @@ export function asJsonRequest(req: InferRequest, m: Manifest): InferRequest {
 function valuesOf(input: InferInput, datatype: Datatype, at: string): unknown[] {
   if (!input.raw) return flattenData(input.data, input.shape, `${at}.data`);
   const data = decodeBinaryTensor(input.raw, datatype, input.shape, `${at}.data`);
-  return tensorToJson({ type: DATATYPE_TO_TYPE[datatype], data, dims: input.shape });
+  return tensorToJson(hostTensor(DATATYPE_TO_TYPE[datatype], data, input.shape));
 }
 
 /** v2 for tabular models: one input per feature column, shape [N] or [N, 1]. */
@@ -142,7 +144,7 @@ export function tensorFeeds(
   const field = text?.spec.field;
   const textAt = field === undefined ? -1 : req.inputs.findIndex((x) => x.name === field);
   if (text && textAt >= 0) {
-    const input = req.inputs[textAt] as InferInput;
+    const input = nth(req.inputs, textAt);
     const at = `inputs[${textAt}]`;
     if (req.inputs.length > 1)
       fail(
@@ -180,13 +182,13 @@ export function tensorFeeds(
       fail(`${at}.datatype: is ${input.datatype}, but input '${spec.name}' expects ${spec.datatype}${also}`);
     }
     checkShape(input.shape, spec, `${at}.shape`, limits);
-    feeds[spec.name] = {
-      type: DATATYPE_TO_TYPE[spec.datatype],
-      data: input.raw
+    feeds[spec.name] = hostTensor(
+      DATATYPE_TO_TYPE[spec.datatype],
+      input.raw
         ? decodeBinaryTensor(input.raw, spec.datatype, input.shape, `${at}.data`)
         : toTypedArray(flattenData(input.data, input.shape, `${at}.data`), spec.datatype, `${at}.data`),
-      dims: input.shape,
-    };
+      input.shape,
+    );
   });
   const missing = specs.filter((s) => !feeds[s.name]).map((s) => s.name);
   if (missing.length > 0) fail(`missing input(s) ${missing.map((x) => `'${x}'`).join(', ')}`);

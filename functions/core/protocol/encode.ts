@@ -8,7 +8,7 @@ import type { InferOutput, Prediction } from './schemas.ts';
 
 /** Encode: a graph's outputs, post-processed, as v1 predictions or v2 outputs, as the manifest maps them. */
 export function outputNames(m: Manifest): string[] {
-  return m.task === 'tensor' ? (m.outputs.tensors ?? []).map((t) => t.name) : [m.outputs.tensor as string];
+  return m.task === 'tensor' ? (m.outputs.tensors ?? []).map((t) => t.name) : [m.outputs.tensor];
 }
 
 function requireOutput(out: Record<string, HostTensor>, name: string): HostTensor {
@@ -51,7 +51,7 @@ export function toPredictions(m: Manifest, out: Record<string, HostTensor>, n: n
     }
     return preds;
   }
-  const t = requireOutput(out, m.outputs.tensor as string);
+  const t = requireOutput(out, m.outputs.tensor);
   const d = numbersOf(t);
   if (m.task === 'embedding') {
     const dim = t.dims[1] ?? 0;
@@ -61,7 +61,7 @@ export function toPredictions(m: Manifest, out: Record<string, HostTensor>, n: n
   const k = columns(m, t, n);
   if (m.task === 'regression') {
     for (let i = 0; i < n; i++)
-      preds[i] = { value: k === 1 ? (d[i] as number) : Array.from(d.subarray(i * k, (i + 1) * k)) };
+      preds[i] = { value: k === 1 ? (d[i] ?? 0) : Array.from(d.subarray(i * k, (i + 1) * k)) };
     return preds;
   }
   const cs = new ClassScores(m, d, n, k);
@@ -70,7 +70,7 @@ export function toPredictions(m: Manifest, out: Record<string, HostTensor>, n: n
   const top = m.task === 'multiclass-classification' ? m.outputs.topK : undefined;
   for (let i = 0; i < n; i++) {
     const probabilities: Record<string, number> = {};
-    for (let c = 0; c < width; c++) probabilities[labels[c] as string] = cs.probability(i, c);
+    for (let c = 0; c < width; c++) probabilities[labels[c] ?? ''] = cs.probability(i, c);
     const p: Prediction = { label: cs.label(i), score: cs.score(i), probabilities };
     if (top) p.top = topK(d.subarray(i * k, (i + 1) * k), labels, top);
     preds[i] = p;
@@ -83,7 +83,7 @@ export function toMatrixScores(m: Manifest, out: Record<string, HostTensor>, n: 
   const predictions = () => toPredictions(m, out, n);
   if (m.task !== 'binary-classification' && m.task !== 'multiclass-classification')
     return { rows: n, predictions };
-  const t = requireOutput(out, m.outputs.tensor as string);
+  const t = requireOutput(out, m.outputs.tensor);
   return { rows: n, classes: new ClassScores(m, numbersOf(t), n, columns(m, t, n)), predictions };
 }
 
@@ -94,7 +94,7 @@ export function toV2Outputs(m: Manifest, out: Record<string, HostTensor>, n: num
       return { name: s.name, datatype: TYPE_TO_DATATYPE[t.type], shape: [...t.dims], data: tensorToJson(t) };
     });
   }
-  const t = requireOutput(out, m.outputs.tensor as string);
+  const t = requireOutput(out, m.outputs.tensor);
   if (m.task === 'embedding') {
     return [{ name: 'embedding', datatype: 'FP32', shape: [...t.dims], data: tensorToJson(t) }];
   }

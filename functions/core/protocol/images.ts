@@ -5,8 +5,9 @@ import { imageFormat } from '../image/format.ts';
 import { imageDims } from '../image/tensor.ts';
 import type { ImageSpec, TensorSpec } from '../model/manifest.ts';
 import type { HostTensor } from '../ports.ts';
+import { hostTensor } from '../tensor/host-tensor.ts';
 import { checkBounds, type ShapeLimits } from '../tensor/shapes.ts';
-import { DATATYPE_TO_TYPE } from '../tensor/tensors.ts';
+import { DATATYPE_TO_TYPE, toTypedArray } from '../tensor/tensors.ts';
 
 /**
  * Pixels one request may ask to decode, over all its files for one image input: four images at
@@ -63,10 +64,15 @@ export function imageFeed(
       `${at(0)}: the ${files.length} images declare ${(total / 1e6).toFixed(1)} MP in all; one request may decode ${MAX_REQUEST_PIXELS / 1e6} MP. Send fewer or smaller images per request, or use batch scoring`,
     );
   }
-  return {
-    type: DATATYPE_TO_TYPE[spec.datatype],
-    data: new Float32Array(0),
-    dims: [files.length, c, h, w],
-    pending: { spec, files, at: files.map((_, i) => at(i)) },
-  };
+  // No data until the files are decoded: an empty array of the input's own element type.
+  return hostTensor(
+    DATATYPE_TO_TYPE[spec.datatype],
+    toTypedArray([], spec.datatype, spec.name),
+    [files.length, c, h, w],
+    {
+      spec,
+      files,
+      at: files.map((_, i) => at(i)),
+    },
+  );
 }

@@ -15,8 +15,8 @@ export const MAX_JSON_DEPTH = 64;
  */
 export function checkJsonDepth(value: unknown, limit = MAX_JSON_DEPTH): void {
   const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop() as [unknown, number];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [v, depth] = top;
     if (v === null || typeof v !== 'object') continue;
     if (depth > limit) {
       invalid(

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import type * as z from 'zod';
-import { ModelPackageError } from '../errors.ts';
+import { ModelPackageError, messageOf } from '../errors.ts';
 import { inlineImageWork } from '../image/work.ts';
 import { relPath as rel } from '../model/paths.ts';
 import type { ModelVersion } from '../model/registry.ts';
@@ -89,7 +89,7 @@ export class PreparedVersions {
         await this.use(mv, async () => undefined);
       } catch (err) {
         if (err instanceof ModelPackageError) problems.push(...err.details);
-        else problems.push(`${rel(mv.modelPath)}: ONNX Runtime could not load it: ${(err as Error).message}`);
+        else problems.push(`${rel(mv.modelPath)}: ONNX Runtime could not load it: ${messageOf(err)}`);
       }
     }
     if (problems.length > 0) throw new ModelPackageError(problems);

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { nth } from '../checked.ts';
 import { ValidationError } from '../errors.ts';
 import type { Feature } from '../model/manifest.ts';
 import { formatIssues } from '../protocol/issues.ts';
@@ -79,7 +80,7 @@ export function encodeInstances(
   const width = features.length;
   const out = new Float32Array(rows.length * width);
   const write = rowEncoder(features);
-  for (let r = 0; r < rows.length; r++) write(rows[r] as Record<string, unknown>, out, r * width);
+  for (let r = 0; r < rows.length; r++) write(nth(rows, r), out, r * width);
   return out;
 }
 
@@ -90,8 +91,8 @@ export function rowEncoder(features: readonly Feature[]): RowEncoder {
   const encoders = encodersFor(features);
   return (row, out, at) => {
     for (let c = 0; c < features.length; c++) {
-      const f = features[c] as Feature;
-      out[at + c] = (encoders[c] as (v: unknown) => number)(row[f.name] ?? f.default);
+      const f = nth(features, c);
+      out[at + c] = nth(encoders, c)(row[f.name] ?? f.default);
     }
   };
 }

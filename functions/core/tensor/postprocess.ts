@@ -40,10 +40,10 @@ export function softmaxRows(t: HostTensor): HostTensor {
   const out = new Float32Array(d.length);
   for (let r = 0; r < d.length; r += k) {
     let max = Number.NEGATIVE_INFINITY;
-    for (let c = 0; c < k; c++) max = Math.max(max, d[r + c] as number);
+    for (let c = 0; c < k; c++) max = Math.max(max, d[r + c] ?? 0);
     let sum = 0;
-    for (let c = 0; c < k; c++) sum += Math.exp((d[r + c] as number) - max);
-    for (let c = 0; c < k; c++) out[r + c] = Math.exp((d[r + c] as number) - max) / sum;
+    for (let c = 0; c < k; c++) sum += Math.exp((d[r + c] ?? 0) - max);
+    for (let c = 0; c < k; c++) out[r + c] = Math.exp((d[r + c] ?? 0) - max) / sum;
   }
   return { type: 'float32', data: out, dims: t.dims };
 }
@@ -76,18 +76,18 @@ export function pool(
     out = new Float32Array(N * D);
     for (let i = 0; i < N; i++) {
       if (pooling === 'cls') {
-        for (let k = 0; k < D; k++) out[i * D + k] = d[i * L * D + k] as number;
+        for (let k = 0; k < D; k++) out[i * D + k] = d[i * L * D + k] ?? 0;
         continue;
       }
       let count = 0;
       const sum = new Float64Array(D);
       for (let j = 0; j < L; j++) {
-        const w = keep ? (keep[i * L + j] as number) : 1;
+        const w = keep ? (keep[i * L + j] ?? 0) : 1;
         if (w === 0) continue;
         count += w;
-        for (let k = 0; k < D; k++) sum[k] = (sum[k] as number) + w * (d[(i * L + j) * D + k] as number);
+        for (let k = 0; k < D; k++) sum[k] = (sum[k] ?? 0) + w * (d[(i * L + j) * D + k] ?? 0);
       }
-      for (let k = 0; k < D; k++) out[i * D + k] = count > 0 ? (sum[k] as number) / count : 0;
+      for (let k = 0; k < D; k++) out[i * D + k] = count > 0 ? (sum[k] ?? 0) / count : 0;
     }
   } else if (t.dims.length === 2) {
     [n, dim] = t.dims as [number, number];
@@ -100,9 +100,9 @@ export function pool(
   if (normalize) {
     for (let i = 0; i < n; i++) {
       let norm = 0;
-      for (let k = 0; k < dim; k++) norm += (out[i * dim + k] as number) ** 2;
+      for (let k = 0; k < dim; k++) norm += (out[i * dim + k] ?? 0) ** 2;
       norm = Math.sqrt(norm);
-      if (norm > 0) for (let k = 0; k < dim; k++) out[i * dim + k] = (out[i * dim + k] as number) / norm;
+      if (norm > 0) for (let k = 0; k < dim; k++) out[i * dim + k] = (out[i * dim + k] ?? 0) / norm;
     }
   }
   return { type: 'float32', data: out, dims: [n, dim] };
@@ -114,7 +114,7 @@ export function topK(
   labels: readonly string[],
   k: number,
 ): { label: string; score: number }[] {
-  return Array.from(probabilities, (score, c) => ({ label: labels[c] as string, score }))
+  return Array.from(probabilities, (score, c) => ({ label: labels[c] ?? '', score }))
     .sort((a, b) => b.score - a.score)
     .slice(0, k);
 }

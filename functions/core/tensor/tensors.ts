@@ -18,9 +18,21 @@ export const DATATYPE_TO_TYPE: Readonly<Record<Datatype, TensorType>> = {
   FP64: 'float64',
   BYTES: 'string',
 };
-export const TYPE_TO_DATATYPE: Readonly<Record<TensorType, Datatype>> = Object.fromEntries(
-  Object.entries(DATATYPE_TO_TYPE).map(([d, t]) => [t, d]),
-) as Record<TensorType, Datatype>;
+export const TYPE_TO_DATATYPE: Readonly<Record<TensorType, Datatype>> = {
+  bool: 'BOOL',
+  uint8: 'UINT8',
+  int8: 'INT8',
+  uint16: 'UINT16',
+  int16: 'INT16',
+  uint32: 'UINT32',
+  int32: 'INT32',
+  uint64: 'UINT64',
+  int64: 'INT64',
+  float16: 'FP16',
+  float32: 'FP32',
+  float64: 'FP64',
+  string: 'BYTES',
+};
 
 const FP32_MAX = 3.4028234663852886e38;
 const FP16_MAX = 65504;
@@ -51,7 +63,7 @@ function float16Array(): Float16ArrayCtor {
 /** Numbers to FP16 bits, rounded as IEEE 754 half precision (NaN stays NaN). */
 export function float16Bits(values: ArrayLike<number>): Uint16Array {
   const half = new (float16Array())(values.length);
-  for (let i = 0; i < values.length; i++) half[i] = values[i] as number;
+  for (let i = 0; i < values.length; i++) half[i] = values[i] ?? 0;
   return new Uint16Array(half.buffer);
 }
 
@@ -202,10 +214,10 @@ export function tensorToJson(t: HostTensor): (number | boolean | string)[] {
   switch (t.type) {
     case 'int64':
     case 'uint64': {
-      const d = t.data as BigInt64Array | BigUint64Array;
+      const d = t.data;
       const out = new Array<number | string>(d.length);
       for (let i = 0; i < d.length; i++) {
-        const v = d[i] as bigint;
+        const v = d[i] ?? 0n;
         out[i] =
           v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
             ? Number(v)
@@ -214,13 +226,13 @@ export function tensorToJson(t: HostTensor): (number | boolean | string)[] {
       return out;
     }
     case 'bool':
-      return Array.from(t.data as Uint8Array, (v) => v !== 0);
+      return Array.from(t.data, (v) => v !== 0);
     case 'float16':
-      return float16ToNumbers(t.data as Uint16Array);
+      return float16ToNumbers(t.data);
     case 'string':
-      return (t.data as string[]).slice();
+      return t.data.slice();
     default:
-      return Array.from(t.data as ArrayLike<number>);
+      return Array.from(t.data);
   }
 }
 
@@ -229,11 +241,11 @@ export type NumericData = Exclude<TensorData, string[] | BigInt64Array | BigUint
 
 /** A numeric tensor's values as numbers (FP16 bits decoded), for scores and probabilities. */
 export function numbersOf(t: HostTensor): NumericData {
-  if (t.type === 'float16') return Float64Array.from(float16ToNumbers(t.data as Uint16Array));
+  if (t.type === 'float16') return Float64Array.from(float16ToNumbers(t.data));
   if (t.type === 'string' || t.type === 'int64' || t.type === 'uint64') {
     throw new Error(`Output of type ${t.type} is not a numeric score tensor.`);
   }
-  return t.data as NumericData;
+  return t.data;
 }
 
 /** Reshapes flat data into nested arrays following `dims`. */

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ModelPackageError } from '../errors.ts';
+import { ModelPackageError, messageOf } from '../errors.ts';
 import type { TextSpec } from '../model/manifest.ts';
 import { relPath as rel } from '../model/paths.ts';
 import type { ModelVersion } from '../model/registry.ts';
@@ -23,7 +23,7 @@ export async function loadTokenizer(mv: ModelVersion, spec: TextSpec): Promise<T
     json = await readPackageJson(path, MAX_TOKENIZER_BYTES);
   } catch (err) {
     throw new ModelPackageError([
-      `${where}: inputs.text.tokenizer cannot be read: ${(err as Error).message}. Put the model's tokenizer.json beside model.json`,
+      `${where}: inputs.text.tokenizer cannot be read: ${messageOf(err)}. Put the model's tokenizer.json beside model.json`,
     ]);
   }
   return { spec, tokenizer: await TextTokenizer.load(json, spec, where) };

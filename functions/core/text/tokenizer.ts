@@ -1,7 +1,8 @@
 import type { Tokenizer } from '@huggingface/tokenizers';
-import { invalid as fail, ModelPackageError } from '../errors.ts';
+import { invalid as fail, fieldOf, ModelPackageError, messageOf } from '../errors.ts';
 import type { Datatype, TensorSpec, TextSpec } from '../model/manifest.ts';
 import type { HostTensor } from '../ports.ts';
+import { hostTensor } from '../tensor/host-tensor.ts';
 import { DATATYPE_TO_TYPE } from '../tensor/tensors.ts';
 
 /**
@@ -60,7 +61,7 @@ export class TextTokenizer {
       tokenizer = new Tokenizer(tokenizerJson as object, {});
     } catch (err) {
       throw new ModelPackageError([
-        `${where}: not a tokenizer.json the tokenizers library can load: ${(err as Error).message}`,
+        `${where}: not a tokenizer.json the tokenizers library can load: ${messageOf(err)}`,
       ]);
     }
     return new TextTokenizer(tokenizer, tokenizerJson, spec, where);
@@ -69,7 +70,7 @@ export class TextTokenizer {
   private constructor(tokenizer: Tokenizer, tokenizerJson: unknown, spec: TextSpec, where: string) {
     this.#spec = spec;
     this.#tokenizer = tokenizer;
-    const fromFile = (tokenizerJson as { padding?: { pad_id?: unknown } | null }).padding?.pad_id;
+    const fromFile = fieldOf(fieldOf(tokenizerJson, 'padding'), 'pad_id');
     const pad =
       spec.padId ??
       (typeof fromFile === 'number' ? fromFile : undefined) ??
@@ -120,13 +121,12 @@ export class TextTokenizer {
       encoded.forEach((e, i) => {
         const row = role === 'ids' ? e.ids : role === 'mask' ? e.mask : e.typeIds;
         const pad = role === 'ids' ? this.#padId : 0;
-        for (let k = 0; k < width; k++) values[i * width + k] = k < row.length ? (row[k] as number) : pad;
+        for (let k = 0; k < width; k++) values[i * width + k] = k < row.length ? (row[k] ?? 0) : pad;
       });
-      feeds[spec.name] = {
-        type: DATATYPE_TO_TYPE[spec.datatype],
-        data: typed(values, spec.datatype),
-        dims: [n, width],
-      };
+      feeds[spec.name] = hostTensor(DATATYPE_TO_TYPE[spec.datatype], typed(values, spec.datatype), [
+        n,
+        width,
+      ]);
     }
     return feeds;
   }

@@ -60,8 +60,8 @@ export const tensorSpecSchema = z.strictObject({
   description: z.string().optional(),
 });
 export type TensorSpec = z.infer<typeof tensorSpecSchema> & {
-  readonly image?: ImageSpec;
-  readonly tokens?: 'ids' | 'mask' | 'type_ids';
+  readonly image?: ImageSpec | undefined;
+  readonly tokens?: 'ids' | 'mask' | 'type_ids' | undefined;
 };
 
 /** Image pre-processing for one input: what a PNG or JPEG becomes before the model sees it. */

@@ -7,13 +7,13 @@
  */
 import * as z from 'zod';
 import { checkFeatures, checkTensors, checkText } from './input-checks.ts';
-import { inputsSchema } from './inputs.ts';
-import { MODEL_NAME, TASKS, VERSION } from './names.ts';
-import { outputsSchema } from './outputs.ts';
+import { inputsSchema, type TensorSpec } from './inputs.ts';
+import { MODEL_NAME, TASKS, type Task, VERSION } from './names.ts';
+import { type Outputs, outputsSchema } from './outputs.ts';
 import { lineageSchema, trainingStatsSchema } from './stats.ts';
 import { targetSchema } from './target.ts';
 
-export const manifestSchema = z
+const manifestFields = z
   .strictObject({
     $schema: z.string().optional(),
     name: z
@@ -137,7 +137,36 @@ export const manifestSchema = z
     }
   });
 
-export type Manifest = z.infer<typeof manifestSchema>;
+type Parsed = z.output<typeof manifestFields>;
+
+/** A scoring task's manifest: one output tensor holds its scores or values. */
+export type ScoringManifest = Omit<Parsed, 'task' | 'outputs'> & {
+  readonly task: Exclude<Task, 'tensor'>;
+  outputs: Outputs & { readonly tensor: string };
+};
+
+/** Task "tensor": the named outputs are returned as they are. */
+export type TensorManifest = Omit<Parsed, 'task' | 'outputs'> & {
+  readonly task: 'tensor';
+  outputs: Outputs & { readonly tensors: TensorSpec[] };
+};
+
+/** A manifest, discriminated by task: a scoring task has `outputs.tensor`, task "tensor" `outputs.tensors`. */
+export type Manifest = ScoringManifest | TensorManifest;
+
+/** The checked manifest as its task's type (the checks above guarantee the output it needs). */
+function byTask(m: Parsed, ctx: z.RefinementCtx): Manifest {
+  const { task, outputs } = m;
+  if (task === 'tensor') {
+    if (outputs.tensors) return { ...m, task, outputs: { ...outputs, tensors: outputs.tensors } };
+  } else if (outputs.tensor !== undefined) {
+    return { ...m, task, outputs: { ...outputs, tensor: outputs.tensor } };
+  }
+  ctx.addIssue({ code: 'custom', path: ['outputs'], message: `task "${task}" is missing its output` });
+  return z.NEVER;
+}
+
+export const manifestSchema = manifestFields.transform(byTask);
 
 /** Alias name -> one version. `aliases.json` itself may also hold a weighted split (core/traffic.ts). */
 export type Aliases = Record<string, string>;

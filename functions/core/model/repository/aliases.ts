@@ -1,6 +1,8 @@
 /** A model's aliases.json: read, checked against the versions present, turned into its policy. */
+
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { codeOf, messageOf } from '../../errors.ts';
 import { formatIssues } from '../../protocol/issues.ts';
 import type { Aliases } from '../manifest.ts';
 import { relPath as rel } from '../paths.ts';
@@ -45,13 +47,13 @@ export async function loadAliases(
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    if (codeOf(err) === 'ENOENT') {
       // No aliases file: `live` follows the newest version, the least surprising default.
       if (!latest) return undefined;
       const policy = policyOf({}, latest);
       return { aliases: plainAliases({}, policy), policy };
     }
-    problems.push(`${rel(path)}: not valid JSON (${(err as Error).message}); expected e.g. {"live": "1"}`);
+    problems.push(`${rel(path)}: not valid JSON (${messageOf(err)}); expected e.g. {"live": "1"}`);
     return undefined;
   }
   const parsed = aliasesFileSchema.safeParse(raw, { reportInput: true });

@@ -2,7 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ModelPackageError } from '../../errors.ts';
+import { ModelPackageError, messageOf } from '../../errors.ts';
 import { hashMismatch } from '../package-checks.ts';
 import { relPath as rel } from '../paths.ts';
 import type { ModelVersion } from '../types.ts';
@@ -26,7 +26,7 @@ export async function importProcessor(mv: ModelVersion, file: string): Promise<R
   try {
     return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (err) {
-    throw new ModelPackageError([`${rel(path)}: could not be loaded: ${(err as Error).message}`]);
+    throw new ModelPackageError([`${rel(path)}: could not be loaded: ${messageOf(err)}`]);
   }
 }
 

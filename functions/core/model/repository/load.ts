@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModelPackageError } from '../../errors.ts';
+import { codeOf, ModelPackageError } from '../../errors.ts';
 import { MODEL_NAME, VERSION } from '../manifest.ts';
 import { checkFallbacks } from '../package-checks.ts';
 import { relPath as rel } from '../paths.ts';
@@ -28,7 +28,7 @@ export async function loadModels(root: string, opts: LoadOptions = {}): Promise<
       .sort();
   } catch (err) {
     throw new ModelPackageError([
-      `${rel(root)}: cannot read the models directory (${(err as NodeJS.ErrnoException).code ?? err}). Set MODELS_DIR to the folder that holds <name>/<version>/model.json.`,
+      `${rel(root)}: cannot read the models directory (${codeOf(err) ?? err}). Set MODELS_DIR to the folder that holds <name>/<version>/model.json.`,
     ]);
   }
   if (opts.only) {

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { messageOf } from '../../errors.ts';
 import { formatIssues } from '../../protocol/issues.ts';
 import { manifestSchema } from '../manifest.ts';
 import { hardwareProblems, hashMismatch } from '../package-checks.ts';
@@ -188,7 +189,7 @@ export async function readJson(
   try {
     return JSON.parse(text);
   } catch (err) {
-    problems.push(`${rel(path)}: not valid JSON: ${(err as Error).message}`);
+    problems.push(`${rel(path)}: not valid JSON: ${messageOf(err)}`);
     return undefined;
   }
 }

@@ -5,6 +5,7 @@ import { DATATYPES } from '#core/model/manifest.ts';
 import { binaryHeaderLength, decodeBinaryTensor, sliceBinaryInputs } from '#core/protocol/binary.ts';
 import { binaryOutputNames, encodeBinaryOutputs, encodeBinaryTensor } from '#core/protocol/binary-outputs.ts';
 import type { InferRequest } from '#core/protocol/schemas.ts';
+import { hostTensor } from '#core/tensor/host-tensor.ts';
 import { DATATYPE_TO_TYPE, tensorToJson, toTypedArray } from '#core/tensor/tensors.ts';
 import { EDGES } from '../../../support/datatype-samples.ts';
 
@@ -97,10 +98,7 @@ describe('binary tensor data: elements', () => {
       const shifted = new Uint8Array(bytes.length + 1);
       shifted.set(bytes, 1);
       const back = decodeBinaryTensor(shifted.subarray(1), d, [EDGES[d].length], 'inputs[0].data');
-      assert.deepEqual(
-        tensorToJson({ type: DATATYPE_TO_TYPE[d], data: back, dims: [EDGES[d].length] }),
-        EDGES[d],
-      );
+      assert.deepEqual(tensorToJson(hostTensor(DATATYPE_TO_TYPE[d], back, [EDGES[d].length])), EDGES[d]);
     });
   }
 

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ValidationError } from '#core/errors.ts';
 import { DATATYPES, type Datatype } from '#core/model/manifest.ts';
 import type { HostTensor } from '#core/ports.ts';
+import { hostTensor } from '#core/tensor/host-tensor.ts';
 import { checkBounds, DEFAULT_SHAPE_LIMITS } from '#core/tensor/shapes.ts';
 import { DATATYPE_TO_TYPE, TYPE_TO_DATATYPE, tensorToJson, toTypedArray } from '#core/tensor/tensors.ts';
 import { EDGES } from '../../../support/datatype-samples.ts';
@@ -35,7 +36,7 @@ describe('tensor datatypes', () => {
   for (const d of DATATYPES) {
     it(`keeps ${d} values at the edges of its range unchanged from JSON to the engine and back`, () => {
       const data = toTypedArray(EDGES[d], d, 'inputs[0].data');
-      const t: HostTensor = { type: DATATYPE_TO_TYPE[d], data, dims: [EDGES[d].length] };
+      const t: HostTensor = hostTensor(DATATYPE_TO_TYPE[d], data, [EDGES[d].length]);
       // 64-bit integers beyond 2^53 travel as decimal strings, both ways.
       assert.deepEqual(tensorToJson(t), EDGES[d]);
     });
