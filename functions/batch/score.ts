@@ -5,7 +5,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { BatchDeps } from '#core/batch/deps.ts';
+import type { ScoreDeps } from '#core/batch/deps.ts';
 import { CHUNKS_IN_FLIGHT, inFlight } from '#core/batch/in-flight.ts';
 import { chunkMessageSchema } from '#core/batch/job.ts';
 import { processChunk } from '#core/batch/score-step.ts';
@@ -22,7 +22,7 @@ import { logger, metrics, tracer } from '#runtime/observability.ts';
  * job and chunk themselves, since two records share the logger.
  */
 
-export function createScoreHandler(deps: BatchDeps) {
+export function createScoreHandler(deps: ScoreDeps) {
   const processor = new BatchProcessor(EventType.SQS);
   const slot = inFlight(CHUNKS_IN_FLIGHT);
 

@@ -1,6 +1,6 @@
 import { S3ObjectStore, s3Client } from '#adapters/s3.ts';
 import { SqsQueue, sqsClient } from '#adapters/sqs.ts';
-import type { BatchDeps, Log } from '#core/batch/deps.ts';
+import type { BatchDeps, Log, ScoreDeps } from '#core/batch/deps.ts';
 import { decode } from '#core/protocol/codec.ts';
 import { batchSettings, type Config } from './config.ts';
 import { logger } from './observability.ts';
@@ -19,8 +19,16 @@ const log: Log = {
  */
 export async function batchDeps(
   config: Config,
+  opts: { scoring: true },
+): Promise<ScoreDeps & { s3: S3ObjectStore }>;
+export async function batchDeps(
+  config: Config,
+  opts: { scoring: false },
+): Promise<BatchDeps & { s3: S3ObjectStore }>;
+export async function batchDeps(
+  config: Config,
   opts: { scoring: boolean },
-): Promise<BatchDeps & { s3: S3ObjectStore }> {
+): Promise<(BatchDeps | ScoreDeps) & { s3: S3ObjectStore }> {
   const settings = batchSettings(config);
   const s3 = new S3ObjectStore(s3Client(config.AWS_ENDPOINT_URL));
   const queue = new SqsQueue(sqsClient(config.AWS_ENDPOINT_URL));

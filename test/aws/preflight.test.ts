@@ -3,7 +3,7 @@
  * parameter cdk bootstrap writes). moto 5.2.1 answers SSM, but Lambda's GetAccountSettings is a
  * 404 and Service Quotas has no lambda or sagemaker: those checks must say "unknown" and why,
  * never pass. What the quota checks do with real answers is tested on recorded responses
- * (test/unit/cli/preflight.test.ts).
+ * (test/infra/preflight.test.ts).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

@@ -4,8 +4,6 @@ import type { MatrixScores } from '../protocol/class-scores.ts';
 import type { Prediction } from '../protocol/schemas.ts';
 import type { Owner } from './owner.ts';
 
-/** What every batch step is given: storage, the queue, the registry, settings and a log. */
-
 export interface BatchSettings {
   readonly inputBucket: string;
   readonly outputBucket: string;
@@ -23,6 +21,7 @@ export interface Log {
   error(message: string, extra?: Record<string, unknown>): void;
 }
 
+/** What every batch step is given: storage, the queue, the registry, settings and a log. */
 export interface BatchDeps {
   readonly store: ObjectStore;
   readonly queue: MessageQueue;
@@ -30,8 +29,12 @@ export interface BatchDeps {
   readonly settings: BatchSettings;
   readonly log: Log;
   readonly now?: () => Date;
+}
+
+/** What the score step needs beyond the others: a scorer, its fast path, and a row counter. */
+export interface ScoreDeps extends BatchDeps {
   /** Scores validated instances of a model version (the scoring core, or a remote endpoint). */
-  readonly predict?: (
+  readonly predict: (
     mv: ModelVersion,
     instances: readonly Record<string, unknown>[],
   ) => Promise<readonly Prediction[]>;

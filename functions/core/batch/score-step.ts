@@ -2,7 +2,7 @@ import { EndpointError } from '../endpoint/faults.ts';
 import { messageOf, NotFoundError, PreconditionFailedError, ValidationError } from '../errors.ts';
 import { asciiJson, asciiText } from './ascii-json.ts';
 import { ChunkMismatchError, scoreChunk } from './chunk.ts';
-import { type BatchDeps, JSON_TYPE, now } from './deps.ts';
+import { type BatchDeps, JSON_TYPE, now, type ScoreDeps } from './deps.ts';
 import { type ChunkMessage, keys } from './job.ts';
 import type { ChunkFailure } from './job-record.ts';
 import { finaliseIfComplete } from './job-store.ts';
@@ -31,7 +31,7 @@ function isPermanent(err: unknown): boolean {
  * reason, sent to the dead-letter queue, and counted in the job's summary.
  */
 export async function processChunk(
-  d: BatchDeps,
+  d: ScoreDeps,
   msg: ChunkMessage,
   receiveCount: number,
 ): Promise<ChunkOutcome> {
@@ -64,7 +64,6 @@ export async function processChunk(
       ifMatch: msg.etag,
     });
     const predict = d.predict;
-    if (!predict) throw new Error('BatchDeps.predict is not set; the score function needs a scorer');
     const matrix = d.matrixScorer?.(mv);
     const encoder = matrix
       ? createTabularEncoder(mv.manifest, msg.format, {

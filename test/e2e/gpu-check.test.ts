@@ -15,8 +15,8 @@ import {
   findGpu,
   type GpuReport,
   maxAbsDiff,
-} from '../../../scripts/lib/gpu-check.ts';
-import { copyModels, editJson, run } from '../../helpers.ts';
+} from '../../scripts/lib/gpu-check.ts';
+import { copyModels, editJson, run } from '../helpers.ts';
 
 let models: string;
 let modelDir: string;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { run } from '../../helpers.ts';
+import { run } from '../helpers.ts';
 
 describe('scripts/train-models.ts', () => {
   it('reproduces every shipped model, manifest and fixture byte for byte', async () => {

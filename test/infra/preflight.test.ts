@@ -16,9 +16,9 @@ import {
 } from '@aws-sdk/client-service-quotas';
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { preflightCommand } from '../../../cli/preflight.ts';
-import type { Check } from '../../../cli/preflight-checks.ts';
-import { editJson, MODELS, ROOT } from '../../helpers.ts';
+import { preflightCommand } from '../../cli/preflight.ts';
+import type { Check } from '../../cli/preflight-checks.ts';
+import { editJson, MODELS, ROOT } from '../helpers.ts';
 
 const lambda = mockClient(LambdaClient);
 const quotas = mockClient(ServiceQuotasClient);

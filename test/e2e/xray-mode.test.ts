@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { tracingWillBeActive } from '#runtime/xray-mode.ts';
-import { ROOT } from '../../helpers.ts';
+import { ROOT } from '../helpers.ts';
 
 /** Loads the shared observability module in a fresh process and says which X-Ray namespaces exist. */
 async function namespacesWith(env: Record<string, string>): Promise<string[]> {
