@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
+import { codeOnly, typeAssertions } from '../../support/type-assertions.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;
 
@@ -115,5 +116,25 @@ describe('the folders of functions/core', () => {
         .map((i) => `${f} imports ${i}`),
     );
     assert.deepEqual(found, []);
+  });
+});
+
+describe('the types of functions/', () => {
+  it('keeps type assertions under 60, and none is `as unknown as` or `as never`', () => {
+    const found = sources('functions').flatMap((f) =>
+      typeAssertions(readFileSync(join(root, f), 'utf8')).map((a) => `${f}: ${a}`),
+    );
+    assert.ok(found.length < 60, `${found.length} type assertions:\n${found.join('\n')}`);
+    const escapes = sources('functions').filter((f) =>
+      /\bas\s+unknown\s+as\b|\bas\s+never\b/.test(codeOnly(readFileSync(join(root, f), 'utf8'))),
+    );
+    assert.deepEqual(escapes, []);
+  });
+
+  it('finds assertions in code only, not in comments or strings', () => {
+    assert.deepEqual(typeAssertions("const a = b as number; // c as T\nconst s = 'x as y';"), ['as number']);
+    assert.deepEqual(typeAssertions('const t = `${v as string} as text`; import { x as y } from "z";'), [
+      'as string',
+    ]);
   });
 });
