@@ -2,6 +2,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { messageOf } from '#core/errors.ts';
 import { type CaptureRecord, captureKey, parseCaptureTarget, redact } from '#core/monitoring/capture.ts';
+import { filesAsBase64 } from '#core/protocol/json.ts';
 import type { Config } from './config.ts';
 import { logger } from './observability.ts';
 
@@ -30,7 +31,7 @@ export class Capture {
         const { folder, day } = captureKey(r);
         const dir = join(target.path, folder);
         await mkdir(dir, { recursive: true });
-        await appendFile(join(dir, `${day}.jsonl`), `${JSON.stringify(r)}\n`);
+        await appendFile(join(dir, `${day}.jsonl`), `${JSON.stringify(r, filesAsBase64)}\n`);
       };
     } else if (target?.kind === 's3') {
       let store: Promise<import('#core/ports.ts').ObjectStore> | undefined;
@@ -40,7 +41,9 @@ export class Capture {
         );
         const { folder, day } = captureKey(r);
         const key = [target.prefix, folder, day, `${r.requestId}.json`].filter(Boolean).join('/');
-        await (await store).write(target.bucket, key, JSON.stringify(r), { contentType: 'application/json' });
+        await (await store).write(target.bucket, key, JSON.stringify(r, filesAsBase64), {
+          contentType: 'application/json',
+        });
       };
     }
   }

@@ -5,12 +5,14 @@
  * may never finish (AWS rule lambda-freeze), so the step waits for what it started, within
  * MONITOR_FLUSH_MS and the invocation's deadline.
  */
+
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { InferaError } from '#core/errors.ts';
 import type { ModelVersion, Picked } from '#core/model/registry.ts';
 import type { InferenceRequest } from '#core/protocol/codec.ts';
+import { filesAsBase64 } from '#core/protocol/json.ts';
 import type { InferRequest } from '#core/protocol/schemas.ts';
 import type { Scorer } from '#core/scoring/scorer.ts';
 import type { ScoreResult, Served } from '#core/scoring/types.ts';
@@ -200,6 +202,9 @@ export function logPayload(config: Config, mv: ModelVersion, request: InferenceR
   logger.info('payload', {
     model: mv.name,
     version: mv.version,
-    ...(request.protocol === 'v1' ? { instances: request.instances } : { inputs: request.request.inputs }),
+    // File bytes are logged as a JSON client would send them.
+    ...(request.protocol === 'v1'
+      ? { instances: JSON.parse(JSON.stringify(request.instances, filesAsBase64)) }
+      : { inputs: request.request.inputs }),
   });
 }

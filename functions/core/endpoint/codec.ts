@@ -1,5 +1,6 @@
 import { isRecord } from '../checked.ts';
 import { PayloadTooLargeError } from '../errors.ts';
+import { filesAsBase64 } from '../protocol/json.ts';
 import {
   type InferResponse,
   inferResponseSchema,
@@ -31,7 +32,7 @@ export function splitForPayload(
     bytes = head.length + 2;
   };
   instances.forEach((inst, i) => {
-    const json = JSON.stringify(inst);
+    const json = JSON.stringify(inst, filesAsBase64);
     const size = Buffer.byteLength(json) + 1;
     if (head.length + 2 + size > maxBytes) {
       throw new PayloadTooLargeError(

@@ -16,7 +16,7 @@ export function fromBase64(text: string, at: string): Uint8Array {
   return Buffer.from(text, 'base64');
 }
 
-/** A v1 image value, `{"b64": "..."}`, to the file's bytes. */
+/** A v1 image value, `{"b64": "..."}` or a raw body's bytes, to the file's bytes. */
 export function imageValue(value: unknown, at: string): Uint8Array {
   if (value instanceof Uint8Array) return value;
   const b64 = isRecord(value) ? value.b64 : undefined;
@@ -25,9 +25,10 @@ export function imageValue(value: unknown, at: string): Uint8Array {
   return fromBase64(b64, `${at}.b64`);
 }
 
-/** A v1 instance holding one image, as the raw-body route builds it. */
+/**
+ * A v1 instance holding one image, as the raw-body route builds it: the file's bytes, as they
+ * came, until the decoder (a JSON hop writes them as {"b64"}: protocol/json.ts filesAsBase64).
+ */
 export function imageInstance(input: string, bytes: Uint8Array): Record<string, unknown> {
-  return {
-    [input]: { b64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') },
-  };
+  return { [input]: bytes };
 }

@@ -29,7 +29,8 @@ export function parseCaptureTarget(value: string): CaptureTarget {
 
 /** A copy of `value` with every property named in `fields` replaced by "[redacted]". */
 export function redact(value: unknown, fields: ReadonlySet<string>): unknown {
-  if (fields.size === 0 || value === null || typeof value !== 'object') return value;
+  if (fields.size === 0 || value === null || typeof value !== 'object' || ArrayBuffer.isView(value))
+    return value;
   if (Array.isArray(value)) return value.map((v) => redact(v, fields));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = fields.has(k) ? REDACTED : redact(v, fields);

@@ -73,3 +73,15 @@ export function parseJson(text: string, what = 'Body', hint = ''): unknown {
 function errorOf(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
+
+/**
+ * JSON.stringify's replacer for instances that carry file bytes (a raw image body stays bytes
+ * until its decoder): each becomes `{"b64": ...}`, as a JSON client sends a file. It reads the
+ * holder's own value, since a Buffer's toJSON has already run by the time `value` arrives.
+ */
+export function filesAsBase64(this: unknown, key: string, value: unknown): unknown {
+  const original = typeof this === 'object' && this !== null ? Reflect.get(this, key) : undefined;
+  return original instanceof Uint8Array
+    ? { b64: Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64') }
+    : value;
+}
