@@ -12,7 +12,8 @@
 import { invalid as fail } from '../errors.ts';
 import type { Datatype } from '../model/manifest.ts';
 import type { TensorData } from '../ports.ts';
-import { product } from '../tensor/tensors.ts';
+import { fromBytes } from '../tensor/host-tensor.ts';
+import { DATATYPE_TO_TYPE, product } from '../tensor/tensors.ts';
 import type { InferRequest } from './schemas.ts';
 
 export const HEADER_LENGTH_HEADER = 'inference-header-content-length';
@@ -129,36 +130,19 @@ export function decodeBinaryTensor(
   }
   // A copy, aligned for the typed array (a slice of the body may start at any byte).
   const bytes = new Uint8Array(raw);
-  const buffer = bytes.buffer;
-  switch (datatype) {
-    case 'BOOL': {
-      const bad = bytes.findIndex((b) => b > 1);
-      if (bad >= 0) fail(`${path}[${bad}]: a BOOL byte must be 0 or 1, got ${bytes[bad]}`);
-      return bytes;
-    }
-    case 'UINT8':
-      return bytes;
-    case 'INT8':
-      return new Int8Array(buffer);
-    case 'UINT16':
-      return new Uint16Array(buffer);
-    case 'FP16':
-      return checkFinite(new Uint16Array(buffer), datatype, path);
-    case 'INT16':
-      return new Int16Array(buffer);
-    case 'UINT32':
-      return new Uint32Array(buffer);
-    case 'INT32':
-      return new Int32Array(buffer);
-    case 'FP32':
-      return checkFinite(new Float32Array(buffer), datatype, path);
-    case 'FP64':
-      return checkFinite(new Float64Array(buffer), datatype, path);
-    case 'UINT64':
-      return new BigUint64Array(buffer);
-    case 'INT64':
-      return new BigInt64Array(buffer);
+  if (datatype === 'BOOL') {
+    const bad = bytes.findIndex((b) => b > 1);
+    if (bad >= 0) fail(`${path}[${bad}]: a BOOL byte must be 0 or 1, got ${bytes[bad]}`);
+    return bytes;
   }
+  const data = fromBytes(DATATYPE_TO_TYPE[datatype], bytes.buffer);
+  if (
+    data instanceof Float32Array ||
+    data instanceof Float64Array ||
+    (datatype === 'FP16' && data instanceof Uint16Array)
+  )
+    checkFinite(data, datatype, path);
+  return data;
 }
 
 /** NaN and infinities are refused, as in JSON; FP16's are the all-ones exponent (0x7c00). */

@@ -54,8 +54,10 @@ export function hostTensor(
 }
 
 /** Elements of a numeric type read from little-endian bytes (a whole buffer, copied before). */
-export function fromBytes(type: Exclude<TensorType, 'string'>, buffer: ArrayBuffer): TensorData {
+export function fromBytes(type: TensorType, buffer: ArrayBuffer): TensorData {
   switch (type) {
+    case 'string':
+      throw new TypeError('string tensors are not fixed-size elements; read them as BYTES');
     case 'float32':
       return new Float32Array(buffer);
     case 'float64':
