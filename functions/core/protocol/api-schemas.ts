@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import type { HostTensor } from '../ports.ts';
 
 /**
  * Wire schemas for the v1 API and the Open Inference Protocol v2. They validate requests at the
@@ -177,7 +178,11 @@ export const inferOutputSchema = z
     data: z.array(z.unknown()).optional().describe('Absent when the output is sent as binary tensor data.'),
   })
   .meta({ id: 'InferOutput' });
-export type InferOutput = z.infer<typeof inferOutputSchema>;
+/**
+ * An output as the codec holds it: its JSON `data`, or, for one the caller asked for as binary
+ * data, the engine's tensor itself, typed until encode() writes its bytes.
+ */
+export type InferOutput = z.infer<typeof inferOutputSchema> & { readonly tensor?: HostTensor };
 
 export const inferResponseSchema = z
   .object({
@@ -188,7 +193,7 @@ export const inferResponseSchema = z
     outputs: z.array(inferOutputSchema),
   })
   .meta({ id: 'InferResponse' });
-export type InferResponse = z.infer<typeof inferResponseSchema>;
+export type InferResponse = Omit<z.infer<typeof inferResponseSchema>, 'outputs'> & { outputs: InferOutput[] };
 
 const tensorMetadata = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number().int()) });
 export const v2ModelMetadataSchema = z

@@ -63,9 +63,13 @@ export function encodeBinaryOutputs(
   const outputs = response.outputs.map((o) => {
     if (!binary.has(o.name)) return o;
     const datatype = o.datatype as Datatype;
-    const bytes = encodeBinaryTensor(datatype, outputArray(o.data ?? [], datatype, o.name));
+    // A graph tensor is written as it is; JSON data (an endpoint's answer) is typed first.
+    const bytes = encodeBinaryTensor(
+      datatype,
+      o.tensor ? o.tensor.data : outputArray(o.data ?? [], datatype, o.name),
+    );
     chunks.push(bytes);
-    const { data: _data, ...rest } = o;
+    const { data: _data, tensor: _tensor, ...rest } = o;
     return { ...rest, parameters: { ...o.parameters, binary_data_size: bytes.length } };
   });
   return { header: { ...response, outputs }, chunks };

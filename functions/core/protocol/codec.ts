@@ -6,6 +6,7 @@
  */
 import { ValidationError } from '../errors.ts';
 import type { Manifest } from '../model/manifest.ts';
+import { tensorToJson } from '../tensor/tensors.ts';
 import { attachBinaryInputs, type BinaryData } from './binary.ts';
 import { binaryOutputNames, encodeBinaryOutputs } from './binary-outputs.ts';
 import { type RawBody, rawInstance } from './raw.ts';
@@ -91,11 +92,22 @@ export function encode(
   return { kind: 'binary', header, chunks };
 }
 
+/** A v2 answer with every output's data as JSON, the typed tensors a binary encode would write included. */
+export function jsonResponse(response: InferResponse): InferResponse {
+  if (!response.outputs.some((o) => o.tensor)) return response;
+  return {
+    ...response,
+    outputs: response.outputs.map(({ tensor, ...o }) => (tensor ? { ...o, data: tensorToJson(tensor) } : o)),
+  };
+}
+
 /** The v2 `score` output as predictions, so v2 traffic feeds score drift and shadow deltas too. */
 export function scorePredictions(response: InferResponse): Prediction[] {
   const scores = response.outputs.find((o) => o.name === 'score');
   if (!scores) return [];
-  return (scores.data ?? []).map((s) => ({ score: Number(s) }));
+  return (scores.tensor ? tensorToJson(scores.tensor) : (scores.data ?? [])).map((s) => ({
+    score: Number(s),
+  }));
 }
 
 /** A v1 result as CSV (label,score per line, or the value): SageMaker batch transform's text/csv. */

@@ -87,17 +87,29 @@ export function toMatrixScores(m: Manifest, out: Record<string, HostTensor>, n: 
   return { rows: n, classes: new ClassScores(m, numbersOf(t), n, columns(m, t, n)), predictions };
 }
 
-export function toV2Outputs(m: Manifest, out: Record<string, HostTensor>, n: number): InferOutput[] {
+/**
+ * The graph's outputs as v2 outputs. An output named in `binary` that is a graph tensor as it is
+ * (task "tensor", an FP32 embedding) keeps that tensor, typed, for the binary encode; the rest
+ * carry JSON data.
+ */
+export function toV2Outputs(
+  m: Manifest,
+  out: Record<string, HostTensor>,
+  n: number,
+  binary: ReadonlySet<string> = new Set(),
+): InferOutput[] {
+  const direct = (name: string, t: HostTensor, datatype: string): InferOutput =>
+    binary.has(name) && TYPE_TO_DATATYPE[t.type] === datatype
+      ? { name, datatype, shape: [...t.dims], tensor: t }
+      : { name, datatype, shape: [...t.dims], data: tensorToJson(t) };
   if (m.task === 'tensor') {
-    return (m.outputs.tensors ?? []).map((s) => {
+    return m.outputs.tensors.map((s) => {
       const t = requireOutput(out, s.name);
-      return { name: s.name, datatype: TYPE_TO_DATATYPE[t.type], shape: [...t.dims], data: tensorToJson(t) };
+      return direct(s.name, t, TYPE_TO_DATATYPE[t.type]);
     });
   }
   const t = requireOutput(out, m.outputs.tensor);
-  if (m.task === 'embedding') {
-    return [{ name: 'embedding', datatype: 'FP32', shape: [...t.dims], data: tensorToJson(t) }];
-  }
+  if (m.task === 'embedding') return [direct('embedding', t, 'FP32')];
   const k = columns(m, t, n);
   const values = tensorToJson(t) as number[];
   if (m.task === 'regression') {

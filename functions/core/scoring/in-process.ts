@@ -8,6 +8,7 @@
 import { InferaError } from '../errors.ts';
 import { inputMoments } from '../monitoring/inputs.ts';
 import { type ProcessorContext, runStep } from '../processor.ts';
+import { binaryOutputNames } from '../protocol/binary-outputs.ts';
 import type { MatrixScores } from '../protocol/class-scores.ts';
 import { type InferenceRequest, scorePredictions } from '../protocol/codec.ts';
 import { asInstance } from '../protocol/decode-v1.ts';
@@ -110,7 +111,8 @@ async function inferV2(
   await resolveImages(feeds, versions.images, opts);
   const inputs = m.inputs.kind === 'tensors' ? inputMoments(m, feeds) : undefined;
   const out = postprocess(m, await p.model.run(feeds, outputNames(m)), feeds);
-  let outputs = toV2Outputs(m, out, n);
+  // Outputs the caller wants as binary data stay the engine's typed tensors until their bytes.
+  let outputs = toV2Outputs(m, out, n, binaryOutputNames(req, outputNames(m)));
   if (p.processor?.postprocess) {
     const predictions = toPredictions(m, out, n);
     outputs = [...outputs, ...processorOutputs(predictions, await postprocessed(p, predictions, rows))];

@@ -12,7 +12,7 @@ import { loadImageCodecs } from '../image/codecs.ts';
 import type { ModelRegistry, ModelVersion } from '../model/registry.ts';
 import type { EngineOptions, InferenceEngine } from '../ports.ts';
 import type { MatrixScores } from '../protocol/class-scores.ts';
-import type { InferenceRequest } from '../protocol/codec.ts';
+import { type InferenceRequest, jsonResponse } from '../protocol/codec.ts';
 import type { InferRequest, InferResponse, Prediction, V2ModelMetadata } from '../protocol/schemas.ts';
 import { tabularRows } from './feeds.ts';
 import { runInProcess, scoreMatrix } from './in-process.ts';
@@ -100,11 +100,11 @@ export class Scorer {
     return [...(await this.run(mv, { protocol: 'v1', instances }, opts)).predictions];
   }
 
-  /** An Open Inference Protocol v2 request in, its answer out: run() for callers that hold one. */
+  /** A v2 request in, its answer out with every output as JSON data: run() for callers that hold one. */
   async infer(mv: ModelVersion, request: InferRequest, opts: ScoreOptions = {}): Promise<InferResponse> {
     const r = await this.run(mv, { protocol: 'v2', request }, opts);
     if (!r.response) throw new Error(`scoring a v2 request to ${mv.name}@${mv.version} gave no v2 answer`);
-    return r.response;
+    return jsonResponse(r.response);
   }
 
   /**
