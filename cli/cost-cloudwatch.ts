@@ -9,8 +9,8 @@ import {
   type MetricDataQuery,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import { type ModelLayout, modelServiceName, SHARED_MODELS } from '#core/cost/deployment.ts';
 import type { ModelVersion } from '#core/model/registry.ts';
+import { type ModelLayout, modelServiceName, SHARED_MODELS } from '../infra/lib/layout.ts';
 import { modelFunctionName } from '../infra/lib/names.ts';
 import { CliError } from './common.ts';
 import type { ProbeResult } from './cost-probe.ts';

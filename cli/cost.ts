@@ -7,14 +7,7 @@
 import { fork } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
-import {
-  BATCH_MEMORY_MB,
-  MODEL_FUNCTIONS,
-  type ModelFunctions,
-  type ModelLayout,
-  modelFunctionMemoryMb,
-  modelLayout,
-} from '#core/cost/deployment.ts';
+import { modelFunctionMemoryMb } from '#core/cost/deployment.ts';
 import {
   type AcceleratorTiming,
   alwaysOnMonthly,
@@ -36,6 +29,13 @@ import { loadConfig } from '#runtime/config.ts';
 import { getRegistry } from '#runtime/platform.ts';
 import { cdkJsonContext } from '../infra/lib/cdk-json.ts';
 import { idleCost } from '../infra/lib/idle-cost.ts';
+import {
+  BATCH_MEMORY_MB,
+  MODEL_FUNCTIONS,
+  type ModelFunctions,
+  type ModelLayout,
+  modelLayout,
+} from '../infra/lib/layout.ts';
 import { numberFlag, parseCommand, usageError } from './args.ts';
 import { CliError, table } from './common.ts';
 import { cloudWatchTimes } from './cost-cloudwatch.ts';

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { limitOf } from '#core/aws/rules.ts';
-import { BATCH_MEMORY_MB, MODEL_FUNCTIONS, PER_MODEL_MAX } from '#core/cost/deployment.ts';
+import { BATCH_MEMORY_MB, MODEL_FUNCTIONS, PER_MODEL_MAX } from './lib/layout.ts';
 
 export { PER_MODEL_MAX };
 

@@ -4,7 +4,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { SHARED_MODELS } from '#core/cost/deployment.ts';
+import { SHARED_MODELS } from './layout.ts';
 
 /** Lambda's limit on a function name. */
 const MAX_FUNCTION_NAME = 64;

@@ -4,7 +4,6 @@ import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { batchWorkers } from '#core/batch/in-flight.ts';
-import { modelLayout } from '#core/cost/deployment.ts';
 import { type EndpointRef, endpointPrefixOf } from '#core/model/placement.ts';
 import type { ModelEntry, ModelRegistry } from '#core/model/registry.ts';
 import type { DeployConfig } from '../config.ts';
@@ -15,6 +14,7 @@ import { LightModelFunction } from '../constructs/light-model-function.ts';
 import { Observability } from '../constructs/observability.ts';
 import { OnnxRuntimeLayer } from '../constructs/onnxruntime-layer.ts';
 import { SageMakerModelEndpoint } from '../constructs/sagemaker-endpoint.ts';
+import { modelLayout } from '../lib/layout.ts';
 import { modelFunctionName, sharedModelsFunctionName } from '../lib/names.ts';
 
 export interface InferaStackProps extends StackProps {

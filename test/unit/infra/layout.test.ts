@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { modelLayout, modelServiceName, PER_MODEL_MAX } from '#core/cost/deployment.ts';
+import { modelLayout, modelServiceName, PER_MODEL_MAX } from '../../../infra/lib/layout.ts';
 
 describe('how the stack lays out model functions', () => {
   it(`gives each model a function up to ${PER_MODEL_MAX} models, and shares one beyond, when auto`, () => {
