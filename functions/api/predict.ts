@@ -13,7 +13,6 @@ import { getCapture } from '#runtime/capture.ts';
 import { loadConfig } from '#runtime/config.ts';
 import { modelStatus } from '#runtime/model-status.ts';
 import { getMonitoring } from '#runtime/monitoring.ts';
-import { tracer } from '#runtime/observability.ts';
 import { applyAliasEdits, logPlacements } from '#runtime/placement-log.ts';
 import { getPlatform } from '#runtime/platform.ts';
 import { beginRecord, logPayload, recordPredictions } from '#runtime/prediction-record.ts';
@@ -25,28 +24,11 @@ if (config.WATCH_ALIASES) applyAliasEdits(registry);
 logPlacements(registry);
 
 /** Scores one request with the version its traffic policy picks, in one session.run. */
-async function predict(
-  req: ApiRequest,
-  version: string | undefined,
-  incoming: (mv: ModelVersion) => Incoming,
-) {
-  const name = req.params.model ?? '';
-  req.scope.model = name;
-  const picked = registry.pickVersion(name, version, req.headers[config.ROUTING_KEY_HEADER]);
+async function predict(req: ApiRequest, version: string | undefined, got: Incoming) {
+  req.scope.model = req.params.model ?? '';
+  const picked = registry.pickVersion(req.scope.model, version, req.headers[config.ROUTING_KEY_HEADER]);
   const { mv } = picked;
-  req.scope.version = mv.version;
-  req.scope.route = mv.placement.target;
-  if (mv.placement.endpoint) req.scope.endpoint = mv.placement.endpoint.name;
-  tracer.putAnnotation('model', mv.name);
-  tracer.putAnnotation('version', mv.version);
-
-  const got = incoming(mv);
-  const rec = beginRecord(req, {
-    mv,
-    picked,
-    started: performance.now(),
-    v2Body: got.protocol === 'v2' ? got.body : undefined,
-  });
+  const rec = beginRecord(req, picked, got.protocol === 'v2' ? got.body : undefined);
   const request = decode(got, mv.manifest);
   rec.request = request;
   if (request.protocol === 'v1' && request.instances.length > config.MAX_INSTANCES) {
@@ -103,13 +85,15 @@ function routeOf(params: Readonly<Record<string, string>>, query: Readonly<Recor
 }
 
 const infer = (req: ApiRequest<'infer' | 'inferVersion'>): Promise<ApiResponse> =>
-  predict(req, req.params.version, () => ({ protocol: 'v2', body: required(req.body), binary: req.binary }));
+  predict(req, req.params.version, { protocol: 'v2', body: required(req.body), binary: req.binary });
 
 export const handler = createApiHandler(
   'predict',
   {
     predict: (req) =>
-      predict(req, req.query.version, () =>
+      predict(
+        req,
+        req.query.version,
         req.raw ? { protocol: 'v1', raw: req.raw } : { protocol: 'v1', body: required(req.body) },
       ),
     infer,

@@ -20,7 +20,7 @@ import type { ApiEvent, ApiRequest } from '#http/request.ts';
 import type { Capture } from './capture.ts';
 import { type Config, functionVersion } from './config.ts';
 import type { Monitoring } from './monitoring.ts';
-import { logger, metrics } from './observability.ts';
+import { logger, metrics, tracer } from './observability.ts';
 
 /** One request to a model, as the handler saw it: what the after-step reads. */
 export interface PredictionRecord {
@@ -37,8 +37,22 @@ export interface PredictionRecord {
 
 const records = new WeakMap<ApiRequest, PredictionRecord>();
 
-/** Starts the record of a request to a model version; the after-step finds it by the request. */
-export function beginRecord(req: ApiRequest, record: PredictionRecord): PredictionRecord {
+/**
+ * Starts the record of a request to the version its policy picked; the after-step finds it by the
+ * request. Errors from here on name the version and where it runs, as the answer would.
+ */
+export function beginRecord(
+  req: ApiRequest,
+  picked: Picked,
+  v2Body: InferRequest | undefined,
+): PredictionRecord {
+  const { mv } = picked;
+  req.scope.version = mv.version;
+  req.scope.route = mv.placement.target;
+  if (mv.placement.endpoint) req.scope.endpoint = mv.placement.endpoint.name;
+  tracer.putAnnotation('model', mv.name);
+  tracer.putAnnotation('version', mv.version);
+  const record: PredictionRecord = { mv, picked, started: performance.now(), v2Body };
   records.set(req, record);
   return record;
 }

@@ -138,3 +138,23 @@ describe('the types of functions/', () => {
     assert.deepEqual(typeAssertions(template), ['as string']);
   });
 });
+
+describe('the sizes of functions/', () => {
+  const lines = (f: string) => readFileSync(join(root, f), 'utf8').split('\n').length - 1;
+
+  it('keeps the predict handler thin (120 lines at most) and each edge middleware under 200', () => {
+    assert.ok(
+      lines('functions/api/predict.ts') <= 120,
+      `predict.ts has ${lines('functions/api/predict.ts')} lines`,
+    );
+    const fat = sources('functions/http/middleware').filter((f) => lines(f) > 200);
+    assert.deepEqual(fat, []);
+  });
+
+  it('has no file over 300 lines: one job per file', () => {
+    const fat = sources('functions')
+      .filter((f) => lines(f) > 300)
+      .map((f) => `${f}: ${lines(f)}`);
+    assert.deepEqual(fat, []);
+  });
+});
