@@ -1,26 +1,47 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { GraphBuilder } from '../scripts/lib/onnx.ts';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
-export const MODELS = join(ROOT, 'models');
+/** The working tree's models/: a user's own models sit here beside the shipped ones. */
+export const WORKING_MODELS = join(ROOT, 'models');
+
 /**
- * The models the repository ships. A user's own models may sit beside them in models/; a test
- * that counts or lists models loads these alone, so an extra model never breaks npm test.
+ * The models the repository ships: their versions, and where `live` points in their committed
+ * aliases.json (none: live follows the newest version). A test that counts or lists models loads
+ * these alone, so an extra model never breaks npm test.
  */
-export const SHIPPED_MODELS = [
-  'dominant-color',
-  'fraud-detector',
-  'fraud-detector-xl',
-  'iris',
-  'text-direction',
-  'ticket-router',
-] as const;
+const SHIPPED = {
+  'dominant-color': { versions: ['1'], live: '1' },
+  'fraud-detector': { versions: ['1', '2'], live: '1' },
+  'fraud-detector-xl': { versions: ['1'], live: undefined },
+  iris: { versions: ['1'], live: '1' },
+  'text-direction': { versions: ['1'], live: '1' },
+  'ticket-router': { versions: ['1'], live: '1' },
+} as const;
+
+export const SHIPPED_MODELS = Object.keys(SHIPPED) as (keyof typeof SHIPPED)[];
+
+/** Writes the shipped models into `dir`: their version folders as shipped, their aliases as committed. */
+function writeShipped(dir: string): string {
+  for (const [name, { versions, live }] of Object.entries(SHIPPED)) {
+    for (const v of versions) cpSync(join(WORKING_MODELS, name, v), join(dir, name, v), { recursive: true });
+    if (live) writeFileSync(join(dir, name, 'aliases.json'), `${JSON.stringify({ live }, null, 2)}\n`);
+  }
+  return dir;
+}
+
+/**
+ * The shipped models as the tests' model repository, written once per test process: whatever a
+ * user adds to models/, or changes there with `infera release` or `promote`, no test reads it.
+ */
+export const MODELS = writeShipped(mkdtempSync(join(tmpdir(), 'infera-shipped-')));
+process.on('exit', () => rmSync(MODELS, { recursive: true, force: true }));
 
 export async function readJson<T = unknown>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, 'utf8')) as T;
@@ -83,16 +104,12 @@ export function lambdaContext(name = 'infera-test'): Context {
 /** A fresh copy of the shipped models in a temp dir, to break or extend without touching the repo. */
 /** A fresh temporary copy of the shipped models alone: a user's own models in models/ stay out. */
 export async function copyModels(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'infera-models-'));
-  await Promise.all(SHIPPED_MODELS.map((m) => cp(join(MODELS, m), join(dir, m), { recursive: true })));
-  return dir;
+  return writeShipped(await mkdtemp(join(tmpdir(), 'infera-models-')));
 }
 
 /** `copyModels`, for synchronous callers. */
 export function copyModelsSync(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'infera-models-'));
-  for (const m of SHIPPED_MODELS) cpSync(join(MODELS, m), join(dir, m), { recursive: true });
-  return dir;
+  return writeShipped(mkdtempSync(join(tmpdir(), 'infera-models-')));
 }
 
 type TensorDecl = { name: string; datatype: string; shape: number[] };
@@ -207,6 +224,8 @@ export async function startPlatform(
       '0',
       // Each test platform starts empty unless the test names its own --state.
       ...(args.includes('--state') ? [] : ['--ephemeral']),
+      // The shipped models, unless the test names its own: never the user's models/.
+      ...(args.includes('--models') || env.MODELS_DIR ? [] : ['--models', MODELS]),
       ...args,
     ],
     {
