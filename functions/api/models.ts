@@ -1,16 +1,21 @@
 import * as z from 'zod';
+import type { ModelVersion } from '#core/model/registry.ts';
 import type { TrafficPolicy } from '#core/model/traffic.ts';
 import { BINARY_EXTENSION } from '#core/protocol/binary.ts';
+import { notLoadable, tritonModelConfig } from '#core/protocol/triton.ts';
 import { instanceSchema } from '#core/tensor/features.ts';
 import { createApiHandler } from '#http/api-handler.ts';
 import { buildOpenApi } from '#http/openapi.ts';
 import type { Handlers } from '#http/request.ts';
 import { loadConfig } from '#runtime/config.ts';
+import { statistics } from '#runtime/model-status.ts';
+import { getMonitoring } from '#runtime/monitoring.ts';
 import { getPlatform } from '#runtime/platform.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
 const config = loadConfig();
 const { registry, scorer } = await getPlatform(config);
+const monitoring = getMonitoring(config);
 const SERVER = {
   name: 'infera',
   version: pkg.version,
@@ -50,11 +55,37 @@ const models: Handlers<'models'> = {
   modelVersionMetadata: (req) => ({
     body: scorer.metadataV2(registry.resolve(req.params.model ?? '', req.params.version)),
   }),
+  modelConfig: (req) => ({ body: configOf(registry.resolve(req.params.model ?? '')) }),
+  modelVersionConfig: (req) => ({
+    body: configOf(registry.resolve(req.params.model ?? '', req.params.version)),
+  }),
+  repositoryIndex: () => ({
+    body: registry.allVersions().map((mv) => {
+      const { ready, reason } = scorer.readiness(mv);
+      return {
+        name: mv.name,
+        version: mv.version,
+        state: ready ? 'READY' : 'UNAVAILABLE',
+        reason: reason ?? '',
+      };
+    }),
+  }),
+  modelLoad: (req) => notLoadable(registry.get(req.params.model ?? '').name),
+  modelUnload: (req) => notLoadable(registry.get(req.params.model ?? '').name),
+  serverStats: () => ({ body: statistics(monitoring.monitor, registry.allVersions()) }),
   openapi: () => {
     openapi ??= buildOpenApi(registry, SERVER.version);
     return { body: openapi };
   },
 };
+
+/** A version's Triton configuration; image inputs are named, as they also take PNG or JPEG bytes. */
+function configOf(mv: ModelVersion) {
+  const m = mv.manifest;
+  const images =
+    m.inputs.kind === 'tensors' ? m.inputs.tensors.filter((t) => t.image).map((t) => t.name) : [];
+  return tritonModelConfig(scorer.metadataV2(mv), images);
+}
 
 /** GET /v1/models/{model}: the version's manifest, placement and input schema. */
 function modelDetail(name: string, version: string | undefined) {

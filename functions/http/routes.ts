@@ -1,12 +1,6 @@
 import type * as z from 'zod';
 import { monitoringReportSchema } from '#core/monitoring/report-schema.ts';
 import {
-  batchCompleteRequestSchema,
-  batchCreateRequestSchema,
-  batchJobListSchema,
-  batchJobSchema,
-  batchResultsSchema,
-  batchUploadTicketSchema,
   inferRequestSchema,
   inferResponseSchema,
   livenessSchema,
@@ -19,28 +13,11 @@ import {
   v2ModelMetadataSchema,
   v2ServerMetadataSchema,
 } from '#core/protocol/schemas.ts';
-/** Which deployed function serves an operation. The local gateway and the CDK API both read this. */
-export type FunctionName = 'predict' | 'models' | 'batch';
+import { type FunctionName, type Operation, op } from './operation.ts';
+import { BATCH_ROUTES } from './routes/batch.ts';
+import { TRITON_ROUTES } from './routes/triton.ts';
 
-export interface Operation {
-  readonly id: string;
-  readonly method: 'GET' | 'POST';
-  /** API Gateway path template, e.g. /v1/models/{model}/predict. */
-  readonly path: string;
-  readonly function: FunctionName;
-  readonly summary: string;
-  readonly tag: 'v1' | 'v2' | 'meta' | 'batch';
-  readonly request?: z.ZodType;
-  readonly response: z.ZodType;
-  readonly query?: Readonly<Record<string, string>>;
-  /** Accepts the binary tensor data extension (a JSON header, then raw tensor bytes). */
-  readonly binary?: boolean;
-  /** Accepts a raw body, one input's file or text (image/png, image/jpeg, text/plain...). */
-  readonly raw?: boolean;
-}
-
-/** Keeps each operation's literal id and schemas, so handlers get typed bodies. */
-const op = <const O extends Operation>(o: O): O => o;
+export type { FunctionName, Operation } from './operation.ts';
 
 /**
  * The API's single route table. API Gateway routes are `ANY <path>`: the handler, not the gateway,
@@ -175,53 +152,8 @@ const TABLE = [
     response: inferResponseSchema,
     binary: true,
   }),
-  op({
-    id: 'createBatchJob',
-    method: 'POST',
-    path: '/v1/batch',
-    function: 'batch',
-    tag: 'batch',
-    summary: 'Start a batch job: pins the model version and returns where to upload the file.',
-    request: batchCreateRequestSchema,
-    response: batchUploadTicketSchema,
-  }),
-  op({
-    id: 'listBatchJobs',
-    method: 'GET',
-    path: '/v1/batch',
-    function: 'batch',
-    tag: 'batch',
-    summary: 'The 20 newest batch jobs, newest first.',
-    response: batchJobListSchema,
-  }),
-  op({
-    id: 'getBatchJob',
-    method: 'GET',
-    path: '/v1/batch/{jobId}',
-    function: 'batch',
-    tag: 'batch',
-    summary: 'Batch job status: progress while running, the summary once finished.',
-    response: batchJobSchema,
-  }),
-  op({
-    id: 'getBatchResults',
-    method: 'GET',
-    path: '/v1/batch/{jobId}/results',
-    function: 'batch',
-    tag: 'batch',
-    summary: 'Presigned download URLs of the result parts and error files.',
-    response: batchResultsSchema,
-  }),
-  op({
-    id: 'completeBatchUpload',
-    method: 'POST',
-    path: '/v1/batch/{jobId}/complete',
-    function: 'batch',
-    tag: 'batch',
-    summary: 'Finish a multipart upload (files over 8 MiB) with the ETags of its parts.',
-    request: batchCompleteRequestSchema,
-    response: batchJobSchema,
-  }),
+  ...TRITON_ROUTES,
+  ...BATCH_ROUTES,
   op({
     id: 'openapi',
     method: 'GET',
@@ -261,7 +193,25 @@ export type BodyOf<Id extends OperationId> = Id extends OperationId
 export function routePaths(): { path: string; function: FunctionName }[] {
   const seen = new Map<string, FunctionName>();
   for (const o of OPERATIONS) seen.set(o.path, o.function);
-  return [...seen].map(([path, fn]) => ({ path, function: fn }));
+  return [...seen]
+    .map(([path, fn]) => ({ path, function: fn }))
+    .sort((a, b) => bySpecificity(a.path, b.path));
+}
+
+/**
+ * API Gateway's precedence between two path templates that match one path: the one with a literal
+ * segment where the other has a {parameter}, segment by segment, comes first (/v2/models/stats
+ * before /v2/models/{model}).
+ */
+export function bySpecificity(a: string, b: string): number {
+  const sa = a.split('/');
+  const sb = b.split('/');
+  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+    const pa = sa[i]?.startsWith('{') ?? false;
+    const pb = sb[i]?.startsWith('{') ?? false;
+    if (pa !== pb) return pa ? 1 : -1;
+  }
+  return 0;
 }
 
 /** Matches a concrete path against a template; returns the path parameters or undefined. */

@@ -5,11 +5,27 @@
 import { modelFunctionMemoryMb } from '#core/cost/deployment.ts';
 import { observedCost } from '#core/cost/observed.ts';
 import { PRICES } from '#core/cost/prices.ts';
-import type { ModelRegistry } from '#core/model/registry.ts';
+import type { ModelRegistry, ModelVersion } from '#core/model/registry.ts';
+import type { Monitor } from '#core/monitoring/monitor.ts';
+import type { InferenceStatistics } from '#core/protocol/schemas.ts';
+import { inferenceStatistics } from '#core/protocol/triton.ts';
 import type { Scorer } from '#core/scoring/scorer.ts';
 import type { ApiRequest, ApiResponse } from '#http/request.ts';
 import { platformEnv } from './config.ts';
 import type { Monitoring } from './monitoring.ts';
+
+/**
+ * Triton's inference statistics for the given versions (or every version the Monitor has seen):
+ * a version with no requests yet is listed with zero counts, as Triton lists a loaded model.
+ */
+export function statistics(monitor: Monitor, versions?: readonly ModelVersion[]): InferenceStatistics {
+  const seen = new Map(monitor.totals().map((t) => [t.mv, t]));
+  const zero = { lastAt: 0, requests: 0, rows: 0, failed: 0, latencySumMs: 0 };
+  const list = versions ?? [...seen.keys()];
+  return inferenceStatistics(
+    list.map((mv) => ({ ...zero, ...seen.get(mv), name: mv.name, version: mv.version })),
+  );
+}
 
 export function modelStatus(deps: {
   readonly registry: ModelRegistry;
@@ -57,5 +73,19 @@ export function modelStatus(deps: {
     };
   };
 
-  return { getMonitoring: report, modelReady: readiness, modelVersionReady: readiness };
+  /** GET /v2/models/{model}[/versions/{v}]/stats: what this instance counted, Triton's form. */
+  const stats = (req: ApiRequest): ApiResponse => {
+    req.scope.model = req.params.model ?? '';
+    const entry = registry.get(req.scope.model);
+    const versions = req.params.version ? [registry.resolve(entry.name, req.params.version)] : entry.versions;
+    return { body: statistics(monitoring.monitor, versions) };
+  };
+
+  return {
+    getMonitoring: report,
+    modelReady: readiness,
+    modelVersionReady: readiness,
+    modelStats: stats,
+    modelVersionStats: stats,
+  };
 }

@@ -113,6 +113,7 @@ function observe(deps: RecordDeps, rec: PredictionRecord, status: number): void 
     latencyMs: rec.latencyMs,
     status,
     ...(rows ? { instances: rows } : {}),
+    ...(result ? { rows: result.count } : {}),
     ...(answered ? { predictions: result.predictions } : {}),
     ...(result?.inputs ? { inputs: result.inputs } : {}),
   });

@@ -13,7 +13,7 @@ import {
   numericBins,
   psi,
 } from './drift.ts';
-import { type InputKey, inputKeys } from './inputs.ts';
+import { type InputKey, inputKeys, mergeMoments } from './inputs.ts';
 import type { LatencySummary, MonitorOptions } from './types.ts';
 
 /** The fixed-size counters one model version keeps, per time bucket, and the arithmetic on them. */
@@ -35,6 +35,8 @@ export interface Counts {
   lowConfidence: number;
   scored: number;
   scoreSum: number;
+  /** Milliseconds the answered requests took, summed: Triton's cumulative inference time. */
+  latencySum: number;
   readonly latency: Uint32Array;
   readonly score: Float64Array;
   /** Per feature: n, missing, outOfRange, beyondTraining, then the bins. */
@@ -57,6 +59,8 @@ export class VersionTrack {
   readonly ring: Counts[];
   readonly total: Counts;
   readonly drifting = new Set<string>();
+  /** Epoch ms of the last request observed; 0 before the first. */
+  lastAt = 0;
 
   constructor(mv: ModelVersion, slots: number) {
     this.mv = mv;
@@ -95,6 +99,7 @@ export class VersionTrack {
       lowConfidence: 0,
       scored: 0,
       scoreSum: 0,
+      latencySum: 0,
       latency: new Uint32Array(LATENCY_BINS),
       score: new Float64Array(binCount(this.scoreBins)),
       features: this.features.map((t) => new Float64Array(F_BINS + binCount(t.bins))),
@@ -107,6 +112,7 @@ export class VersionTrack {
     if (c.start !== start) {
       c.start = start;
       c.requests = c.instances = c.rejected = c.errors = c.lowConfidence = c.scored = c.scoreSum = 0;
+      c.latencySum = 0;
       c.latency.fill(0);
       c.score.fill(0);
       for (const f of c.features) f.fill(0);
@@ -223,4 +229,24 @@ export function confidenceOf(p: Prediction): number | undefined {
 export function sameValue(a: number | undefined, b: number | undefined): boolean {
   if (a === undefined || b === undefined) return false;
   return Math.abs(a - b) <= 1e-6 + 0.01 * Math.abs(a);
+}
+
+/** Adds one bucket's counts into a running sum (a window's). */
+export function addCounts(sum: Counts, c: Counts): void {
+  sum.requests += c.requests;
+  sum.instances += c.instances;
+  sum.rejected += c.rejected;
+  sum.errors += c.errors;
+  sum.lowConfidence += c.lowConfidence;
+  sum.scored += c.scored;
+  sum.scoreSum += c.scoreSum;
+  sum.latencySum += c.latencySum;
+  addInto(sum.latency, c.latency);
+  addInto(sum.score, c.score);
+  c.features.forEach((f, i) => {
+    addInto(nth(sum.features, i), f);
+  });
+  c.inputs.forEach((f, i) => {
+    mergeMoments(nth(sum.inputs, i), f);
+  });
 }

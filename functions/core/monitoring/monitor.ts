@@ -2,12 +2,9 @@ import { nth } from '../checked.ts';
 import type { ModelVersion } from '../model/registry.ts';
 import type { Prediction } from '../protocol/schemas.ts';
 import {
-  addInto,
+  addCounts,
   binsOf,
   type Counts,
-  F_MISSING,
-  F_N,
-  F_OUT,
   inc,
   type Pairing,
   round,
@@ -19,7 +16,7 @@ import {
 import { type Bins, chiSquare, ksStatistic, LATENCY_BINS, latencyBinOf, psi } from './drift.ts';
 import { mergeMoments } from './inputs.ts';
 import { countInstances, countPredictions } from './observe.ts';
-import { comparisonReport, versionReport } from './report.ts';
+import { comparisonReport, type FeatureFigure, featureFigures, versionReport } from './report.ts';
 import type { DriftEvent, MonitoringReport, MonitorOptions, Observation } from './types.ts';
 import { DEFAULT_MONITOR_OPTIONS } from './types.ts';
 
@@ -63,8 +60,12 @@ export class Monitor {
     const now = this.#now();
     const start = Math.floor(now / this.#bucketMs) * this.#bucketMs;
     const b = t.bucket(start, Math.floor(now / this.#bucketMs) % this.#slots);
+    const rows = o.rows ?? o.instances?.length ?? 0;
+    t.lastAt = now;
     for (const c of [b, t.total]) {
       c.requests++;
+      c.instances += rows;
+      if (o.status < 400) c.latencySum += o.latencyMs;
       inc(c.latency, latencyBinOf(o.latencyMs));
       if (o.status >= 500) c.errors++;
       else if (o.status >= 400) c.rejected++;
@@ -152,23 +153,7 @@ export class Monitor {
     const buckets = t.ring.filter((c) => c.start >= 0 && c.start + this.#bucketMs > oldest);
     buckets.sort((a, b) => a.start - b.start);
     const sum = t.counts(buckets[0]?.start ?? now);
-    for (const c of buckets) {
-      sum.requests += c.requests;
-      sum.instances += c.instances;
-      sum.rejected += c.rejected;
-      sum.errors += c.errors;
-      sum.lowConfidence += c.lowConfidence;
-      sum.scored += c.scored;
-      sum.scoreSum += c.scoreSum;
-      addInto(sum.latency, c.latency);
-      addInto(sum.score, c.score);
-      c.features.forEach((f, i) => {
-        addInto(nth(sum.features, i), f);
-      });
-      c.inputs.forEach((f, i) => {
-        mergeMoments(nth(sum.inputs, i), f);
-      });
-    }
+    for (const c of buckets) addCounts(sum, c);
     return { ...sum, buckets };
   }
 
@@ -235,41 +220,35 @@ export class Monitor {
     }
   }
 
+  /** Each version's counts since start (all versions, or one model's): Triton's inference statistics. */
+  totals(model?: string): {
+    mv: ModelVersion;
+    lastAt: number;
+    requests: number;
+    rows: number;
+    failed: number;
+    latencySumMs: number;
+  }[] {
+    return [...this.#tracks.values()]
+      .filter((t) => model === undefined || t.mv.name === model)
+      .map((t) => ({
+        mv: t.mv,
+        lastAt: t.lastAt,
+        requests: t.total.requests,
+        rows: t.total.instances,
+        failed: t.total.rejected + t.total.errors,
+        latencySumMs: t.total.latencySum,
+      }));
+  }
+
   /** Recent drift events, oldest first. */
   events(model?: string): readonly DriftEvent[] {
     return model ? this.#events.filter((e) => e.model === model) : this.#events;
   }
 
   /** Per-feature figures a metrics exporter publishes (window): PSI, out-of-range and missing rates. */
-  featureFigures(): {
-    model: string;
-    version: string;
-    feature: string;
-    psi: number;
-    outOfRange: number;
-    missing: number;
-    samples: number;
-  }[] {
-    const out = [];
-    for (const t of this.#tracks.values()) {
-      const w = this.#window(t);
-      for (let i = 0; i < t.features.length; i++) {
-        const ft = nth(t.features, i);
-        const c = nth(w.features, i);
-        const n = c[F_N] ?? 0;
-        if (n === 0) continue;
-        out.push({
-          model: t.mv.name,
-          version: t.mv.version,
-          feature: ft.feature.name,
-          psi: ft.bins ? round(psi(ft.bins.expected, binsOf(c))) : 0,
-          outOfRange: (c[F_OUT] ?? 0) / n,
-          missing: (c[F_MISSING] ?? 0) / n,
-          samples: n,
-        });
-      }
-    }
-    return out;
+  featureFigures(): FeatureFigure[] {
+    return featureFigures([...this.#tracks.values()], (t) => this.#window(t));
   }
 
   /** Everything known about one model, for GET /v1/models/{model}/monitoring and the dashboard. */

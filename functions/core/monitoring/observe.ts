@@ -17,8 +17,6 @@ import { numericBinOf } from './drift.ts';
 
 /** Counts a request's rows: per feature, missing, out of range, beyond training, and its bin. */
 export function countInstances(t: VersionTrack, instances: readonly unknown[], b: Counts): void {
-  b.instances += instances.length;
-  t.total.instances += instances.length;
   for (const raw of instances) {
     const row = isRecord(raw) ? raw : {};
     for (let i = 0; i < t.features.length; i++) {

@@ -1,7 +1,11 @@
 /** The monitoring report's parts: one version's window, series, features and score; one shadow pairing. */
 import { nth } from '../checked.ts';
 import {
+  binsOf,
   type Counts,
+  F_MISSING,
+  F_N,
+  F_OUT,
   featureSummary,
   fractions,
   type Pairing,
@@ -87,4 +91,42 @@ export function comparisonReport(p: Pairing) {
       shadow: quantiles(p.shadowLatency),
     },
   };
+}
+
+/** One feature's figures in a version's window, as the metrics exporter publishes them. */
+export interface FeatureFigure {
+  model: string;
+  version: string;
+  feature: string;
+  psi: number;
+  outOfRange: number;
+  missing: number;
+  samples: number;
+}
+
+/** Per-feature figures of every version's window: PSI, out-of-range and missing rates. */
+export function featureFigures(
+  tracks: readonly VersionTrack[],
+  window: (t: VersionTrack) => Counts,
+): FeatureFigure[] {
+  const out: FeatureFigure[] = [];
+  for (const t of tracks) {
+    const w = window(t);
+    for (let i = 0; i < t.features.length; i++) {
+      const ft = nth(t.features, i);
+      const c = nth(w.features, i);
+      const n = c[F_N] ?? 0;
+      if (n === 0) continue;
+      out.push({
+        model: t.mv.name,
+        version: t.mv.version,
+        feature: ft.feature.name,
+        psi: ft.bins ? round(psi(ft.bins.expected, binsOf(c))) : 0,
+        outOfRange: (c[F_OUT] ?? 0) / n,
+        missing: (c[F_MISSING] ?? 0) / n,
+        samples: n,
+      });
+    }
+  }
+  return out;
 }

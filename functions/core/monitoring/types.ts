@@ -44,6 +44,8 @@ export interface Observation {
   readonly status: number;
   /** v1 instances as received (before validation, so rejected values count too). */
   readonly instances?: readonly unknown[];
+  /** Rows the request carried, when `instances` does not say (a tensor model's v2 request). */
+  readonly rows?: number | undefined;
   readonly predictions?: readonly Prediction[];
   /** A tensor, image or text model's input moments, in inputKeys(manifest) order. */
   readonly inputs?: readonly InputMoments[];

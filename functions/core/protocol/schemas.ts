@@ -4,3 +4,4 @@
  */
 export * from './api-schemas.ts';
 export * from './batch-schemas.ts';
+export * from './triton-schemas.ts';

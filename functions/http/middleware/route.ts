@@ -7,7 +7,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { MethodNotAllowedError, NotFoundError } from '#core/errors.ts';
 import { logger } from '#runtime/observability.ts';
 import type { ApiEvent } from '../request.ts';
-import { matchPath, OPERATIONS, type RouteOperation } from '../routes.ts';
+import { bySpecificity, matchPath, OPERATIONS, type RouteOperation } from '../routes.ts';
 
 interface Resolved {
   readonly operation: RouteOperation;
@@ -55,7 +55,13 @@ function matchOperation(
   path: string,
 ): Resolved {
   const fromRouteKey = routeKey?.includes(' ') ? routeKey.split(' ')[1] : undefined;
-  const candidates = ops.filter((o) => (fromRouteKey && o.path === fromRouteKey) || matchPath(o.path, path));
+  // The route API Gateway matched first, then the most specific template (a literal over a parameter).
+  const candidates = ops
+    .filter((o) => (fromRouteKey && o.path === fromRouteKey) || matchPath(o.path, path))
+    .sort(
+      (a, b) =>
+        Number(b.path === fromRouteKey) - Number(a.path === fromRouteKey) || bySpecificity(a.path, b.path),
+    );
   if (candidates.length === 0) {
     // On AWS each model has its own function and routes; a model without them lands here.
     const model = OPERATIONS.map((o) => matchPath(o.path, path)?.model).find((m) => m !== undefined);

@@ -88,6 +88,21 @@ describe('streaming monitor', () => {
     assert.equal(v?.window.rejectedRate, 1);
   });
 
+  it("counts a tensor model's rows from the answer, so its cost per row has a basis", async () => {
+    const tensors = await ModelRegistry.load(MODELS, { only: ['dominant-color'] });
+    const mv = tensors.resolve('dominant-color');
+    const m = new Monitor({ windowMinutes: 5, bucketSeconds: 10 });
+    m.observe(mv, { latencyMs: 4, status: 200, rows: 3 });
+    m.observe(mv, { latencyMs: 6, status: 400 });
+    const [v] = m.report('dominant-color').versions;
+    assert.equal(v?.window.requests, 2);
+    assert.equal(v?.window.instances, 3);
+    assert.deepEqual(
+      m.totals('dominant-color').map((t) => [t.requests, t.rows, t.failed, t.latencySumMs]),
+      [[2, 3, 1, 4]],
+    );
+  });
+
   it('forgets traffic older than the window but keeps it in the since-start totals', () => {
     let now = 1_000_000;
     const m = new Monitor({ windowMinutes: 5, bucketSeconds: 10 }, () => now);
