@@ -98,7 +98,18 @@ const requests: Record<string, () => Promise<{ status: number; json: unknown }>>
     });
   },
   openapi: () => call('GET', '/openapi.json'),
+  modelConfig: () => call('GET', '/v2/models/iris/config'),
+  modelVersionConfig: () => call('GET', '/v2/models/text-direction/versions/1/config'),
+  repositoryIndex: () => call('POST', '/v2/repository/index'),
+  modelLoad: () => call('POST', '/v2/repository/models/iris/load', {}),
+  modelUnload: () => call('POST', '/v2/repository/models/iris/unload', {}),
+  serverStats: () => call('GET', '/v2/models/stats'),
+  modelStats: () => call('GET', '/v2/models/iris/stats'),
+  modelVersionStats: () => call('GET', '/v2/models/iris/versions/1/stats'),
 };
+
+/** Operations whose documented answer is an error: Triton's load and unload, which infera does not do. */
+const ANSWERS_AN_ERROR: Readonly<Record<string, number>> = { modelLoad: 400, modelUnload: 400 };
 
 describe("every route's answer against its declared response schema", () => {
   it('has a request for every operation in the route table', () => {
@@ -113,7 +124,10 @@ describe("every route's answer against its declared response schema", () => {
       const send = requests[op.id];
       assert.ok(send, op.id);
       const { status, json } = await send();
-      assert.ok(status >= 200 && status < 300, `${op.id}: ${status} ${JSON.stringify(json).slice(0, 300)}`);
+      const expected = ANSWERS_AN_ERROR[op.id];
+      if (expected) assert.equal(status, expected, op.id);
+      else
+        assert.ok(status >= 200 && status < 300, `${op.id}: ${status} ${JSON.stringify(json).slice(0, 300)}`);
       const parsed = op.response.safeParse(json);
       if (!parsed.success) assert.fail(`${op.id}: ${JSON.stringify(parsed.error.issues).slice(0, 600)}`);
       assert.deepEqual(parsed.data, json, `${op.id}: the answer has fields its schema does not document`);

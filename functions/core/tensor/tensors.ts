@@ -120,7 +120,9 @@ export function flattenData(data: unknown, shape: readonly number[], path: strin
 /** Converts checked JSON values to the typed array the engine needs, naming each bad element. */
 export function toTypedArray(values: readonly unknown[], datatype: Datatype, path: string): TensorData {
   const problems: string[] = [];
+  let badCount = 0;
   const bad = (i: number, what: string) => {
+    badCount++;
     if (problems.length < MAX_ELEMENT_PROBLEMS) problems.push(`${path}[${i}]: ${what}`);
     else if (problems.length === MAX_ELEMENT_PROBLEMS) problems.push(`${path}: more bad elements not listed`);
   };
@@ -173,7 +175,12 @@ export function toTypedArray(values: readonly unknown[], datatype: Datatype, pat
             : typeof v === 'string' && /^-?\d{1,20}$/.test(v)
               ? BigInt(v)
               : undefined;
-        if (b === undefined)
+        if (b === undefined && typeof v === 'number' && Number.isInteger(v))
+          bad(
+            i,
+            `${v} is beyond 2^53, where a JSON number loses its last digits; send ${datatype} values this large as decimal strings, e.g. "9007199254740993"`,
+          );
+        else if (b === undefined)
           bad(
             i,
             `expected a ${datatype} integer (a safe JSON integer, or a decimal string for larger values), got ${describe(v)}`,
@@ -205,7 +212,13 @@ export function toTypedArray(values: readonly unknown[], datatype: Datatype, pat
       break;
     }
   }
-  if (problems.length > 0) throw new ValidationError(`${path}: ${problems.length} bad element(s)`, problems);
+  // The first problem is in the message itself: clients such as tritonclient show only `error`.
+  if (badCount > 0) {
+    throw new ValidationError(
+      `${path}: ${badCount} bad element${badCount === 1 ? '' : 's'}, first ${problems[0]}`,
+      problems,
+    );
+  }
   return out;
 }
 

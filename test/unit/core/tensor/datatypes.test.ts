@@ -42,6 +42,20 @@ describe('tensor datatypes', () => {
     });
   }
 
+  it('says in the error itself what is wrong with the first bad element: a client may show nothing else', () => {
+    assert.throws(
+      () => toTypedArray([9007199254740993, 1.5], 'INT64', 'inputs[0].data'),
+      (e: Error & { details: string[] }) => {
+        assert.match(
+          e.message,
+          /^inputs\[0\]\.data: 2 bad elements, first inputs\[0\]\.data\[0\]: 9007199254740992 is beyond 2\^53, .* decimal strings/,
+        );
+        assert.equal(e.details.length, 2);
+        return true;
+      },
+    );
+  });
+
   it('stores FP16 as its half-precision bits, rounding as IEEE 754 does', () => {
     const bits = toTypedArray([1, 2, 0.5, 1 / 3], 'FP16', 'x') as Uint16Array;
     assert.ok(bits instanceof Uint16Array);
