@@ -55,8 +55,9 @@ export const tensorSpecSchema = z.strictObject({
   datatype: z.enum(DATATYPES),
   shape: z
     .array(z.number().int().min(-1))
-    .min(1)
-    .describe('Dimensions; -1 marks a dynamic one. The first is the batch dimension.'),
+    .describe(
+      'Dimensions; -1 marks a dynamic one. The first is the batch dimension; [] is a scalar (rank 0), which v2 requests send.',
+    ),
   description: z.string().optional(),
 });
 export type TensorSpec = z.infer<typeof tensorSpecSchema> & {
