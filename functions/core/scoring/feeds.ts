@@ -98,14 +98,12 @@ export function feedsV2(
   } else {
     throw new InferaError(`Model '${mv.name}' has no instance schema.`);
   }
-  if (req.outputs) {
-    const available = v2OutputMetadata(m).map((o) => o.name);
-    req.outputs.forEach((o, i) => {
-      if (!available.includes(o.name)) {
-        fail(`outputs[${i}].name: unknown output '${o.name}'; this model returns: ${available.join(', ')}`);
-      }
-    });
-  }
+  // A processor's postprocess may add outputs of its own: those are known once it has run.
+  if (req.outputs && !m.processor)
+    checkRequestedOutputs(
+      req,
+      v2OutputMetadata(m).map((o) => o.name),
+    );
   return { feeds, n, ...(rows ? { rows } : {}) };
 }
 
@@ -126,4 +124,13 @@ export function tabularRows(
   } catch {
     return undefined;
   }
+}
+
+/** Every output a v2 request names must be one the model returns, before (or after) it runs. */
+export function checkRequestedOutputs(req: InferRequest, available: readonly string[]): void {
+  req.outputs?.forEach((o, i) => {
+    if (!available.includes(o.name)) {
+      fail(`outputs[${i}].name: unknown output '${o.name}'; this model returns: ${available.join(', ')}`);
+    }
+  });
 }

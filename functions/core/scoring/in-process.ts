@@ -16,7 +16,7 @@ import { outputNames, toMatrixScores, toPredictions, toV2Outputs } from '../prot
 import { processorOutputs } from '../protocol/processor-outputs.ts';
 import type { InferRequest, Prediction } from '../protocol/schemas.ts';
 import { postprocess } from '../tensor/postprocess.ts';
-import { feedsV1, feedsV2 } from './feeds.ts';
+import { checkRequestedOutputs, feedsV1, feedsV2 } from './feeds.ts';
 import { resolveImages } from './images.ts';
 import type { PreparedVersions } from './prepared.ts';
 import type { Prepared, ScoreOptions, ScoreResult } from './types.ts';
@@ -118,6 +118,10 @@ async function inferV2(
     outputs = [...outputs, ...processorOutputs(predictions, await postprocessed(p, predictions, rows))];
   }
   if (req.outputs) {
+    checkRequestedOutputs(
+      req,
+      outputs.map((o) => o.name),
+    );
     const wanted = new Set(req.outputs.map((o) => o.name));
     outputs = outputs.filter((o) => wanted.has(o.name));
   }

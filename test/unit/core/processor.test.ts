@@ -127,6 +127,28 @@ describe('processor.ts around the manifest pipeline', () => {
     assert.ok(v2.outputs.some((o) => o.name === 'label'));
   });
 
+  it('lets a v2 request ask for a processor output by name, and names them all for an unknown one', async () => {
+    const flower = (await golden('iris', '1')).instances[0] as Record<string, number>;
+    const inputs = Object.entries(flower).map(([name, value]) => ({
+      name,
+      datatype: 'FP64',
+      shape: [1],
+      data: [value],
+    }));
+    const only = await scorer.infer(registry.resolve('iris-proc'), {
+      inputs,
+      outputs: [{ name: 'species_code' }],
+    });
+    assert.deepEqual(
+      only.outputs.map((o) => o.name),
+      ['species_code'],
+    );
+    await assert.rejects(
+      scorer.infer(registry.resolve('iris-proc'), { inputs, outputs: [{ name: 'nope' }] }),
+      /outputs\[0\]\.name: unknown output 'nope'; this model returns: probabilities, label, score, species_code/,
+    );
+  });
+
   it("answers text-direction over v2 with its processor's rotate flag as a BOOL tensor", async () => {
     const g = await golden('text-direction', '1');
     const files = g.instances.map((i) => String((i as { x: { b64: string } }).x.b64));
