@@ -57,9 +57,24 @@ async function main(): Promise<void> {
   for (const v of req.versions) {
     const problems: string[] = [];
     const mv = registry.resolve(v.model, v.version);
-    const golden = goldenSchema.parse(
-      JSON.parse(readFileSync(join(mv.dir, 'fixtures', 'golden.json'), 'utf8')),
-    );
+    const file = join(mv.dir, 'fixtures', 'golden.json');
+    let golden: ReturnType<typeof goldenSchema.parse>;
+    try {
+      golden = goldenSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+    } catch (err) {
+      // Nothing to time the handler on: say what is missing and how to add it, and go on.
+      const why =
+        (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : 'is not a valid fixtures file';
+      problems.push(
+        `${v.model} v${v.version}: fixtures/golden.json ${why}; infera cost times the handler on those inputs. Add one (docs/models.md describes it), then run infera cost again.`,
+      );
+      await new Promise<void>((resolve) =>
+        process.send?.({ model: v.model, version: v.version, problems } satisfies ProbeResult, () =>
+          resolve(),
+        ),
+      );
+      continue;
+    }
     const instances = golden.instances as Record<string, unknown>[];
 
     const time = async (rows: number): Promise<Timing | undefined> => {

@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { lambdaRoute, sagemakerRoute } from '#core/cost/estimate.ts';
 import { PRICES } from '#core/cost/prices.ts';
 import { ModelRegistry } from '#core/model/registry.ts';
-import { cli, MODELS } from '../helpers.ts';
+import { cli, copyModels, MODELS } from '../helpers.ts';
 import { modelsWithGpuScorer } from '../support/gpu-models.ts';
 
 const registry = await ModelRegistry.load(MODELS);
@@ -163,6 +163,19 @@ describe('infera cost', () => {
     const missing = await cli([...args, '--gpu-report', join(models, 'nope.json')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /No test:gpu report at .*nope\.json/);
+  });
+
+  it('prices the other versions and says what to add for one without golden fixtures, never a stack trace', async () => {
+    const models = await copyModels();
+    after(() => rm(models, { recursive: true, force: true }));
+    await rm(join(models, 'iris', '1', 'fixtures'), { recursive: true });
+    const r = await cli(['cost', 'iris', '--models', models, '--calls', '20']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /iris v1: fixtures\/golden\.json is missing; infera cost times the handler on those inputs/,
+    );
+    assert.doesNotMatch(`${r.stdout}${r.stderr}`, /ENOENT|at async/);
   });
 
   it('explains itself with --help', async () => {
