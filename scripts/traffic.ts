@@ -198,7 +198,7 @@ async function main(): Promise<void> {
   }
   if (!manifest.trainingStats) {
     console.error(
-      `${o.model}'s manifest has no trainingStats, so there is no training distribution to sample.`,
+      `${o.model}'s manifest has no trainingStats, so there is no training distribution to sample. Add "trainingStats" to its model.json (docs/models.md describes the field: per feature, the mean, std, min, max and quantiles of the training data); monitoring compares live traffic against it too.`,
     );
     process.exit(2);
   }

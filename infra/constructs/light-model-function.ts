@@ -1,4 +1,6 @@
-import { Duration } from 'aws-cdk-lib';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -348,6 +350,24 @@ export class LightModelFunction extends Construct {
     });
   }
 
+  /**
+   * A version without fixtures/golden.json gives its pre-traffic hook nothing to check: say so at
+   * synth, naming the file and how to add it, rather than at the first deployment.
+   */
+  #warnWithoutFixtures(modelsDir: string): void {
+    for (const name of this.shared ? this.modelNames : [this.modelName]) {
+      const dir = join(modelsDir, name);
+      if (!existsSync(dir)) continue;
+      for (const v of readdirSync(dir, { withFileTypes: true })) {
+        if (!v.isDirectory() || existsSync(join(dir, v.name, 'fixtures', 'golden.json'))) continue;
+        Annotations.of(this).addWarningV2(
+          'infera:no-golden-fixtures',
+          `${join(dir, v.name)} has no fixtures/golden.json: the pre-traffic hook cannot check this version before it gets traffic, and fails the deployment when no version it serves has one. Add stored inputs and expected outputs there (docs/models.md describes the file).`,
+        );
+      }
+    }
+  }
+
   /** The golden-fixture hook and the CodeDeploy group that moves the live alias. */
   #codeDeploy(
     props: LightModelFunctionProps,
@@ -375,6 +395,7 @@ export class LightModelFunction extends Construct {
       },
     });
     this.function.currentVersion.grantInvoke(hook);
+    this.#warnWithoutFixtures(props.modelsDir ?? 'models');
 
     const group = new LambdaDeploymentGroup(this, 'Deployment', {
       alias: this.alias,

@@ -80,6 +80,20 @@ describe('AWS rules at synth', () => {
     assert.match(v.suggestedFix, /target\.timeoutSeconds .* at most 29, or deploy with -c infera:api=false/);
   });
 
+  it('warns at synth about a version without golden fixtures, naming the folder and what to add', async () => {
+    const models = copyModelsSync();
+    after(() => rmSync(models, { recursive: true, force: true }));
+    rmSync(join(models, 'iris', '1', 'fixtures'), { recursive: true });
+    const { warnings } = await synthApp(US, { 'infera:models': models });
+    const about = warnings.filter((w) => w.includes('has no fixtures/golden.json'));
+    assert.equal(about.length, 1, warnings.join('\n'));
+    assert.match(
+      about[0] ?? '',
+      /iris\/1 has no fixtures\/golden\.json: the pre-traffic hook cannot check this version/,
+    );
+    assert.match(about[0] ?? '', /\[ack: infera:no-golden-fixtures\]/);
+  });
+
   it('lets the same 35 s model deploy without the HTTP API', async () => {
     const models = modelsWithTarget('iris', { type: 'lambda', timeoutSeconds: 35 });
     const { resources } = await synthApp(US, { 'infera:models': models, 'infera:api': 'false' });

@@ -50,12 +50,14 @@ export async function synthApp(env: Environment | undefined, context: Record<str
     Resources: Resources;
   };
   const infos = artifact.messages.filter((m) => m.level === 'info').map((m) => String(m.entry.data));
+  const warnings = artifact.messages.filter((m) => m.level === 'warning').map((m) => String(m.entry.data));
   return {
     stack,
     report,
     resources: template.Resources,
     templatePath: join(assembly.directory, artifact.templateFile),
     infos,
+    warnings,
   };
 }
 
