@@ -13,14 +13,14 @@ import { getCapture } from '#runtime/capture.ts';
 import { loadConfig } from '#runtime/config.ts';
 import { modelStatus } from '#runtime/model-status.ts';
 import { getMonitoring } from '#runtime/monitoring.ts';
-import { applyAliasEdits, logPlacements } from '#runtime/placement-log.ts';
+import { followModelsFolder, logPlacements } from '#runtime/placement-log.ts';
 import { getPlatform } from '#runtime/platform.ts';
 import { beginRecord, logPayload, recordPredictions } from '#runtime/prediction-record.ts';
 
 const config = loadConfig();
 const { registry, scorer } = await getPlatform(config);
 const monitoring = getMonitoring(config);
-if (config.WATCH_ALIASES) applyAliasEdits(registry);
+if (config.WATCH_ALIASES) followModelsFolder(registry, scorer);
 logPlacements(registry);
 
 /** Scores one request with the version its traffic policy picks, in one session.run. */

@@ -174,7 +174,7 @@ export const configSchema = z.object({
       'SageMaker endpoint names are <prefix>-<model>-<version>; the stack sets its own name, so two stacks never share an endpoint.',
     ),
   WATCH_ALIASES: flag.describe(
-    'Reload models/<name>/aliases.json when it changes (npm start sets it; a deployed version is immutable).',
+    'Follow models/: apply aliases.json edits, and model folders added, changed or removed, once they pass the start-up checks (npm start sets it; a deployed version is immutable).',
   ),
   ROUTING_KEY_HEADER: z
     .string()

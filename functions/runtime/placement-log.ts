@@ -3,7 +3,9 @@
  * first thing to read when a request lands somewhere surprising.
  */
 import type { ModelRegistry } from '#core/model/registry.ts';
+import type { Scorer } from '#core/scoring/scorer.ts';
 import { watchAliases } from './alias-watcher.ts';
+import { watchModels } from './model-watcher.ts';
 import { logger } from './observability.ts';
 
 /** Above this many versions, a function logs the count per target and each version not run here. */
@@ -31,8 +33,11 @@ export function logPlacements(registry: ModelRegistry): void {
   }
 }
 
-/** Locally, `infera release/rollback/shadow` rewrite aliases.json; the change applies at once. */
-export function applyAliasEdits(registry: ModelRegistry): void {
+/**
+ * Locally, `infera release/rollback/shadow` rewrite aliases.json, and a model folder may be added,
+ * changed or removed: each applies at once, once it passes the start-up checks.
+ */
+export function followModelsFolder(registry: ModelRegistry, scorer: Scorer): void {
   watchAliases(registry, (model, r) => {
     if (r.problems.length > 0)
       logger.error('aliases.json not applied; the previous traffic policy stays', {
@@ -40,5 +45,10 @@ export function applyAliasEdits(registry: ModelRegistry): void {
         problems: r.problems,
       });
     else if (r.changed) logger.info('traffic policy changed', { model, policy: registry.get(model).policy });
+  });
+  watchModels(registry, scorer, (model, r) => {
+    if (r.problems.length > 0)
+      logger.error('model folder not applied; the model serves as before', { model, problems: r.problems });
+    else if (r.change !== 'unchanged') logger.info(`model ${r.change}`, { model });
   });
 }

@@ -1,12 +1,22 @@
 import { nth } from '../checked.ts';
 import { NotFoundError } from '../errors.ts';
 import { readAliases } from './repository/aliases.ts';
-import { loadModels, loadVersionDir } from './repository/load.ts';
+import { loadModels, loadVersionDir, reloadModel } from './repository/load.ts';
 import { LIVE, pick, stickyPoint } from './traffic.ts';
 import type { LoadOptions, ModelEntry, ModelVersion, Picked } from './types.ts';
 import { DEFAULT_ALIAS } from './types.ts';
 
 export type { LoadOptions, ModelEntry, ModelVersion, Picked } from './types.ts';
+
+/** What reading a model's folder again did. */
+export interface ModelChange {
+  readonly change: 'added' | 'replaced' | 'removed' | 'unchanged';
+  readonly problems: readonly string[];
+  /** The model as it now is, after an add or a replace. */
+  readonly entry?: ModelEntry;
+  /** Its versions that are new objects: new, or changed on disk. They need loading and checking. */
+  readonly added?: readonly ModelVersion[];
+}
 export { DEFAULT_ALIAS } from './types.ts';
 
 /**
@@ -17,15 +27,52 @@ export { DEFAULT_ALIAS } from './types.ts';
 export class ModelRegistry {
   readonly root: string;
   readonly #models: Map<string, ModelEntry>;
+  readonly #opts: LoadOptions;
 
-  private constructor(root: string, models: Map<string, ModelEntry>) {
+  private constructor(root: string, models: Map<string, ModelEntry>, opts: LoadOptions = {}) {
     this.root = root;
     this.#models = models;
+    this.#opts = opts;
   }
 
   /** Loads and verifies every model package under `root`, and decides each version's route. */
   static async load(root: string, opts: LoadOptions = {}): Promise<ModelRegistry> {
-    return new ModelRegistry(root, await loadModels(root, opts));
+    return new ModelRegistry(root, await loadModels(root, opts), opts);
+  }
+
+  /**
+   * Reads one model's folder again (npm start follows models/): added, replaced or removed as
+   * the folder now is, or left as it was with the problems when the folder does not load. A
+   * version whose files did not change keeps its object, so its session and monitoring stay.
+   */
+  async reloadModel(name: string): Promise<ModelChange> {
+    if (this.#opts.only && !this.#opts.only.includes(name)) return { change: 'unchanged', problems: [] };
+    const others = new Map(this.#models);
+    others.delete(name);
+    const r = await reloadModel(this.root, name, others, this.#opts);
+    const before = this.#models.get(name);
+    if (r.removed) {
+      this.#models.delete(name);
+      return { change: before ? 'removed' : 'unchanged', problems: [] };
+    }
+    if (!r.entry) return { change: 'unchanged', problems: r.problems };
+    const kept = (mv: ModelVersion) =>
+      before?.versions.find(
+        (o) =>
+          o.version === mv.version &&
+          o.manifest.sha256 === mv.manifest.sha256 &&
+          JSON.stringify(o.manifest) === JSON.stringify(mv.manifest),
+      ) ?? mv;
+    const entry: ModelEntry = { ...r.entry, versions: r.entry.versions.map(kept) };
+    this.#models.set(name, entry);
+    const added = entry.versions.filter((mv) => !before?.versions.includes(mv));
+    return { change: before ? 'replaced' : 'added', problems: [], entry, added };
+  }
+
+  /** Puts a model back as it was before a reload that turned out not to serve (or removes it). */
+  restore(name: string, entry: ModelEntry | undefined): void {
+    if (entry) this.#models.set(name, entry);
+    else this.#models.delete(name);
   }
 
   /**

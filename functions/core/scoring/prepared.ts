@@ -83,6 +83,11 @@ export class PreparedVersions {
    */
   async warmup(versions: readonly ModelVersion[]): Promise<void> {
     if (this.#lazy) return;
+    await this.check(versions);
+  }
+
+  /** Loads each version and checks its graph against its manifest; the problems of all, at once. */
+  async check(versions: readonly ModelVersion[]): Promise<void> {
     const problems: string[] = [];
     for (const mv of versions) {
       try {

@@ -61,6 +61,14 @@ export class Scorer {
   }
 
   /**
+   * Loads the given versions served here and checks each graph against its manifest, now, even
+   * with lazy sessions: what a model folder added to a running npm start must pass to serve.
+   */
+  check(versions: readonly ModelVersion[]): Promise<void> {
+    return this.#versions.check(versions.filter((mv) => this.inProcess(mv)));
+  }
+
+  /**
    * True once every locally served version's graph has been checked (it may since have been
    * released by the session cache, and loads again on demand). With lazy sessions, at once.
    */

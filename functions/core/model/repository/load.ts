@@ -1,6 +1,6 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { codeOf, ModelPackageError } from '../../errors.ts';
+import { codeOf, ModelPackageError, messageOf } from '../../errors.ts';
 import { MODEL_NAME, VERSION } from '../manifest.ts';
 import { checkFallbacks } from '../package-checks.ts';
 import { relPath as rel } from '../paths.ts';
@@ -155,4 +155,43 @@ async function loadModel(
   const traffic = await loadAliases(dir, versions, present, problems, rel);
   if (problems.length > before || !traffic) return undefined;
   return { name, versions, ...traffic };
+}
+
+/**
+ * One model's folder read again, as npm start follows models/ while it runs: the entry, checked as
+ * at start-up (its fallbacks against the other models), or the problems; `removed` once the
+ * folder is gone.
+ */
+export async function reloadModel(
+  root: string,
+  name: string,
+  others: ReadonlyMap<string, ModelEntry>,
+  opts: LoadOptions = {},
+): Promise<{ entry?: ModelEntry; removed: boolean; problems: string[] }> {
+  const dir = join(root, name);
+  const present = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!present) return { removed: true, problems: [] };
+  const problems: string[] = [];
+  let entry: ModelEntry | undefined;
+  try {
+    entry = await loadModel(
+      root,
+      name,
+      problems,
+      rel,
+      opts.routing ?? DEFAULT_PLACEMENT_POLICY,
+      opts.hashes === 'use',
+    );
+  } catch (err) {
+    problems.push(`${rel(dir)}: ${messageOf(err)}`);
+  }
+  if (entry && problems.length === 0) {
+    const all = new Map(others);
+    all.set(name, entry);
+    checkFallbacks(all, problems, rel, opts.only !== undefined);
+  }
+  return problems.length > 0 || !entry ? { removed: false, problems } : { entry, removed: false, problems };
 }
