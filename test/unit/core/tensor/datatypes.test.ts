@@ -44,11 +44,11 @@ describe('tensor datatypes', () => {
 
   it('says in the error itself what is wrong with the first bad element: a client may show nothing else', () => {
     assert.throws(
-      () => toTypedArray([9007199254740993, 1.5], 'INT64', 'inputs[0].data'),
+      () => toTypedArray([2 ** 53 + 2, 1.5], 'INT64', 'inputs[0].data'),
       (e: Error & { details: string[] }) => {
         assert.match(
           e.message,
-          /^inputs\[0\]\.data: 2 bad elements, first inputs\[0\]\.data\[0\]: 9007199254740992 is beyond 2\^53, .* decimal strings/,
+          /^inputs\[0\]\.data: 2 bad elements, first inputs\[0\]\.data\[0\]: 9007199254740994 is beyond 2\^53, .* decimal strings/,
         );
         assert.equal(e.details.length, 2);
         return true;
