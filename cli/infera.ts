@@ -19,6 +19,7 @@ Usage: infera <command> [options]
 
 Commands:
   start                     run the platform locally (same as npm start)
+  init <model.onnx>         draft models/<name>/<version>/ from an ONNX graph, and check it serves
   models                    list models, versions and aliases
   predict <model>           score instances with a model
   batch <subcommand>        batch scoring: submit, status, download, list
@@ -190,12 +191,13 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'shadow') return shadowCommand(await onPlatform(rest));
   if (command === 'compare') return compareCommand(rest);
   if (command === 'cost') return (await import('./cost.ts')).costCommand(rest);
+  if (command === 'init') return (await import('./init.ts')).initCommand(rest);
   if (command === 'preflight') return (await import('./preflight.ts')).preflightCommand(rest);
   if (!(command in HELP) || command === 'main') {
     throw new CliError(
       `Unknown command '${command}'.`,
       [
-        'Commands: start, models, predict, batch, deployments, release, promote, rollback, shadow, compare, cost, preflight. See: infera --help',
+        'Commands: start, init, models, predict, batch, deployments, release, promote, rollback, shadow, compare, cost, preflight. See: infera --help',
       ],
       2,
     );

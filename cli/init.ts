@@ -1,0 +1,193 @@
+/**
+ * `infera init <model.onnx>`: drafts models/<name>/<version>/ from the graph, so a model brought
+ * from outside serves with no hand-written manifest, then loads it as npm start would and says
+ * whether it serves. `--check` re-derives an existing version's inputs and outputs from its graph.
+ */
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
+import { MODEL_NAME } from '#core/model/manifest.ts';
+import { ModelRegistry } from '#core/model/registry.ts';
+import { Scorer } from '#core/scoring/scorer.ts';
+import { parseCommand } from './args.ts';
+import { CliError } from './common.ts';
+import { draftManifest, type GraphTensor } from './init-draft.ts';
+
+export const INIT_HELP = `Usage: infera init <model.onnx> [--name <name>] [--task <task>] [--labels <file>] [--models <dir>]
+       infera init --check <name> [--version <v>] [--models <dir>]
+
+Drafts models/<name>/<version>/ (model.onnx and model.json) from the ONNX graph: every input and
+output with its datatype and shape (-1 for a dynamic dimension, [] for a scalar), the sha256, and
+a task. Then it loads the folder as npm start does and says whether it serves. Where it has to
+guess (the task, a missing batch dimension), it writes the guess and prints it. A running
+npm start picks the new folder up by itself.
+
+Options:
+  --name <name>      model name (default: the file name, lower case)
+  --task <task>      tensor (default), multiclass-classification, binary-classification,
+                     regression or embedding
+  --labels <file>    one label a line, in output order (makes a classifier of the first output)
+  --models <dir>     models folder (default: $MODELS_DIR or ./models)
+  --check            compare an existing version's manifest with its graph, changing nothing
+  --version <v>      with --check: the version (default: the newest)
+`;
+
+async function signature(file: string): Promise<{ inputs: GraphTensor[]; outputs: GraphTensor[] }> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(file);
+  } catch (err) {
+    throw new CliError(
+      `${file} is not an ONNX model onnxruntime can load: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
+  const of = (ms: readonly ort.InferenceSession.ValueMetadata[]): GraphTensor[] =>
+    ms.map((m) =>
+      m.isTensor
+        ? { name: m.name, type: m.type, shape: [...m.shape] }
+        : { name: m.name, type: 'map', shape: [] },
+    );
+  const sig = { inputs: of(session.inputMetadata), outputs: of(session.outputMetadata) };
+  await session.release();
+  return sig;
+}
+
+async function nextVersion(dir: string): Promise<string> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const versions = names.filter((n) => /^\d+$/.test(n)).map(Number);
+  return String(versions.length > 0 ? Math.max(...versions) + 1 : 1);
+}
+
+export async function initCommand(argv: string[]): Promise<number> {
+  const parsed = parseCommand(
+    {
+      name: 'infera init',
+      help: INIT_HELP,
+      positionals: true,
+      options: {
+        name: { type: 'string' },
+        task: { type: 'string' },
+        labels: { type: 'string' },
+        models: { type: 'string' },
+        check: { type: 'boolean', default: false },
+        version: { type: 'string' },
+      },
+    },
+    argv,
+  );
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
+  const models = values.models ?? process.env.MODELS_DIR ?? 'models';
+  if (values.check) return check(models, positionals[0], values.version);
+  const file = positionals[0];
+  if (!file) throw new CliError('Name the ONNX file to draft a model from.', ['See: infera init --help'], 2);
+  const bytes = await readFile(file).catch(() => {
+    throw new CliError(`Cannot read ${file}.`, ['Give the path of an .onnx file.'], 2);
+  });
+  const name =
+    values.name ??
+    basename(file)
+      .replace(/\.onnx$/i, '')
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-');
+  if (!MODEL_NAME.test(name))
+    throw new CliError(
+      `'${name}' is not a model name.`,
+      ['Use lowercase letters, digits, ".", "_" or "-": --name <name>.'],
+      2,
+    );
+  const labels = values.labels
+    ? (
+        await readFile(values.labels, 'utf8').catch(() => {
+          throw new CliError(`Cannot read the labels file ${values.labels}.`, [], 2);
+        })
+      )
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter(Boolean)
+    : undefined;
+  const graph = await signature(file);
+  const version = await nextVersion(join(models, name));
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const draft = draftManifest(graph, {
+    name,
+    version,
+    file: basename(file),
+    sha256,
+    task: values.task,
+    labels,
+  });
+  if (draft.problems.length > 0) throw new CliError(`Cannot draft ${name} from ${file}:`, draft.problems, 2);
+  const dir = join(models, name, version);
+  await mkdir(dir, { recursive: true });
+  await copyFile(file, join(dir, 'model.onnx'));
+  await writeFile(join(dir, 'model.json'), `${JSON.stringify(draft.manifest, null, 2)}\n`);
+  console.log(`Wrote ${join(dir, 'model.json')} and model.onnx.`);
+  for (const g of draft.guesses) console.log(`  guessed: ${g}`);
+  await serves(models, name);
+  console.log(`Serve it with npm start (a running one picks it up), e.g. GET /v2/models/${name}.`);
+  return 0;
+}
+
+/** Loads the model as npm start does, and checks its graph against its manifest. */
+async function serves(models: string, name: string): Promise<void> {
+  try {
+    const registry = await ModelRegistry.load(models, { only: [name] });
+    const scorer = new Scorer(
+      registry,
+      new OnnxRuntimeEngine(),
+      { intraOpThreads: 1, interOpThreads: 1 },
+      { serveAll: true },
+    );
+    await scorer.check(registry.get(name).versions);
+  } catch (err) {
+    const details = (err as { details?: string[] }).details ?? [(err as Error).message];
+    throw new CliError(
+      `${name} does not load as it is:`,
+      [...details, 'Edit its model.json, then run infera init --check.'],
+      1,
+    );
+  }
+  console.log(`  ${name} loads, and its graph matches its manifest.`);
+}
+
+async function check(models: string, name: string | undefined, version: string | undefined): Promise<number> {
+  if (!name) throw new CliError('Name the model to check: infera init --check <name>.', [], 2);
+  const v = version ?? String(Number(await nextVersion(join(models, name))) - 1);
+  const dir = join(models, name, v);
+  const manifest = JSON.parse(
+    await readFile(join(dir, 'model.json'), 'utf8').catch(() => {
+      throw new CliError(`No ${join(dir, 'model.json')}.`, [], 2);
+    }),
+  ) as { inputs?: { kind?: string; tensors?: unknown[] }; outputs?: { tensors?: unknown[] } };
+  const graph = await signature(join(dir, 'model.onnx'));
+  const draft = draftManifest(graph, { name, version: v, file: 'model.onnx', sha256: '' });
+  const drafted = draft.manifest as { inputs: { tensors: unknown[] }; outputs: { tensors: unknown[] } };
+  const drift: string[] = [];
+  if (
+    manifest.inputs?.kind === 'tensors' &&
+    JSON.stringify(manifest.inputs.tensors?.map(strip)) !== JSON.stringify(drafted.inputs.tensors)
+  )
+    drift.push(
+      `inputs: the manifest has ${JSON.stringify(manifest.inputs.tensors?.map(strip))}, the graph ${JSON.stringify(drafted.inputs.tensors)}`,
+    );
+  if (
+    manifest.outputs?.tensors &&
+    JSON.stringify(manifest.outputs.tensors.map(strip)) !== JSON.stringify(drafted.outputs.tensors)
+  )
+    drift.push(
+      `outputs: the manifest has ${JSON.stringify(manifest.outputs.tensors.map(strip))}, the graph ${JSON.stringify(drafted.outputs.tensors)}`,
+    );
+  if (drift.length > 0) throw new CliError(`${dir}: the manifest differs from the graph:`, drift, 1);
+  console.log(`${dir}: the manifest's tensors match the graph.`);
+  await serves(models, name);
+  return 0;
+}
+
+/** A tensor spec as the draft writes it: name, datatype and shape. */
+function strip(t: unknown): unknown {
+  const { name, datatype, shape } = t as { name?: unknown; datatype?: unknown; shape?: unknown };
+  return { name, datatype, shape };
+}
