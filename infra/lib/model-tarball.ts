@@ -38,19 +38,20 @@ export function modelTarball(
   return { path, sha256, bytes: gz.length };
 }
 
-/** Files a manifest names beside it, which the serving container needs too (a tokenizer, a labels file, a processor). */
+/** Files a manifest names beside it, which the serving container needs too (a tokenizer, a labels file, a processor and the files it reads). */
 function companions(versionDir: string): string[] {
   const manifest = join(versionDir, 'model.json');
   if (!existsSync(manifest)) return [];
   const m = JSON.parse(readFileSync(manifest, 'utf8')) as {
     inputs?: { text?: { tokenizer?: string } };
     outputs?: { labelsFile?: string };
-    processor?: { file?: string };
+    processor?: { file?: string; files?: { file: string }[] };
   };
   return [
     ...(m.inputs?.text ? [m.inputs.text.tokenizer ?? 'tokenizer.json'] : []),
     ...(m.outputs?.labelsFile ? [m.outputs.labelsFile] : []),
     ...(m.processor ? [m.processor.file ?? 'processor.ts'] : []),
+    ...(m.processor?.files ?? []).map((f) => f.file),
   ];
 }
 

@@ -58,6 +58,19 @@ const manifestFields = z
             /^[a-f0-9]{64}$/,
             'must be the lowercase hex sha256 of the processor file (run: sha256sum processor.ts)',
           ),
+        files: z
+          .array(
+            z.strictObject({
+              file: z
+                .string()
+                .regex(/^[A-Za-z0-9._-]+$/, 'must be a file name beside model.json, e.g. "keys.txt"'),
+              sha256: z.string().regex(/^[a-f0-9]{64}$/, 'must be the lowercase hex sha256 of the file'),
+            }),
+          )
+          .default([])
+          .describe(
+            'Files the processor reads beside it (new URL("keys.txt", import.meta.url)), pinned by hash and shipped with it on every route.',
+          ),
       })
       .optional()
       .describe('TypeScript preprocess/postprocess hooks beside model.json, pinned by hash like model.onnx.'),

@@ -117,6 +117,18 @@ export async function loadVersion(v: VersionToLoad, problems: string[]): Promise
         ok = false;
       }
     }
+    for (const [i, side] of manifest.processor.files.entries()) {
+      const at = join(dir, side.file);
+      const bytes = await readFile(at).catch(() => undefined);
+      const hash = bytes ? createHash('sha256').update(bytes).digest('hex') : undefined;
+      if (hash === side.sha256) continue;
+      problems.push(
+        hash
+          ? `${rel(manifestPath)}: processor.files[${i}].sha256 does not match ${side.file} (file hashes to ${hash}); set it, or restore the file`
+          : `${rel(at)}: processor.files[${i}] names it, but it is missing; put it beside model.json`,
+      );
+      ok = false;
+    }
   }
   if (!ok) return undefined;
   return {
