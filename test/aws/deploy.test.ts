@@ -97,14 +97,16 @@ async function deployAnsweringBuilds(app: string, stack: string): Promise<{ buil
   const answered = new Set<string>();
   while (!settled && answered.size < builds.length) {
     await new Promise((r) => setTimeout(r, 500));
-    const r = await run(
-      'aws',
-      ['cloudformation', 'describe-stacks', '--stack-name', stack, '--output', 'json'],
-      moto.env,
-    );
+    // list-stacks, not describe-stacks: moto renders describe-stacks' outputs from its lazy
+    // resource map, and a poll that lands mid-creation can create a resource a second time.
+    const r = await run('aws', ['cloudformation', 'list-stacks', '--output', 'json'], moto.env);
     const stackId =
       r.code === 0
-        ? (JSON.parse(r.stdout) as { Stacks: { StackId: string }[] }).Stacks[0]?.StackId
+        ? (
+            JSON.parse(r.stdout) as {
+              StackSummaries: { StackId: string; StackName: string; StackStatus: string }[];
+            }
+          ).StackSummaries.find((s) => s.StackName === stack && s.StackStatus !== 'DELETE_COMPLETE')?.StackId
         : undefined;
     if (!stackId) continue;
     for (const [logicalId] of builds) {
