@@ -78,9 +78,11 @@ async function cdk(...args: string[]) {
  * CodeBuild project and cannot invoke the trigger function (it needs Docker), so, as the build's
  * post_build step does on AWS, this PUTs the custom resource's SUCCESS response to the URL
  * CloudFormation gave it (moto's /cloudformation_<region>/cfnresponse). Returns the builds'
- * properties as synthesized. What this proves: the stack deploys with no Docker engine and waits
- * for its builds; it does not run a build (moto resolves the image tag before the answer, so the
- * SageMaker model's image reads "<repository>:None" there).
+ * properties as synthesized. What this proves: the stack deploys with no Docker engine and its
+ * build resources take CloudFormation's answer. It does not run a build, and it does not prove the
+ * deployment waits for one: moto marks a change set's stack complete without waiting for custom
+ * resources, and resolves the image tag before the answer (the SageMaker model's image reads
+ * "<repository>:None" there).
  */
 async function deployAnsweringBuilds(app: string, stack: string): Promise<{ buildCommand: string }[]> {
   const template = JSON.parse(readFileSync(join(app, `${stack}.template.json`), 'utf8')) as {
@@ -90,25 +92,29 @@ async function deployAnsweringBuilds(app: string, stack: string): Promise<{ buil
     ([, r]) => r.Type === 'Custom::CDKContainerImageBuild',
   );
   const deploy = cdk('deploy', '--app', app, '--require-approval', 'never', '--progress', 'events', stack);
-  let settled = false;
-  void deploy.finally(() => {
-    settled = true;
+  let failed = false;
+  void deploy.catch(() => {
+    failed = true;
   });
   const answered = new Set<string>();
-  while (!settled && answered.size < builds.length) {
+  const deadline = Date.now() + 120_000;
+  while (!failed && answered.size < builds.length && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 500));
-    // list-stacks, not describe-stacks: moto renders describe-stacks' outputs from its lazy
-    // resource map, and a poll that lands mid-creation can create a resource a second time.
+    // moto creates a change set's resources in the ExecuteChangeSet call, lazily and without a
+    // lock, and a build's answer makes it walk the same resources: answered mid-creation, it
+    // creates some twice. So answer once the stack reads *_COMPLETE (creation has returned).
+    // list-stacks, not describe-stacks, which renders outputs from that same lazy map.
     const r = await run('aws', ['cloudformation', 'list-stacks', '--output', 'json'], moto.env);
-    const stackId =
+    const summary =
       r.code === 0
         ? (
             JSON.parse(r.stdout) as {
               StackSummaries: { StackId: string; StackName: string; StackStatus: string }[];
             }
-          ).StackSummaries.find((s) => s.StackName === stack && s.StackStatus !== 'DELETE_COMPLETE')?.StackId
+          ).StackSummaries.find((s) => s.StackName === stack && s.StackStatus !== 'DELETE_COMPLETE')
         : undefined;
-    if (!stackId) continue;
+    if (!summary?.StackStatus.endsWith('_COMPLETE')) continue;
+    const stackId = summary.StackId;
     for (const [logicalId] of builds) {
       if (answered.has(logicalId)) continue;
       const res = await fetch(
