@@ -36,6 +36,7 @@ import {
   type ModelLayout,
   modelLayout,
 } from '../infra/lib/layout.ts';
+import { localModelsDir } from '../infra/local/info-file.ts';
 import { numberFlag, parseCommand, usageError } from './args.ts';
 import { CliError, table } from './common.ts';
 import { cloudWatchTimes } from './cost-cloudwatch.ts';
@@ -63,7 +64,8 @@ Options:
   --utilization <0-1>   how busy traffic keeps an always-on instance (default 0.5)
   --cpu-factor <x>      a Lambda vCPU's time per unit of this machine's (default 1: as fast)
   --prices <file>       JSON overriding any part of the price table (see docs/cost.md)
-  --models <dir>        model repository (default: $MODELS_DIR or models)
+  --models <dir>        model repository (default: $MODELS_DIR, else the folder a running
+                        npm start serves, else models)
   --template <file>     synthesized stack for the idle cost (default cdk.out/Infera.template.json
                         when it exists; else the endpoints the manifests configure)
   --gpu-report <file>   GPU times from npm run test:gpu, which price a version's GPU route
@@ -156,7 +158,7 @@ export async function costCommand(argv: string[]): Promise<number> {
   }
 
   const gpu = readGpuReport(values['gpu-report'] ?? GPU_REPORT, values['gpu-report'] !== undefined);
-  const modelsDir = values.models ?? process.env.MODELS_DIR ?? 'models';
+  const modelsDir = localModelsDir(values.models).dir;
   const config = loadConfig({ ...process.env, MODELS_DIR: modelsDir });
   const registry = await getRegistry(config).catch((err: Error) => {
     if (err instanceof ModelPackageError)

@@ -37,7 +37,8 @@ Options:
                       stack's models share one
   --function <name>   the Lambda function name, when it is not <stack>-<model>
   --region <region>   AWS region (default: AWS_REGION / your profile)
-  --models <dir>      local models folder (default: models)
+  --models <dir>      local models folder (default: the one a running npm start
+                      serves, else models)
   --json              print JSON
 `,
   rollback: `Usage: infera rollback <model> [--to <version>] [--stack <name> | --function <name>] [--region <r>] [--models <dir>] [--yes]
@@ -60,7 +61,8 @@ Options:
                       or <stack>-shared-models when the stack's models share one
   --function <name>   the Lambda function name, when it is not <stack>-<model>
   --region <region>   AWS region
-  --models <dir>      local models folder (default: models)
+  --models <dir>      local models folder (default: the one a running npm start
+                      serves, else models)
 `,
 };
 

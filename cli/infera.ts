@@ -6,6 +6,7 @@
  * the Lambda alias `live` through the AWS SDK.
  */
 import { readFile } from 'node:fs/promises';
+import { localModelsDir } from '../infra/local/info-file.ts';
 import { parseCommand, runMain, usageError } from './args.ts';
 import { batchCommand } from './batch.ts';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
@@ -121,7 +122,8 @@ export function liveOf(m: {
  * The lifecycle commands edit a models folder's aliases.json (or a deployed stack). Pointed at a
  * running platform (--url or INFERA_URL) with no --models, they edit the folder that platform
  * serves, which it names at /local/info.json; a URL that is no local platform is refused with
- * the reason, instead of silently editing ./models.
+ * the reason, instead of silently editing ./models. With no URL either, they edit the folder the
+ * platform running from this working folder serves (its info file, infra/local/info-file.ts).
  */
 export async function onPlatform(args: readonly string[]): Promise<string[]> {
   const out = [...args];
@@ -129,13 +131,20 @@ export async function onPlatform(args: readonly string[]): Promise<string[]> {
   const url = at >= 0 ? out[at + 1] : process.env.INFERA_URL;
   if (at >= 0) out.splice(at, 2);
   if (
-    !url ||
     out.includes('--models') ||
     out.includes('--stack') ||
+    out.includes('--function') ||
     out.includes('-h') ||
     out.includes('--help')
   )
     return out;
+  if (!url) {
+    // No platform named: the one npm start runs from this folder, if any (its info file).
+    const served = localModelsDir(undefined);
+    if (served.servedBy)
+      console.error(`Acting on ${served.dir}, the models folder npm start serves at ${served.servedBy}.`);
+    return served.servedBy ? [...out, '--models', served.dir] : out;
+  }
   let info: { modelsDir?: string };
   try {
     info = (await api(url, '/local/info.json')) as { modelsDir?: string };

@@ -38,7 +38,8 @@ aliases.json and cdk deploy (docs/many-models.md).
 
 Options:
   --canary <percent>   share of live traffic for <version>, above 0 and below 100
-  --models <dir>       local models folder (default: models)
+  --models <dir>       local models folder (default: the one a running npm start
+                       serves, else models)
   --stack <name>       deployed stack name; the function is <stack>-<model>,
                        or <stack>-shared-models when the stack's models share one
   --function <name>    the Lambda function name, when it is not <stack>-<model>
@@ -54,7 +55,8 @@ Makes the candidate the live version: the canary of a split, or else the shadow 
 The version it replaces is kept as "previous" for infera rollback.
 
 Options:
-  --models <dir>       local models folder (default: models)
+  --models <dir>       local models folder (default: the one a running npm start
+                       serves, else models)
   --stack <name>       deployed stack: the canary function version takes the whole alias
   --function <name>    the Lambda function name, when it is not <stack>-<model>
   --region <region>    AWS region
@@ -71,7 +73,8 @@ AWS: commit aliases.json and cdk deploy; the deployed function reads the same fi
 
 Options:
   --off              stop shadowing
-  --models <dir>     local models folder (default: models)
+  --models <dir>     local models folder (default: the one a running npm start
+                     serves, else models)
 `,
   compare: `Usage: infera compare <model> <a> <b> [--url <url>] [--json]
 

@@ -43,6 +43,12 @@ function writeShipped(dir: string): string {
 export const MODELS = writeShipped(mkdtempSync(join(tmpdir(), 'infera-shipped-')));
 process.on('exit', () => rmSync(MODELS, { recursive: true, force: true }));
 
+/**
+ * The platforms and CLI runs of this test process share their own info files (which folder each
+ * npm start serves): a user's running npm start is neither read nor listed by a test.
+ */
+process.env.INFERA_INFO_DIR = join(MODELS, '.platforms');
+
 export async function readJson<T = unknown>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, 'utf8')) as T;
 }

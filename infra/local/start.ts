@@ -3,15 +3,18 @@
  * `npm start`: the whole platform on this machine, no AWS account and no Docker. The local gateway
  * turns HTTP into API Gateway v2 events and invokes the same handler modules that are deployed.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InferaError, ModelPackageError } from '#core/errors.ts';
+import type { ModelVersion } from '#core/model/registry.ts';
 import { numberFlag, parseCommand, runMain, usageError } from '../../cli/args.ts';
 import { DEFAULT_NAMES, handlerEnv, type LocalAws, startLocalAws } from './aws.ts';
 import { type LocalBatch, startLocalBatch } from './batch.ts';
 import { dashboardPages } from './dashboard.ts';
 import type { Handler } from './event-sources.ts';
 import { type LambdaHandler, startGateway } from './gateway.ts';
+import { removeInfoFile, writeInfoFile } from './info-file.ts';
 import { tuneProcessMemory } from './memory.ts';
 import { type LocalSageMaker, startLocalSageMaker } from './sagemaker.ts';
 
@@ -253,6 +256,8 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     (await import('#runtime/config.ts')).loadConfig(),
   );
   const url = gateway.url;
+  // The CLI's local commands (release, promote, init...) act on the folder this platform serves.
+  writeInfoFile({ pid: process.pid, url, modelsDir: resolve(process.env.MODELS_DIR ?? 'models') });
   const all = registry.list();
   // Hundreds of models: the first ones, and where to see the rest.
   const BANNER_MODELS = 20;
@@ -277,21 +282,16 @@ ${lines.join('\n')}
 
   Try:
     curl -s ${url}/v1/models
-    curl -s -X POST ${url}/v1/models/iris/predict -H 'content-type: application/json' \\
-      -d '{"instances":[{"sepal_length_cm":5.1,"sepal_width_cm":3.5,"petal_length_cm":1.4,"petal_width_cm":0.2}]}'
-
+${tryRequest(url, registry)}
   Dashboard: ${url}/dashboard     OpenAPI: ${url}/openapi.json     Stop: Ctrl+C
-
-  Releases (the running platform follows aliases.json at once):
-    npx infera release fraud-detector 2 --canary 20     npx infera compare fraud-detector 1 2
-    npx infera rollback fraud-detector                  npm run traffic -- --drift amount
-${sm ? sageMakerBanner(sm, url, registry) : '\n  SageMaker endpoints are off (--no-sagemaker).\n'}${aws ? batchBanner(aws, url, values.ephemeral ? undefined : (values.state as string)) : '\n  Batch scoring is off (--no-batch).\n'}`);
+${releasesBanner(registry)}${sm ? sageMakerBanner(sm, url, registry) : '\n  SageMaker endpoints are off (--no-sagemaker).\n'}${aws ? batchBanner(aws, url, values.ephemeral ? undefined : (values.state as string)) : '\n  Batch scoring is off (--no-batch).\n'}`);
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: shutting down`);
+    removeInfoFile();
     Promise.allSettled([gateway.close(), localBatch?.stop(), sm?.close(), emptyRuntime?.close()])
       .then(() => aws?.close())
       .then(() => process.exit(0));
@@ -305,6 +305,54 @@ ${sm ? sageMakerBanner(sm, url, registry) : '\n  SageMaker endpoints are off (--
   setInterval(() => {
     if (process.ppid !== parent) stop('parent process exited');
   }, 500).unref();
+}
+
+/**
+ * A request to try, for a model this platform serves: iris's, else the first golden instance
+ * small enough to paste, else a metadata call.
+ */
+function tryRequest(
+  url: string,
+  registry: { list(): readonly { name: string }[]; resolve(name: string): ModelVersion },
+): string {
+  const names = registry.list().map((m) => m.name);
+  const pick = names.includes('iris') ? ['iris'] : names;
+  for (const name of pick) {
+    const instance = firstGoldenInstance(registry.resolve(name));
+    if (instance === undefined || instance.length > 300) continue;
+    return `    curl -s -X POST ${url}/v1/models/${name}/predict -H 'content-type: application/json' \\
+      -d '{"instances":[${instance}]}'
+`;
+  }
+  return names[0] ? `    curl -s ${url}/v2/models/${names[0]}\n` : '';
+}
+
+function firstGoldenInstance(mv: ModelVersion): string | undefined {
+  try {
+    const golden = JSON.parse(readFileSync(join(mv.dir, 'fixtures', 'golden.json'), 'utf8')) as {
+      instances?: unknown[];
+    };
+    return golden.instances?.[0] === undefined ? undefined : JSON.stringify(golden.instances[0]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The release commands, shown with a model that has two versions (or else the first model). */
+function releasesBanner(registry: {
+  list(): readonly { name: string; versions: readonly { version: string }[] }[];
+}): string {
+  const all = registry.list();
+  const two = all.find((m) => m.versions.length >= 2);
+  const m = two ?? all[0];
+  if (!m) return '';
+  const [a = '1', b = '<version>'] = two ? two.versions.map((v) => v.version) : [m.versions[0]?.version];
+  const drift = m.name === 'fraud-detector' ? ' -- --drift amount' : ` -- --model ${m.name}`;
+  return `
+  Releases (the running platform follows aliases.json at once):
+    npx infera release ${m.name} ${b} --canary 20     npx infera compare ${m.name} ${a} ${b}
+    npx infera rollback ${m.name}                  npm run traffic${drift}
+`;
 }
 
 /**

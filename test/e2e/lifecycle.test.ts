@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -226,6 +226,26 @@ describe('model lifecycle and monitoring on npm start', () => {
     const nowhere = await cli(['release', 'fraud-detector', '2', '--url', 'http://127.0.0.1:9']);
     assert.equal(nowhere.code, 2);
     assert.match(nowhere.stderr, /is not a local infera platform.*--models <dir>.*--stack <name>/);
+  });
+
+  it('release with neither --url nor --models edits the folder the running platform serves, named in its info file', async () => {
+    const files = await readdir(process.env.INFERA_INFO_DIR as string);
+    assert.equal(files.length, 1, `one platform runs: ${files.join(', ')}`);
+    const info = JSON.parse(
+      await readFile(join(process.env.INFERA_INFO_DIR as string, files[0] as string), 'utf8'),
+    ) as {
+      url: string;
+      modelsDir: string;
+    };
+    assert.equal(info.url, p.url);
+    assert.equal(info.modelsDir, models);
+    const r = await cli(['release', 'fraud-detector', '2']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`Acting on ${models}, the models folder npm start serves at ${p.url}`));
+    await liveIs(p.url, '2:1');
+    const back = await cli(['rollback', 'fraud-detector']);
+    assert.equal(back.code, 0, back.stderr);
+    await liveIs(p.url, '1:1');
   });
 
   it('the drifted traffic generator raises exactly one drift event for the drifted feature', async () => {
