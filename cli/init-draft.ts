@@ -69,6 +69,12 @@ export function draftManifest(
     problems.push(`task "${task}" needs its labels: pass --labels <file>, one label a line, in output order`);
   for (const i of inputs) {
     if (i.shape.length > 0 && i.shape[0] === -1) continue;
+    if (i.shape.length === 0) {
+      guesses.push(
+        `input '${i.name}' is a scalar (shape []): a v1 request gives it in every instance, with one value for the whole request; v2 sends it with "shape": []`,
+      );
+      continue;
+    }
     guesses.push(
       `input '${i.name}' has no batch dimension (shape [${i.shape.join(', ')}]): requests send it with POST /v2/models/${o.name}/infer`,
     );

@@ -42,7 +42,10 @@ describe('infera init', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Wrote .*add_rate\/1\/model\.json/);
     assert.match(r.stdout, /guessed: task "tensor"/);
-    assert.match(r.stdout, /guessed: input 'sr' has no batch dimension \(shape \[\]\)/);
+    assert.match(
+      r.stdout,
+      /guessed: input 'sr' is a scalar \(shape \[\]\): a v1 request gives it in every instance/,
+    );
     assert.match(r.stdout, /add_rate loads, and its graph matches its manifest/);
     const { registry, scorer } = await scorerFor();
     const out = await scorer.infer(registry.resolve('add_rate'), {

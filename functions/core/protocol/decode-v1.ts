@@ -69,6 +69,10 @@ export function stackTensorInstances(
     }
   });
   for (const spec of specs) {
+    if (spec.shape.length === 0) {
+      feeds[spec.name] = sharedScalar(spec, instances);
+      continue;
+    }
     if (spec.shape[0] !== -1) {
       fail(
         `input '${spec.name}' has no batch dimension (shape [${spec.shape.join(', ')}]); send it with POST /v2/models/{model}/infer`,
@@ -100,6 +104,24 @@ export function stackTensorInstances(
     feeds[spec.name] = hostTensor(DATATYPE_TO_TYPE[spec.datatype], data, [instances.length, ...dims]);
   }
   return feeds;
+}
+
+/**
+ * A scalar input (shape []) in v1: one value for the whole request, since a rank-0 tensor has no
+ * batch dimension to stack instances along. Every instance gives it, and gives the same value.
+ */
+function sharedScalar(spec: TensorSpec, instances: readonly Record<string, unknown>[]): HostTensor {
+  const first = instances[0]?.[spec.name];
+  instances.forEach((inst, i) => {
+    const v = inst[spec.name];
+    if (v === undefined) fail(`instances[${i}].${spec.name}: is required`);
+    if (!Object.is(v, first) && JSON.stringify(v) !== JSON.stringify(first))
+      fail(
+        `instances[${i}].${spec.name}: is ${JSON.stringify(v)}, but instances[0] gave ${JSON.stringify(first)}; input '${spec.name}' is a scalar (shape []) that the whole request shares, so send instances with different values in separate requests`,
+      );
+  });
+  const data = toTypedArray([first], spec.datatype, `instances[0].${spec.name}`);
+  return hostTensor(DATATYPE_TO_TYPE[spec.datatype], data, []);
 }
 
 /** A v1 instance as the object a processor receives. */

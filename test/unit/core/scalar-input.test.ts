@@ -1,7 +1,7 @@
 /**
  * A rank-0 (scalar) input, as Silero VAD's `sr` is: declared with shape [], sent over v2 with
- * shape [] and one element, through a real ONNX graph. v1 stacks instances along a batch
- * dimension a scalar does not have, so it names v2 instead.
+ * shape [] and one element, through a real ONNX graph. In v1 a scalar has no batch dimension to
+ * stack instances along, so the request shares one value.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
@@ -62,10 +62,26 @@ describe('a scalar (rank-0) input', () => {
     );
   });
 
-  it('names v2 to a v1 request, since a scalar has no batch dimension to stack instances along', async () => {
-    await assert.rejects(
-      scorer.predict(registry.resolve('add-rate'), [{ x: [1, 2], rate: 16000 }]),
-      /input 'rate' has no batch dimension \(shape \[\]\); send it with POST \/v2\/models\/\{model\}\/infer/,
+  it('takes it in v1 as one value the whole request shares, refusing instances that disagree', async () => {
+    const mv = registry.resolve('add-rate');
+    const out = await scorer.predict(mv, [
+      { x: [1, 2], rate: 16000 },
+      { x: [3, 4], rate: 16000 },
+    ]);
+    assert.deepEqual(
+      out.map((p) => (p as { y: number[] }).y),
+      [
+        [16001, 16002],
+        [16003, 16004],
+      ],
     );
+    await assert.rejects(
+      scorer.predict(mv, [
+        { x: [1, 2], rate: 16000 },
+        { x: [3, 4], rate: 8000 },
+      ]),
+      /instances\[1\]\.rate: is 8000, but instances\[0\] gave 16000; input 'rate' is a scalar \(shape \[\]\) that the whole request shares/,
+    );
+    await assert.rejects(scorer.predict(mv, [{ x: [1, 2] }]), /instances\[0\]\.rate: is required/);
   });
 });
