@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       const why =
         (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : 'is not a valid fixtures file';
       problems.push(
-        `${v.model} v${v.version}: fixtures/golden.json ${why}; infera cost times the handler on those inputs. Add one (docs/models.md describes it), then run infera cost again.`,
+        `${v.model} v${v.version}: fixtures/golden.json ${why}; infera cost times the handler on those inputs. Record one with npx infera init <model.onnx> --sample <data> (a new version), or write it by hand (docs/models.md), then run infera cost again.`,
       );
       await new Promise<void>((resolve) =>
         process.send?.({ model: v.model, version: v.version, problems } satisfies ProbeResult, () =>

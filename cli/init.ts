@@ -1,8 +1,11 @@
 /**
  * `infera init <model.onnx>`: drafts models/<name>/<version>/ from the graph, so a model brought
  * from outside serves with no hand-written manifest, then loads it as npm start would and says
- * whether it serves. `--check` re-derives an existing version's inputs and outputs from its graph.
+ * whether it serves. With --sample it also records golden fixtures and trainingStats by running
+ * the sample through it (init-sample.ts, init-record.ts). `--check` re-derives an existing
+ * version's inputs and outputs from its graph.
  */
+
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -11,11 +14,16 @@ import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { MODEL_NAME } from '#core/model/manifest.ts';
 import { ModelRegistry } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
+import { localModelsDir } from '../infra/local/info-file.ts';
 import { parseCommand } from './args.ts';
 import { CliError } from './common.ts';
 import { draftManifest, type GraphTensor } from './init-draft.ts';
+import { recordSample, writeGolden } from './init-record.ts';
+import { type Draft, fitToSample, readSample } from './init-sample.ts';
+import { ProgressBar } from './progress.ts';
 
-export const INIT_HELP = `Usage: infera init <model.onnx> [--name <name>] [--task <task>] [--labels <file>] [--models <dir>]
+export const INIT_HELP = `Usage: infera init <model.onnx> [--name <name>] [--task <task>] [--labels <file>]
+                   [--sample <file|folder>] [--models <dir>]
        infera init --check <name> [--version <v>] [--models <dir>]
 
 Drafts models/<name>/<version>/ (model.onnx and model.json) from the ONNX graph: every input and
@@ -24,12 +32,29 @@ a task. Then it loads the folder as npm start does and says whether it serves. W
 guess (the task, a missing batch dimension), it writes the guess and prints it. A running
 npm start picks the new folder up by itself.
 
+With --sample, it runs sample data through the model as npm start does and records:
+  fixtures/golden.json  the answers to the first few instances, which the pre-traffic hook,
+                        infera cost and every deployment check
+  trainingStats         in model.json: per feature quantiles and drift bins, the score's
+                        distribution, tensor inputs' mean/std/min/max: what drift monitoring,
+                        the dashboard and npm run traffic compare with
+The sample also says how the model takes its inputs where the graph cannot:
+  rows.csv              a header of names, then one row a line. For a graph with one FP32 input
+                        [N, features], the numeric columns become named features (tabular).
+  rows.jsonl            one v1 instance a line, keyed by input name: {"x": [..], "sr": 16000}
+  a folder of images    .png/.jpg files: the 4-D input takes PNG/JPEG files (its "image" block)
+  a folder of texts     .txt files, one text each, for a graph with one string (BYTES) input
+Up to 100,000 rows or 2,000 files are read. Use data the model was trained on (or a holdout):
+drift is measured against it.
+
 Options:
   --name <name>      model name (default: the file name, lower case)
   --task <task>      tensor (default), multiclass-classification, binary-classification,
                      regression or embedding
   --labels <file>    one label a line, in output order (makes a classifier of the first output)
-  --models <dir>     models folder (default: $MODELS_DIR or ./models)
+  --sample <path>    rows (.csv, .jsonl) or a folder of images or texts: see above
+  --models <dir>     models folder (default: $MODELS_DIR, else the folder a running npm start
+                     serves, else ./models)
   --check            compare an existing version's manifest with its graph, changing nothing
   --version <v>      with --check: the version (default: the newest)
 `;
@@ -70,6 +95,7 @@ export async function initCommand(argv: string[]): Promise<number> {
         name: { type: 'string' },
         task: { type: 'string' },
         labels: { type: 'string' },
+        sample: { type: 'string' },
         models: { type: 'string' },
         check: { type: 'boolean', default: false },
         version: { type: 'string' },
@@ -79,7 +105,10 @@ export async function initCommand(argv: string[]): Promise<number> {
   );
   if (!parsed) return 0;
   const { values, positionals } = parsed;
-  const models = values.models ?? process.env.MODELS_DIR ?? 'models';
+  const served = localModelsDir(values.models);
+  if (served.servedBy)
+    console.error(`Drafting in ${served.dir}, the models folder npm start serves at ${served.servedBy}.`);
+  const models = served.dir;
   if (values.check) return check(models, positionals[0], values.version);
   const file = positionals[0];
   if (!file) throw new CliError('Name the ONNX file to draft a model from.', ['See: infera init --help'], 2);
@@ -108,6 +137,8 @@ export async function initCommand(argv: string[]): Promise<number> {
         .map((l) => l.trim())
         .filter(Boolean)
     : undefined;
+  // The sample is read first: a bad one stops init before anything is written.
+  const sample = values.sample ? await readSample(values.sample) : undefined;
   const graph = await signature(file);
   const version = await nextVersion(join(models, name));
   const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -120,13 +151,59 @@ export async function initCommand(argv: string[]): Promise<number> {
     labels,
   });
   if (draft.problems.length > 0) throw new CliError(`Cannot draft ${name} from ${file}:`, draft.problems, 2);
+  const fitted = sample ? await fitToSample(draft.manifest as Draft, sample) : undefined;
   const dir = join(models, name, version);
   await mkdir(dir, { recursive: true });
   await copyFile(file, join(dir, 'model.onnx'));
-  await writeFile(join(dir, 'model.json'), `${JSON.stringify(draft.manifest, null, 2)}\n`);
-  console.log(`Wrote ${join(dir, 'model.json')} and model.onnx.`);
-  for (const g of draft.guesses) console.log(`  guessed: ${g}`);
+  const manifestFile = join(dir, 'model.json');
+  await writeFile(manifestFile, `${JSON.stringify(draft.manifest, null, 2)}\n`);
+  console.log(`Wrote ${manifestFile} and model.onnx.`);
+  for (const g of [...draft.guesses, ...(fitted?.guesses ?? [])]) console.log(`  guessed: ${g}`);
   await serves(models, name);
+  if (sample && fitted) {
+    if (sample.truncated)
+      console.log(`  The sample is long: the first ${fitted.instances.length} of it are used.`);
+    const bar = new ProgressBar({ label: 'Scoring the sample', unit: 'instances' });
+    let recorded: Awaited<ReturnType<typeof recordSample>>;
+    try {
+      recorded = await recordSample(models, name, version, fitted.instances, sample.source, (d, t) =>
+        bar.update(d, t),
+      );
+    } catch (err) {
+      const at = (err as { sampleRow?: number }).sampleRow;
+      throw new CliError(
+        `${sample.source} does not score as ${name}@${version} takes it${at === undefined ? '' : ` (in the instances from number ${at + 1})`}: ${(err as Error).message}`,
+        [
+          `The model folder ${dir} is written; fix the sample (or model.json) and run infera init again, or delete the folder.`,
+        ],
+        1,
+      );
+    } finally {
+      bar.done();
+    }
+    const golden = await writeGolden(dir, recorded.golden);
+    await writeFile(
+      manifestFile,
+      `${JSON.stringify({ ...draft.manifest, trainingStats: recorded.trainingStats }, null, 2)}\n`,
+    );
+    const stats = recorded.trainingStats;
+    const parts = [
+      Object.keys(stats.features as object).length > 0
+        ? `${Object.keys(stats.features as object).length} features`
+        : '',
+      stats.score ? 'the score' : '',
+      stats.inputs ? `${Object.keys(stats.inputs as object).length} tensor input statistics` : '',
+    ].filter(Boolean);
+    console.log(`Recorded ${recorded.golden.instances.length} golden instances in ${golden}.`);
+    console.log(
+      `Recorded trainingStats from ${recorded.rows} instances (${parts.join(', ') || 'row count only'}).`,
+    );
+    await serves(models, name);
+  } else {
+    console.log(
+      `  No golden fixtures or trainingStats: run infera init again with --sample <rows.csv|rows.jsonl|folder> to record them (the pre-traffic hook, infera cost, drift and npm run traffic use them).`,
+    );
+  }
   console.log(`Serve it with npm start (a running one picks it up), e.g. GET /v2/models/${name}.`);
   return 0;
 }

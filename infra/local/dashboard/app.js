@@ -267,8 +267,14 @@ function renderDrift(r) {
       },
     },
   });
-  $('drift-hint').textContent =
-    `PSI of each input against training over the last ${r.windowMinutes} min; judged from ${r.minSamples} values. Red bars cross the threshold (${r.psiThreshold}).`;
+  const untrained =
+    v &&
+    (features.length > 0
+      ? features.every((f) => f.window.bins === null)
+      : (v.inputs ?? []).length > 0 && v.inputs.every((i) => i.training === null));
+  $('drift-hint').textContent = untrained
+    ? `v${v.version} has no trainingStats in its model.json, so there is no training distribution to measure drift against. Record them from training data: npx infera init <model.onnx> --sample <rows.csv | rows.jsonl | images folder> (docs/models.md).`
+    : `PSI of each input against training over the last ${r.windowMinutes} min; judged from ${r.minSamples} values. Red bars cross the threshold (${r.psiThreshold}).`;
   $('features-table').innerHTML = features.length
     ? `<table><thead><tr><th>feature</th><th>values</th><th>PSI</th><th>KS / χ²</th><th>missing (training)</th><th>out of range</th><th>beyond training</th></tr></thead><tbody>${features
         .map((f) => {
@@ -324,7 +330,7 @@ function renderScore(r) {
   });
   $('score-hint').textContent = s
     ? `Share of v${v.version}'s predictions per training-quantile bin. PSI ${num(s.psi)}, KS ${num(s.ks)} over ${s.samples} predictions.`
-    : 'This model has no training score distribution in its manifest.';
+    : 'This version has no training score distribution (trainingStats.score in its model.json): npx infera init <model.onnx> --sample <data> records one for a classifier or regression.';
 }
 
 function renderEvents(r) {

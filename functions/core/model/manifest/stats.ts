@@ -48,7 +48,18 @@ export const trainingStatsSchema = z.strictObject({
   inputs: z
     .record(
       z.string(),
-      z.strictObject({ mean: z.number(), std: z.number().min(0), min: z.number(), max: z.number() }),
+      z.strictObject({
+        mean: z.number(),
+        std: z.number().min(0),
+        min: z.number(),
+        max: z.number(),
+        shape: z
+          .array(z.number().int().min(1))
+          .optional()
+          .describe(
+            "One instance's shape in the sample, without the batch dimension: what npm run traffic sends for the input's dynamic dimensions.",
+          ),
+      }),
     )
     .optional()
     .describe(
