@@ -195,7 +195,17 @@ export const inferResponseSchema = z
   .meta({ id: 'InferResponse' });
 export type InferResponse = Omit<z.infer<typeof inferResponseSchema>, 'outputs'> & { outputs: InferOutput[] };
 
-const tensorMetadata = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number().int()) });
+const tensorMetadata = z.object({
+  name: z.string(),
+  datatype: z.string(),
+  shape: z.array(z.number().int()),
+  parameters: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    .optional()
+    .describe(
+      'An image input also takes files: image_datatype "BYTES" and image_formats "png,jpeg" (one file per element, shape [N]).',
+    ),
+});
 export const v2ModelMetadataSchema = z
   .object({
     name: z.string(),

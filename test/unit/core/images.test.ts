@@ -151,6 +151,16 @@ describe("PaddleOCR's text-direction classifier, shipped", () => {
     assert.equal(p?.label, '180');
   });
 
+  it('announces in v2 metadata that its image input also takes PNG and JPEG files as BYTES', () => {
+    const [x] = scorer.metadataV2(registry.resolve('text-direction')).inputs;
+    assert.deepEqual(x, {
+      name: 'x',
+      datatype: 'FP32',
+      shape: [-1, 3, 48, 192],
+      parameters: { image_datatype: 'BYTES', image_formats: 'png,jpeg' },
+    });
+  });
+
   it('labels them through v2 BYTES: base64 strings in JSON, and raw bytes in binary tensor data', async () => {
     const mv = registry.resolve('text-direction');
     const files = LINES.map((l) => file(`${l}.jpg`));
