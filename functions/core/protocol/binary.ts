@@ -119,6 +119,7 @@ export function decodeBinaryTensor(
   datatype: Datatype,
   shape: readonly number[],
   path: string,
+  nonFinite: 'accept' | 'refuse' = 'refuse',
 ): TensorData {
   const n = product(shape);
   if (datatype === 'BYTES') return decodeBytesElements(raw, n, path);
@@ -137,15 +138,19 @@ export function decodeBinaryTensor(
   }
   const data = fromBytes(DATATYPE_TO_TYPE[datatype], bytes.buffer);
   if (
-    data instanceof Float32Array ||
-    data instanceof Float64Array ||
-    (datatype === 'FP16' && data instanceof Uint16Array)
+    nonFinite === 'refuse' &&
+    (data instanceof Float32Array ||
+      data instanceof Float64Array ||
+      (datatype === 'FP16' && data instanceof Uint16Array))
   )
     checkFinite(data, datatype, path);
   return data;
 }
 
-/** NaN and infinities are refused, as in JSON; FP16's are the all-ones exponent (0x7c00). */
+/**
+ * NaN and infinities refused (tabular features, and tensor models that say "nonFinite": "refuse");
+ * FP16's are the all-ones exponent (0x7c00).
+ */
 function checkFinite<T extends Float32Array | Float64Array | Uint16Array>(
   a: T,
   datatype: Datatype,

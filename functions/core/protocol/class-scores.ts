@@ -1,5 +1,5 @@
 import type { Manifest } from '../model/manifest.ts';
-import type { NumericData } from '../tensor/tensors.ts';
+import type { NumericData } from '../tensor/to-json.ts';
 import type { Prediction } from './schemas.ts';
 
 /**

@@ -6,7 +6,7 @@
  */
 import { ValidationError } from '../errors.ts';
 import type { Manifest } from '../model/manifest.ts';
-import { tensorToJson } from '../tensor/tensors.ts';
+import { tensorToJson } from '../tensor/to-json.ts';
 import { attachBinaryInputs, type BinaryData } from './binary.ts';
 import { binaryOutputNames, encodeBinaryOutputs } from './binary-outputs.ts';
 import { type RawBody, rawInstance } from './raw.ts';

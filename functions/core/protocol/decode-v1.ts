@@ -56,6 +56,7 @@ export function stackTensorInstances(
   instances: readonly Record<string, unknown>[],
   limits: ShapeLimits,
   text?: TextInput,
+  nonFinite: 'accept' | 'refuse' = 'accept',
 ): Record<string, HostTensor> {
   if (text) return textInstances(specs, instances, limits, text);
   const feeds: Record<string, HostTensor> = {};
@@ -70,7 +71,7 @@ export function stackTensorInstances(
   });
   for (const spec of specs) {
     if (spec.shape.length === 0) {
-      feeds[spec.name] = sharedScalar(spec, instances);
+      feeds[spec.name] = sharedScalar(spec, instances, nonFinite);
       continue;
     }
     if (spec.shape[0] !== -1) {
@@ -100,7 +101,7 @@ export function stackTensorInstances(
       const flat = dims.length === 0 ? [v] : flattenData(v, dims, `instances[${i}].${spec.name}`);
       for (let k = 0; k < per; k++) values.push(flat[k]);
     });
-    const data = toTypedArray(values, spec.datatype, `instances[*].${spec.name} (flattened)`);
+    const data = toTypedArray(values, spec.datatype, `instances[*].${spec.name} (flattened)`, nonFinite);
     feeds[spec.name] = hostTensor(DATATYPE_TO_TYPE[spec.datatype], data, [instances.length, ...dims]);
   }
   return feeds;
@@ -110,7 +111,11 @@ export function stackTensorInstances(
  * A scalar input (shape []) in v1: one value for the whole request, since a rank-0 tensor has no
  * batch dimension to stack instances along. Every instance gives it, and gives the same value.
  */
-function sharedScalar(spec: TensorSpec, instances: readonly Record<string, unknown>[]): HostTensor {
+function sharedScalar(
+  spec: TensorSpec,
+  instances: readonly Record<string, unknown>[],
+  nonFinite: 'accept' | 'refuse',
+): HostTensor {
   const first = instances[0]?.[spec.name];
   instances.forEach((inst, i) => {
     const v = inst[spec.name];
@@ -120,7 +125,7 @@ function sharedScalar(spec: TensorSpec, instances: readonly Record<string, unkno
         `instances[${i}].${spec.name}: is ${JSON.stringify(v)}, but instances[0] gave ${JSON.stringify(first)}; input '${spec.name}' is a scalar (shape []) that the whole request shares, so send instances with different values in separate requests`,
       );
   });
-  const data = toTypedArray([first], spec.datatype, `instances[0].${spec.name}`);
+  const data = toTypedArray([first], spec.datatype, `instances[0].${spec.name}`, nonFinite);
   return hostTensor(DATATYPE_TO_TYPE[spec.datatype], data, []);
 }
 

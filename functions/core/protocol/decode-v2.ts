@@ -5,7 +5,8 @@ import type { Datatype, Feature, Manifest, TensorSpec } from '../model/manifest.
 import type { HostTensor } from '../ports.ts';
 import { hostTensor } from '../tensor/host-tensor.ts';
 import { checkBounds, checkShape, type ShapeLimits } from '../tensor/shapes.ts';
-import { DATATYPE_TO_TYPE, flattenData, product, tensorToJson, toTypedArray } from '../tensor/tensors.ts';
+import { DATATYPE_TO_TYPE, flattenData, product, toTypedArray } from '../tensor/tensors.ts';
+import { tensorToJson } from '../tensor/to-json.ts';
 import type { TextInput } from '../text/load.ts';
 import { bytesElements, decodeBinaryTensor } from './binary.ts';
 import { imageFeed, isImage } from './images.ts';
@@ -140,6 +141,7 @@ export function tensorFeeds(
   req: InferRequest,
   limits: ShapeLimits,
   text?: TextInput,
+  nonFinite: 'accept' | 'refuse' = 'accept',
 ): Record<string, HostTensor> {
   const field = text?.spec.field;
   const textAt = field === undefined ? -1 : req.inputs.findIndex((x) => x.name === field);
@@ -185,8 +187,13 @@ export function tensorFeeds(
     feeds[spec.name] = hostTensor(
       DATATYPE_TO_TYPE[spec.datatype],
       input.raw
-        ? decodeBinaryTensor(input.raw, spec.datatype, input.shape, `${at}.data`)
-        : toTypedArray(flattenData(input.data, input.shape, `${at}.data`), spec.datatype, `${at}.data`),
+        ? decodeBinaryTensor(input.raw, spec.datatype, input.shape, `${at}.data`, nonFinite)
+        : toTypedArray(
+            flattenData(input.data, input.shape, `${at}.data`),
+            spec.datatype,
+            `${at}.data`,
+            nonFinite,
+          ),
       input.shape,
     );
   });

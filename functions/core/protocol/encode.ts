@@ -2,7 +2,8 @@ import { InferaError } from '../errors.ts';
 import type { Manifest } from '../model/manifest.ts';
 import type { HostTensor } from '../ports.ts';
 import { topK } from '../tensor/postprocess.ts';
-import { nest, numbersOf, TYPE_TO_DATATYPE, tensorToJson } from '../tensor/tensors.ts';
+import { TYPE_TO_DATATYPE } from '../tensor/tensors.ts';
+import { nest, numbersOf, tensorToJson } from '../tensor/to-json.ts';
 import { ClassScores, type MatrixScores } from './class-scores.ts';
 import type { InferOutput, Prediction } from './schemas.ts';
 

@@ -44,6 +44,7 @@ export function feedsV1(
     instances as readonly Record<string, unknown>[],
     DEFAULT_SHAPE_LIMITS,
     text,
+    m.inputs.nonFinite,
   );
   return { feeds };
 }
@@ -93,7 +94,7 @@ export function feedsV2(
     feeds = tabularFeeds(m.inputs.tensor, m.inputs.features, valid);
     n = valid.length;
   } else if (m.inputs.kind === 'tensors') {
-    feeds = tensorFeeds(m.inputs.tensors, req, limitsFor(opts), text);
+    feeds = tensorFeeds(m.inputs.tensors, req, limitsFor(opts), text, m.inputs.nonFinite);
     n = (feeds[m.inputs.tensors[0]?.name ?? '']?.dims[0] as number | undefined) ?? 1;
   } else {
     throw new InferaError(`Model '${mv.name}' has no instance schema.`);

@@ -1,7 +1,7 @@
 import { InferaError } from '../errors.ts';
 import type { Manifest } from '../model/manifest.ts';
 import type { HostTensor } from '../ports.ts';
-import { numbersOf } from './tensors.ts';
+import { numbersOf } from './to-json.ts';
 
 /**
  * Post-processing declared in the manifest, applied to the graph's outputs before they become

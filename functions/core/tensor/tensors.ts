@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.ts';
 import type { Datatype } from '../model/manifest.ts';
-import type { HostTensor, TensorData, TensorType } from '../ports.ts';
+import type { TensorData, TensorType } from '../ports.ts';
 
 /** Open Inference Protocol datatype <-> engine element type. */
 export const DATATYPE_TO_TYPE: Readonly<Record<Datatype, TensorType>> = {
@@ -117,8 +117,23 @@ export function flattenData(data: unknown, shape: readonly number[], path: strin
   return out;
 }
 
-/** Converts checked JSON values to the typed array the engine needs, naming each bad element. */
-export function toTypedArray(values: readonly unknown[], datatype: Datatype, path: string): TensorData {
+/** The JSON strings a non-finite float travels as, both ways (as protobuf's JSON mapping writes them). */
+const NON_FINITE: Readonly<Record<string, number>> = {
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  '-Infinity': Number.NEGATIVE_INFINITY,
+};
+
+/**
+ * Converts checked JSON values to the typed array the engine needs, naming each bad element.
+ * With `nonFinite` "accept", a float element may be "NaN", "Infinity" or "-Infinity".
+ */
+export function toTypedArray(
+  values: readonly unknown[],
+  datatype: Datatype,
+  path: string,
+  nonFinite: 'accept' | 'refuse' = 'refuse',
+): TensorData {
   const problems: string[] = [];
   let badCount = 0;
   const bad = (i: number, what: string) => {
@@ -136,8 +151,13 @@ export function toTypedArray(values: readonly unknown[], datatype: Datatype, pat
       const arr = datatype === 'FP32' ? new Float32Array(n) : new Float64Array(n);
       for (let i = 0; i < n; i++) {
         const v = values[i];
-        if (typeof v !== 'number' || !Number.isFinite(v))
-          bad(i, `expected a finite ${datatype} number, got ${describe(v)}`);
+        if (nonFinite === 'accept' && typeof v === 'string' && v in NON_FINITE)
+          arr[i] = NON_FINITE[v] as number;
+        else if (typeof v !== 'number' || !Number.isFinite(v))
+          bad(
+            i,
+            `expected a finite ${datatype} number, got ${describe(v)}${nonFinite === 'accept' ? ' (NaN and infinities are sent as the strings "NaN", "Infinity", "-Infinity")' : ''}`,
+          );
         else if (Math.abs(v) > max) bad(i, `${v} is outside the ${datatype} range (±${max})`);
         else arr[i] = v;
       }
@@ -219,55 +239,6 @@ export function toTypedArray(values: readonly unknown[], datatype: Datatype, pat
       problems,
     );
   }
-  return out;
-}
-
-/** Turns an engine tensor into JSON-friendly flat data (64-bit integers beyond 2^53 become strings). */
-export function tensorToJson(t: HostTensor): (number | boolean | string)[] {
-  switch (t.type) {
-    case 'int64':
-    case 'uint64': {
-      const d = t.data;
-      const out = new Array<number | string>(d.length);
-      for (let i = 0; i < d.length; i++) {
-        const v = d[i] ?? 0n;
-        out[i] =
-          v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
-            ? Number(v)
-            : v.toString();
-      }
-      return out;
-    }
-    case 'bool':
-      return Array.from(t.data, (v) => v !== 0);
-    case 'float16':
-      return float16ToNumbers(t.data);
-    case 'string':
-      return t.data.slice();
-    default:
-      return Array.from(t.data);
-  }
-}
-
-/** Typed arrays whose elements are JS numbers. */
-export type NumericData = Exclude<TensorData, string[] | BigInt64Array | BigUint64Array>;
-
-/** A numeric tensor's values as numbers (FP16 bits decoded), for scores and probabilities. */
-export function numbersOf(t: HostTensor): NumericData {
-  if (t.type === 'float16') return Float64Array.from(float16ToNumbers(t.data));
-  if (t.type === 'string' || t.type === 'int64' || t.type === 'uint64') {
-    throw new Error(`Output of type ${t.type} is not a numeric score tensor.`);
-  }
-  return t.data;
-}
-
-/** Reshapes flat data into nested arrays following `dims`. */
-export function nest<T>(flat: readonly T[], dims: readonly number[]): unknown {
-  if (dims.length <= 1) return flat.slice();
-  const [, ...rest] = dims;
-  const stride = product(rest);
-  const out: unknown[] = [];
-  for (let off = 0; off < flat.length; off += stride) out.push(nest(flat.slice(off, off + stride), rest));
   return out;
 }
 

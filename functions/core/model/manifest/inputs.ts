@@ -155,6 +155,12 @@ const tensorInputs = z.strictObject({
   kind: z.literal('tensors'),
   tensors: z.array(inputTensorSchema).min(1),
   text: textSpecSchema.optional(),
+  nonFinite: z
+    .enum(['accept', 'refuse'])
+    .default('accept')
+    .describe(
+      'NaN and infinities in float inputs (FP16, FP32, FP64): accepted and passed to the model, as Triton does (binary data, or the JSON strings "NaN", "Infinity", "-Infinity"), or refused with a 400 naming the element.',
+    ),
 });
 export const inputsSchema = z.discriminatedUnion('kind', [tabularInputs, tensorInputs]);
 export type Inputs = z.infer<typeof inputsSchema>;

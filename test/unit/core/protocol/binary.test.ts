@@ -6,7 +6,8 @@ import { binaryHeaderLength, decodeBinaryTensor, sliceBinaryInputs } from '#core
 import { binaryOutputNames, encodeBinaryOutputs, encodeBinaryTensor } from '#core/protocol/binary-outputs.ts';
 import type { InferRequest } from '#core/protocol/schemas.ts';
 import { hostTensor } from '#core/tensor/host-tensor.ts';
-import { DATATYPE_TO_TYPE, tensorToJson, toTypedArray } from '#core/tensor/tensors.ts';
+import { DATATYPE_TO_TYPE, toTypedArray } from '#core/tensor/tensors.ts';
+import { tensorToJson } from '#core/tensor/to-json.ts';
 import { EDGES } from '../../../support/datatype-samples.ts';
 
 const rejects400 = (fn: () => unknown, message: RegExp) =>

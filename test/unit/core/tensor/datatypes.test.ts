@@ -5,7 +5,8 @@ import { DATATYPES, type Datatype } from '#core/model/manifest.ts';
 import type { HostTensor } from '#core/ports.ts';
 import { hostTensor } from '#core/tensor/host-tensor.ts';
 import { checkBounds, DEFAULT_SHAPE_LIMITS } from '#core/tensor/shapes.ts';
-import { DATATYPE_TO_TYPE, TYPE_TO_DATATYPE, tensorToJson, toTypedArray } from '#core/tensor/tensors.ts';
+import { DATATYPE_TO_TYPE, TYPE_TO_DATATYPE, toTypedArray } from '#core/tensor/tensors.ts';
+import { tensorToJson } from '#core/tensor/to-json.ts';
 import { EDGES } from '../../../support/datatype-samples.ts';
 
 /** One value just outside each datatype, with the message it must get. */
