@@ -18,6 +18,7 @@ import { Scorer } from '#core/scoring/scorer.ts';
 import { rng } from '../../scripts/lib/ml.ts';
 import { GraphBuilder } from '../../scripts/lib/onnx.ts';
 import { cli, MODELS, type RunningPlatform, run, startPlatform } from '../helpers.ts';
+import { launchBrowser } from '../support/browser.ts';
 
 let work: string;
 let models: string;
@@ -274,11 +275,57 @@ describe('infera init --sample', () => {
       });
     }
 
+    it('the dashboard shows a tensor model its inputs beside training, and says what a model without trainingStats lacks', async () => {
+      const bare = await cli(['init', join(work, 'gain.onnx'), '--name', 'bare', '--models', models]);
+      assert.equal(bare.code, 0, bare.stderr);
+      assert.match(bare.stdout, /No golden fixtures or trainingStats: run infera init again with --sample/);
+      // A running platform picks the new folder up; then one request gives the dashboard data.
+      let answered = 0;
+      for (let i = 0; i < 50 && answered !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        answered = (
+          await fetch(`${p.url}/v1/models/bare/predict`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ instances: [{ audio: [0.1, 0.2], sr: 2 }] }),
+          })
+        ).status;
+      }
+      assert.equal(answered, 200);
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(`${p.url}/dashboard#gain`);
+        await page.waitForSelector('tr[data-input="audio"]', { timeout: 15_000 });
+        assert.equal(await page.textContent('#drift-title'), 'Input statistics');
+        assert.match((await page.textContent('tr[data-input="sr"]')) ?? '', /2\.000 \(2\.000\)/);
+        assert.match((await page.textContent('#score-hint')) ?? '', /answers have no score/);
+        const second = await browser.newPage();
+        second.on('pageerror', (e) => errors.push(e.message));
+        await second.goto(`${p.url}/dashboard#bare`);
+        await second.waitForFunction(
+          () => /has no trainingStats/.test(document.getElementById('drift-hint')?.textContent ?? ''),
+          null,
+          { timeout: 15_000 },
+        );
+        assert.match((await second.textContent('#drift-hint')) ?? '', /infera init <model\.onnx> --sample/);
+        assert.deepEqual(errors, []);
+      } finally {
+        await browser.close();
+      }
+    });
+
     it('infera cost prices every version from its golden fixtures', async () => {
       const r = await cli(['cost', '--models', models, '--calls', '20']);
       assert.equal(r.code, 0, r.stderr);
       for (const m of ['flowers', 'gain', 'tint']) assert.match(r.stdout, new RegExp(`${m} v1 \\(live\\)`));
-      assert.doesNotMatch(r.stdout, /no golden fixtures/);
+      // The model drafted without --sample is priced without numbers, saying how to record them.
+      assert.match(
+        r.stderr + r.stdout,
+        /bare v1: fixtures\/golden\.json .*infera init <model\.onnx> --sample/,
+      );
     });
   });
 });

@@ -272,9 +272,15 @@ function renderDrift(r) {
     (features.length > 0
       ? features.every((f) => f.window.bins === null)
       : (v.inputs ?? []).length > 0 && v.inputs.every((i) => i.training === null));
+  // Tensor, image and text models have no named features to bin: their inputs' statistics instead.
+  const tensors = features.length === 0 && (v?.inputs ?? []).length > 0;
+  $('drift-title').textContent = tensors ? 'Input statistics' : 'Feature drift (PSI)';
+  $('drift-chart').parentElement.hidden = tensors;
   $('drift-hint').textContent = untrained
     ? `v${v.version} has no trainingStats in its model.json, so there is no training distribution to measure drift against. Record them from training data: npx infera init <model.onnx> --sample <rows.csv | rows.jsonl | images folder> (docs/models.md).`
-    : `PSI of each input against training over the last ${r.windowMinutes} min; judged from ${r.minSamples} values. Red bars cross the threshold (${r.psiThreshold}).`;
+    : tensors
+      ? `Each input (an image per channel, after pre-processing) over the last ${r.windowMinutes} min, training's in brackets: a mean or spread that moves away from training is drift.`
+      : `PSI of each input against training over the last ${r.windowMinutes} min; judged from ${r.minSamples} values. Red bars cross the threshold (${r.psiThreshold}).`;
   $('features-table').innerHTML = features.length
     ? `<table><thead><tr><th>feature</th><th>values</th><th>PSI</th><th>KS / χ²</th><th>missing (training)</th><th>out of range</th><th>beyond training</th></tr></thead><tbody>${features
         .map((f) => {
@@ -328,9 +334,12 @@ function renderScore(r) {
     },
     options: { scales: { y: { beginAtZero: true, title: { display: true, text: '% of predictions' } } } },
   });
+  const scoreless = v && v.window.requests > 0 && v.window.meanScore === null;
   $('score-hint').textContent = s
     ? `Share of v${v.version}'s predictions per training-quantile bin. PSI ${num(s.psi)}, KS ${num(s.ks)} over ${s.samples} predictions.`
-    : 'This version has no training score distribution (trainingStats.score in its model.json): npx infera init <model.onnx> --sample <data> records one for a classifier or regression.';
+    : scoreless
+      ? "This model's answers have no score (a tensor or embedding model), so there is no score distribution to compare; see its input statistics."
+      : 'This version has no training score distribution (trainingStats.score in its model.json): npx infera init <model.onnx> --sample <data> records one for a classifier or regression.';
 }
 
 function renderEvents(r) {
