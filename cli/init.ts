@@ -18,6 +18,7 @@ import { localModelsDir } from '../infra/local/info-file.ts';
 import { parseCommand } from './args.ts';
 import { CliError } from './common.ts';
 import { draftManifest, type GraphTensor } from './init-draft.ts';
+import { labelsInGraph } from './init-labels.ts';
 import { recordSample, writeGolden } from './init-record.ts';
 import { type Draft, fitToSample, readSample } from './init-sample.ts';
 import { ProgressBar } from './progress.ts';
@@ -51,7 +52,9 @@ Options:
   --name <name>      model name (default: the file name, lower case)
   --task <task>      tensor (default), multiclass-classification, binary-classification,
                      regression or embedding
-  --labels <file>    one label a line, in output order (makes a classifier of the first output)
+  --labels <file>    one label a line, in output order (makes a classifier of the first output);
+                     without it, labels the graph itself carries are used (metadata "labels",
+                     "classes", "names", "id2label", or a classifier node's classlabels)
   --sample <path>    rows (.csv, .jsonl) or a folder of images or texts: see above
   --models <dir>     models folder (default: $MODELS_DIR, else the folder a running npm start
                      serves, else ./models)
@@ -127,7 +130,7 @@ export async function initCommand(argv: string[]): Promise<number> {
       ['Use lowercase letters, digits, ".", "_" or "-": --name <name>.'],
       2,
     );
-  const labels = values.labels
+  let labels = values.labels
     ? (
         await readFile(values.labels, 'utf8').catch(() => {
           throw new CliError(`Cannot read the labels file ${values.labels}.`, [], 2);
@@ -140,6 +143,20 @@ export async function initCommand(argv: string[]): Promise<number> {
   // The sample is read first: a bad one stops init before anything is written.
   const sample = values.sample ? await readSample(values.sample) : undefined;
   const graph = await signature(file);
+  const labelGuesses: string[] = [];
+  if (!labels && values.task === undefined) {
+    const found = labelsInGraph(bytes);
+    const scores = graph.outputs[0]?.shape;
+    const width = scores?.length === 2 ? scores[1] : undefined;
+    if (found && (width === found.labels.length || typeof width === 'string' || width === -1)) {
+      labels = [...found.labels];
+      labelGuesses.push(`labels: ${found.labels.length} from ${found.from} (pass --labels to use others)`);
+    } else if (found) {
+      labelGuesses.push(
+        `${found.from} names ${found.labels.length} classes, but output '${graph.outputs[0]?.name}' is not [N, ${found.labels.length}] class scores: kept as a tensor model`,
+      );
+    }
+  }
   const version = await nextVersion(join(models, name));
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const draft = draftManifest(graph, {
@@ -158,7 +175,8 @@ export async function initCommand(argv: string[]): Promise<number> {
   const manifestFile = join(dir, 'model.json');
   await writeFile(manifestFile, `${JSON.stringify(draft.manifest, null, 2)}\n`);
   console.log(`Wrote ${manifestFile} and model.onnx.`);
-  for (const g of [...draft.guesses, ...(fitted?.guesses ?? [])]) console.log(`  guessed: ${g}`);
+  for (const g of [...labelGuesses, ...draft.guesses, ...(fitted?.guesses ?? [])])
+    console.log(`  guessed: ${g}`);
   await serves(models, name);
   if (sample && fitted) {
     if (sample.truncated)

@@ -70,6 +70,23 @@ describe('infera init', () => {
     assert.match(again.stdout, /flowers\/2\/model\.json/);
   });
 
+  it("makes a classifier of a graph that names its classes in its metadata, as Ultralytics' exports do", async () => {
+    const g = new GraphBuilder();
+    g.op('Softmax', [g.input('x', 'float32', ['N', 3])], { axis: 1 }, 'p');
+    g.output('p', 'float32', ['N', 3]);
+    const file = join(work, 'named.onnx');
+    await writeFile(
+      file,
+      g.build({ name: 'named', doc: 'softmax', metadata: { names: "{0: 'ok', 1: 'warn', 2: 'fail'}" } }),
+    );
+    const r = await cli(['init', file, '--models', models]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /guessed: labels: 3 from the graph's metadata "names"/);
+    const { registry, scorer } = await scorerFor();
+    const [p] = await scorer.predict(registry.resolve('named'), [{ x: [0, 5, 1] }]);
+    assert.equal(p?.label, 'warn');
+  });
+
   it('finds a manifest that has drifted from its graph with --check, changing nothing', async () => {
     const file = join(models, 'add_rate', '1', 'model.json');
     const ok = await cli(['init', '--check', 'add_rate', '--models', models]);
