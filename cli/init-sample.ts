@@ -58,8 +58,8 @@ export async function readSample(path: string): Promise<Sample> {
   });
   if (info.isDirectory()) return readFolder(path);
   const ext = extname(path).toLowerCase();
-  if (ext === '.csv') return readCsv(path);
-  if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return readJsonLines(path);
+  if (ext === '.csv') return readCsv(path, info.size);
+  if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return readJsonLines(path, info.size);
   throw new CliError(
     `${path}: a sample file is .csv or .jsonl, not '${ext || 'no extension'}'.`,
     ['Or give a folder of images (.png, .jpg) or texts (.txt).'],
@@ -67,21 +67,33 @@ export async function readSample(path: string): Promise<Sample> {
   );
 }
 
-async function* lines(path: string): AsyncGenerator<{ line: string; n: number }> {
-  const rl = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+/** Bytes read from a sample file at most: the rows beyond are left out, as beyond MAX_SAMPLE_ROWS. */
+export const MAX_SAMPLE_BYTES = 256 * 1024 * 1024;
+/** A sample image or text file's size at most (the API's own body limit is 6 MB). */
+const MAX_SAMPLE_FILE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The file's lines, numbered from 1, blank ones skipped; past MAX_SAMPLE_BYTES the rest is left
+ * out, the line cut there included.
+ */
+async function* lines(path: string, size: number): AsyncGenerator<{ line: string; n: number }> {
+  const input = createReadStream(path, { end: MAX_SAMPLE_BYTES - 1 });
+  const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let n = 0;
+  let held: { line: string; n: number } | undefined;
   for await (const line of rl) {
     n++;
-    if (line.trim() === '') continue;
-    yield { line, n };
+    if (held) yield held;
+    held = line.trim() === '' ? undefined : { line, n };
   }
+  if (held && size <= MAX_SAMPLE_BYTES) yield held;
 }
 
-async function readCsv(path: string): Promise<Sample> {
+async function readCsv(path: string, size: number): Promise<Sample> {
   let columns: string[] | undefined;
   const rows: Record<string, unknown>[] = [];
-  let truncated = false;
-  for await (const { line, n } of lines(path)) {
+  let truncated = size > MAX_SAMPLE_BYTES;
+  for await (const { line, n } of lines(path, size)) {
     const parsed = parseCsvLine(line.replace(/^\uFEFF/, ''));
     if (!parsed.ok) throw new CliError(`${path}, line ${n}: ${parsed.error}.`, [], 2);
     if (!columns) {
@@ -121,10 +133,10 @@ function csvCell(raw: string): unknown {
   return s;
 }
 
-async function readJsonLines(path: string): Promise<Sample> {
+async function readJsonLines(path: string, size: number): Promise<Sample> {
   const rows: Record<string, unknown>[] = [];
-  let truncated = false;
-  for await (const { line, n } of lines(path)) {
+  let truncated = size > MAX_SAMPLE_BYTES;
+  for await (const { line, n } of lines(path, size)) {
     let v: unknown;
     try {
       v = JSON.parse(line);
@@ -174,7 +186,17 @@ async function readFolder(path: string): Promise<Sample> {
       ['A sample folder holds one kind of file.'],
       2,
     );
-  const files = picked.slice(0, MAX_SAMPLE_FILES).map((n) => join(path, n));
+  const files: string[] = [];
+  for (const n of picked.slice(0, MAX_SAMPLE_FILES)) {
+    const size = (await stat(join(path, n))).size;
+    if (size > MAX_SAMPLE_FILE_BYTES)
+      throw new CliError(
+        `${join(path, n)} is ${(size / 1024 / 1024).toFixed(0)} MB; a sample file is at most ${MAX_SAMPLE_FILE_BYTES / 1024 / 1024} MB.`,
+        ['Leave it out of the sample folder, or make it smaller.'],
+        2,
+      );
+    files.push(join(path, n));
+  }
   const truncated = picked.length > MAX_SAMPLE_FILES;
   return images.length > 0
     ? { kind: 'images', source: path, files, truncated }

@@ -45,8 +45,8 @@ The sample also says how the model takes its inputs where the graph cannot:
   rows.jsonl            one v1 instance a line, keyed by input name: {"x": [..], "sr": 16000}
   a folder of images    .png/.jpg files: the 4-D input takes PNG/JPEG files (its "image" block)
   a folder of texts     .txt files, one text each, for a graph with one string (BYTES) input
-Up to 100,000 rows or 2,000 files are read. Use data the model was trained on (or a holdout):
-drift is measured against it.
+Up to 100,000 rows (from the first 256 MB of a file) or 2,000 files of up to 32 MB each are
+read. Use data the model was trained on (or a holdout): drift is measured against it.
 
 Options:
   --name <name>      model name (default: the file name, lower case)
