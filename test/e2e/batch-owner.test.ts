@@ -12,6 +12,7 @@ import type { APIGatewayProxyEventV2WithIAMAuthorizer, Context } from 'aws-lambd
 import { handlerEnv, type LocalAws, startLocalAws } from '../../infra/local/aws.ts';
 import { type Handler, s3EventFor } from '../../infra/local/event-sources.ts';
 import { lambdaContext } from '../../infra/local/gateway.ts';
+import { MODELS } from '../helpers.ts';
 
 type ApiHandler = (event: unknown, context: Context) => Promise<{ statusCode: number; body: string }>;
 
@@ -107,6 +108,8 @@ before(async () => {
   aws = await startLocalAws({ port: 0 });
   Object.assign(process.env, {
     ...handlerEnv(aws),
+    // The shipped models as committed, never the working tree's models/ or its aliases.json.
+    MODELS_DIR: MODELS,
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
   });

@@ -38,6 +38,8 @@ before(async () => {
   aws = await startLocalAws({ port: 0, visibilityTimeout: 1, maxReceiveCount: MAX_ATTEMPTS + 2 });
   Object.assign(process.env, {
     ...handlerEnv(aws),
+    // The shipped models as committed, never the working tree's models/ or its aliases.json.
+    MODELS_DIR: MODELS,
     BATCH_CHUNK_ROWS: '1000',
     BATCH_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
     POWERTOOLS_METRICS_DISABLED: 'true',
