@@ -159,6 +159,11 @@ export async function costCommand(argv: string[]): Promise<number> {
 
   const gpu = readGpuReport(values['gpu-report'] ?? GPU_REPORT, values['gpu-report'] !== undefined);
   const modelsDir = localModelsDir(values.models).dir;
+  // The heavy demo model is measured here too; its model.onnx is built on first need.
+  if (!values.stack) {
+    const { ensureHeavyModel } = await import('../scripts/make-heavy-model.ts');
+    await ensureHeavyModel(modelsDir, { log: (line) => console.error(line) });
+  }
   const config = loadConfig({ ...process.env, MODELS_DIR: modelsDir });
   const registry = await getRegistry(config).catch((err: Error) => {
     if (err instanceof ModelPackageError)

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { App, type Environment, Validations } from 'aws-cdk-lib';
 import { DEFAULT_PLACEMENT_POLICY, endpointPrefixOf } from '#core/model/placement.ts';
 import { ModelRegistry } from '#core/model/registry.ts';
+import { ensureHeavyModel } from '../scripts/make-heavy-model.ts';
 import { type DeployConfig, readDeployConfig } from './config.ts';
 import { AwsRulesPlugin } from './lib/aws-rules-plugin.ts';
 import { cdkJsonContext } from './lib/cdk-json.ts';
@@ -36,6 +37,8 @@ export async function buildApp(
   const all = app.node.getAllContext();
   const config = readDeployConfig((k) => app.node.tryGetContext(k), Object.keys(all));
   const modelsDir = resolve(config.models);
+  // The heavy demo model's model.onnx is not in git: built here on first need (about 15 s, once).
+  await ensureHeavyModel(modelsDir, { log: (line) => console.error(line) });
   // Endpoints are named after the stack, so two stacks in one account and region never collide.
   const registry = await ModelRegistry.load(modelsDir, {
     routing: { ...DEFAULT_PLACEMENT_POLICY, endpointPrefix: endpointPrefixOf(config.stackName) },

@@ -19,6 +19,7 @@ import {
   type Latency,
   latencyOf,
 } from './lib/gpu-check.ts';
+import { ensureHeavyModel } from './make-heavy-model.ts';
 
 const COMMAND = 'npm run test:gpu --';
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -211,6 +212,8 @@ async function main(argv: string[]): Promise<number | undefined> {
   );
   if (!parsed) return 0;
   const o = parsed.values;
+  // The default model's model.onnx is not in git: built on first need.
+  await ensureHeavyModel(join(ROOT, 'models'), { log: (line) => console.error(line) });
   const calls = numberFlag(COMMAND, 'calls', o.calls, { min: 1, max: 100_000, integer: true }) as number;
   const timeoutS = numberFlag(COMMAND, 'timeout', o.timeout, { min: 10, max: 3600 }) as number;
   if (o.provider !== 'cuda' && o.provider !== 'cpu') {

@@ -8,7 +8,9 @@
  *
  * Deterministic: the same bytes on every machine (seeded, float64 maths in a fixed order, weights
  * rounded to float32 before use), so model.json in git pins model.onnx's sha256 and model.onnx
- * itself stays out of git. `npm install` builds it (postinstall); `npm start` builds it if missing.
+ * itself stays out of git. It is built on first need, about 15 s, once: by `npm start`, `cdk synth`
+ * (the CDK app) and `npm test` (the tests' model copy), each if it is missing or stale; `npm ci`
+ * builds nothing.
  *
  *   node scripts/make-heavy-model.ts            build model.onnx if missing or stale
  *   node scripts/make-heavy-model.ts --write    also rewrite model.json and the golden fixtures
@@ -165,10 +167,12 @@ function build(progress: (line: string) => void): Built {
   return { onnx, manifest, golden, metrics };
 }
 
+/** Writes through a temporary file of this process's own: two builders at once cannot mix bytes. */
 async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(`${path}.tmp`, data);
-  await rename(`${path}.tmp`, path);
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
 }
 
 /** Builds model.onnx unless it is present and matches the sha256 pinned in model.json. */

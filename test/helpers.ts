@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { GraphBuilder } from '../scripts/lib/onnx.ts';
+import { ensureHeavyModel } from '../scripts/make-heavy-model.ts';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
 /** The working tree's models/: a user's own models sit here beside the shipped ones. */
@@ -40,6 +41,8 @@ function writeShipped(dir: string): string {
  * The shipped models as the tests' model repository, written once per test process: whatever a
  * user adds to models/, or changes there with `infera release` or `promote`, no test reads it.
  */
+// fraud-detector-xl's model.onnx is not in git: built on first need (npm test's pretest builds it).
+await ensureHeavyModel(WORKING_MODELS, { log: (line) => console.error(line) });
 export const MODELS = writeShipped(mkdtempSync(join(tmpdir(), 'infera-shipped-')));
 process.on('exit', () => rmSync(MODELS, { recursive: true, force: true }));
 
