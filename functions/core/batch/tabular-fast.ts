@@ -9,6 +9,7 @@
 import { isRecord, nth } from '../checked.ts';
 
 import type { Feature, Manifest } from '../model/manifest.ts';
+import { checkFor } from '../tensor/feature-checks.ts';
 import { encodersFor, rowEncoder } from '../tensor/features.ts';
 import { type BatchFormat, csvValue } from './rows.ts';
 
@@ -22,39 +23,6 @@ export interface TabularEncoder {
   encode(text: string, out: Float32Array, at: number): string | null | undefined;
   /** Writes an instance the full decoder accepted into `out` from `at`. */
   encodeInstance(instance: Readonly<Record<string, unknown>>, out: Float32Array, at: number): void;
-}
-
-/** A value as the full decoder's schema would take it, encoded; undefined when in any doubt. */
-type Check = (v: unknown) => number | undefined;
-
-function checkFor(f: Feature, encode: (v: unknown) => number): Check {
-  const missing = f.required ? undefined : encode(f.default);
-  switch (f.type) {
-    case 'number':
-    case 'integer': {
-      const min = f.min ?? Number.NEGATIVE_INFINITY;
-      const max = f.max ?? Number.POSITIVE_INFINITY;
-      const integer = f.type === 'integer';
-      return (v) => {
-        if (v === null || v === undefined) return missing;
-        if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) return undefined;
-        if (integer && !Number.isSafeInteger(v)) return undefined;
-        return encode(v);
-      };
-    }
-    case 'boolean':
-      return (v) =>
-        v === null || v === undefined ? missing : typeof v === 'boolean' ? encode(v) : undefined;
-    case 'categorical': {
-      const values = new Set(f.values);
-      return (v) =>
-        v === null || v === undefined
-          ? missing
-          : typeof v === 'string' && values.has(v)
-            ? encode(v)
-            : undefined;
-    }
-  }
 }
 
 /** A CSV field as the full decoder coerces it: null when empty, undefined when it would not. */

@@ -13,6 +13,7 @@ import { stackTensorInstances, tabularFeeds } from '../protocol/decode-v1.ts';
 import { columnsToRows, tensorFeeds } from '../protocol/decode-v2.ts';
 import { v2OutputMetadata } from '../protocol/encode.ts';
 import type { InferRequest } from '../protocol/schemas.ts';
+import { instanceEncoder } from '../tensor/feature-checks.ts';
 import { validateInstances } from '../tensor/features.ts';
 import { DEFAULT_SHAPE_LIMITS, type ShapeLimits } from '../tensor/shapes.ts';
 import type { TextInput } from '../text/load.ts';
@@ -35,6 +36,14 @@ export function feedsV1(
 ): { feeds: Record<string, HostTensor>; rows?: Record<string, unknown>[] } {
   const m = mv.manifest;
   if (m.inputs.kind === 'tabular' && schema) {
+    // Instances the schema certainly takes go straight into the matrix; any doubt, and zod judges
+    // them all, with its exact messages (feature-checks.ts; a property test ties the two).
+    const fast = instanceEncoder(m.inputs.features)(instances);
+    if (fast) {
+      const rows = instances as Record<string, unknown>[];
+      const dims = [rows.length, m.inputs.features.length];
+      return { feeds: { [m.inputs.tensor]: { type: 'float32', data: fast, dims } }, rows };
+    }
     const rows = validateInstances(schema, instances);
     return { feeds: tabularFeeds(m.inputs.tensor, m.inputs.features, rows), rows };
   }
