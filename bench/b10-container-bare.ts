@@ -52,14 +52,14 @@ export async function b10(opts: BenchOptions): Promise<Omit<BenchResult, 'second
       opts.progress(`B10: ${c} client(s): ${rounds} round(s) of ${seconds} s each side`);
       const got = await compareUnderLoad({ name: 'B10', ...urls, bodies, connections: c, rounds, seconds, warmup: 1 });
       figures.push(
-        ...loadFigures(got, `${c} client${c > 1 ? 's' : ''}`, c < 32 ? { throughput: 0.85 } : undefined),
+        ...loadFigures(got, `${c} client${c > 1 ? 's' : ''}`, c === 1 ? { throughput: 0.9 } : c < 32 ? { throughput: 0.85 } : undefined),
       );
     }
     return {
       id: 'B10',
       title: `SageMaker serving container against a bare server, ${MODEL}`,
       baseline: 'bare node:http server: JSON.parse, session.run, JSON.stringify, on the same model',
-      target: '≥ 0.85× throughput at 1 and 8 clients',
+      target: '≥ 0.9× throughput at 1 client, ≥ 0.85× at 8',
       figures,
       notes: [
         `The container as it ships: /invocations with validation, the scoring core, adaptive micro-batching (64 rows, at most 2 ms) and its logs. ${bodies.length} golden rows, one per request, keep-alive. ${rounds} alternating rounds of ${seconds} s per side and level after 1 s warm-up. Both answered every golden row with the same score (within 1e-6) first.`,
