@@ -129,7 +129,8 @@ export class InferaFunction extends NodejsFunction {
         esbuildArgs: CJS_BUILTINS,
         logLevel: LogLevel.WARNING,
         bundleAwsSDK: true,
-        ...(models ? { commandHooks: packageHooks(models) } : {}),
+        // NodejsFunction writes one file; the functions' own step replaces it with a split build.
+        commandHooks: buildHooks(entry, onnxRuntime ? [...OnnxRuntimeLayer.EXTERNAL_MODULES] : [], models),
       },
     });
     this.logs = logs;
@@ -144,25 +145,43 @@ export class InferaFunction extends NodejsFunction {
   }
 }
 
-function packageHooks(models: BundledModels) {
-  const script = join(PROJECT_ROOT, 'infra', 'lib', 'package-models.ts');
-  const from = models.from ?? join(PROJECT_ROOT, 'models');
+/**
+ * After NodejsFunction's bundling: the code-split ESM build of the entry (infra/lib/split-bundle.ts),
+ * then the model packages the function ships.
+ */
+function buildHooks(entry: string, external: readonly string[], models: BundledModels | undefined) {
+  const split = join(PROJECT_ROOT, 'infra', 'lib', 'split-bundle.ts');
   return {
     beforeBundling: () => [],
     beforeInstall: () => [],
     afterBundling: (_input: string, output: string) => [
       [
         JSON.stringify(process.execPath),
-        JSON.stringify(script),
-        '--from',
-        JSON.stringify(from),
-        '--to',
-        JSON.stringify(join(output, models.fixturesOnly ? 'fixtures' : 'models')),
-        '--models',
-        models.names.join(','),
-        ...(models.withoutWeights?.length ? ['--without-weights', models.withoutWeights.join(',')] : []),
-        ...(models.fixturesOnly ? ['--fixtures'] : []),
+        JSON.stringify(split),
+        '--entry',
+        JSON.stringify(entry),
+        '--out',
+        JSON.stringify(output),
+        ...(external.length > 0 ? ['--external', external.join(',')] : []),
       ].join(' '),
+      ...(models ? [packageCommand(models, output)] : []),
     ],
   };
+}
+
+function packageCommand(models: BundledModels, output: string): string {
+  const script = join(PROJECT_ROOT, 'infra', 'lib', 'package-models.ts');
+  const from = models.from ?? join(PROJECT_ROOT, 'models');
+  return [
+    JSON.stringify(process.execPath),
+    JSON.stringify(script),
+    '--from',
+    JSON.stringify(from),
+    '--to',
+    JSON.stringify(join(output, models.fixturesOnly ? 'fixtures' : 'models')),
+    '--models',
+    models.names.join(','),
+    ...(models.withoutWeights?.length ? ['--without-weights', models.withoutWeights.join(',')] : []),
+    ...(models.fixturesOnly ? ['--fixtures'] : []),
+  ].join(' ');
 }

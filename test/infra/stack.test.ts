@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
@@ -105,6 +105,30 @@ describe('OnnxRuntimeLayer', () => {
     const code = readFileSync(join(stagedPath(light.function) as string, 'index.mjs'), 'utf8');
     assert.match(code, /from"onnxruntime-node"|from "onnxruntime-node"/);
     assert.ok(!code.includes('InferenceSession.create=') && code.length < 4_000_000);
+  });
+});
+
+describe("the functions' own build (infra/lib/split-bundle.ts)", () => {
+  it('ships every function as the code-split ESM build B4 times: the SageMaker client and image pool only as chunks loaded on first need', () => {
+    for (const fn of [stack.models.get('fraud-detector')?.function, stack.modelsFunction]) {
+      assert.ok(fn);
+      const dir = stagedPath(fn) as string;
+      const chunks = readdirSync(join(dir, 'chunks'));
+      assert.ok(chunks.length > 3, `${fn.node.path} has its chunks: ${chunks.join(', ')}`);
+      // What a cold start loads: index.mjs and the chunks it imports statically, transitively.
+      const loaded = new Set<string>();
+      const walk = (file: string) => {
+        if (loaded.has(file)) return;
+        loaded.add(file);
+        const code = readFileSync(join(dir, file), 'utf8');
+        for (const m of code.matchAll(/(?:import|export)\s*(?:[\w$,{}\s*]*?from\s*)?"(\.{1,2}\/[^"]+)"/g))
+          walk(join(dirname(file), m[1] as string));
+      };
+      walk('index.mjs');
+      const lazy = chunks.filter((c) => /^(sagemaker|image-pool)-/.test(c));
+      assert.ok(lazy.length > 0, `${fn.node.path}: the lazy chunks exist`);
+      for (const c of lazy) assert.ok(!loaded.has(join('chunks', c)), `${c} is not loaded at start`);
+    }
   });
 });
 

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+/**
+ * The functions' own build step: one handler entry bundled by esbuild as ESM with code splitting,
+ * so what a cold start loads is only the graph its first request needs; everything behind a
+ * dynamic import() (the SageMaker client, image and text libraries, batch-only code...) becomes a
+ * chunk under chunks/, loaded on first need. CDK's NodejsFunction bundles to one file and cannot
+ * split, so InferaFunction runs this after its bundling, replacing index.mjs (docs/performance.md,
+ * B4, measures the difference).
+ *
+ *   node infra/lib/split-bundle.ts --entry functions/api/predict.ts --out <asset dir> \
+ *     --external onnxruntime-node,onnxruntime-common
+ */
+import { readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** node:http and node:https through require(): see infra/lib/cjs-builtins/http.cjs. */
+const CJS_BUILTINS = Object.fromEntries(
+  ['http', 'https'].flatMap((m) => {
+    const shim = join(ROOT, 'infra', 'lib', 'cjs-builtins', `${m}.cjs`);
+    return [
+      [`node:${m}`, shim],
+      [m, shim],
+    ];
+  }),
+);
+
+/** The esbuild options of every function: the same as InferaFunction gave NodejsFunction. */
+export async function splitBundle(opts: { entry: string; out: string; external: readonly string[] }) {
+  // The single file NodejsFunction wrote, and any chunks of an earlier build, make way.
+  for (const f of readdirSync(opts.out)) {
+    if (f.endsWith('.mjs') || f === 'chunks') rmSync(join(opts.out, f), { recursive: true, force: true });
+  }
+  await build({
+    entryPoints: { index: join(ROOT, opts.entry) },
+    absWorkingDir: ROOT,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node24',
+    outdir: opts.out,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    minify: true,
+    // Function and class names survive minification, so stack traces stay readable without a map.
+    keepNames: true,
+    sourcemap: false,
+    mainFields: ['module', 'main'],
+    // Some bundled CommonJS dependencies call require(); ESM has none of its own.
+    banner: {
+      js: "import { createRequire as __inferaRequire } from 'node:module'; const require = __inferaRequire(import.meta.url);",
+    },
+    external: [...opts.external],
+    alias: CJS_BUILTINS,
+    logLevel: 'warning',
+  });
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      entry: { type: 'string' },
+      out: { type: 'string' },
+      external: { type: 'string', default: '' },
+    },
+  });
+  if (!values.entry || !values.out) {
+    console.error('Usage: node infra/lib/split-bundle.ts --entry <file> --out <dir> [--external a,b]');
+    process.exit(2);
+  }
+  await splitBundle({
+    entry: values.entry,
+    out: values.out,
+    external: values.external ? values.external.split(',').filter(Boolean) : [],
+  });
+}
