@@ -13,8 +13,8 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { parseCommand, runMain, usageError } from '../../cli/args.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -62,20 +62,24 @@ export async function splitBundle(opts: { entry: string; out: string; external: 
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    options: {
-      entry: { type: 'string' },
-      out: { type: 'string' },
-      external: { type: 'string', default: '' },
-    },
-  });
-  if (!values.entry || !values.out) {
-    console.error('Usage: node infra/lib/split-bundle.ts --entry <file> --out <dir> [--external a,b]');
-    process.exit(2);
-  }
-  await splitBundle({
-    entry: values.entry,
-    out: values.out,
-    external: values.external ? values.external.split(',').filter(Boolean) : [],
+  const COMMAND = 'node infra/lib/split-bundle.ts';
+  await runMain(async () => {
+    const parsed = parseCommand(
+      {
+        name: COMMAND,
+        help: `Usage: ${COMMAND} --entry <file> --out <dir> [--external a,b]\n\nBundles one handler entry as code-split ESM into <dir> (index.mjs and chunks/), as every function ships.`,
+        options: {
+          entry: { type: 'string' },
+          out: { type: 'string' },
+          external: { type: 'string', default: '' },
+        },
+      },
+      process.argv.slice(2),
+    );
+    if (!parsed) return 0;
+    const { entry, out, external } = parsed.values;
+    if (!entry || !out) throw usageError(COMMAND, 'give --entry <file> and --out <dir>.');
+    await splitBundle({ entry, out, external: (external ?? '').split(',').filter(Boolean) });
+    return 0;
   });
 }
