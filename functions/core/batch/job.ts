@@ -98,6 +98,8 @@ export const keys = {
     `${jobId}/part-${pad(chunk)}.${resultFormat(format)}`,
   errors: (jobId: string, chunk: number) => `${jobId}/errors-${pad(chunk)}.jsonl`,
   chunksPrefix: (jobId: string) => `${jobId}/_chunks/`,
+  /** Every marker of one chunk (done or failed) starts with this. */
+  chunkPrefix: (jobId: string, chunk: number) => `${jobId}/_chunks/${pad(chunk)}.`,
   chunkDone: (jobId: string, m: { chunk: number; rowsRead: number; scored: number; rejected: number }) =>
     `${jobId}/_chunks/${pad(m.chunk)}.ok.${m.rowsRead}.${m.scored}.${m.rejected}.json`,
   chunkFailed: (jobId: string, chunk: number) => `${jobId}/_chunks/${pad(chunk)}.failed.json`,

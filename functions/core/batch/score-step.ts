@@ -39,7 +39,7 @@ export async function processChunk(
   // Done before counted: SQS redelivers a whole batch when a neighbour fails or times out, so a
   // finished chunk can come back past its attempts; it is done, not failed.
   if (await chunkIsDone(d, msg)) {
-    await finaliseIfComplete(d, msg.jobId, msg.chunks);
+    await finaliseIfComplete(d, msg.jobId, msg.chunks, msg.chunk);
     return 'already-done';
   }
   if (receiveCount > s.maxAttempts) {
@@ -118,7 +118,7 @@ export async function processChunk(
     await deadLetter(d, msg, reason, receiveCount);
     return 'dead-lettered';
   }
-  await finaliseIfComplete(d, msg.jobId, msg.chunks);
+  await finaliseIfComplete(d, msg.jobId, msg.chunks, msg.chunk);
   return 'scored';
 }
 
@@ -152,7 +152,7 @@ async function deadLetter(d: BatchDeps, msg: ChunkMessage, reason: string, attem
     attempts: String(attempts),
   });
   d.log.error('chunk dead-lettered', { jobId: msg.jobId, chunk: msg.chunk, attempts, reason });
-  await finaliseIfComplete(d, msg.jobId, msg.chunks);
+  await finaliseIfComplete(d, msg.jobId, msg.chunks, msg.chunk);
 }
 
 /** An image file's bytes as the one "line" of its chunk, base64 text for the image row decoder. */

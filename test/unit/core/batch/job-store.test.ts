@@ -173,6 +173,37 @@ describe('the batch job store', () => {
     assert.deepEqual([s?.status, s?.rowsScored, s?.rowsRejected], ['succeeded', 4, 1]);
   });
 
+  it('answers "not yet" from a one-chunk listing while the last chunk is missing, and still finishes out of order', async () => {
+    const jobId = '20260101-000000-55555555';
+    await writeJob(d, job(jobId, { chunks: 5 }));
+    const listed: string[] = [];
+    const store = d.store;
+    const counting: BatchDeps = {
+      ...d,
+      store: Object.assign(Object.create(store) as typeof store, {
+        list: (bucket: string, prefix: string) => {
+          listed.push(prefix.slice(jobId.length));
+          return store.list(bucket, prefix);
+        },
+      }),
+    };
+    await mark(jobId, 1, 1, 1, 0);
+    assert.equal(await finaliseIfComplete(counting, jobId, 5, 1), undefined);
+    assert.deepEqual(listed, ['/_chunks/000004.'], 'one probe of the last chunk, no listing of every marker');
+    // Chunks finish out of order: the last chunk early, the middle one last.
+    for (const c of [4, 0, 3]) {
+      await mark(jobId, c, 1, 1, 0);
+      assert.equal(
+        await finaliseIfComplete(counting, jobId, 5, c),
+        undefined,
+        `chunk 2 is still missing after ${c}`,
+      );
+    }
+    await mark(jobId, 2, 1, 1, 0);
+    const s = await finaliseIfComplete(counting, jobId, 5, 2);
+    assert.deepEqual([s?.status, s?.rowsScored], ['succeeded', 5]);
+  });
+
   it('leaves a job that failed at its split alone', async () => {
     const jobId = '20260101-000000-88888888';
     await writeJob(d, job(jobId, { state: 'failed', chunks: 0 }));
