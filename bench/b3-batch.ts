@@ -122,7 +122,7 @@ async function upload(aws: LocalAws, key: string, file: string, size: number): P
 }
 
 /** B3's worker-alone figure: the file already in the store, split, then scored chunk by chunk. */
-async function workerRun(file: string, rows: number, size: number): Promise<number> {
+export async function workerRun(file: string, rows: number, size: number): Promise<number> {
   const aws = await startLocalAws({ port: 0 });
   try {
     const key = `fraud-detector/worker-${rows}.csv`;
@@ -135,7 +135,8 @@ async function workerRun(file: string, rows: number, size: number): Promise<numb
       child.on('message', (m: { seconds: number }) => resolve(m));
       child.on('exit', (code) => reject(new Error(`B3: the score worker exited with ${code} before reporting`)));
     });
-    child.kill();
+    // The worker exits by itself once it has reported (a profile run writes its profile then).
+    if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
     return got.seconds;
   } finally {
     await aws.close();
@@ -217,7 +218,7 @@ async function platformRun(file: string, rows: number, size: number): Promise<Pl
   };
 }
 
-async function baselineRun(file: string, rows: number, outDir: string): Promise<number> {
+export async function baselineRun(file: string, rows: number, outDir: string): Promise<number> {
   const mv = await liveVersion('fraud-detector');
   const started = performance.now();
   const p = await startProcess(

@@ -35,7 +35,26 @@ export interface RowDecoder {
   decode(text: string): DecodedRow;
 }
 
-const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+/**
+ * The CSV decimal grammar, /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/, as Number() plus the two
+ * things Number() takes that the grammar does not: Infinity spelled out, 0x/0o/0b literals, and
+ * whitespace around the digits. A tenth of a batch row's decode was this regular expression; a
+ * property test holds the two equal on any string.
+ */
+export function decimalValue(s: string): number | undefined {
+  const n = Number(s);
+  if (Number.isNaN(n) || s === '') return undefined;
+  let i = 0;
+  let c = s.charCodeAt(0);
+  if (c === 43 || c === 45) c = s.charCodeAt(++i);
+  if (c === 48) {
+    // 0x.., 0o.., 0b..: Number() reads them as hex, octal and binary integers.
+    const x = s.charCodeAt(i + 1) | 0x20;
+    if (x === 120 || x === 111 || x === 98) return undefined;
+  } else if (!(c >= 49 && c <= 57) && c !== 46) return undefined;
+  const last = s.charCodeAt(s.length - 1);
+  return (last >= 48 && last <= 57) || last === 46 ? n : undefined;
+}
 const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
 const FALSE = new Set(['false', 'f', 'no', 'n', '0']);
 
@@ -78,7 +97,7 @@ export function csvValue(f: Feature, s: string): number | boolean | string | und
   switch (f.type) {
     case 'number':
     case 'integer':
-      return NUMBER.test(s) ? Number(s) : undefined;
+      return decimalValue(s);
     case 'boolean': {
       const l = s.toLowerCase();
       return TRUE.has(l) ? true : FALSE.has(l) ? false : undefined;

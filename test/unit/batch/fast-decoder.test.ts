@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { type ChunkOutput, scoreChunk } from '#core/batch/chunk.ts';
 import type { Line } from '#core/batch/lines.ts';
-import { createRowDecoder } from '#core/batch/rows.ts';
+import { createRowDecoder, decimalValue } from '#core/batch/rows.ts';
 import { createTabularEncoder } from '#core/batch/tabular-fast.ts';
 import { ModelRegistry, type ModelVersion } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
@@ -254,6 +254,57 @@ describe('the fast batch decoder against the full one', () => {
     ]) {
       assert.equal(encoder.encode(doubtful, x, 0), undefined, doubtful);
     }
+  });
+
+  it('reads a CSV decimal exactly as the grammar it replaces does, on any string', () => {
+    const GRAMMAR = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+    const asGrammar = (s: string) => (GRAMMAR.test(s) ? Number(s) : undefined);
+    const pieces = fc.constantFrom(
+      '0',
+      '1',
+      '9',
+      '.',
+      'e',
+      'E',
+      '+',
+      '-',
+      'x',
+      'X',
+      'o',
+      'b',
+      'B',
+      'Infinity',
+      ' ',
+      '\t',
+      '\u00a0',
+      '_',
+      'n',
+    );
+    const numberish = fc.array(pieces, { maxLength: 8 }).map((p) => p.join(''));
+    fc.assert(
+      fc.property(fc.oneof(numberish, fc.string()), (s) => {
+        assert.equal(decimalValue(s), asGrammar(s), JSON.stringify(s));
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const s of [
+      '0x10',
+      '0b1',
+      '0O7',
+      'Infinity',
+      '-Infinity',
+      ' 1',
+      '1 ',
+      '5.',
+      '.5',
+      '+.5e-3',
+      '1e400',
+      '-0',
+      '',
+      '.',
+      '+',
+    ])
+      assert.equal(decimalValue(s), asGrammar(s), JSON.stringify(s));
   });
 
   it('is used only where the matrix scorer can take the rows: tabular models run in this process', async () => {
