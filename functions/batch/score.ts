@@ -2,7 +2,6 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { ScoreDeps } from '#core/batch/deps.ts';
@@ -12,7 +11,7 @@ import { processChunk } from '#core/batch/score-step.ts';
 import { formatIssues } from '#core/protocol/issues.ts';
 import { batchDeps } from '#runtime/batch.ts';
 import { loadConfig } from '#runtime/config.ts';
-import { logger, metrics, tracer } from '#runtime/observability.ts';
+import { logger, metrics, traceInvocations } from '#runtime/observability.ts';
 
 /**
  * The score function: SQS chunk messages in, parts and error files out. Powertools' BatchProcessor
@@ -52,7 +51,7 @@ export function createScoreHandler(deps: ScoreDeps) {
 
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(traceInvocations({ captureResponse: false }))
     .use(logMetrics(metrics))
     .handler(async (event, context) =>
       processPartialResponse(event, record, processor, { context, processInParallel: true }),

@@ -1,13 +1,12 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { BatchDeps } from '#core/batch/deps.ts';
 import { type SplitOutcome, splitUpload } from '#core/batch/split-step.ts';
 import { batchDeps } from '#runtime/batch.ts';
 import { loadConfig } from '#runtime/config.ts';
-import { logger, metrics, tracer } from '#runtime/observability.ts';
+import { logger, metrics, traceInvocations } from '#runtime/observability.ts';
 import { isTestEvent, type SplitEvent, uploadsIn } from './s3-events.ts';
 
 /**
@@ -17,7 +16,7 @@ import { isTestEvent, type SplitEvent, uploadsIn } from './s3-events.ts';
 export function createSplitHandler(deps: BatchDeps) {
   return middy<SplitEvent, SplitOutcome[]>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(traceInvocations({ captureResponse: false }))
     .use(logMetrics(metrics))
     .handler(async (event) => {
       if (isTestEvent(event)) {

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
@@ -10,7 +9,7 @@ import { invokeJson, lambdaClient } from '#adapters/lambda.ts';
 import { type GoldenCase, goldenSchema, runGoldenChecks, untilWarm } from '#core/model/golden.ts';
 import { readEnv } from '#runtime/config.ts';
 import { askFunction } from '#runtime/golden-events.ts';
-import { logger, tracer } from '#runtime/observability.ts';
+import { logger, traceInvocations } from '#runtime/observability.ts';
 
 /**
  * CodeDeploy's BeforeAllowTraffic hook for a model function. Before the canary gets any traffic,
@@ -102,5 +101,5 @@ async function preTraffic(event: HookEvent, context: Context): Promise<{ status:
 
 export const handler = middy<HookEvent, { status: 'Succeeded' | 'Failed' }, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer))
+  .use(traceInvocations())
   .handler(preTraffic);

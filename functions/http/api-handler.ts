@@ -5,10 +5,9 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { logger, metrics, tracer } from '#runtime/observability.ts';
+import { logger, metrics, traceInvocations, tracer } from '#runtime/observability.ts';
 import { callerOf } from './caller.ts';
 import { assertResultFits } from './lambda-payload.ts';
 import { bodyLimits } from './middleware/body-limits.ts';
@@ -68,7 +67,7 @@ export function createApiHandler<F extends FunctionName>(
   );
   const h = middy<ApiEvent, Result>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(captureLambdaHandler(tracer, { captureResponse: false }));
+    .use(traceInvocations({ captureResponse: false }));
   if (opts.metrics) h.use(logMetrics(metrics));
   h.use(errorMapper({ countInvalid: opts.metrics, scopeOf: opts.scopeOf }))
     .use(routeRequest(operations))
