@@ -1,13 +1,25 @@
 /**
  * Copies model packages into a function bundle. CDK runs it as an esbuild afterBundling hook, so
  * the models ship inside the Lambda version that serves them: a version pins code and model
- * together, and rolling the alias back rolls both back.
+ * together, and rolling the alias back rolls both back. Beside each model.json it writes the
+ * manifest checked by the schema (model.checked.json), which the function's start-up reads
+ * instead of running the schema (core/model/repository/checked-manifest.ts).
  *
  *   node infra/lib/package-models.ts --from models --to <bundle>/models --models a,b [--without-weights a@1]
  *   node infra/lib/package-models.ts --from models --to <bundle>/fixtures --models a --fixtures
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import { manifestSchema } from '../../functions/core/model/manifest/schema.ts';
+import { CHECKED_MANIFEST, checkedManifest } from '../../functions/core/model/repository/checked-manifest.ts';
 
 export interface PackageOptions {
   readonly from: string;
@@ -47,11 +59,29 @@ export function packageModels(opts: PackageOptions): string[] {
       const skipWeights = opts.withoutWeights?.includes(`${model}@${version}`) ?? false;
       for (const file of walk(vdir)) {
         if (skipWeights && file === 'model.onnx') continue;
+        if (file === CHECKED_MANIFEST) continue;
         copy(join(vdir, file), join(model, version, file));
       }
+      writeChecked(join(vdir, 'model.json'), join(model, version, CHECKED_MANIFEST));
     }
   }
   return written.sort();
+
+  /** A manifest the schema refuses gets no checked form: the function's start-up reports it. */
+  function writeChecked(manifestPath: string, rel: string) {
+    if (!existsSync(manifestPath)) return;
+    const source = readFileSync(manifestPath);
+    let json: unknown;
+    try {
+      json = JSON.parse(source.toString('utf8'));
+    } catch {
+      return;
+    }
+    const parsed = manifestSchema.safeParse(json);
+    if (!parsed.success) return;
+    writeFileSync(join(opts.to, rel), JSON.stringify(checkedManifest(source, parsed.data)));
+    written.push(rel);
+  }
 }
 
 function walk(dir: string, prefix = ''): string[] {

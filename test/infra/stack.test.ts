@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import type { GoldenCase } from '#core/model/golden.ts';
+import { readCheckedManifest } from '#core/model/repository/checked-manifest.ts';
 import { buildApp } from '../../infra/app.ts';
 import { bundleBytes, stagedPath } from '../../infra/constructs/onnxruntime-layer.ts';
 import { AwsSolutionsChecks } from '../../infra/lib/nag.ts';
@@ -109,7 +110,7 @@ describe('OnnxRuntimeLayer', () => {
 });
 
 describe("the functions' own build (infra/lib/split-bundle.ts)", () => {
-  it('ships every function as the code-split ESM build B4 times: the SageMaker client and image pool only as chunks loaded on first need', () => {
+  it('ships every function as the code-split ESM build B4 times: the SageMaker client, image pool, X-Ray SDK and manifest schema only as chunks loaded on first need', () => {
     for (const fn of [stack.models.get('fraud-detector')?.function, stack.modelsFunction]) {
       assert.ok(fn);
       const dir = stagedPath(fn) as string;
@@ -128,6 +129,34 @@ describe("the functions' own build (infra/lib/split-bundle.ts)", () => {
       const lazy = chunks.filter((c) => /^(sagemaker|image-pool)-/.test(c));
       assert.ok(lazy.length > 0, `${fn.node.path}: the lazy chunks exist`);
       for (const c of lazy) assert.ok(!loaded.has(join('chunks', c)), `${c} is not loaded at start`);
+      // The X-Ray SDK (loaded after the cold start's answer) and the manifest schema (the bundle's
+      // manifests are checked at build time) are shipped, but not in what a start loads.
+      for (const mark of ['AWS_XRAY_DAEMON_ADDRESS', 'is missing its output']) {
+        const where = ['index.mjs', ...chunks.map((c) => join('chunks', c))].filter((f) =>
+          readFileSync(join(dir, f), 'utf8').includes(mark),
+        );
+        assert.ok(where.length > 0, `${fn.node.path} ships the code that says "${mark}"`);
+        for (const f of where) assert.ok(!loaded.has(f), `${f} ("${mark}") is not loaded at start`);
+      }
+    }
+  });
+});
+
+describe('manifests checked at build time (infra/lib/package-models.ts)', () => {
+  it('ships every version with a model.checked.json made from its model.json, so start-up skips the schema', async () => {
+    const fn = stack.models.get('fraud-detector')?.function;
+    assert.ok(fn);
+    const models = join(stagedPath(fn) as string, 'models');
+    const versions = readdirSync(join(models, 'fraud-detector')).filter((v) => /^\d+$/.test(v));
+    assert.ok(versions.length > 0);
+    for (const v of versions) {
+      const dir = join(models, 'fraud-detector', v);
+      const source = readFileSync(join(dir, 'model.json'));
+      assert.equal(
+        await readCheckedManifest(dir, source).then((m) => m?.name),
+        'fraud-detector',
+        `version ${v}`,
+      );
     }
   });
 });

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import { MODEL_NAME } from '../model/manifest.ts';
+import { MODEL_NAME } from '../model/manifest/names.ts';
 import { BATCH_FORMATS, type BatchFormat, resultFormat } from './rows.ts';
 
 /**

@@ -1,7 +1,8 @@
 import type * as z from 'zod';
 import { isRecord, nth } from '../checked.ts';
 import { messageOf, ValidationError } from '../errors.ts';
-import { type Feature, type Manifest, soleImageInput } from '../model/manifest.ts';
+import { soleImageInput } from '../model/manifest/image-input.ts';
+import type { Feature, Manifest } from '../model/manifest.ts';
 import { formatIssues } from '../protocol/issues.ts';
 import { instanceSchema } from '../tensor/features.ts';
 import { parseCsvLine } from './csv.ts';

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { nth } from '../checked.ts';
-import { VERSION } from './manifest.ts';
+import { VERSION } from './manifest/names.ts';
 
 /**
  * Traffic policies: which version answers a request. A model's `aliases.json` holds them:

@@ -1,7 +1,8 @@
 import { InferaError, invalid } from '../errors.ts';
 import { imageInstance } from '../image/files.ts';
 import { imageFormat } from '../image/format.ts';
-import { type Manifest, soleImageInput } from '../model/manifest.ts';
+import { soleImageInput } from '../model/manifest/image-input.ts';
+import type { Manifest } from '../model/manifest.ts';
 
 /** A raw body: an image file or plain text, sent as the input itself. */
 export interface RawBody {

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { codeOf, ModelPackageError, messageOf } from '../../errors.ts';
-import { MODEL_NAME, VERSION } from '../manifest.ts';
+import { MODEL_NAME, VERSION } from '../manifest/names.ts';
 import { checkFallbacks } from '../package-checks.ts';
 import { relPath as rel } from '../paths.ts';
 import { DEFAULT_PLACEMENT_POLICY, type PlacementPolicy } from '../placement.ts';

@@ -4,10 +4,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { messageOf } from '../../errors.ts';
 import { formatIssues } from '../../protocol/issues.ts';
-import { manifestSchema } from '../manifest.ts';
+import type { Manifest } from '../manifest/schema.ts';
 import { hardwareProblems, hashMismatch } from '../package-checks.ts';
 import { decidePlacement, type PlacementPolicy } from '../placement.ts';
 import type { ModelVersion } from '../types.ts';
+import { readCheckedManifest } from './checked-manifest.ts';
 
 /** One version to load: where it is, what it is called, and how it is served. */
 export interface VersionToLoad {
@@ -30,19 +31,16 @@ export async function loadVersion(v: VersionToLoad, problems: string[]): Promise
   let { name, version } = v;
   const manifestPath = join(dir, 'model.json');
   const modelPath = join(dir, 'model.onnx');
-  const json = await readJson(
+  const source = await readSource(
     manifestPath,
     problems,
     rel,
     `add ${rel(manifestPath)}; see docs/models.md "Bring your own model"`,
   );
-  if (json === undefined) return undefined;
-  const parsed = manifestSchema.safeParse(json, { reportInput: true });
-  if (!parsed.success) {
-    for (const line of formatIssues(parsed.error)) problems.push(`${rel(manifestPath)}: ${line}`);
-    return undefined;
-  }
-  const manifest = parsed.data;
+  if (source === undefined) return undefined;
+  const manifest =
+    (await readCheckedManifest(dir, source)) ?? (await parseManifest(source, manifestPath, problems, rel));
+  if (manifest === undefined) return undefined;
   let ok = true;
   if (manifest.outputs.labelsFile) {
     const labels = await readLabels(join(dir, manifest.outputs.labelsFile), problems, rel);
@@ -185,23 +183,51 @@ async function readLabels(
   return lines;
 }
 
+/** model.json checked by the schema, which loads only when a version has no checked manifest. */
+async function parseManifest(
+  source: Buffer,
+  path: string,
+  problems: string[],
+  rel: (p: string) => string,
+): Promise<Manifest | undefined> {
+  const json = parseJson(source, path, problems, rel);
+  if (json === undefined) return undefined;
+  const { manifestSchema } = await import('../manifest/schema.ts');
+  const parsed = manifestSchema.safeParse(json, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  for (const line of formatIssues(parsed.error)) problems.push(`${rel(path)}: ${line}`);
+  return undefined;
+}
+
+async function readSource(
+  path: string,
+  problems: string[],
+  rel: (p: string) => string,
+  fixIfMissing: string,
+): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch {
+    problems.push(`${rel(path)}: missing; ${fixIfMissing}`);
+    return undefined;
+  }
+}
+
+function parseJson(source: Buffer, path: string, problems: string[], rel: (p: string) => string): unknown {
+  try {
+    return JSON.parse(source.toString('utf8'));
+  } catch (err) {
+    problems.push(`${rel(path)}: not valid JSON: ${messageOf(err)}`);
+    return undefined;
+  }
+}
+
 export async function readJson(
   path: string,
   problems: string[],
   rel: (p: string) => string,
   fixIfMissing: string,
 ): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    problems.push(`${rel(path)}: missing; ${fixIfMissing}`);
-    return undefined;
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    problems.push(`${rel(path)}: not valid JSON: ${messageOf(err)}`);
-    return undefined;
-  }
+  const source = await readSource(path, problems, rel, fixIfMissing);
+  return source === undefined ? undefined : parseJson(source, path, problems, rel);
 }
