@@ -13,6 +13,8 @@ export interface ImagePoolOptions {
   readonly maxQueue?: number;
   /** Idle workers end after this long, returning their memory. @default 2000 */
   readonly idleTimeoutMs?: number;
+  /** The workers' environment. @default a copy of the C environment, as for any worker thread */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -35,6 +37,7 @@ export class PooledImageWork implements ImageWork {
       maxThreads: opts.threads ?? Math.max(1, Math.floor(availableParallelism() / 2)),
       maxQueue: opts.maxQueue ?? 256,
       idleTimeout: opts.idleTimeoutMs ?? 2000,
+      ...(opts.env ? { env: opts.env } : {}),
     });
     // A worker can answer a task just stopped (its sibling refused, its client gone): piscina then
     // emits 'error' ("Unexpected message from Worker"), which, unheard, would end the process.

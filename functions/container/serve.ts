@@ -5,7 +5,7 @@ import { ConfigError, InferaError } from '#core/errors.ts';
 import { ModelRegistry } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import { isLoopback } from '#http/guard.ts';
-import { type ContainerConfig, containerConfigSchema, readEnv } from '#runtime/config.ts';
+import { type ContainerConfig, containerConfigSchema, environment, readEnv } from '#runtime/config.ts';
 import { BatchingModel } from './microbatch.ts';
 import { createContainerServer, parseFault } from './server.ts';
 
@@ -94,6 +94,7 @@ async function main(argv: string[]): Promise<void> {
             images: new PooledImageWork({
               threads: env.INFERA_IMAGE_WORKERS,
               timeoutMs: env.INFERA_IMAGE_DECODE_TIMEOUT_MS,
+              env: environment(),
             }),
           }
         : {}),

@@ -4,6 +4,23 @@ import { ConfigError } from '#core/errors.ts';
 import { formatIssues } from '#core/protocol/issues.ts';
 import { configSchema, flag } from './config-schema.ts';
 
+/**
+ * process.env as a plain object, made once when the functions' runtime loads. Node's process.env
+ * asks the C environment on every read, and Powertools reads AWS_LAMBDA_MAX_CONCURRENCY on every
+ * access to its invocation store, dozens of times a request: about 3.5 µs of B1's added 34 µs.
+ *
+ * Reads and writes behave as before for JavaScript: every reader gets the same object, and child
+ * processes copy process.env when they start. Worker threads copy the C environment unless given
+ * one, so the image pool passes process.env. Native code reading the C environment (onnxruntime's
+ * getenv) sees it as it was at start, which holds everything Lambda, the CDK and the shell set.
+ */
+if (Object.getPrototypeOf(process.env) !== Object.prototype) process.env = { ...process.env };
+
+/** The environment as JavaScript sees it, for what starts a thread of its own (the image pool). */
+export function environment(): NodeJS.ProcessEnv {
+  return process.env;
+}
+
 export type Config = z.infer<typeof configSchema>;
 
 let cached: Config | undefined;

@@ -1,4 +1,4 @@
-// First: it decides the X-Ray SDK's mode before the Tracer loads it.
+// First (after config.ts, which makes process.env a plain object): it decides the X-Ray SDK's mode before the Tracer loads it.
 import './xray-mode.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';

@@ -3,7 +3,7 @@ import { OnnxRuntimeEngine } from '#adapters/onnxruntime.ts';
 import { RemoteEndpoints } from '#core/endpoint/remote.ts';
 import { ModelRegistry } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
-import { type Config, platformEnv } from './config.ts';
+import { type Config, environment, platformEnv } from './config.ts';
 
 export interface Platform {
   readonly registry: ModelRegistry;
@@ -109,5 +109,10 @@ export function getPlatform(config: Config): Promise<Platform> {
 /** The image pool a process answering many callers decodes in (npm start); loaded only then. */
 async function imagePool(config: Config) {
   const { PooledImageWork } = await import('#adapters/image-pool.ts');
-  return new PooledImageWork({ threads: config.IMAGE_WORKERS, timeoutMs: config.IMAGE_DECODE_TIMEOUT_MS });
+  return new PooledImageWork({
+    threads: config.IMAGE_WORKERS,
+    timeoutMs: config.IMAGE_DECODE_TIMEOUT_MS,
+    // What JavaScript set after start-up too (process.env is a plain object: see config.ts).
+    env: environment(),
+  });
 }
