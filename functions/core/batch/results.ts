@@ -162,6 +162,8 @@ export function formatClassCsv(
   out.add('\n');
   const labels = v.labels;
   const shown = new Array<string>(labels.length);
+  // A label is one of a few strings: each is quoted (or not) once, not once a row.
+  const labelCells = new Map<string | undefined, string>();
   for (let i = 0; i < v.rows; i++) {
     out.add(String(row(i)));
     out.add(',');
@@ -176,7 +178,13 @@ export function formatClassCsv(
       shown[c] = num(p);
       if (scoreText === undefined && p === score) scoreText = shown[c];
     }
-    out.add(csvField(v.label(i)));
+    const label = v.label(i);
+    let labelCell = labelCells.get(label);
+    if (labelCell === undefined) {
+      labelCell = csvField(label);
+      labelCells.set(label, labelCell);
+    }
+    out.add(labelCell);
     out.add(',');
     out.add(scoreText ?? num(score));
     for (let c = 0; c < labels.length; c++) {
