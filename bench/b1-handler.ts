@@ -120,10 +120,10 @@ export async function b1(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
       `${rounds} rounds of ${calls} calls per batch size; each call of the handler follows one raw session.run, in the same process.`,
     ],
     limits: [
-      'From `node --cpu-prof` of 40,000 calls at batch 1, and controls in `--only B1` runs: the EMF metrics line (Powertools serializing it, one stdout write per invocation) is about 12 µs (the same run with POWERTOOLS_METRICS_DISABLED=true: +32 µs instead of +44 µs). Lambda reads metrics from that line, so it stays. Powertools reads `process.env` on every invocation-store access (`shouldUseInvokeStore`), about 5 µs; it is inside the library. infera\'s own work (edge checks, JSON, zod validation of the request, encoding, monitoring, shaping the answer) is the remaining 15 to 20 µs.',
-      'Done: the X-Ray SDK no longer runs in automatic mode where the Tracer will not trace (outside Lambda, or POWERTOOLS_TRACE_ENABLED=false), so no async hook taxes every promise there; in Lambda with tracing on, tracing is unchanged and costs what X-Ray costs. Before that: the per-request log line folded into the EMF line, encoders and route matches built once, no second parse of every instance.',
-      'The batch-64 p99 is several times its p50 in every round; its cause (most likely young-generation GC of the per-request objects) is not yet pinned down.',
-    ],
+        'From `node --cpu-prof` of 60,000 calls at batch 1 (2026-12-07): the EMF metrics line, Powertools building it and one stdout write per invocation, is about 14 µs (7 µs of it the write); Lambda reads metrics from that line, so it stays. Powertools\' logger context and invocation store about 3 µs. infera\'s own work (edge checks, JSON in and out, zod validation of the request envelope, the tensor, monitoring) is the remaining 10 µs or so.',
+        'Done: process.env is a plain object once the functions\' config loads (runtime/config.ts): Powertools reads AWS_LAMBDA_MAX_CONCURRENCY on every access to its invocation store, and each read of the real process.env asks the C environment (+32.4 µs before, +26.3 and +27.7 µs after, in runs of `--only B1`). Before that: tabular instances the schema certainly accepts go into the input matrix without zod (feature-checks.ts, held to the schema by a property test); no X-Ray async hook where the Tracer will not trace; the per-request log line folded into the EMF line; encoders and route matches built once.',
+        'The batch-64 p99 is several times its p50 in every round; its cause (most likely young-generation GC of the per-request objects) is not yet pinned down.',
+      ],
   };
 }
 

@@ -66,7 +66,7 @@ export async function b10(opts: BenchOptions): Promise<Omit<BenchResult, 'second
         'At 32 clients the bare server runs one session.run per request while the container batches, so that row shows the batching gain, not overhead.',
       ],
       limits: [
-        'At 1 client every request pays what the bare server skips: the SageMaker request checks (body size, content type, schema), the scoring core\'s validation and post-processing, the micro-batcher\'s hand-off (it dispatches at once when nothing else is in flight) and an access log line. These are fixed costs per request, so the ratio moves with the host: 0.87× and 0.80× in full runs, 0.94× in runs of B10 alone on the same day.',
+        'At 1 client every request pays what the bare server skips: the SageMaker request checks (body size, content type, schema), the scoring core\'s validation and post-processing, the micro-batcher\'s hand-off (it dispatches at once when nothing else is in flight) and an access log line. From `--cpu-prof` of the container under this load, these are each a few percent of its CPU beside session.run and the socket writes both servers make. They are fixed costs per request, so the ratio moves with the host: 0.893× and then 0.903× in runs of B10 alone on 2026-12-07 (before and after process.env became a plain object), 0.80× to 0.94× in earlier runs.',
       ],
     };
   } finally {
