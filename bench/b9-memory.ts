@@ -189,6 +189,9 @@ export async function b9(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds
         `Idle RSS: ${tuned.start.toFixed(0)} MB tuned, ${untuned.start.toFixed(0)} MB untuned. After each round (tuned): ${tuned.rounds.map((x) => x.toFixed(0)).join(', ')} MB; untuned: ${untuned.rounds.map((x) => x.toFixed(0)).join(', ')} MB. After each batch job (tuned): ${tuned.jobs.map((x) => x.toFixed(0)).join(', ')} MB; untuned: ${untuned.jobs.map((x) => x.toFixed(0)).join(', ')} MB.`,
         'Batch state is on disk (--state), as npm start keeps it by default; with --ephemeral the emulator holds each job’s input and results in memory by design.',
       ],
+      limits: [
+        'Not pinned down yet. On 2026-12-07 the growth after the hostile rounds was 137–141 MB in runs of `--only B9` at commit 3cafb00 (before that day\'s work), at 0dc9483 and at d88e812 alike, against 81 MB in the run of 2026-11-26; the tuned rounds move by tens of MB within a run (273, 272, 306 MB after each round in one of them). So it came with changes between those two days (bring-your-own models, processors and NaN handling landed then) or with the host. Next: heap snapshots of npm start after each round, to tell the JavaScript heap from native memory (onnxruntime, glibc).',
+      ],
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@
  *   node infra/lib/split-bundle.ts --entry functions/api/predict.ts --out <asset dir> \
  *     --external onnxruntime-node,onnxruntime-common
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -59,6 +59,23 @@ export async function splitBundle(opts: { entry: string; out: string; external: 
     alias: CJS_BUILTINS,
     logLevel: 'warning',
   });
+}
+
+/**
+ * What a cold start of a split build loads: index.mjs and the chunks it imports statically,
+ * transitively (paths relative to the build folder). Chunks behind import() are left out.
+ */
+export function startGraph(dir: string): string[] {
+  const loaded = new Set<string>();
+  const walk = (file: string) => {
+    if (loaded.has(file)) return;
+    loaded.add(file);
+    const code = readFileSync(join(dir, file), 'utf8');
+    for (const m of code.matchAll(/(?:import|export)\s*(?:[\w$,{}\s*]*?from\s*)?"(\.{1,2}\/[^"]+)"/g))
+      walk(join(dirname(file), m[1] as string));
+  };
+  walk('index.mjs');
+  return [...loaded];
 }
 
 if (import.meta.main) {

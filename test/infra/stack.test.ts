@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
@@ -19,6 +19,7 @@ import { readCheckedManifest } from '#core/model/repository/checked-manifest.ts'
 import { buildApp } from '../../infra/app.ts';
 import { bundleBytes, stagedPath } from '../../infra/constructs/onnxruntime-layer.ts';
 import { AwsSolutionsChecks } from '../../infra/lib/nag.ts';
+import { startGraph } from '../../infra/lib/split-bundle.ts';
 import type { InferaStack } from '../../infra/stacks/infera-stack.ts';
 import { LAMBDA_UNZIPPED_LIMIT_BYTES } from '../../layers/onnxruntime/build.ts';
 import { copyModelsSync, MODELS, run } from '../helpers.ts';
@@ -117,15 +118,7 @@ describe("the functions' own build (infra/lib/split-bundle.ts)", () => {
       const chunks = readdirSync(join(dir, 'chunks'));
       assert.ok(chunks.length > 3, `${fn.node.path} has its chunks: ${chunks.join(', ')}`);
       // What a cold start loads: index.mjs and the chunks it imports statically, transitively.
-      const loaded = new Set<string>();
-      const walk = (file: string) => {
-        if (loaded.has(file)) return;
-        loaded.add(file);
-        const code = readFileSync(join(dir, file), 'utf8');
-        for (const m of code.matchAll(/(?:import|export)\s*(?:[\w$,{}\s*]*?from\s*)?"(\.{1,2}\/[^"]+)"/g))
-          walk(join(dirname(file), m[1] as string));
-      };
-      walk('index.mjs');
+      const loaded = new Set(startGraph(dir));
       const lazy = chunks.filter((c) => /^(sagemaker|image-pool)-/.test(c));
       assert.ok(lazy.length > 0, `${fn.node.path}: the lazy chunks exist`);
       for (const c of lazy) assert.ok(!loaded.has(join('chunks', c)), `${c} is not loaded at start`);
