@@ -37,7 +37,7 @@ export interface RowDecoder {
 }
 
 /**
- * The CSV decimal grammar, /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/, as Number() plus the two
+ * The CSV decimal grammar, /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/, as Number() less the three
  * things Number() takes that the grammar does not: Infinity spelled out, 0x/0o/0b literals, and
  * whitespace around the digits. A tenth of a batch row's decode was this regular expression; a
  * property test holds the two equal on any string.

@@ -11,7 +11,7 @@ import { isRecord, nth } from '../checked.ts';
 import type { Feature, Manifest } from '../model/manifest.ts';
 import { type Check, checkFor } from '../tensor/feature-checks.ts';
 import { encodersFor, rowEncoder } from '../tensor/features.ts';
-import { type BatchFormat, csvValue, decimalValue } from './rows.ts';
+import { type BatchFormat, csvValue } from './rows.ts';
 
 export interface TabularEncoder {
   /** Columns of the input matrix: the model's features, in manifest order. */
@@ -27,21 +27,12 @@ export interface TabularEncoder {
 
 /**
  * A CSV cell straight to its encoded value: what the full decoder's coercion (rows.ts) and then
- * the feature's check would give, or undefined when either would refuse it. One call a cell; a
- * number cell is read without a detour through the generic coercion.
+ * the feature's check would give, or undefined when either would refuse it. One call a cell.
  */
 type CellReader = (raw: string) => number | undefined;
 
 function cellReader(f: Feature, check: Check): CellReader {
   const missing = check(null);
-  if (f.type === 'number' || f.type === 'integer') {
-    return (raw) => {
-      const s = raw.trim();
-      if (s === '') return missing;
-      const v = decimalValue(s);
-      return v === undefined ? undefined : check(v);
-    };
-  }
   return (raw) => {
     const s = raw.trim();
     if (s === '') return missing;

@@ -67,6 +67,21 @@ const job = (jobId: string, extra: Partial<JobRecord> = {}): JobRecord => ({
 const mark = (jobId: string, chunk: number, rowsRead: number, scored: number, rejected: number) =>
   d.store.write(d.settings.outputBucket, keys.chunkDone(jobId, { chunk, rowsRead, scored, rejected }), '{}');
 
+/** The deps with one store method that tells `seen` its key or prefix, then does its work. */
+function spyOnStore(method: 'readText' | 'list', seen: (keyOrPrefix: string) => void): BatchDeps {
+  const store = d.store;
+  const original = store[method].bind(store) as (bucket: string, key: string) => unknown;
+  return {
+    ...d,
+    store: Object.assign(Object.create(store) as typeof store, {
+      [method]: (bucket: string, key: string) => {
+        seen(key);
+        return original(bucket, key);
+      },
+    }),
+  };
+}
+
 describe('the batch job store', () => {
   it('reads back the job record it wrote, and nothing for a job it never wrote', async () => {
     const j = job('20260101-000000-aaaaaaaa', { owner: { id: 'AIDAALICE' } });
@@ -156,16 +171,7 @@ describe('the batch job store', () => {
     await writeJob(d, job(jobId));
     await mark(jobId, 0, 3, 2, 1);
     const reads: string[] = [];
-    const store = d.store;
-    const counting: BatchDeps = {
-      ...d,
-      store: Object.assign(Object.create(store) as typeof store, {
-        readText: (bucket: string, key: string) => {
-          reads.push(key);
-          return store.readText(bucket, key);
-        },
-      }),
-    };
+    const counting = spyOnStore('readText', (key) => reads.push(key));
     assert.equal(await finaliseIfComplete(counting, jobId, 2), undefined);
     assert.deepEqual(reads, [], 'no object read while a chunk is missing');
     await mark(jobId, 1, 2, 2, 0);
@@ -177,16 +183,7 @@ describe('the batch job store', () => {
     const jobId = '20260101-000000-55555555';
     await writeJob(d, job(jobId, { chunks: 5 }));
     const listed: string[] = [];
-    const store = d.store;
-    const counting: BatchDeps = {
-      ...d,
-      store: Object.assign(Object.create(store) as typeof store, {
-        list: (bucket: string, prefix: string) => {
-          listed.push(prefix.slice(jobId.length));
-          return store.list(bucket, prefix);
-        },
-      }),
-    };
+    const counting = spyOnStore('list', (prefix) => listed.push(prefix.slice(jobId.length)));
     await mark(jobId, 1, 1, 1, 0);
     assert.equal(await finaliseIfComplete(counting, jobId, 5, 1), undefined);
     assert.deepEqual(listed, ['/_chunks/000004.'], 'one probe of the last chunk, no listing of every marker');
