@@ -10,7 +10,7 @@
  *   node infra/lib/split-bundle.ts --entry functions/api/predict.ts --out <asset dir> \
  *     --external onnxruntime-node,onnxruntime-common
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -96,6 +96,12 @@ if (import.meta.main) {
     if (!parsed) return 0;
     const { entry, out, external } = parsed.values;
     if (!entry || !out) throw usageError(COMMAND, 'give --entry <file> and --out <dir>.');
+    if (!existsSync(join(ROOT, entry)))
+      throw usageError(
+        COMMAND,
+        `--entry ${entry}: no such file; give a handler's path from the repository root, e.g. functions/api/predict.ts.`,
+      );
+    mkdirSync(out, { recursive: true });
     await splitBundle({ entry, out, external: (external ?? '').split(',').filter(Boolean) });
     return 0;
   });
