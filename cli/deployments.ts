@@ -8,9 +8,12 @@ import { relPath } from '#core/model/paths.ts';
 import { rollback } from '#core/model/traffic.ts';
 import { parseCommand, usageError } from './args.ts';
 import { CliError, table } from './common.ts';
+import { locateStore } from './model-store.ts';
+import { storeDeployments, storeRollback } from './store-lifecycle.ts';
 import {
   awsError,
   changeLocal,
+  checkPlace,
   isCloud,
   LIFECYCLE_FLAGS,
   liveModelVersion,
@@ -85,12 +88,16 @@ function parse(command: 'deployments' | 'rollback', args: string[]): ReleaseOpti
   if (command === 'deployments' && values.to) {
     throw new CliError('--to is for infera rollback.', [], 2);
   }
-  return releaseOptions(model, values);
+  const o = releaseOptions(model, values);
+  checkPlace(o, command);
+  return o;
 }
 
 export async function deploymentsCommand(args: string[]): Promise<number> {
   const o = parse('deployments', args);
   if (!o) return 0;
+  const store = await locateStore(o);
+  if (store) return storeDeployments(store, o.model, o.json);
   if (!isCloud(o)) {
     const entry = await loadLocal(o);
     const share = new Map(entry.policy.live.map((w) => [w.version, w.weight]));
@@ -159,6 +166,8 @@ export async function deploymentsCommand(args: string[]): Promise<number> {
 export async function rollbackCommand(args: string[]): Promise<number> {
   const o = parse('rollback', args);
   if (!o) return 0;
+  const store = await locateStore(o);
+  if (store) return storeRollback(store, o.model, o.to);
   if (!isCloud(o)) {
     return changeLocal(o, (file, entry) =>
       rollback(

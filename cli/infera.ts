@@ -24,6 +24,7 @@ Commands:
   models                    list models, versions and aliases
   predict <model>           score instances with a model
   batch <subcommand>        batch scoring: submit, status, download, list
+  publish <model> [<v>]     upload versions to a model store (--stack or --store), no traffic moved
   deployments <model>       versions and where "live" points (local, or --stack on AWS)
   release <model> <v>       send live traffic to a version, all or --canary <percent>
   promote <model>           the canary (or shadow) version takes all live traffic
@@ -126,6 +127,8 @@ export function liveOf(m: {
  * platform running from this working folder serves (its info file, infra/local/info-file.ts).
  */
 export async function onPlatform(args: readonly string[]): Promise<string[]> {
+  // A store folder names its own place; --url stays, for the golden check against npm start --store.
+  if (args.includes('--store')) return [...args];
   const out = [...args];
   const at = out.indexOf('--url');
   const url = at >= 0 ? out[at + 1] : process.env.INFERA_URL;
@@ -200,13 +203,14 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'shadow') return shadowCommand(await onPlatform(rest));
   if (command === 'compare') return compareCommand(rest);
   if (command === 'cost') return (await import('./cost.ts')).costCommand(rest);
+  if (command === 'publish') return (await import('./model-store.ts')).publishCommand(rest);
   if (command === 'init') return (await import('./init.ts')).initCommand(rest);
   if (command === 'preflight') return (await import('./preflight.ts')).preflightCommand(rest);
   if (!(command in HELP) || command === 'main') {
     throw new CliError(
       `Unknown command '${command}'.`,
       [
-        'Commands: start, init, models, predict, batch, deployments, release, promote, rollback, shadow, compare, cost, preflight. See: infera --help',
+        'Commands: start, init, models, predict, batch, publish, deployments, release, promote, rollback, shadow, compare, cost, preflight. See: infera --help',
       ],
       2,
     );

@@ -8,11 +8,15 @@
 import { type FunctionVersion, pointAlias } from '#adapters/lambda.ts';
 import { promote, release, setShadow } from '#core/model/traffic.ts';
 import type { MonitoringReport } from '#core/monitoring/types.ts';
-import { parseCommand, usageError } from './args.ts';
+import { numberFlag, parseCommand, usageError } from './args.ts';
+import { parseDuration } from './bake.ts';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
+import { locateStore } from './model-store.ts';
+import { storePromote, storeRelease, storeShadow } from './store-lifecycle.ts';
 import {
   awsError,
   changeLocal,
+  checkPlace,
   isCloud,
   LIFECYCLE_FLAGS,
   liveModelVersion,
@@ -102,6 +106,12 @@ function parse(command: Command, args: string[]) {
         canary: { type: 'string' },
         off: { type: 'boolean', default: false },
         url: { type: 'string' },
+        bake: { type: 'string' },
+        poll: { type: 'string' },
+        'min-requests': { type: 'string' },
+        'max-error-rate': { type: 'string' },
+        'max-p99-ms': { type: 'string' },
+        'skip-golden': { type: 'boolean', default: false },
       },
     },
     args,
@@ -133,12 +143,42 @@ function parse(command: Command, args: string[]) {
   }
   if (command !== 'release' && canary !== undefined)
     throw new CliError('--canary is for infera release.', [], 2);
+  checkPlace(o, command);
+  const name = `infera ${command}`;
+  const duration = (flag: 'bake' | 'poll', fallback: string) => {
+    const raw = (values[flag] as string | undefined) ?? fallback;
+    const ms = parseDuration(raw);
+    if (ms === undefined || ms > 6 * 3_600_000)
+      throw usageError(name, `--${flag} must be a duration such as 5m, 30s or 0, at most 6h; got '${raw}'.`);
+    return ms;
+  };
+  const limits = {
+    bakeMs: duration('bake', '5m'),
+    pollMs: Math.max(100, duration('poll', '15s')),
+    minRequests:
+      numberFlag(name, 'min-requests', values['min-requests'] as string | undefined, {
+        min: 0,
+        max: 1e9,
+        integer: true,
+      }) ?? 100,
+    maxErrorPct:
+      numberFlag(name, 'max-error-rate', values['max-error-rate'] as string | undefined, {
+        min: 0,
+        max: 100,
+      }) ?? 1,
+    maxP99Ms:
+      numberFlag(name, 'max-p99-ms', values['max-p99-ms'] as string | undefined, { min: 1, max: 900_000 }) ??
+      1000,
+  };
   return {
     o,
     rest,
     canary,
+    limits,
+    skipGolden: values['skip-golden'] === true,
     off: values.off === true,
     url: (values.url as string | undefined) ?? process.env.INFERA_URL ?? DEFAULT_URL,
+    urlFlag: values.url as string | undefined,
   };
 }
 
@@ -147,6 +187,15 @@ export async function releaseCommand(args: string[]): Promise<number> {
   if (!p) return 0;
   const { o, rest, canary } = p;
   const version = rest[0] as string;
+  const store = await locateStore({ ...o, ...(p.urlFlag ? { url: p.urlFlag } : {}) });
+  if (store)
+    return storeRelease(store, {
+      model: o.model,
+      version,
+      ...(canary === undefined ? {} : { canary }),
+      skipGolden: p.skipGolden,
+      limits: p.limits,
+    });
   if (!isCloud(o)) return changeLocal(o, (file, entry) => release(file, entry.policy, version, canary));
   const cloud = await readCloud(o);
   refuseShared(cloud, o, 'infera release --stack');
@@ -184,6 +233,8 @@ export async function promoteCommand(args: string[]): Promise<number> {
   const p = parse('promote', args);
   if (!p) return 0;
   const { o } = p;
+  const store = await locateStore({ ...o, ...(p.urlFlag ? { url: p.urlFlag } : {}) });
+  if (store) return storePromote(store, o.model);
   if (!isCloud(o)) return changeLocal(o, (file, entry) => promote(file, entry.policy));
   const { fn, client, versions, alias } = await readCloud(o);
   const [canary] = Object.keys(alias.additionalWeights);
@@ -213,6 +264,8 @@ export async function shadowCommand(args: string[]): Promise<number> {
   const p = parse('shadow', args);
   if (!p) return 0;
   const { o, rest, off } = p;
+  const store = await locateStore({ ...o, ...(p.urlFlag ? { url: p.urlFlag } : {}) });
+  if (store) return storeShadow(store, o.model, off ? undefined : rest[0]);
   if (isCloud(o)) {
     throw new CliError('On AWS a shadow version is part of the deployed package, not of the alias.', [
       `Set it locally (infera shadow ${o.model} <version>), commit models/${o.model}/aliases.json and run cdk deploy.`,

@@ -25,6 +25,8 @@ export interface ReleaseOptions {
   readonly stack?: string;
   readonly function?: string;
   readonly region?: string;
+  /** A local model store folder (npm start --store). */
+  readonly store?: string;
   readonly models: string;
   readonly json: boolean;
 }
@@ -35,6 +37,7 @@ export const LIFECYCLE_FLAGS = {
   stack: { type: 'string' },
   function: { type: 'string' },
   region: { type: 'string' },
+  store: { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const;
 
@@ -51,10 +54,17 @@ export function releaseOptions(
     ...(typeof values.stack === 'string' ? { stack: values.stack } : {}),
     ...(typeof values.function === 'string' ? { function: values.function } : {}),
     ...(typeof values.region === 'string' ? { region: values.region } : {}),
+    ...(typeof values.store === 'string' ? { store: values.store } : {}),
   };
 }
 
 export const isCloud = (o: ReleaseOptions) => o.stack !== undefined || o.function !== undefined;
+
+/** A command may name one place to act: a stack, a function, or a store folder. */
+export function checkPlace(o: ReleaseOptions, command: string): void {
+  if (o.store !== undefined && isCloud(o))
+    throw new CliError(`infera ${command}: give --store <dir> or --stack/--function, not both.`, [], 2);
+}
 
 /** The Lambda function of a model on a stack: the name the CDK gives it (infra/lib/names.ts). */
 export function functionNameFor(o: ReleaseOptions): string {

@@ -1,10 +1,12 @@
 import {
   GetAliasCommand,
+  GetFunctionConfigurationCommand,
   InvokeCommand,
   LambdaClient,
   ListVersionsByFunctionCommand,
   UpdateAliasCommand,
 } from '@aws-sdk/client-lambda';
+import { fieldOf } from '#core/errors.ts';
 
 /** A deployed function version: what `infera deployments` lists and `infera rollback` moves to. */
 export interface FunctionVersion {
@@ -108,4 +110,21 @@ export async function pointAlias(
     functionVersion: out.FunctionVersion ?? version,
     additionalWeights: out.RoutingConfig?.AdditionalVersionWeights ?? {},
   };
+}
+
+/**
+ * A function's environment variables, or undefined when there is no such function. Tells the CLI
+ * where a deployed function's model store is.
+ */
+export async function functionEnvironment(
+  client: LambdaClient,
+  functionName: string,
+): Promise<Readonly<Record<string, string>> | undefined> {
+  try {
+    const out = await client.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
+    return out.Environment?.Variables ?? {};
+  } catch (err) {
+    if (fieldOf(err, 'name') === 'ResourceNotFoundException') return undefined;
+    throw err;
+  }
 }

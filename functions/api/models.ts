@@ -9,6 +9,7 @@ import { buildOpenApi } from '#http/openapi.ts';
 import type { Handlers } from '#http/request.ts';
 import { loadConfig } from '#runtime/config.ts';
 import { statistics } from '#runtime/model-status.ts';
+import { storeCatalog, storeSync, syncModels, usesStore } from '#runtime/model-store.ts';
 import { getMonitoring } from '#runtime/monitoring.ts';
 import { getPlatform } from '#runtime/platform.ts';
 import pkg from '../../package.json' with { type: 'json' };
@@ -16,6 +17,9 @@ import pkg from '../../package.json' with { type: 'json' };
 const config = loadConfig();
 const { registry, scorer } = await getPlatform(config);
 const monitoring = getMonitoring(config);
+// A store-backed deployment lists its models from the store, and brings one in before its routes.
+const catalog = usesStore(config) ? await storeCatalog(config) : undefined;
+const store = usesStore(config) ? [syncModels(await storeSync(config, registry))] : [];
 const SERVER = {
   name: 'infera',
   version: pkg.version,
@@ -25,20 +29,30 @@ let openapi: unknown;
 
 /** Model discovery, metadata, health and the OpenAPI document: everything that is not scoring. */
 const models: Handlers<'models'> = {
-  listModels: () => ({
+  listModels: async () => ({
     body: {
-      models: registry.list().map((m) => {
-        const live = registry.resolve(m.name);
-        return {
-          name: m.name,
-          description: live.manifest.description,
-          task: live.manifest.task,
-          versions: m.versions.map((v) => v.version),
-          aliases: m.aliases,
-          traffic: trafficOf(m.policy),
-          target: live.placement.target,
-        };
-      }),
+      models: catalog
+        ? (await catalog.list()).map((m) => ({
+            name: m.name,
+            description: m.description,
+            task: m.task,
+            versions: [...m.versions],
+            aliases: m.aliases,
+            traffic: trafficOf(m.policy),
+            target: 'lambda',
+          }))
+        : registry.list().map((m) => {
+            const live = registry.resolve(m.name);
+            return {
+              name: m.name,
+              description: live.manifest.description,
+              task: live.manifest.task,
+              versions: m.versions.map((v) => v.version),
+              aliases: m.aliases,
+              traffic: trafficOf(m.policy),
+              target: live.placement.target,
+            };
+          }),
     },
   }),
   getModel: (req) => ({ body: modelDetail(req.params.model ?? '', req.query.version) }),
@@ -126,6 +140,7 @@ function modelDetail(name: string, version: string | undefined) {
 export const handler = createApiHandler('models', models, {
   maxBodyBytes: config.MAX_BODY_BYTES,
   metrics: false,
+  use: store,
 });
 
 /** A policy as the API shows it: the live split (a canary is two versions) and the shadow. */

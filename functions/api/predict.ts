@@ -12,6 +12,7 @@ import { type ApiRequest, type ApiResponse, required } from '#http/request.ts';
 import { getCapture } from '#runtime/capture.ts';
 import { loadConfig } from '#runtime/config.ts';
 import { modelStatus } from '#runtime/model-status.ts';
+import { storeSync, syncModels, usesStore } from '#runtime/model-store.ts';
 import { getMonitoring } from '#runtime/monitoring.ts';
 import { followModelsFolder, logPlacements } from '#runtime/placement-log.ts';
 import { getPlatform } from '#runtime/platform.ts';
@@ -20,7 +21,9 @@ import { beginRecord, logPayload, recordPredictions } from '#runtime/prediction-
 const config = loadConfig();
 const { registry, scorer } = await getPlatform(config);
 const monitoring = getMonitoring(config);
-if (config.WATCH_ALIASES) followModelsFolder(registry, scorer);
+// Models from the store come in per request (runtime/model-store.ts); a models folder is loaded now.
+const store = usesStore(config) ? [syncModels(await storeSync(config, registry))] : [];
+if (config.WATCH_ALIASES && store.length === 0) followModelsFolder(registry, scorer);
 logPlacements(registry);
 
 /** Scores one request with the version its traffic policy picks, in one session.run. */
@@ -104,6 +107,6 @@ export const handler = createApiHandler(
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics: true,
     scopeOf: routeOf,
-    use: [recordPredictions({ config, scorer, monitoring, capture: getCapture(config) })],
+    use: [...store, recordPredictions({ config, scorer, monitoring, capture: getCapture(config) })],
   },
 );

@@ -227,3 +227,29 @@ export interface EndpointReply {
 export interface EndpointInvoker {
   invoke(call: EndpointCall): Promise<EndpointReply>;
 }
+
+/**
+ * Where model packages and traffic policies live when they are outside the function's code
+ * (core/model/store): content-addressed objects and one record per model. On AWS, S3 and DynamoDB
+ * (adapters/model-store/aws.ts); on a laptop, a folder (adapters/model-store/folder.ts).
+ */
+export interface ModelStore {
+  /** Where this store is, for messages: `s3://bucket + dynamodb:table` or a folder. */
+  readonly where: string;
+  /** A model's current record, or undefined when the model was never published. */
+  readRecord(model: string): Promise<unknown>;
+  /**
+   * Writes `record` only if the stored revision is still `expectedRevision` (0: no record yet),
+   * keeping the old one in the model's history; else throws PreconditionFailedError.
+   */
+  writeRecord(record: { model: string; revision: number }, expectedRevision: number): Promise<void>;
+  /** The model's earlier records, newest first. */
+  history(model: string, limit: number): Promise<unknown[]>;
+  /** Every model with a record. */
+  listModels(): Promise<string[]>;
+  /** The object named `digest`, refused over `maxBytes` before its body is read. Undefined when absent. */
+  readObject(digest: string, maxBytes: number): Promise<Uint8Array | undefined>;
+  hasObject(digest: string): Promise<boolean>;
+  /** Stores bytes under their digest; storing the same bytes again changes nothing. */
+  putObject(digest: string, bytes: Uint8Array): Promise<void>;
+}

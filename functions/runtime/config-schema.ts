@@ -44,6 +44,18 @@ export const configSchema = z.object({
     .describe(
       'all: load and check every graph at start (released again beyond MODEL_CACHE_MB); lazy: load each on its first request (a shared model function, whose pre-traffic hook checks them).',
     ),
+  MODEL_STORE_BUCKET: z.string().min(3).optional().describe('Model store: S3 bucket of packages.'),
+  MODEL_STORE_TABLE: z.string().min(3).optional().describe('Model store: DynamoDB table of records.'),
+  MODEL_STORE_DIR: z.string().min(1).optional().describe('Model store folder (npm start --store).'),
+  MODEL_POLICY_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(300_000)
+    .default(5000)
+    .describe('Record read lifetime.'),
+  MODEL_PACKAGE_CACHE_DIR: z.string().min(1).default('/tmp/infera-packages').describe('Fetched packages.'),
+  MODEL_PACKAGE_CACHE_MB: z.coerce.number().int().min(16).max(10_240).default(400).describe('Package cache.'),
   MAX_INSTANCES: z.coerce
     .number()
     .int()

@@ -4,6 +4,7 @@ import { RemoteEndpoints } from '#core/endpoint/remote.ts';
 import { ModelRegistry } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import { type Config, environment, platformEnv } from './config.ts';
+import { usesStore } from './model-store.ts';
 
 export interface Platform {
   readonly registry: ModelRegistry;
@@ -15,6 +16,9 @@ let registry: Promise<ModelRegistry> | undefined;
 
 /** The model registry alone, for functions that resolve versions but never score (split, batch API). */
 export function getRegistry(config: Config): Promise<ModelRegistry> {
+  // A function serving from the model store starts empty: each model comes in on its first request.
+  if (usesStore(config))
+    registry ??= Promise.resolve(ModelRegistry.empty(config.MODEL_STORE_DIR ?? 'model-store'));
   registry ??= withoutZodJit(() =>
     ModelRegistry.load(config.MODELS_DIR, {
       ...(config.MODEL_NAMES ? { only: config.MODEL_NAMES } : {}),

@@ -31,6 +31,9 @@ Options:
                              e.g. a local web app on http://localhost:5173 (repeatable; default: none,
                              only the platform's own pages)
   --models <dir>             models folder (default: $MODELS_DIR or ./models)
+  --store <dir>              serve from a model store folder instead (infera publish --store
+                             <dir> fills it; release, promote and rollback with --store move
+                             one model's traffic, as on a stack deployed with infera:modelStore)
   --aws-port <n>             S3 + SQS emulator port (default: 4566; 0 picks a free one)
   --no-batch                 no emulator and no batch functions
   --state <dir>              where S3 objects and SQS queues live on disk (default: .infera/state)
@@ -74,6 +77,7 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
         host: { type: 'string', default: '127.0.0.1' },
         'allow-origin': { type: 'string', multiple: true },
         models: { type: 'string' },
+        store: { type: 'string' },
         'drift-webhook': { type: 'string' },
         state: { type: 'string', default: join('.infera', 'state') },
         ephemeral: { type: 'boolean', default: false },
@@ -100,6 +104,11 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
   whole('max-delay-ms', values['max-delay-ms'], 0, 1000);
   const restartDelay = whole('restart-delay', values['restart-delay'], 0, 600000);
   if (values.models) process.env.MODELS_DIR = values.models;
+  if (values.store) {
+    // The same store code as on AWS, with a folder for S3 and DynamoDB (adapters/model-store).
+    process.env.MODEL_STORE_DIR = resolve(values.store);
+    process.env.MODEL_PACKAGE_CACHE_DIR ??= resolve('.infera', 'package-cache');
+  }
   if (values['max-attempts']) process.env.BATCH_MAX_ATTEMPTS = values['max-attempts'];
   if (values['chunk-rows']) process.env.BATCH_CHUNK_ROWS = values['chunk-rows'];
   // EMF blobs are for CloudWatch; locally they drown the logs unless asked for.

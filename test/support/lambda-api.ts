@@ -28,6 +28,8 @@ export async function startLambdaApi(opts: {
   versions: FakeVersion[];
   live: string;
   invoke?: (qualifiedName: string, event: unknown) => Promise<unknown>;
+  /** The function's environment variables, as GetFunctionConfiguration returns them. */
+  environment?: Record<string, string>;
 }): Promise<LambdaApi> {
   const state: LambdaApi = {
     url: '',
@@ -71,9 +73,10 @@ export async function startLambdaApi(opts: {
       });
       return send(res, 200, { lifecycleEventHookExecutionId: b.lifecycleEventHookExecutionId });
     }
-    const m = /^\/2015-03-31\/functions\/([^/]+)\/(versions|aliases\/([^/]+)|invocations)$/.exec(
-      url.pathname,
-    );
+    const m =
+      /^\/2015-03-31\/functions\/([^/]+)\/(versions|aliases\/([^/]+)|invocations|configuration)$/.exec(
+        url.pathname,
+      );
     const fn = m ? decodeURIComponent(m[1] as string) : '';
     const base = fn.split(':').at(-1) === fn ? fn : fn.split(':').slice(-2, -1)[0];
     if (
@@ -83,6 +86,13 @@ export async function startLambdaApi(opts: {
         base !== opts.functionName)
     ) {
       return notFound(res, `Function not found: ${fn}`);
+    }
+    if (m[2] === 'configuration' && req.method === 'GET') {
+      return send(res, 200, {
+        FunctionName: opts.functionName,
+        Version: '$LATEST',
+        Environment: { Variables: opts.environment ?? {} },
+      });
     }
     if (m[2] === 'versions' && req.method === 'GET') {
       return send(res, 200, {

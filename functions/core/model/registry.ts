@@ -76,6 +76,14 @@ export class ModelRegistry {
   }
 
   /**
+   * A registry that starts with no models: a function serving from the model store, whose
+   * models are put in on their first request (store/sync.ts).
+   */
+  static empty(root: string): ModelRegistry {
+    return new ModelRegistry(root, new Map());
+  }
+
+  /**
    * One version from a flat folder holding model.json and model.onnx: what a SageMaker container
    * finds under /opt/ml/model. It is served where it is, whatever its manifest's target says.
    */

@@ -61,14 +61,27 @@ export async function loadAliases(
     for (const line of formatIssues(parsed.error)) problems.push(`${rel(path)}: ${line}`);
     return undefined;
   }
-  const file: AliasesFile = parsed.data;
+  return checkAliases(parsed.data, present, latest, problems, rel(path));
+}
+
+/**
+ * A parsed aliases file checked against the versions present, as its policy: from aliases.json,
+ * or from a model's record in the store. `where` names it in each problem.
+ */
+export function checkAliases(
+  file: AliasesFile,
+  present: readonly string[],
+  latest: string | undefined,
+  problems: string[],
+  where: string,
+): { aliases: Aliases; policy: TrafficPolicy } | undefined {
   const known = [...present].sort((a, b) => Number(a) - Number(b));
   const before = problems.length;
   for (const [alias, target] of Object.entries(file)) {
     for (const v of typeof target === 'string' ? [target] : Object.keys(target)) {
       if (!known.includes(v)) {
         problems.push(
-          `${rel(path)}: alias "${alias}" points to version "${v}", which does not exist (known: ${known.join(', ') || 'none'})`,
+          `${where}: alias "${alias}" points to version "${v}", which does not exist (known: ${known.join(', ') || 'none'})`,
         );
       }
     }
