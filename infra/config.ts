@@ -91,6 +91,18 @@ export const deployConfigSchema = z
       .describe(
         `per-model: a function (alias, canary, alarms, hook, routes) per model; shared: one function serves every model, loading sessions on demand; auto: per-model up to ${PER_MODEL_MAX} models, shared beyond.`,
       ),
+    modelStore: bool
+      .default(false)
+      .describe(
+        "Keep model packages and traffic policies in a model store (S3 and DynamoDB) instead of the shared function's code: infera publish, then release and roll back one model without a deploy. Needs the shared layout.",
+      ),
+    packageCacheMb: z.coerce
+      .number()
+      .int()
+      .min(16)
+      .max(limitOf('lambda-ephemeral-storage') - 112)
+      .default(400)
+      .describe("With modelStore: the shared function's budget for fetched packages in /tmp."),
     sharedConcurrency: z.coerce
       .number()
       .int()
@@ -109,6 +121,14 @@ export const deployConfigSchema = z
     logRetentionDays: z.coerce.number().int().positive().default(30),
   })
   .superRefine((c, ctx) => {
+    if (c.modelStore && c.modelFunctions === 'per-model') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['modelStore'],
+        message:
+          'a model store serves one shared function; set infera:modelFunctions=shared (or auto), or turn infera:modelStore off',
+      });
+    }
     if (c.alarmEmail && !c.dashboard) {
       ctx.addIssue({
         code: 'custom',

@@ -21,6 +21,13 @@ const config = readEnv(
   z.object({
     TARGET_FUNCTION_ARN: z.string().min(1).describe('The new version: fn.currentVersion.functionArn.'),
     FIXTURES_DIR: z.string().min(1).default('fixtures'),
+    MODEL_STORE_BUCKET: z
+      .string()
+      .min(3)
+      .optional()
+      .describe('With MODEL_STORE_TABLE: fixtures from the model store.'),
+    MODEL_STORE_TABLE: z.string().min(3).optional(),
+    AWS_ENDPOINT_URL: z.url().optional(),
     GOLDEN_CONCURRENCY: z.coerce
       .number()
       .int()
@@ -52,6 +59,29 @@ export function loadCases(dir: string): GoldenCase[] {
   return cases;
 }
 
+/**
+ * From the model store, every model's live versions; else the fixtures bundled with the hook.
+ * Undefined when the store holds no model yet (a deploy before the first infera publish).
+ */
+async function casesToCheck(): Promise<GoldenCase[] | undefined> {
+  const { MODEL_STORE_BUCKET: bucket, MODEL_STORE_TABLE: table } = config;
+  if (!bucket || !table) return loadCases(config.FIXTURES_DIR);
+  const [{ AwsModelStore }, { s3Client }, { DynamoDBClient }, { liveGoldenCases }] = await Promise.all([
+    import('#adapters/model-store/aws.ts'),
+    import('#adapters/s3.ts'),
+    import('@aws-sdk/client-dynamodb'),
+    import('#core/model/store/release.ts'),
+  ]);
+  const store = new AwsModelStore({
+    s3: s3Client(config.AWS_ENDPOINT_URL),
+    dynamodb: new DynamoDBClient({}),
+    bucket,
+    table,
+  });
+  if ((await store.listModels()).length === 0) return undefined;
+  return liveGoldenCases(store);
+}
+
 interface HookEvent {
   readonly DeploymentId: string;
   readonly LifecycleEventHookExecutionId: string;
@@ -60,7 +90,12 @@ interface HookEvent {
 async function preTraffic(event: HookEvent, context: Context): Promise<{ status: 'Succeeded' | 'Failed' }> {
   let status: 'Succeeded' | 'Failed' = 'Failed';
   try {
-    const cases = loadCases(config.FIXTURES_DIR);
+    const cases = await casesToCheck();
+    if (!cases) {
+      logger.info('the model store holds no model yet: nothing can answer differently');
+      await reportHook(event.DeploymentId, event.LifecycleEventHookExecutionId, 'Succeeded');
+      return { status: 'Succeeded' };
+    }
     // A SageMaker-routed version's endpoint may cold-start (serverless): ask again until it
     // answers itself, leaving 30 s of the hook's own time to report to CodeDeploy.
     // (A caller without a Lambda context, such as a test harness, gets one minute.)

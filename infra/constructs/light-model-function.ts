@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Annotations, Duration, Size } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -28,6 +28,7 @@ import { MALLOC_ENV } from '../lib/malloc.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
 import { sharedVersionDescription, versionDescription } from '../lib/names.ts';
 import { InferaFunction } from './infera-function.ts';
+import type { ModelStore } from './model-store.ts';
 import type { OnnxRuntimeLayer } from './onnxruntime-layer.ts';
 import type { SageMakerModelEndpoint } from './sagemaker-endpoint.ts';
 
@@ -123,6 +124,12 @@ export interface LightModelFunctionProps {
   readonly functionName?: string | undefined;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * Serve from this model store, not from models bundled in the code: releases then change one
+   * model's record, and the function's code stays (docs/many-models.md). Shared functions only.
+   * @default none: the models ship in the code
+   */
+  readonly store?: { readonly construct: ModelStore; readonly packageCacheMb: number };
 }
 
 const SHIFTS: Record<TrafficShift, ILambdaDeploymentConfig> = {
@@ -188,6 +195,8 @@ export class LightModelFunction extends Construct {
     const serviceName =
       props.serviceName ?? modelServiceName(this.modelName, this.shared ? 'shared' : 'per-model');
     const served = this.shared ? this.modelNames : [model.name, ...(props.alsoServe ?? [])];
+    const store = props.store;
+    if (store && !this.shared) throw new Error(`${id}: a model store serves a shared model function only`);
 
     this.function = new InferaFunction(this, 'Function', {
       entry: 'functions/api/predict.ts',
@@ -201,13 +210,22 @@ export class LightModelFunction extends Construct {
       memorySize: memory,
       timeout: Duration.seconds(timeoutSeconds),
       ...(props.reservedConcurrency ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
-      models: {
-        ...(props.modelsDir ? { from: props.modelsDir } : {}),
-        names: served,
-        withoutWeights: remote.map((v) => `${v.name}@${v.version}`),
-      },
+      ...(store
+        ? {
+            // Fetched packages go to /tmp: room for the cache's budget (AWS rule lambda-ephemeral-storage).
+            ephemeralStorageSize: Size.mebibytes(storageMbFor(store.packageCacheMb)),
+          }
+        : {
+            models: {
+              ...(props.modelsDir ? { from: props.modelsDir } : {}),
+              names: served,
+              withoutWeights: remote.map((v) => `${v.name}@${v.version}`),
+            },
+          }),
       environment: {
-        MODELS_DIR: '/var/task/models',
+        ...(store
+          ? { ...store.construct.environment, MODEL_PACKAGE_CACHE_MB: String(store.packageCacheMb) }
+          : { MODELS_DIR: '/var/task/models' }),
         // A shared function serves every model bundled with it: their names would not fit in
         // Lambda's 4 KB of environment. Its sessions load on first use (the hook checks them all).
         // glibc gives a released session's memory back only with these (npm run bench, B11).
@@ -223,6 +241,7 @@ export class LightModelFunction extends Construct {
       },
     });
     props.driftEvents?.grantPutEventsTo(this.function);
+    store?.construct.grantRead(this.function);
 
     this.alias = new Alias(this, 'Live', {
       aliasName: 'live',
@@ -383,19 +402,26 @@ export class LightModelFunction extends Construct {
       timeout: Duration.minutes(this.shared ? 15 : 5),
       // CodeDeploy runs one deployment per group at a time: one hook run, and a retry.
       ...(props.reservedConcurrency ? { reservedConcurrentExecutions: 2 } : {}),
-      models: {
-        ...(props.modelsDir ? { from: props.modelsDir } : {}),
-        names: this.shared ? this.modelNames : [this.modelName],
-        fixturesOnly: true,
-      },
+      // From a model store, the hook checks each model's live versions with the fixtures they were
+      // published with; otherwise the fixtures bundled from models/.
+      ...(props.store
+        ? {}
+        : {
+            models: {
+              ...(props.modelsDir ? { from: props.modelsDir } : {}),
+              names: this.shared ? this.modelNames : [this.modelName],
+              fixturesOnly: true,
+            },
+          }),
       environment: {
         TARGET_FUNCTION_ARN: this.function.currentVersion.functionArn,
-        FIXTURES_DIR: '/var/task/fixtures',
+        ...(props.store ? props.store.construct.environment : { FIXTURES_DIR: '/var/task/fixtures' }),
         ...(this.shared ? { GOLDEN_CONCURRENCY: '8' } : {}),
       },
     });
     this.function.currentVersion.grantInvoke(hook);
-    this.#warnWithoutFixtures(props.modelsDir ?? 'models');
+    if (props.store) props.store.construct.grantRead(hook);
+    else this.#warnWithoutFixtures(props.modelsDir ?? 'models');
 
     const group = new LambdaDeploymentGroup(this, 'Deployment', {
       alias: this.alias,
@@ -463,3 +489,8 @@ export class LightModelFunction extends Construct {
 }
 
 const isEntry = (m: ModelEntry | readonly ModelEntry[]): m is ModelEntry => !Array.isArray(m);
+
+/** /tmp for a package cache of `cacheMb`: 112 MB beside it for the runtime's own use, 512 MB at least. */
+export function storageMbFor(cacheMb: number): number {
+  return Math.max(512, cacheMb + 112);
+}

@@ -11,6 +11,7 @@ import { BatchScoringPipeline } from '../constructs/batch-pipeline.ts';
 import { InferaFunction } from '../constructs/infera-function.ts';
 import { InferenceApi } from '../constructs/inference-api.ts';
 import { LightModelFunction } from '../constructs/light-model-function.ts';
+import { ModelStore } from '../constructs/model-store.ts';
 import { Observability } from '../constructs/observability.ts';
 import { OnnxRuntimeLayer } from '../constructs/onnxruntime-layer.ts';
 import { SageMakerModelEndpoint } from '../constructs/sagemaker-endpoint.ts';
@@ -35,6 +36,8 @@ export class InferaStack extends Stack {
   readonly layer: OnnxRuntimeLayer;
   /** Each model's function: its own, or the shared one. */
   readonly models: ReadonlyMap<string, LightModelFunction>;
+  /** The model store, with infera:modelStore. */
+  readonly store: ModelStore | undefined;
   /** The function every model shares, when the layout is shared. */
   readonly sharedModels: LightModelFunction | undefined;
   readonly endpoints: ReadonlyMap<string, SageMakerModelEndpoint>;
@@ -109,7 +112,19 @@ export class InferaStack extends Stack {
     this.endpoints = endpoints;
 
     const models = new Map<string, LightModelFunction>();
-    const layout = modelLayout(config.modelFunctions, deployed.length);
+    const layout = config.modelStore ? 'shared' : modelLayout(config.modelFunctions, deployed.length);
+    // Model packages and policies outside the code: one model releases without a deploy.
+    const store = config.modelStore
+      ? new ModelStore(this, 'ModelStore', {
+          removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        })
+      : undefined;
+    if (store && remote.length > 0) {
+      Annotations.of(this).addError(
+        `infera:modelStore serves in-process models, and ${remoteKeys.join(', ')} run on SageMaker: deploy those from a stack without infera:modelStore, or leave them out with -c infera:sagemaker=off.`,
+      );
+    }
+    this.store = store;
     // What every model function gets, in either layout.
     const functionProps = {
       modelsDir,
@@ -128,6 +143,7 @@ export class InferaStack extends Stack {
       const fn = new LightModelFunction(this, 'SharedModels', {
         ...functionProps,
         model: deployed,
+        ...(store ? { store: { construct: store, packageCacheMb: config.packageCacheMb } } : {}),
         ...(config.reservedConcurrency ? { reservedConcurrency: config.sharedConcurrency } : {}),
         functionName: sharedModelsFunctionName(this.stackName),
       });
@@ -175,10 +191,22 @@ export class InferaStack extends Stack {
       onnxRuntime: this.layer,
       memorySize: 1024,
       reservedConcurrentExecutions: reserve(10),
-      models: { from: modelsDir, names: allNames, withoutWeights: remoteKeys },
-      environment: { MODELS_DIR: '/var/task/models', ...routeEnv },
+      ...(store ? {} : { models: { from: modelsDir, names: allNames, withoutWeights: remoteKeys } }),
+      environment: { ...(store ? store.environment : { MODELS_DIR: '/var/task/models' }), ...routeEnv },
       logRetention: retention,
     });
+    if (store) {
+      store.grantRead(this.modelsFunction);
+      new CfnOutput(this, 'ModelStoreBucket', {
+        value: store.bucket.bucketName,
+        description: 'Model packages (infera publish uploads them; objects are named by sha256).',
+      });
+      new CfnOutput(this, 'ModelStoreTable', {
+        value: store.table.tableName,
+        description:
+          'One record per model: its published versions and traffic policy, with every revision kept.',
+      });
+    }
 
     if (config.batch) {
       // A serverless endpoint throttles calls beyond its MaxConcurrency: batch stays under it.

@@ -82,3 +82,22 @@ export async function changePolicy(
   await store.writeRecord(after, before.revision);
   return { changed: true, before, after, summary: t.summary };
 }
+
+/**
+ * The golden cases of every model's live versions (each side of a canary, and a shadow): what a
+ * new function version must answer before it gets traffic, when its models come from the store.
+ */
+export async function liveGoldenCases(store: ModelStore): Promise<GoldenCase[]> {
+  const cases: GoldenCase[] = [];
+  for (const model of await store.listModels()) {
+    const record = await readRecord(store, model);
+    if (!record) continue;
+    const policy = policyOf(record.aliases, versionsOf(record).at(-1));
+    const live = [...policy.live.map((w) => w.version), ...(policy.shadow ? [policy.shadow] : [])];
+    for (const version of live) {
+      const c = await goldenCaseOf(store, record, version);
+      if (c) cases.push(c);
+    }
+  }
+  return cases;
+}
