@@ -65,7 +65,8 @@ describe('a stack whose models live in a model store', () => {
     const hook = ofType(resources, 'AWS::Lambda::Function').find(([id]) =>
       id.startsWith('SharedModelsPreTrafficHook'),
     );
-    const hookEnv = (hook?.[1].Properties as { Environment: { Variables: Record<string, unknown> } })
+    assert.ok(hook, 'the pre-traffic hook');
+    const hookEnv = (hook[1].Properties as { Environment: { Variables: Record<string, unknown> } })
       .Environment.Variables;
     assert.ok(hookEnv.MODEL_STORE_TABLE, "the hook reads the live versions' fixtures from the store");
     assert.equal(hookEnv.FIXTURES_DIR, undefined);
