@@ -3,7 +3,7 @@
  * `npm start`: the whole platform on this machine, no AWS account and no Docker. The local gateway
  * turns HTTP into API Gateway v2 events and invokes the same handler modules that are deployed.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InferaError, ModelPackageError } from '#core/errors.ts';
@@ -107,7 +107,7 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
   if (values.store) {
     // The same store code as on AWS, with a folder for S3 and DynamoDB (adapters/model-store).
     process.env.MODEL_STORE_DIR = resolve(values.store);
-    process.env.MODEL_PACKAGE_CACHE_DIR ??= resolve('.infera', 'package-cache');
+    process.env.MODEL_PACKAGE_CACHE_DIR ??= packageCacheDir();
   }
   if (values['max-attempts']) process.env.BATCH_MAX_ATTEMPTS = values['max-attempts'];
   if (values['chunk-rows']) process.env.BATCH_CHUNK_ROWS = values['chunk-rows'];
@@ -268,25 +268,37 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
   // The CLI's local commands (release, promote, init...) act on the folder this platform serves.
   writeInfoFile({ pid: process.pid, url, modelsDir: resolve(process.env.MODELS_DIR ?? 'models') });
   const all = registry.list();
+  const lines0: string[] = [];
+  if (values.store) {
+    const { FolderModelStore } = await import('#adapters/model-store/folder.ts');
+    const published = await new FolderModelStore(resolve(values.store)).listModels();
+    lines0.push(
+      `    ${published.length} published in the model store; each is fetched on its first request.`,
+      `    infera publish <model> --store ${values.store}, then infera release <model> <v> --canary 10 --store ${values.store}`,
+    );
+  }
   // Hundreds of models: the first ones, and where to see the rest.
   const BANNER_MODELS = 20;
-  const lines = all.slice(0, BANNER_MODELS).map((m) => {
-    const live = registry.resolve(m.name);
-    const where =
-      live.placement.target === 'sagemaker'
-        ? `sagemaker: ${live.placement.endpoint?.name}`
-        : live.placement.target;
-    return `    ${m.name.padEnd(18)} versions ${m.versions
-      .map((v) => v.version)
-      .join(', ')
-      .padEnd(5)} live -> ${m.aliases.live}  (${where})`;
-  });
+  const lines = [
+    ...lines0,
+    ...all.slice(0, BANNER_MODELS).map((m) => {
+      const live = registry.resolve(m.name);
+      const where =
+        live.placement.target === 'sagemaker'
+          ? `sagemaker: ${live.placement.endpoint?.name}`
+          : live.placement.target;
+      return `    ${m.name.padEnd(18)} versions ${m.versions
+        .map((v) => v.version)
+        .join(', ')
+        .padEnd(5)} live -> ${m.aliases.live}  (${where})`;
+    }),
+  ];
   if (all.length > BANNER_MODELS)
     lines.push(`    … and ${all.length - BANNER_MODELS} more: npx infera models, or ${url}/v1/models`);
   console.log(`
 infera is running at ${url}
 
-  Models (${all.length} in ${registry.root}):
+  Models (${values.store ? `from the model store ${values.store}` : `${all.length} in ${registry.root}`}):
 ${lines.join('\n')}
 
   Try:
@@ -301,6 +313,7 @@ ${releasesBanner(registry)}${sm ? sageMakerBanner(sm, url, registry) : '\n  Sage
     stopping = true;
     console.log(`\n${signal}: shutting down`);
     removeInfoFile();
+    if (values.store) rmSync(process.env.MODEL_PACKAGE_CACHE_DIR ?? '', { recursive: true, force: true });
     Promise.allSettled([gateway.close(), localBatch?.stop(), sm?.close(), emptyRuntime?.close()])
       .then(() => aws?.close())
       .then(() => process.exit(0));
@@ -505,4 +518,23 @@ function allowedOrigins(values: readonly string[]): string[] {
     }
     return u.origin;
   });
+}
+
+/**
+ * This process's package cache for --store: its own folder under .infera/package-cache, so two
+ * platforms never clear each other's; folders of processes that are gone are removed first.
+ */
+function packageCacheDir(): string {
+  const root = resolve('.infera', 'package-cache');
+  mkdirSync(root, { recursive: true });
+  for (const name of readdirSync(root)) {
+    if (!/^\d+$/.test(name) || name === String(process.pid)) continue;
+    try {
+      process.kill(Number(name), 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH')
+        rmSync(join(root, name), { recursive: true, force: true });
+    }
+  }
+  return join(root, String(process.pid));
 }
