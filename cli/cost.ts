@@ -20,6 +20,7 @@ import {
 import { type PriceTable, withOverrides } from '#core/cost/price-table.ts';
 import { PRICES } from '#core/cost/prices.ts';
 import { type Recommendation, recommend } from '#core/cost/recommend.ts';
+import { storeCost } from '#core/cost/store.ts';
 import type { Assumptions, RouteCost, Timing } from '#core/cost/types.ts';
 import { ModelPackageError } from '#core/errors.ts';
 import { DEFAULT_SERVERLESS_MEMORY_MB } from '#core/model/manifest.ts';
@@ -206,8 +207,15 @@ export async function costCommand(argv: string[]): Promise<number> {
     }),
   );
   const idle = await deploymentIdle(registry, prices, values.template);
+  // A store-backed deployment's own costs, per model (infera:modelStore; docs/many-models.md).
+  const store = storeCost(prices, {
+    ttlMs: config.MODEL_POLICY_TTL_MS,
+    objectsPerVersion: 4,
+    bakeMinutes: 5,
+  });
   const shared = {
     idle,
+    modelStore: store,
     prices: { region: prices.region, date: prices.date, note: prices.note },
     source: stack ? `CloudWatch, stack ${stack}, the last ${hours} h` : 'measured here',
     assumptions: assumptionLines(
@@ -227,6 +235,20 @@ export async function costCommand(argv: string[]): Promise<number> {
   console.log(`\nIdle cost of the deployment as configured, ${idle.from}: ${usd(idle.monthly)} a month`);
   for (const l of idle.lines) console.log(`  ${l.what}: ${usd(l.monthly)} a month`);
   if (idle.hint) console.log(`  ${idle.hint}`);
+  console.log(
+    `\nWith a model store (infera:modelStore), per model; MODEL_POLICY_TTL_MS ${config.MODEL_POLICY_TTL_MS}:`,
+  );
+  console.log(
+    `  record reads of one instance serving it all month: ${usd(store.recordReadsPerInstanceMonth)} a month`,
+  );
+  console.log(
+    `  at most one read a request: ${usd(store.recordReadsPerMillionPredictions)} per million predictions`,
+  );
+  console.log(
+    `  its first request in a new instance (record and a 4-object package): ${usd(store.coldFetch)}`,
+  );
+  console.log(`  a release or rollback (one transactional write of two items): ${usd(store.policyWrite)}`);
+  console.log(`  a canary's two alarms for a 5-minute bake: ${usd(store.canaryAlarms)}`);
   console.log('');
   console.log('Assumptions (these figures are estimates):');
   for (const a of shared.assumptions) console.log(`  - ${a}`);

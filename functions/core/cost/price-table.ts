@@ -40,6 +40,7 @@ export const priceTableSchema = z.strictObject({
   s3: z.strictObject({ putRequest: price, getRequest: price }),
   cloudwatch: z.strictObject({ alarmMetricMonth: price, dashboardMonth: price }),
   kms: z.strictObject({ keyMonth: price }),
+  dynamodb: z.strictObject({ readRequest: price, writeRequest: price }),
 });
 export type PriceTable = z.infer<typeof priceTableSchema>;
 export type InstancePrice = z.infer<typeof instance>;

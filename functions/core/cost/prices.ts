@@ -101,4 +101,16 @@ export const PRICES: PriceTable = {
       source: 'https://aws.amazon.com/kms/pricing/',
     },
   },
+  dynamodb: {
+    readRequest: {
+      usd: 0.000000125,
+      per: 'on-demand read request unit: one strongly consistent read of up to 4 KB ($0.125 per million)',
+      source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+    },
+    writeRequest: {
+      usd: 0.000000625,
+      per: 'on-demand write request unit: 1 KB; a transactional write takes two ($0.625 per million)',
+      source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+    },
+  },
 };
