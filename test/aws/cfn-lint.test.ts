@@ -1,6 +1,6 @@
 /**
  * cfn-lint (the machine's Python tool) on every template the app synthesizes: agnostic, for an
- * account in two partitions, with one shared model function, and the smoke-deploy selection. W3005 is ignored: CDK itself adds
+ * account in two partitions, with one shared model function, with a model store, and the smoke-deploy selection. W3005 is ignored: CDK itself adds
  * DependsOn entries that a GetAtt already implies (each function on its role's policy).
  */
 import assert from 'node:assert/strict';
@@ -44,6 +44,11 @@ const CASES: [string, Environment | undefined, Record<string, unknown>][] = [
     'the shipped models sharing one function (as beyond 10 models)',
     { account: '123456789012', region: 'us-east-1' },
     { 'infera:modelFunctions': 'shared' },
+  ],
+  [
+    'the models in a model store (S3 and DynamoDB) behind one shared function, in cn-north-1',
+    { account: '123456789012', region: 'cn-north-1' },
+    { 'infera:modelStore': 'true', 'infera:sagemaker': 'off' },
   ],
   [
     'batch, canaries, dashboard and SageMaker off, with JWT auth on arm64',

@@ -341,4 +341,28 @@ describe('one model among 50 released from the model store', () => {
     assert.ok((objects.Contents ?? []).every((o) => /^sha256\/[0-9a-f]{64}$/.test(o.Key ?? '')));
     assert.equal(await functionState(), functionBefore);
   });
+
+  it("checks every model's live versions from the store in a code deploy's pre-traffic hook", async () => {
+    Object.assign(process.env, {
+      TARGET_FUNCTION_ARN: `arn:aws:lambda:us-east-1:000000000000:function:${FN}:1`,
+      AWS_ENDPOINT_URL_LAMBDA: lambdaApi.url,
+      AWS_ENDPOINT_URL_CODEDEPLOY: lambdaApi.url,
+    });
+    const before = lambdaApi.calls.filter((c) => c.endsWith('/invocations')).length;
+    const { handler } = (await import('../../functions/deploy/pre-traffic.ts')) as unknown as {
+      handler: (e: unknown, c: unknown) => Promise<{ status: string }>;
+    };
+    const out = await handler(
+      { DeploymentId: 'd-store', LifecycleEventHookExecutionId: 'h-store' },
+      { getRemainingTimeInMillis: () => 120_000, functionName: 'hook', awsRequestId: 'hook' },
+    );
+    assert.equal(out.status, 'Succeeded');
+    assert.deepEqual(lambdaApi.hookStatuses.at(-1), {
+      deploymentId: 'd-store',
+      executionId: 'h-store',
+      status: 'Succeeded',
+    });
+    // One golden request per live version: 50 models, each live on one version.
+    assert.equal(lambdaApi.calls.filter((c) => c.endsWith('/invocations')).length - before, COUNT);
+  });
 });
