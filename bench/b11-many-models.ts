@@ -162,7 +162,7 @@ async function npmStart(dir: string) {
  * `n` copies of the shipped 8.4 MB fraud-detector-xl, each a model of its own served in Lambda:
  * sessions large enough for the cache's budget to show in the memory.
  */
-async function largeModels(root: string, n: number): Promise<string> {
+export async function largeModels(root: string, n: number): Promise<string> {
   const dir = join(root, 'large');
   const source = join(MODELS, 'fraud-detector-xl', '1');
   const manifest = JSON.parse(await readFile(join(source, 'model.json'), 'utf8')) as Record<string, unknown>;

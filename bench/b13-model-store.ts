@@ -10,11 +10,11 @@
  *   that applies a changed policy: what a release adds to the first request after the ttl;
  * - the package bytes of each model, from which the cache's capacity at each size follows.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeModels } from '../scripts/make-models.ts';
-import { MODELS } from './lib/models.ts';
+import { largeModels } from './b11-many-models.ts';
 import { runHandlerChild } from './lib/proc.ts';
 import type { BenchOptions, BenchResult, Figure } from './lib/report.ts';
 import { summarize } from './lib/stats.ts';
@@ -79,20 +79,6 @@ async function child(): Promise<void> {
   process.send?.({ rounds: report });
 }
 
-async function largeCopies(into: string, n: number): Promise<void> {
-  const source = join(MODELS, 'fraud-detector-xl', '1');
-  const manifest = JSON.parse(await readFile(join(source, 'model.json'), 'utf8')) as Record<string, unknown>;
-  for (let i = 1; i <= n; i++) {
-    const name = `xl-${String(i).padStart(2, '0')}`;
-    await cp(source, join(into, name, '1'), { recursive: true });
-    const { fallback: _, ...rest } = manifest;
-    await writeFile(
-      join(into, name, '1', 'model.json'),
-      JSON.stringify({ ...rest, name, target: { type: 'lambda', memoryMb: 2048 } }, null, 2),
-    );
-  }
-}
-
 export async function b13(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds'>> {
   const root = await mkdtemp(join(tmpdir(), 'infera-bench-store-'));
   try {
@@ -100,7 +86,7 @@ export async function b13(opts: BenchOptions): Promise<Omit<BenchResult, 'second
     const iris = opts.quick ? 3 : IRIS;
     const large = opts.quick ? 1 : LARGE;
     await makeModels(models, iris, { prefix: 'iris' });
-    await largeCopies(models, large);
+    const largeDir = await largeModels(root, large);
     const { FolderModelStore } = await import('#adapters/model-store/folder.ts');
     const { publishModel } = await import('#core/model/store/publish.ts');
     const { DEFAULT_PLACEMENT_POLICY } = await import('#core/model/placement.ts');
@@ -114,9 +100,10 @@ export async function b13(opts: BenchOptions): Promise<Omit<BenchResult, 'second
     const instances: Record<string, unknown[]> = {};
     for (const name of names) {
       const t = performance.now();
-      await publishModel(store, join(models, name), name, ['1'], { routing: DEFAULT_PLACEMENT_POLICY, reason: 'bench' });
+      const from = join(name.startsWith('xl-') ? largeDir : models, name);
+      await publishModel(store, from, name, ['1'], { routing: DEFAULT_PLACEMENT_POLICY, reason: 'bench' });
       publishMs[name.startsWith('xl-') ? 'large' : 'iris'].push(performance.now() - t);
-      const golden = JSON.parse(await readFile(join(models, name, '1', 'fixtures', 'golden.json'), 'utf8')) as {
+      const golden = JSON.parse(await readFile(join(from, '1', 'fixtures', 'golden.json'), 'utf8')) as {
         instances: unknown[];
       };
       instances[name] = golden.instances.slice(0, 1);

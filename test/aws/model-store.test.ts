@@ -61,6 +61,10 @@ function infera(...args: string[]) {
   });
 }
 
+/** `infera release <RELEASED> 2 --canary 10 --stack <STACK>` and then `extra`. */
+const releaseCanary = (...extra: string[]) =>
+  infera('release', RELEASED, '2', '--canary', '10', '--stack', STACK, ...extra);
+
 /** One model's answer through Lambda Invoke, as API Gateway would ask: status, version and body. */
 async function ask(model: string, key?: string) {
   const event = {
@@ -239,7 +243,7 @@ describe('one model among 50 released from the model store', () => {
 
   it('releases version 2 to 10% of that model alone, then rolls it back', async () => {
     const before = await records();
-    const r = await infera('release', RELEASED, '2', '--canary', '10', '--stack', STACK, '--bake', '0');
+    const r = await releaseCanary('--bake', '0');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /answered its golden fixtures/);
     const during = await records();
@@ -270,19 +274,7 @@ describe('one model among 50 released from the model store', () => {
   });
 
   it('rolls the canary back when its own alarm fires during the bake, and deletes the alarms', async () => {
-    const cli = infera(
-      'release',
-      RELEASED,
-      '2',
-      '--canary',
-      '10',
-      '--stack',
-      STACK,
-      '--bake',
-      '60s',
-      '--poll',
-      '200ms',
-    );
+    const cli = releaseCanary('--bake', '60s', '--poll', '200ms');
     // Wait for the release's alarms, then fire the error alarm as CloudWatch would.
     let alarms: string[] = [];
     for (let i = 0; i < 300 && alarms.length < 2; i++) {
@@ -310,21 +302,7 @@ describe('one model among 50 released from the model store', () => {
   });
 
   it('promotes the canary after a quiet bake, and keeps the audit trail', async () => {
-    const r = await infera(
-      'release',
-      RELEASED,
-      '2',
-      '--canary',
-      '10',
-      '--stack',
-      STACK,
-      '--bake',
-      '1s',
-      '--poll',
-      '200ms',
-      '--min-requests',
-      '0',
-    );
+    const r = await releaseCanary('--bake', '1s', '--poll', '200ms', '--min-requests', '0');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /promoted from canary/);
     assert.deepEqual((await records()).get(RELEASED)?.aliases, { live: '2', previous: '1' });
