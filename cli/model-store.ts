@@ -15,7 +15,7 @@ import type { GoldenCase, GoldenReply } from '#core/model/golden.ts';
 import { MODEL_NAME, VERSION } from '#core/model/manifest/names.ts';
 import { relPath } from '#core/model/paths.ts';
 import { DEFAULT_PLACEMENT_POLICY } from '#core/model/placement.ts';
-import { publishModel } from '#core/model/store/publish.ts';
+import { NotInProcessError, publishModel } from '#core/model/store/publish.ts';
 import type { ModelStore } from '#core/ports.ts';
 import { askFunction } from '#runtime/golden-events.ts';
 import { sharedModelsFunctionName } from '../infra/lib/names.ts';
@@ -228,6 +228,7 @@ export async function publishCommand(args: string[]): Promise<number> {
   let sent = 0;
   bar.update(0, total);
   const lines: string[] = [];
+  const skipped: string[] = [];
   for (const p of plan) {
     try {
       const { record, published } = await publishModel(target.store, join(root, p.name), p.name, p.versions, {
@@ -242,6 +243,13 @@ export async function publishCommand(args: string[]): Promise<number> {
         );
       }
     } catch (err) {
+      // --all leaves out what the store cannot serve, and says so; a model named is an error.
+      if (values.all && err instanceof NotInProcessError) {
+        skipped.push(`${p.name}: ${err.details.join('; ')}`);
+        done += p.versions.length;
+        bar.update(done, total, p.name);
+        continue;
+      }
       bar.done();
       if (err instanceof ModelPackageError || err instanceof PreconditionFailedError)
         throw new CliError(`${p.name}: ${err.message}`);
@@ -251,8 +259,11 @@ export async function publishCommand(args: string[]): Promise<number> {
   }
   bar.done();
   for (const l of lines) console.log(l);
+  for (const s of skipped) console.log(`skipped ${s}`);
+  const published = lines.length;
+  const models = plan.length - skipped.length;
   console.log(
-    `${done} version${done === 1 ? '' : 's'} of ${plan.length} model${plan.length === 1 ? '' : 's'} in ${target.store.where} (${sent} objects sent). Traffic did not move: infera release <model> <version> --canary 10 ${target.kind === 'aws' ? '--stack ...' : `--store ${values.store}`}`,
+    `${published} version${published === 1 ? '' : 's'} of ${models} model${models === 1 ? '' : 's'} in ${target.store.where} (${sent} objects sent). Traffic did not move: infera release <model> <version> --canary 10 ${target.kind === 'aws' ? '--stack ...' : `--store ${values.store}`}`,
   );
   return 0;
 }

@@ -108,6 +108,8 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     // The same store code as on AWS, with a folder for S3 and DynamoDB (adapters/model-store).
     process.env.MODEL_STORE_DIR = resolve(values.store);
     process.env.MODEL_PACKAGE_CACHE_DIR ??= packageCacheDir();
+    // As the store-backed function runs: each model's session loads on its first request.
+    process.env.MODEL_WARMUP ??= 'lazy';
   }
   if (values['max-attempts']) process.env.BATCH_MAX_ATTEMPTS = values['max-attempts'];
   if (values['chunk-rows']) process.env.BATCH_CHUNK_ROWS = values['chunk-rows'];

@@ -53,6 +53,8 @@ describe('npm start serving a model store folder', () => {
       list.models.map((m) => m.name),
       ['loc-001', 'loc-002', 'loc-003'],
     );
+    // Ready before its first request, as the store-backed function is: its session loads on use.
+    assert.equal((await fetch(`${platform.url}/v2/models/loc-001/ready`)).status, 200);
     for (const m of ['loc-001', 'loc-002', 'loc-003']) assert.equal((await predict(m)).status, 200);
     const missing = await predict('loc-404');
     assert.equal(missing.status, 404);

@@ -28,6 +28,9 @@ export interface PublishedVersion {
   readonly already: boolean;
 }
 
+/** A version that runs elsewhere (SageMaker): the store serves in-process models only. */
+export class NotInProcessError extends ModelPackageError {}
+
 /** One version folder, checked and hashed: its package's index and digest, nothing uploaded yet. */
 export interface PackedVersion {
   readonly version: string;
@@ -48,7 +51,7 @@ export async function packVersion(
   const mv = await loadVersion({ dir, name: model, version, rel: relPath, policy: routing }, problems);
   if (!mv || problems.length > 0) throw new ModelPackageError(problems);
   if (mv.placement.target !== 'lambda') {
-    throw new ModelPackageError([
+    throw new NotInProcessError([
       `${relPath(dir)}: runs on ${mv.placement.target} (${mv.placement.reason}); the model store serves in-process models. Deploy SageMaker-served models with the stack (cdk deploy).`,
     ]);
   }
