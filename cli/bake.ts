@@ -12,7 +12,7 @@ import {
   GetMetricDataCommand,
   PutMetricAlarmCommand,
 } from '@aws-sdk/client-cloudwatch';
-import { limitOf } from '#core/aws/rules.ts';
+import { storeLimitOf } from '#core/aws/store-rules.ts';
 import { messageOf } from '#core/errors.ts';
 import { api } from './common.ts';
 
@@ -98,7 +98,7 @@ export function cloudWatchJudge(opts: {
   // Alarm names are at most 255 characters (rule cloudwatch-alarm-name).
   const base = `${fn}-${model}-v${version}-canary`.slice(
     0,
-    limitOf('cloudwatch-alarm-name') - '-errors'.length,
+    storeLimitOf('cloudwatch-alarm-name') - '-errors'.length,
   );
   const names = [`${base}-errors`, `${base}-p99`];
   const started = new Date();

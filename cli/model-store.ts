@@ -84,19 +84,16 @@ export async function locateStore(o: StoreFlags): Promise<StoreTarget | undefine
   const bucket = env?.MODEL_STORE_BUCKET;
   const table = env?.MODEL_STORE_TABLE;
   if (!env || !bucket || !table) return undefined;
-  const [{ AwsModelStore }, { s3Client }, { DynamoDBClient }] = await Promise.all([
-    import('#adapters/model-store/aws.ts'),
-    import('#adapters/s3.ts'),
-    import('@aws-sdk/client-dynamodb'),
-  ]);
+  const { AwsModelStore } = await import('#adapters/model-store/aws.ts');
+  const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
   const alias = `${fn}:live`;
   return {
     kind: 'aws',
     store: new AwsModelStore({
-      s3: s3Client(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL),
-      dynamodb: new DynamoDBClient(o.region ? { region: o.region } : {}),
       bucket,
       table,
+      ...(endpoint ? { endpoint } : {}),
+      ...(o.region ? { region: o.region } : {}),
     }),
     ask: askFunction((e) => invokeJson(lambda, alias, e), `infera-release-${Date.now()}`),
     servedBy: alias,

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { limitOf } from '#core/aws/rules.ts';
+import { storeLimitOf } from '#core/aws/store-rules.ts';
 import { BATCH_MEMORY_MB, MODEL_FUNCTIONS, PER_MODEL_MAX } from './lib/layout.ts';
 
 export { PER_MODEL_MAX };
@@ -100,7 +101,7 @@ export const deployConfigSchema = z
       .number()
       .int()
       .min(16)
-      .max(limitOf('lambda-ephemeral-storage') - 112)
+      .max(storeLimitOf('lambda-ephemeral-storage') - 112)
       .default(400)
       .describe("With modelStore: the shared function's budget for fetched packages in /tmp."),
     sharedConcurrency: z.coerce

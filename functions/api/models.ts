@@ -9,17 +9,18 @@ import { buildOpenApi } from '#http/openapi.ts';
 import type { Handlers } from '#http/request.ts';
 import { loadConfig } from '#runtime/config.ts';
 import { statistics } from '#runtime/model-status.ts';
-import { storeCatalog, storeSync, syncModels, usesStore } from '#runtime/model-store.ts';
 import { getMonitoring } from '#runtime/monitoring.ts';
 import { getPlatform } from '#runtime/platform.ts';
+import { usesStore } from '#runtime/store-mode.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
 const config = loadConfig();
 const { registry, scorer } = await getPlatform(config);
 const monitoring = getMonitoring(config);
 // A store-backed deployment lists its models from the store, and brings one in before its routes.
-const catalog = usesStore(config) ? await storeCatalog(config) : undefined;
-const store = usesStore(config) ? [syncModels(await storeSync(config, registry))] : [];
+const storeCode = usesStore(config) ? await import('#runtime/model-store.ts') : undefined;
+const catalog = await storeCode?.storeCatalog(config);
+const store = (await storeCode?.storeSteps(config, registry)) ?? [];
 const SERVER = {
   name: 'infera',
   version: pkg.version,

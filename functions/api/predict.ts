@@ -12,17 +12,19 @@ import { type ApiRequest, type ApiResponse, required } from '#http/request.ts';
 import { getCapture } from '#runtime/capture.ts';
 import { loadConfig } from '#runtime/config.ts';
 import { modelStatus } from '#runtime/model-status.ts';
-import { storeSync, syncModels, usesStore } from '#runtime/model-store.ts';
 import { getMonitoring } from '#runtime/monitoring.ts';
 import { followModelsFolder, logPlacements } from '#runtime/placement-log.ts';
 import { getPlatform } from '#runtime/platform.ts';
 import { beginRecord, logPayload, recordPredictions } from '#runtime/prediction-record.ts';
+import { usesStore } from '#runtime/store-mode.ts';
 
 const config = loadConfig();
 const { registry, scorer } = await getPlatform(config);
 const monitoring = getMonitoring(config);
 // Models from the store come in per request (runtime/model-store.ts); a models folder is loaded now.
-const store = usesStore(config) ? [syncModels(await storeSync(config, registry))] : [];
+const store = usesStore(config)
+  ? await (await import('#runtime/model-store.ts')).storeSteps(config, registry)
+  : [];
 if (config.WATCH_ALIASES && store.length === 0) followModelsFolder(registry, scorer);
 logPlacements(registry);
 

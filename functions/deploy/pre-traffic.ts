@@ -66,17 +66,14 @@ export function loadCases(dir: string): GoldenCase[] {
 async function casesToCheck(): Promise<GoldenCase[] | undefined> {
   const { MODEL_STORE_BUCKET: bucket, MODEL_STORE_TABLE: table } = config;
   if (!bucket || !table) return loadCases(config.FIXTURES_DIR);
-  const [{ AwsModelStore }, { s3Client }, { DynamoDBClient }, { liveGoldenCases }] = await Promise.all([
+  const [{ AwsModelStore }, { liveGoldenCases }] = await Promise.all([
     import('#adapters/model-store/aws.ts'),
-    import('#adapters/s3.ts'),
-    import('@aws-sdk/client-dynamodb'),
     import('#core/model/store/release.ts'),
   ]);
   const store = new AwsModelStore({
-    s3: s3Client(config.AWS_ENDPOINT_URL),
-    dynamodb: new DynamoDBClient({}),
     bucket,
     table,
+    ...(config.AWS_ENDPOINT_URL ? { endpoint: config.AWS_ENDPOINT_URL } : {}),
   });
   if ((await store.listModels()).length === 0) return undefined;
   return liveGoldenCases(store);

@@ -16,11 +16,6 @@ import type { ApiEvent } from '#http/request.ts';
 import type { Config } from './config.ts';
 import { logger } from './observability.ts';
 
-/** Whether this function's models come from the store rather than MODELS_DIR. */
-export function usesStore(config: Config): boolean {
-  return Boolean(config.MODEL_STORE_DIR || (config.MODEL_STORE_BUCKET && config.MODEL_STORE_TABLE));
-}
-
 /** The store this function reads, from its configuration. */
 export async function modelStoreOf(config: Config): Promise<ModelStore> {
   if (config.MODEL_STORE_DIR) {
@@ -32,17 +27,11 @@ export async function modelStoreOf(config: Config): Promise<ModelStore> {
     throw new ConfigError([
       'MODEL_STORE_BUCKET and MODEL_STORE_TABLE: set both (the stack does), or MODEL_STORE_DIR',
     ]);
-  const [{ AwsModelStore }, { s3Client }, { DynamoDBClient }] = await Promise.all([
-    import('#adapters/model-store/aws.ts'),
-    import('#adapters/s3.ts'),
-    import('@aws-sdk/client-dynamodb'),
-  ]);
+  const { AwsModelStore } = await import('#adapters/model-store/aws.ts');
   return new AwsModelStore({
-    s3: s3Client(config.AWS_ENDPOINT_URL),
-    // The SDK reads AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_DYNAMODB) itself: moto in the tests.
-    dynamodb: new DynamoDBClient({}),
     bucket,
     table,
+    ...(config.AWS_ENDPOINT_URL ? { endpoint: config.AWS_ENDPOINT_URL } : {}),
   });
 }
 
@@ -97,4 +86,12 @@ export function syncModels(sync: StoreSync): MiddlewareObj<ApiEvent> {
       await sync.ensure(model, edge.params.version ?? edge.query.version);
     },
   };
+}
+
+/** The steps a store-backed API function runs before its handlers: its models brought in. */
+export async function storeSteps(
+  config: Config,
+  registry: ModelRegistry,
+): Promise<MiddlewareObj<ApiEvent>[]> {
+  return [syncModels(await storeSync(config, registry))];
 }

@@ -4,7 +4,7 @@ import { RemoteEndpoints } from '#core/endpoint/remote.ts';
 import { ModelRegistry } from '#core/model/registry.ts';
 import { Scorer } from '#core/scoring/scorer.ts';
 import { type Config, environment, platformEnv } from './config.ts';
-import { usesStore } from './model-store.ts';
+import { usesStore } from './store-mode.ts';
 
 export interface Platform {
   readonly registry: ModelRegistry;

@@ -54,7 +54,20 @@ export interface InferaFunctionProps
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * The function reads a model store: its AWS adapter (S3 and DynamoDB clients) is bundled.
+   * Without one, the adapter is left out (up to 0.3 MB, `npm run bench` B5): only a function
+   * whose environment names a store (MODEL_STORE_BUCKET, set by the stack) ever imports it.
+   * @default false
+   */
+  readonly modelStore?: boolean;
 }
+
+/**
+ * The one module only a store-backed function imports, dynamically (runtime/model-store.ts,
+ * deploy/pre-traffic.ts); it alone imports the DynamoDB client.
+ */
+const STORE_ONLY_MODULES = ['#adapters/model-store/aws.ts'];
 
 /** node:http and node:https through require(): see infra/lib/cjs-builtins/http.cjs. */
 const CJS_BUILTINS = Object.fromEntries(
@@ -78,7 +91,12 @@ export class InferaFunction extends NodejsFunction {
   readonly metricsNamespace: string;
 
   constructor(scope: Construct, id: string, props: InferaFunctionProps) {
-    const { entry, serviceName, metricsNamespace, onnxRuntime, models, logRetention, ...rest } = props;
+    const { entry, serviceName, metricsNamespace, onnxRuntime, models, logRetention, modelStore, ...rest } =
+      props;
+    const external = [
+      ...(onnxRuntime ? OnnxRuntimeLayer.EXTERNAL_MODULES : []),
+      ...(modelStore ? [] : STORE_ONLY_MODULES),
+    ];
     const logs = new LogGroup(scope, `${id}Logs`, {
       retention: logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -125,12 +143,12 @@ export class InferaFunction extends NodejsFunction {
         // Some bundled CommonJS dependencies call require(); ESM has none of its own.
         banner:
           "import { createRequire as __inferaRequire } from 'node:module'; const require = __inferaRequire(import.meta.url);",
-        externalModules: onnxRuntime ? [...OnnxRuntimeLayer.EXTERNAL_MODULES] : [],
+        externalModules: external,
         esbuildArgs: CJS_BUILTINS,
         logLevel: LogLevel.WARNING,
         bundleAwsSDK: true,
         // NodejsFunction writes one file; the functions' own step replaces it with a split build.
-        commandHooks: buildHooks(entry, onnxRuntime ? [...OnnxRuntimeLayer.EXTERNAL_MODULES] : [], models),
+        commandHooks: buildHooks(entry, external, models),
       },
     });
     this.logs = logs;
@@ -162,7 +180,8 @@ function buildHooks(entry: string, external: readonly string[], models: BundledM
         JSON.stringify(entry),
         '--out',
         JSON.stringify(output),
-        ...(external.length > 0 ? ['--external', external.join(',')] : []),
+        // Quoted: a subpath import starts with '#', which the shell would read as a comment.
+        ...(external.length > 0 ? ['--external', JSON.stringify(external.join(','))] : []),
       ].join(' '),
       ...(models ? [packageCommand(models, output)] : []),
     ],

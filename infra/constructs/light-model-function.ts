@@ -214,6 +214,7 @@ export class LightModelFunction extends Construct {
         ? {
             // Fetched packages go to /tmp: room for the cache's budget (AWS rule lambda-ephemeral-storage).
             ephemeralStorageSize: Size.mebibytes(storageMbFor(store.packageCacheMb)),
+            modelStore: true,
           }
         : {
             models: {
@@ -405,7 +406,7 @@ export class LightModelFunction extends Construct {
       // From a model store, the hook checks each model's live versions with the fixtures they were
       // published with; otherwise the fixtures bundled from models/.
       ...(props.store
-        ? {}
+        ? { modelStore: true }
         : {
             models: {
               ...(props.modelsDir ? { from: props.modelsDir } : {}),

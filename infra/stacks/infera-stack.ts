@@ -191,7 +191,9 @@ export class InferaStack extends Stack {
       onnxRuntime: this.layer,
       memorySize: 1024,
       reservedConcurrentExecutions: reserve(10),
-      ...(store ? {} : { models: { from: modelsDir, names: allNames, withoutWeights: remoteKeys } }),
+      ...(store
+        ? { modelStore: true }
+        : { models: { from: modelsDir, names: allNames, withoutWeights: remoteKeys } }),
       environment: { ...(store ? store.environment : { MODELS_DIR: '/var/task/models' }), ...routeEnv },
       logRetention: retention,
     });

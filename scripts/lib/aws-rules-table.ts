@@ -4,8 +4,8 @@
  * the page and the module equal.
  */
 
+import { ALL_AWS_RULES } from '#core/aws/all-rules.ts';
 import type { AwsRule } from '#core/aws/rule.ts';
-import { AWS_RULES } from '#core/aws/rules.ts';
 
 export const START =
   '<!-- aws-rules:start (npm run docs:rules writes this table from functions/core/aws/rules.ts) -->';
@@ -24,7 +24,7 @@ function limit(r: AwsRule): string {
 
 /** The markdown table, one row a rule, each with its source and the day it was read. */
 export function rulesTable(): string {
-  const rows = Object.entries(AWS_RULES).map(([id, rule]) => {
+  const rows = Object.entries(ALL_AWS_RULES).map(([id, rule]) => {
     const r: AwsRule = rule;
     return `| \`${id}\` | ${cell(r.rule)} | ${limit(r)} | ${cell(r.infera)} | [${cell(r.source.title)}](${r.source.url}), read ${r.read} |`;
   });

@@ -5,7 +5,7 @@
  */
 import {
   ConditionalCheckFailedException,
-  type DynamoDBClient,
+  DynamoDBClient,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -13,7 +13,7 @@ import {
   type GetObjectCommandOutput,
   HeadObjectCommand,
   PutObjectCommand,
-  type S3Client,
+  S3Client,
 } from '@aws-sdk/client-s3';
 import {
   DynamoDBDocumentClient,
@@ -40,9 +40,16 @@ export class AwsModelStore implements ModelStore {
   readonly #bucket: string;
   readonly #table: string;
 
-  constructor(opts: { s3: S3Client; dynamodb: DynamoDBClient; bucket: string; table: string }) {
-    this.#s3 = opts.s3;
-    this.#db = DynamoDBDocumentClient.from(opts.dynamodb);
+  /**
+   * `endpoint` points S3 at an emulator (path-style addressing); DynamoDB's client reads
+   * AWS_ENDPOINT_URL itself, as every SDK client does.
+   */
+  constructor(opts: { bucket: string; table: string; endpoint?: string; region?: string }) {
+    this.#s3 = new S3Client({
+      ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
+      ...(opts.region ? { region: opts.region } : {}),
+    });
+    this.#db = DynamoDBDocumentClient.from(new DynamoDBClient(opts.region ? { region: opts.region } : {}));
     this.#bucket = opts.bucket;
     this.#table = opts.table;
     this.where = `s3://${opts.bucket} and DynamoDB table ${opts.table}`;

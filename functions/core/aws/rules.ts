@@ -8,7 +8,6 @@
  */
 import { type AwsRule, MIB, READ } from './rule.ts';
 import { SAGEMAKER_RULES } from './sagemaker-rules.ts';
-import { STORE_RULES } from './store-rules.ts';
 
 const LAMBDA_QUOTAS = {
   title: 'AWS Lambda Developer Guide: Lambda quotas',
@@ -214,7 +213,6 @@ export const AWS_RULES = {
     },
     read: READ,
   },
-  ...STORE_RULES,
 } as const satisfies Record<string, AwsRule>;
 
 export type AwsRuleId = keyof typeof AWS_RULES;

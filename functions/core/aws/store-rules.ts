@@ -1,6 +1,8 @@
 /**
- * The model store's rules (infera:modelStore), part of AWS_RULES (rules.ts): the /tmp its packages
- * are fetched into, the DynamoDB item and transaction a record is, and the alarms a canary makes.
+ * The model store's rules (infera:modelStore): the /tmp its packages are fetched into, the DynamoDB
+ * item and transaction a record is, and the alarms a canary makes. Kept apart from AWS_RULES
+ * (rules.ts), which every function bundles for its own checks: only the stack, the CLI and the
+ * store's code need these. ALL_AWS_RULES (all-rules.ts) joins them for docs/deploy.md.
  */
 import type { AwsRule } from './rule.ts';
 
@@ -54,3 +56,10 @@ export const STORE_RULES = {
     read: '2026-12-07',
   },
 } as const satisfies Record<string, AwsRule>;
+
+export type StoreRuleId = keyof typeof STORE_RULES;
+
+/** A store rule's number. */
+export function storeLimitOf(id: StoreRuleId): number {
+  return STORE_RULES[id].limit;
+}

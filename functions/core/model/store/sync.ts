@@ -7,7 +7,7 @@
  * `ttlMs` after the write, and a model the store does not change keeps its objects, sessions and
  * monitoring.
  */
-import { messageOf, NotFoundError, PreconditionFailedError } from '../../errors.ts';
+import { ModelPackageError, messageOf, NotFoundError } from '../../errors.ts';
 import type { ModelStore } from '../../ports.ts';
 import { MODEL_NAME, VERSION } from '../manifest/names.ts';
 import type { PlacementPolicy } from '../placement.ts';
@@ -119,7 +119,7 @@ export class StoreSync {
         this.#opts.onStale?.(model, problem);
         return;
       }
-      throw new PreconditionFailedError(`Model '${model}' has a record the function cannot use: ${problem}`);
+      throw new ModelPackageError([`Model '${model}' has a record the function cannot use: ${problem}`]);
     }
     if (held && held.record.revision === record.revision) {
       held.checkedAt = this.#now();
@@ -164,9 +164,9 @@ export class StoreSync {
         this.#opts.onStale?.(model, problems.join('; '));
         return;
       }
-      throw new PreconditionFailedError(
+      throw new ModelPackageError([
         `Model '${model}' cannot be served from the model store: ${problems.join('; ')}`,
-      );
+      ]);
     }
     const entry: ModelEntry = { name: model, versions, ...traffic };
     this.#registry.restore(model, entry);
