@@ -5,7 +5,7 @@
 
 /**
  * The most models `infera:modelFunctions=auto` gives a function each; beyond it one shared function
- * serves them all. Each function costs about 29 CloudFormation resources and 6 API routes
+ * serves them all. Each function costs about 33 CloudFormation resources and 8 API routes
  * (`npm run bench`, B11): 10 leave room under the 500 resources per stack for the rest.
  */
 export const PER_MODEL_MAX = 10;
