@@ -96,7 +96,18 @@ export class PackageCache {
           await writeFile(at, body);
         }
       };
-      await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, queue.length) }, worker));
+      // Every fetch settles before the folder is removed: one that fails stops the others taking
+      // more files, and none still writes into the folder while it goes.
+      const settled = await Promise.allSettled(
+        Array.from({ length: Math.min(FETCH_CONCURRENCY, queue.length) }, () =>
+          worker().catch((err: unknown) => {
+            queue.length = 0;
+            throw err;
+          }),
+        ),
+      );
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
       await rm(dir, { recursive: true, force: true });
       await rename(partial, dir);
     } catch (err) {
