@@ -21,23 +21,14 @@ import { MALLOC_ENV } from '../infra/lib/malloc.ts';
 import { makeModels } from '../scripts/make-models.ts';
 import { MODELS } from './lib/models.ts';
 import { startProcess } from './lib/proc.ts';
-import type { BenchOptions, BenchResult, Figure } from './lib/report.ts';
-import { summarize } from './lib/stats.ts';
+import { absolute, type BenchOptions, type BenchResult, type Figure } from './lib/report.ts';
+import { p50 } from './lib/stats.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const STACK_RESOURCES = 500;
 const API_ROUTES = 300;
 const LAMBDA_UNZIPPED_MB = 250;
 const TARGET_MODELS = 500;
-const one = (x: number) => summarize([x]);
-const abs = (label: string, unit: string, x: number, target?: Figure['target']): Figure => ({
-  label,
-  unit,
-  platform: one(x),
-  compare: 'absolute',
-  value: one(x),
-  ...(target ? { target } : {}),
-});
 
 interface Count {
   readonly models: number;
@@ -179,7 +170,6 @@ export async function largeModels(root: string, n: number): Promise<string> {
   return dir;
 }
 
-const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const mb = (x: number) => Math.round(x * 10) / 10;
 
 export async function b11(opts: BenchOptions): Promise<Omit<BenchResult, 'seconds'>> {
@@ -231,41 +221,41 @@ export async function b11(opts: BenchOptions): Promise<Omit<BenchResult, 'second
     const start = await npmStart(bigDir);
 
     const figures: Figure[] = [
-      abs('CloudFormation resources per added model, a function each', '', resourcesPerModel),
-      abs(`most models with a function each (${STACK_RESOURCES} resources, ${API_ROUTES} routes)`, 'models', perModelMost),
-      abs(`resources with one shared function at ${sharedA.models} models`, '', sharedA.resources),
-      abs(`resources per added model, shared function (${sharedA.models} → ${sharedB.models})`, '', sharedPerModel),
-      abs(`HTTP API routes with one shared function`, '', sharedA.routes),
-      abs(
+      absolute('CloudFormation resources per added model, a function each', '', resourcesPerModel),
+      absolute(`most models with a function each (${STACK_RESOURCES} resources, ${API_ROUTES} routes)`, 'models', perModelMost),
+      absolute(`resources with one shared function at ${sharedA.models} models`, '', sharedA.resources),
+      absolute(`resources per added model, shared function (${sharedA.models} → ${sharedB.models})`, '', sharedPerModel),
+      absolute(`HTTP API routes with one shared function`, '', sharedA.routes),
+      absolute(
         `most models in one deployment, shared function (iris-sized models; Lambda's ${LAMBDA_UNZIPPED_MB} MB code limit binds first)`,
         'models',
         sharedMost,
         { text: `≥ ${TARGET_MODELS}`, met: sharedMost >= TARGET_MODELS },
       ),
-      abs(`cdk synth of ${sharedA.models} models, bundling included`, 's', s.seconds),
-      abs(
+      absolute(`cdk synth of ${sharedA.models} models, bundling included`, 's', s.seconds),
+      absolute(
         `loading the registry of ${registry.registryModels} models, files hashed at start (npm start)`,
         'ms',
         Math.round(registry.registryMs),
       ),
-      abs(
+      absolute(
         `the same, files hashed on first use (the shared function's cold start)`,
         'ms',
         Math.round(registryLazy.registryMs),
       ),
-      abs(
+      absolute(
         `loading the registry of ${n} 8.4 MB models, files hashed at start`,
         'ms',
         Math.round(largeStart.registryMs),
       ),
-      abs(`the same, hashed on first use`, 'ms', Math.round(all.registryMs)),
-      abs(`first request to an 8.4 MB model not yet loaded in a warm function, p50 of ${n}`, 'ms', p50(lru.cold)),
-      abs('next request to the same model, loaded, p50', 'ms', p50(lru.warm)),
-      abs(`RSS of a function serving ${n} models, sessions unbounded (${all.stats.sessions} held)`, 'MB', mb(all.rssPeak)),
-      abs(`RSS of a function serving ${n} models within a ${budget} MB session budget (${lru.stats.sessions} held)`, 'MB', mb(lru.rssPeak)),
-      abs(`npm start with ${start.models} models: seconds to ready`, 's', start.ready),
-      abs(`npm start with ${start.models} models: RSS at ready`, 'MB', mb(start.rssReady)),
-      abs(`npm start: RSS after serving ${start.served} of the models`, 'MB', mb(start.rssServed)),
+      absolute(`the same, hashed on first use`, 'ms', Math.round(all.registryMs)),
+      absolute(`first request to an 8.4 MB model not yet loaded in a warm function, p50 of ${n}`, 'ms', p50(lru.cold)),
+      absolute('next request to the same model, loaded, p50', 'ms', p50(lru.warm)),
+      absolute(`RSS of a function serving ${n} models, sessions unbounded (${all.stats.sessions} held)`, 'MB', mb(all.rssPeak)),
+      absolute(`RSS of a function serving ${n} models within a ${budget} MB session budget (${lru.stats.sessions} held)`, 'MB', mb(lru.rssPeak)),
+      absolute(`npm start with ${start.models} models: seconds to ready`, 's', start.ready),
+      absolute(`npm start with ${start.models} models: RSS at ready`, 'MB', mb(start.rssReady)),
+      absolute(`npm start: RSS after serving ${start.served} of the models`, 'MB', mb(start.rssServed)),
     ];
     const added = Object.entries(twenty.byType)
       .map(([t, k]) => [t, (k - (ten.byType[t] ?? 0)) / (twenty.models - ten.models)] as const)

@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { makeModels } from '../scripts/make-models.ts';
 import { largeModels } from './b11-many-models.ts';
 import { runHandlerChild } from './lib/proc.ts';
-import type { BenchOptions, BenchResult, Figure } from './lib/report.ts';
-import { summarize } from './lib/stats.ts';
+import { absolute, type BenchOptions, type BenchResult } from './lib/report.ts';
+import { p50 } from './lib/stats.ts';
 
 const IRIS = 20;
 const LARGE = 10;
@@ -30,14 +30,6 @@ interface ChildReport {
   readonly packageBytes: Record<string, number>;
 }
 
-const p50 = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-const abs = (label: string, unit: string, x: number): Figure => ({
-  label,
-  unit,
-  platform: summarize([x]),
-  compare: 'absolute',
-  value: summarize([x]),
-});
 
 async function child(): Promise<void> {
   const { handler } = (await import('#api/predict.ts')) as unknown as {
@@ -134,18 +126,18 @@ export async function b13(opts: BenchOptions): Promise<Omit<BenchResult, 'second
       baseline: 'the same request once the model is loaded',
       target: 'measured, no target: the limits docs/many-models.md states',
       figures: [
-        abs(`publish one iris version (4 objects), p50 of ${iris}`, 'ms', p50(publishMs.iris)),
-        abs(`publish one 8.4 MB version, p50 of ${large}`, 'ms', p50(publishMs.large)),
-        abs(`first request to an iris model not yet fetched, p50 of ${iris}`, 'ms', p50(r.cold.iris ?? [])),
-        abs('the next request to it', 'ms', p50(r.warm.iris ?? [])),
-        abs(`first request to an 8.4 MB model not yet fetched, p50 of ${large}`, 'ms', p50(r.cold.large ?? [])),
-        abs('the next request to it', 'ms', p50(r.warm.large ?? [])),
-        abs('a request that reads its unchanged record again (the ttl passed), p50 of 50', 'ms', p50(r.reread)),
-        abs('a request that applies a changed policy, p50 of 20', 'ms', p50(r.applied)),
-        abs('package of an iris version', 'KB', (r.packageBytes.iris ?? 0) / 1024),
-        abs('package of an 8.4 MB version', 'MB', largeMb),
-        abs('8.4 MB packages in the default 400 MB cache', 'models', fit(400)),
-        abs("8.4 MB packages in Lambda's largest /tmp (10,240 MB, cache 10,128 MB)", 'models', fit(10_128)),
+        absolute(`publish one iris version (4 objects), p50 of ${iris}`, 'ms', p50(publishMs.iris)),
+        absolute(`publish one 8.4 MB version, p50 of ${large}`, 'ms', p50(publishMs.large)),
+        absolute(`first request to an iris model not yet fetched, p50 of ${iris}`, 'ms', p50(r.cold.iris ?? [])),
+        absolute('the next request to it', 'ms', p50(r.warm.iris ?? [])),
+        absolute(`first request to an 8.4 MB model not yet fetched, p50 of ${large}`, 'ms', p50(r.cold.large ?? [])),
+        absolute('the next request to it', 'ms', p50(r.warm.large ?? [])),
+        absolute('a request that reads its unchanged record again (the ttl passed), p50 of 50', 'ms', p50(r.reread)),
+        absolute('a request that applies a changed policy, p50 of 20', 'ms', p50(r.applied)),
+        absolute('package of an iris version', 'KB', (r.packageBytes.iris ?? 0) / 1024),
+        absolute('package of an 8.4 MB version', 'MB', largeMb),
+        absolute('8.4 MB packages in the default 400 MB cache', 'models', fit(400)),
+        absolute("8.4 MB packages in Lambda's largest /tmp (10,240 MB, cache 10,128 MB)", 'models', fit(10_128)),
       ],
       notes: [
         'One process, one onnxruntime thread, the predict handler invoked in-process with API Gateway events (bench/b13-model-store.ts). The store is a folder on this machine: a first request on AWS adds one DynamoDB GetItem and the S3 GETs of the package, which this does not measure.',

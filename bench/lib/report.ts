@@ -1,4 +1,4 @@
-import type { Summary } from './stats.ts';
+import { type Summary, summarize } from './stats.ts';
 
 /** How the suite runs: `quick` is the CI smoke mode (tiny sizes, no judgement of timings). */
 export interface BenchOptions {
@@ -35,3 +35,15 @@ export interface BenchResult {
 }
 
 export type Bench = (opts: BenchOptions) => Promise<Omit<BenchResult, 'seconds'>>;
+
+/** A figure measured once and reported as it is (no baseline), with its target if it has one. */
+export function absolute(label: string, unit: string, x: number, target?: Figure['target']): Figure {
+  return {
+    label,
+    unit,
+    platform: summarize([x]),
+    compare: 'absolute',
+    value: summarize([x]),
+    ...(target ? { target } : {}),
+  };
+}

@@ -43,3 +43,8 @@ export function fmt(s: Summary, unit = '', digits = 3): string {
   if (s.rounds.length < 2) return `${one(s.median)}${unit}`;
   return `${one(s.median)}${unit} (${one(s.min)}–${one(s.max)})`;
 }
+
+/** The middle sample (the upper one of an even count), 0 for none. */
+export function p50(xs: readonly number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+}
