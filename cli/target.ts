@@ -4,7 +4,7 @@ import { type FunctionVersion, getAlias, lambdaClient, listVersions } from '#ada
 import { ModelPackageError } from '#core/errors.ts';
 import { relPath } from '#core/model/paths.ts';
 import { ModelRegistry } from '#core/model/registry.ts';
-import { type AliasesFile, aliasesFileOf, type Transition } from '#core/model/traffic.ts';
+import { type AliasesFile, aliasesFileOf, namedVersions, type Transition } from '#core/model/traffic.ts';
 import {
   isSharedDescription,
   liveFromDescription,
@@ -170,7 +170,7 @@ export async function changeLocal(
     throw new CliError(`${o.model}: ${t.reason}`, t.fix ? [t.fix] : []);
   }
   const known = entry.versions.map((v) => v.version);
-  for (const v of referenced(t.file)) {
+  for (const v of namedVersions(t.file)) {
     if (!known.includes(v)) {
       throw new CliError(`${o.model} has no version '${v}'. Known versions: ${known.join(', ')}.`, [], 2);
     }
@@ -181,8 +181,4 @@ export async function changeLocal(
   console.log(`${o.model}: ${t.summary} (${relPath(path)}).`);
   console.log('A running npm start applies it at once. Commit aliases.json so the next cdk deploy ships it.');
   return 0;
-}
-
-function referenced(file: AliasesFile): string[] {
-  return Object.values(file).flatMap((t) => (typeof t === 'string' ? [t] : Object.keys(t)));
 }

@@ -8,9 +8,14 @@ import type { Manifest } from './manifest.ts';
 import { hardwareOf, type Placement } from './placement.ts';
 import type { ModelEntry } from './types.ts';
 
+/** Bytes' sha256 in lowercase hex: how manifests name model files and the store names objects. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
 /** The problem when model.onnx's bytes do not hash to the manifest's sha256. */
 export function hashMismatch(manifestShown: string, sha256: string, bytes: Uint8Array): string | undefined {
-  const actual = createHash('sha256').update(bytes).digest('hex');
+  const actual = sha256Hex(bytes);
   if (actual === sha256) return undefined;
   return (
     `${manifestShown}: sha256 does not match model.onnx (file hashes to ${actual}, manifest says ${sha256}). ` +

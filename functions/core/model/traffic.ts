@@ -49,6 +49,16 @@ export const aliasesFileSchema = z
   });
 export type AliasesFile = z.infer<typeof aliasesFileSchema>;
 
+/** The versions one alias names: its version, or both sides of a split. */
+export function targetVersions(target: AliasesFile[string]): string[] {
+  return typeof target === 'string' ? [target] : Object.keys(target);
+}
+
+/** Every version an aliases file names, in its order (a version may repeat). */
+export function namedVersions(file: AliasesFile): string[] {
+  return Object.values(file).flatMap(targetVersions);
+}
+
 export interface WeightedVersion {
   readonly version: string;
   readonly weight: number;

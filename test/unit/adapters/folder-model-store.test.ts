@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FolderModelStore } from '../../../functions/adapters/model-store/folder.ts';
 import { PreconditionFailedError } from '../../../functions/core/errors.ts';
-import { sha256Hex } from '../../../functions/core/model/store/package.ts';
+import { sha256Hex } from '../../../functions/core/model/package-checks.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'infera-folder-store-'));
 after(() => rmSync(work, { recursive: true, force: true }));

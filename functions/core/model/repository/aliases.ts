@@ -12,6 +12,7 @@ import {
   plainAliases,
   policyOf,
   type TrafficPolicy,
+  targetVersions,
 } from '../traffic.ts';
 import type { ModelEntry, ModelVersion } from '../types.ts';
 
@@ -78,7 +79,7 @@ export function checkAliases(
   const known = [...present].sort((a, b) => Number(a) - Number(b));
   const before = problems.length;
   for (const [alias, target] of Object.entries(file)) {
-    for (const v of typeof target === 'string' ? [target] : Object.keys(target)) {
+    for (const v of targetVersions(target)) {
       if (!known.includes(v)) {
         problems.push(
           `${where}: alias "${alias}" points to version "${v}", which does not exist (known: ${known.join(', ') || 'none'})`,

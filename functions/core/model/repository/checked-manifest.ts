@@ -6,10 +6,10 @@
  * schema (B4); anything else (npm start, an edited model.json, a bundle from before) parses
  * model.json as always.
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Manifest } from '../manifest/schema.ts';
+import { sha256Hex } from '../package-checks.ts';
 
 export const CHECKED_MANIFEST = 'model.checked.json';
 
@@ -22,11 +22,9 @@ export interface CheckedManifest {
   readonly manifest: Manifest;
 }
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
 /** The compact form of a manifest the schema accepted, for the bytes of model.json it came from. */
 export function checkedManifest(source: Uint8Array, manifest: Manifest): CheckedManifest {
-  return { format: FORMAT, source: sha256(source), manifest };
+  return { format: FORMAT, source: sha256Hex(source), manifest };
 }
 
 /** The build's checked manifest for these model.json bytes, or undefined (absent, stale, unreadable). */
@@ -39,7 +37,7 @@ export async function readCheckedManifest(dir: string, source: Uint8Array): Prom
   }
   try {
     const c = JSON.parse(text) as Partial<CheckedManifest>;
-    return c.format === FORMAT && c.source === sha256(source) && c.manifest ? c.manifest : undefined;
+    return c.format === FORMAT && c.source === sha256Hex(source) && c.manifest ? c.manifest : undefined;
   } catch {
     return undefined;
   }

@@ -40,12 +40,6 @@ export class PackageCache {
     return n;
   }
 
-  /** The package's index, read and checked, without fetching its files. */
-  index(digest: string): Promise<PackageIndex> {
-    const held = this.#held.get(digest);
-    return held ? Promise.resolve(held.index) : readPackageIndex(this.#store, digest);
-  }
-
   /**
    * The package on disk, fetched and verified on first use. `makeRoom` is asked to free space
    * first when the package would not fit in the budget.
@@ -71,7 +65,7 @@ export class PackageCache {
 
   async #materialize(digest: string, makeRoom: (bytes: number) => Promise<void> | void) {
     await this.#clearOnce();
-    const index = await this.index(digest);
+    const index = await readPackageIndex(this.#store, digest);
     const bytes = index.files.reduce((n, f) => n + f.size, 0);
     if (bytes > this.budgetBytes) {
       throw new ModelPackageError([

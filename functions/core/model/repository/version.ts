@@ -1,11 +1,10 @@
 /** One version's package read from disk and verified: manifest, model bytes' hash, labels, processor. */
-import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { messageOf } from '../../errors.ts';
 import { formatIssues } from '../../protocol/issues.ts';
 import type { Manifest } from '../manifest/schema.ts';
-import { hardwareProblems, hashMismatch } from '../package-checks.ts';
+import { hardwareProblems, hashMismatch, sha256Hex } from '../package-checks.ts';
 import { decidePlacement, type PlacementPolicy } from '../placement.ts';
 import type { ModelVersion } from '../types.ts';
 import { readCheckedManifest } from './checked-manifest.ts';
@@ -107,7 +106,7 @@ export async function loadVersion(v: VersionToLoad, problems: string[]): Promise
       problems.push(`${rel(path)}: processor.file names it, but it is missing; put it beside model.json`);
       ok = false;
     } else {
-      const hash = createHash('sha256').update(code).digest('hex');
+      const hash = sha256Hex(code);
       if (hash !== manifest.processor.sha256) {
         problems.push(
           `${rel(manifestPath)}: processor.sha256 does not match ${manifest.processor.file} (file hashes to ${hash}). A version is immutable: change the processor in a new version, or set "sha256": "${hash}" if the manifest is wrong`,
@@ -118,7 +117,7 @@ export async function loadVersion(v: VersionToLoad, problems: string[]): Promise
     for (const [i, side] of manifest.processor.files.entries()) {
       const at = join(dir, side.file);
       const bytes = await readFile(at).catch(() => undefined);
-      const hash = bytes ? createHash('sha256').update(bytes).digest('hex') : undefined;
+      const hash = bytes ? sha256Hex(bytes) : undefined;
       if (hash === side.sha256) continue;
       problems.push(
         hash

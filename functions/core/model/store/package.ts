@@ -4,12 +4,12 @@
  * Every file and the index itself are stored once, by sha256 ("content-addressed"), so a package
  * is immutable: its digest names exactly these bytes, and a reader checks them before use.
  */
-import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { ModelPackageError } from '../../errors.ts';
 import type { ModelStore } from '../../ports.ts';
 import { formatIssues } from '../../protocol/issues.ts';
 import { MODEL_NAME, VERSION } from '../manifest/names.ts';
+import { sha256Hex } from '../package-checks.ts';
 
 export const PACKAGE_FORMAT = 'infera.package/1';
 
@@ -75,10 +75,6 @@ export const packageIndexSchema = z
 
 export type PackageIndex = z.infer<typeof packageIndexSchema>;
 export type PackageFile = PackageIndex['files'][number];
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 /** The index's bytes as stored: stable JSON, files in path order, so one package has one digest. */
 export function encodeIndex(index: PackageIndex): Uint8Array {

@@ -9,13 +9,14 @@
 import { join } from 'node:path';
 import { ModelPackageError, PreconditionFailedError } from '../../errors.ts';
 import type { ModelStore } from '../../ports.ts';
+import { sha256Hex } from '../package-checks.ts';
 import { relPath } from '../paths.ts';
 import type { PlacementPolicy } from '../placement.ts';
 import { loadAliases } from '../repository/aliases.ts';
 import { versionFiles } from '../repository/package-files.ts';
 import { loadVersion } from '../repository/version.ts';
 import { aliasesFileOf } from '../traffic.ts';
-import { encodeIndex, PACKAGE_FORMAT, type PackageIndex, sha256Hex } from './package.ts';
+import { encodeIndex, PACKAGE_FORMAT, type PackageIndex } from './package.ts';
 import { type ModelRecord, nextRecord, parseRecord } from './record.ts';
 
 export interface PublishedVersion {
@@ -109,7 +110,7 @@ export async function publishModel(
   modelDir: string,
   model: string,
   versions: readonly string[],
-  opts: { routing: PlacementPolicy; reason: string; now?: Date; onVersion?: (p: PublishedVersion) => void },
+  opts: { routing: PlacementPolicy; reason: string; now?: Date },
 ): Promise<{ record: ModelRecord; published: PublishedVersion[] }> {
   const packed: PackedVersion[] = [];
   for (const v of versions) packed.push(await packVersion(join(modelDir, v), model, v, opts.routing));
@@ -150,7 +151,6 @@ export async function publishModel(
     );
     try {
       await store.writeRecord(next, before?.revision ?? 0);
-      for (const p of published) opts.onVersion?.(p);
       return { record: next, published };
     } catch (err) {
       if (!(err instanceof PreconditionFailedError) || attempt > 0) throw err;

@@ -7,7 +7,7 @@
 import * as z from 'zod';
 import { formatIssues } from '../../protocol/issues.ts';
 import { MODEL_NAME, VERSION } from '../manifest/names.ts';
-import { type AliasesFile, aliasesFileSchema } from '../traffic.ts';
+import { type AliasesFile, aliasesFileSchema, targetVersions } from '../traffic.ts';
 import { DIGEST } from './package.ts';
 
 /**
@@ -33,7 +33,7 @@ export const modelRecordSchema = z
   })
   .superRefine((r, ctx) => {
     for (const [alias, target] of Object.entries(r.aliases)) {
-      for (const v of typeof target === 'string' ? [target] : Object.keys(target)) {
+      for (const v of targetVersions(target)) {
         if (!(v in r.versions))
           ctx.addIssue({
             code: 'custom',

@@ -6,7 +6,13 @@
 import { NotFoundError, PreconditionFailedError } from '../../errors.ts';
 import type { ModelStore } from '../../ports.ts';
 import { type GoldenCase, goldenSchema } from '../golden.ts';
-import { type AliasesFile, policyOf, type TrafficPolicy, type Transition } from '../traffic.ts';
+import {
+  type AliasesFile,
+  namedVersions,
+  policyOf,
+  type TrafficPolicy,
+  type Transition,
+} from '../traffic.ts';
 import { publishHint } from './hints.ts';
 import { readPackageFile, readPackageIndex } from './package.ts';
 import { readRecord } from './publish.ts';
@@ -75,9 +81,7 @@ export async function changePolicy(
   const known = versionsOf(before);
   const t = decide(before.aliases, policyOf(before.aliases, known.at(-1)), known);
   if (!t.ok) return { changed: false, before, reason: t.reason, ...(t.fix ? { fix: t.fix } : {}) };
-  for (const target of Object.values(t.file)) {
-    for (const v of typeof target === 'string' ? [target] : Object.keys(target)) requirePublished(before, v);
-  }
+  for (const v of namedVersions(t.file)) requirePublished(before, v);
   const after = nextRecord(before, model, { aliases: t.file }, reason, now);
   await store.writeRecord(after, before.revision);
   return { changed: true, before, after, summary: t.summary };

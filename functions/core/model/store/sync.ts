@@ -15,6 +15,7 @@ import type { ModelRegistry } from '../registry.ts';
 import { checkAliases } from '../repository/aliases.ts';
 import type { PackageCache } from '../repository/package-cache.ts';
 import { loadVersion } from '../repository/version.ts';
+import { namedVersions } from '../traffic.ts';
 import type { ModelEntry, ModelVersion } from '../types.ts';
 import { publishHint } from './hints.ts';
 import { type ModelRecord, parseRecord, versionsOf } from './record.ts';
@@ -132,9 +133,7 @@ export class StoreSync {
   async #apply(model: string, record: ModelRecord, extra: readonly string[]): Promise<void> {
     const held = this.#held.get(model);
     const before = this.#registry.list().find((e) => e.name === model);
-    const referenced = new Set(
-      Object.values(record.aliases).flatMap((t) => (typeof t === 'string' ? [t] : Object.keys(t))),
-    );
+    const referenced = new Set(namedVersions(record.aliases));
     const all = versionsOf(record);
     const newest = all.at(-1);
     if (referenced.size === 0 && newest) referenced.add(newest);
@@ -156,7 +155,7 @@ export class StoreSync {
     versions.sort((a, b) => Number(a.version) - Number(b.version));
     const traffic =
       problems.length === 0
-        ? checkAliases(record.aliases, all, all.at(-1), problems, `model store record of ${model}`)
+        ? checkAliases(record.aliases, all, newest, problems, `model store record of ${model}`)
         : undefined;
     if (!traffic || problems.length > 0) {
       if (held) {
@@ -219,10 +218,5 @@ export class StoreSync {
     this.#held.delete(model);
     this.#registry.restore(model, undefined);
     for (const digest of held?.digests.values() ?? []) await this.#cache.release(digest);
-  }
-
-  /** The record the registry serves for a model, for reports. */
-  recordOf(model: string): ModelRecord | undefined {
-    return this.#held.get(model)?.record;
   }
 }

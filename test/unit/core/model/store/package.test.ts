@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ModelPackageError } from '../../../../../functions/core/errors.ts';
+import { sha256Hex } from '../../../../../functions/core/model/package-checks.ts';
 import {
   decodeIndex,
   encodeIndex,
   PACKAGE_FORMAT,
   PACKAGE_LIMITS,
   type PackageIndex,
-  sha256Hex,
 } from '../../../../../functions/core/model/store/package.ts';
 
 const H = 'a'.repeat(64);
