@@ -5,7 +5,7 @@
  * head item per model, one item per revision written). `infera publish` fills it; `infera
  * release`, `promote` and `rollback` change one model's record; the functions only read.
  */
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import {
@@ -62,7 +62,8 @@ export class ModelStore extends Construct {
       billing: Billing.onDemand(),
       encryption: TableEncryptionV2.awsManagedKey(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: true,
+      // Kept data is protected from deletion too; infera:retainData=false means cdk destroy removes it.
+      deletionProtection: props.removalPolicy === RemovalPolicy.RETAIN,
       removalPolicy: props.removalPolicy,
     });
   }

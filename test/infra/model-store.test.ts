@@ -25,6 +25,12 @@ describe('a stack whose models live in a model store', () => {
       { AttributeName: 'revision', KeyType: 'RANGE' },
     ]);
     assert.equal(p.BillingMode, 'PAY_PER_REQUEST');
+    const [replica] = p.Replicas as { DeletionProtectionEnabled: boolean }[];
+    assert.equal(
+      replica?.DeletionProtectionEnabled,
+      true,
+      'kept data (infera:retainData, the default) is protected',
+    );
     const buckets = ofType(resources, 'AWS::S3::Bucket').filter(([id]) =>
       id.startsWith('ModelStorePackages'),
     );
@@ -70,6 +76,15 @@ describe('a stack whose models live in a model store', () => {
       .Environment.Variables;
     assert.ok(hookEnv.MODEL_STORE_TABLE, "the hook reads the live versions' fixtures from the store");
     assert.equal(hookEnv.FIXTURES_DIR, undefined);
+  });
+
+  it('lets cdk destroy remove the table when the data is not kept', async () => {
+    const { resources } = await synthApp(undefined, { ...CONTEXT, 'infera:retainData': 'false' });
+    const [table] = ofType(resources, 'AWS::DynamoDB::GlobalTable');
+    assert.ok(table, 'the records table');
+    const [replica] = (table[1].Properties as { Replicas: { DeletionProtectionEnabled: boolean }[] })
+      .Replicas;
+    assert.equal(replica?.DeletionProtectionEnabled, false);
   });
 
   it('refuses a store with a function per model, naming the setting', async () => {
