@@ -53,6 +53,15 @@ import { frequencyStats, numericStats } from './lib/training-stats.ts';
 export const CREATED_AT = '2026-11-22T00:00:00Z';
 export const SEED = 20261122;
 export const TRAIN_ROWS = 40_000;
+/** fraud-detector's labelled quality: alarms once 200 of its predictions have labels. */
+const FRAUD_QUALITY = {
+  idField: 'transaction_id',
+  positiveLabel: 'fraud',
+  minLabels: 200,
+  windowHours: 24,
+  alarms: { accuracy: 0.9, auc: 0.75 },
+};
+
 const HOLDOUT_ROWS = 10_000;
 const CODE = 'scripts/train-models.ts';
 
@@ -342,6 +351,8 @@ function trainFraud(root: string): void {
       inputs: { kind: 'tabular', tensor: 'features', features: fraudFeatures(distanceDefault) },
       outputs: { tensor: 'probabilities', labels: ['legit', 'fraud'], threshold },
       target: { type: 'lambda', memoryMb: 1024, timeoutSeconds: 10 },
+      // Chargebacks name the transaction: labels join on its id (docs/releases-and-monitoring.md).
+      quality: FRAUD_QUALITY,
       sha256: sha256(v.graph),
       lineage: {
         trainingDataHash: dataHash,

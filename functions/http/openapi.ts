@@ -56,7 +56,10 @@ export function buildOpenApi(registry: ModelRegistry, version: string): Record<s
         : tensorInstance(inputs.tensors, m.name, live.version);
       continue;
     }
-    const { $schema: _, ...schema } = z.toJSONSchema(instanceSchema(inputs.features), { io: 'input' });
+    const { $schema: _, ...schema } = z.toJSONSchema(
+      instanceSchema(inputs.features, live.manifest.quality?.idField),
+      { io: 'input' },
+    );
     components[`${pascal(m.name)}Instance`] = {
       ...schema,
       description: `One instance for model '${m.name}' (version ${live.version}).`,

@@ -6,6 +6,7 @@
 export * from './manifest/inputs.ts';
 export * from './manifest/names.ts';
 export * from './manifest/outputs.ts';
+export * from './manifest/quality.ts';
 export * from './manifest/schema.ts';
 export * from './manifest/stats.ts';
 export * from './manifest/target.ts';

@@ -288,10 +288,9 @@ export const modelDetailSchema = z
     sizeBytes: z.number().int().optional().describe('Size of model.onnx, when this function has it.'),
     inputs: z.record(z.string(), z.unknown()),
     outputs: z.record(z.string(), z.unknown()),
-    inputSchema: z
-      .record(z.string(), z.unknown())
-      .describe('JSON Schema of one instance for POST .../predict.'),
+    inputSchema: z.record(z.string(), z.unknown()).describe('JSON Schema of one instance for .../predict.'),
     lineage: z.record(z.string(), z.unknown()).optional(),
+    quality: z.record(z.string(), z.unknown()).optional().describe('How labels are joined and judged.'),
     trainingStats: z
       .record(z.string(), z.unknown())
       .optional()

@@ -191,7 +191,7 @@ export class PreparedVersions {
     if (m.inputs.kind !== 'tabular') return undefined;
     let s = this.#schemas.get(mv);
     if (!s) {
-      s = instanceSchema(m.inputs.features);
+      s = instanceSchema(m.inputs.features, m.quality?.idField);
       this.#schemas.set(mv, s);
     }
     return s;

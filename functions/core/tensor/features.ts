@@ -7,8 +7,17 @@ import { formatIssues } from '../protocol/issues.ts';
 /** How many field problems one error response lists; the rest are counted, not listed. */
 export const MAX_LISTED_PROBLEMS = 20;
 
-/** The zod schema of one instance, built from the manifest's features. Extra fields are rejected. */
-export function instanceSchema(features: readonly Feature[]): z.ZodType<Record<string, unknown>> {
+/** The longest row id a caller may send in the manifest's quality.idField. */
+export const MAX_ROW_ID_LENGTH = 256;
+
+/**
+ * The zod schema of one instance, built from the manifest's features. Extra fields are rejected,
+ * except `idField` (the manifest's quality.idField): the caller's id for the row, never scored.
+ */
+export function instanceSchema(
+  features: readonly Feature[],
+  idField?: string,
+): z.ZodType<Record<string, unknown>> {
   const shape: Record<string, z.ZodType> = {};
   for (const f of features) {
     let s: z.ZodType;
@@ -35,6 +44,11 @@ export function instanceSchema(features: readonly Feature[]): z.ZodType<Record<s
     // JSON has no "missing" marker other than absence or null; both mean "impute the default".
     shape[f.name] = f.required ? s : s.nullish();
   }
+  if (idField)
+    shape[idField] = z
+      .union([z.string().min(1).max(MAX_ROW_ID_LENGTH), z.number().int()])
+      .optional()
+      .meta({ description: 'Your id for this row: labels sent later name it (POST .../feedback).' });
   return z.strictObject(shape);
 }
 

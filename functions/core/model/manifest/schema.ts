@@ -10,6 +10,7 @@ import { checkFeatures, checkTensors, checkText } from './input-checks.ts';
 import { inputsSchema, type TensorSpec } from './inputs.ts';
 import { MODEL_NAME, TASKS, type Task, VERSION } from './names.ts';
 import { type Outputs, outputsSchema } from './outputs.ts';
+import { qualitySchema } from './quality.ts';
 import { lineageSchema, trainingStatsSchema } from './stats.ts';
 import { targetSchema } from './target.ts';
 
@@ -76,6 +77,7 @@ const manifestFields = z
       .describe('TypeScript preprocess/postprocess hooks beside model.json, pinned by hash like model.onnx.'),
     lineage: lineageSchema.optional(),
     trainingStats: trainingStatsSchema.optional(),
+    quality: qualitySchema.optional(),
   })
   .superRefine((m, ctx) => {
     const issue = (path: (string | number)[], message: string) =>
@@ -143,6 +145,7 @@ const manifestFields = z
     if (m.target.type === 'sagemaker' && m.target.modelDataUrl && !m.target.image) {
       issue(['target', 'image'], 'modelDataUrl is for a user-supplied image; set target.image too');
     }
+    if (m.quality) checkQuality(m, issue);
     if (m.inputs.kind === 'tabular') checkFeatures(m.inputs.features, issue);
     else {
       checkTensors(m.inputs.tensors, issue);
@@ -151,6 +154,43 @@ const manifestFields = z
   });
 
 type Parsed = z.output<typeof manifestFields>;
+
+/** The quality section against the task: labels it names exist, figures it watches apply. */
+function checkQuality(
+  m: Pick<Parsed, 'task' | 'outputs' | 'inputs' | 'quality'>,
+  issue: (path: (string | number)[], message: string) => void,
+): void {
+  const q = m.quality;
+  if (!q) return;
+  const classifier = m.task === 'binary-classification' || m.task === 'multiclass-classification';
+  if (!classifier && m.task !== 'regression')
+    issue(
+      ['quality'],
+      `labelled quality applies to classification and regression, not task "${m.task}"; remove quality`,
+    );
+  if (q.positiveLabel !== undefined) {
+    if (m.task !== 'binary-classification')
+      issue(['quality', 'positiveLabel'], 'positiveLabel applies to binary-classification; remove it');
+    else if (!m.outputs.labels?.includes(q.positiveLabel))
+      issue(
+        ['quality', 'positiveLabel'],
+        `must be one of outputs.labels: ${(m.outputs.labels ?? []).join(', ')}`,
+      );
+  }
+  for (const k of ['accuracy', 'f1'] as const)
+    if (q.alarms[k] !== undefined && !classifier)
+      issue(['quality', 'alarms', k], `${k} applies to classification; for regression use mae or rmse`);
+  if (q.alarms.auc !== undefined && m.task !== 'binary-classification')
+    issue(['quality', 'alarms', 'auc'], 'auc applies to binary-classification; use accuracy or f1');
+  for (const k of ['mae', 'rmse'] as const)
+    if (q.alarms[k] !== undefined && m.task !== 'regression')
+      issue(
+        ['quality', 'alarms', k],
+        `${k} applies to regression; for classification use accuracy, f1 or auc`,
+      );
+  if (q.idField && m.inputs.kind === 'tabular' && m.inputs.features.some((f) => f.name === q.idField))
+    issue(['quality', 'idField'], `"${q.idField}" is a feature; name a field that is only an id`);
+}
 
 /** A scoring task's manifest: one output tensor holds its scores or values. */
 export type ScoringManifest = Omit<Parsed, 'task' | 'outputs'> & {
