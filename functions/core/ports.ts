@@ -253,3 +253,22 @@ export interface ModelStore {
   /** Stores bytes under their digest; storing the same bytes again changes nothing. */
   putObject(digest: string, bytes: Uint8Array): Promise<void>;
 }
+
+/** Where the quality join's prediction and label lines go: a folder locally, S3 on AWS. */
+export interface QualityLog {
+  /**
+   * Writes JSON Lines under `folder`. A folder log appends them to `<stream>.jsonl` (one file per
+   * process and version); S3 writes the object `<unique>.jsonl`, so a retry with the same `unique`
+   * replaces what the first attempt wrote.
+   */
+  write(folder: string, stream: string, unique: string, lines: string): Promise<void>;
+}
+
+/** Runs the quality SQL where the data is: DuckDB locally, Athena on AWS. */
+export interface QualityEngine {
+  readonly name: 'duckdb' | 'athena';
+  query(
+    sql: string,
+    params: readonly (string | number)[],
+  ): Promise<readonly import('./quality/sql.ts').QualityRow[]>;
+}
