@@ -14,7 +14,8 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { storeLimitOf } from '#core/aws/store-rules.ts';
 import { messageOf } from '#core/errors.ts';
-import { api } from './common.ts';
+import type { QualityReport } from '#core/quality/report-schema.ts';
+import { api, CliError } from './common.ts';
 
 export interface BakeLimits {
   readonly bakeMs: number;
@@ -206,6 +207,42 @@ export function monitoringJudge(opts: {
     },
     requests: served,
     stop: async () => {},
+  };
+}
+
+/**
+ * A judge that also fires on labelled quality: the canary version's alarms in the model's quality
+ * report (the manifest's thresholds, silent below its minLabels). `report` reads it: the API
+ * locally, the quality function's last report in S3 on AWS; undefined when there is none.
+ */
+export function withQualityAlarm(
+  inner: CanaryJudge,
+  version: string,
+  report: () => Promise<QualityReport | undefined>,
+): CanaryJudge {
+  return {
+    ...inner,
+    alarm: async () => {
+      const fired = await inner.alarm();
+      if (fired) return fired;
+      const v = (await report())?.versions.find((x) => x.version === version);
+      const a = v?.alarms.find((x) => x.state === 'alarm');
+      if (!v || !a) return undefined;
+      const way = a.figure === 'mae' || a.figure === 'rmse' ? 'above' : 'below';
+      return `labelled ${a.figure} ${a.value} ${way} ${a.threshold} on ${v.labelled} labelled predictions`;
+    },
+  };
+}
+
+/** The quality report of a model from the API, or undefined when the model takes no labels. */
+export function qualityFromApi(url: string, model: string): () => Promise<QualityReport | undefined> {
+  return async () => {
+    try {
+      return (await api(url, `/v1/models/${encodeURIComponent(model)}/quality`)) as QualityReport;
+    } catch (err) {
+      if (err instanceof CliError && /^(404|501):/.test(err.message)) return undefined;
+      throw err;
+    }
   };
 }
 

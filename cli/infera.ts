@@ -6,7 +6,7 @@
  * the Lambda alias `live` through the AWS SDK.
  */
 import { readFile } from 'node:fs/promises';
-import { localModelsDir } from '../infra/local/info-file.ts';
+import { localModelsDir, runningPlatforms } from '../infra/local/info-file.ts';
 import { parseCommand, runMain, usageError } from './args.ts';
 import { batchCommand } from './batch.ts';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
@@ -24,6 +24,8 @@ Commands:
   models                    list models, versions and aliases
   predict <model>           score instances with a model
   batch <subcommand>        batch scoring: submit, status, download, list
+  feedback submit <file>    ground truth for earlier predictions, from a .jsonl or .csv file
+  quality <model>           labelled quality per version: accuracy, F1, AUC, MAE, alarms
   publish <model> [<v>]     upload versions to a model store (--stack or --store), no traffic moved
   deployments <model>       versions and where "live" points (local, or --stack on AWS)
   release <model> <v>       send live traffic to a version, all or --canary <percent>
@@ -206,11 +208,17 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'publish') return (await import('./model-store.ts')).publishCommand(rest);
   if (command === 'init') return (await import('./init.ts')).initCommand(rest);
   if (command === 'preflight') return (await import('./preflight.ts')).preflightCommand(rest);
+  if (command === 'feedback') return (await import('./quality.ts')).feedbackCommand(rest);
+  if (command === 'quality')
+    return (await import('./quality.ts')).qualityCommand(
+      rest,
+      process.env.INFERA_URL ?? runningPlatforms()[0]?.url ?? DEFAULT_URL,
+    );
   if (!(command in HELP) || command === 'main') {
     throw new CliError(
       `Unknown command '${command}'.`,
       [
-        'Commands: start, init, models, predict, batch, publish, deployments, release, promote, rollback, shadow, compare, cost, preflight. See: infera --help',
+        'Commands: start, init, models, predict, batch, feedback, quality, publish, deployments, release, promote, rollback, shadow, compare, cost, preflight. See: infera --help',
       ],
       2,
     );

@@ -38,6 +38,8 @@ export interface StoreTarget {
     readonly namespace: string;
     readonly service: string;
     readonly region?: string;
+    /** Where the quality function keeps its reports (QUALITY_DESTINATION), when the stack logs quality. */
+    readonly quality?: string;
   };
   /** How long one read of a record serves in the function (MODEL_POLICY_TTL_MS). */
   readonly ttlMs: number;
@@ -101,6 +103,7 @@ export async function locateStore(o: StoreFlags): Promise<StoreTarget | undefine
       fn,
       namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'Infera',
       service: env.POWERTOOLS_SERVICE_NAME ?? fn,
+      ...(env.QUALITY_DESTINATION ? { quality: env.QUALITY_DESTINATION } : {}),
       ...(o.region ? { region: o.region } : {}),
     },
     ttlMs: Number(env.MODEL_POLICY_TTL_MS ?? 5000),

@@ -5,11 +5,13 @@
  * the Lambda alias `live`, whose version weights are how Lambda splits traffic. Where they act is
  * decided in target.ts.
  */
+import { resolve } from 'node:path';
 import { type FunctionVersion, pointAlias } from '#adapters/lambda.ts';
-import { promote, release, setShadow } from '#core/model/traffic.ts';
+import { promote, release, rollback, setShadow } from '#core/model/traffic.ts';
 import type { MonitoringReport } from '#core/monitoring/types.ts';
+import { runningPlatforms } from '../infra/local/info-file.ts';
 import { numberFlag, parseCommand, usageError } from './args.ts';
-import { parseDuration } from './bake.ts';
+import { bake, monitoringJudge, parseDuration, qualityFromApi, withQualityAlarm } from './bake.ts';
 import { api, CliError, DEFAULT_URL, table } from './common.ts';
 import { locateStore } from './model-store.ts';
 import { storePromote, storeRelease, storeShadow } from './store-lifecycle.ts';
@@ -20,6 +22,7 @@ import {
   isCloud,
   LIFECYCLE_FLAGS,
   liveModelVersion,
+  loadLocal,
   readCloud,
   refuseShared,
   releaseOptions,
@@ -40,17 +43,34 @@ the weight on the Lambda alias "live" (the same mechanism a CodeDeploy canary us
 stack's models share one function, one model cannot move alone: release it locally, commit
 aliases.json and cdk deploy (docs/many-models.md).
 
+Baking a canary: with --canary, the new version is watched on its own figures, then promoted,
+or rolled back at once when an alarm fires: server errors over --max-error-rate, p99 over
+--max-p99-ms, or a labelled-quality alarm of its manifest (quality.alarms, from quality.minLabels
+labels; see infera quality). A model store bakes by default; a local models folder when --bake
+is given.
+
 Options:
   --canary <percent>   share of live traffic for <version>, above 0 and below 100
+  --bake <duration>    watch the canary this long, e.g. 5m, 1h; 0 to leave it (default: 5m
+                       with a store, off for a local models folder)
+  --poll <duration>    how often to look during the bake (default 15s)
+  --min-requests <n>   requests the canary must serve before an alarm judges it (default 100)
+  --max-error-rate <%> server errors, percent of the canary's requests (default 1)
+  --max-p99-ms <ms>    p99 latency of the canary (default 1000)
+  --skip-golden        release from a store without the golden-fixture check
   --models <dir>       local models folder (default: the one a running npm start
                        serves, else models)
   --stack <name>       deployed stack name; the function is <stack>-<model>,
                        or <stack>-shared-models when the stack's models share one
+  --store <dir>        a local model store (npm start --store)
   --function <name>    the Lambda function name, when it is not <stack>-<model>
   --region <region>    AWS region
+  --url <url>          the running platform a local bake watches (default: $INFERA_URL, or the
+                       running npm start)
 
 Examples:
   infera release fraud-detector 2 --canary 20
+  infera release fraud-detector 2 --canary 20 --bake 30m
   infera release fraud-detector 2              (all traffic)
 `,
   promote: `Usage: infera promote <model> [--models <dir> | --stack <name>]
@@ -176,10 +196,54 @@ function parse(command: Command, args: string[]) {
     canary,
     limits,
     skipGolden: values['skip-golden'] === true,
+    bakeGiven: values.bake !== undefined,
     off: values.off === true,
     url: (values.url as string | undefined) ?? process.env.INFERA_URL ?? DEFAULT_URL,
     urlFlag: values.url as string | undefined,
   };
+}
+
+/**
+ * A local canary baked on the running platform: its monitoring and its labelled quality, then
+ * promoted or rolled back in aliases.json, unless the policy changed meanwhile.
+ */
+async function localBake(p: NonNullable<ReturnType<typeof parse>>, version: string): Promise<number> {
+  const { o, limits } = p;
+  // The platform serving this models folder (onPlatform turned its --url into --models).
+  const url =
+    runningPlatforms().find((x) => resolve(x.modelsDir) === resolve(o.models))?.url ?? p.urlFlag ?? p.url;
+  const judge = withQualityAlarm(
+    monitoringJudge({ url, model: o.model, version, limits }),
+    version,
+    qualityFromApi(url, o.model),
+  );
+  console.log(
+    `${o.model}: baking ${Math.round(limits.bakeMs / 1000)} s on version ${version} at ${url} (server errors over ${limits.maxErrorPct}%, p99 over ${limits.maxP99Ms} ms, from ${limits.minRequests} requests; labelled quality by its manifest).`,
+  );
+  const verdict = await bake(judge, limits, (line) => console.log(line));
+  const still = (await loadLocal(o)).policy.live.some((w) => w.version === version && w.weight < 1);
+  if (!still) {
+    console.log(`${o.model}: the policy changed during the bake; the verdict is not applied.`);
+    return verdict.verdict === 'rollback' ? 1 : 0;
+  }
+  if (verdict.verdict === 'rollback') {
+    console.log(`${o.model}: alarm ${verdict.alarm}: rolling back.`);
+    await changeLocal(o, (file, entry) =>
+      rollback(
+        file,
+        entry.policy,
+        entry.versions.map((v) => v.version),
+      ),
+    );
+    return 1;
+  }
+  if (verdict.verdict === 'undecided') {
+    console.log(
+      `${o.model}: version ${version} served ${verdict.requests} requests during the bake, fewer than --min-requests ${limits.minRequests}: the canary stays.`,
+    );
+    return 0;
+  }
+  return changeLocal(o, (file, entry) => promote(file, entry.policy));
 }
 
 export async function releaseCommand(args: string[]): Promise<number> {
@@ -196,7 +260,10 @@ export async function releaseCommand(args: string[]): Promise<number> {
       skipGolden: p.skipGolden,
       limits: p.limits,
     });
-  if (!isCloud(o)) return changeLocal(o, (file, entry) => release(file, entry.policy, version, canary));
+  if (!isCloud(o)) {
+    const code = await changeLocal(o, (file, entry) => release(file, entry.policy, version, canary));
+    return canary !== undefined && p.bakeGiven && p.limits.bakeMs > 0 ? localBake(p, version) : code;
+  }
   const cloud = await readCloud(o);
   refuseShared(cloud, o, 'infera release --stack');
   const { fn, client, versions, alias } = cloud;

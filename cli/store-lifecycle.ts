@@ -16,7 +16,17 @@ import {
   requireRecord,
 } from '#core/model/store/release.ts';
 import { policyOf, promote, release, rollback, setShadow, type Transition } from '#core/model/traffic.ts';
-import { type BakeLimits, bake, cloudWatchJudge, monitoringJudge } from './bake.ts';
+import { parseCaptureTarget } from '#core/monitoring/capture.ts';
+import { type QualityReport, qualityReportSchema } from '#core/quality/report-schema.ts';
+import { reportKey } from '#runtime/quality.ts';
+import {
+  type BakeLimits,
+  bake,
+  cloudWatchJudge,
+  monitoringJudge,
+  qualityFromApi,
+  withQualityAlarm,
+} from './bake.ts';
 import { CliError, table } from './common.ts';
 import type { StoreTarget } from './model-store.ts';
 
@@ -118,10 +128,15 @@ export async function storeRelease(t: StoreTarget, o: StoreReleaseOptions): Prom
         limits: o.limits,
       })
     : monitoringJudge({ url: t.servedBy, model, version, limits: o.limits });
+  const judged = withQualityAlarm(
+    judge,
+    version,
+    t.aws ? qualityFromS3(t.aws.quality, model, t.aws.region) : qualityFromApi(t.servedBy, model),
+  );
   console.log(
     `${model}: baking ${Math.round(o.limits.bakeMs / 1000)} s on version ${version}'s own alarms (server errors over ${o.limits.maxErrorPct}%, p99 over ${o.limits.maxP99Ms} ms, from ${o.limits.minRequests} requests).`,
   );
-  const verdict = await bake(judge, o.limits, (line) => console.log(line));
+  const verdict = await bake(judged, o.limits, (line) => console.log(line));
   const ours = (r: ModelRecord) =>
     policyOf(r.aliases, undefined).live.some((w) => w.version === version && w.weight < 1);
   const now = await record(t, model);
@@ -156,6 +171,23 @@ export async function storeRelease(t: StoreTarget, o: StoreReleaseOptions): Prom
     now,
   );
   return 0;
+}
+
+/** The quality function's last report of a model, from the stack's quality bucket. */
+function qualityFromS3(destination: string | undefined, model: string, region: string | undefined) {
+  return async (): Promise<QualityReport | undefined> => {
+    const target = destination ? parseCaptureTarget(destination) : undefined;
+    if (target?.kind !== 's3') return undefined;
+    const { S3Client } = await import('@aws-sdk/client-s3');
+    const { S3ObjectStore } = await import('#adapters/s3.ts');
+    const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+    const s3 = new S3Client({
+      ...(region ? { region } : {}),
+      ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    });
+    const text = await new S3ObjectStore(s3).readText(target.bucket, reportKey(target.prefix, model));
+    return text === undefined ? undefined : qualityReportSchema.parse(JSON.parse(text));
+  };
 }
 
 export function storeTransition(

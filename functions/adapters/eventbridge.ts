@@ -1,13 +1,15 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { DriftEvent } from '#core/monitoring/types.ts';
+import type { QualityEvent } from '#core/quality/report-schema.ts';
 
-/** The EventBridge source and detail type of drift events: what a retraining rule matches on. */
+/** The EventBridge source and detail types of monitoring events: what a retraining rule matches on. */
 export const DRIFT_SOURCE = 'infera.monitoring';
 export const DRIFT_DETAIL_TYPE = 'Model Drift Detected';
+export const QUALITY_DETAIL_TYPE = 'Model Quality Changed';
 
-/** Puts drift events on an event bus, one entry each, and says which the bus refused. */
+/** Puts drift and quality events on an event bus, one entry each, and says which the bus refused. */
 export function eventBridgeDriftSink(busName: string, client = new EventBridgeClient({})) {
-  return async (events: readonly DriftEvent[]): Promise<void> => {
+  return async (events: readonly (DriftEvent | QualityEvent)[]): Promise<void> => {
     for (let i = 0; i < events.length; i += 10) {
       const batch = events.slice(i, i + 10);
       const out = await client.send(
@@ -15,7 +17,7 @@ export function eventBridgeDriftSink(busName: string, client = new EventBridgeCl
           Entries: batch.map((e) => ({
             EventBusName: busName,
             Source: DRIFT_SOURCE,
-            DetailType: DRIFT_DETAIL_TYPE,
+            DetailType: e.type === 'infera.quality' ? QUALITY_DETAIL_TYPE : DRIFT_DETAIL_TYPE,
             Detail: JSON.stringify(e),
             Time: new Date(e.time),
           })),
@@ -25,7 +27,9 @@ export function eventBridgeDriftSink(busName: string, client = new EventBridgeCl
         const reasons = (out.Entries ?? [])
           .filter((x) => x.ErrorCode)
           .map((x) => `${x.ErrorCode}: ${x.ErrorMessage}`);
-        throw new Error(`EventBridge refused ${out.FailedEntryCount} drift event(s): ${reasons.join('; ')}`);
+        throw new Error(
+          `EventBridge refused ${out.FailedEntryCount} monitoring event(s): ${reasons.join('; ')}`,
+        );
       }
     }
   };

@@ -11,6 +11,8 @@ import { loadConfig } from '#runtime/config.ts';
 import { statistics } from '#runtime/model-status.ts';
 import { getMonitoring } from '#runtime/monitoring.ts';
 import { getPlatform } from '#runtime/platform.ts';
+import { getQuality } from '#runtime/quality.ts';
+import { qualityRoutes } from '#runtime/quality-routes.ts';
 import { usesStore } from '#runtime/store-mode.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
@@ -88,6 +90,7 @@ const models: Handlers<'models'> = {
   modelLoad: (req) => notLoadable(registry.get(req.params.model ?? '').name),
   modelUnload: (req) => notLoadable(registry.get(req.params.model ?? '').name),
   serverStats: () => ({ body: statistics(monitoring.monitor, registry.allVersions()) }),
+  ...qualityRoutes({ registry, quality: getQuality(config) }),
   openapi: () => {
     openapi ??= buildOpenApi(registry, SERVER.version);
     return { body: openapi };
@@ -128,12 +131,13 @@ function modelDetail(name: string, version: string | undefined) {
     outputs: m.outputs,
     inputSchema:
       m.inputs.kind === 'tabular'
-        ? z.toJSONSchema(instanceSchema(m.inputs.features), { io: 'input' })
+        ? z.toJSONSchema(instanceSchema(m.inputs.features, m.quality?.idField), { io: 'input' })
         : {
             description: 'An object with one nested array per input tensor, without the batch dimension.',
             tensors: m.inputs.tensors,
           },
     ...(m.lineage ? { lineage: m.lineage } : {}),
+    ...(m.quality ? { quality: m.quality } : {}),
     ...(m.trainingStats ? { trainingStats: m.trainingStats } : {}),
   };
 }

@@ -16,11 +16,13 @@ import { getMonitoring } from '#runtime/monitoring.ts';
 import { followModelsFolder, logPlacements } from '#runtime/placement-log.ts';
 import { getPlatform } from '#runtime/platform.ts';
 import { beginRecord, logPayload, recordPredictions } from '#runtime/prediction-record.ts';
+import { getQuality } from '#runtime/quality.ts';
 import { usesStore } from '#runtime/store-mode.ts';
 
 const config = loadConfig();
 const { registry, scorer } = await getPlatform(config);
 const monitoring = getMonitoring(config);
+const [capture, quality] = [getCapture(config), getQuality(config)];
 // Models from the store come in per request (runtime/model-store.ts); a models folder is loaded now.
 const store = usesStore(config)
   ? await (await import('#runtime/model-store.ts')).storeSteps(config, registry)
@@ -109,6 +111,6 @@ export const handler = createApiHandler(
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics: true,
     scopeOf: routeOf,
-    use: [...store, recordPredictions({ config, scorer, monitoring, capture: getCapture(config) })],
+    use: [...store, recordPredictions({ config, scorer, monitoring, capture, quality })],
   },
 );

@@ -13,6 +13,8 @@ import {
   v2ModelMetadataSchema,
   v2ServerMetadataSchema,
 } from '#core/protocol/schemas.ts';
+import { feedbackRequestSchema, feedbackResponseSchema } from '#core/quality/records.ts';
+import { qualityReportSchema } from '#core/quality/report-schema.ts';
 import { type FunctionName, type Operation, op } from './operation.ts';
 import { BATCH_ROUTES } from './routes/batch.ts';
 import { TRITON_ROUTES } from './routes/triton.ts';
@@ -65,6 +67,28 @@ const TABLE = [
     summary:
       'Monitoring as seen by the instance that answers: traffic split, per-version rates and latency, per-feature drift, missing and out-of-range rates, score drift, shadow comparisons, recent drift events.',
     response: monitoringReportSchema,
+  }),
+  op({
+    id: 'postFeedback',
+    method: 'POST',
+    path: '/v1/models/{model}/feedback',
+    function: 'models',
+    tag: 'v1',
+    summary:
+      "Ground truth for earlier predictions: [{id, label | value, at?}], the id being the prediction's x-request-id (`<id>#<row>` for a row of a larger request) or the row's quality.idField. Sending the same labels again changes nothing; a later label for an id replaces the earlier one.",
+    request: feedbackRequestSchema,
+    response: feedbackResponseSchema,
+  }),
+  op({
+    id: 'getQuality',
+    method: 'GET',
+    path: '/v1/models/{model}/quality',
+    function: 'models',
+    tag: 'v1',
+    summary:
+      'Labelled quality per version over the window: accuracy, F1 per label, AUC and calibration for classifiers, MAE and RMSE for regression; labelled counts, label delay, and the alarms of the manifest.',
+    response: qualityReportSchema,
+    query: { hours: 'The window in hours, from 0.1 to 2160; default the manifest quality.windowHours.' },
   }),
   op({
     id: 'serverMetadata',

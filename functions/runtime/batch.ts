@@ -5,6 +5,7 @@ import { decode } from '#core/protocol/codec.ts';
 import { batchSettings, type Config } from './config.ts';
 import { logger } from './observability.ts';
 import { getPlatform, getRegistry } from './platform.ts';
+import { getQuality } from './quality.ts';
 
 /** The core's Log port over the Powertools logger. */
 const log: Log = {
@@ -48,5 +49,20 @@ export async function batchDeps(
       (await scorer.run(mv, decode({ protocol: 'v1', rows }, mv.manifest), { allowFallback: false }))
         .predictions,
     matrixScorer: (mv) => scorer.matrixScorer(mv),
+    // A batch row's id joins labels as a request id does: the file's id column, else <job>#<row>.
+    onScoredRows: async (mv, { jobId, chunk }, rows) => {
+      const quality = getQuality(config);
+      if (!quality.logs(mv)) return;
+      const scored = rows();
+      await quality.predictions(
+        mv,
+        `batch-${jobId}-${chunk}`,
+        'batch',
+        undefined,
+        scored.map((r) => r.p),
+        scored.map((r) => r.id ?? `${jobId}#${r.row}`),
+        { must: true },
+      );
+    },
   };
 }

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import * as z from 'zod';
 import { limitOf } from '#core/aws/rules.ts';
 import { parseRouteOverrides } from '#core/model/placement.ts';
+import { QUALITY_CONFIG } from './config-quality.ts';
 
 export const flag = z
   .enum(['true', 'false', '1', '0', ''])
@@ -276,4 +277,5 @@ export const configSchema = z.object({
   CAPTURE_REDACT: commaList.describe(
     'Comma-separated field names replaced by "[redacted]" in captured instances.',
   ),
+  ...QUALITY_CONFIG,
 });

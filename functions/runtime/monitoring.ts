@@ -4,10 +4,12 @@ import type { ModelVersion } from '#core/model/registry.ts';
 import { Monitor } from '#core/monitoring/monitor.ts';
 import type { DriftEvent } from '#core/monitoring/types.ts';
 import type { Prediction } from '#core/protocol/schemas.ts';
+import type { QualityEvent } from '#core/quality/report-schema.ts';
 import { type Config, platformEnv } from './config.ts';
 import { logger } from './observability.ts';
 
-type Sink = (events: readonly DriftEvent[]) => Promise<void>;
+/** Where monitoring events go: drift from the Monitor, quality from the join. */
+export type Sink = (events: readonly (DriftEvent | QualityEvent)[]) => Promise<void>;
 
 /**
  * The monitoring of one process: the streaming Monitor, drift events sent once to a log line
@@ -208,7 +210,8 @@ export class Monitoring {
   }
 }
 
-async function sinksFor(config: Config): Promise<Sink[]> {
+/** The sinks the configuration names: an EventBridge bus (AWS) and a webhook (anywhere). */
+export async function sinksFor(config: Config): Promise<Sink[]> {
   const sinks: Sink[] = [];
   if (config.DRIFT_EVENT_BUS) {
     const { eventBridgeDriftSink } = await import('#adapters/eventbridge.ts');

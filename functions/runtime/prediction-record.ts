@@ -21,6 +21,7 @@ import type { Capture } from './capture.ts';
 import { type Config, functionVersion } from './config.ts';
 import type { Monitoring } from './monitoring.ts';
 import { logger, metrics, tracer } from './observability.ts';
+import type { Quality } from './quality.ts';
 
 /** One request to a model, as the handler saw it: what the after-step reads. */
 export interface PredictionRecord {
@@ -62,7 +63,11 @@ export interface RecordDeps {
   readonly scorer: Scorer;
   readonly monitoring: Monitoring;
   readonly capture: Capture;
+  readonly quality: Quality;
 }
+
+/** How the quality log names the way a request reached its version. */
+const TRAFFIC = { requested: 'pinned', live: 'live', stable: 'live', canary: 'canary' } as const;
 
 export function recordPredictions(
   deps: RecordDeps,
@@ -129,17 +134,24 @@ function answered(
   result: ScoreResult,
 ): void {
   const { mv, picked } = rec;
-  const { monitoring, scorer, capture } = deps;
-  const shadow = picked.shadow && result.served.target !== 'fallback' ? picked.shadow : undefined;
+  const { monitoring, scorer, capture, quality } = deps;
+  const own = result.served.target !== 'fallback';
+  const shadow = picked.shadow && own ? picked.shadow : undefined;
+  // The quality join needs each row's id and prediction; a shadow's go beside them, same ids.
+  const logged = own && quality.sampled(mv);
+  const instances = request.protocol === 'v1' ? request.instances : undefined;
+  if (logged)
+    monitoring.track(
+      quality.predictions(mv, api.requestId, TRAFFIC[picked.via], instances, result.predictions),
+    );
   if (shadow) {
     monitoring.track(
-      monitoring.shadow(
-        mv,
-        shadow,
-        result.predictions,
-        rec.latencyMs ?? 0,
-        async () => (await scorer.run(shadow, request, { allowFallback: false })).predictions,
-      ),
+      monitoring.shadow(mv, shadow, result.predictions, rec.latencyMs ?? 0, async () => {
+        const { predictions } = await scorer.run(shadow, request, { allowFallback: false });
+        if (logged)
+          monitoring.track(quality.predictions(shadow, api.requestId, 'shadow', instances, predictions));
+        return predictions;
+      }),
     );
   }
   if (capture.sampled()) {

@@ -27,6 +27,8 @@ export interface LocalAwsNames {
   readonly outputBucket: string;
   readonly queue: string;
   readonly dlq: string;
+  /** Ground-truth uploads (ground-truth/<model>/...) and their results. */
+  readonly qualityBucket: string;
 }
 
 export const DEFAULT_NAMES: LocalAwsNames = {
@@ -34,6 +36,7 @@ export const DEFAULT_NAMES: LocalAwsNames = {
   outputBucket: 'infera-batch-output',
   queue: 'infera-batch-chunks',
   dlq: 'infera-batch-chunks-dlq',
+  qualityBucket: 'infera-quality',
 };
 
 export interface UploadNotice {
@@ -57,7 +60,7 @@ export interface LocalAws {
   readonly dlqArn: string;
   readonly s3: S3Client;
   readonly sqs: SQSClient;
-  /** Called for every completed upload to the input bucket. */
+  /** Called for every completed upload to the input bucket, and to ground-truth/ in the quality bucket. */
   onUpload(listener: (n: UploadNotice) => void): void;
   /** Announces an input object again, e.g. one whose split a crash interrupted. */
   replay(key: string): Promise<void>;
@@ -193,7 +196,9 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
     const params = request.params as { bucket?: string; '*'?: string } | undefined;
     const bucket = params?.bucket;
     const key = params?.['*'];
-    if (bucket !== names.inputBucket || !key) return;
+    const watched =
+      bucket === names.inputBucket || (bucket === names.qualityBucket && key?.startsWith('ground-truth/'));
+    if (!watched || !key) return;
     const query = (request.query ?? {}) as Record<string, string>;
     let eventName: UploadNotice['eventName'];
     if (request.method === 'PUT' && !('uploadId' in query) && !('partNumber' in query)) {
@@ -238,7 +243,7 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
   s3 = new S3Client({ endpoint, region: REGION, credentials, forcePathStyle: true });
   const sqs = new SQSClient({ endpoint, region: REGION, credentials });
 
-  for (const b of [names.inputBucket, names.outputBucket]) {
+  for (const b of [names.inputBucket, names.outputBucket, names.qualityBucket]) {
     try {
       await s3.send(new CreateBucketCommand({ Bucket: b }));
     } catch (err) {

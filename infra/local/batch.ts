@@ -34,6 +34,7 @@ export interface LocalBatch {
 export function startLocalBatch(o: LocalBatchOptions): LocalBatch {
   const inflight = new Set<Promise<unknown>>();
   o.aws.onUpload((n) => {
+    if (n.bucket !== o.aws.names.inputBucket) return;
     o.log?.(`[s3] ${n.eventName} s3://${n.bucket}/${printable(n.key)} (${n.size} bytes) -> split`);
     const p = invokeAsync('batch-split', o.split, s3EventFor(n, o.aws.region), {
       onFailure: { name: 'batch-split-failed', handler: o.splitFailed },

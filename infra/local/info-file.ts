@@ -13,7 +13,14 @@ import { CliError } from '../../cli/common.ts';
 /** The folder of the info files, unless INFERA_INFO_DIR names another (each test process has its own). */
 export const infoDir = (): string => resolve(process.env.INFERA_INFO_DIR ?? join('.infera', 'platforms'));
 
-const infoSchema = z.object({ pid: z.number().int(), url: z.string(), modelsDir: z.string() });
+const infoSchema = z.object({
+  pid: z.number().int(),
+  url: z.string(),
+  modelsDir: z.string(),
+  /** The S3 + SQS emulator, and the bucket ground-truth files go to (infera feedback submit). */
+  awsEndpoint: z.string().optional(),
+  qualityBucket: z.string().optional(),
+});
 export type PlatformInfo = z.infer<typeof infoSchema>;
 
 /** Writes this platform's info file atomically (a reader never sees half of it). */

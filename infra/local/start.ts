@@ -3,8 +3,8 @@
  * `npm start`: the whole platform on this machine, no AWS account and no Docker. The local gateway
  * turns HTTP into API Gateway v2 events and invokes the same handler modules that are deployed.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InferaError, ModelPackageError } from '#core/errors.ts';
 import type { ModelVersion } from '#core/model/registry.ts';
@@ -16,6 +16,7 @@ import type { Handler } from './event-sources.ts';
 import { type LambdaHandler, startGateway } from './gateway.ts';
 import { removeInfoFile, writeInfoFile } from './info-file.ts';
 import { tuneProcessMemory } from './memory.ts';
+import { startLocalQuality } from './quality.ts';
 import { type LocalSageMaker, startLocalSageMaker } from './sagemaker.ts';
 
 const HELP = `Usage: npm start [-- options]   (or: infera start [options])
@@ -122,6 +123,25 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
   // image never holds up the other requests (functions/adapters/image-pool.ts).
   process.env.IMAGE_WORKERS ??= String(Math.max(1, Math.floor(availableParallelism() / 2)));
   if (values['drift-webhook']) process.env.DRIFT_WEBHOOK_URL = values['drift-webhook'];
+  // The quality log (prediction ids and outputs, and labels) beside S3 and SQS, or for the run alone.
+  const qualityTemp = values.ephemeral ? mkdtempSync(join(tmpdir(), 'infera-quality-')) : undefined;
+  process.env.QUALITY_DESTINATION ??= resolve(qualityTemp ?? join(values.state as string, 'quality'));
+  // The quality function's view of the models, as the stack writes it from the manifests; set
+  // before anything reads the configuration, which every handler in this process shares.
+  try {
+    const { qualityModelsJson } = await import('#core/quality/models-env.ts');
+    const { loadConfig } = await import('#runtime/config.ts');
+    const { getRegistry } = await import('#runtime/platform.ts');
+    const served = await getRegistry(loadConfig({ ...process.env }));
+    process.env.QUALITY_MODELS ??= qualityModelsJson(
+      served.list().map((m) => served.resolve(m.name).manifest),
+    );
+  } catch (err) {
+    console.error(
+      `infera could not start.\n${err instanceof InferaError ? err.message : (err as Error).stack}`,
+    );
+    process.exit(1);
+  }
   const log = values.quiet ? undefined : (line: string) => console.log(line);
   const guard = { allowOrigins: allowedOrigins(values['allow-origin'] ?? []) };
 
@@ -223,6 +243,8 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
       const splitFailed = (await import('#batch/split-failed.ts')).handler as unknown as Handler;
       const score = (await import('#batch/score.ts')).handler as unknown as Handler;
       localBatch = startLocalBatch({ aws, split, splitFailed, score, ...(log ? { log } : {}) });
+      const quality = (await import('#quality/handler.ts')).handler as unknown as Handler;
+      startLocalQuality({ aws, handler: quality, ...(log ? { log } : {}) });
       // After a crash: a job still "splitting" lost its split with the process; announce its file
       // again. Queued chunks need nothing: SQS kept them, and they come back when their visibility ends.
       const resumed = await resumeSplits(aws);
@@ -267,8 +289,16 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     (await import('#runtime/config.ts')).loadConfig(),
   );
   const url = gateway.url;
+  // Labelled quality: judged on a clock, its events sent where drift events go.
+  const config = (await import('#runtime/config.ts')).loadConfig();
+  await (await import('#runtime/quality-watch.ts')).startQualityWatch(config, registry);
   // The CLI's local commands (release, promote, init...) act on the folder this platform serves.
-  writeInfoFile({ pid: process.pid, url, modelsDir: resolve(process.env.MODELS_DIR ?? 'models') });
+  writeInfoFile({
+    pid: process.pid,
+    url,
+    modelsDir: resolve(process.env.MODELS_DIR ?? 'models'),
+    ...(aws ? { awsEndpoint: aws.endpoint, qualityBucket: aws.names.qualityBucket } : {}),
+  });
   const all = registry.list();
   const lines0: string[] = [];
   if (values.store) {
@@ -316,6 +346,7 @@ ${releasesBanner(registry)}${sm ? sageMakerBanner(sm, url, registry) : '\n  Sage
     console.log(`\n${signal}: shutting down`);
     removeInfoFile();
     if (values.store) rmSync(process.env.MODEL_PACKAGE_CACHE_DIR ?? '', { recursive: true, force: true });
+    if (qualityTemp) rmSync(qualityTemp, { recursive: true, force: true });
     Promise.allSettled([gateway.close(), localBatch?.stop(), sm?.close(), emptyRuntime?.close()])
       .then(() => aws?.close())
       .then(() => process.exit(0));

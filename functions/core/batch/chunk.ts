@@ -17,6 +17,8 @@ export interface ChunkOutput {
   readonly rowsRead: number;
   readonly scored: number;
   readonly rejected: number;
+  /** The scored rows with their predictions, made only when asked (the quality log). */
+  readonly predictions: () => readonly ScoredRow[];
 }
 
 export interface ChunkInput {
@@ -172,13 +174,16 @@ async function scoreEncoded(
       (k) => rowNumbers[k] ?? 0,
       (k) => ids[k],
     );
-    return { ...errorsOutput(errors), results, rowsRead: i, scored: n };
+    return { ...errorsOutput(errors), results, rowsRead: i, scored: n, predictions: () => scoredOf(scores) };
   }
-  const scored = (scores?.predictions() ?? []).map((p, k) => {
-    const id = ids[k];
-    return { row: rowNumbers[k] ?? 0, ...(id !== undefined ? { id } : {}), p };
-  });
-  return chunkOutput(input, scored, errors, i);
+  return chunkOutput(input, scoredOf(scores), errors, i);
+
+  function scoredOf(s: MatrixScores | undefined): ScoredRow[] {
+    return (s?.predictions() ?? []).map((p, k) => {
+      const id = ids[k];
+      return { row: rowNumbers[k] ?? 0, ...(id !== undefined ? { id } : {}), p };
+    });
+  }
 }
 
 /** A chunk whose row count differs from the plan was changed under the job: no retry can help. */
@@ -201,6 +206,7 @@ function chunkOutput(
     results: formatResults(input.manifest, input.format, scored, input.hasId),
     rowsRead,
     scored: scored.length,
+    predictions: () => scored,
   };
 }
 

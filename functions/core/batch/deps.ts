@@ -45,6 +45,15 @@ export interface ScoreDeps extends BatchDeps {
   readonly matrixScorer?: (
     mv: ModelVersion,
   ) => ((x: Float32Array, rows: number) => Promise<MatrixScores>) | undefined;
+  /**
+   * Given a chunk's scored rows before its marker is written (the quality log); a failure fails
+   * the chunk, which is retried, and the retry writes under the same name.
+   */
+  readonly onScoredRows?: (
+    mv: ModelVersion,
+    chunk: { readonly jobId: string; readonly chunk: number },
+    rows: () => readonly { readonly row: number; readonly id?: string; readonly p: Prediction }[],
+  ) => Promise<void>;
   /** Told each chunk's row counts once its outputs are written: the BatchRows metrics. */
   readonly onChunkScored?: (counts: { readonly scored: number; readonly rejected: number }) => void;
 }

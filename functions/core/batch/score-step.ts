@@ -94,6 +94,7 @@ export async function processChunk(
         contentType: 'application/x-ndjson',
       });
     }
+    if (out.scored > 0) await d.onScoredRows?.(mv, msg, out.predictions);
     const marker = { chunk: msg.chunk, rowsRead: out.rowsRead, scored: out.scored, rejected: out.rejected };
     await d.store.write(
       s.outputBucket,

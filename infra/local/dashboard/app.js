@@ -364,8 +364,74 @@ function renderShadow(r) {
     : `<div class="empty">No shadow traffic. Start it with: npx infera shadow ${esc(r.model)} &lt;version&gt;</div>`;
 }
 
+/** The quality report of the model, or why there is none (no quality section: 404). */
+async function renderQuality() {
+  let q;
+  try {
+    const hours = $('quality-hours').value;
+    q = await getJson(
+      `/v1/models/${encodeURIComponent(state.model)}/quality${hours ? `?hours=${hours}` : ''}`,
+    );
+  } catch (err) {
+    $('quality-table').innerHTML = `<div class="empty">${esc(err.message)}</div>`;
+    update('quality-chart', { type: 'line', data: { labels: [], datasets: [] } });
+    return;
+  }
+  const regression = q.task === 'regression';
+  const alarm = (v) =>
+    v.alarms.length === 0
+      ? '–'
+      : v.alarms
+          .map(
+            (a) =>
+              `<span class="${a.state === 'alarm' ? 'bad' : a.state === 'ok' ? 'ok' : 'muted'}">${esc(a.figure)} ${a.state === 'insufficient-labels' ? `(${v.labelled}/${q.minLabels} labels)` : a.state}</span>`,
+          )
+          .join(' ');
+  $('quality-hint').textContent =
+    `${q.window.hours} h window; ${q.labels.ids} labels (${q.labels.received} received, ${q.labels.replaced} replaced, ${q.labels.unmatched} unmatched).`;
+  $('quality-table').innerHTML = q.versions.length
+    ? `<table><thead><tr><th>version</th><th>traffic</th><th>labelled</th>${
+        regression ? '<th>MAE</th><th>RMSE</th>' : '<th>accuracy</th><th>F1</th><th>AUC</th><th>ECE</th>'
+      }<th>delay s</th><th>alarms</th></tr></thead><tbody>${q.versions
+        .map(
+          (v) =>
+            `<tr data-quality-version="${esc(v.version)}"><td>v${esc(v.version)}</td><td>${esc(Object.keys(v.traffic).join(', '))}</td><td>${v.labelled} / ${v.predictions}</td>${
+              regression
+                ? `<td>${num(v.mae)}</td><td>${num(v.rmse)}</td>`
+                : `<td data-figure="accuracy">${num(v.accuracy)}</td><td data-figure="f1">${num(v.f1)}</td><td data-figure="auc">${num(v.auc)}</td><td>${num(v.ece)}</td>`
+            }<td>${v.labelDelaySeconds ? num(v.labelDelaySeconds.mean, 0) : '–'}</td><td>${alarm(v)}</td></tr>`,
+        )
+        .join('')}</tbody></table>`
+    : `<div class="empty">No predictions of ${esc(q.model)} logged in the window yet.</div>`;
+  const points = [...new Set(q.versions.flatMap((v) => v.series.map((s) => s.at)))].sort();
+  const every =
+    q.seriesSeconds >= 3600 ? `${q.seriesSeconds / 3600} h` : `${Math.round(q.seriesSeconds / 60)} min`;
+  $('quality-series-title').textContent = `${regression ? 'MAE' : 'Accuracy'} per ${every}`;
+  update('quality-chart', {
+    type: 'line',
+    data: {
+      labels: points.map((t) => time(t)),
+      datasets: q.versions.map((v, i) => ({
+        label: `v${v.version}`,
+        data: points.map((t) => {
+          const s = v.series.find((x) => x.at === t);
+          return s ? (regression ? s.mae : s.accuracy) : null;
+        }),
+        borderColor: color(i),
+        spanGaps: true,
+      })),
+    },
+  });
+}
+
 async function refresh() {
   if (!state.model) return;
+  // The join reads files: every 10 s is enough for labels that arrive over hours.
+  if (state.qualityOf !== state.model || Date.now() - (state.qualityAt ?? 0) >= 10_000) {
+    state.qualityOf = state.model;
+    state.qualityAt = Date.now();
+    renderQuality().catch(() => {});
+  }
   try {
     const r = await getJson(`/v1/models/${encodeURIComponent(state.model)}/monitoring`);
     renderSplit(r);
@@ -383,6 +449,11 @@ async function refresh() {
     $('status').textContent = `cannot load monitoring: ${err.message}`;
   }
 }
+
+$('quality-hours').addEventListener('change', () => {
+  state.qualityAt = 0;
+  refresh();
+});
 
 $('drift-version').addEventListener('change', (e) => {
   state.driftVersion = e.target.value;

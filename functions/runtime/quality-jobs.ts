@@ -1,0 +1,136 @@
+/**
+ * The quality function's two jobs. `ingestUploads`: a ground-truth file uploaded to
+ * ground-truth/<model>/ is read as a stream and its labels stored, with a result object beside
+ * (ground-truth-results/...). `evaluateAll`: each judged model's report from the engine (Athena on
+ * AWS), its quality metrics as EMF, its events, and the report kept for GET .../quality.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Upload } from '#core/batch/deps.ts';
+import type { ObjectStore, QualityEngine } from '#core/ports.ts';
+import { computeQuality } from '#core/quality/compute.ts';
+import {
+  type IngestResult,
+  ingestLabels,
+  parseGroundTruthKey,
+  RESULTS_PREFIX,
+  resultKey,
+} from '#core/quality/ingest.ts';
+import type { JudgedModel } from '#core/quality/models-env.ts';
+import { type QualityReport, qualityReportSchema } from '#core/quality/report-schema.ts';
+import { platformEnv } from './config.ts';
+import type { Sink } from './monitoring.ts';
+import { logger, metrics } from './observability.ts';
+import { type Quality, reportKey } from './quality.ts';
+import { judgeQuality } from './quality-watch.ts';
+
+export interface QualityJobDeps {
+  readonly store: ObjectStore;
+  readonly quality: Quality;
+  readonly models: ReadonlyMap<string, JudgedModel>;
+}
+
+/** Each upload's labels stored and its result written; an upload that names no model gets a result saying so. */
+export async function ingestUploads(d: QualityJobDeps, uploads: readonly Upload[]): Promise<IngestResult[]> {
+  const results: IngestResult[] = [];
+  for (const u of uploads) {
+    if (u.key.startsWith(RESULTS_PREFIX)) continue;
+    const parsed = parseGroundTruthKey(u.key);
+    const judged = 'error' in parsed ? undefined : d.models.get(parsed.model);
+    let result: IngestResult;
+    if ('error' in parsed || !judged) {
+      const why =
+        'error' in parsed
+          ? parsed.error
+          : `model '${parsed.model}' takes no labels here: its live model.json has no "quality" section`;
+      result = {
+        model: '',
+        key: u.key,
+        lines: 0,
+        accepted: 0,
+        rejected: 0,
+        problems: [why],
+        parts: 0,
+        finishedAt: new Date().toISOString(),
+      };
+    } else {
+      // Read as it is now, and only that version: a file replaced meanwhile gets its own event.
+      const head = await d.store.head(u.bucket, u.key);
+      if (!head) continue;
+      result = await ingestLabels({
+        truth: judged.truth,
+        key: u.key,
+        etag: head.etag,
+        format: parsed.format,
+        body: await d.store.read(u.bucket, u.key, { ifMatch: head.etag }),
+        write: (lines, unique) => d.quality.labels(judged.q.model, lines, 'file', unique),
+      });
+    }
+    logger.info('ground truth ingested', {
+      key: u.key,
+      accepted: result.accepted,
+      rejected: result.rejected,
+    });
+    await d.store.write(u.bucket, resultKey(u.key), JSON.stringify(result, null, 2), {
+      contentType: 'application/json',
+    });
+    results.push(result);
+  }
+  return results;
+}
+
+/** One evaluation round over every judged model; reports and events as the local watch makes them. */
+export async function evaluateAll(
+  d: QualityJobDeps & { readonly engine: QualityEngine; readonly bucket: string; readonly prefix: string },
+  sinks: readonly Sink[],
+): Promise<number> {
+  const events = await judgeQuality(
+    [...d.models.values()].map((m) => m.q),
+    (q) => computeQuality(d.engine, q),
+    async (model) => {
+      const text = await d.store.readText(d.bucket, reportKey(d.prefix, model));
+      return text === undefined ? undefined : qualityReportSchema.safeParse(JSON.parse(text)).data;
+    },
+    async (r) => {
+      publish(r);
+      await d.store.write(d.bucket, reportKey(d.prefix, r.model), JSON.stringify(r), {
+        contentType: 'application/json',
+      });
+    },
+    sinks,
+  );
+  return events.length;
+}
+
+const FIGURES = [
+  ['accuracy', 'QualityAccuracy', 'floor'],
+  ['f1', 'QualityF1', 'floor'],
+  ['auc', 'QualityAUC', 'floor'],
+  ['mae', 'QualityMAE', 'ceiling'],
+  ['rmse', 'QualityRMSE', 'ceiling'],
+] as const;
+
+/**
+ * A report's figures as EMF: per model and version, and per model for the worst version that
+ * serves traffic (not a shadow alone), which the stack's quality alarm watches.
+ */
+export function publish(r: QualityReport): void {
+  if (platformEnv().POWERTOOLS_METRICS_DISABLED) return;
+  const serving = r.versions.filter((v) => Object.keys(v.traffic).some((t) => t !== 'shadow'));
+  for (const v of r.versions) {
+    const m = metrics.singleMetric();
+    m.addDimensions({ model: r.model, version: v.version });
+    m.addMetric('QualityLabelled', MetricUnit.Count, v.labelled);
+    for (const [key, name] of FIGURES) if (v[key] !== null) m.addMetric(name, MetricUnit.NoUnit, v[key]);
+  }
+  for (const [key, name, kind] of FIGURES) {
+    const values = serving.filter((v) => v[key] !== null && v.labelled >= r.minLabels);
+    if (values.length === 0) continue;
+    const worst = values.reduce((a, b) =>
+      (kind === 'floor' ? (b[key] ?? 0) < (a[key] ?? 0) : (b[key] ?? 0) > (a[key] ?? 0)) ? b : a,
+    );
+    const m = metrics.singleMetric();
+    m.addDimensions({ model: r.model });
+    m.addMetric(name, MetricUnit.NoUnit, worst[key] ?? 0);
+    m.addMetric('QualityLabelled', MetricUnit.Count, worst.labelled);
+  }
+}
