@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { qualityLimitOf } from '#core/aws/quality-rules.ts';
 import { limitOf } from '#core/aws/rules.ts';
 import { storeLimitOf } from '#core/aws/store-rules.ts';
 import { BATCH_MEMORY_MB, MODEL_FUNCTIONS, PER_MODEL_MAX } from './lib/layout.ts';
@@ -120,6 +121,36 @@ export const deployConfigSchema = z
       ),
     retainData: bool.default(true),
     logRetentionDays: z.coerce.number().int().positive().default(30),
+    quality: bool
+      .optional()
+      .describe(
+        'Labelled quality (the quality log, Athena tables, the quality function and its alarms). Default: on when a deployed model has a "quality" section in its model.json.',
+      ),
+    qualityRetentionDays: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(3650)
+      .default(90)
+      .describe(
+        'Days prediction ids, labels and ground-truth files are kept in the quality bucket (a lifecycle rule).',
+      ),
+    qualityScheduleMinutes: z.coerce
+      .number()
+      .int()
+      .min(5)
+      .max(1440)
+      .default(60)
+      .describe('Minutes between runs of the quality join (each run is one Athena query per judged model).'),
+    qualityScanLimitGb: z.coerce
+      .number()
+      // Athena's smallest cutoff (AWS rule athena-scan-cutoff), in GiB.
+      .min(qualityLimitOf('athena-scan-cutoff') / 1024 ** 3)
+      .max(1000)
+      .default(10)
+      .describe(
+        "The Athena workgroup's cutoff: a query that would scan more is cancelled (and costs at most this).",
+      ),
   })
   .superRefine((c, ctx) => {
     if (c.modelStore && c.modelFunctions === 'per-model') {

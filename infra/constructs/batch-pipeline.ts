@@ -1,7 +1,7 @@
-import { type CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { Effect, type IGrantable, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LambdaDestination as LambdaFunctionDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import {
@@ -19,6 +19,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { BATCH_SUFFIXES } from '#core/batch/job.ts';
 import { batchEnvironment } from '#runtime/config.ts';
+import { tendNotificationsHandler } from '../lib/bucket-notifications.ts';
 import { BATCH_MEMORY_MB } from '../lib/layout.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
 import { InferaFunction } from './infera-function.ts';
@@ -294,29 +295,7 @@ export class BatchScoringPipeline extends Construct {
         },
       );
     }
-    // CDK's own singleton that applies bucket notifications (a custom resource).
-    const notifications = Stack.of(this).node.children.find((c) =>
-      c.node.id.startsWith('BucketNotificationsHandler'),
-    );
-    if (notifications) {
-      // It runs only while CloudFormation applies the notification configuration.
-      if (reserving) {
-        (notifications.node.defaultChild as CfnResource).addPropertyOverride(
-          'ReservedConcurrentExecutions',
-          1,
-        );
-      }
-      acknowledge(
-        notifications,
-        "CDK's BucketNotificationsHandler custom resource: AWSLambdaBasicExecutionRole only lets it write its own logs.",
-        finding(
-          notifications,
-          'AwsSolutions-IAM4',
-          'Policy',
-          ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole').managedPolicyArn,
-        ),
-      );
-    }
+    tendNotificationsHandler(this, reserving);
     this.scoreFunction.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: 10,

@@ -69,6 +69,12 @@ export interface InferaFunctionProps
  */
 const STORE_ONLY_MODULES = ['#adapters/model-store/aws.ts'];
 
+/**
+ * Modules only `npm start` runs: the quality log's local engine (DuckDB, a native package of its
+ * own), imported dynamically when QUALITY_DESTINATION is a folder, which it never is on AWS.
+ */
+const LOCAL_ONLY_MODULES = ['#adapters/quality/duckdb.ts', '@duckdb/node-api'];
+
 /** node:http and node:https through require(): see infra/lib/cjs-builtins/http.cjs. */
 const CJS_BUILTINS = Object.fromEntries(
   ['http', 'https'].flatMap((m) => {
@@ -96,6 +102,7 @@ export class InferaFunction extends NodejsFunction {
     const external = [
       ...(onnxRuntime ? OnnxRuntimeLayer.EXTERNAL_MODULES : []),
       ...(modelStore ? [] : STORE_ONLY_MODULES),
+      ...LOCAL_ONLY_MODULES,
     ];
     const logs = new LogGroup(scope, `${id}Logs`, {
       retention: logRetention ?? RetentionDays.ONE_MONTH,

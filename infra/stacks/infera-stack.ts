@@ -6,11 +6,13 @@ import type { Construct } from 'constructs';
 import { batchWorkers } from '#core/batch/in-flight.ts';
 import { type EndpointRef, endpointPrefixOf } from '#core/model/placement.ts';
 import type { ModelEntry, ModelRegistry } from '#core/model/registry.ts';
+import { qualityModelsJson } from '#core/quality/models-env.ts';
 import type { DeployConfig } from '../config.ts';
 import { BatchScoringPipeline } from '../constructs/batch-pipeline.ts';
 import { InferaFunction } from '../constructs/infera-function.ts';
 import { InferenceApi } from '../constructs/inference-api.ts';
 import { LightModelFunction } from '../constructs/light-model-function.ts';
+import { ModelQuality } from '../constructs/model-quality.ts';
 import { ModelStore } from '../constructs/model-store.ts';
 import { Observability } from '../constructs/observability.ts';
 import { OnnxRuntimeLayer } from '../constructs/onnxruntime-layer.ts';
@@ -44,6 +46,8 @@ export class InferaStack extends Stack {
   readonly batch: BatchScoringPipeline | undefined;
   /** Unset with infera:dashboard=false. */
   readonly observability: Observability | undefined;
+  /** Labelled quality, when a model has a quality section (or infera:quality). */
+  readonly quality: ModelQuality | undefined;
   readonly modelsFunction: InferaFunction;
 
   constructor(scope: Construct, id: string, props: InferaStackProps) {
@@ -183,6 +187,44 @@ export class InferaStack extends Stack {
     }
     this.models = models;
 
+    // Labelled quality: on when a deployed model's live version has a quality section.
+    const judged = new Map(
+      deployed.flatMap((m) => {
+        const q = m.versions.find((v) => v.version === m.aliases.live)?.manifest.quality;
+        return q ? [[m.name, q] as const] : [];
+      }),
+    );
+    this.quality =
+      (config.quality ?? judged.size > 0)
+        ? new ModelQuality(this, 'Quality', {
+            models: judged,
+            modelsJson: qualityModelsJson(
+              deployed.flatMap((m) =>
+                m.versions.filter((v) => v.version === m.aliases.live).map((v) => v.manifest),
+              ),
+            ),
+            removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+            retentionDays: config.qualityRetentionDays,
+            scheduleMinutes: config.qualityScheduleMinutes,
+            scanLimitBytes: Math.round(config.qualityScanLimitGb * 1024 ** 3),
+            events: driftEvents,
+            ...(alarmTopic ? { alarmTopic } : {}),
+            logRetention: retention,
+            ...(config.reservedConcurrency ? { reservedConcurrency: 1 } : {}),
+          })
+        : undefined;
+    if (this.quality) {
+      for (const fn of new Set(models.values())) {
+        this.quality.grantPredictions(fn.function);
+        for (const [k, v] of Object.entries(this.quality.environment)) fn.function.addEnvironment(k, v);
+      }
+      new CfnOutput(this, 'QualityBucket', {
+        value: this.quality.bucket.bucketName,
+        description:
+          'Upload ground truth to ground-truth/<model>/<file>.jsonl|.csv (or infera feedback submit); reports under reports/.',
+      });
+    }
+
     const allNames = deployed.map((m) => m.name);
     this.modelsFunction = new InferaFunction(this, 'ModelsApi', {
       entry: 'functions/api/models.ts',
@@ -194,9 +236,14 @@ export class InferaStack extends Stack {
       ...(store
         ? { modelStore: true }
         : { models: { from: modelsDir, names: allNames, withoutWeights: remoteKeys } }),
-      environment: { ...(store ? store.environment : { MODELS_DIR: '/var/task/models' }), ...routeEnv },
+      environment: {
+        ...(store ? store.environment : { MODELS_DIR: '/var/task/models' }),
+        ...routeEnv,
+        ...this.quality?.environment,
+      },
       logRetention: retention,
     });
+    this.quality?.grantLabelsAndReports(this.modelsFunction);
     if (store) {
       store.grantRead(this.modelsFunction);
       new CfnOutput(this, 'ModelStoreBucket', {
@@ -237,6 +284,11 @@ export class InferaStack extends Stack {
         environment: { ...routeEnv, ...(config.batchSharedView ? { BATCH_SHARED_VIEW: 'true' } : {}) },
       });
       this.observability?.addBatch(this.batch);
+      if (this.quality) {
+        this.quality.grantPredictions(this.batch.scoreFunction);
+        for (const [k, v] of Object.entries(this.quality.environment))
+          this.batch.scoreFunction.addEnvironment(k, v);
+      }
       new CfnOutput(this, 'BatchInputBucket', { value: this.batch.inputBucket.bucketName });
       new CfnOutput(this, 'BatchOutputBucket', { value: this.batch.outputBucket.bucketName });
     }

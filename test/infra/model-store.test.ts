@@ -60,14 +60,26 @@ describe('a stack whose models live in a model store', () => {
     assert.equal(env.MODELS_DIR, undefined, 'no models folder in the code');
     assert.equal(env.MODEL_PACKAGE_CACHE_MB, '1000');
     assert.equal(props.EphemeralStorage?.Size, 1112);
-    const actions = ofType(resources, 'AWS::IAM::Policy')
+    const statements = ofType(resources, 'AWS::IAM::Policy')
       .filter(([id]) => id.startsWith('SharedModelsFunction'))
       .flatMap(
         ([, p]) => (p.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement,
-      )
+      );
+    const actions = statements
       .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))
       .filter((a) => a.startsWith('s3:') || a.startsWith('dynamodb:'));
-    assert.deepEqual(actions.sort(), ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 's3:GetObject']);
+    // The store is read only; the one write is the quality log's predictions/ prefix.
+    assert.deepEqual(actions.sort(), [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:Scan',
+      's3:GetObject',
+      's3:PutObject',
+    ]);
+    const put = statements.find((s) => s.Action === 's3:PutObject');
+    assert.match(JSON.stringify(put?.Resource), /QualityLog/);
+    assert.match(JSON.stringify(put?.Resource), /\/predictions\/\*/);
+    assert.doesNotMatch(JSON.stringify(put?.Resource), /ModelStore/);
     const hook = ofType(resources, 'AWS::Lambda::Function').find(([id]) =>
       id.startsWith('SharedModelsPreTrafficHook'),
     );

@@ -28,16 +28,20 @@ function modelsWithXlTarget(target: Record<string, unknown>): string {
 }
 
 describe('deployment settings for each component', () => {
-  it('leaves out the API, batch, SageMaker, canaries and the dashboard when each is off, and stays nag-clean', async () => {
+  it('leaves out the API, batch, SageMaker, canaries, the dashboard and labelled quality when each is off, and stays nag-clean', async () => {
     const { stack, report, resources, infos } = await synthApp(US, {
       'infera:api': 'false',
       'infera:batch': 'false',
       'infera:sagemaker': 'off',
       'infera:canary': 'false',
       'infera:dashboard': 'false',
+      'infera:quality': 'false',
     });
     assert.deepEqual(findingsOf(report), []);
     for (const prefix of [
+      'AWS::Glue::',
+      'AWS::Athena::',
+      'AWS::Events::Rule',
       'AWS::ApiGatewayV2::',
       'AWS::CodeDeploy::',
       'AWS::CloudWatch::',
