@@ -7,12 +7,15 @@
  *   npm run traffic                               clean fraud-detector traffic for 60 s
  *   npm run traffic -- --drift amount             amount x3 from the first request
  *   npm run traffic -- --model iris --rate 50 --duration 20
+ *   npm run traffic -- --labels --drift amount --factor 10 --drift-after 60 --duration 120
  */
 import { readFileSync } from 'node:fs';
 import type { Feature, Manifest } from '#core/model/manifest.ts';
 import { numericBins } from '#core/monitoring/drift.ts';
 import { numberFlag, parseCommand, runMain } from '../cli/args.ts';
 import { readSample, type Sample } from '../cli/init-sample.ts';
+import { TRANSACTION_COLUMNS, type Transaction } from './lib/fraud-data.ts';
+import { LabelledTraffic } from './lib/labelled-traffic.ts';
 import { rng } from './lib/ml.ts';
 import { tensorRequestSampler, tensorTrafficProblem } from './lib/tensor-traffic.ts';
 
@@ -39,6 +42,14 @@ Options:
                          forms infera init --sample reads: .csv, .jsonl, images, texts);
                          keeps the features' joint distribution, which independent draws lose
   --seed <n>             random seed (default: 1)
+  --labels               fraud-detector: send real card transactions (each with a
+                         transaction_id and a known truth), and later the labels of a share
+                         of them to POST .../feedback, as chargebacks arrive; with --drift the
+                         model sees the drifted value while the truth stays the real one, so
+                         labelled accuracy falls (see infera quality and the dashboard)
+  --label-share <p>      share of transactions that get a label (default: 0.5)
+  --label-delay <s>      seconds from a prediction to its label (default: 10)
+  --drift-after <s>      start the drift this many seconds in (default: 0)
   -h, --help             show this help
 `;
 
@@ -54,6 +65,10 @@ interface Options {
   share: number;
   users: number;
   seed: number;
+  labels: boolean;
+  labelShare: number;
+  labelDelay: number;
+  driftAfter: number;
 }
 
 const COMMAND = 'npm run traffic --';
@@ -75,6 +90,10 @@ function parse(argv: string[]): Options | undefined {
         users: { type: 'string', default: '0' },
         seed: { type: 'string', default: '1' },
         sample: { type: 'string' },
+        labels: { type: 'boolean', default: false },
+        'label-share': { type: 'string', default: '0.5' },
+        'label-delay': { type: 'string', default: '10' },
+        'drift-after': { type: 'string', default: '0' },
       },
     },
     argv,
@@ -95,6 +114,10 @@ function parse(argv: string[]): Options | undefined {
     share: num('share', 0, 1),
     users: Math.round(num('users', 0, 1e9)),
     seed: Math.round(num('seed', 0, 2 ** 31)),
+    labels: values.labels === true,
+    labelShare: num('label-share', 0, 1),
+    labelDelay: num('label-delay', 0, 86_400),
+    driftAfter: num('drift-after', 0, 86_400),
   };
 }
 
@@ -204,6 +227,7 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
+  if (o.labels) return labelledTraffic(o, manifest);
   if (o.sample) return sampleTraffic(o, manifest, o.sample);
   if (manifest.inputs.kind === 'tensors') return tensorTraffic(o, manifest);
   if (!manifest.trainingStats) {
@@ -233,6 +257,72 @@ async function main(): Promise<void> {
   await sendFor(o, rand, `/v1/models/${encodeURIComponent(o.model)}/predict`, drifted?.name, () => ({
     instances: Array.from({ length: o.batch }, row),
   }));
+}
+
+/** Card transactions with known truth, and their labels sent later (scripts/lib/labelled-traffic.ts). */
+async function labelledTraffic(o: Options, manifest: Manifest): Promise<void> {
+  const features = manifest.inputs.kind === 'tabular' ? manifest.inputs.features.map((f) => f.name) : [];
+  const needed = TRANSACTION_COLUMNS.filter((c) => !features.includes(c));
+  if (needed.length > 0 || manifest.quality?.idField !== 'transaction_id') {
+    console.error(
+      `--labels sends card transactions whose truth the generator knows: it needs fraud-detector (a model with the features ${TRANSACTION_COLUMNS.join(', ')} and quality.idField "transaction_id"); ${o.model} ${needed.length > 0 ? `lacks ${needed.join(', ')}` : 'has another quality.idField'}.`,
+    );
+    process.exit(2);
+  }
+  const drift = o.drift as keyof Transaction | undefined;
+  if (drift && !TRANSACTION_COLUMNS.includes(drift)) {
+    console.error(
+      `--drift with --labels scales a number the model sees: one of amount, distance_from_home_km, transactions_last_hour, account_age_days, hour.`,
+    );
+    process.exit(2);
+  }
+  const traffic = new LabelledTraffic({
+    seed: o.seed,
+    labelShare: o.labelShare,
+    labelDelayS: o.labelDelay,
+    ...(drift ? { drift: { feature: drift, factor: o.factor, afterS: o.driftAfter } } : {}),
+  });
+  let labelled = 0;
+  let refused = 0;
+  const post = async (all: boolean) => {
+    for (let due = traffic.due(Date.now(), all); due.length > 0; due = due.slice(1000)) {
+      const res = await fetch(`${o.url}/v1/models/${encodeURIComponent(o.model)}/feedback`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(due.slice(0, 1000).map((p) => ({ id: p.id, label: p.label }))),
+        signal: AbortSignal.timeout(30_000),
+      }).catch(() => undefined);
+      if (res?.ok) labelled += Math.min(1000, due.length);
+      else refused += Math.min(1000, due.length);
+      await res?.arrayBuffer();
+    }
+  };
+  let running = true;
+  const labeller = (async () => {
+    while (running) {
+      await post(false);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  console.log(
+    `Labels: ${Math.round(o.labelShare * 100)}% of the transactions, ${o.labelDelay} s after their predictions` +
+      (drift
+        ? `; ${drift} x${o.factor} from ${o.driftAfter} s (the truth stays the real transaction's)`
+        : ''),
+  );
+  await sendFor(o, rng(o.seed), `/v1/models/${encodeURIComponent(o.model)}/predict`, drift, () => ({
+    instances: traffic.instances(o.batch),
+  }));
+  // The last labels come due after the traffic stops: wait for them, then send them.
+  const last = traffic.pending.at(-1)?.due;
+  if (last && last > Date.now()) await new Promise((r) => setTimeout(r, last - Date.now()));
+  running = false;
+  await labeller;
+  await post(true);
+  console.log(
+    `Labels sent: ${labelled}${refused ? `, ${refused} refused or not delivered` : ''}. See: npx infera quality ${o.model}`,
+  );
+  if (refused > 0) process.exitCode = 1;
 }
 
 /**
