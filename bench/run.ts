@@ -24,6 +24,7 @@ import { b10 } from './b10-container-bare.ts';
 import { b11 } from './b11-many-models.ts';
 import { b12 } from './b12-image-bombs.ts';
 import { b13 } from './b13-model-store.ts';
+import { b14 } from './b14-quality-join.ts';
 import type { Bench, BenchResult, Figure } from './lib/report.ts';
 import { fmt, sig } from './lib/stats.ts';
 import { MODELS } from './lib/models.ts';
@@ -31,8 +32,8 @@ import { cleanSynth } from './lib/synth.ts';
 
 const HERE = new URL('.', import.meta.url).pathname;
 /** In run order: B5 synthesizes what B4 cold-starts; B3, the longest, goes last. */
-const BENCHES: Readonly<Record<string, Bench>> = { B5: b5, B4: b4, B1: b1, B7: b7, B8: b8, B2: b2, B6: b6, B3: b3, B9: b9, B10: b10, B11: b11, B12: b12, B13: b13 };
-const ORDER = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B12', 'B13'];
+const BENCHES: Readonly<Record<string, Bench>> = { B5: b5, B4: b4, B1: b1, B7: b7, B8: b8, B2: b2, B6: b6, B3: b3, B9: b9, B10: b10, B11: b11, B12: b12, B13: b13, B14: b14 };
+const ORDER = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B12', 'B13', 'B14'];
 
 const HELP = `Usage: npm run bench [-- options]
 
@@ -52,6 +53,7 @@ results.json and RESULTS.md. Every load goes to 127.0.0.1 only.
   B11 many models: resources and routes per model, and how many fit in one deployment
   B12 an iris predict while decompression-bomb PNGs decode, and memory afterwards
   B13 model store: publish, a model's first request, a policy refresh, cache capacity
+  B14 quality join: local engine time at 10k-1M predictions, bytes per line, Athena cost of a run
 
 Options:
   --quick          smoke mode for CI: tiny sizes, one short round, no target is judged
