@@ -367,6 +367,15 @@ function renderShadow(r) {
 /** The quality report of the model, or why there is none (no quality section: 404). */
 async function renderQuality() {
   let q;
+  state.qualityOn ??= {};
+  state.qualityOn[state.model] ??=
+    (await getJson(`/v1/models/${encodeURIComponent(state.model)}`)).quality !== undefined;
+  if (!state.qualityOn[state.model]) {
+    $('quality-table').innerHTML =
+      `<div class="empty">${esc(state.model)} takes no labels: add a "quality" section to its model.json (docs/releases-and-monitoring.md).</div>`;
+    update('quality-chart', { type: 'line', data: { labels: [], datasets: [] } });
+    return;
+  }
   try {
     const hours = $('quality-hours').value;
     q = await getJson(
