@@ -11,6 +11,7 @@ import { computeQuality } from '#core/quality/compute.ts';
 import {
   type IngestResult,
   ingestLabels,
+  MAX_GROUND_TRUTH_BYTES,
   parseGroundTruthKey,
   RESULTS_PREFIX,
   resultKey,
@@ -27,6 +28,8 @@ export interface QualityJobDeps {
   readonly store: ObjectStore;
   readonly quality: Quality;
   readonly models: ReadonlyMap<string, JudgedModel>;
+  /** The largest file read (MAX_GROUND_TRUTH_BYTES). */
+  readonly maxBytes?: number;
 }
 
 /** Each upload's labels stored and its result written; an upload that names no model gets a result saying so. */
@@ -36,26 +39,31 @@ export async function ingestUploads(d: QualityJobDeps, uploads: readonly Upload[
     if (u.key.startsWith(RESULTS_PREFIX)) continue;
     const parsed = parseGroundTruthKey(u.key);
     const judged = 'error' in parsed ? undefined : d.models.get(parsed.model);
+    const refused = (why: string, model = ''): IngestResult => ({
+      model,
+      key: u.key,
+      lines: 0,
+      accepted: 0,
+      rejected: 0,
+      problems: [why],
+      parts: 0,
+      finishedAt: new Date().toISOString(),
+    });
     let result: IngestResult;
-    if ('error' in parsed || !judged) {
-      const why =
-        'error' in parsed
-          ? parsed.error
-          : `model '${parsed.model}' takes no labels here: its live model.json has no "quality" section`;
-      result = {
-        model: '',
-        key: u.key,
-        lines: 0,
-        accepted: 0,
-        rejected: 0,
-        problems: [why],
-        parts: 0,
-        finishedAt: new Date().toISOString(),
-      };
-    } else {
-      // Read as it is now, and only that version: a file replaced meanwhile gets its own event.
-      const head = await d.store.head(u.bucket, u.key);
-      if (!head) continue;
+    // Read as it is now, and only that version: a file replaced meanwhile gets its own event.
+    const head = await d.store.head(u.bucket, u.key);
+    if (!head) continue;
+    if ('error' in parsed) result = refused(parsed.error);
+    else if (!judged)
+      result = refused(
+        `model '${parsed.model}' takes no labels here: its live model.json has no "quality" section`,
+      );
+    else if (head.bytes > (d.maxBytes ?? MAX_GROUND_TRUTH_BYTES))
+      result = refused(
+        `the file is ${head.bytes} bytes; a ground-truth file may be ${d.maxBytes ?? MAX_GROUND_TRUTH_BYTES}: split it into several`,
+        parsed.model,
+      );
+    else
       result = await ingestLabels({
         truth: judged.truth,
         key: u.key,
@@ -64,7 +72,6 @@ export async function ingestUploads(d: QualityJobDeps, uploads: readonly Upload[
         body: await d.store.read(u.bucket, u.key, { ifMatch: head.etag }),
         write: (lines, unique) => d.quality.labels(judged.q.model, lines, 'file', unique),
       });
-    }
     logger.info('ground truth ingested', {
       key: u.key,
       accepted: result.accepted,

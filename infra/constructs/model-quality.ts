@@ -22,19 +22,13 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import {
-  BlockPublicAccess,
-  Bucket,
-  BucketEncryption,
-  EventType,
-  type IBucket,
-  ObjectOwnership,
-} from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct, type IConstruct } from 'constructs';
 import { QUALITY_CEILINGS, type QualitySpec } from '#core/model/manifest/quality.ts';
 import { GROUND_TRUTH_PREFIX } from '#core/quality/ingest.ts';
+import { accessLogsBucket } from '../lib/access-logs.ts';
 import { tendNotificationsHandler } from '../lib/bucket-notifications.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
 import { InferaFunction } from './infera-function.ts';
@@ -80,20 +74,7 @@ export class ModelQuality extends Construct {
   constructor(scope: Construct, id: string, props: ModelQualityProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const logs =
-      props.accessLogsBucket ??
-      (() => {
-        const b = new Bucket(this, 'AccessLogs', {
-          encryption: BucketEncryption.S3_MANAGED,
-          blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-          enforceSSL: true,
-          objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
-          lifecycleRules: [{ expiration: Duration.days(365) }],
-          removalPolicy: props.removalPolicy,
-        });
-        acknowledge(b, 'This is the access-log bucket; logging it to itself would loop.', 'AwsSolutions-S1');
-        return b;
-      })();
+    const logs = props.accessLogsBucket ?? accessLogsBucket(this, props.removalPolicy);
     const keep = Duration.days(props.retentionDays);
     this.bucket = new Bucket(this, 'Log', {
       encryption: BucketEncryption.S3_MANAGED,

@@ -5,18 +5,13 @@
  * head item per model, one item per revision written). `infera publish` fills it; `infera
  * release`, `promote` and `rollback` change one model's record; the functions only read.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import {
-  BlockPublicAccess,
-  Bucket,
-  BucketEncryption,
-  type IBucket,
-  ObjectOwnership,
-} from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
 import { RECORD_KEYS } from '#adapters/model-store/aws.ts';
+import { accessLogsBucket } from '../lib/access-logs.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
 
 export interface ModelStoreProps {
@@ -31,20 +26,7 @@ export class ModelStore extends Construct {
 
   constructor(scope: Construct, id: string, props: ModelStoreProps) {
     super(scope, id);
-    const logs =
-      props.accessLogsBucket ??
-      (() => {
-        const b = new Bucket(this, 'AccessLogs', {
-          encryption: BucketEncryption.S3_MANAGED,
-          blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-          enforceSSL: true,
-          objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
-          lifecycleRules: [{ expiration: Duration.days(365) }],
-          removalPolicy: props.removalPolicy,
-        });
-        acknowledge(b, 'This is the access-log bucket; logging it to itself would loop.', 'AwsSolutions-S1');
-        return b;
-      })();
+    const logs = props.accessLogsBucket ?? accessLogsBucket(this, props.removalPolicy);
     this.bucket = new Bucket(this, 'Packages', {
       encryption: BucketEncryption.S3_MANAGED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,

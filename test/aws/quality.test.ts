@@ -201,6 +201,24 @@ describe('labelled quality on AWS services (moto)', () => {
     assert.equal(result.accepted, 20);
     assert.equal(result.rejected, 1);
     assert.match(result.problems[0] ?? '', /line 22: "nonsense" is not a label of 'fraud-detector'/);
+    // A file over the limit is not read; its result says to split it.
+    const { ingestUploads } = await import('#runtime/quality-jobs.ts');
+    const { getQuality } = await import('#runtime/quality.ts');
+    const { loadConfig } = await import('#runtime/config.ts');
+    const { parseQualityModels } = await import('#core/quality/models-env.ts');
+    const { S3ObjectStore } = await import('#adapters/s3.ts');
+    const config = loadConfig();
+    const [big] = await ingestUploads(
+      {
+        store: new S3ObjectStore(s3),
+        quality: getQuality(config),
+        models: parseQualityModels(config.QUALITY_MODELS),
+        maxBytes: 100,
+      },
+      [{ bucket: BUCKET, key }],
+    );
+    assert.match(big?.problems[0] ?? '', /the file is \d+ bytes; a ground-truth file may be 100: split it/);
+    assert.equal(big?.accepted, 0);
   });
 
   it('stores labels sent to the API, and serves the report the evaluation keeps, with its event on EventBridge', async () => {
@@ -266,17 +284,19 @@ describe('labelled quality on AWS services (moto)', () => {
       }),
     );
     await events.send(new PutTargetsCommand({ Rule: 'quality', Targets: [{ Id: 'q', Arn: arn }] }));
-    const sent = await evaluateAll(
-      {
-        store: new S3ObjectStore(s3),
-        quality: getQuality(config),
-        models: parseQualityModels(config.QUALITY_MODELS),
-        engine: new DuckDbQualityEngine(mirror),
-        bucket: BUCKET,
-        prefix: '',
-      },
-      await sinksFor(config),
-    );
+    const round = async () =>
+      evaluateAll(
+        {
+          store: new S3ObjectStore(s3),
+          quality: getQuality(config),
+          models: parseQualityModels(config.QUALITY_MODELS),
+          engine: new DuckDbQualityEngine(mirror),
+          bucket: BUCKET,
+          prefix: '',
+        },
+        await sinksFor(config),
+      );
+    const sent = await round();
     assert.equal(sent, 1, 'accuracy 2/3 is below 0.99 on 30 labels: one event');
     assert.deepEqual(await keys('reports/'), ['reports/fraud-detector.json']);
     const got = await call(
@@ -302,19 +322,6 @@ describe('labelled quality on AWS services (moto)', () => {
     assert.equal(detail?.state, 'alarm');
     assert.equal(detail?.figure, 'accuracy');
     // A second round with nothing new raises nothing: the kept report is the one compared with.
-    assert.equal(
-      await evaluateAll(
-        {
-          store: new S3ObjectStore(s3),
-          quality: getQuality(config),
-          models: parseQualityModels(config.QUALITY_MODELS),
-          engine: new DuckDbQualityEngine(mirror),
-          bucket: BUCKET,
-          prefix: '',
-        },
-        await sinksFor(config),
-      ),
-      0,
-    );
+    assert.equal(await round(), 0);
   });
 });

@@ -11,9 +11,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { QualityReport } from '#core/quality/report-schema.ts';
-import { generateTransactions, type Transaction } from '../../scripts/lib/fraud-data.ts';
+import { generateTransactions, type Transaction, toCsv } from '../../scripts/lib/fraud-data.ts';
 import { cli, copyModels, editJson, type RunningPlatform, startPlatform } from '../helpers.ts';
 import { launchBrowser } from '../support/browser.ts';
+import { rocAuc } from '../support/metrics.ts';
 
 type Answer = { id: string; label: string; fraud: number };
 
@@ -30,21 +31,6 @@ async function quality(url: string): Promise<QualityReport> {
   const res = await fetch(`${url}/v1/models/fraud-detector/quality`);
   assert.equal(res.status, 200);
   return (await res.json()) as QualityReport;
-}
-
-/** roc_auc_score by the Mann-Whitney rank sum, ties at their average rank. */
-function rocAuc(positive: boolean[], score: number[]): number {
-  const order = score.map((s, i) => [s, i] as const).sort((a, b) => a[0] - b[0]);
-  const rank = new Array<number>(score.length);
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && order[j + 1]?.[0] === order[i]?.[0]) j++;
-    for (let k = i; k <= j; k++) rank[order[k]?.[1] ?? 0] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  const P = positive.filter(Boolean).length;
-  const N = positive.length - P;
-  return (positive.reduce((s, p, i) => s + (p ? (rank[i] ?? 0) : 0), 0) - (P * (P + 1)) / 2) / (P * N);
 }
 
 /** accuracy_score, f1_score(pos_label='fraud') and roc_auc_score of one version's answers. */
@@ -252,21 +238,9 @@ describe('labelled quality on npm start', () => {
   it('joins labels to batch rows by their id column', async () => {
     const { rows, labels } = generateTransactions(30, 99);
     const file = join(models, 'batch.csv');
-    const cols = [
-      'transaction_id',
-      'amount',
-      'merchant_category',
-      'hour',
-      'distance_from_home_km',
-      'transactions_last_hour',
-      'card_present',
-      'account_age_days',
-      'is_foreign',
-    ] as const;
-    await writeFile(
-      file,
-      `${cols.join(',')}\n${rows.map((t, i) => cols.map((c) => (c === 'transaction_id' ? `b-${i}` : (t[c] ?? ''))).join(',')).join('\n')}\n`,
-    );
+    // The generator's own CSV, with the caller's id column in front.
+    const [header, ...lines] = toCsv(rows).trim().split('\n');
+    await writeFile(file, `transaction_id,${header}\n${lines.map((l, i) => `b-${i},${l}`).join('\n')}\n`);
     const before = await quality(p.url);
     const sub = await cli(['batch', 'submit', file, '-m', 'fraud-detector', '--wait', '--url', p.url]);
     assert.equal(sub.code, 0, sub.stdout + sub.stderr);

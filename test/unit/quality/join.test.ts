@@ -20,6 +20,7 @@ import {
   type PredictionLine,
   predictionsFolder,
 } from '#core/quality/records.ts';
+import { perLabel, rocAuc } from '../../support/metrics.ts';
 
 const dirs: string[] = [];
 after(async () => {
@@ -46,42 +47,7 @@ async function engineWith(preds: readonly PredictionLine[], labels: readonly Lab
   return new DuckDbQualityEngine(root);
 }
 
-// --- scikit-learn's definitions, written out ---------------------------------------------------
-
-function perLabel(truth: string[], pred: string[]) {
-  const labels = [...new Set([...truth, ...pred])].sort();
-  return labels.map((label) => {
-    let tp = 0;
-    let fp = 0;
-    let fn = 0;
-    truth.forEach((t, i) => {
-      const p = pred[i];
-      if (t === label && p === label) tp++;
-      else if (p === label) fp++;
-      else if (t === label) fn++;
-    });
-    const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
-    const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
-    const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
-    return { label, precision, recall, f1 };
-  });
-}
-
-/** roc_auc_score as the Mann-Whitney U statistic over average ranks. */
-function rocAuc(positive: boolean[], score: number[]): number {
-  const order = score.map((s, i) => [s, i] as const).sort((a, b) => a[0] - b[0]);
-  const rank = new Array<number>(score.length);
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && order[j + 1]?.[0] === order[i]?.[0]) j++;
-    for (let k = i; k <= j; k++) rank[order[k]?.[1] ?? 0] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  const P = positive.filter(Boolean).length;
-  const N = positive.length - P;
-  const sumPos = positive.reduce((s, p, i) => s + (p ? (rank[i] ?? 0) : 0), 0);
-  return (sumPos - (P * (P + 1)) / 2) / (P * N);
-}
+// --- scikit-learn's definitions (and test/support/metrics.ts) ------------------------------------
 
 function ece(correct: boolean[], confidence: number[]): number {
   let total = 0;
