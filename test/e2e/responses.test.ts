@@ -50,6 +50,16 @@ const requests: Record<string, () => Promise<{ status: number; json: unknown }>>
   predict: async () =>
     call('POST', '/v1/models/iris/predict', { instances: (await golden('iris', '1')).instances }),
   getMonitoring: () => call('GET', '/v1/models/iris/monitoring'),
+  postFeedback: async () => {
+    const r = await fetch(`${p.url}/v1/models/fraud-detector/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: (await golden('fraud-detector', '1')).instances.slice(0, 1) }),
+    });
+    const id = r.headers.get('x-request-id') as string;
+    return call('POST', '/v1/models/fraud-detector/feedback', [{ id, label: 'fraud' }]);
+  },
+  getQuality: () => call('GET', '/v1/models/fraud-detector/quality'),
   serverMetadata: () => call('GET', '/v2'),
   serverLive: () => call('GET', '/v2/health/live'),
   serverReady: () => call('GET', '/v2/health/ready'),
