@@ -5,7 +5,6 @@ import { decode } from '#core/protocol/codec.ts';
 import { batchSettings, type Config } from './config.ts';
 import { logger } from './observability.ts';
 import { getPlatform, getRegistry } from './platform.ts';
-import { getQuality } from './quality.ts';
 
 /** The core's Log port over the Powertools logger. */
 const log: Log = {
@@ -51,7 +50,8 @@ export async function batchDeps(
     matrixScorer: (mv) => scorer.matrixScorer(mv),
     // A batch row's id joins labels as a request id does: the file's id column, else <job>#<row>.
     onScoredRows: async (mv, { jobId, chunk }, rows) => {
-      const quality = getQuality(config);
+      // Loaded by the score function's first chunk, not by the split and API functions at all.
+      const quality = (await import('./quality.ts')).getQuality(config);
       if (!quality.logs(mv)) return;
       const scored = rows();
       await quality.predictions(

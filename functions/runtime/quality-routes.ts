@@ -1,8 +1,8 @@
 /** The models function's quality routes: labels in, the joined report out. */
 import { NotFoundError, NotImplementedError, ValidationError } from '#core/errors.ts';
 import type { ModelRegistry } from '#core/model/registry.ts';
-import { MAX_WINDOW_HOURS, qualityModelOf } from '#core/quality/compute.ts';
 import { feedbackLines, truthOf } from '#core/quality/feedback.ts';
+import { MAX_WINDOW_HOURS, qualityModelOf } from '#core/quality/model.ts';
 import type { ApiRequest, ApiResponse } from '#http/request.ts';
 import type { Quality } from './quality.ts';
 

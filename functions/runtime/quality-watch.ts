@@ -6,8 +6,8 @@
  */
 import { messageOf } from '#core/errors.ts';
 import type { ModelRegistry } from '#core/model/registry.ts';
-import { type QualityModel, qualityModelOf } from '#core/quality/compute.ts';
 import { qualityTransitions } from '#core/quality/events.ts';
+import { type QualityModel, qualityModelOf } from '#core/quality/model.ts';
 import type { QualityEvent, QualityReport } from '#core/quality/report-schema.ts';
 import type { Config } from './config.ts';
 import type { Sink } from './monitoring.ts';

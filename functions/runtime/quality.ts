@@ -10,7 +10,7 @@ import type { ModelVersion } from '#core/model/registry.ts';
 import { parseCaptureTarget } from '#core/monitoring/capture.ts';
 import type { ObjectStore, QualityEngine, QualityLog } from '#core/ports.ts';
 import type { Prediction } from '#core/protocol/schemas.ts';
-import { computeQuality, type QualityModel, qualityModelOf } from '#core/quality/compute.ts';
+import { type QualityModel, qualityModelOf } from '#core/quality/model.ts';
 import {
   jsonLines,
   type LabelLine,
@@ -21,7 +21,7 @@ import {
   type QualityTraffic,
   rowIds,
 } from '#core/quality/records.ts';
-import { type QualityReport, qualityReportSchema } from '#core/quality/report-schema.ts';
+import type { QualityReport } from '#core/quality/report-schema.ts';
 import type { Config } from './config.ts';
 import { logger } from './observability.ts';
 
@@ -170,12 +170,16 @@ export class Quality {
         throw new NotFoundError(
           `No quality report for '${q.model}' yet: the quality function writes one on its schedule, once it has run after the first predictions were logged.`,
         );
+      // The report's schema and the join load on a report's first request, not at a cold start.
+      const { qualityReportSchema } = await import('#core/quality/report-schema.ts');
       return qualityReportSchema.parse(JSON.parse(text));
     }
     const key = `${q.model}/${hours ?? ''}`;
     const hit = this.#reports.get(key);
     if (hit && Date.now() - hit.at < this.#config.QUALITY_REPORT_TTL_MS) return hit.report;
-    const report = computeQuality(this.engine(), q, hours === undefined ? {} : { hours });
+    const report = import('#core/quality/compute.ts').then(({ computeQuality }) =>
+      computeQuality(this.engine(), q, hours === undefined ? {} : { hours }),
+    );
     this.#reports.set(key, { at: Date.now(), report });
     report.catch(() => this.#reports.delete(key));
     return report;

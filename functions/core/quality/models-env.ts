@@ -7,8 +7,8 @@ import * as z from 'zod';
 import { MODEL_NAME, TASKS } from '../model/manifest/names.ts';
 import { qualitySchema } from '../model/manifest/quality.ts';
 import type { Manifest } from '../model/manifest.ts';
-import { type QualityModel, qualityModelOf } from './compute.ts';
 import type { Truth } from './feedback.ts';
+import { type QualityModel, qualityModelOf } from './model.ts';
 
 const entrySchema = z.strictObject({
   t: z.enum(TASKS),
