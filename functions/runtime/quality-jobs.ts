@@ -4,7 +4,7 @@
  * (ground-truth-results/...). `evaluateAll`: each judged model's report from the engine (Athena on
  * AWS), its quality metrics as EMF, its events, and the report kept for GET .../quality.
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Upload } from '#core/batch/deps.ts';
 import type { ObjectStore, QualityEngine } from '#core/ports.ts';
 import { computeQuality } from '#core/quality/compute.ts';
@@ -20,7 +20,7 @@ import type { JudgedModel } from '#core/quality/models-env.ts';
 import { type QualityReport, qualityReportSchema } from '#core/quality/report-schema.ts';
 import { platformEnv } from './config.ts';
 import type { Sink } from './monitoring.ts';
-import { logger, metrics } from './observability.ts';
+import { logger } from './observability.ts';
 import { type Quality, reportKey } from './quality.ts';
 import { judgeQuality } from './quality-watch.ts';
 
@@ -122,22 +122,41 @@ const FIGURES = [
  */
 export function publish(r: QualityReport): void {
   if (platformEnv().POWERTOOLS_METRICS_DISABLED) return;
+  // One EMF document per dimension set: a document's metrics all carry its dimensions.
+  figures ??= new Metrics({
+    namespace: platformEnv().POWERTOOLS_METRICS_NAMESPACE,
+    serviceName: platformEnv().POWERTOOLS_SERVICE_NAME,
+  });
+  const m = figures;
   const serving = r.versions.filter((v) => Object.keys(v.traffic).some((t) => t !== 'shadow'));
   for (const v of r.versions) {
-    const m = metrics.singleMetric();
     m.addDimensions({ model: r.model, version: v.version });
     m.addMetric('QualityLabelled', MetricUnit.Count, v.labelled);
-    for (const [key, name] of FIGURES) if (v[key] !== null) m.addMetric(name, MetricUnit.NoUnit, v[key]);
+    for (const [key, name] of FIGURES) {
+      const value = v[key];
+      if (value !== null) m.addMetric(name, MetricUnit.NoUnit, value);
+    }
+    m.publishStoredMetrics();
   }
+  let any = false;
   for (const [key, name, kind] of FIGURES) {
-    const values = serving.filter((v) => v[key] !== null && v.labelled >= r.minLabels);
-    if (values.length === 0) continue;
-    const worst = values.reduce((a, b) =>
-      (kind === 'floor' ? (b[key] ?? 0) < (a[key] ?? 0) : (b[key] ?? 0) > (a[key] ?? 0)) ? b : a,
+    const judged = serving.filter((v) => v[key] !== null && v.labelled >= r.minLabels);
+    const worst = judged.reduce<(typeof judged)[number] | undefined>(
+      (a, b) =>
+        !a || (kind === 'floor' ? (b[key] ?? 0) < (a[key] ?? 0) : (b[key] ?? 0) > (a[key] ?? 0)) ? b : a,
+      undefined,
     );
-    const m = metrics.singleMetric();
-    m.addDimensions({ model: r.model });
+    if (!worst) continue;
+    if (!any) m.addDimensions({ model: r.model });
+    any = true;
     m.addMetric(name, MetricUnit.NoUnit, worst[key] ?? 0);
-    m.addMetric('QualityLabelled', MetricUnit.Count, worst.labelled);
+  }
+  if (any) {
+    // Every figure above comes from a version with at least minLabels: the alarm's IF passes.
+    const labelled = Math.min(...serving.filter((v) => v.labelled >= r.minLabels).map((v) => v.labelled));
+    m.addMetric('QualityLabelled', MetricUnit.Count, labelled);
+    m.publishStoredMetrics();
   }
 }
+
+let figures: Metrics | undefined;

@@ -8,6 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { QualityReport } from '#core/quality/report-schema.ts';
@@ -67,6 +69,8 @@ describe('labelled quality on npm start', () => {
   const truth = new Map<string, string>();
   const apiLabels: { id: string; label: string }[] = [];
   let fileLabels: string;
+  let webhook: Server;
+  const events: Record<string, unknown>[] = [];
 
   before(async () => {
     models = await copyModels();
@@ -78,13 +82,32 @@ describe('labelled quality on npm start', () => {
         // The canary test judges accuracy alone.
         if (v === '2') q.alarms = { accuracy: 0.9 };
       });
-    p = await startPlatform({ QUALITY_REPORT_TTL_MS: '0' }, ['--models', models]);
+    // Quality events go where drift events go: here a webhook, judged every second.
+    webhook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      req.on('end', () => {
+        events.push(JSON.parse(body) as Record<string, unknown>);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', () => r()));
+    const hook = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/events`;
+    p = await startPlatform({ QUALITY_REPORT_TTL_MS: '0', QUALITY_EVALUATE_SECONDS: '1' }, [
+      '--models',
+      models,
+      '--drift-webhook',
+      hook,
+    ]);
     const shadow = await cli(['shadow', 'fraud-detector', '2', '--models', models]);
     assert.equal(shadow.code, 0, shadow.stderr);
     await new Promise((r) => setTimeout(r, 500));
   });
   after(async () => {
     await p?.stop();
+    webhook?.close();
   });
 
   it('joins labels sent by the API and by a file, and shows per version the figures computed from the answers', async () => {
@@ -304,6 +327,15 @@ describe('labelled quality on npm start', () => {
       // Version 2's labels as a shadow count too: its accuracy over every labelled row it answered.
       /alarm labelled accuracy 0\.\d+ below 0\.9 on \d+ labelled predictions: rolling back/,
     );
+    // The platform's own clock judged the same drop and sent one quality event for it.
+    for (let i = 0; i < 50 && !events.some((e) => e.version === '2' && e.figure === 'accuracy'); i++)
+      await new Promise((r) => setTimeout(r, 200));
+    const raised = events.filter(
+      (e) => e.type === 'infera.quality' && e.version === '2' && e.figure === 'accuracy',
+    );
+    assert.equal(raised.length, 1, JSON.stringify(events));
+    assert.equal(raised[0]?.state, 'alarm');
+    assert.ok((raised[0]?.value as number) < 0.9);
     const aliases = JSON.parse(await readFile(join(models, 'fraud-detector', 'aliases.json'), 'utf8')) as {
       live: unknown;
     };
