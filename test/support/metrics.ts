@@ -3,6 +3,7 @@
  * and compare with the platform's: by other methods than the platform's (the AUC here is the
  * Mann-Whitney rank sum; the platform integrates the ROC curve).
  */
+import type { VersionQuality } from '#core/quality/report-schema.ts';
 
 /** roc_auc_score as the Mann-Whitney U statistic over average ranks (ties at their mean rank). */
 export function rocAuc(positive: readonly boolean[], score: readonly number[]): number {
@@ -38,4 +39,25 @@ export function perLabel(truth: readonly string[], pred: readonly string[]) {
     const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
     return { label, precision, recall, f1 };
   });
+}
+
+/** One version's entry of a quality report, every figure empty unless given. */
+export function versionQuality(
+  fields: Pick<VersionQuality, 'version' | 'traffic' | 'labelled'> & Partial<VersionQuality>,
+): VersionQuality {
+  return {
+    predictions: 1000,
+    labelDelaySeconds: null,
+    accuracy: null,
+    f1: null,
+    macroF1: null,
+    auc: null,
+    ece: null,
+    mae: null,
+    rmse: null,
+    perLabel: [],
+    series: [],
+    alarms: [],
+    ...fields,
+  };
 }

@@ -17,6 +17,7 @@ import { qualityTransitions } from '#core/quality/events.ts';
 import type { QualityReport } from '#core/quality/report-schema.ts';
 import { qualityParams, qualitySql, seriesBucketMs } from '#core/quality/sql.ts';
 import { bake, type CanaryJudge, withQualityAlarm } from '../../../cli/bake.ts';
+import { versionQuality } from '../../support/metrics.ts';
 
 const cell = (v: string | undefined) => (v === undefined ? {} : { VarCharValue: v });
 const COLUMNS = ['kind', 'version', 'k1', 'k2', 'n', 'x', 's1', 's2'].map((Name) => ({ Name }));
@@ -117,23 +118,14 @@ function report(
     labels: { received: 0, ids: 0, replaced: 0, unmatched: 0 },
     minLabels: 10,
     versions: [
-      {
+      versionQuality({
         version,
         predictions: 100,
         traffic: { canary: 100 },
         labelled: 50,
-        labelDelaySeconds: null,
         accuracy: value,
-        f1: null,
-        macroF1: null,
-        auc: null,
-        ece: null,
-        mae: null,
-        rmse: null,
-        perLabel: [],
-        series: [],
         alarms: [{ figure: 'accuracy', threshold: 0.9, value, state }],
-      },
+      }),
     ],
   };
 }

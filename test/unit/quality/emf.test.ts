@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { versionQuality } from '../../support/metrics.ts';
 
 process.env.POWERTOOLS_SERVICE_NAME = 'infera-quality';
 process.env.POWERTOOLS_METRICS_NAMESPACE = 'infera';
@@ -14,25 +15,8 @@ const { QUALITY_SERVICE } = await import('../../../infra/constructs/model-qualit
 const { publish } = await import('#runtime/quality-jobs.ts');
 type Report = Parameters<typeof publish>[0];
 
-function version(v: string, traffic: Record<string, number>, labelled: number, accuracy: number) {
-  return {
-    version: v,
-    predictions: 1000,
-    traffic,
-    labelled,
-    labelDelaySeconds: null,
-    accuracy,
-    f1: null,
-    macroF1: null,
-    auc: null,
-    ece: null,
-    mae: null,
-    rmse: null,
-    perLabel: [],
-    series: [],
-    alarms: [],
-  };
-}
+const version = (v: string, traffic: Record<string, number>, labelled: number, accuracy: number) =>
+  versionQuality({ version: v, traffic, labelled, accuracy });
 
 /** The EMF documents publish writes to stdout. */
 function emitted(report: Report): Record<string, unknown>[] {
