@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { storeLimitOf } from '#core/aws/store-rules.ts';
 import { messageOf } from '#core/errors.ts';
+import { isCeiling } from '#core/model/manifest/quality.ts';
 import type { QualityReport } from '#core/quality/report-schema.ts';
 import { api, CliError } from './common.ts';
 
@@ -228,7 +229,7 @@ export function withQualityAlarm(
       const v = (await report())?.versions.find((x) => x.version === version);
       const a = v?.alarms.find((x) => x.state === 'alarm');
       if (!v || !a) return undefined;
-      const way = a.figure === 'mae' || a.figure === 'rmse' ? 'above' : 'below';
+      const way = isCeiling(a.figure) ? 'above' : 'below';
       return `labelled ${a.figure} ${a.value} ${way} ${a.threshold} on ${v.labelled} labelled predictions`;
     },
   };

@@ -6,6 +6,7 @@
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Upload } from '#core/batch/deps.ts';
+import { isCeiling, QUALITY_FIGURES } from '#core/model/manifest/quality.ts';
 import type { ObjectStore, QualityEngine } from '#core/ports.ts';
 import { computeQuality } from '#core/quality/compute.ts';
 import {
@@ -16,6 +17,7 @@ import {
   RESULTS_PREFIX,
   resultKey,
 } from '#core/quality/ingest.ts';
+import { QUALITY_METRIC } from '#core/quality/metrics.ts';
 import type { JudgedModel } from '#core/quality/models-env.ts';
 import { type QualityReport, qualityReportSchema } from '#core/quality/report-schema.ts';
 import { platformEnv } from './config.ts';
@@ -108,14 +110,6 @@ export async function evaluateAll(
   return events.length;
 }
 
-const FIGURES = [
-  ['accuracy', 'QualityAccuracy', 'floor'],
-  ['f1', 'QualityF1', 'floor'],
-  ['auc', 'QualityAUC', 'floor'],
-  ['mae', 'QualityMAE', 'ceiling'],
-  ['rmse', 'QualityRMSE', 'ceiling'],
-] as const;
-
 /**
  * A report's figures as EMF: per model and version, and per model for the worst version that
  * serves traffic (not a shadow alone), which the stack's quality alarm watches.
@@ -132,24 +126,24 @@ export function publish(r: QualityReport): void {
   for (const v of r.versions) {
     m.addDimensions({ model: r.model, version: v.version });
     m.addMetric('QualityLabelled', MetricUnit.Count, v.labelled);
-    for (const [key, name] of FIGURES) {
+    for (const key of QUALITY_FIGURES) {
       const value = v[key];
-      if (value !== null) m.addMetric(name, MetricUnit.NoUnit, value);
+      if (value !== null) m.addMetric(QUALITY_METRIC[key], MetricUnit.NoUnit, value);
     }
     m.publishStoredMetrics();
   }
   let any = false;
-  for (const [key, name, kind] of FIGURES) {
+  for (const key of QUALITY_FIGURES) {
     const judged = serving.filter((v) => v[key] !== null && v.labelled >= r.minLabels);
+    const worse = (b: number, a: number) => (isCeiling(key) ? b > a : b < a);
     const worst = judged.reduce<(typeof judged)[number] | undefined>(
-      (a, b) =>
-        !a || (kind === 'floor' ? (b[key] ?? 0) < (a[key] ?? 0) : (b[key] ?? 0) > (a[key] ?? 0)) ? b : a,
+      (a, b) => (!a || worse(b[key] ?? 0, a[key] ?? 0) ? b : a),
       undefined,
     );
     if (!worst) continue;
     if (!any) m.addDimensions({ model: r.model });
     any = true;
-    m.addMetric(name, MetricUnit.NoUnit, worst[key] ?? 0);
+    m.addMetric(QUALITY_METRIC[key], MetricUnit.NoUnit, worst[key] ?? 0);
   }
   if (any) {
     // Every figure above comes from a version with at least minLabels: the alarm's IF passes.

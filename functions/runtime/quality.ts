@@ -4,7 +4,6 @@
  * S3 on AWS); and the reports read back. Locally a report is computed on demand by DuckDB over
  * the folder; on AWS the quality function computes it with Athena on a schedule and this reads it.
  */
-import { randomUUID } from 'node:crypto';
 import { messageOf, NotFoundError } from '#core/errors.ts';
 import type { ModelVersion } from '#core/model/registry.ts';
 import { parseCaptureTarget } from '#core/monitoring/capture.ts';
@@ -210,9 +209,6 @@ export class Quality {
     return this.#store;
   }
 }
-
-/** A unique name for a write that has no request id of its own. */
-export const writeId = () => randomUUID();
 
 let shared: Quality | undefined;
 

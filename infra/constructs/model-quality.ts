@@ -26,8 +26,9 @@ import { BlockPublicAccess, Bucket, BucketEncryption, EventType, type IBucket } 
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct, type IConstruct } from 'constructs';
-import { QUALITY_CEILINGS, type QualitySpec } from '#core/model/manifest/quality.ts';
+import { isCeiling, QUALITY_FIGURES, type QualitySpec } from '#core/model/manifest/quality.ts';
 import { GROUND_TRUTH_PREFIX } from '#core/quality/ingest.ts';
+import { QUALITY_METRIC } from '#core/quality/metrics.ts';
 import { accessLogsBucket } from '../lib/access-logs.ts';
 import { tendNotificationsHandler } from '../lib/bucket-notifications.ts';
 import { acknowledge, finding } from '../lib/nag.ts';
@@ -35,14 +36,6 @@ import { InferaFunction } from './infera-function.ts';
 
 /** The quality function's service name: the dimension its metrics carry. */
 export const QUALITY_SERVICE = 'infera-quality';
-
-const FIGURE_METRIC = {
-  accuracy: 'QualityAccuracy',
-  f1: 'QualityF1',
-  auc: 'QualityAUC',
-  mae: 'QualityMAE',
-  rmse: 'QualityRMSE',
-} as const;
 
 export interface ModelQualityProps {
   /** Each judged model's quality section (the live version's manifest). */
@@ -298,19 +291,17 @@ export class ModelQuality extends Construct {
         period,
         statistic,
       });
-    for (const [figure, threshold] of Object.entries(spec.alarms) as [
-      keyof typeof FIGURE_METRIC,
-      number | undefined,
-    ][]) {
+    for (const figure of QUALITY_FIGURES) {
+      const threshold = spec.alarms[figure];
       if (threshold === undefined) continue;
-      const ceiling = (QUALITY_CEILINGS as readonly string[]).includes(figure);
+      const ceiling = isCeiling(figure);
       const quiet = ceiling ? 0 : 1;
       const alarm = new Alarm(this, `Alarm-${model}-${figure}`, {
         alarmDescription: `${model}: labelled ${figure} ${ceiling ? 'above' : 'below'} ${threshold} (its manifest's quality.alarms), judged once a version has ${spec.minLabels} labelled predictions. See infera quality ${model}.`,
         metric: new MathExpression({
           expression: `IF(n >= ${spec.minLabels}, f, ${quiet})`,
           usingMetrics: {
-            f: metric(FIGURE_METRIC[figure], 'Minimum'),
+            f: metric(QUALITY_METRIC[figure], 'Minimum'),
             n: metric('QualityLabelled', 'Maximum'),
           },
           label: `${model} ${figure}`,

@@ -5,7 +5,12 @@
  * expected calibration error over 10 equal-width confidence bins, mean_absolute_error and the
  * root of mean_squared_error. Pure: no I/O.
  */
-import { QUALITY_CEILINGS, QUALITY_FLOORS, type QualitySpec } from '../model/manifest/quality.ts';
+import {
+  isCeiling,
+  QUALITY_FIGURES,
+  type QualityFigure,
+  type QualitySpec,
+} from '../model/manifest/quality.ts';
 import type { QualityReport, VersionQuality } from './report-schema.ts';
 import type { QualityRow, QualityWindow } from './sql.ts';
 
@@ -226,8 +231,14 @@ export function qualityReport(
   };
 }
 
-const FLOORS: ReadonlySet<string> = new Set(QUALITY_FLOORS);
-const FIGURES = [...QUALITY_FLOORS, ...QUALITY_CEILINGS] as const;
+/** The EMF metric each figure is published as: what the quality function writes and the stack's alarms read. */
+export const QUALITY_METRIC = {
+  accuracy: 'QualityAccuracy',
+  f1: 'QualityF1',
+  auc: 'QualityAUC',
+  mae: 'QualityMAE',
+  rmse: 'QualityRMSE',
+} as const satisfies Record<QualityFigure, string>;
 
 /** Each threshold of the manifest against a version's figure: silent below minLabels. */
 export function alarmsOf(
@@ -236,11 +247,11 @@ export function alarmsOf(
   spec: QualitySpec,
 ): VersionQuality['alarms'] {
   const out: VersionQuality['alarms'] = [];
-  for (const figure of FIGURES) {
+  for (const figure of QUALITY_FIGURES) {
     const threshold = spec.alarms[figure];
     if (threshold === undefined) continue;
     const value = figures[figure];
-    const crossed = value !== null && (FLOORS.has(figure) ? value < threshold : value > threshold);
+    const crossed = value !== null && (isCeiling(figure) ? value > threshold : value < threshold);
     const state =
       labelled < spec.minLabels || value === null ? 'insufficient-labels' : crossed ? 'alarm' : 'ok';
     out.push({ figure, threshold, value, state });

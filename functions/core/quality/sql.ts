@@ -15,6 +15,7 @@
  */
 
 import { qualityLimitOf } from '../aws/quality-rules.ts';
+import { dayOf, hourOf } from './records.ts';
 
 /** Scores are grouped to this many decimals for the ROC curve: AUC within 10^-5 of the exact one. */
 export const SCORE_DECIMALS = 5;
@@ -132,18 +133,14 @@ SELECT 'unmatched', ${V}, ${V}, ${V}, count(*), ${D}, ${D}, ${D}
 
 /** The statement's parameters, in the order of its `?`. */
 export function qualityParams(w: QualityWindow): (string | number)[] {
-  const hour = (ms: number) => {
-    const iso = new Date(ms).toISOString();
-    return `${iso.slice(0, 10)}-${iso.slice(11, 13)}`;
-  };
   return [
     w.model,
-    hour(w.fromMs),
-    hour(w.toMs),
+    hourOf(w.fromMs),
+    hourOf(w.toMs),
     w.fromMs,
     w.toMs,
     w.model,
-    new Date(w.fromMs).toISOString().slice(0, 10),
+    dayOf(w.fromMs),
     // No label equals the empty string (labels are at least one character): no positives, no AUC.
     w.positiveLabel ?? '',
   ];

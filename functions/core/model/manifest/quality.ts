@@ -6,6 +6,10 @@ import { FEATURE_NAME } from './names.ts';
 export const QUALITY_FLOORS = ['accuracy', 'f1', 'auc'] as const;
 export const QUALITY_CEILINGS = ['mae', 'rmse'] as const;
 export type QualityFigure = (typeof QUALITY_FLOORS)[number] | (typeof QUALITY_CEILINGS)[number];
+export const QUALITY_FIGURES = [...QUALITY_FLOORS, ...QUALITY_CEILINGS] as const;
+
+/** Whether a figure alarms above its threshold (an error) rather than below it (a score). */
+export const isCeiling = (f: QualityFigure): boolean => QUALITY_CEILINGS.some((c) => c === f);
 
 const unit = z.number().min(0).max(1);
 const positive = z.number().gt(0).max(1e15);
