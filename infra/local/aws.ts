@@ -21,6 +21,7 @@ import { foreignRequest, GUARDED_SERVER, type GuardOptions } from '#http/guard.t
 import { batchEnvironment } from '#runtime/config.ts';
 import { persistentStores } from './fauxqs-state.ts';
 import { addConditionalWrites } from './s3-conditional.ts';
+import type { S3Repairs } from './s3-files.ts';
 
 export interface LocalAwsNames {
   readonly inputBucket: string;
@@ -60,6 +61,8 @@ export interface LocalAws {
   readonly dlqArn: string;
   readonly s3: S3Client;
   readonly sqs: SQSClient;
+  /** What the start found a crash had left in the persisted S3 folder, and put right. */
+  readonly repairs: S3Repairs;
   /** Called for every completed upload to the input bucket, and to ground-truth/ in the quality bucket. */
   onUpload(listener: (n: UploadNotice) => void): void;
   /** Announces an input object again, e.g. one whose split a crash interrupted. */
@@ -285,6 +288,7 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
     names,
     queueUrl: local(names.queue),
     queueArn,
+    repairs: persisted?.repairs ?? { damaged: [], removed: 0 },
     dlqUrl: local(names.dlq),
     dlqArn,
     s3,

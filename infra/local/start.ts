@@ -165,6 +165,10 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
       );
       process.exit(1);
     }
+    if (aws.repairs.damaged.length > 0)
+      console.warn(
+        `The S3 state had ${aws.repairs.damaged.length} file(s) a crash left unreadable: writes that were never acknowledged. They were moved under ${join(values.state as string, 's3', 'damaged')}; delete that folder once you have looked.`,
+      );
     // The handlers reach the emulator through the real AWS SDK clients: only the endpoint differs.
     Object.assign(process.env, handlerEnv(aws));
     delete process.env.AWS_PROFILE;

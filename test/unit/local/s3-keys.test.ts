@@ -9,9 +9,16 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { type LocalAws, startLocalAws } from '../../../infra/local/aws.ts';
-import { keyPath } from '../../../infra/local/fauxqs-state.ts';
+import { keyPath } from '../../../infra/local/s3-files.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'infera-s3-keys-'));
 const state = join(root, 'deep', 'er', 'state');
@@ -73,6 +80,41 @@ describe('keys in the local S3 emulator', () => {
     assert.deepEqual((listed.Contents ?? []).map((o) => o.Key).sort(), [...keys].sort());
     for (const [i, key] of keys.entries())
       assert.equal(await text(aws, key), `body ${i}`, `${key} after a restart`);
+  });
+
+  it('completes a multipart upload begun before a restart, under a key of dot segments', async () => {
+    aws ??= await startLocalAws({ port: 0, stateDir: state });
+    const Bucket = aws.names.inputBucket;
+    const Key = 'big/../big.csv';
+    const first = Buffer.alloc(5 * 1024 * 1024, 'a');
+    const { UploadId } = await aws.s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
+    const p1 = await aws.s3.send(
+      new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: first }),
+    );
+    await aws.close();
+    aws = await startLocalAws({ port: 0, stateDir: state });
+    const p2 = await aws.s3.send(
+      new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 2, Body: 'tail' }),
+    );
+    await aws.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket,
+        Key,
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: p1.ETag },
+            { PartNumber: 2, ETag: p2.ETag },
+          ],
+        },
+      }),
+    );
+    await aws.close();
+    aws = await startLocalAws({ port: 0, stateDir: state });
+    const body = await text(aws, Key);
+    assert.equal(body.length, first.length + 4);
+    assert.ok(body.endsWith('atail'));
+    assert.deepEqual(readdirSync(join(state, 's3', '_multipart')), [], 'the parts are gone once completed');
   });
 
   it('writes and deletes nothing outside the state folder, whatever the key', async () => {
