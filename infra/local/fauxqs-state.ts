@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type S3Repairs, safeS3Files } from './s3-files.ts';
+import { repair, type S3Repairs, safeS3Files } from './s3-files.ts';
 
 /**
  * fauxqs's own persistence (SQLite for SQS, files for S3), wired as its startFauxqs() wires it.
@@ -31,8 +31,9 @@ export async function persistentStores(sqsDir: string, s3Dir: string): Promise<F
   const snsStore = new SnsStore();
   const s3Store = new S3Store();
   const sqlite = new PersistenceManager(sqsDir);
-  const repairs = { damaged: [] as string[], removed: 0 };
-  const files = safeS3Files(new FileS3Persistence(s3Dir), s3Dir, repairs);
+  const files = safeS3Files(new FileS3Persistence(s3Dir), s3Dir);
+  // What a crash left is put right before fauxqs reads the folder.
+  const repairs = repair(s3Dir);
   // Load before attaching, as startFauxqs does, so loading does not write back.
   (sqlite.loadSqsAndSns as (a: unknown, b: unknown) => void)(sqsStore, snsStore);
   (files.loadS3 as (a: unknown) => void)(s3Store);

@@ -77,6 +77,30 @@ const dataPathOf = (metaPath: string, meta: StoredMeta) =>
 
 const unlinkQuiet = (path: string) => rmSync(path, { force: true });
 
+/**
+ * Commits an object: its body to a file of a new name (written, or linked from `body.from`), then
+ * its metadata over the old by rename, then the old body removed. Returns the body's path.
+ */
+function commit(metaPath: string, meta: StoredMeta, body: { from: string } | Uint8Array): string {
+  mkdirSync(dirname(metaPath), { recursive: true });
+  const previous = existsSync(metaPath) ? readMeta(metaPath) : undefined;
+  const dataPath = freshDataPath(metaPath);
+  if (body instanceof Uint8Array) writeFileSync(dataPath, body);
+  else linkSync(body.from, dataPath);
+  writeWhole(metaPath, JSON.stringify({ ...meta, dataFile: basename(dataPath) }));
+  if (previous) unlinkQuiet(dataPathOf(metaPath, previous));
+  return dataPath;
+}
+
+/** Moves an object to another metadata path (committed there first, then removed here). */
+function moveObject(from: string, meta: StoredMeta, to: string): string {
+  const data = dataPathOf(from, meta);
+  const moved = commit(to, meta, existsSync(data) ? { from: data } : new Uint8Array());
+  unlinkQuiet(from);
+  unlinkQuiet(data);
+  return moved;
+}
+
 /** What the start found a crash had left, for the caller to report. */
 export interface S3Repairs {
   /** Files that could not be read as an object, moved under `damaged/` (relative to the S3 folder). */
@@ -88,44 +112,25 @@ export interface S3Repairs {
 type Fn = (...args: unknown[]) => unknown;
 
 /** Wraps a fauxqs FileS3Persistence so that it is key-safe and crash-safe (see above). */
-export function safeS3Files<T extends Record<string, unknown>>(
-  files: T,
-  s3Dir: string,
-  repairs: { damaged: string[]; removed: number },
-): T {
+export function safeS3Files<T extends Record<string, unknown>>(files: T, s3Dir: string): T {
   const call = (name: string, ...args: unknown[]) => (files[name] as Fn).apply(files, args);
   const objectsDir = (bucket: string) => join(s3Dir, 'buckets', bucket, 'objects');
   const metaPathOf = (bucket: string, key: string) =>
     join(objectsDir(bucket), `${keyPath(key).split('/').join(sep)}${META}`);
 
-  /** Commits an object: its body to a new file, then its metadata over the old by rename. */
-  const commit = (metaPath: string, meta: StoredMeta, body: { from: string } | Uint8Array) => {
-    mkdirSync(dirname(metaPath), { recursive: true });
-    const previous = existsSync(metaPath) ? readMeta(metaPath) : undefined;
-    const dataFile = `${basename(metaPath, META)}.${randomBytes(8).toString('hex')}.data`;
-    const dataPath = join(dirname(metaPath), dataFile);
-    if (body instanceof Uint8Array) writeFileSync(dataPath, body);
-    else linkSync(body.from, dataPath);
-    writeWhole(metaPath, JSON.stringify({ ...meta, dataFile }));
-    if (previous) {
-      const old = dataPathOf(metaPath, previous);
-      if (old !== dataPath) unlinkQuiet(old);
-    }
-  };
-
+  // The records below are fauxqs's own objects as JSON, less the bodies; JSON writes a Date as
+  // the ISO string fauxqs reads back.
   const overrides: Record<string, Fn> = {
     insertBucket: (name, creationDate, type) => {
       const bucketDir = join(s3Dir, 'buckets', name as string);
       mkdirSync(join(bucketDir, 'objects'), { recursive: true });
-      const meta = { name, creationDate: (creationDate as Date).toISOString(), type };
-      writeWhole(join(bucketDir, '.bucket.json'), JSON.stringify(meta));
+      writeWhole(join(bucketDir, '.bucket.json'), JSON.stringify({ name, creationDate, type }));
     },
     saveBucketLifecycleConfiguration: (bucket, config) =>
       writeWhole(join(s3Dir, 'buckets', bucket as string, '.lifecycle.xml'), config as string),
     upsertObject: (bucket, obj) => {
-      const { body, lastModified, ...rest } = obj as { key: string; body: Uint8Array; lastModified: Date };
-      const meta: StoredMeta = { ...rest, lastModified: lastModified.toISOString() };
-      commit(metaPathOf(bucket as string, rest.key), meta, body);
+      const { body, ...meta } = obj as StoredMeta & { body: Uint8Array };
+      commit(metaPathOf(bucket as string, meta.key), meta, body);
     },
     completeMultipartUpload: (uploadId, bucket, obj) => {
       overrides.upsertObject?.(bucket, obj);
@@ -148,40 +153,21 @@ export function safeS3Files<T extends Record<string, unknown>>(
       const src = metaPathOf(bucket as string, from as string);
       const meta = readMeta(src);
       if (!meta) throw new Error(`The local S3 object ${String(from)} has no readable metadata.`);
-      const srcData = dataPathOf(src, meta);
-      commit(
-        metaPathOf(bucket as string, to as string),
-        { ...meta, key: to as string },
-        {
-          from: srcData,
-        },
-      );
-      unlinkQuiet(src);
-      unlinkQuiet(srcData);
+      moveObject(src, { ...meta, key: to as string }, metaPathOf(bucket as string, to as string));
       call('cleanEmptyParents', dirname(src), objectsDir(bucket as string));
     },
     insertMultipartUpload: (upload) => {
-      call('insertMultipartUpload', upload);
-      // fauxqs wrote the record in place; write it again whole, so that only a whole one is read.
-      const path = join(s3Dir, '_multipart', (upload as { uploadId: string }).uploadId, '.upload.json');
-      writeWhole(path, readFileSync(path));
+      const { parts: _parts, ...record } = upload as { uploadId: string; parts: unknown };
+      const uploadDir = join(s3Dir, '_multipart', record.uploadId);
+      mkdirSync(join(uploadDir, 'parts'), { recursive: true });
+      writeWhole(join(uploadDir, '.upload.json'), JSON.stringify(record));
     },
     upsertMultipartPart: (uploadId, part) => {
-      const p = part as { partNumber: number; body: Uint8Array; etag: string; lastModified: Date };
+      const { body, ...record } = part as { partNumber: number; body: Uint8Array };
       const partsDir = join(s3Dir, '_multipart', uploadId as string, 'parts');
       mkdirSync(partsDir, { recursive: true });
-      writeWhole(join(partsDir, `${p.partNumber}.data`), p.body);
-      const { body: _body, lastModified, ...rest } = p;
-      writeWhole(
-        join(partsDir, `${p.partNumber}${META}`),
-        JSON.stringify({ ...rest, lastModified: lastModified.toISOString() }),
-      );
-    },
-    loadS3: (store) => {
-      const found = repair(s3Dir);
-      repairs.damaged.push(...found.damaged);
-      repairs.removed += found.removed;
-      call('loadS3', store);
+      writeWhole(join(partsDir, `${record.partNumber}.data`), body);
+      writeWhole(join(partsDir, `${record.partNumber}${META}`), JSON.stringify(record));
     },
   };
   return new Proxy(files, {
@@ -191,15 +177,16 @@ export function safeS3Files<T extends Record<string, unknown>>(
 }
 
 /** Every file under a folder, recursively. */
-function walk(dir: string, out: string[] = []): string[] {
-  if (!existsSync(dir)) return out;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const full = join(dir, e.name);
-    if (e.isDirectory()) walk(full, out);
-    else out.push(full);
-  }
-  return out;
-}
+const walk = (dir: string): string[] =>
+  existsSync(dir)
+    ? readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name))
+    : [];
+
+/** A new name for an object's body, beside its metadata: never the name of a body in use. */
+const freshDataPath = (metaPath: string) =>
+  join(dirname(metaPath), `${basename(metaPath, META)}.${randomBytes(8).toString('hex')}.data`);
 
 /**
  * Puts the S3 folder in a state fauxqs can load, whatever a crash or an older layout left:
@@ -231,17 +218,13 @@ export function repair(s3Dir: string): S3Repairs {
     }
   };
   const bucketsDir = join(s3Dir, 'buckets');
-  if (existsSync(bucketsDir)) {
-    for (const bucket of readdirSync(bucketsDir)) {
-      const record = join(bucketsDir, bucket, '.bucket.json');
-      if (existsSync(record) && !readable(record)) {
-        // Torn while the bucket was being created: write it again, keeping whatever it holds.
-        quarantine(record);
-        writeWhole(record, JSON.stringify({ name: bucket, creationDate: new Date().toISOString() }));
-      }
-    }
-  }
   for (const bucket of existsSync(bucketsDir) ? readdirSync(bucketsDir) : []) {
+    const record = join(bucketsDir, bucket, '.bucket.json');
+    if (existsSync(record) && !readable(record)) {
+      // Torn while the bucket was being created: write it again, keeping whatever it holds.
+      quarantine(record);
+      writeWhole(record, JSON.stringify({ name: bucket, creationDate: new Date() }));
+    }
     const objects = join(bucketsDir, bucket, 'objects');
     const all = walk(join(bucketsDir, bucket));
     for (const f of all.filter((f) => f.endsWith(TMP))) {
@@ -257,17 +240,10 @@ export function repair(s3Dir: string): S3Repairs {
         continue;
       }
       const want = join(objects, `${keyPath(meta.key).split('/').join(sep)}${META}`);
-      if (want !== metaPath && !relative(objects, data).startsWith('..')) {
-        // Stored under fauxqs's own path: move it (body first, then its metadata) to keyPath(key).
-        mkdirSync(dirname(want), { recursive: true });
-        const dataFile = `${basename(want, META)}.${randomBytes(8).toString('hex')}.data`;
-        if (existsSync(data)) renameSync(data, join(dirname(want), dataFile));
-        writeWhole(want, JSON.stringify({ ...meta, dataFile }));
-        unlinkQuiet(metaPath);
-        named.add(join(dirname(want), dataFile));
-        continue;
-      }
-      named.add(data);
+      // Stored under fauxqs's own path: moved to keyPath(key), if its body lies inside the folder.
+      if (want !== metaPath && !relative(objects, data).startsWith('..'))
+        named.add(moveObject(metaPath, meta, want));
+      else named.add(data);
     }
     for (const f of walk(objects).filter((f) => f.endsWith('.data') && !named.has(f))) {
       unlinkQuiet(f);

@@ -116,14 +116,23 @@ describe('the local S3 emulator killed with SIGKILL', () => {
     mkdirSync(join(objects, 'old'), { recursive: true });
     writeFileSync(join(objects, 'old', 'x.data'), 'half');
     writeFileSync(join(objects, 'old', 'x.meta.json'), '{"key":"old/x","contentLen');
+    // fauxqs's own layout, whole: moved to its key's path and kept.
+    writeFileSync(join(objects, 'old', 'y.data'), 'fine');
+    writeFileSync(
+      join(objects, 'old', 'y.meta.json'),
+      JSON.stringify({ key: 'old/y', contentLength: 4, etag: '"x"', lastModified: new Date(), metadata: {} }),
+    );
     writeFileSync(join(state, 's3', 'buckets', 'bkt', '.bucket.json'), '{"na');
     const again = await open(state);
     try {
       assert.deepEqual(
         again.s3.listObjects('bkt', {}).objects.map((o) => o.key),
-        ['good'],
+        ['good', 'old/y'],
       );
       assert.equal(again.s3.getObject('bkt', 'good').body.toString(), 'kept');
+      assert.equal(again.s3.getObject('bkt', 'old/y').body.toString(), 'fine');
+      assert.ok(existsSync(join(objects, `${keyPath('old/y')}.meta.json`)), 'moved to its key path');
+      assert.ok(!existsSync(join(objects, 'old', 'y.data')), 'and not left behind');
       assert.equal(again.repairs.damaged.length, 4, again.repairs.damaged.join(', '));
       assert.ok(existsSync(join(state, 's3', 'damaged')), 'the torn files are kept for a look');
     } finally {
