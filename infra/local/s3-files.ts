@@ -95,6 +95,8 @@ function commit(metaPath: string, meta: StoredMeta, body: { from: string } | Uin
 /** Moves an object to another metadata path (committed there first, then removed here). */
 function moveObject(from: string, meta: StoredMeta, to: string): string {
   const data = dataPathOf(from, meta);
+  // A rename onto its own key (S3 allows it) would otherwise remove what it had just committed.
+  if (from === to) return data;
   const moved = commit(to, meta, existsSync(data) ? { from: data } : new Uint8Array());
   unlinkQuiet(from);
   unlinkQuiet(data);

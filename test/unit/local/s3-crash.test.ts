@@ -103,6 +103,28 @@ describe('the local S3 emulator killed with SIGKILL', () => {
     assert.deepEqual(leftovers, [], 'no temporary file is left after a load');
   });
 
+  it('keeps a renamed object across a restart, even one renamed onto its own key', async () => {
+    const state = join(root, 'rename');
+    const first = await open(state);
+    const s3 = first.s3 as Store & {
+      createBucket(b: string, type: string): void;
+      renameObject(b: string, from: string, to: string): void;
+    };
+    s3.createBucket('dir--use1-az4--x-s3', 'directory');
+    s3.putObject('dir--use1-az4--x-s3', 'a', Buffer.from('moved'));
+    s3.renameObject('dir--use1-az4--x-s3', 'a', 'b');
+    s3.renameObject('dir--use1-az4--x-s3', 'b', 'b');
+    first.close();
+    const again = await open(state);
+    try {
+      const keys = again.s3.listObjects('dir--use1-az4--x-s3', {}).objects.map((o) => o.key);
+      assert.deepEqual(keys, ['b']);
+      assert.equal(again.s3.getObject('dir--use1-az4--x-s3', 'b').body.toString(), 'moved');
+    } finally {
+      again.close();
+    }
+  });
+
   it('starts over files an older version left torn, moving them aside and keeping the rest', async () => {
     const state = join(root, 'torn');
     const { s3, close } = await open(state);
