@@ -21,8 +21,13 @@ export function truthOf(m: Manifest): Truth {
     throw new NotFoundError(
       `Model '${m.name}' does not take labels: its model.json (version ${m.version}) has no "quality" section. Add one, e.g. "quality": {"minLabels": 100, "alarms": {"accuracy": 0.9}}, and its predictions are logged for the join.`,
     );
-  if (m.task === 'regression') return { model: m.name, kind: 'value' };
-  return { model: m.name, kind: 'label', ...(m.outputs.labels ? { labels: new Set(m.outputs.labels) } : {}) };
+  return truthFor(m.name, m.task, m.outputs.labels);
+}
+
+/** The truth a model of this task takes: a number for regression, else one of its labels. */
+export function truthFor(model: string, task: string, labels: readonly string[] | undefined): Truth {
+  if (task === 'regression') return { model, kind: 'value' };
+  return { model, kind: 'label', ...(labels ? { labels: new Set(labels) } : {}) };
 }
 
 /** One item's problem against the model's truth, or undefined. */

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { parseCsvLine } from '../batch/csv.ts';
 import { readLines } from '../batch/lines.ts';
+import { decimalValue } from '../batch/rows.ts';
 import { isRecord } from '../checked.ts';
 import { MODEL_NAME } from '../model/manifest/names.ts';
 import { fileItem, type Truth } from './feedback.ts';
@@ -166,8 +167,7 @@ function csvRecord(
     if (v === '') return;
     if (name === 'id') out.id = v;
     else if (name === 'at') out.at = v;
-    else if (name === kind)
-      out[name] = kind === 'value' ? (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v) ? Number(v) : v) : v;
+    else if (name === kind) out[name] = kind === 'value' ? (decimalValue(v) ?? v) : v;
   });
   return out;
 }

@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { MODEL_NAME, TASKS } from '../model/manifest/names.ts';
 import { qualitySchema } from '../model/manifest/quality.ts';
 import type { Manifest } from '../model/manifest.ts';
-import type { Truth } from './feedback.ts';
+import { type Truth, truthFor } from './feedback.ts';
 import { type QualityModel, qualityModelOf } from './model.ts';
 
 const entrySchema = z.strictObject({
@@ -39,13 +39,7 @@ export function parseQualityModels(json: string | undefined): Map<string, Judged
   for (const [name, e] of Object.entries(parsed)) {
     const q = qualityModelOf({ name, task: e.t, quality: e.q, outputs: e.l ? { labels: e.l } : {} });
     if (!q) continue;
-    out.set(name, {
-      q,
-      truth:
-        e.t === 'regression'
-          ? { model: name, kind: 'value' }
-          : { model: name, kind: 'label', ...(e.l ? { labels: new Set(e.l) } : {}) },
-    });
+    out.set(name, { q, truth: truthFor(name, e.t, e.l) });
   }
   return out;
 }
