@@ -1,7 +1,7 @@
 /** The models function's quality routes: labels in, the joined report out. */
-import { NotFoundError, NotImplementedError, ValidationError } from '#core/errors.ts';
+import { NotImplementedError, ValidationError } from '#core/errors.ts';
 import type { ModelRegistry } from '#core/model/registry.ts';
-import { feedbackLines, truthOf } from '#core/quality/feedback.ts';
+import { feedbackLines, noQualitySection, truthOf } from '#core/quality/feedback.ts';
 import { MAX_WINDOW_HOURS, qualityModelOf } from '#core/quality/model.ts';
 import type { ApiRequest, ApiResponse } from '#http/request.ts';
 import type { Quality } from './quality.ts';
@@ -33,7 +33,7 @@ export function qualityRoutes(deps: { readonly registry: ModelRegistry; readonly
       req.scope.model = model;
       const mv = registry.resolve(model);
       const q = qualityModelOf(mv.manifest);
-      if (!q) truthOf(mv.manifest);
+      if (!q) throw noQualitySection(mv.manifest);
       needsLog();
       const raw = req.query.hours;
       const hours = raw === undefined ? undefined : Number(raw);
@@ -44,7 +44,6 @@ export function qualityRoutes(deps: { readonly registry: ModelRegistry; readonly
         throw new ValidationError(
           `hours must be a number of hours from 0.1 to ${MAX_WINDOW_HOURS}, e.g. 24 or 0.5; got '${String(raw).slice(0, 20)}'.`,
         );
-      if (!q) throw new NotFoundError(`Model '${model}' has no quality section.`);
       return { body: await quality.report(q, hours) };
     },
   };

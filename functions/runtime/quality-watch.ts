@@ -2,7 +2,7 @@
  * Judges labelled quality on a clock: each model with quality alarms gets a fresh report, compared
  * with the one before; crossings become quality events, sent where drift events go. Locally it runs
  * in the platform's process every QUALITY_EVALUATE_SECONDS; on AWS the quality function does the
- * same on a schedule, with Athena (functions/quality/evaluate.ts).
+ * same on a schedule, with Athena (evaluateAll in quality-jobs.ts).
  */
 import { messageOf } from '#core/errors.ts';
 import type { ModelRegistry } from '#core/model/registry.ts';

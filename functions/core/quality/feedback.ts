@@ -17,11 +17,15 @@ export interface Truth {
 
 /** The truth a model with a quality section takes; a model without one takes no labels. */
 export function truthOf(m: Manifest): Truth {
-  if (!m.quality)
-    throw new NotFoundError(
-      `Model '${m.name}' does not take labels: its model.json (version ${m.version}) has no "quality" section. Add one, e.g. "quality": {"minLabels": 100, "alarms": {"accuracy": 0.9}}, and its predictions are logged for the join.`,
-    );
+  if (!m.quality) throw noQualitySection(m);
   return truthFor(m.name, m.task, m.outputs.labels);
+}
+
+/** The answer for a model without a quality section: what to add to its model.json. */
+export function noQualitySection(m: Pick<Manifest, 'name' | 'version'>): NotFoundError {
+  return new NotFoundError(
+    `Model '${m.name}' does not take labels: its model.json (version ${m.version}) has no "quality" section. Add one, e.g. "quality": {"minLabels": 100, "alarms": {"accuracy": 0.9}}, and its predictions are logged for the join.`,
+  );
 }
 
 /** The truth a model of this task takes: a number for regression, else one of its labels. */

@@ -242,7 +242,7 @@ export const QUALITY_METRIC = {
 
 /** Each threshold of the manifest against a version's figure: silent below minLabels. */
 export function alarmsOf(
-  figures: Record<'accuracy' | 'f1' | 'auc' | 'mae' | 'rmse', number | null>,
+  figures: Record<QualityFigure, number | null>,
   labelled: number,
   spec: QualitySpec,
 ): VersionQuality['alarms'] {
