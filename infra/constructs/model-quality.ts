@@ -27,7 +27,7 @@ import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct, type IConstruct } from 'constructs';
 import { isCeiling, QUALITY_FIGURES, type QualitySpec } from '#core/model/manifest/quality.ts';
-import { GROUND_TRUTH_PREFIX } from '#core/quality/ingest.ts';
+import { GROUND_TRUTH_PREFIX, RESULTS_PREFIX } from '#core/quality/ingest.ts';
 import { QUALITY_METRIC } from '#core/quality/metrics.ts';
 import { accessLogsBucket } from '../lib/access-logs.ts';
 import { tendNotificationsHandler } from '../lib/bucket-notifications.ts';
@@ -78,7 +78,7 @@ export class ModelQuality extends Construct {
       removalPolicy: props.removalPolicy,
       // Retention is the setting: predictions, labels and uploads go after it; results after a week.
       lifecycleRules: [
-        ...['predictions/', 'labels/', GROUND_TRUTH_PREFIX, 'ground-truth-results/'].map((prefix) => ({
+        ...['predictions/', 'labels/', GROUND_TRUTH_PREFIX, RESULTS_PREFIX].map((prefix) => ({
           prefix,
           expiration: keep,
         })),
@@ -106,76 +106,57 @@ export class ModelQuality extends Construct {
       },
     };
     const col = (name: string, type: string) => ({ name, type });
-    const predictions = new CfnTable(this, 'Predictions', {
-      catalogId: stack.account,
-      databaseName: dbName,
-      tableInput: {
-        name: 'predictions',
-        tableType: 'EXTERNAL_TABLE',
-        partitionKeys: [col('model', 'string'), col('hour', 'string')],
-        storageDescriptor: {
-          ...json,
-          location: location('predictions'),
-          columns: [
-            col('id', 'string'),
-            col('request', 'string'),
-            col('version', 'string'),
-            col('ts', 'bigint'),
-            col('traffic', 'string'),
-            col('label', 'string'),
-            col('score', 'double'),
-            col('confidence', 'double'),
-            col('value', 'double'),
-          ],
+    // One table per folder, partitioned by model (injected: the query names one model, no list to
+    // keep) and by a date projected over the retention, so a window prunes to its own folders.
+    const table = (
+      id: string,
+      name: string,
+      date: { key: string; format: string; unit: 'HOURS' | 'DAYS' },
+      columns: { name: string; type: string }[],
+    ) => {
+      const t = new CfnTable(this, id, {
+        catalogId: stack.account,
+        databaseName: dbName,
+        tableInput: {
+          name,
+          tableType: 'EXTERNAL_TABLE',
+          partitionKeys: [col('model', 'string'), col(date.key, 'string')],
+          storageDescriptor: { ...json, location: location(name), columns },
+          parameters: {
+            classification: 'json',
+            'projection.enabled': 'true',
+            'projection.model.type': 'injected',
+            [`projection.${date.key}.type`]: 'date',
+            [`projection.${date.key}.format`]: date.format,
+            [`projection.${date.key}.range`]: `NOW-${props.retentionDays}DAYS,NOW+1${date.unit}`,
+            [`projection.${date.key}.interval`]: '1',
+            [`projection.${date.key}.interval.unit`]: date.unit,
+            'storage.location.template': `${location(name)}model=\${model}/${date.key}=\${${date.key}}`,
+          },
         },
-        parameters: {
-          classification: 'json',
-          'projection.enabled': 'true',
-          // The query names one model (model = ?): injected, no list to keep.
-          'projection.model.type': 'injected',
-          'projection.hour.type': 'date',
-          'projection.hour.format': 'yyyy-MM-dd-HH',
-          'projection.hour.range': `NOW-${props.retentionDays}DAYS,NOW+1HOURS`,
-          'projection.hour.interval': '1',
-          'projection.hour.interval.unit': 'HOURS',
-          'storage.location.template': `${location('predictions')}model=\${model}/hour=\${hour}`,
-        },
-      },
-    });
-    const labels = new CfnTable(this, 'Labels', {
-      catalogId: stack.account,
-      databaseName: dbName,
-      tableInput: {
-        name: 'labels',
-        tableType: 'EXTERNAL_TABLE',
-        partitionKeys: [col('model', 'string'), col('day', 'string')],
-        storageDescriptor: {
-          ...json,
-          location: location('labels'),
-          columns: [
-            col('id', 'string'),
-            col('label', 'string'),
-            col('value', 'double'),
-            col('at_ms', 'bigint'),
-            col('received_ms', 'bigint'),
-            col('source', 'string'),
-          ],
-        },
-        parameters: {
-          classification: 'json',
-          'projection.enabled': 'true',
-          'projection.model.type': 'injected',
-          'projection.day.type': 'date',
-          'projection.day.format': 'yyyy-MM-dd',
-          'projection.day.range': `NOW-${props.retentionDays}DAYS,NOW+1DAYS`,
-          'projection.day.interval': '1',
-          'projection.day.interval.unit': 'DAYS',
-          'storage.location.template': `${location('labels')}model=\${model}/day=\${day}`,
-        },
-      },
-    });
-    predictions.addResourceDependency(this.database, 'the table is in the database');
-    labels.addResourceDependency(this.database, 'the table is in the database');
+      });
+      t.addResourceDependency(this.database, 'the table is in the database');
+      return t;
+    };
+    table('Predictions', 'predictions', { key: 'hour', format: 'yyyy-MM-dd-HH', unit: 'HOURS' }, [
+      col('id', 'string'),
+      col('request', 'string'),
+      col('version', 'string'),
+      col('ts', 'bigint'),
+      col('traffic', 'string'),
+      col('label', 'string'),
+      col('score', 'double'),
+      col('confidence', 'double'),
+      col('value', 'double'),
+    ]);
+    table('Labels', 'labels', { key: 'day', format: 'yyyy-MM-dd', unit: 'DAYS' }, [
+      col('id', 'string'),
+      col('label', 'string'),
+      col('value', 'double'),
+      col('at_ms', 'bigint'),
+      col('received_ms', 'bigint'),
+      col('source', 'string'),
+    ]);
 
     this.workGroup = new CfnWorkGroup(this, 'WorkGroup', {
       name: `${stack.stackName}-quality`.slice(0, 128),
@@ -215,20 +196,10 @@ export class ModelQuality extends Construct {
     const objects = (prefix: string) => this.bucket.arnForObjects(`${prefix}*`);
     const allow = (actions: string[], resources: string[]) =>
       fn.addToRolePolicy(new PolicyStatement({ actions, resources }));
-    allow(
-      ['s3:GetObject'],
-      [
-        objects(GROUND_TRUTH_PREFIX),
-        objects('predictions/'),
-        objects('labels/'),
-        objects('reports/'),
-        objects('athena-results/'),
-      ],
-    );
-    allow(
-      ['s3:PutObject'],
-      [objects('labels/'), objects('reports/'), objects('ground-truth-results/'), objects('athena-results/')],
-    );
+    const reads = [GROUND_TRUTH_PREFIX, 'predictions/', 'labels/', 'reports/', 'athena-results/'];
+    const writes = ['labels/', 'reports/', RESULTS_PREFIX, 'athena-results/'];
+    allow(['s3:GetObject'], reads.map(objects));
+    allow(['s3:PutObject'], writes.map(objects));
     // Athena lists the partitions' folders and checks the result location.
     allow(['s3:ListBucket', 's3:GetBucketLocation'], [this.bucket.bucketArn]);
     allow(
@@ -251,14 +222,9 @@ export class ModelQuality extends Construct {
     acknowledge(
       fn.role ?? fn,
       'The quality function reads and writes its own prefixes of its own bucket (objects are named by model, hour and request), and the tables of its own database.',
-      ...[
-        GROUND_TRUTH_PREFIX,
-        'predictions/',
-        'labels/',
-        'reports/',
-        'athena-results/',
-        'ground-truth-results/',
-      ].map((p) => finding(fn, 'AwsSolutions-IAM5', 'Resource', objects(p))),
+      ...[...new Set([...reads, ...writes])].map((p) =>
+        finding(fn, 'AwsSolutions-IAM5', 'Resource', objects(p)),
+      ),
       finding(
         fn,
         'AwsSolutions-IAM5',
