@@ -7,12 +7,14 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { functionEnvironment, lambdaClient } from '#adapters/lambda.ts';
+import { S3ObjectStore } from '#adapters/s3.ts';
 import { messageOf } from '#core/errors.ts';
 import { MODEL_NAME } from '#core/model/manifest/names.ts';
 import { parseCaptureTarget } from '#core/monitoring/capture.ts';
 import { type IngestResult, resultKey } from '#core/quality/ingest.ts';
+import { MAX_WINDOW_HOURS } from '#core/quality/model.ts';
 import type { QualityReport } from '#core/quality/report-schema.ts';
 import { modelFunctionName, sharedModelsFunctionName } from '../infra/lib/names.ts';
 import { runningPlatforms } from '../infra/local/info-file.ts';
@@ -184,22 +186,17 @@ async function stackBucket(stack: string, model: string, region: string | undefi
 }
 
 async function waitForResult(b: Bucket, key: string, timeoutMs: number): Promise<IngestResult> {
+  const store = new S3ObjectStore(b.s3);
   const end = Date.now() + timeoutMs;
-  let waited = 0;
-  for (;;) {
-    try {
-      const out = await b.s3.send(new GetObjectCommand({ Bucket: b.bucket, Key: key }));
-      return JSON.parse(await (out.Body?.transformToString() ?? Promise.resolve('{}'))) as IngestResult;
-    } catch (err) {
-      const name = (err as { name?: string }).name;
-      if (name !== 'NoSuchKey' && name !== 'NotFound')
-        throw new CliError(`Could not read the result: ${messageOf(err)}`);
-    }
+  for (let waited = 1; ; waited++) {
+    const text = await store.readText(b.bucket, key).catch((err: unknown) => {
+      throw new CliError(`Could not read the result: ${messageOf(err)}`);
+    });
+    if (text !== undefined) return JSON.parse(text) as IngestResult;
     if (Date.now() > end)
       throw new CliError(`No result after ${Math.round(timeoutMs / 1000)} s at s3://${b.bucket}/${key}.`, [
         'The quality function may still be reading the file; check its logs.',
       ]);
-    waited++;
     if (waited % 10 === 0) console.error(`waiting for the quality function (${waited / 2} s)...`);
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -223,7 +220,10 @@ export async function qualityCommand(args: string[], url: string): Promise<numbe
   const model = parsed.positionals[0];
   if (!model || parsed.positionals.length > 1)
     throw usageError('infera quality', 'Name one model: infera quality <model>.');
-  const hours = numberFlag('infera quality', 'hours', parsed.values.hours, { min: 0.1, max: 2160 });
+  const hours = numberFlag('infera quality', 'hours', parsed.values.hours, {
+    min: 0.1,
+    max: MAX_WINDOW_HOURS,
+  });
   const base = parsed.values.url ?? url;
   const r = (await api(
     base,
