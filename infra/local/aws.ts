@@ -16,6 +16,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
+import { GROUND_TRUTH_PREFIX } from '#core/quality/ingest.ts';
 import { answerClientErrors } from '#http/client-errors.ts';
 import { foreignRequest, GUARDED_SERVER, type GuardOptions } from '#http/guard.ts';
 import { batchEnvironment } from '#runtime/config.ts';
@@ -200,7 +201,8 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
     const bucket = params?.bucket;
     const key = params?.['*'];
     const watched =
-      bucket === names.inputBucket || (bucket === names.qualityBucket && key?.startsWith('ground-truth/'));
+      bucket === names.inputBucket ||
+      (bucket === names.qualityBucket && key?.startsWith(GROUND_TRUTH_PREFIX));
     if (!watched || !key) return;
     const query = (request.query ?? {}) as Record<string, string>;
     let eventName: UploadNotice['eventName'];

@@ -1,3 +1,4 @@
+import { GROUND_TRUTH_PREFIX } from '#core/quality/ingest.ts';
 import type { LocalAws } from './aws.ts';
 import { type Handler, invokeAsync, s3EventFor } from './event-sources.ts';
 import { printable } from './log-safe.ts';
@@ -12,7 +13,7 @@ export function startLocalQuality(o: {
   readonly log?: (line: string) => void;
 }): void {
   o.aws.onUpload((n) => {
-    if (n.bucket !== o.aws.names.qualityBucket || !n.key.startsWith('ground-truth/')) return;
+    if (n.bucket !== o.aws.names.qualityBucket || !n.key.startsWith(GROUND_TRUTH_PREFIX)) return;
     o.log?.(`[s3] ${n.eventName} s3://${n.bucket}/${printable(n.key)} (${n.size} bytes) -> quality`);
     void invokeAsync('quality', o.handler, s3EventFor(n, o.aws.region), o.log ? { log: o.log } : {});
   });

@@ -289,12 +289,10 @@ export async function start(argv: string[] = process.argv.slice(2)): Promise<voi
     process.exit(1);
   }
 
-  const { registry } = await (await import('#runtime/platform.ts')).getPlatform(
-    (await import('#runtime/config.ts')).loadConfig(),
-  );
+  const config = (await import('#runtime/config.ts')).loadConfig();
+  const { registry } = await (await import('#runtime/platform.ts')).getPlatform(config);
   const url = gateway.url;
   // Labelled quality: judged on a clock, its events sent where drift events go.
-  const config = (await import('#runtime/config.ts')).loadConfig();
   await (await import('#runtime/quality-watch.ts')).startQualityWatch(config, registry);
   // The CLI's local commands (release, promote, init...) act on the folder this platform serves.
   writeInfoFile({
