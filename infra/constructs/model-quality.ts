@@ -290,14 +290,15 @@ export class ModelQuality extends Construct {
     return { QUALITY_DESTINATION: `s3://${this.bucket.bucketName}` };
   }
 
-  /** A serving or batch function: it writes prediction lines, and nothing else. */
-  grantPredictions(grantee: IGrantable & IConstruct): void {
+  /** A serving or batch function: told where the log is, it writes prediction lines, and nothing else. */
+  logPredictionsFrom(fn: InferaFunction): void {
     this.#grant(
-      grantee,
+      fn,
       ['s3:PutObject'],
       'predictions/',
       'It writes one object per logged request under predictions/, named by model, hour and request id.',
     );
+    for (const [k, v] of Object.entries(this.environment)) fn.addEnvironment(k, v);
   }
 
   /** The models function: it stores labels (POST .../feedback) and reads reports (GET .../quality). */

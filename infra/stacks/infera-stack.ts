@@ -188,21 +188,15 @@ export class InferaStack extends Stack {
     this.models = models;
 
     // Labelled quality: on when a deployed model's live version has a quality section.
-    const judged = new Map(
-      deployed.flatMap((m) => {
-        const q = m.versions.find((v) => v.version === m.aliases.live)?.manifest.quality;
-        return q ? [[m.name, q] as const] : [];
-      }),
+    const live = deployed.flatMap((m) =>
+      m.versions.filter((v) => v.version === m.aliases.live).map((v) => v.manifest),
     );
+    const judged = new Map(live.flatMap((m) => (m.quality ? [[m.name, m.quality] as const] : [])));
     this.quality =
       (config.quality ?? judged.size > 0)
         ? new ModelQuality(this, 'Quality', {
             models: judged,
-            modelsJson: qualityModelsJson(
-              deployed.flatMap((m) =>
-                m.versions.filter((v) => v.version === m.aliases.live).map((v) => v.manifest),
-              ),
-            ),
+            modelsJson: qualityModelsJson(live),
             removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
             retentionDays: config.qualityRetentionDays,
             scheduleMinutes: config.qualityScheduleMinutes,
@@ -214,10 +208,7 @@ export class InferaStack extends Stack {
           })
         : undefined;
     if (this.quality) {
-      for (const fn of new Set(models.values())) {
-        this.quality.grantPredictions(fn.function);
-        for (const [k, v] of Object.entries(this.quality.environment)) fn.function.addEnvironment(k, v);
-      }
+      for (const fn of new Set(models.values())) this.quality.logPredictionsFrom(fn.function);
       new CfnOutput(this, 'QualityBucket', {
         value: this.quality.bucket.bucketName,
         description:
@@ -284,11 +275,7 @@ export class InferaStack extends Stack {
         environment: { ...routeEnv, ...(config.batchSharedView ? { BATCH_SHARED_VIEW: 'true' } : {}) },
       });
       this.observability?.addBatch(this.batch);
-      if (this.quality) {
-        this.quality.grantPredictions(this.batch.scoreFunction);
-        for (const [k, v] of Object.entries(this.quality.environment))
-          this.batch.scoreFunction.addEnvironment(k, v);
-      }
+      this.quality?.logPredictionsFrom(this.batch.scoreFunction);
       new CfnOutput(this, 'BatchInputBucket', { value: this.batch.inputBucket.bucketName });
       new CfnOutput(this, 'BatchOutputBucket', { value: this.batch.outputBucket.bucketName });
     }
