@@ -217,6 +217,16 @@ describe('labelled quality on npm start', () => {
             `dashboard v${version} ${f}`,
           );
       }
+      // The series' interval, as the report gives it: 24 h in 12 min points, 1 h in 30 s points.
+      const title = (text: string) =>
+        page.waitForFunction(
+          (t) => document.getElementById('quality-series-title')?.textContent === t,
+          text,
+          { timeout: 15_000 },
+        );
+      await title('Accuracy per 12 min');
+      await page.selectOption('#quality-hours', '1');
+      await title('Accuracy per 30 s');
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

@@ -21,7 +21,8 @@ export async function computeQuality(
     toMs: now + 1,
     positiveLabel: q.positiveLabel,
   };
-  const bucketMs = seriesBucketMs(window.fromMs, window.toMs);
+  // The series divides the window asked for; toMs is one past now, to include it.
+  const bucketMs = seriesBucketMs(window.fromMs, now);
   const rows = await engine.query(qualitySql(bucketMs), qualityParams(window));
   return qualityReport(rows, { window, task: q.task, spec: q.spec, engine: engine.name, now, bucketMs });
 }

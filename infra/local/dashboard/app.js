@@ -413,8 +413,8 @@ async function renderQuality() {
         .join('')}</tbody></table>`
     : `<div class="empty">No predictions of ${esc(q.model)} logged in the window yet.</div>`;
   const points = [...new Set(q.versions.flatMap((v) => v.series.map((s) => s.at)))].sort();
-  const every =
-    q.seriesSeconds >= 3600 ? `${q.seriesSeconds / 3600} h` : `${Math.round(q.seriesSeconds / 60)} min`;
+  const s = q.seriesSeconds;
+  const every = s >= 3600 ? `${s / 3600} h` : s >= 60 ? `${s / 60} min` : `${s} s`;
   $('quality-series-title').textContent = `${regression ? 'MAE' : 'Accuracy'} per ${every}`;
   update('quality-chart', {
     type: 'line',
