@@ -114,7 +114,8 @@ export class ModelQuality extends Construct {
       date: { key: string; format: string; unit: 'HOURS' | 'DAYS' },
       columns: { name: string; type: string }[],
     ) => {
-      const t = new CfnTable(this, id, {
+      // databaseName is a Ref to the database: CloudFormation creates the database first.
+      new CfnTable(this, id, {
         catalogId: stack.account,
         databaseName: dbName,
         tableInput: {
@@ -135,8 +136,6 @@ export class ModelQuality extends Construct {
           },
         },
       });
-      t.addResourceDependency(this.database, 'the table is in the database');
-      return t;
     };
     table('Predictions', 'predictions', { key: 'hour', format: 'yyyy-MM-dd-HH', unit: 'HOURS' }, [
       col('id', 'string'),
